@@ -1,0 +1,5 @@
+"""``python -m dialplan``."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,50 @@
+"""The public functions behind ``dialplan.load``, ``dialplan.lint`` and ``dialplan.simulate``."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from .diagnostics import Diagnostic, Severity
+from .errors import InvalidDialplan
+from .lint.config import LintConfig
+from .lint.linter import check_document, lint_source
+from .model import Plan, build_plan
+from .parse import ParseFailure, parse, read_source
+
+if TYPE_CHECKING:
+    from .engine.result import CallResult
+
+Source = str | bytes | os.PathLike[str]
+
+
+def load(src: Source | Plan, name: str | None = None) -> Plan:
+    """Parse, validate and model a dialplan; raise :class:`InvalidDialplan` if it has errors.
+
+    ``src`` is a path, XML text or XML bytes (a :class:`Plan` is returned as it is).
+    """
+    if isinstance(src, Plan):
+        return src
+    try:
+        doc = parse(read_source(src, name))
+    except ParseFailure as failure:
+        raise InvalidDialplan([failure.diagnostic], failure.diagnostic.file) from None
+    diags = check_document(doc, LintConfig(select=("E",)))
+    if any(d.severity is Severity.ERROR for d in diags):
+        diags.sort(key=lambda d: d.sort_key)
+        raise InvalidDialplan(diags, doc.source.name)
+    return build_plan(doc)
+
+
+def lint(
+    src: Source, name: str | None = None, config: LintConfig | None = None
+) -> list[Diagnostic]:
+    """Every finding for one dialplan (path, text or bytes), sorted by position."""
+    return lint_source(src, name, config)
+
+
+def simulate(plan: Source | Plan, **options: Any) -> CallResult:
+    """Play one call through the engine with the simulated driver (see ``dialplan.engine``)."""
+    from .engine.simulate import simulate as _simulate
+
+    return _simulate(load(plan), **options)

@@ -1,0 +1,1 @@
+"""Voice broadcasts: campaigns, store, scheduler, webhooks, statistics and reports."""

@@ -1,0 +1,150 @@
+"""Effects out of a call (what the engine asks the driver to do). Plain frozen data.
+
+Every effect that starts something long carries an id; the driver answers with the matching
+event (``Play`` → ``PlaybackDone``, ``CollectDigits`` → digits/``InputTimeout``, …).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True, slots=True)
+class Play:
+    """Play a prompt. ``kind``: ``tts`` (``value`` is the text after substitution), ``url`` or
+    ``callfireid``. ``barge_in``: a digit may stop it (menu prompts)."""
+
+    play_id: int
+    kind: str
+    value: str
+    voice: str | None = None
+    cache: bool = True
+    barge_in: bool = False
+    node: str = ""  # call.path of the play tag
+
+
+@dataclass(frozen=True, slots=True)
+class StopPlayback:
+    """Stop the prompt ``play_id`` now (barge-in, catch jump, end of call)."""
+
+    play_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CollectDigits:
+    """Arm the input timer: send ``InputTimeout(collect_id)`` if no key arrives within
+    ``timeout_ms`` (re-armed by each key). The engine ends collection itself (max digits, ``#``)."""
+
+    collect_id: int
+    max_digits: int
+    timeout_ms: int
+    terminator: str = "#"
+
+
+@dataclass(frozen=True, slots=True)
+class StopCollecting:
+    """Input collection ``collect_id`` is complete: disarm its timer."""
+
+    collect_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Bridge the caller to ``numbers`` (``ringall`` together, ``waterfall`` one by one)."""
+
+    numbers: tuple[str, ...]
+    mode: Literal["ringall", "waterfall"] = "ringall"
+    callerid: str = ""
+    timeout_s: int = 30
+    musiconhold: str = "ringing"
+    whisper: str | None = None
+    continue_after: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """Record the caller (``background`` keeps recording while the dialplan goes on)."""
+
+    record_id: int
+    name: str | None
+    timeout_ms: int
+    background: bool = False
+    beep: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """An HTTP GET/POST for ``<get>``/``<post>`` (POST body empty, spec §3.14)."""
+
+    request_id: int
+    method: Literal["GET", "POST"]
+    url: str
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class SendSms:
+    to: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddToDnc:
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendDtmf:
+    tones: str
+
+
+@dataclass(frozen=True, slots=True)
+class StashResponse:
+    """A ``<stash>``: one answer for the call's result record (CallFire questionResponses)."""
+
+    question: str
+    response: str
+
+
+@dataclass(frozen=True, slots=True)
+class Log:
+    """A runtime note (undefined variable, JS error treated as false, skipped tag …)."""
+
+    level: Literal["info", "warning", "error"]
+    message: str
+    node: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup:
+    """Disconnect the call. ``reason``: ``hangup`` (tag or end of plan), ``error``, ``transfer``."""
+
+    reason: str = "hangup"
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded:
+    """The call is over for the engine; nothing more will be emitted."""
+
+    outcome: str
+    error: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+Effect = (
+    Play
+    | StopPlayback
+    | CollectDigits
+    | StopCollecting
+    | Transfer
+    | Record
+    | HttpRequest
+    | SendSms
+    | AddToDnc
+    | SendDtmf
+    | StashResponse
+    | Log
+    | Hangup
+    | CallEnded
+)

@@ -1,0 +1,138 @@
+"""``${…}`` templates: parsed once, rendered per call with nested, innermost-first substitution."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+#: Rounds of re-substitution when a value itself contains ``${`` (spec §4.1).
+MAX_ROUNDS = 10
+
+
+class TemplateError(ValueError):
+    """An unterminated ``${``; ``offset`` is where it starts in the text."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """``${…}``: the name is itself a sequence of parts (``${choice${num}}``)."""
+
+    parts: tuple[Literal | Ref, ...]
+    offset: int
+
+    @property
+    def is_dynamic(self) -> bool:
+        return any(isinstance(p, Ref) for p in self.parts)
+
+    @property
+    def static_name(self) -> str | None:
+        """The variable name when it contains no inner reference."""
+        if self.is_dynamic:
+            return None
+        return "".join(p.text for p in self.parts if isinstance(p, Literal)).strip()
+
+
+Part = Literal | Ref
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A text value with its ``${…}`` references; ``source`` is the text as written."""
+
+    source: str
+    parts: tuple[Part, ...]
+
+    @property
+    def is_constant(self) -> bool:
+        return all(isinstance(p, Literal) for p in self.parts)
+
+    def refs(self) -> Iterator[Ref]:
+        """Every reference, outer before inner, in text order."""
+        stack = list(reversed(self.parts))
+        while stack:
+            part = stack.pop()
+            if isinstance(part, Ref):
+                yield part
+                stack.extend(reversed(part.parts))
+
+    def render(self, lookup: Callable[[str], str]) -> str:
+        """Substitute with ``lookup(name) -> value``; repeat while ``${`` remains (bounded)."""
+        text = _render_parts(self.parts, lookup)
+        rounds = 1
+        while "${" in text and rounds < MAX_ROUNDS:
+            try:
+                again = parse_template(text)
+            except TemplateError:
+                break
+            if again.is_constant:
+                break
+            text = _render_parts(again.parts, lookup)
+            rounds += 1
+        return text
+
+    def placeholder(self, fill: str = "0") -> str:
+        """The text with every top-level reference replaced by ``fill`` (for static checks)."""
+        return "".join(p.text if isinstance(p, Literal) else fill for p in self.parts)
+
+    def __str__(self) -> str:
+        return self.source
+
+
+def _render_parts(parts: tuple[Part, ...], lookup: Callable[[str], str]) -> str:
+    out: list[str] = []
+    for part in parts:
+        if isinstance(part, Literal):
+            out.append(part.text)
+        else:
+            out.append(lookup(_render_parts(part.parts, lookup).strip()))
+    return "".join(out)
+
+
+def parse_template(text: str) -> Template:
+    """Parse ``text``; raise :class:`TemplateError` on an unterminated ``${``."""
+    if "${" not in text:
+        return Template(text, (Literal(text),) if text else ())
+    parts, _ = _parse_parts(text, 0, nested=False)
+    return Template(text, tuple(parts))
+
+
+def _parse_parts(text: str, pos: int, nested: bool) -> tuple[list[Part], int]:
+    parts: list[Part] = []
+    buf: list[str] = []
+    n = len(text)
+    while pos < n:
+        if text.startswith("${", pos):
+            if buf:
+                parts.append(Literal("".join(buf)))
+                buf = []
+            start = pos
+            inner, pos = _parse_parts(text, pos + 2, nested=True)
+            if pos >= n or text[pos] != "}":
+                raise TemplateError("unterminated '${'", start)
+            parts.append(Ref(tuple(inner), start))
+            pos += 1
+        elif nested and text[pos] == "}":
+            break
+        else:
+            buf.append(text[pos])
+            pos += 1
+    if buf:
+        parts.append(Literal("".join(buf)))
+    return parts, pos
+
+
+def lenient(text: str) -> Template:
+    """Parse, falling back to a constant template when the text has an unterminated ``${``."""
+    try:
+        return parse_template(text)
+    except TemplateError:
+        return Template(text, (Literal(text),) if text else ())

@@ -1,0 +1,1 @@
+"""Lint rule families, one module each (see ``dialplan.lint.registry.FAMILIES``)."""

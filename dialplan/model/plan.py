@@ -1,0 +1,46 @@
+"""A whole dialplan: the node tree plus its name index and document-order node list."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..parse import ParsedDocument
+from .build import build_nodes
+from .nodes import Catch, Goto, Node
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Plan:
+    """The model of one dialplan file. ``names`` maps each name to its first node."""
+
+    source: str
+    root: Node
+    nodes: tuple[Node, ...]
+    names: Mapping[str, Node]
+
+    def resolve(self, target: str) -> Node | None:
+        """The node a goto/catch target names (exact, case-sensitive, spec §2.2)."""
+        return self.names.get(target.strip())
+
+    def goto_target(self, node: Goto | Catch) -> Node | None:
+        return self.resolve(node.target if isinstance(node, Goto) else node.goto)
+
+    def next_sibling(self, node: Node) -> Node | None:
+        """The node after ``node`` in its parent's children (None at the end)."""
+        parent = node.parent
+        if parent is None:
+            return None
+        siblings = parent.children
+        i = next(i for i, c in enumerate(siblings) if c is node)
+        return siblings[i + 1] if i + 1 < len(siblings) else None
+
+
+def build_plan(doc: ParsedDocument) -> Plan:
+    root = build_nodes(doc)
+    nodes = tuple(root.walk())
+    names: dict[str, Node] = {}
+    for node in nodes:
+        if node.name is not None:
+            names.setdefault(node.name, node)
+    return Plan(doc.source.name, root, nodes, names)
