@@ -29,11 +29,11 @@ from .nodes import (
     Wait,
 )
 from .patterns import Pattern, PatternKind, parse_duration_ms, parse_pattern
-from .plan import Plan, build_plan
+from .plan import InputPhase, Plan, build_plan
 
 __all__ = [
     "Amd", "Catch", "Dialplan", "Dnc", "Dtmf", "Else", "Equal", "Goto", "GotoXML", "Hangup",
-    "Http", "If", "Keypress", "Live", "Machine", "Menu", "Node", "Pattern", "PatternKind", "Plan",
+    "Http", "If", "InputPhase", "Keypress", "Live", "Machine", "Menu", "Node", "Pattern", "PatternKind", "Plan",
     "Play", "Record", "Setvar", "Sms", "Stash", "Transfer", "Unknown", "Wait", "build_nodes",
     "build_plan", "parse_duration_ms", "parse_pattern",
 ]  # fmt: skip

@@ -7,7 +7,17 @@ from dataclasses import dataclass
 
 from ..parse import ParsedDocument
 from .build import build_nodes
-from .nodes import Catch, Goto, Node
+from .nodes import Catch, Else, Goto, If, Keypress, Live, Machine, Menu, Node
+
+
+@dataclass(frozen=True, slots=True)
+class InputPhase:
+    """Not a tag: the moment a menu's prompts are done and it waits for digits (spec §2.3)."""
+
+    menu: Menu
+
+
+_BRANCHES = (Keypress, Live, Machine, Else)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -34,6 +44,41 @@ class Plan:
         siblings = parent.children
         i = next(i for i, c in enumerate(siblings) if c is node)
         return siblings[i + 1] if i + 1 < len(siblings) else None
+
+    def after(self, node: Node) -> Node | InputPhase | None:
+        """What runs when ``node`` has finished normally (spec §2.1 completion rules).
+
+        A node, a menu's :class:`InputPhase`, or None when the call falls off the root (implicit
+        hangup). Jumps use the same rule (spec §2.2 continuation rule): the target's real ancestors
+        decide what follows it.
+        """
+        current = node
+        while current.parent is not None:
+            parent = current.parent
+            if isinstance(current, _BRANCHES):
+                # a finished branch body continues after its menu / amd / if
+                current = parent
+                continue
+            if isinstance(parent, Menu):
+                siblings: tuple[Node, ...] = parent.prompts
+            elif isinstance(parent, If):
+                siblings = parent.body
+            else:
+                siblings = parent.children
+            following = _after_in(siblings, current)
+            if following is not None:
+                return following
+            if isinstance(parent, Menu):
+                return InputPhase(parent)
+            current = parent
+        return None
+
+
+def _after_in(siblings: tuple[Node, ...], node: Node) -> Node | None:
+    for i, sibling in enumerate(siblings):
+        if sibling is node:
+            return siblings[i + 1] if i + 1 < len(siblings) else None
+    return None
 
 
 def build_plan(doc: ParsedDocument) -> Plan:
