@@ -24,13 +24,13 @@ class Node:
     loc: Location
     index: int
     name: str | None = None
-    attrs: Mapping[str, str] = field(default_factory=dict)
+    attrs: Mapping[str, str] = field(default_factory=dict, repr=False)
     #: attribute spellings as written, keyed by canonical name
-    raw_attrs: Mapping[str, str] = field(default_factory=dict)
-    attr_locs: Mapping[str, Location] = field(default_factory=dict)
+    raw_attrs: Mapping[str, str] = field(default_factory=dict, repr=False)
+    attr_locs: Mapping[str, Location] = field(default_factory=dict, repr=False)
     text: str = ""
-    text_loc: Location | None = None
-    children: tuple[Node, ...] = ()
+    text_loc: Location | None = field(default=None, repr=False)
+    children: tuple[Node, ...] = field(default=(), repr=False)
     parent: Node | None = field(default=None, repr=False)
 
     def walk(self) -> Iterator[Node]:
@@ -65,8 +65,8 @@ class Dialplan(Node):
 class Menu(Node):
     timeout_ms: int
     max_digits: int
-    prompts: tuple[Node, ...] = ()
-    keypresses: tuple[Keypress, ...] = ()
+    prompts: tuple[Node, ...] = field(default=(), repr=False)
+    keypresses: tuple[Keypress, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -107,8 +107,8 @@ class Transfer(Node):
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Amd(Node):
-    live: Live | None = None
-    machine: Machine | None = None
+    live: Live | None = field(default=None, repr=False)
+    machine: Machine | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -136,8 +136,8 @@ class Setvar(Node):
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class If(Node):
     expr: Template
-    body: tuple[Node, ...] = ()
-    orelse: Else | None = None
+    body: tuple[Node, ...] = field(default=(), repr=False)
+    orelse: Else | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
