@@ -322,7 +322,10 @@ def load_campaign(path: str | Path) -> Campaign:
         url = t.require("url", str)
         if not re.match(r"^https?://[^/\s]+", url):
             raise t.fail("url", f"expected an http(s) URL, got {url!r}")
-        webhook = Webhook(url, t.get("secret", str, ""))
+        secret = t.require("secret", str)
+        if not secret:
+            raise t.fail("secret", "must not be empty (events are signed with it)")
+        webhook = Webhook(url, secret)
         t.check_unknown()
     allow_private = False
     if (t := r.table("network")) is not None:
@@ -366,6 +369,7 @@ def load_campaign(path: str | Path) -> Campaign:
         t.check_unknown()
 
     phone_column = r.get("phone_column", str, "phone_number")
+    scrub = r.get("scrub_duplicates", bool, True)
     r.check_unknown()
     return Campaign(
         name=name,
@@ -383,7 +387,7 @@ def load_campaign(path: str | Path) -> Campaign:
         default_time_zone=default_tz,
         schedules=tuple(schedules),
         dnc=dnc,
-        scrub_duplicates=r.get("scrub_duplicates", bool, True),
+        scrub_duplicates=scrub,
         allowed_countries=tuple(c.upper() for c in allowed),
         custom_data=custom_data,
         webhook=webhook,

@@ -29,6 +29,7 @@ from .campaign import Campaign, split_inputs
 from .driver import CallRequest, TelephonyDriver
 from .events import EventBuilder
 from .loader import column_letter
+from .phones import Normalizer
 from .store import Pending, Store
 from .windows import Windows, windows_for
 
@@ -98,6 +99,8 @@ class Dispatcher:
         for zone_id, key in store.campaign_zones(campaign_id):
             self.queues.append(_Queue(zone_id, windows_for(campaign, key.split("|"))))
         self.runtime_dnc = store.dnc_numbers(campaign_id, "runtime")
+        normalizer = Normalizer(campaign.default_region)
+        self._normalize = lambda raw: normalizer(raw).e164
         self._attempts: list[tuple[Any, ...]] = []
         self._responses: list[tuple[int, int, str, str]] = []
         self._updates: list[tuple[Any, ...]] = []
@@ -263,8 +266,9 @@ class Dispatcher:
         for question, response in out.responses:
             self._responses.append((p.id, n, question, response))
         if out.dnc:
-            self.runtime_dnc.update(out.dnc)
-            self._dnc.extend(out.dnc)
+            numbers = [e for e in map(self._normalize, out.dnc) if e is not None]
+            self.runtime_dnc.update(numbers)
+            self._dnc.extend(numbers)
         if self.events is not None:
             self._outbox.extend(self.events.call_events(voice_id, p.e164, t, out, time.time()))
         self.placed += 1

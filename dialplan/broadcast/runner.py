@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from datetime import UTC, datetime
 from typing import Any
 
 from ..model import Plan
@@ -70,34 +69,27 @@ def run_engine(plan: Plan, spec: CallSpec) -> CallSummary:
         amd=spec.amd,
         inputs=list(spec.inputs),
         contact=dict(spec.contact),
-        variables=dict(spec.variables),
-        now=datetime.fromtimestamp(spec.now, UTC),
+        phonenumber=spec.variables.get("call.phonenumber", "").lstrip("+"),
+        callerid=spec.variables.get("call.callerid", "").lstrip("+"),
+        now=spec.now,
     )
     return summarize(result)
 
 
 def summarize(result: Any) -> CallSummary:
     """Turn the engine's ``CallResult`` into a :class:`CallSummary`."""
-    data: dict[str, Any] = result.to_dict() if hasattr(result, "to_dict") else {}
-    outcome = str(getattr(result, "outcome", data.get("outcome", "hangup")))
-    duration = float(getattr(result, "duration_s", data.get("duration_s", 0.0)) or 0.0)
-    responses = []
-    for r in getattr(result, "responses", data.get("responses", ())) or ():
-        if isinstance(r, dict):
-            responses.append((str(r.get("question", "")), str(r.get("response", ""))))
-        elif isinstance(r, tuple | list):
-            responses.append((str(r[0]), str(r[1])))
-        else:
-            responses.append((str(r.question), str(r.response)))
-    prompts = []
-    for i, p in enumerate(getattr(result, "prompts", data.get("prompts", ())) or ()):
-        if isinstance(p, str):
-            prompts.append((f"prompt_{i + 1}", p))
-        elif isinstance(p, dict):
-            ref = p.get("name") or p.get("node") or f"prompt_{i + 1}"
-            prompts.append((str(ref), str(p.get("text", p.get("value", "")))))
-        else:
-            ref = getattr(p, "name", None) or getattr(p, "node", None) or f"prompt_{i + 1}"
-            prompts.append((str(ref), str(getattr(p, "text", getattr(p, "value", "")))))
-    dnc = tuple(str(n) for n in (getattr(result, "dnc", None) or data.get("dnc", ()) or ()))
-    return CallSummary(outcome, duration, tuple(responses), tuple(prompts), dnc)
+    outcome = str(result.outcome)
+    responses = tuple((str(r["question"]), str(r["response"])) for r in result.responses)
+    refs = []
+    dnc = []
+    for effect in result.effects:
+        kind = type(effect).__name__
+        if kind == "Play":
+            refs.append(effect.node or f"prompt_{len(refs) + 1}")
+        elif kind == "AddToDnc":
+            dnc.append(str(effect.number))
+    prompts = tuple(
+        (refs[i] if i < len(refs) else f"prompt_{i + 1}", str(text))
+        for i, text in enumerate(result.prompts)
+    )
+    return CallSummary(outcome, float(result.duration_s), responses, prompts, tuple(dnc))

@@ -222,8 +222,8 @@ def deliver_outbox(store: Store, campaign: Campaign, max_wait: float) -> int:
         return store.pending_count()
     deliver_fn(
         store,
-        secret=campaign.webhook.secret,
+        campaign.webhook.secret,
         allow_private=campaign.allow_private,
-        max_wait=max_wait,
+        max_wait_s=max_wait,
     )
     return store.pending_count()
