@@ -126,7 +126,8 @@ class Windows:
         if not self.constraints:
             return (t, float("inf"))
         cur = t
-        for _ in range(10_000):
+        horizon: float | None = None
+        while horizon is None or cur < horizon:
             ivs = []
             for c in self.constraints:
                 iv = c.interval(cur)
@@ -137,8 +138,12 @@ class Windows:
             b = min(iv[1] for iv in ivs)
             if a < b:
                 return a, b
+            if horizon is None:
+                # daily windows repeat: no overlap within two weeks of the first candidate
+                # means they never overlap
+                horizon = a + 15 * 86400.0
             cur = a
-        return None  # pragma: no cover
+        return None  # the constraints never overlap (e.g. disjoint windows of two zones)
 
     def next_open(self, t: float) -> float | None:
         """The first instant ``>= t`` at which a call may start (``None``: never)."""
