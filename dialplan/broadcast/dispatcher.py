@@ -20,8 +20,7 @@ import heapq
 import json
 import math
 import time
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +63,16 @@ class _Queue:
     last: tuple[float, int] = (-1.0, -1)
     exhausted: bool = False
     dead: bool = False
+    floor: int = 0  # no call before this instant (ms): the window closed on the queue
+    key: tuple[float, int] | None = None  # cached (first possible start ms, head id)
+
+
+_NEVER: tuple[float, int] = (math.inf, 0)
+
+
+def _ms(seconds: float) -> int:
+    """Seconds → whole milliseconds, rounding up (but not for float noise)."""
+    return math.ceil(seconds * 1000 - 1e-6)
 
 
 class Dispatcher:
@@ -125,6 +134,7 @@ class Dispatcher:
     def _requeue(self, q: _Queue, p: Pending) -> None:
         if q.exhausted or (p.next_at, p.id) <= q.last:
             heapq.heappush(q.heap, (p.next_at, p.id, p))
+            q.key = None
         # otherwise the next page read from the store will bring it back
 
     # -- persistence --------------------------------------------------------------------
@@ -148,13 +158,36 @@ class Dispatcher:
         self.store.update_campaign(
             self.cid,
             clock=now / 1000,
-            dispatch={"now": now, "next_slot": next_slot, "active": sorted(active)},
+            dispatch={
+                "now": now,
+                "next_slot": next_slot,
+                "active": sorted(active),
+                "floors": {str(q.zone_id): q.floor for q in self.queues if q.floor},
+            },
         )
         self.store.commit()
         if self.progress:
             self.progress(self.finished)
 
     # -- the loop -----------------------------------------------------------------------
+    def _key(self, q: _Queue) -> tuple[float, int]:
+        """When the head of ``q`` may first be called (ms), and its id (cached per head)."""
+        key = q.key
+        if key is None:
+            head = self._head(q)
+            if head is None:
+                key = _NEVER
+            else:
+                due = max(q.floor, round(head.next_at * 1000))
+                opens = q.windows.next_open(due / 1000)
+                if opens is None:
+                    q.dead = True
+                    key = _NEVER
+                else:
+                    key = (_ms(opens), head.id)
+            q.key = key
+        return key
+
     def run(self, start_ms: int, state: dict[str, Any]) -> int:
         """Dispatch until no recipient can be called any more; returns the final clock."""
         now = int(state.get("now", start_ms))
@@ -163,11 +196,15 @@ class Dispatcher:
         next_slot = int(state.get("next_slot", now))
         active: list[int] = list(state.get("active", []))
         heapq.heapify(active)
+        floors = state.get("floors", {})
+        for q in self.queues:
+            q.floor = int(floors.get(str(q.zone_id), 0))
         max_active = self.c.max_active
         max_attempts = self.c.retry.max_attempts
         retry_results = set(self.c.retry.retry_results)
         since_commit = 0
         last_commit = time.monotonic()
+        queues = self.queues
         while True:
             while active and active[0] <= now:
                 heapq.heappop(active)
@@ -176,27 +213,28 @@ class Dispatcher:
                 continue
             t = max(now, next_slot)
             best: _Queue | None = None
-            best_key = (math.inf, 0)
-            for q in self.queues:
-                if q.dead:
-                    continue
-                head = self._head(q)
-                if head is None:
-                    continue
-                ready = max(t, math.ceil(head.next_at * 1000))
-                opens = q.windows.next_open(ready / 1000)
-                if opens is None:
-                    q.dead = True
-                    continue
-                key = (math.ceil(opens * 1000), head.id)
+            best_key = _NEVER
+            for q in queues:
+                key = q.key if q.key is not None else self._key(q)
                 if key < best_key:
                     best, best_key = q, key
             if best is None:
                 break
             if best_key[0] > t:
-                now = best_key[0]
+                now = int(best_key[0])
+                continue
+            if not best.windows.allowed(t / 1000):
+                # the window closed while this queue waited for a line: wait for it to reopen
+                opens = best.windows.next_open(t / 1000)
+                if opens is None:
+                    best.dead = True
+                    best.key = _NEVER
+                else:
+                    best.floor = _ms(opens)
+                    best.key = None
                 continue
             _, _, head = heapq.heappop(best.heap)
+            best.key = None
             now = t
             self.clock.wait_until(t)
             end = self._attempt(best, t, head, max_attempts, retry_results)
@@ -240,7 +278,7 @@ class Dispatcher:
                 attempt_no=n,
                 to=p.e164,
                 from_number=self.c.from_number,
-                contact=self._contact(p),
+                contact=LazyContact(self._contact, p),
                 sim_result=p.sim_result,
                 sim_inputs=split_inputs(p.sim_inputs) if p.sim_inputs is not None else None,
             ),
@@ -284,9 +322,35 @@ class Dispatcher:
         return end
 
 
+class LazyContact(Mapping[str, str]):
+    """The contact row, decoded only if the dialplan runs (answered calls)."""
+
+    __slots__ = ("_args", "_data", "_load")
+
+    def __init__(self, load: Callable[[Pending], dict[str, str]], p: Pending) -> None:
+        self._load = load
+        self._args = p
+        self._data: dict[str, str] | None = None
+
+    def _get(self) -> dict[str, str]:
+        if self._data is None:
+            self._data = self._load(self._args)
+        return self._data
+
+    def __getitem__(self, key: str) -> str:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
 def voice_id_for(broadcast_id: str, recipient_id: int, attempt_no: int) -> str:
-    """A stable UUID for one call leg (the same after a resume)."""
-    digest = hashlib.blake2b(
+    """A stable UUID (version 4 layout) for one call leg: the same after a resume."""
+    h = hashlib.blake2b(
         f"{broadcast_id}:{recipient_id}:{attempt_no}".encode(), digest_size=16
-    ).digest()
-    return str(uuid.UUID(bytes=digest, version=4))
+    ).hexdigest()
+    variant = "89ab"[int(h[16], 16) & 3]
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"

@@ -11,8 +11,10 @@ uninterrupted one would have done.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
-import random
+import itertools
+import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -105,9 +107,19 @@ class TelephonyDriver(Protocol):
         """Dial ``call`` at (virtual) time ``at`` and report how the attempt went."""
 
 
-def _rng(seed: int, recipient_id: int, attempt_no: int) -> random.Random:
-    digest = hashlib.blake2b(f"{seed}:{recipient_id}:{attempt_no}".encode(), digest_size=8)
-    return random.Random(int.from_bytes(digest.digest(), "big"))
+_UNPACK = struct.Struct(">4Q").unpack
+_SCALE = 1.0 / 2**64
+
+
+def uniforms(seed: int, recipient_id: int, attempt_no: int) -> tuple[float, float, float, float]:
+    """Four independent uniform numbers in [0, 1) for one attempt (a keyed hash, no state)."""
+    digest = hashlib.blake2b(f"{seed}:{recipient_id}:{attempt_no}".encode(), digest_size=32)
+    a, b, c, d = _UNPACK(digest.digest())
+    return a * _SCALE, b * _SCALE, c * _SCALE, d * _SCALE
+
+
+def _pick(cumulative: list[float], u: float) -> int:
+    return min(bisect.bisect_right(cumulative, u * cumulative[-1]), len(cumulative) - 1)
 
 
 class SimulatedDriver:
@@ -119,22 +131,22 @@ class SimulatedDriver:
         sim = campaign.simulation
         self.seed = sim.seed
         self._results = [r for r, _ in sim.weights]
-        self._weights = [w for _, w in sim.weights]
+        self._weights = list(itertools.accumulate(w for _, w in sim.weights))
         self._inputs = [i for i, _ in sim.inputs]
-        self._input_weights = [w for _, w in sim.inputs]
+        self._input_weights = list(itertools.accumulate(w for _, w in sim.inputs))
         self.amc = campaign.answering_machine_config
 
     def place(self, call: CallRequest, at: float) -> AttemptOutcome:
-        rng = _rng(self.seed, call.recipient_id, call.attempt_no)
-        raw = call.sim_result or rng.choices(self._results, self._weights)[0]
+        u0, u1, u2, u3 = uniforms(self.seed, call.recipient_id, call.attempt_no)
+        raw = call.sim_result or self._results[_pick(self._weights, u0)]
         if raw == "BUSY":
-            return AttemptOutcome("BUSY", 17, None, round(rng.uniform(1.0, 4.0), 3), 0.0)
+            return AttemptOutcome("BUSY", 17, None, round(1.0 + 3.0 * u1, 3), 0.0)
         if raw == "NO_ANS":
-            return AttemptOutcome("NO_ANS", 19, None, round(rng.uniform(25.0, 35.0), 3), 0.0)
+            return AttemptOutcome("NO_ANS", 19, None, round(25.0 + 10.0 * u1, 3), 0.0)
         if raw == "CARRIER_ERROR":
-            cause = rng.choice(CARRIER_CAUSES)[0]
-            return AttemptOutcome("CARRIER_ERROR", cause, None, round(rng.uniform(0.2, 3.0), 3), 0)
-        ring = round(rng.uniform(4.0, 20.0), 3)
+            cause = CARRIER_CAUSES[int(u2 * len(CARRIER_CAUSES))][0]
+            return AttemptOutcome("CARRIER_ERROR", cause, None, round(0.2 + 2.8 * u1, 3), 0.0)
+        ring = round(4.0 + 16.0 * u1, 3)
         machine = raw == "AM"
         answered_by = None if self.amc == "LIVE_IMMEDIATE" else ("MACHINE" if machine else "HUMAN")
         result = "AM" if machine else "LA"
@@ -143,12 +155,12 @@ class SimulatedDriver:
             self.amc == "AM_ONLY" and not machine
         )
         if hang_up_now:
-            return AttemptOutcome(result, 16, answered_by, ring, round(rng.uniform(1.0, 2.0), 3))
+            return AttemptOutcome(result, 16, answered_by, ring, round(1.0 + u2, 3))
         amd = "machine" if machine and self.amc != "LIVE_IMMEDIATE" else "live"
         if call.sim_inputs is not None:
             inputs = call.sim_inputs
         elif amd == "live":
-            inputs = rng.choices(self._inputs, self._input_weights)[0]
+            inputs = self._inputs[_pick(self._input_weights, u3)]
         else:
             inputs = ()
         summary = self.runner(

@@ -25,7 +25,7 @@ class EngineRunner:
     def __init__(self, plan: Plan, source_text: str, cache_size: int = 4096) -> None:
         self.plan = plan
         text = source_text
-        self.contact_keys = tuple(sorted({m.lower() for m in _CONTACT.findall(text)}))
+        self.contact_keys = tuple(sorted(set(_CONTACT.findall(text))))
         # "contact" used in any other way (JS access, letters we cannot see) → whole row in key
         self.whole_contact = text.count("contact") > len(_CONTACT.findall(text))
         self.call_keys = tuple(sorted(set(_CALL.findall(text))))
@@ -36,11 +36,12 @@ class EngineRunner:
         self.misses = 0
 
     def _key(self, spec: CallSpec) -> tuple[Any, ...]:
-        contact = {k.lower(): v for k, v in spec.contact.items()}
+        contact = spec.contact
         if self.whole_contact:
             ckey: tuple[Any, ...] = tuple(sorted(contact.items()))
         else:
-            ckey = tuple(contact.get(k, "") for k in self.contact_keys)
+            # letters are case-insensitive (contact.a is column A)
+            ckey = tuple(contact.get(k, contact.get(k.upper(), "")) for k in self.contact_keys)
         vkey = tuple(spec.variables.get(f"call.{k}", "") for k in self.call_keys)
         tkey = int(spec.now // 60) if self.timed else 0
         return (spec.amd, spec.inputs, ckey, vkey, tkey)
