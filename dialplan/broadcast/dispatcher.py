@@ -87,8 +87,8 @@ class Dispatcher:
         events: EventBuilder | None = None,
         clock: Clock | None = None,
         progress: Callable[[int], None] | None = None,
-        commit_every: int = 2000,
-        commit_seconds: float = 0.5,
+        commit_every: int = 50_000,
+        commit_seconds: float = 2.0,
     ) -> None:
         self.store = store
         self.c = campaign

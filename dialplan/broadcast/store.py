@@ -54,9 +54,7 @@ CREATE TABLE IF NOT EXISTS recipients (
 );
 CREATE INDEX IF NOT EXISTS recipients_queue
     ON recipients (campaign_id, zone_id, next_at, id) WHERE final_result IS NULL;
-CREATE INDEX IF NOT EXISTS recipients_row ON recipients (campaign_id, row_no);
 CREATE TABLE IF NOT EXISTS attempts (
-    id INTEGER PRIMARY KEY,
     recipient_id INTEGER NOT NULL,
     attempt_no INTEGER NOT NULL,
     voice_id TEXT NOT NULL,
@@ -67,8 +65,8 @@ CREATE TABLE IF NOT EXISTS attempts (
     q850_cause INTEGER NOT NULL,
     answered_by TEXT,
     duration REAL NOT NULL,
-    UNIQUE (recipient_id, attempt_no)
-);
+    PRIMARY KEY (recipient_id, attempt_no)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS responses (
     id INTEGER PRIMARY KEY,
     recipient_id INTEGER NOT NULL,
@@ -310,7 +308,7 @@ class Store:
             r[0]
             for r in self.db.execute(
                 "SELECT COALESCE(e164, phone) FROM recipients WHERE campaign_id = ? AND bucket = ?"
-                " ORDER BY row_no LIMIT ?",
+                " ORDER BY id LIMIT ?",
                 (campaign_id, bucket, limit),
             )
         ]
@@ -380,7 +378,7 @@ class Store:
         cur = self.db.cursor()
         cur.execute(
             "SELECT id, phone, e164, attributes, final_result, bucket FROM recipients"
-            " WHERE campaign_id = ? ORDER BY row_no",
+            " WHERE campaign_id = ? ORDER BY id",
             (campaign_id,),
         )
         while batch := cur.fetchmany(500):
@@ -432,7 +430,7 @@ class Store:
             self.db.execute(
                 "SELECT a.voice_id, r.e164, a.duration, a.result, a.answered_by, a.q850_cause"
                 " FROM attempts a JOIN recipients r ON r.id = a.recipient_id"
-                " WHERE r.campaign_id = ? AND a.attempt_no = r.attempts ORDER BY r.row_no",
+                " WHERE r.campaign_id = ? AND a.attempt_no = r.attempts ORDER BY r.id",
                 (campaign_id,),
             )
         )

@@ -125,11 +125,13 @@ def child(campaign_path: str, db: str, runner_kind: str) -> None:
     store = Store(db)
     stats = campaign_stats(store, "bench")
     store.close()
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    rss_mb = usage.ru_maxrss / 1024
     print(
         json.dumps(
             {
                 "elapsed_s": round(elapsed, 2),
+                "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
                 "peak_rss_mb": round(rss_mb, 1),
                 "calls_placed": stats["callsPlaced"],
                 "total": stats["totalCount"],
@@ -187,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in results:
             print(
                 f"{r['recipients']:>9,} recipients: {r['elapsed_s']:7.1f} s end to end,"
-                f" peak RSS {r['peak_rss_mb']:6.1f} MB, {r['calls_placed']:,} calls"
+                f" ({r['cpu_s']:.1f} s CPU), peak RSS {r['peak_rss_mb']:6.1f} MB, {r['calls_placed']:,} calls"
                 f" over {r['virtual_days']} virtual days, db {r['db_mb']} MB"
                 f" (runner: {r['runner']})"
             )
