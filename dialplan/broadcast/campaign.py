@@ -208,9 +208,8 @@ def _read_file(path: Path) -> dict[str, Any]:
         else:
             data = tomllib.loads(text.decode("utf-8"))
     except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CampaignError(
-            f"{path}: not valid {path.suffix.lstrip('.') or 'TOML'}: {exc}"
-        ) from None
+        kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
+        raise CampaignError(f"{path}: not valid {kind}: {exc}") from None
     if not isinstance(data, dict):
         raise CampaignError(f"{path}: the campaign must be a table/object")
     return data

@@ -64,7 +64,7 @@ def write_inputs(tmp: Path, n: int, runner: str) -> Path:
         for i in range(0, n, 100):
             fh.write(f"+1{AREA_CODES[i % 10]}{200 + (i // 10000) % 800:03d}{i % 10000:04d}\n")
     (tmp / "campaign.toml").write_text(
-        f"""name = "bench"
+        """name = "bench"
 dialplan = "plan.xml"
 recipients = "recipients.csv"
 dnc = "dnc.txt"
