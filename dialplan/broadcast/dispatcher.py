@@ -15,7 +15,6 @@ identically (the simulated driver is seeded per recipient and attempt).
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import json
 import math
@@ -25,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .campaign import Campaign, split_inputs
-from .driver import CallRequest, TelephonyDriver
+from .driver import CallRequest, TelephonyDriver, voice_id_for
 from .events import EventBuilder
 from .loader import column_letter
 from .phones import Normalizer
@@ -286,12 +285,11 @@ class Dispatcher:
         )
         answer = t + round(out.ring_s * 1000)
         end = answer + round(out.talk_s * 1000)
-        voice_id = voice_id_for(self.broadcast_id, p.id, n)
         self._attempts.append(
             (
                 p.id,
                 n,
-                voice_id,
+                None,  # voice_id: derived from (broadcast, recipient, attempt) when read
                 t / 1000,
                 answer / 1000 if out.answered else None,
                 end / 1000,
@@ -308,6 +306,7 @@ class Dispatcher:
             self.runtime_dnc.update(numbers)
             self._dnc.extend(numbers)
         if self.events is not None:
+            voice_id = voice_id_for(self.broadcast_id, p.id, n)
             self._outbox.extend(self.events.call_events(voice_id, p.e164, t, out, time.time()))
         self.placed += 1
         if out.result in retry_results and n < max_attempts:
@@ -345,12 +344,3 @@ class LazyContact(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(self._get())
-
-
-def voice_id_for(broadcast_id: str, recipient_id: int, attempt_no: int) -> str:
-    """A stable UUID (version 4 layout) for one call leg: the same after a resume."""
-    h = hashlib.blake2b(
-        f"{broadcast_id}:{recipient_id}:{attempt_no}".encode(), digest_size=16
-    ).hexdigest()
-    variant = "89ab"[int(h[16], 16) & 3]
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"

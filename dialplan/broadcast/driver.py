@@ -184,3 +184,12 @@ class SimulatedDriver:
             summary.prompts,
             summary.dnc,
         )
+
+
+def voice_id_for(broadcast_id: str, recipient_id: int, attempt_no: int) -> str:
+    """A stable UUID (version 4 layout) for one call leg: the same after a resume."""
+    h = hashlib.blake2b(
+        f"{broadcast_id}:{recipient_id}:{attempt_no}".encode(), digest_size=16
+    ).hexdigest()
+    variant = "89ab"[int(h[16], 16) & 3]
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"

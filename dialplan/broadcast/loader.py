@@ -89,6 +89,7 @@ def load_recipients(
     attr_cols = [
         (i, h) for i, h in enumerate(header) if i != phone_index and h not in SPECIAL and h
     ]
+    encode = json.JSONEncoder(ensure_ascii=False).encode
     batch: list[tuple[object, ...]] = []
     loaded = skip
     rows = _open(path)
@@ -138,7 +139,7 @@ def load_recipients(
                 number.e164,
                 number.region,
                 zone_id,
-                json.dumps(attrs, ensure_ascii=False),
+                encode(attrs),
                 sim_result,
                 sim_inputs,
                 bucket,

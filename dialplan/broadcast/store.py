@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CampaignError
+from .driver import voice_id_for
 from .outbox import OutboxEvent
 
 SCHEMA_VERSION = 1
@@ -57,7 +58,7 @@ CREATE INDEX IF NOT EXISTS recipients_queue
 CREATE TABLE IF NOT EXISTS attempts (
     recipient_id INTEGER NOT NULL,
     attempt_no INTEGER NOT NULL,
-    voice_id TEXT NOT NULL,
+    voice_id TEXT,
     started_at REAL NOT NULL,
     answered_at REAL,
     ended_at REAL NOT NULL,
@@ -375,6 +376,9 @@ class Store:
 
     def iter_export(self, campaign_id: int) -> Iterator[dict[str, Any]]:
         """Recipients in input order with their attempts and responses (streamed)."""
+        broadcast_id = self.db.execute(
+            "SELECT broadcast_id FROM campaigns WHERE id = ?", (campaign_id,)
+        ).fetchone()[0]
         cur = self.db.cursor()
         cur.execute(
             "SELECT id, phone, e164, attributes, final_result, bucket FROM recipients"
@@ -394,7 +398,7 @@ class Store:
                 attempts.setdefault(a[0], []).append(
                     {
                         "attempt": a[1],
-                        "voice_id": a[2],
+                        "voice_id": a[2] or voice_id_for(broadcast_id, a[0], a[1]),
                         "result": a[3],
                         "q850_cause": a[4],
                         "answered_by": a[5],
@@ -426,14 +430,17 @@ class Store:
     def call_summaries(self, campaign_id: int) -> Iterator[tuple[Any, ...]]:
         """Last attempt per dialled recipient: (voice_id, to, duration, result, answered_by,
         q850)."""
-        return iter(
-            self.db.execute(
-                "SELECT a.voice_id, r.e164, a.duration, a.result, a.answered_by, a.q850_cause"
-                " FROM attempts a JOIN recipients r ON r.id = a.recipient_id"
-                " WHERE r.campaign_id = ? AND a.attempt_no = r.attempts ORDER BY r.id",
-                (campaign_id,),
-            )
-        )
+        broadcast_id = self.db.execute(
+            "SELECT broadcast_id FROM campaigns WHERE id = ?", (campaign_id,)
+        ).fetchone()[0]
+        for row in self.db.execute(
+            "SELECT a.voice_id, r.e164, a.duration, a.result, a.answered_by, a.q850_cause,"
+            " a.recipient_id, a.attempt_no"
+            " FROM attempts a JOIN recipients r ON r.id = a.recipient_id"
+            " WHERE r.campaign_id = ? AND a.attempt_no = r.attempts ORDER BY r.id",
+            (campaign_id,),
+        ):
+            yield (row[0] or voice_id_for(broadcast_id, row[6], row[7]), *row[1:6])
 
     # -- the webhook outbox (dialplan.broadcast.outbox.Outbox) --------------------------
     def add(self, event_id: str, url: str, body: bytes, now: float) -> None:
