@@ -158,6 +158,7 @@ class Dispatcher:
             self.cid,
             clock=now / 1000,
             dispatch={
+                "columns": self.columns,
                 "now": now,
                 "next_slot": next_slot,
                 "active": sorted(active),

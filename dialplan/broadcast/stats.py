@@ -152,7 +152,7 @@ def write_csv(store: Store, name: str, out: TextIO) -> None:
                 *(item["attributes"].get(a, "") for a in attr_names),
                 item["final_result"] or "",
                 len(attempts),
-                _iso(last.get("started_at")),
+                last.get("started_at", ""),
                 last.get("q850_cause", ""),
                 last.get("answered_by") or "",
                 last.get("duration", ""),

@@ -1,0 +1,101 @@
+"""``dialplan broadcast`` stats/export/preview on a campaign database, and CLI errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dialplan.broadcast.campaign import load_campaign
+from dialplan.broadcast.service import run_campaign
+
+from .helpers import fake_runner, write_campaign
+
+ROOT = Path(__file__).resolve().parents[2]
+
+ROWS = [
+    {"phone_number": "(212) 555-0101", "first": "Ann", "sim_result": "LA", "sim_inputs": "1"},
+    {"phone_number": "(212) 555-0102", "first": "Bob", "sim_result": "LA", "sim_inputs": "2"},
+    {"phone_number": "(312) 555-0103", "first": "Cy", "sim_result": "BUSY", "sim_inputs": ""},
+    {"phone_number": "bad", "first": "Dee", "sim_result": "", "sim_inputs": ""},
+]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dialplan", "broadcast", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("cli")
+    c = load_campaign(
+        write_campaign(
+            tmp,
+            ROWS,
+            tables={"retry_config": {"max_attempts": 2, "minutes_between_attempts": 5}},
+        )
+    )
+    run_campaign(c, tmp / "db.sqlite", runner=fake_runner)
+    return tmp / "db.sqlite"
+
+
+def test_stats_json_uses_callfire_names_and_adds_up(db: Path) -> None:
+    out = cli("stats", "test", "--db", str(db), "--format", "json")
+    assert out.returncode == 0, out.stderr
+    s = json.loads(out.stdout)
+    assert s["totalCount"] == 4
+    assert (s["liveCount"], s["transferCount"], s["busyCount"], s["errorCount"]) == (2, 1, 1, 1)
+    assert s["callsPlaced"] == 4 and s["callsAttempted"] == 3
+
+
+def test_export_json_contract(db: Path) -> None:
+    out = cli("export", "test", "--db", str(db), "--format", "json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert [r["phone_number"] for r in rows] == [r["phone_number"] for r in ROWS]
+    assert [r["final_result"] for r in rows] == ["XFER", "LA", "BUSY", "INVALID"]
+    first = rows[0]
+    assert first["attributes"] == {"first": "Ann"}
+    (attempt,) = first["attempts"]
+    assert set(attempt) >= {"result", "q850_cause", "answered_by", "started_at", "duration"}
+    assert attempt["answered_by"] == "HUMAN" and attempt["q850_cause"] == 16
+    assert attempt["started_at"].endswith("Z")
+    assert first["responses"] == [{"question": "tickets", "response": "yes"}]
+    assert [a["result"] for a in rows[2]["attempts"]] == ["BUSY", "BUSY"]
+    assert rows[3]["attempts"] == []
+
+
+def test_export_csv_has_one_column_per_question(db: Path) -> None:
+    out = cli("export", "test", "--db", str(db), "--format", "csv")
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert [r["final_result"] for r in rows] == ["XFER", "LA", "BUSY", "INVALID"]
+    assert [r["tickets"] for r in rows] == ["yes", "", "", ""]
+    assert [r["volunteer"] for r in rows] == ["", "yes", "", ""]
+    assert [r["attempts"] for r in rows] == ["1", "1", "2", "0"]
+    assert rows[0]["first"] == "Ann"
+
+
+def test_unknown_campaign_and_missing_db_exit_2(db: Path, tmp_path: Path) -> None:
+    out = cli("stats", "nope", "--db", str(db))
+    assert out.returncode == 2 and "no campaign 'nope'" in out.stderr and "test" in out.stderr
+    out = cli("stats", "test", "--db", str(tmp_path / "absent.sqlite"))
+    assert out.returncode == 2 and "no campaign database" in out.stderr
+
+
+def test_bad_campaign_file_exits_2_with_key(tmp_path: Path) -> None:
+    path = write_campaign(tmp_path, ROWS, max_active=-1)
+    out = cli("run", str(path), "--db", str(tmp_path / "db.sqlite"), "--no-progress")
+    assert out.returncode == 2
+    assert "max_active: must be at least 1" in out.stderr and "Traceback" not in out.stderr
