@@ -85,3 +85,29 @@ def doc_examples(code: str) -> tuple[str, str]:
         else:
             current = None
     return "\n".join(blocks["Fails"]).strip(), "\n".join(blocks["Passes"]).strip()
+
+
+def assert_trigger(path: Path) -> None:
+    """``path`` reports exactly its markers (and has one for its own code)."""
+    want = expected(path)
+    assert code_of(path) in {code for code, _ in want}, "fixture has no marker for its own code"
+    assert reported(path) == want
+
+
+def assert_doc_examples(code: str) -> None:
+    """The rule's docstring has a summary line, and its examples fail and pass as they say."""
+    rule = all_rules()[code]
+    assert rule.summary and not rule.summary.startswith(("Fails", "Passes"))
+    failing, passing = doc_examples(code)
+    only = LintConfig(select=(code,))
+    assert [d.code for d in lint_source(failing, config=only)], f"{code}: failing example passes"
+    assert lint_source(passing, config=only) == [], f"{code}: passing example fails"
+
+
+def at(xml: str, code: str) -> list[tuple[int, int]]:
+    """(line, column) of each finding of ``code`` in ``xml``."""
+    return [(d.line, d.column) for d in lint_source(xml, config=LintConfig(select=(code,)))]
+
+
+def messages(xml: str, code: str) -> list[str]:
+    return [d.message for d in lint_source(xml, config=LintConfig(select=(code,)))]

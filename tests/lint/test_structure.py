@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from dialplan.lint import LintConfig, all_rules, lint_source
+from dialplan.lint import LintConfig, lint_source
 
 from ._support import (
+    assert_doc_examples,
+    assert_trigger,
+    at,
     code_of,
-    doc_examples,
-    expected,
     ok_fixtures,
     owned_codes,
     reported,
@@ -34,9 +35,7 @@ def test_family_has_exactly_the_spec_codes() -> None:
 
 @pytest.mark.parametrize("path", trigger_fixtures(FAMILY), ids=lambda p: p.name)
 def test_trigger_fixture_reports_its_code_at_the_marked_lines(path: Path) -> None:
-    want = expected(path)
-    assert code_of(path) in {code for code, _ in want}, "fixture has no marker for its own code"
-    assert reported(path) == want
+    assert_trigger(path)
 
 
 @pytest.mark.parametrize("path", ok_fixtures(FAMILY), ids=lambda p: p.name)
@@ -51,16 +50,7 @@ def test_every_code_has_a_trigger_fixture(code: str) -> None:
 
 @pytest.mark.parametrize("code", sorted(SPEC_CODES))
 def test_documented_examples_behave_as_documented(code: str) -> None:
-    rule = all_rules()[code]
-    assert rule.summary and not rule.summary.startswith(("Fails", "Passes"))
-    failing, passing = doc_examples(code)
-    only = LintConfig(select=(code,))
-    assert [d.code for d in lint_source(failing, config=only)], f"{code}: failing example passes"
-    assert lint_source(passing, config=only) == [], f"{code}: passing example fails"
-
-
-def _codes_at(xml: str, code: str) -> list[tuple[int, int]]:
-    return [(d.line, d.column) for d in lint_source(xml, config=LintConfig(select=(code,)))]
+    assert_doc_examples(code)
 
 
 def test_unknown_root_is_reported_once_as_e002() -> None:
@@ -79,8 +69,8 @@ def test_lowercase_camel_tags_are_w004_and_still_run_as_their_tag() -> None:
     from dialplan.parse import parse_any
 
     xml = '<dialplan><notequal var="1" expr="2"><hangup/></notequal></dialplan>'
-    assert _codes_at(xml, "W004") == [(1, 11)]
-    assert _codes_at(xml, "E003") == []
+    assert at(xml, "W004") == [(1, 11)]
+    assert at(xml, "E003") == []
     node = build_plan(parse_any(xml)).nodes[1]
     assert isinstance(node, Equal) and node.negate
 
@@ -88,8 +78,8 @@ def test_lowercase_camel_tags_are_w004_and_still_run_as_their_tag() -> None:
 def test_sdk_tags_in_their_canonical_spelling_are_w004_not_e003() -> None:
     for tag in ("gotoXML", "dtmf", "wait", "analytics", "gtalk", "text"):
         xml = f"<dialplan><{tag}>1</{tag}></dialplan>"
-        assert _codes_at(xml, "W004") == [(1, 11)], tag
-        assert _codes_at(xml, "E003") == [], tag
+        assert at(xml, "W004") == [(1, 11)], tag
+        assert at(xml, "E003") == [], tag
 
 
 def test_documented_tags_are_not_w004() -> None:
@@ -97,25 +87,25 @@ def test_documented_tags_are_not_w004() -> None:
         '<dialplan><menu><play type="tts">x</play><keypress pressed="1"><hangup/></keypress>'
         '</menu><notEqual var="1" expr="2"><hangup/></notEqual></dialplan>'
     )
-    assert _codes_at(xml, "W004") == []
+    assert at(xml, "W004") == []
 
 
 def test_text_in_container_points_at_the_text_after_a_comment() -> None:
     xml = "<dialplan>\n  <!-- note -->  oops\n  <hangup/>\n</dialplan>"
-    assert _codes_at(xml, "E011") == [(2, 18)]
+    assert at(xml, "E011") == [(2, 18)]
 
 
 def test_text_after_a_nested_container_is_located_after_its_end() -> None:
     xml = "<dialplan><if expr='1'>\n<if expr='a &gt; b'><hangup/></if> tail\n</if></dialplan>"
-    assert _codes_at(xml, "E011") == [(2, 36)]
+    assert at(xml, "E011") == [(2, 36)]
 
 
 def test_entity_encoded_markup_and_cdata_in_text_tags_are_fine() -> None:
     xml = '<dialplan><play type="tts"><![CDATA[<b>bold</b>]]></play></dialplan>'
-    assert _codes_at(xml, "E012") == []
-    assert _codes_at(xml, "E013") == []
+    assert at(xml, "E012") == []
+    assert at(xml, "E013") == []
 
 
 def test_keypress_inside_an_unknown_container_is_e005() -> None:
     xml = "<dialplan><Menu><keypress pressed='1'/></Menu></dialplan>"
-    assert _codes_at(xml, "E005") == [(1, 17)]
+    assert at(xml, "E005") == [(1, 17)]
