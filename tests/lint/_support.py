@@ -97,7 +97,9 @@ def assert_trigger(path: Path) -> None:
 def assert_doc_examples(code: str) -> None:
     """The rule's docstring has a summary line, and its examples fail and pass as they say."""
     rule = all_rules()[code]
-    assert rule.summary and not rule.summary.startswith(("Fails", "Passes"))
+    lines = rule.doc.splitlines()
+    assert len(lines) > 2 and lines[1] == "", "the first line must be the whole summary"
+    assert rule.summary.endswith("."), "the summary is one sentence"
     failing, passing = doc_examples(code)
     only = LintConfig(select=(code,))
     assert [d.code for d in lint_source(failing, config=only)], f"{code}: failing example passes"

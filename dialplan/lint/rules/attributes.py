@@ -73,11 +73,11 @@ def _one_of(values: tuple[str, ...]) -> str:
 
 @rule("E020", "missing-required-attribute")
 def missing_required_attribute(ctx: LintContext) -> Iterator[Problem]:
-    """A required attribute is missing or blank: ``play@type``, ``keypress@pressed``,
-    ``stash@varname``, ``setvar@varname``, ``if@expr``, ``equal``/``notEqual@var`` and ``@expr``,
-    ``catch@type`` and ``@goto``, ``catch@value`` when ``type="digit"``, ``sms@to``.
+    """A required attribute is missing or blank.
 
-    Without them the tag cannot run: a play does not know what its value is, a keypress when
+    Required: ``play@type``, ``keypress@pressed``, ``stash@varname``, ``setvar@varname``,
+    ``if@expr``, ``equal``/``notEqual@var`` and ``@expr``, ``catch@type`` and ``@goto``,
+    ``catch@value`` when ``type="digit"``, ``sms@to``. Without them the tag cannot run: a play does not know what its value is, a keypress when
     to run, a setvar what to set (spec §3). ``if@expr`` and ``sms@to`` are required by Decision.
 
     Fails::
@@ -108,12 +108,12 @@ def missing_required_attribute(ctx: LintContext) -> Iterator[Problem]:
 
 @rule("E021", "invalid-enumerated-value")
 def invalid_enumerated_value(ctx: LintContext) -> Iterator[Problem]:
-    """An enumerated attribute has a value outside its list: ``play@type`` (``tts``, ``url``,
-    ``callfireid``), ``transfer@mode`` (``ringall``, ``waterfall``), ``catch@type`` (``hangup``,
-    ``digit``), or a boolean (``continue-after``, ``cache``, ``background``, ``screen``,
-    ``loggingEnabled``) that is not ``true``/``false``.
+    """An enumerated attribute has a value outside its list.
 
-    The runtime cannot guess what an unknown mode or type means (spec §3.4, §3.7, §3.17). Values
+    Checked: ``play@type`` (``tts``, ``url``, ``callfireid``), ``transfer@mode`` (``ringall``,
+    ``waterfall``), ``catch@type`` (``hangup``, ``digit``), and the booleans
+    (``continue-after``, ``cache``, ``background``, ``screen``, ``loggingEnabled``: ``true`` or
+    ``false``). The runtime cannot guess what an unknown mode or type means (spec §3.4, §3.7, §3.17). Values
     are compared case-insensitively, as the runtime does (``type="URL"`` is accepted).
 
     Fails::
@@ -142,10 +142,10 @@ def invalid_enumerated_value(ctx: LintContext) -> Iterator[Problem]:
 
 @rule("E022", "not-a-positive-integer")
 def not_a_positive_integer(ctx: LintContext) -> Iterator[Problem]:
-    """``menu@timeout``, ``menu@maxDigits``, ``transfer@timeout`` or ``record@timeout`` is not a
-    positive whole number.
+    """A timeout or digit count is not a positive whole number.
 
-    These are counts of digits or units of time (spec §2.3, §3.7, §3.13); units, decimals, signs
+    Checked: ``menu@timeout``, ``menu@maxDigits``, ``transfer@timeout``, ``record@timeout``. These
+    are counts of digits or units of time (spec §2.3, §3.7, §3.13); units, decimals, signs
     or zero cannot be used (the runtime would fall back to the default silently).
 
     Fails::
@@ -461,10 +461,9 @@ def _placeholders(text: str) -> str:
 
 @rule("W02B", "url-not-absolute")
 def url_not_absolute(ctx: LintContext) -> Iterator[Problem]:
-    """The value of ``<play type="url">``, ``<get>``, ``<post>`` or ``<gotoXML>`` is not an absolute
-    ``http``/``https`` URL.
+    """A URL value is not an absolute http(s) URL.
 
-    CallFire fetches these from the internet; a relative path, a missing scheme or a space makes
+    Checked: the values of ``<play type="url">``, ``<get>``, ``<post>`` and ``<gotoXML>``. CallFire fetches these from the internet; a relative path, a missing scheme or a space makes
     the fetch fail during the call. ``${…}`` references count as valid text; a value that starts
     with a reference (the whole URL in a variable, e.g. a recording) is not checked.
 

@@ -100,10 +100,10 @@ def unknown_tag(ctx: LintContext) -> Iterator[Problem]:
 
 @rule("W004", "undocumented-tag")
 def undocumented_tag(ctx: LintContext) -> Iterator[Problem]:
-    """An SDK-only tag (``gotoXML``, ``dtmf``, ``wait``, ``analytics``, ``gtalk``), the ``<text>``
-    alias of ``<sms>``, or a lower-case spelling of a camel-case tag (``notequal``, ``gotoxml``).
+    """An undocumented tag: SDK-only, the ``<text>`` alias, or a lower-case camel-case spelling.
 
-    SDK-only tags are known only as class names in CallFire's client libraries (spec §3.18): the
+    Reported: ``gotoXML``, ``dtmf``, ``wait``, ``analytics``, ``gtalk``; ``<text>`` (alias of
+    ``<sms>``); ``notequal``/``gotoxml`` for ``notEqual``/``gotoXML``. SDK-only tags are known only as class names in CallFire's client libraries (spec §3.18): the
     runtime gives them a best-guess behaviour, but nothing documents what CallFire does with them.
     ``<text>`` is accepted as ``<sms>`` (spec §3.15). The documented camel-case tag names are also
     accepted in all-lower-case (spec §1 Decision) — this rule is the warning that Decision asks
@@ -139,11 +139,11 @@ def undocumented_tag(ctx: LintContext) -> Iterator[Problem]:
 
 @rule("E005", "tag-in-wrong-parent")
 def tag_in_wrong_parent(ctx: LintContext) -> Iterator[Problem]:
-    """A tag stands where it cannot: ``<keypress>`` outside ``<menu>``, ``<live>``/``<machine>``
-    outside ``<amd>``, ``<else>`` outside ``<if>``, ``<dialplan>`` below the root, or a
-    ``<menu>`` directly inside another ``<menu>``.
+    """A tag stands in a parent where it has no meaning.
 
-    These tags only mean something inside their parent (a keypress is a branch of a menu, an
+    Reported: ``<keypress>`` outside ``<menu>``, ``<live>``/``<machine>`` outside ``<amd>``,
+    ``<else>`` outside ``<if>``, ``<dialplan>`` below the root, and a ``<menu>`` directly inside
+    another ``<menu>``. These tags only mean something inside their parent (a keypress is a branch of a menu, an
     else the other branch of an if); elsewhere the runtime has no rule to run them (spec §3.2,
     §3.3, §3.8, §3.11). A menu inside a menu must be put in one of its keypress branches.
 
@@ -341,10 +341,10 @@ def else_not_last(ctx: LintContext) -> Iterator[Problem]:
 
 @rule("E011", "text-in-container")
 def text_in_container(ctx: LintContext) -> Iterator[Problem]:
-    """Non-blank text directly inside a container tag (``dialplan``, ``menu``, ``keypress``,
-    ``amd``, ``live``, ``machine``, ``if``, ``else``, ``equal``, ``notEqual``, ``catch``).
+    """Non-blank text directly inside a container tag.
 
-    A container's value is a list of tags (spec §1); loose text in it is never spoken or used —
+    Containers are ``dialplan``, ``menu``, ``keypress``, ``amd``, ``live``, ``machine``, ``if``,
+    ``else``, ``equal``, ``notEqual`` and ``catch``. A container's value is a list of tags (spec §1); loose text in it is never spoken or used —
     usually a ``<play>`` was forgotten or a tag was closed too early.
 
     Fails::
@@ -369,11 +369,10 @@ def text_in_container(ctx: LintContext) -> Iterator[Problem]:
 
 @rule("E012", "element-in-text-tag")
 def element_in_text_tag(ctx: LintContext) -> Iterator[Problem]:
-    """An element inside a text-valued tag (``play``, ``goto``, ``transfer``, ``stash``,
-    ``setvar``, ``get``, ``post``, ``sms``, ``dnc``, ``record``, ``hangup`` and the SDK-only
-    value tags).
+    """An element inside a tag whose value is text.
 
-    Those tags hold text, not tags (spec §1): nested tags are not run, and markup meant for the
+    Text-valued tags are ``play``, ``goto``, ``transfer``, ``stash``, ``setvar``, ``get``,
+    ``post``, ``sms``, ``dnc``, ``record``, ``hangup`` and the SDK-only value tags. They hold text, not tags (spec §1): nested tags are not run, and markup meant for the
     speech engine (VTML) must be entity-encoded so that it is part of the text.
 
     Fails::
@@ -398,10 +397,10 @@ def element_in_text_tag(ctx: LintContext) -> Iterator[Problem]:
 
 @rule("E013", "empty-value")
 def empty_value(ctx: LintContext) -> Iterator[Problem]:
-    """An empty value where one is required: ``play``, ``goto``, ``transfer``, ``dnc``, ``get``,
-    ``post``, ``sms`` (and ``gotoXML``, ``text``).
+    """An empty value where the tag needs one.
 
-    These tags do nothing meaningful without a value (nothing to say, nowhere to jump, no number
+    Checked: ``play``, ``goto``, ``transfer``, ``dnc``, ``get``, ``post``, ``sms`` (and the
+    SDK-only ``gotoXML`` and ``text``). These tags do nothing meaningful without a value (nothing to say, nowhere to jump, no number
     to dial, no URL to fetch); values are trimmed first (spec §1), so whitespace is empty.
 
     Fails::
