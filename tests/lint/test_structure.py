@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dialplan.lint import LintConfig, lint_source
 
@@ -109,3 +111,42 @@ def test_entity_encoded_markup_and_cdata_in_text_tags_are_fine() -> None:
 def test_keypress_inside_an_unknown_container_is_e005() -> None:
     xml = "<dialplan><Menu><keypress pressed='1'/></Menu></dialplan>"
     assert at(xml, "E005") == [(1, 17)]
+
+
+# ---- robustness: any well-formed document, any spelling -------------------------------------
+
+_TAGS = ["dialplan", "menu", "keypress", "play", "goto", "if", "else", "amd", "live", "machine",
+         "catch", "setvar", "notequal", "Play", "x:y", "gotoXML"]  # fmt: skip
+_ATTRS = ["name", "type", "pressed", "goto", "value", "maxdigits", "timeout", "expr", "Type"]
+_VALUES = ["", " ", "1", "1000", "tts", "url", "Root", "${a}", "a > b", "&amp;", "x y"]
+
+
+@st.composite
+def _element(draw: st.DrawFn, depth: int = 0) -> str:
+    tag = draw(st.sampled_from(_TAGS))
+    attrs = draw(st.dictionaries(st.sampled_from(_ATTRS), st.sampled_from(_VALUES), max_size=3))
+    spaced = draw(st.sampled_from([" ", "\n  ", "  "]))
+    head = tag + "".join(f'{spaced}{k}="{v}"' for k, v in attrs.items())
+    if tag == "x:y":
+        head += ' xmlns:x="urn:x"'
+    if (depth > 3 or draw(st.booleans())) and draw(st.booleans()):
+        return f"<{head}/>"
+    parts = draw(
+        st.lists(
+            st.one_of(
+                st.sampled_from(["", "text", "\n  ", "<!-- c -->", "<![CDATA[<b>]]>", "&lt;"]),
+                _element(depth + 1) if depth < 4 else st.just(""),
+            ),
+            max_size=4,
+        )
+    )
+    return f"<{head}>{''.join(parts)}</{tag}>"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_element())
+def test_any_well_formed_document_lints_and_locations_are_inside_it(xml: str) -> None:
+    lines = xml.splitlines() or [""]
+    for d in lint_source(xml):
+        assert 1 <= d.line <= len(lines), (d, xml)
+        assert 1 <= d.column <= len(lines[d.line - 1]) + 1, (d, xml)
