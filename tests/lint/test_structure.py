@@ -143,7 +143,7 @@ def _element(draw: st.DrawFn, depth: int = 0) -> str:
     return f"<{head}>{''.join(parts)}</{tag}>"
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_element())
 def test_any_well_formed_document_lints_and_locations_are_inside_it(xml: str) -> None:
     lines = xml.splitlines() or [""]

@@ -109,6 +109,8 @@ def element_end(ctx: LintContext, el: etree._Element) -> int:
 def loose_text(ctx: LintContext, node: Node) -> Iterator[tuple[str, Location]]:
     """Each non-blank run of text directly inside ``node`` (its text and every child's tail)."""
     el = element_of(ctx, node)
+    if not (el.text or "").strip() and not any((c.tail or "").strip() for c in el):
+        return  # the common case: positions are only worked out when there is loose text
     text = ctx.doc.text
     cursor, _ = _start_tag_end(ctx, offset_of(ctx, node.loc))
     chunks: list[tuple[str | None, int]] = [(el.text, cursor)]

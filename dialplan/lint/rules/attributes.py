@@ -210,12 +210,11 @@ def _attribute_problems(ctx: LintContext, node: Node, spec: TagSpec) -> Iterator
             continue  # xsi:… and other namespaced attributes belong to other vocabularies
         raw = qname.localname
         canon = canonical_attr(node.tag, raw)
-        loc = attr_loc(ctx, node, raw)
         if canon in seen:
             yield Problem(
                 f'attribute "{raw}" on <{node.raw_tag}> repeats "{seen[canon]}" in another case; '
                 "it is ignored",
-                loc,
+                attr_loc(ctx, node, raw),
             )
             continue
         seen[canon] = raw
@@ -226,7 +225,7 @@ def _attribute_problems(ctx: LintContext, node: Node, spec: TagSpec) -> Iterator
             yield Problem(
                 f'unknown attribute "{raw}" on <{node.raw_tag}>; did you mean "{canon}"? '
                 f'(accepted as a {how} of "{canon}")',
-                loc,
+                attr_loc(ctx, node, raw),
             )
             continue
         close = difflib.get_close_matches(raw, list(spec.attrs), n=1, cutoff=0.75)
@@ -235,7 +234,9 @@ def _attribute_problems(ctx: LintContext, node: Node, spec: TagSpec) -> Iterator
             if close
             else f"; <{node.tag}> takes {', '.join(spec.attrs)}"
         )
-        yield Problem(f'unknown attribute "{raw}" on <{node.raw_tag}>{hint}', loc)
+        yield Problem(
+            f'unknown attribute "{raw}" on <{node.raw_tag}>{hint}', attr_loc(ctx, node, raw)
+        )
 
 
 @rule("W024", "unknown-attribute")
