@@ -222,8 +222,8 @@ def amd_branches(ctx: LintContext) -> Iterator[Problem]:
                 yield Problem(f"<{node.raw_tag}> has no <{branch}> branch", node.loc)
 
 
-@rule("W007", "menu-without-keypress-or-play")
-def menu_without_keypress_or_play(ctx: LintContext) -> Iterator[Problem]:
+@rule("W007", "incomplete-menu")
+def incomplete_menu(ctx: LintContext) -> Iterator[Problem]:
     """A ``<menu>`` without any ``<keypress>`` or without any ``<play>``.
 
     The documentation requires at least one of each (spec §3.2). A menu without keypresses waits
