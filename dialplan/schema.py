@@ -5,7 +5,7 @@ normalised (:func:`normalise`): tag and attribute spellings the spec tolerates a
 canonical form with :func:`~dialplan.model.tags.canonical_tag` and
 :func:`~dialplan.model.tags.canonical_attr`, namespaces are dropped, and the values the spec
 compares case-insensitively (``play@type``, ``transfer@mode``, ``transfer@musiconhold``,
-``catch@type``, ``keypress@pressed``) are lower-cased. The schema is compiled once, lazily, with
+``catch@type``, ``keypress@pressed``) are lower-cased; ``<goto>`` targets are trimmed. The schema is compiled once, lazily, with
 lxml's libxml2 binding; every libxml2 error becomes a :class:`Diagnostic` at the element (or
 attribute) it names, under the spec's code where one exists and ``E018`` otherwise.
 """
@@ -63,14 +63,6 @@ RULE_NAMES: Final = {
     SCHEMA_CODE: SCHEMA_RULE,
 }
 
-#: Codes describing the same kind of problem: a lint finding of one suppresses schema findings of
-#: the others on the same line.
-_GROUPS: Final = (
-    frozenset({"E002", "E003", "E005", "E006", "E009"}),
-    frozenset({"E011", "E012", "E013", "E014"}),
-    frozenset({"E020", "E021", "E022", "E023", "E02A", "E040"}),
-    frozenset({"E031", "E032"}),
-)
 #: Identity-constraint codes: libxml2 and a rule may pick different duplicates, so any lint
 #: finding of the code anywhere in the file suppresses the schema's.
 _FILE_WIDE: Final = frozenset({"E030", "E041"})
@@ -123,6 +115,8 @@ def _needs_work(root: etree._Element) -> bool:
         tag = el.tag
         if tag[0] == "{" or tag in CAMEL_TAGS:
             return True
+        if tag == "goto" and el.text and el.text != el.text.strip():
+            return True
         attrib = el.attrib
         if not attrib:
             continue
@@ -152,6 +146,8 @@ def normalise(root: etree._Element) -> etree._Element:
         tag = canonical_tag(local)
         if el.tag != tag:
             el.tag = tag
+        if tag == "goto" and el.text:
+            el.text = el.text.strip()  # spec §1: text values are trimmed (goto targets, §3.5)
         if not el.attrib:
             continue
         for key, value in list(el.attrib.items()):
@@ -205,8 +201,8 @@ def validate(doc: ParsedDocument) -> list[Diagnostic]:
                 else doc.location(err.element)
             )
             key = (err.code, loc.line, loc.column)
-            if key in seen:
-                continue
+            if key in seen or (err.code == "E013" and ("E012", loc.line, loc.column) in seen):
+                continue  # an element with child elements is not also "empty"
             seen.add(key)
             out.append(make(err.code, RULE_NAMES[err.code], err.message, loc, file=doc.source.name))
     return out
@@ -215,9 +211,9 @@ def validate(doc: ParsedDocument) -> list[Diagnostic]:
 def iter_errors(doc: ParsedDocument, already: Iterable[Diagnostic] = ()) -> Iterator[Diagnostic]:
     """Schema findings not already reported by a lint rule at the same place.
 
-    A schema finding is dropped when ``already`` holds, on the same line, an error or a finding
-    of the same kind (same code group); for duplicate names and duplicate keypress patterns, when
-    ``already`` holds that code anywhere.
+    A schema finding is dropped when ``already`` holds, on the same line, an error (any code) or a
+    finding with the same code; for duplicate names (E030) and duplicate keypress patterns (E041),
+    when ``already`` holds that code anywhere in the file.
     """
     found = validate(doc)
     if not found:
@@ -233,8 +229,7 @@ def iter_errors(doc: ParsedDocument, already: Iterable[Diagnostic] = ()) -> Iter
 def _reported(d: Diagnostic, same_line: Iterable[Diagnostic], codes: set[str]) -> bool:
     if d.code in _FILE_WIDE and d.code in codes:
         return True
-    group = next((g for g in _GROUPS if d.code in g), frozenset({d.code}))
-    return any(o.severity is Severity.ERROR or o.code in group for o in same_line)
+    return any(o.severity is Severity.ERROR or o.code == d.code for o in same_line)
 
 
 class _Mapper:
@@ -358,7 +353,7 @@ class _Mapper:
             )
         if "[facet 'minLength']" in detail:
             return SchemaError("E013", f"{where}: <{raw}> needs a value but is empty", el)
-        if "[facet 'maxLength']" in detail:
+        if "[facet 'pattern']" in detail and "'\\s*'" in detail:
             text = " ".join("".join(el.itertext()).split())
             return SchemaError(
                 SCHEMA_CODE, f"{where}: <{raw}> takes no value, found text {_quote(text)}", el
