@@ -139,3 +139,23 @@ def collect_assignments(varnames: Iterable[tuple[str, Template]]) -> Assignments
             else:
                 prefixes.add(static_prefix(template))
     return Assignments(frozenset(assigned), tuple(sorted(prefixes)), frozenset(stashed))
+
+
+def ref_end(text: str, start: int) -> int:
+    """Index just after the ``${…}`` that begins at ``start`` (nested references included);
+    ``len(text)`` when it is unterminated."""
+    depth = 0
+    i = start
+    while True:
+        close = text.find("}", i)
+        if close == -1:
+            return len(text)
+        opening = text.find("${", i, close)
+        if opening != -1:
+            depth += 1
+            i = opening + 2
+        else:
+            depth -= 1
+            i = close + 1
+            if depth <= 0:
+                return i

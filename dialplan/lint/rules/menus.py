@@ -6,19 +6,17 @@ from collections.abc import Iterator
 
 from ...model import Keypress, Menu, Pattern, PatternKind
 from ..context import LintContext
+from ..index import tagged
 from ..registry import Problem, rule
 
 
 def _menus(ctx: LintContext) -> list[Menu]:
-    return ctx.cached("menus.menus", lambda: [n for n in ctx.plan.nodes if isinstance(n, Menu)])
+    return [n for n in tagged(ctx, "menu") if isinstance(n, Menu)]
 
 
 def _keypresses(ctx: LintContext) -> list[Keypress]:
     """Keypresses that carry a ``pressed`` attribute (a missing one is E020's business)."""
-    return ctx.cached(
-        "menus.keypresses",
-        lambda: [n for n in ctx.plan.nodes if isinstance(n, Keypress) and "pressed" in n.attrs],
-    )
+    return [n for n in tagged(ctx, "keypress") if isinstance(n, Keypress) and "pressed" in n.attrs]
 
 
 def _pressed(kp: Keypress) -> str:

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ...diagnostics import Location
+from ...expr.variables import ref_end
 from ...model import Node
 from ..context import LintContext
+from ..index import tagged
 from ..positions import attr_position, text_position
 from ..registry import Problem, rule
 
@@ -51,25 +53,6 @@ class Site:
     items: tuple[Item, ...]
 
 
-def _skip_ref(text: str, i: int) -> int:
-    """Index just after the ``${…}`` starting at ``i`` (nested braces; end of text if open)."""
-    depth = 0
-    n = len(text)
-    while i < n:
-        if text.startswith("${", i):
-            depth += 1
-            i += 2
-            continue
-        if text[i] == "}":
-            depth -= 1
-            i += 1
-            if depth == 0:
-                return i
-            continue
-        i += 1
-    return n
-
-
 def split_items(text: str) -> list[tuple[str, int]]:
     """Comma-separated items with their offsets; commas inside ``${…}`` do not split."""
     items: list[tuple[str, int]] = []
@@ -78,7 +61,7 @@ def split_items(text: str) -> list[tuple[str, int]]:
     n = len(text)
     while i < n and len(items) < _MAX_SPLIT:
         if text.startswith("${", i):
-            i = _skip_ref(text, i)
+            i = ref_end(text, i)
         elif text[i] == ",":
             items.append((text[start:i], start))
             i += 1
@@ -97,7 +80,7 @@ def _strip_refs(text: str) -> tuple[str, int]:
     n = len(text)
     while i < n:
         if text.startswith("${", i):
-            i = _skip_ref(text, i)
+            i = ref_end(text, i)
             refs += 1
         else:
             out.append(text[i])
@@ -168,7 +151,7 @@ def _extension_at(text: str) -> int | None:
     n = len(text)
     while i < n:
         if text.startswith("${", i):
-            i = _skip_ref(text, i)
+            i = ref_end(text, i)
             continue
         if text[i] in "xX":
             return i
@@ -189,15 +172,13 @@ def _site(node: Node, attr: str | None, value: str, split: bool) -> Site:
 def _sites(ctx: LintContext) -> list[Site]:
     def compute() -> list[Site]:
         sites: list[Site] = []
-        for node in ctx.plan.nodes:
-            if node.tag == "transfer" and node.text:
-                sites.append(_site(node, None, node.text, split=True))
-            elif node.tag == "dnc" and node.text:
-                sites.append(_site(node, None, node.text, split=False))
-            elif node.tag in ("sms", "text"):
-                to = node.attrs.get("to")
-                if to is not None and to.strip():
-                    sites.append(_site(node, "to", to, split=False))
+        for node in tagged(ctx, "transfer", "dnc"):
+            if node.text:
+                sites.append(_site(node, None, node.text, split=node.tag == "transfer"))
+        for node in tagged(ctx, "sms", "text"):
+            to = node.attrs.get("to")
+            if to is not None and to.strip():
+                sites.append(_site(node, "to", to, split=False))
         return sites
 
     return ctx.cached("numbers.sites", compute)
@@ -316,9 +297,7 @@ def suspicious_caller_id(ctx: LintContext) -> Iterator[Problem]:
         <transfer callerid="${call.callerid}">2135551212</transfer>
         <transfer callerid="8185551212">2135551212</transfer>
     """
-    for node in ctx.plan.nodes:
-        if node.tag != "transfer":
-            continue
+    for node in tagged(ctx, "transfer"):
         raw = node.attrs.get("callerid")
         if raw is None or not raw.strip() or "${" in raw:
             continue

@@ -17,6 +17,7 @@ from ...expr.variables import (
     is_plain_name,
     is_system_name,
     is_system_variable,
+    ref_end,
     system_suggestion,
 )
 from ...model import Node
@@ -48,25 +49,66 @@ class Site:
     error_offset: int = 0
 
 
-def _sites(ctx: LintContext) -> list[Site]:
-    def compute() -> list[Site]:
+@lru_cache(maxsize=8192)
+def _parse(raw: str) -> Template | int:
+    """The template of ``raw``, or the offset of its unterminated ``${`` (memoised: values
+    repeat within a file and across the files of a campaign; templates are immutable)."""
+    try:
+        return parse_template(raw)
+    except TemplateError as exc:
+        return exc.offset
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the variable rules share, gathered in one pass over the document."""
+
+    sites: list[Site]
+    #: ``(node, raw varname)`` of every setvar/stash/record/get/post with a non-empty varname
+    varnames: list[tuple[Node, str]]
+    #: ``(node, raw expr)`` of every if/equal/notEqual with a non-empty expr
+    exprs: list[tuple[Node, str]]
+    assignments: Assignments
+
+
+def _facts(ctx: LintContext) -> Facts:
+    def compute() -> Facts:
         sites: list[Site] = []
+        varnames: list[tuple[Node, str]] = []
+        exprs: list[tuple[Node, str]] = []
+        pairs: list[tuple[str, Template]] = []
         for node in ctx.plan.nodes:
+            tag = node.tag
             for attr, value in node.attrs.items():
                 if attr in TEMPLATE_ATTRS and "${" in value:
-                    sites.append(_parse_site(node, attr, value))
-            if node.tag in TEMPLATE_TEXT_TAGS and "${" in node.text:
-                sites.append(_parse_site(node, None, node.text))
-        return sites
+                    sites.append(_site(node, attr, value))
+            if tag in TEMPLATE_TEXT_TAGS and "${" in node.text:
+                sites.append(_site(node, None, node.text))
+            if tag in VARNAME_TAGS:
+                raw = node.attrs.get("varname")
+                if raw is not None and raw.strip():
+                    varnames.append((node, raw))
+                    template = _parse(raw.strip())
+                    if not isinstance(template, int):
+                        pairs.append((tag, template))
+            elif tag in EXPR_ATTR_TAGS:
+                raw = node.attrs.get("expr")
+                if raw is not None and raw.strip():
+                    exprs.append((node, raw))
+        return Facts(sites, varnames, exprs, collect_assignments(pairs))
 
-    return ctx.cached("variables.sites", compute)
+    return ctx.cached("variables.facts", compute)
 
 
-def _parse_site(node: Node, attr: str | None, raw: str) -> Site:
-    try:
-        return Site(node, attr, raw, parse_template(raw))
-    except TemplateError as exc:
-        return Site(node, attr, raw, None, exc.offset)
+def _sites(ctx: LintContext) -> list[Site]:
+    return _facts(ctx).sites
+
+
+def _site(node: Node, attr: str | None, raw: str) -> Site:
+    template = _parse(raw)
+    if isinstance(template, int):
+        return Site(node, attr, raw, None, template)
+    return Site(node, attr, raw, template)
 
 
 def _loc(ctx: LintContext, node: Node, attr: str | None, offset: int) -> Location:
@@ -76,19 +118,7 @@ def _loc(ctx: LintContext, node: Node, attr: str | None, offset: int) -> Locatio
 
 
 def _assignments(ctx: LintContext) -> Assignments:
-    def compute() -> Assignments:
-        pairs = []
-        for node in ctx.plan.nodes:
-            if node.tag in VARNAME_TAGS:
-                raw = node.attrs.get("varname")
-                if raw is not None and raw.strip():
-                    try:
-                        pairs.append((node.tag, parse_template(raw.strip())))
-                    except TemplateError:
-                        continue
-        return collect_assignments(pairs)
-
-    return ctx.cached("variables.assignments", compute)
+    return _facts(ctx).assignments
 
 
 def _refs(template: Template) -> Iterator[tuple[Ref, bool]]:
@@ -268,15 +298,9 @@ def invalid_varname(ctx: LintContext) -> Iterator[Problem]:
 
         <record varname="voicemail_recording"/>
     """
-    for node in ctx.plan.nodes:
-        if node.tag not in VARNAME_TAGS:
-            continue
-        raw = node.attrs.get("varname")
-        if raw is None or not raw.strip():
-            continue
-        try:
-            template = parse_template(raw)
-        except TemplateError:
+    for node, raw in _facts(ctx).varnames:
+        template = _parse(raw)
+        if isinstance(template, int):
             continue  # E063
         literal = "".join(p.text if isinstance(p, Literal) else "_" for p in template.parts)
         stripped = literal.strip()
@@ -344,15 +368,9 @@ def expression_syntax(ctx: LintContext) -> Iterator[Problem]:
 
         <if expr="(${count} &gt; 3)"><hangup/></if>
     """
-    for node in ctx.plan.nodes:
-        if node.tag not in EXPR_ATTR_TAGS:
-            continue
-        raw = node.attrs.get("expr")
-        if raw is None or not raw.strip():
-            continue
-        try:
-            template = parse_template(raw)
-        except TemplateError:
+    for node, raw in _facts(ctx).exprs:
+        template = _parse(raw)
+        if isinstance(template, int):
             continue  # E063
         code = js_placeholder(template)
         if node.tag != "if" and not _JS_PUNCTUATION.search(code):
@@ -376,62 +394,46 @@ class _Token:
     quoted: bool = False
 
 
+_JS_SPECIAL = re.compile(r"""\$\{|[\\'"`=]""")
+
+
 def _scan_js(text: str) -> list[_Token]:
     """Top-level references (and whether each is inside quotes) and lone ``=`` of JavaScript.
 
     A light scanner: string literals ('…', "…", `…` with backslash escapes) and ``${…}``
     references are recognised; comments and regular expressions are not needed for the short
-    conditions of dialplans.
+    conditions of dialplans. It jumps from one special character to the next.
     """
     tokens: list[_Token] = []
     quote = ""
     i = 0
     n = len(text)
-    while i < n:
-        ch = text[i]
-        if text.startswith("${", i):
-            end = _ref_end(text, i)
-            tokens.append(_Token("ref", i, end, bool(quote)))
+    while True:
+        m = _JS_SPECIAL.search(text, i)
+        if m is None:
+            return tokens
+        j = m.start()
+        tok = m.group()
+        i = j + 1
+        if tok == "${":
+            end = ref_end(text, j)
+            tokens.append(_Token("ref", j, end, bool(quote)))
             i = end
-            continue
-        if quote:
-            if ch == "\\":
-                i += 2
-                continue
-            if ch == quote:
+        elif tok == "\\":
+            i = j + 2
+        elif quote:
+            if tok == quote:
                 quote = ""
-        elif ch in "'\"`":
-            quote = ch
-        elif ch == "=":
-            prev = text[i - 1] if i else ""
-            nxt = text[i + 1] if i + 1 < n else ""
+        elif tok != "=":
+            quote = tok
+        else:
+            nxt = text[j + 1] if j + 1 < n else ""
             if nxt in "=>":
-                i += 2 if nxt == "=" else 1
+                i = j + 2
                 while i < n and text[i] == "=":
                     i += 1
-                continue
-            if prev not in "=!<>":
-                tokens.append(_Token("assign", i))
-        i += 1
-    return tokens
-
-
-def _ref_end(text: str, i: int) -> int:
-    depth = 0
-    n = len(text)
-    while i < n:
-        if text.startswith("${", i):
-            depth += 1
-            i += 2
-            continue
-        if text[i] == "}":
-            depth -= 1
-            i += 1
-            if depth == 0:
-                return i
-            continue
-        i += 1
-    return n
+            elif not j or text[j - 1] not in "=!<>":
+                tokens.append(_Token("assign", j))
 
 
 _METHOD_AFTER = re.compile(r"\s*\.\s*[A-Za-z_$]")
@@ -504,11 +506,8 @@ def assignment_in_condition(ctx: LintContext) -> Iterator[Problem]:
 
         <if expr="${call.lastinput} == 1"><hangup/></if>
     """
-    for node in ctx.plan.nodes:
-        if node.tag != "if":
-            continue
-        raw = node.attrs.get("expr")
-        if raw is None or "=" not in raw:
+    for node, raw in _facts(ctx).exprs:
+        if node.tag != "if" or "=" not in raw:
             continue
         for token in _scan_js(raw):
             if token.kind == "assign":
@@ -547,7 +546,7 @@ def dynamic_variable_name(ctx: LintContext) -> Iterator[Problem]:
             continue
         for ref, nested in _refs(site.template):
             if ref.is_dynamic and not nested:
-                text = site.raw[ref.offset : _ref_end(site.raw, ref.offset)]
+                text = site.raw[ref.offset : ref_end(site.raw, ref.offset)]
                 yield Problem(
                     f"dynamic variable name {text} is only known during the call; "
                     "not checked statically",
