@@ -42,6 +42,8 @@ def test_passing_fixture_does_not_report_the_code(code: str) -> None:
         ("+44 20 7946 0958", Verdict.INTERNATIONAL),
         ("33142685300", Verdict.INTERNATIONAL),  # France without the plus
         ("+33 1 42 68 53 00", Verdict.INTERNATIONAL),
+        ("011 44 20 7946 0958", Verdict.INTERNATIONAL),  # the NANP international prefix
+        ("+011 44 20 7946 0958", Verdict.INVALID),
         ("213555121", Verdict.INVALID),  # 9 digits
         ("999555121234", Verdict.INVALID),  # 12 digits, no such country code
         ("22135551212", Verdict.INVALID),  # 11 digits not starting with 1

@@ -133,8 +133,10 @@ def classify(item: str) -> tuple[Verdict, str]:
         return Verdict.PARTLY_VARIABLE, ""
     if (len(digits) == 10 and not plus) or (len(digits) == 11 and digits.startswith("1")):
         return Verdict.NANP, ""
-    if 7 <= len(digits) <= 15:
-        ok, region = _international(digits)
+    # from North America other countries are dialled as 011 + country code + number
+    international = digits[3:] if not plus and digits.startswith("011") else digits
+    if 7 <= len(international) <= 15:
+        ok, region = _international(international)
         if ok:
             return Verdict.INTERNATIONAL, region
     if len(digits) == 11 and not digits.startswith("1"):
@@ -228,7 +230,7 @@ def international_phone_number(ctx: LintContext) -> Iterator[Problem]:
     """A phone number is a valid number outside North America (NANP).
 
     CallFire's API documents 10/11-digit North American numbers; a number of another country
-    (recognised with the `phonenumbers` library, e.g. `+44 20 7946 0958`) may not be dialable
+    (recognised with the `phonenumbers` library, e.g. `+44 20 7946 0958` or `011 44 20 7946 0958`) may not be dialable
     from the account, or may cost more. Check it is intended.
 
     Failing:
