@@ -356,8 +356,8 @@ def expression_syntax(ctx: LintContext) -> Iterator[Problem]:
 
     Conditions are evaluated by the same embedded JavaScript engine as at run time (spec §5.4),
     after substituting `${…}`; here each reference is replaced by a placeholder (a number, or a
-    name just before `.` or a letter, as in `${x}.length`). A syntax error
-    makes an `if` false on every call. `equal@expr` may also be a plain literal (`Homer Simpson`), so it is only
+    name just before `.` or a letter, as in `${x}.length`). A syntax error makes an `if` false
+    on every call. `equal@expr` may also be a plain literal (`Homer Simpson`), so it is only
     checked when it contains JavaScript punctuation.
 
     Failing:
