@@ -221,13 +221,13 @@ class _Builder:
     # -- building ------------------------------------------------------------------------------
     def build(self) -> FlowGraph:
         for node in self.plan.nodes:
-            if _in_flow(node):
+            if in_flow(node):
                 self.tag(node)
         for node in self.plan.nodes:
-            if isinstance(node, Menu) and _in_flow(node):
+            if isinstance(node, Menu) and in_flow(node):
                 self.input_phase(node)
         for node in self.plan.nodes:
-            if isinstance(node, Catch) and _in_flow(node):
+            if isinstance(node, Catch) and in_flow(node):
                 self.catch_edges(node)
         out: dict[int, list[Edge]] = {}
         into: dict[int, list[Edge]] = {}
@@ -307,7 +307,7 @@ class _Builder:
         label = "hangup caught" if catch.type == "hangup" else f"catch digit {catch.value}"
         decision = (catch.index, "fired")
         for node in catch.walk():
-            if node is catch or not _in_flow(node) or _shadowed(node, catch):
+            if node is catch or not in_flow(node) or _shadowed(node, catch):
                 continue
             self.add(node.index, target, EdgeKind.CATCH, label, decision)
             if isinstance(node, Menu):
@@ -329,7 +329,7 @@ def selectable_keypresses(menu: Menu) -> list[Keypress]:
     return chosen
 
 
-def _in_flow(node: Node) -> bool:
+def in_flow(node: Node) -> bool:
     """Whether ``node`` can ever run: every ancestor is a container tag (not text, not unknown)."""
     return all(_is_container(a) for a in node.ancestors())
 
