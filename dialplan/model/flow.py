@@ -281,7 +281,9 @@ class _Builder:
             if node.continue_after:
                 self.add(me, after(node), EdgeKind.OUTCOME, "answered")
             else:
-                self.end(me, Ending.TRANSFERRED)
+                self.edges.append(
+                    Edge(me, None, EdgeKind.END, "answered", None, Ending.TRANSFERRED)
+                )
         else:
             self.add(me, after(node), EdgeKind.NEXT)
 

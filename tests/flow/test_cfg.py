@@ -148,7 +148,7 @@ def test_transfer_outcomes() -> None:
   <hangup name="h"/>
 </dialplan>"""
     )
-    assert out(g, plan, "t1") == {("no answer", "t2"), ("", "transferred")}
+    assert out(g, plan, "t1") == {("no answer", "t2"), ("answered", "transferred")}
     assert out(g, plan, "t2") == {("no answer", "h"), ("answered", "h")}
     assert {e.kind for e in g.successors(plan.names["t1"].index)} == {
         EdgeKind.OUTCOME,
