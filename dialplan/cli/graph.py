@@ -83,3 +83,96 @@ def graph(file: str, fmt: str, output: str | None) -> None:
         _write(to_dot(pic), output)
     else:
         _write(render_svg(to_dot(pic)), output)
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--max-loops",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="How often a route may take each loop-closing edge before it is cut.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Stop after this many routes.",
+)
+def paths(file: str, fmt: str, max_loops: int, limit: int) -> None:
+    """List the distinct routes through FILE and the inputs that drive each one.
+
+    Each route shows the AMD verdict, the keys to press at each menu (or timeout), the
+    assumptions about data-dependent conditions (if/equal, transfer answered), how the call ends
+    (hangup, transfer, end of plan, loop cut), and the `dialplan simulate` command that replays it.
+    Exit status: 0 listed, 1 not a well-formed dialplan, 2 usage error.
+    """
+    import json
+    import shlex
+
+    from ..model.paths import enumerate_routes
+
+    plan = _plan(file)
+    found = enumerate_routes(plan, max_loops=max_loops, limit=limit)
+    if fmt == "json":
+        doc = {
+            "file": file,
+            "max_loops": found.max_loops,
+            "truncated": found.truncated,
+            "routes": [
+                {
+                    "id": i,
+                    "ending": route.ending,
+                    "end": {
+                        "line": route.end_loc.line,
+                        "column": route.end_loc.column,
+                        "tag": route.end_what,
+                    },
+                    "amd": route.amd,
+                    "inputs": list(route.inputs),
+                    "assumptions": list(route.assumptions),
+                    "steps": [
+                        {
+                            "kind": s.kind,
+                            "node_index": s.node_index,
+                            "label": s.label,
+                            "value": s.value,
+                            "line": s.loc.line,
+                            "tag": s.what,
+                        }
+                        for s in route.steps
+                    ],
+                    "simulate": ["dialplan", "simulate", file, *route.simulate_args()],
+                }
+                for i, route in enumerate(found.routes, 1)
+            ],
+        }
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    for i, route in enumerate(found.routes, 1):
+        click.echo(f"route {i}: {route.ending} at line {route.end_loc.line} ({route.end_what})")
+        for s in route.steps:
+            if s.kind == "amd":
+                click.echo(f"  answered by: {s.value}")
+            elif s.kind == "input":
+                shown = "nothing (timeout)" if s.value == "timeout" else s.value
+                click.echo(f"  {s.what} line {s.loc.line}: press {shown}  [{s.label}]")
+            elif s.kind == "catch":
+                click.echo(f"  {s.what} line {s.loc.line}: press {s.value}  [caught]")
+            else:
+                click.echo(f"  assume {s.what} line {s.loc.line} is {s.value}")
+        command = shlex.join(["dialplan", "simulate", file, *route.simulate_args()])
+        if route.assumptions:
+            command += "  # assuming " + "; ".join(route.assumptions)
+        click.echo(f"  $ {command}")
+        click.echo("")
+    total = len(found.routes)
+    more = " (stopped at --limit; there are more)" if found.truncated else ""
+    click.echo(
+        f"{total} route{'s' if total != 1 else ''}, each loop taken at most {found.max_loops}x{more}"
+    )
