@@ -6,12 +6,13 @@ computed once per file through ``ctx.cached("cfg", …)``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import pairwise
 
 from ...model import Amd, Catch, Goto, Hangup, Keypress, Menu, Node, Play, Transfer
 from ...model.flow import (
     NORMAL,
+    Edge,
     EdgeKind,
     Ending,
     FlowGraph,
@@ -142,8 +143,12 @@ def _cycles(ctx: LintContext) -> list[list[int]]:
         graph = _cfg(ctx)
         live = _live(ctx)
         members = {v.id for v in graph.vertices if v.id in live and not v.waits}
+
+        def successors(vid: int) -> Iterator[int]:
+            return (e.target for e in graph.successors(vid, NORMAL) if e.target is not None)
+
         found = []
-        for scc in _components(graph, members):
+        for scc in _components(members, successors):
             inside = set(scc)
             edges = [e for v in scc for e in graph.successors(v, NORMAL)]
             looped = len(scc) > 1 or any(e.target == scc[0] for e in edges)
@@ -155,8 +160,11 @@ def _cycles(ctx: LintContext) -> list[list[int]]:
     return ctx.cached("cfg.cycles", compute)
 
 
-def _components(graph: FlowGraph, members: set[int]) -> list[list[int]]:
-    """Tarjan's strongly connected components of the subgraph on ``members`` (iterative)."""
+def _components(
+    members: Iterable[int], successors: Callable[[int], Iterable[int]]
+) -> list[list[int]]:
+    """Tarjan's strongly connected components of the graph on ``members`` (iterative)."""
+    inside = set(members)
     index: dict[int, int] = {}
     low: dict[int, int] = {}
     on_stack: set[int] = set()
@@ -168,10 +176,9 @@ def _components(graph: FlowGraph, members: set[int]) -> list[list[int]]:
         index[v] = low[v] = len(index)
         stack.append(v)
         on_stack.add(v)
-        nexts = [e.target for e in graph.successors(v, NORMAL) if e.target in members]
-        work.append((v, [t for t in nexts if t is not None]))
+        work.append((v, [t for t in successors(v) if t in inside]))
 
-    for root in sorted(members):
+    for root in sorted(inside):
         if root in index:
             continue
         visit(root)
@@ -275,37 +282,49 @@ def play_cycle(ctx: LintContext) -> Iterator[Problem]:
         )
 
 
-def _menu_region(graph: FlowGraph, menu: Menu) -> set[int]:
-    """The menu, its prompts (and their insides) and its input phase: re-entering the menu."""
-    region = {menu.index, graph.input_phase(menu).id}
-    for prompt in menu.prompts:
-        region.update(n.index for n in prompt.walk())
-    return region
-
-
 #: The outcomes a caller who presses nothing gets at a menu.
 _SILENT = frozenset({"timeout", "no input"})
 
 
-def _silent_escape(graph: FlowGraph, start: int, region: set[int]) -> bool:
-    """Whether a caller who never presses a key can get from ``start`` to an end of the call or
-    elsewhere without re-entering ``region`` (data-dependent branches count both ways)."""
-    seen: set[int] = set()
-    stack = [start]
+def _silent_edges(graph: FlowGraph, vid: int) -> Iterator[Edge]:
+    """Where a caller who never presses a key can go from ``vid`` (data decides the rest)."""
+    phase = graph.vertices[vid].phase
+    for edge in graph.successors(vid, NORMAL):
+        if not phase or (edge.decision is not None and edge.decision[1] in _SILENT):
+            yield edge
+
+
+def _silent_traps(ctx: LintContext) -> set[int]:
+    """Input-phase vertices a silent caller can never leave: no silent route from them ends the
+    call, and one leads back to them (a menu that only leads into another trap is not one)."""
+    graph = _cfg(ctx)
+    live = _live(ctx)
+    back: dict[int, list[int]] = {}
+    enders: list[int] = []
+    for vid in live:
+        for edge in _silent_edges(graph, vid):
+            if edge.target is None:
+                enders.append(vid)
+            else:
+                back.setdefault(edge.target, []).append(vid)
+    can_end: set[int] = set()
+    stack = enders
     while stack:
         vid = stack.pop()
-        if vid in seen:
-            continue
-        seen.add(vid)
-        phase = graph.vertices[vid].phase
-        for edge in graph.successors(vid, NORMAL):
-            if phase and (edge.decision is None or edge.decision[1] not in _SILENT):
-                continue
-            if edge.target is None:
-                return True
-            if edge.target not in region:
-                stack.append(edge.target)
-    return False
+        if vid not in can_end:
+            can_end.add(vid)
+            stack.extend(back.get(vid, ()))
+    stuck = live - can_end
+
+    def successors(vid: int) -> Iterator[int]:
+        return (e.target for e in _silent_edges(graph, vid) if e.target is not None)
+
+    traps: set[int] = set()
+    for scc in _components(stuck, successors):
+        looped = len(scc) > 1 or scc[0] in set(successors(scc[0]))
+        if looped:
+            traps.update(v for v in scc if graph.vertices[v].phase)
+    return traps
 
 
 @rule("W072", "menu-retry-loop")
@@ -338,13 +357,11 @@ def menu_retry_loop(ctx: LintContext) -> Iterator[Problem]:
         </menu>
     """
     graph = _cfg(ctx)
-    live = _live(ctx)
+    traps = _silent_traps(ctx)
     for node in ctx.plan.nodes:
-        if not isinstance(node, Menu) or graph.input_phase(node).id not in live:
+        if not isinstance(node, Menu) or not in_flow(node):
             continue
-        phase = graph.input_phase(node)
-        region = _menu_region(graph, node)
-        if _silent_escape(graph, phase.id, region):
+        if graph.input_phase(node).id not in traps:
             continue
         timeout = next(
             (k for k in selectable_keypresses(node) if k.pattern.kind is PatternKind.TIMEOUT),
