@@ -71,7 +71,7 @@ def _one_of(values: tuple[str, ...]) -> str:
     return ", ".join(quoted[:-1]) + f" or {quoted[-1]}" if len(quoted) > 1 else quoted[0]
 
 
-@rule("E020", "missing-required-attribute")
+@rule("E020", "missing-attribute")
 def missing_required_attribute(ctx: LintContext) -> Iterator[Problem]:
     """A required attribute is missing or blank.
 
@@ -106,15 +106,17 @@ def missing_required_attribute(ctx: LintContext) -> Iterator[Problem]:
                 )
 
 
-@rule("E021", "invalid-enumerated-value")
+@rule("E021", "invalid-enum")
 def invalid_enumerated_value(ctx: LintContext) -> Iterator[Problem]:
     """An enumerated attribute has a value outside its list.
 
     Checked: ``play@type`` (``tts``, ``url``, ``callfireid``), ``transfer@mode`` (``ringall``,
     ``waterfall``), ``catch@type`` (``hangup``, ``digit``), and the booleans
     (``continue-after``, ``cache``, ``background``, ``screen``, ``loggingEnabled``: ``true`` or
-    ``false``). The runtime cannot guess what an unknown mode or type means (spec §3.4, §3.7, §3.17). Values
-    are compared case-insensitively, as the runtime does (``type="URL"`` is accepted).
+    ``false``). The runtime cannot guess what an unknown mode or type
+    means (spec §3.4, §3.7, §3.17). Types and modes are compared case-insensitively
+    (``type="URL"`` is accepted, spec §3.4 Decision); booleans must be exactly ``true`` or
+    ``false`` (``TRUE``, ``1``, ``yes`` are errors).
 
     Fails::
 
@@ -131,7 +133,7 @@ def invalid_enumerated_value(ctx: LintContext) -> Iterator[Problem]:
             if node.tag != tag:
                 continue
             value = _present(node, attr)
-            if not value or value.lower() in allowed:
+            if not value or (value if allowed is BOOLEAN else value.lower()) in allowed:
                 continue  # absent or blank: E020 where it is required
             yield Problem(
                 f'invalid value "{value}" for "{_raw(node, attr)}" on <{node.raw_tag}>; '
@@ -140,7 +142,7 @@ def invalid_enumerated_value(ctx: LintContext) -> Iterator[Problem]:
             )
 
 
-@rule("E022", "not-a-positive-integer")
+@rule("E022", "not-positive-integer")
 def not_a_positive_integer(ctx: LintContext) -> Iterator[Problem]:
     """A timeout or digit count is not a positive whole number.
 
