@@ -46,6 +46,16 @@ _POSITIVE_INTS = {
     ("record", "timeout"),
 }
 _DIGIT_VALUES = frozenset("0123456789*")
+#: What a missing required attribute should hold (E020 messages).
+_REQUIRED_HINT = {
+    ("play", "type"): ' ("tts", "url" or "callfireid")',
+    ("catch", "type"): ' ("hangup" or "digit")',
+    ("catch", "value"): " (the digit 0-9 or * to watch)",
+    ("catch", "goto"): " (the name of the node to jump to)",
+    ("keypress", "pressed"): ' (keys such as "1", a range "1-3", "default" or "timeout")',
+    ("if", "expr"): " (a JavaScript condition)",
+    ("sms", "to"): " (the phone number to text)",
+}
 _INNER_REF = re.compile(r"\$\{[^${}]*\}")
 _ABSOLUTE_HTTP = re.compile(r"^https?://[^\s/?#:@]+(?::[0-9]+)?(?:[/?#]\S*)?$", re.I)
 
@@ -98,7 +108,10 @@ def missing_required_attribute(ctx: LintContext) -> Iterator[Problem]:
         for attr in required:
             value = _present(node, attr)
             if value is None:
-                yield Problem(f'<{node.raw_tag}> is missing required attribute "{attr}"', node.loc)
+                hint = _REQUIRED_HINT.get((node.tag, attr), "")
+                yield Problem(
+                    f'<{node.raw_tag}> is missing required attribute "{attr}"{hint}', node.loc
+                )
             elif not value:
                 yield Problem(
                     f'required attribute "{_raw(node, attr)}" on <{node.raw_tag}> is empty',
