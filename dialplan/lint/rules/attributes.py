@@ -218,6 +218,10 @@ def invalid_catch_digit(ctx: LintContext) -> Iterator[Problem]:
 
 def _attribute_problems(ctx: LintContext, node: Node, spec: TagSpec) -> Iterator[Problem]:
     el = element_of(ctx, node)
+    if len(el.attrib) == len(node.raw_attrs) and all(
+        r in spec.attrs for r in node.raw_attrs.values()
+    ):
+        return  # the common case: every attribute known, none repeated in another case
     seen: dict[str, str] = {}
     for key in el.attrib:
         qname = etree.QName(key)
