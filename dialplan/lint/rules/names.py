@@ -58,14 +58,29 @@ def duplicate_name(ctx: LintContext) -> Iterator[Problem]:
             first[node.name] = node
 
 
+#: Above this many names, close-spelling suggestions are skipped (difflib is linear per lookup).
+_FUZZY_LIMIT = 1000
+
+
+def _by_lower_case(ctx: LintContext) -> dict[str, list[str]]:
+    def build() -> dict[str, list[str]]:
+        index: dict[str, list[str]] = {}
+        for name in ctx.plan.names:
+            index.setdefault(name.lower(), []).append(name)
+        return index
+
+    return ctx.cached("names.lower", build)
+
+
 def _suggestion(ctx: LintContext, target: str) -> str:
-    names = list(ctx.plan.names)
-    same = sorted(n for n in names if n.lower() == target.lower())
+    same = sorted(_by_lower_case(ctx).get(target.lower(), []))
     if same:
         return (
             "; did you mean " + " or ".join(f'"{n}"' for n in same) + "? (names are case-sensitive)"
         )
-    close = difflib.get_close_matches(target, names, n=1, cutoff=0.8)
+    if len(ctx.plan.names) > _FUZZY_LIMIT:
+        return ""
+    close = difflib.get_close_matches(target, list(ctx.plan.names), n=1, cutoff=0.8)
     return f'; did you mean "{close[0]}"?' if close else ""
 
 
