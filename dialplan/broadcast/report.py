@@ -21,6 +21,7 @@ so tests and tools can read the numbers back.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -346,6 +347,7 @@ def _generated(value: datetime | str) -> str:
     return value
 
 
+@functools.cache
 def _template() -> jinja2.Template:
     source = (
         resources.files("dialplan")
