@@ -127,9 +127,8 @@ def invalid_enumerated_value(ctx: LintContext) -> Iterator[Problem]:
     ``waterfall``), ``catch@type`` (``hangup``, ``digit``), and the booleans
     (``continue-after``, ``cache``, ``background``, ``screen``, ``loggingEnabled``: ``true`` or
     ``false``). The runtime cannot guess what an unknown mode or type
-    means (spec §3.4, §3.7, §3.17). Types and modes are compared case-insensitively
-    (``type="URL"`` is accepted, spec §3.4 Decision); booleans must be exactly ``true`` or
-    ``false`` (``TRUE``, ``1``, ``yes`` are errors).
+    means (spec §3.4, §3.7, §3.17). Values are compared case-insensitively, as the runtime and the
+    schema do (``type="URL"`` and ``cache="FALSE"`` are accepted; ``1`` or ``yes`` are not).
 
     Fails::
 
@@ -146,7 +145,7 @@ def invalid_enumerated_value(ctx: LintContext) -> Iterator[Problem]:
             if node.tag != tag:
                 continue
             value = _present(node, attr)
-            if not value or (value if allowed is BOOLEAN else value.lower()) in allowed:
+            if not value or value.lower() in allowed:
                 continue  # absent or blank: E020 where it is required
             yield Problem(
                 f'invalid value "{value}" for "{_raw(node, attr)}" on <{node.raw_tag}>; '
