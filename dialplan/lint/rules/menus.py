@@ -10,13 +10,26 @@ from ..index import tagged
 from ..registry import Problem, rule
 
 
-def _menus(ctx: LintContext) -> list[Menu]:
-    return [n for n in tagged(ctx, "menu") if isinstance(n, Menu)]
+def _menus(ctx: LintContext) -> list[tuple[Menu, list[Keypress]]]:
+    """Each menu with its keypresses that carry a ``pressed`` attribute."""
+    return ctx.cached(
+        "menus.menus",
+        lambda: [
+            (n, [k for k in n.keypresses if "pressed" in k.attrs])
+            for n in tagged(ctx, "menu")
+            if isinstance(n, Menu)
+        ],
+    )
 
 
 def _keypresses(ctx: LintContext) -> list[Keypress]:
     """Keypresses that carry a ``pressed`` attribute (a missing one is E020's business)."""
-    return [n for n in tagged(ctx, "keypress") if isinstance(n, Keypress) and "pressed" in n.attrs]
+    return ctx.cached(
+        "menus.keypresses",
+        lambda: [
+            n for n in tagged(ctx, "keypress") if isinstance(n, Keypress) and "pressed" in n.attrs
+        ],
+    )
 
 
 def _pressed(kp: Keypress) -> str:
@@ -28,10 +41,6 @@ def _identity(p: Pattern) -> tuple[object, ...]:
     if p.kind is PatternKind.RANGE:
         return ("range", p.lo, p.hi)
     return (p.kind.value, p.key)
-
-
-def _menu_keypresses(menu: Menu) -> list[Keypress]:
-    return [k for k in menu.keypresses if "pressed" in k.attrs]
 
 
 @rule("E040", "invalid-keypress-pattern")
@@ -91,9 +100,9 @@ def duplicate_keypress(ctx: LintContext) -> Iterator[Problem]:
           <keypress pressed="default"><goto>Support</goto></keypress>
         </menu>
     """
-    for menu in _menus(ctx):
+    for menu, keypresses in _menus(ctx):
         seen: dict[tuple[object, ...], Keypress] = {}
-        for kp in _menu_keypresses(menu):
+        for kp in keypresses:
             if kp.pattern.kind is PatternKind.INVALID:
                 continue
             ident = _identity(kp.pattern)
@@ -137,10 +146,10 @@ def overlapping_keypress(ctx: LintContext) -> Iterator[Problem]:
           <keypress pressed="10-99"><goto>High</goto></keypress>
         </menu>
     """
-    for menu in _menus(ctx):
+    for _menu, keypresses in _menus(ctx):
         earlier: list[Keypress] = []
         idents: set[tuple[object, ...]] = set()
-        for kp in _menu_keypresses(menu):
+        for kp in keypresses:
             p = kp.pattern
             ident = _identity(p)
             if p.kind not in (PatternKind.LITERAL, PatternKind.RANGE) or ident in idents:
@@ -203,9 +212,9 @@ def exceeds_max_digits(ctx: LintContext) -> Iterator[Problem]:
           <keypress pressed="300-315"><transfer>2135551212</transfer></keypress>
         </menu>
     """
-    for menu in _menus(ctx):
+    for menu, keypresses in _menus(ctx):
         limit = menu.max_digits
-        for kp in _menu_keypresses(menu):
+        for kp in keypresses:
             p = kp.pattern
             if p.kind is PatternKind.LITERAL:
                 needed = len(p.text)
