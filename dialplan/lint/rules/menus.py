@@ -33,7 +33,8 @@ def _keypresses(ctx: LintContext) -> list[Keypress]:
 
 
 def _pressed(kp: Keypress) -> str:
-    return kp.attrs.get("pressed", "")
+    """The attribute as written, e.g. ``pressed="1-3"`` (the file's spelling, spec §6)."""
+    return f'{kp.raw_attrs.get("pressed", "pressed")}="{kp.attrs.get("pressed", "")}"'
 
 
 def _identity(p: Pattern) -> tuple[object, ...]:
@@ -65,7 +66,6 @@ def invalid_pattern(ctx: LintContext) -> Iterator[Problem]:
         p = kp.pattern
         if p.kind is not PatternKind.INVALID:
             continue
-        raw = _pressed(kp)
         if not p.text:
             why = "it is empty"
         elif "," in p.text:
@@ -75,7 +75,7 @@ def invalid_pattern(ctx: LintContext) -> Iterator[Problem]:
             why = f"the range runs backwards ({lo.strip()} > {hi.strip()})"
         else:
             why = "expected keys 0-9 * #, a range lo-hi, default or timeout"
-        yield Problem(f'invalid pattern pressed="{raw}": {why}', kp.attr_loc("pressed"))
+        yield Problem(f"invalid pattern {_pressed(kp)}: {why}", kp.attr_loc("pressed"))
 
 
 @rule("E041", "duplicate-keypress")
@@ -111,7 +111,7 @@ def duplicate_keypress(ctx: LintContext) -> Iterator[Problem]:
                 seen[ident] = kp
                 continue
             yield Problem(
-                f'duplicate keypress pressed="{_pressed(kp)}" in {menu.label}: the one at line '
+                f"duplicate keypress {_pressed(kp)} in {menu.label}: the one at line "
                 f"{first.loc.line} is selected first, so this branch never runs",
                 kp.attr_loc("pressed"),
             )
@@ -167,11 +167,11 @@ def overlapping_keypress(ctx: LintContext) -> Iterator[Problem]:
 
 def _overlap(kp: Keypress, other: Keypress, value: int | None) -> str | None:
     p, q = kp.pattern, other.pattern
-    where = f'pressed="{_pressed(other)}" (line {other.loc.line})'
+    where = f"{_pressed(other)} (line {other.loc.line})"
     if p.kind is PatternKind.LITERAL:
         if q.kind is PatternKind.RANGE and value is not None and q.lo <= value <= q.hi:
             return (
-                f'pressed="{_pressed(kp)}" is also inside range {where}; the literal wins, '
+                f"{_pressed(kp)} is also inside range {where}; the literal wins, "
                 f"so the range never gets {p.text}"
             )
         return None
@@ -179,17 +179,11 @@ def _overlap(kp: Keypress, other: Keypress, value: int | None) -> str | None:
         lo, hi = max(p.lo, q.lo), min(p.hi, q.hi)
         if lo <= hi:
             both = str(lo) if lo == hi else f"{lo}-{hi}"
-            return (
-                f'range pressed="{_pressed(kp)}" overlaps range {where}; the earlier one wins '
-                f"for {both}"
-            )
+            return f"range {_pressed(kp)} overlaps range {where}; the earlier one wins for {both}"
         return None
     other_value = _digits_value(q)
     if other_value is not None and p.lo <= other_value <= p.hi:
-        return (
-            f'range pressed="{_pressed(kp)}" contains the literal {where}; the literal wins '
-            f"for {q.text}"
-        )
+        return f"range {_pressed(kp)} contains the literal {where}; the literal wins for {q.text}"
     return None
 
 
@@ -224,7 +218,7 @@ def exceeds_max_digits(ctx: LintContext) -> Iterator[Problem]:
                 continue
             if needed > limit:
                 yield Problem(
-                    f'pressed="{_pressed(kp)}" needs {needed} digits but {menu.label} collects '
+                    f"{_pressed(kp)} needs {needed} digits but {menu.label} collects "
                     f"at most maxDigits={limit}: it can never match",
                     kp.attr_loc("pressed"),
                 )
@@ -248,7 +242,7 @@ def spelling_normalised(ctx: LintContext) -> Iterator[Problem]:
     for kp in _keypresses(ctx):
         p = kp.pattern
         if p.kind in (PatternKind.DEFAULT, PatternKind.TIMEOUT) and p.text != p.kind.value:
-            yield Problem(f'pressed="{p.text}" is read as "{p.kind.value}"', kp.attr_loc("pressed"))
+            yield Problem(f'{_pressed(kp)} is read as "{p.kind.value}"', kp.attr_loc("pressed"))
 
 
 @rule("W045", "hash-in-multi-key-pattern")
@@ -271,7 +265,7 @@ def hash_in_pattern(ctx: LintContext) -> Iterator[Problem]:
         p = kp.pattern
         if p.kind is PatternKind.LITERAL and len(p.text) > 1 and "#" in p.text:
             yield Problem(
-                f'pressed="{p.text}" contains "#", which ends the input: it arrives as '
+                f'{_pressed(kp)} contains "#", which ends the input: it arrives as '
                 f'"{_arrives_as(p.text)}", so this pattern never matches',
                 kp.attr_loc("pressed"),
             )

@@ -193,7 +193,9 @@ def _where(ctx: LintContext, site: Site, item: Item) -> Location:
 
 
 def _what(site: Site) -> str:
-    return f"{site.node.label}@{site.attr}" if site.attr else site.node.label
+    if site.attr is None:
+        return site.node.label
+    return f"{site.node.label}@{site.node.raw_attrs.get(site.attr, site.attr)}"
 
 
 @rule("E050", "invalid-phone-number")

@@ -329,7 +329,8 @@ def invalid_varname(ctx: LintContext) -> Iterator[Problem]:
             i for i, c in enumerate(stripped) if not (c.isascii() and (c.isalnum() or c == "_"))
         )
         yield Problem(
-            f'varname "{raw.strip()}" contains {stripped[bad_at]!r}: variable names use only '
+            f'{node.raw_attrs.get("varname", "varname")}="{raw.strip()}" contains '
+            f"{stripped[bad_at]!r}: variable names use only "
             "letters, digits and _",
             attr_position(ctx.doc, node, "varname", lead + bad_at),
         )
@@ -365,7 +366,11 @@ def js_placeholder(template: Template) -> str:
 @lru_cache(maxsize=8192)
 def _syntax_error(code: str) -> str | None:
     """The engine's syntax error for ``code`` (memoised: conditions repeat across files)."""
-    return js.syntax_error(code)
+    error = js.syntax_error(code)
+    if error is not None and "'}'" in error and "}" not in code:
+        # the engine compiles the code as a function body: its own closing brace is reported
+        return "SyntaxError: unexpected end of the expression"
+    return error
 
 
 @rule("E065", "expression-syntax-error")
@@ -532,7 +537,8 @@ def assignment_in_condition(ctx: LintContext) -> Iterator[Problem]:
         for token in _scan_js(raw):
             if token.kind == "assign":
                 yield Problem(
-                    f"assignment '=' in {node.label}@expr: did you mean '=='?",
+                    f"assignment '=' in {node.label}@{node.raw_attrs.get('expr', 'expr')}: "
+                    "did you mean '=='?",
                     attr_position(ctx.doc, node, "expr", token.offset),
                 )
                 break
@@ -559,7 +565,8 @@ def dynamic_variable_name(ctx: LintContext) -> Iterator[Problem]:
             continue
         if site.attr == "varname" and site.node.tag in VARNAME_TAGS:
             yield Problem(
-                f'dynamic varname "{site.raw.strip()}" of {site.node.label} is only known '
+                f'dynamic {site.node.raw_attrs.get("varname", "varname")}="{site.raw.strip()}" of '
+                f"{site.node.label} is only known "
                 "during the call; not checked statically",
                 site.node.attr_loc("varname"),
             )
