@@ -20,23 +20,39 @@ def _offset(doc: ParsedDocument, loc: Location) -> int:
 
 
 def _walk(doc: ParsedDocument, start: int, count: int, stop: str) -> int | None:
-    """Source offset after ``count`` decoded characters from ``start`` (None if ``stop`` is hit)."""
+    """Source offset after ``count`` decoded characters from ``start`` (None if ``stop`` is hit).
+
+    Entity and character references count as one character, CRLF as one, and CDATA sections
+    contribute their content verbatim; any other markup (``stop``) ends the walk.
+    """
     text = doc.text
     i = start
     n = len(text)
-    for _ in range(count):
+    cdata = False
+    done = 0
+    while done < count:
         if i >= n:
             return None
-        ch = text[i]
-        if ch in stop:
+        if cdata:
+            if text.startswith("]]>", i):
+                cdata = False
+                i += 3
+                continue
+        elif text.startswith("<![CDATA[", i):
+            cdata = True
+            i += 9
+            continue
+        elif text[i] in stop:
             return None
-        if ch == "&":
+        elif text[i] == "&":
             end = text.find(";", i)
             i = end + 1 if end != -1 else i + 1
-        elif ch == "\r" and text.startswith("\r\n", i):
-            i += 2
-        else:
-            i += 1
+            done += 1
+            continue
+        i += 2 if text.startswith("\r\n", i) else 1
+        done += 1
+    if not cdata and text.startswith("<![CDATA[", i):
+        i += 9
     return i
 
 

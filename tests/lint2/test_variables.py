@@ -273,3 +273,9 @@ def test_placeholder() -> None:
     assert js_placeholder(parse_template("${a}+1")) == "0+1"
     assert js_placeholder(parse_template("${a}.length")) == "_.length"
     assert js_placeholder(parse_template("'${a}'.length")) == "'0'.length"
+
+
+def test_reference_position_inside_cdata() -> None:
+    xml = '<dialplan>\n<play type="tts"><![CDATA[a & b ${who}]]></play></dialplan>'
+    (found,) = lint_own(xml)
+    assert (found.code, found.line, found.column) == ("W060", 2, 33)
