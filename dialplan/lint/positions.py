@@ -1,4 +1,4 @@
-"""Exact source positions inside text and attribute values, for rules that point at a character.
+"""Exact source positions inside text values, for rules that point at a character.
 
 The model keeps values decoded (entities resolved, text trimmed); these helpers walk the raw
 source from the value's start to find where the n-th decoded character was written. When the
@@ -67,23 +67,4 @@ def text_position(doc: ParsedDocument, node: Node, offset: int) -> Location:
     while i < n and text[i] in _SPACE:
         i += 1
     found = _walk(doc, i, offset, "<")
-    return doc._loc(found) if found is not None else base
-
-
-def attr_position(doc: ParsedDocument, node: Node, attr: str, offset: int = 0) -> Location:
-    """Where character ``offset`` of the raw value of attribute ``attr`` is in the source."""
-    base = node.attr_loc(attr)
-    if attr not in node.attr_locs:
-        return base
-    text = doc.text
-    i = text.find("=", _offset(doc, base))
-    if i == -1:
-        return base
-    i += 1
-    n = len(text)
-    while i < n and text[i] in _SPACE:
-        i += 1
-    if i >= n or text[i] not in "\"'":
-        return base
-    found = _walk(doc, i + 1, offset, text[i])
     return doc._loc(found) if found is not None else base

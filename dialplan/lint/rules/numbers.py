@@ -18,7 +18,7 @@ from ...expr.variables import ref_end
 from ...model import Node
 from ..context import LintContext
 from ..index import tagged
-from ..positions import attr_position, text_position
+from ..positions import text_position
 from ..registry import Problem, rule
 
 _SEPARATORS = frozenset(" \t\r\n-.()")
@@ -189,7 +189,7 @@ def _sites(ctx: LintContext) -> list[Site]:
 def _where(ctx: LintContext, site: Site, item: Item) -> Location:
     if site.attr is None:
         return text_position(ctx.doc, site.node, item.offset)
-    return attr_position(ctx.doc, site.node, site.attr, item.offset)
+    return site.node.attr_loc(site.attr)
 
 
 def _what(site: Site) -> str:

@@ -24,7 +24,7 @@ from ...model import Node
 from ...model.tags import TAGS
 from ..context import LintContext
 from ..index import tagged
-from ..positions import attr_position, text_position
+from ..positions import text_position
 from ..registry import Problem, rule
 
 #: Attributes whose values are templates (spec §4.1); the others are names or enumerations.
@@ -117,7 +117,7 @@ def _site(node: Node, attr: str | None, raw: str) -> Site:
 def _loc(ctx: LintContext, node: Node, attr: str | None, offset: int) -> Location:
     if attr is None:
         return text_position(ctx.doc, node, offset)
-    return attr_position(ctx.doc, node, attr, offset)
+    return node.attr_loc(attr)
 
 
 def _assignments(ctx: LintContext) -> Assignments:
@@ -324,7 +324,6 @@ def invalid_varname(ctx: LintContext) -> Iterator[Problem]:
         stripped = literal.strip()
         if not stripped or is_plain_name(stripped):
             continue
-        lead = len(literal) - len(literal.lstrip())
         bad_at = next(
             i for i, c in enumerate(stripped) if not (c.isascii() and (c.isalnum() or c == "_"))
         )
@@ -332,7 +331,7 @@ def invalid_varname(ctx: LintContext) -> Iterator[Problem]:
             f'{node.raw_attrs.get("varname", "varname")}="{raw.strip()}" contains '
             f"{stripped[bad_at]!r}: variable names use only "
             "letters, digits and _",
-            attr_position(ctx.doc, node, "varname", lead + bad_at),
+            node.attr_loc("varname"),
         )
 
 
@@ -539,7 +538,7 @@ def assignment_in_condition(ctx: LintContext) -> Iterator[Problem]:
                 yield Problem(
                     f"assignment '=' in {node.label}@{node.raw_attrs.get('expr', 'expr')}: "
                     "did you mean '=='?",
-                    attr_position(ctx.doc, node, "expr", token.offset),
+                    node.attr_loc("expr"),
                 )
                 break
 
