@@ -185,7 +185,8 @@ def undefined_variable(ctx: LintContext) -> Iterator[Problem]:
     system variables (`call.*`, `contact.*`, `global.*`) exist by themselves. An undefined
     variable silently expands to the empty string, usually because of a typo or a name that
     differs in case. References whose name is itself built from `${…}` (`${choice${num}}`) are
-    checked only for their inner parts (see I068).
+    checked only for their inner parts (see I068), and a varname built at run time
+    (`varname="choice${n}"`) counts as assigning every name that starts with its fixed part.
 
     Failing:
 
