@@ -55,6 +55,7 @@ def test_passing_fixture_does_not_report_the_code(code: str) -> None:
         ("2135551212xabc", Verdict.INVALID),
         ("213-555-12a2", Verdict.INVALID),
         ("1234", Verdict.INVALID),
+        ("213555121３", Verdict.INVALID),  # a non-ASCII digit cannot be dialled
     ],
 )
 def test_classify(item: str, verdict: Verdict) -> None:
