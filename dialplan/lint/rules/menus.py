@@ -44,6 +44,14 @@ def _identity(p: Pattern) -> tuple[object, ...]:
     return (p.kind.value, p.key)
 
 
+def _range_bounds(text: str) -> tuple[int, int] | None:
+    """``lo-hi`` bounds of a range-like text (spaces allowed), for explaining why it is invalid."""
+    parts = [part.strip() for part in text.split("-", 1)]
+    if len(parts) == 2 and all(part.isascii() and part.isdigit() for part in parts):
+        return int(parts[0]), int(parts[1])
+    return None
+
+
 @rule("E040", "invalid-keypress-pattern")
 def invalid_pattern(ctx: LintContext) -> Iterator[Problem]:
     """A `pressed` value is not a key string, a digit range, `default` or `timeout`.
@@ -70,9 +78,12 @@ def invalid_pattern(ctx: LintContext) -> Iterator[Problem]:
             why = "it is empty"
         elif "," in p.text:
             why = "comma lists are not part of the language; write one keypress per key"
-        elif "-" in p.text and all(s.strip().isdigit() for s in p.text.split("-", 1)):
-            lo, hi = p.text.split("-", 1)
-            why = f"the range runs backwards ({lo.strip()} > {hi.strip()})"
+        elif _range_bounds(p.text) is not None:
+            lo, hi = _range_bounds(p.text) or (0, 0)
+            if lo > hi:
+                why = f"the range runs backwards ({lo} > {hi})"
+            else:
+                why = f"write a range without spaces: {lo}-{hi}"
         else:
             why = "expected keys 0-9 * #, a range lo-hi, default or timeout"
         yield Problem(f"invalid pattern {_pressed(kp)}: {why}", kp.attr_loc("pressed"))
