@@ -78,8 +78,8 @@ def invalid_pattern(ctx: LintContext) -> Iterator[Problem]:
             why = "it is empty"
         elif "," in p.text:
             why = "comma lists are not part of the language; write one keypress per key"
-        elif _range_bounds(p.text) is not None:
-            lo, hi = _range_bounds(p.text) or (0, 0)
+        elif (bounds := _range_bounds(p.text)) is not None:
+            lo, hi = bounds
             if lo > hi:
                 why = f"the range runs backwards ({lo} > {hi})"
             else:
