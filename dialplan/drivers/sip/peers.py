@@ -265,3 +265,102 @@ class Sipp:
     def stop(self) -> None:
         if self.proc is not None:
             _stop(self.proc)
+
+
+PCAP_DIR = Path(os.environ.get("SIPP_PCAP_DIR", "/usr/share/sip-tester"))
+_PCAP_NAMES = {"#": "pound", "*": "star"}
+
+_HEAD = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="{name}">
+  <recv request="INVITE" crlf="true">{action}</recv>
+"""
+_CSEQ_ACTION = """
+    <action>
+      <ereg regexp="[0-9]+" search_in="hdr" header="CSeq:" assign_to="cseq" />
+    </action>
+  """
+_TO_TAG = "[last_To:];tag=[pid]SIPpTag[call_number]"
+
+
+def _response(status: int, reason: str, sdp: bool = False, cseq: str = "[last_CSeq:]") -> str:
+    lines = [
+        f"SIP/2.0 {status} {reason}",
+        "[last_Via:]",
+        "[last_From:]",
+        _TO_TAG,
+        "[last_Call-ID:]",
+        cseq,
+        "Contact: <sip:[local_ip]:[local_port];transport=[transport]>",
+    ]
+    if sdp:
+        lines += [
+            "Content-Type: application/sdp",
+            "Content-Length: [len]",
+            "",
+            "v=0",
+            "o=sipp 1 1 IN IP[local_ip_type] [local_ip]",
+            "s=-",
+            "c=IN IP[media_ip_type] [media_ip]",
+            "t=0 0",
+            "m=audio [media_port] RTP/AVP 0 101",
+            "a=rtpmap:0 PCMU/8000",
+            "a=rtpmap:101 telephone-event/8000",
+            "a=fmtp:101 0-15",
+        ]
+    else:
+        lines.append("Content-Length: 0")
+    body = "\n".join(lines)
+    return f"  <send>\n    <![CDATA[\n{body}\n\n    ]]>\n  </send>\n"
+
+
+def sipp_uas_scenario(
+    status: int = 200,
+    reason: str = "OK",
+    digits: str = "",
+    ring_ms: int = 0,
+    hold_ms: int = 0,
+    digit_gap_ms: int = 700,
+    first_digit_ms: int = 300,
+) -> str:
+    """A SIPp UAS scenario: optional 180 and ringing time, then ``status``. When answered it
+    plays ``digits`` from SIPp's shipped RFC 4733 captures, then waits for the caller's BYE
+    (``hold_ms`` > 0: sends its own BYE after that time instead). With ``status`` 0 it rings
+    until the caller CANCELs (200 to the CANCEL, 487 to the INVITE)."""
+    out = [_HEAD.format(name=f"uas-{status}", action=_CSEQ_ACTION if status == 0 else "")]
+    if ring_ms or status in (0, 180):
+        out.append(_response(180, "Ringing"))
+    if status == 0:
+        out.append('  <recv request="CANCEL" />\n')
+        out.append(_response(200, "OK"))
+        out.append(_response(487, "Request Terminated", cseq="CSeq: [$cseq] INVITE"))
+        out.append('  <recv request="ACK" />\n</scenario>\n')
+        return "".join(out)
+    if ring_ms:
+        out.append(f'  <pause milliseconds="{ring_ms}" />\n')
+    if status != 200:
+        out.append(_response(status, reason))
+        out.append('  <recv request="ACK" />\n</scenario>\n')
+        return "".join(out)
+    out.append(_response(200, "OK", sdp=True))
+    out.append('  <recv request="ACK" />\n')
+    if digits:
+        out.append(f'  <pause milliseconds="{first_digit_ms}" />\n')
+    for key in digits:
+        pcap = PCAP_DIR / f"dtmf_2833_{_PCAP_NAMES.get(key, key)}.pcap"
+        out.append(f'  <nop><action><exec play_pcap_audio="{pcap}" /></action></nop>\n')
+        out.append(f'  <pause milliseconds="{digit_gap_ms}" />\n')
+    if hold_ms:
+        out.append(f'  <pause milliseconds="{hold_ms}" />\n')
+        out.append(
+            '  <send retrans="500">\n    <![CDATA[\nBYE [next_url] SIP/2.0\n'
+            "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
+            "[last_From:]\n[last_To:]\n[last_Call-ID:]\nCSeq: 2 BYE\n"
+            "Max-Forwards: 70\nContent-Length: 0\n\n    ]]>\n  </send>\n"
+        )
+        out.append('  <recv response="200" />\n</scenario>\n')
+        return "".join(out)
+    out.append('  <recv request="BYE" />\n')
+    out.append(_response(200, "OK"))
+    out.append("</scenario>\n")
+    return "".join(out)
