@@ -81,6 +81,8 @@ class DriverOptions:
     sounds_dir: Path | None = None  # callfireid prompts: <dir>/<id>.wav
     http_timeout_s: float = 10.0
     trace: bool = False
+    #: called with (call id, effect) for every effect the engine emits (logging, tests)
+    on_effect: Callable[[str, fx.Effect], None] | None = None
 
 
 class SipDriver:
@@ -273,7 +275,10 @@ class _CallRun:
 
     # -- effects ----------------------------------------------------------------------------
     def handle(self, effects: list[fx.Effect]) -> None:
+        observer = self.driver.options.on_effect
         for effect in effects:
+            if observer is not None:
+                observer(self.call.call_id, effect)
             handler = _HANDLERS.get(type(effect))
             if handler is not None:
                 handler(self, effect)
@@ -344,7 +349,7 @@ class _CallRun:
         outcome = "failed"
         for number in numbers:
             try:
-                target = self.driver.config.request_uri(number)
+                target = self.driver.config.transfer_target(number)
             except ValueError as exc:
                 log.warning("transfer: %s", exc)
                 continue

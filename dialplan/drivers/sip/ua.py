@@ -49,6 +49,7 @@ class SipConfig:
     rtp_ports: tuple[int, int] | None = None
     username: str | None = None  # digest credentials for a trunk that challenges
     password: str | None = None
+    transfer_uri: str | None = None  # e.g. "sip:{number}@pbx.example:5060"; default: the trunk
     ring_timeout_s: float = 30.0
     rtp_timeout_s: float = 30.0
     t1: float = 0.5
@@ -70,6 +71,14 @@ class SipConfig:
             raise ValueError(f"no [sip] proxy configured to dial {number!r}")
         host = self.proxy.removeprefix("sip:")
         return f"sip:{number}@{host}"
+
+    def transfer_target(self, number: str) -> str:
+        """The Refer-To URI for a transfer number."""
+        if number.startswith(("sip:", "sips:")):
+            return number
+        if self.transfer_uri:
+            return self.transfer_uri.replace("{number}", number)
+        return self.request_uri(number)
 
 
 class SipTimeout(Exception):
