@@ -172,8 +172,9 @@ class Baresip:
         return sorted((self.directory / "recordings").glob("*.wav"))
 
     def stop(self) -> None:
+        """Stop by PID (baresip takes ~1.7 s to exit cleanly; tests do not need that)."""
         if self.proc is not None:
-            _stop(self.proc)
+            _stop(self.proc, grace=0.3)
 
 
 @dataclass
@@ -280,6 +281,13 @@ _CSEQ_ACTION = """
       <ereg regexp="[0-9]+" search_in="hdr" header="CSeq:" assign_to="cseq" />
     </action>
   """
+_DIALOG_ACTION = """
+    <action>
+      <ereg regexp=".*" search_in="hdr" header="From:" assign_to="remote" />
+      <ereg regexp=".*" search_in="hdr" header="To:" assign_to="local" />
+      <ereg regexp="sip:[^>;]*" search_in="hdr" header="Contact:" assign_to="contact" />
+    </action>
+  """
 _TO_TAG = "[last_To:];tag=[pid]SIPpTag[call_number]"
 
 
@@ -327,7 +335,8 @@ def sipp_uas_scenario(
     plays ``digits`` from SIPp's shipped RFC 4733 captures, then waits for the caller's BYE
     (``hold_ms`` > 0: sends its own BYE after that time instead). With ``status`` 0 it rings
     until the caller CANCELs (200 to the CANCEL, 487 to the INVITE)."""
-    out = [_HEAD.format(name=f"uas-{status}", action=_CSEQ_ACTION if status == 0 else "")]
+    action = _CSEQ_ACTION if status == 0 else (_DIALOG_ACTION if hold_ms and status == 200 else "")
+    out = [_HEAD.format(name=f"uas-{status}", action=action)]
     if ring_ms or status in (0, 180):
         out.append(_response(180, "Ringing"))
     if status == 0:
@@ -353,9 +362,10 @@ def sipp_uas_scenario(
     if hold_ms:
         out.append(f'  <pause milliseconds="{hold_ms}" />\n')
         out.append(
-            '  <send retrans="500">\n    <![CDATA[\nBYE [next_url] SIP/2.0\n'
+            '  <send retrans="500">\n    <![CDATA[\nBYE [$contact] SIP/2.0\n'
             "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
-            "[last_From:]\n[last_To:]\n[last_Call-ID:]\nCSeq: 2 BYE\n"
+            "From: [$local];tag=[pid]SIPpTag[call_number]\nTo: [$remote]\n"
+            "[last_Call-ID:]\nCSeq: 2 BYE\n"
             "Max-Forwards: 70\nContent-Length: 0\n\n    ]]>\n  </send>\n"
         )
         out.append('  <recv response="200" />\n</scenario>\n')
