@@ -355,10 +355,11 @@ def sipp_uas_scenario(
     out.append('  <recv request="ACK" />\n')
     if digits:
         out.append(f'  <pause milliseconds="{first_digit_ms}" />\n')
-    for key in digits:
+    for i, key in enumerate(digits):
+        if i:
+            out.append(f'  <pause milliseconds="{digit_gap_ms}" />\n')
         pcap = PCAP_DIR / f"dtmf_2833_{_PCAP_NAMES.get(key, key)}.pcap"
         out.append(f'  <nop><action><exec play_pcap_audio="{pcap}" /></action></nop>\n')
-        out.append(f'  <pause milliseconds="{digit_gap_ms}" />\n')
     if hold_ms:
         out.append(f'  <pause milliseconds="{hold_ms}" />\n')
         out.append(
