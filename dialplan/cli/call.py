@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from ..errors import UsageError
+from ..errors import DialplanError, UsageError
 
 
 @click.command("call")
@@ -70,7 +70,35 @@ def call(
     verbose: bool,
 ) -> None:
     """Place one real call to --to, run FILE when it is answered, print the result (the same
-    object as `dialplan simulate`, plus a "sip" block: result code, Q.850 cause, SIP status)."""
+    object as `dialplan simulate`, plus a "sip" block: result code, Q.850 cause, SIP status).
+
+    Exit status: 0 answered, 1 not answered (busy, no answer, invalid …), 2 usage error."""
+    try:
+        _call(**locals())
+    except DialplanError as exc:
+        click.echo(f"dialplan: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+
+
+def _call(
+    dialplan_file: Path,
+    to: str,
+    from_user: str | None,
+    from_display: str | None,
+    proxy: str | None,
+    sip_config: Path | None,
+    local_host: str | None,
+    local_port: int | None,
+    rtp_ports: str | None,
+    username: str | None,
+    password: str | None,
+    ring_timeout: float | None,
+    amd_mode: str | None,
+    recordings: Path | None,
+    variables: tuple[str, ...],
+    fmt: str,
+    verbose: bool,
+) -> None:
     from .. import load
     from ..drivers.sip import config as sipconfig
     from ..drivers.sip.driver import SipDriver
