@@ -41,6 +41,8 @@ Responder = Callable[[str, str], HttpAnswer]
 
 def check_input(item: str) -> str:
     """Validate one script item (raise :class:`UsageError`)."""
+    if item.isdigit():
+        return item
     text = item.strip()
     lowered = text.lower()
     if lowered in (TIMEOUT, "silence", ""):
@@ -79,10 +81,19 @@ class Script:
     responder: Responder | None = None
 
 
+_durations: dict[str, float] = {}
+
+
 def play_seconds(effect: fx.Play) -> float:
-    if effect.kind == "tts":
-        return max(1.0, len(effect.value.split()) * SECONDS_PER_WORD)
-    return AUDIO_SECONDS
+    """How long a prompt lasts: 0.4 s a TTS word (at least 1 s); audio files 5 s."""
+    if effect.kind != "tts":
+        return AUDIO_SECONDS
+    seconds = _durations.get(effect.value)
+    if seconds is None:
+        seconds = max(1.0, len(effect.value.split()) * SECONDS_PER_WORD)
+        if len(_durations) < 4096:
+            _durations[effect.value] = seconds
+    return seconds
 
 
 class SimDriver:
@@ -131,28 +142,24 @@ class SimDriver:
         return session.result
 
     def _handle(self, effects: Iterable[fx.Effect]) -> None:
+        table = self._table
         for effect in effects:
-            kind = type(effect)
-            if kind is fx.Play:
-                self._at(
-                    play_seconds(effect), ev.PlaybackDone(effect.play_id), ("p", effect.play_id)
-                )  # type: ignore[union-attr]
-            elif kind is fx.CollectDigits:
-                self._collect(effect)  # type: ignore[arg-type]
-            elif kind is fx.StopCollecting:
-                cid = effect.collect_id  # type: ignore[union-attr]
-                self._cancelled.add(("t", cid))
-                self._cancelled.add(("k", cid))
-            elif kind is fx.StopPlayback:
-                self._cancelled.add(("p", effect.play_id))  # type: ignore[union-attr]
-            elif kind is fx.Transfer:
-                self._transfer(effect)  # type: ignore[arg-type]
-            elif kind is fx.Record:
-                self._record(effect)  # type: ignore[arg-type]
-            elif kind is fx.HttpRequest:
-                self._http(effect)  # type: ignore[arg-type]
-            elif kind is fx.Pause:
-                self._at(effect.duration_ms / 1000, ev.PauseDone(effect.pause_id))  # type: ignore[union-attr]
+            action = table.get(type(effect))
+            if action is not None:
+                action(self, effect)
+
+    def _play(self, effect: fx.Play) -> None:
+        self._at(play_seconds(effect), ev.PlaybackDone(effect.play_id), ("p", effect.play_id))
+
+    def _stop_collecting(self, effect: fx.StopCollecting) -> None:
+        self._cancelled.add(("t", effect.collect_id))
+        self._cancelled.add(("k", effect.collect_id))
+
+    def _stop_playback(self, effect: fx.StopPlayback) -> None:
+        self._cancelled.add(("p", effect.play_id))
+
+    def _pause(self, effect: fx.Pause) -> None:
+        self._at(effect.duration_ms / 1000, ev.PauseDone(effect.pause_id))
 
     def _collect(self, effect: fx.CollectDigits) -> None:
         cid = effect.collect_id
@@ -200,3 +207,16 @@ class SimDriver:
         else:
             status, body = answer
         self._at(HTTP_SECONDS, ev.HttpDone(effect.request_id, status, body))
+
+
+#: effect type → what the simulated world does about it (other effects need no answer)
+SimDriver._table = {  # type: ignore[attr-defined]
+    fx.Play: SimDriver._play,
+    fx.CollectDigits: SimDriver._collect,
+    fx.StopCollecting: SimDriver._stop_collecting,
+    fx.StopPlayback: SimDriver._stop_playback,
+    fx.Transfer: SimDriver._transfer,
+    fx.Record: SimDriver._record,
+    fx.HttpRequest: SimDriver._http,
+    fx.Pause: SimDriver._pause,
+}

@@ -15,7 +15,7 @@ MAX_STEPS = 10_000
 MAX_DURATION_S = 4 * 3600.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CallContext:
     """Runtime inputs of one call (spec §4.2: "the clock, caller data and contact row are
     runtime inputs"). ``contact`` keys: reserved field names as written (``firstName``) or
@@ -38,6 +38,9 @@ class CallContext:
     plan_loader: Callable[[str], Plan] | None = None
     #: keep a human-readable trace of jumps and branches in ``CallResult.trace``
     trace: bool = False
+
+    # Not frozen only because frozen dataclasses are slow to create (one per simulated call);
+    # the session never changes it.
 
 
 def normalise_contact(contact: Mapping[str, str]) -> dict[str, str]:

@@ -36,6 +36,8 @@ class MenuTable:
     default: Keypress | None
     timeout: Keypress | None
     phase: InputPhase
+    #: decision label of each keypress (its pattern key)
+    labels: dict[Keypress, str]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -80,7 +82,8 @@ def compile_plan(plan: Plan) -> Program:
                     default = default or kp
                 elif kind is PatternKind.TIMEOUT:
                     timeout = timeout or kp
-            menus[node] = MenuTable(literals, tuple(ranges), default, timeout, phase)
+            labels = {kp: kp.pattern.key for kp in node.keypresses}
+            menus[node] = MenuTable(literals, tuple(ranges), default, timeout, phase, labels)
         elif isinstance(node, If):
             enter[node] = node.body[0] if node.body else after[node]
         elif isinstance(node, _BLOCKS):

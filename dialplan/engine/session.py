@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ..expr.js import JsError, JsSandbox
+from ..expr.js import JsError, JsSandbox, literal_value
 from ..expr.template import Literal, Template
 from ..model import InputPhase, Menu, Node, Plan
 from . import effects as fx
@@ -102,23 +102,25 @@ class CallSession:
         """Execute nodes until the call waits for the driver or ends."""
         max_steps = self.ctx.max_steps
         result = self.result
+        handlers = HANDLERS
         while self.wait is None and not self.ended:
             item = self.next
             if item is None:
                 self.finish("caller_hangup" if self.line_gone else "hangup", "hangup")
                 return
-            if type(item) is InputPhase:
-                input_phase(self, item.menu)
+            kind = type(item)
+            if kind is InputPhase:
+                input_phase(self, item.menu)  # type: ignore[union-attr]
                 continue
-            result.steps += 1
-            if result.steps > max_steps:
+            steps = result.steps = result.steps + 1
+            if steps > max_steps:
                 self.fail(f"step limit exceeded: more than {max_steps} tags executed")
                 return
-            self.node = item
-            self.next = self.program.after[item]
-            if self.line_gone and type(item) in LINE_TAGS:
+            self.node = item  # type: ignore[assignment]
+            self.next = self.program.after[item]  # type: ignore[index]
+            if self.line_gone and kind in LINE_TAGS:
                 continue
-            HANDLERS[type(item)](self, item)
+            handlers[kind](self, item)
 
     # ----------------------------------------------------------------- helpers for handlers
     def new_id(self) -> int:
@@ -204,8 +206,6 @@ class CallSession:
         """Spec §5.3 value of substituted text (JavaScript with literal fall-back)."""
         sandbox = self._js
         if sandbox is None:
-            from ..expr.js import literal_value
-
             known = literal_value(text.strip(), True)
             if known is not None:
                 return known

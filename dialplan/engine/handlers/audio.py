@@ -19,12 +19,12 @@ def play(s: CallSession, node: Play) -> None:
     value = s.render(node.value).strip()
     kind = node.kind
     s.result.prompts.append(value if kind != "callfireid" else f"callfireid:{value}")
-    pid = s.new_id()
-    s.emit(
-        fx.Play(pid, kind, value, node.voice, node.cache, prompt, s.program.path[node]),
-    )
+    pid = s._ids = s._ids + 1
+    s.out.append(fx.Play(pid, kind, value, node.voice, node.cache, prompt, s.program.path[node]))
     s.barge_in = prompt
-    s.waiting("play", pid, node)
+    s.wait = "play"
+    s.wait_id = pid
+    s.wait_node = node
     if s.ctx.trace:
         s.trace("ivr", f"says: {value}" if kind == "tts" else f"plays {kind} {value}")
 

@@ -15,7 +15,8 @@ def setvar(s: CallSession, node: Setvar) -> None:
     name = s.render(node.varname).strip()
     value = s.value(s.render(node.value))
     s.vars[name] = value
-    s.trace("ivr", f"sets {name} = {value!r}")
+    if s.ctx.trace:
+        s.trace("ivr", f"sets {name} = {value!r}")
 
 
 def stash(s: CallSession, node: Stash) -> None:
@@ -24,7 +25,8 @@ def stash(s: CallSession, node: Stash) -> None:
     value = s.value(s.render(node.value))
     s.result.stash[name] = value
     s.emit(fx.StashResponse(name, value))
-    s.trace("ivr", f"stashes {name} = {value!r}")
+    if s.ctx.trace:
+        s.trace("ivr", f"stashes {name} = {value!r}")
 
 
 HANDLERS: dict[type, Any] = {Setvar: setvar, Stash: stash}

@@ -33,7 +33,8 @@ def goto(s: CallSession, node: Goto) -> None:
     if target is None:
         s.fail(f"{s.where(node)}: no node is named {node.target!r}")
         return
-    s.trace("ivr", f"goto {node.target}")
+    if s.ctx.trace:
+        s.trace("ivr", f"goto {node.target}")
     s.barge = None  # digits typed into a menu we jump away from are dropped
     s.next = target
 

@@ -18,7 +18,8 @@ def amd(s: CallSession, node: Amd) -> None:
     verdict = s.answered_by
     branch = node.live if verdict == "live" else node.machine
     s.decide(node, verdict)
-    s.trace("ivr", f"amd: {verdict}")
+    if s.ctx.trace:
+        s.trace("ivr", f"amd: {verdict}")
     if branch is not None:
         s.next = branch
 

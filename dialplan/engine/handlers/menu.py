@@ -34,9 +34,11 @@ def input_phase(s: CallSession, node: Menu) -> None:
     else:
         s.barge = None
         s.digits = ""
-    cid = s.new_id()
-    s.emit(fx.CollectDigits(cid, node.max_digits, node.timeout_ms))
-    s.waiting("input", cid, node)
+    cid = s._ids = s._ids + 1
+    s.out.append(fx.CollectDigits(cid, node.max_digits, node.timeout_ms))
+    s.wait = "input"
+    s.wait_id = cid
+    s.wait_node = node
 
 
 def on_digit(s: CallSession, event: ev.DigitPressed) -> None:
@@ -103,7 +105,8 @@ def select(s: CallSession, node: Menu, digits: str) -> None:
     if digits == "":
         chosen = table.timeout
         label = "timeout" if chosen is not None else "no input"
-        s.trace("caller", "stays silent (timeout)")
+        if s.ctx.trace:
+            s.trace("caller", "stays silent (timeout)")
     else:
         chosen = table.literals.get(digits)
         if chosen is None:
@@ -113,14 +116,17 @@ def select(s: CallSession, node: Menu, digits: str) -> None:
                     break
             else:
                 chosen = table.default
-        label = chosen.pattern.key if chosen is not None else "no match"
-        s.trace("caller", f"presses {digits}")
+        label = table.labels[chosen] if chosen is not None else "no match"
+        if s.ctx.trace:
+            s.trace("caller", f"presses {digits}")
     s.result.decisions.append((node.index, label))
     if chosen is not None:
-        s.trace("ivr", f"menu {node.name or node.index}: branch {label}")
+        if s.ctx.trace:
+            s.trace("ivr", f"menu {node.name or node.index}: branch {label}")
         s.next = chosen
     else:
-        s.trace("ivr", f"menu {node.name or node.index}: {label}, continues after the menu")
+        if s.ctx.trace:
+            s.trace("ivr", f"menu {node.name or node.index}: {label}, continues after the menu")
         s.next = s.program.after[node]
 
 
