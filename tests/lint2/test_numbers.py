@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dialplan.lint.rules.numbers import Verdict, classify, split_items
 
@@ -108,3 +110,21 @@ def test_empty_values_are_left_to_structure_rules() -> None:
 def test_callerid(callerid: str, warn: bool) -> None:
     xml = f'<dialplan><transfer callerid="{callerid}">2135551212</transfer></dialplan>'
     assert ("W053" in codes(xml)) is warn
+
+
+def test_text_alias_of_sms_is_checked() -> None:
+    assert codes('<dialplan><text to="12345">hi</text></dialplan>') == {"E050"}
+
+
+@given(
+    st.lists(st.sampled_from("0123456789"), min_size=10, max_size=10),
+    st.lists(st.sampled_from(["", " ", "-", ".", "(", ")", "  "]), min_size=11, max_size=11),
+    st.booleans(),
+)
+def test_any_separated_ten_digit_number_is_nanp(
+    digits: list[str], separators: list[str], country: bool
+) -> None:
+    text = "".join(s + d for s, d in zip(separators, digits, strict=False)) + separators[-1]
+    if country:
+        text = "+1 " + text
+    assert classify(text)[0] is Verdict.NANP
