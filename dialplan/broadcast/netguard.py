@@ -330,16 +330,18 @@ def _checked_addresses(
     return addresses
 
 
-def _pool_kwargs(verify: bool | ssl.SSLContext, limits: httpx.Limits) -> dict[str, Any]:
-    ssl_context = (
-        verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
-    )
+def _pool_kwargs(ssl_context: ssl.SSLContext, limits: httpx.Limits) -> dict[str, Any]:
     return {
         "ssl_context": ssl_context,
         "max_connections": limits.max_connections,
         "max_keepalive_connections": limits.max_keepalive_connections,
         "keepalive_expiry": limits.keepalive_expiry,
     }
+
+
+def _ssl_context(verify: bool | ssl.SSLContext) -> ssl.SSLContext:
+    # Built once and shared with httpx (loading the CA bundle is the slow part of a transport).
+    return verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
 
 
 def guarded_transport(
@@ -355,10 +357,11 @@ def guarded_transport(
     :class:`BlockedAddress` out of the request call; an unresolvable host raises ``httpx.ConnectError``.
     """
     limits = limits or httpx.Limits()
-    transport = httpx.HTTPTransport(verify=verify, trust_env=False, limits=limits)
+    context = _ssl_context(verify)
+    transport = httpx.HTTPTransport(verify=context, trust_env=False, limits=limits)
     # httpx does not expose the network backend; swap the pool for one that uses ours.
     transport._pool = httpcore.ConnectionPool(
-        network_backend=_GuardedBackend(allow_private, resolver), **_pool_kwargs(verify, limits)
+        network_backend=_GuardedBackend(allow_private, resolver), **_pool_kwargs(context, limits)
     )
     return transport
 
@@ -372,9 +375,10 @@ def async_guarded_transport(
 ) -> httpx.AsyncHTTPTransport:
     """:func:`guarded_transport` for ``httpx.AsyncClient``."""
     limits = limits or httpx.Limits()
-    transport = httpx.AsyncHTTPTransport(verify=verify, trust_env=False, limits=limits)
+    context = _ssl_context(verify)
+    transport = httpx.AsyncHTTPTransport(verify=context, trust_env=False, limits=limits)
     transport._pool = httpcore.AsyncConnectionPool(
         network_backend=_AsyncGuardedBackend(allow_private, resolver),
-        **_pool_kwargs(verify, limits),
+        **_pool_kwargs(context, limits),
     )
     return transport

@@ -94,6 +94,8 @@ EVENT_ID_HEADER: Final = "X-Dialplan-Event-Id"
 ATTEMPT_HEADER: Final = "X-Dialplan-Attempt"
 USER_AGENT: Final = f"dialplan-webhooks/{__version__}"
 
+_MAX_RESPONSE_BODY: Final = 64 * 1024
+
 # Namespace of stable_event_id (a fixed random UUID: ids never change between releases).
 _EVENT_ID_NAMESPACE: Final = uuid.UUID("5c8a1e0e-7b52-4d1f-9a43-3f1d2b6c9e71")
 
@@ -535,9 +537,11 @@ class WebhookDeliverer:
             ATTEMPT_HEADER: str(event.attempts + 1),
         }
         try:
-            # Stream so a large response body is never read: only the status matters.
             with self._client.stream("POST", event.url, content=event.body, headers=headers) as r:
                 status = r.status_code
+                # Drain a small body so the connection can be reused; give up on big ones (the
+                # connection is then closed instead): only the status matters.
+                _drain(r)
         except httpx.TimeoutException as exc:
             return f"timeout ({type(exc).__name__})"
         except httpx.TransportError as exc:
@@ -588,6 +592,20 @@ class WebhookDeliverer:
                 state.failures += 1
                 state.blocked_until = now + self.policy.backoff(state.failures, self._rng.random)
         return attempted
+
+
+def _drain(response: httpx.Response) -> None:
+    """Read a small response body so its connection can be reused; never raise (status is known)."""
+    if response.is_stream_consumed:
+        return
+    read = 0
+    try:
+        for chunk in response.iter_raw():
+            read += len(chunk)
+            if read > _MAX_RESPONSE_BODY:
+                return
+    except (httpx.HTTPError, httpx.StreamError):
+        return
 
 
 def deliver_pending(

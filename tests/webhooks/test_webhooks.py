@@ -530,3 +530,11 @@ def test_memory_outbox_add_is_idempotent() -> None:
 def test_public_names() -> None:
     for name in wh.__all__:
         assert hasattr(wh, name), name
+
+
+def test_large_response_bodies_do_not_matter() -> None:
+    clock = FakeClock()
+    outbox = filled_outbox(2, t=clock.now())
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=b"x" * 300_000))
+    report = deliver_pending(outbox, SECRET, now=clock.now, sleep=clock.sleep, transport=transport)
+    assert report.done and report.delivered == 2
