@@ -198,6 +198,13 @@ def resolve_host(
     return seen
 
 
+def _idna(host: str) -> str:
+    try:
+        return host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return host.lower()
+
+
 def check_url(
     url: str, allow_private: bool = False, *, resolver: Resolver = socket.getaddrinfo
 ) -> None:
@@ -207,18 +214,24 @@ def check_url(
     returned address must be public. A host that does not resolve is refused too ("cannot resolve").
     With ``allow_private`` only the scheme and the presence of a host are checked (no resolution).
     """
+    if any(c.isspace() or ord(c) < 0x20 or c == "\\" for c in url):
+        raise UnsafeUrl(url, "URL contains whitespace, control characters or backslashes")
     try:
         parts = urlsplit(url)
         port = parts.port
-    except ValueError as exc:
+        parsed = httpx.URL(url)  # what the request will actually use
+    except (ValueError, httpx.InvalidURL) as exc:
         raise UnsafeUrl(url, f"malformed URL ({exc})") from None
-    scheme = parts.scheme.lower()
+    scheme = parsed.scheme.lower()
     if scheme not in ALLOWED_SCHEMES:
         shown = scheme or "none"
         raise UnsafeUrl(url, f"scheme {shown!r} is not allowed (only http and https)")
-    host = parts.hostname
+    host = parsed.raw_host.decode("ascii")
     if not host:
         raise UnsafeUrl(url, "no host")
+    if _idna(parts.hostname or "") != host.lower():
+        # Two URL parsers disagreeing on the host is how filters get bypassed: refuse.
+        raise UnsafeUrl(url, f"ambiguous host ({parts.hostname!r} or {host!r})")
     if allow_private:
         return
     try:

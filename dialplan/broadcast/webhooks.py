@@ -468,6 +468,7 @@ class DeliveryReport:
 class _UrlState:
     failures: int = 0
     blocked_until: float = 0.0
+    last_failed_id: int | None = None
 
 
 class WebhookDeliverer:
@@ -565,7 +566,11 @@ class WebhookDeliverer:
         report = report if report is not None else DeliveryReport()
         attempted = delivered = 0
         batch = min(self.batch_size, limit) if limit is not None else self.batch_size
-        for event in self.outbox.due(now, batch):
+        due = self.outbox.due(now, batch)
+        # The event that failed last on its URL goes after the others, so one event that always
+        # hangs the receiver cannot hold back the rest of that URL forever (stable sort: id order).
+        due.sort(key=lambda e: e.id == self._urls.get(e.url, _UrlState()).last_failed_id)
+        for event in due:
             state = self._urls.setdefault(event.url, _UrlState())
             if state.blocked_until > now:
                 continue
@@ -587,6 +592,7 @@ class WebhookDeliverer:
             else:
                 delay = self.policy.backoff(event.attempts + 1, self._rng.random)
             self.outbox.retry_later(event.id, now + delay, error)
+            state.last_failed_id = event.id
             if not error.startswith("HTTP "):
                 # Transport-level failure: the receiver is down or hanging; hold the URL back.
                 state.failures += 1

@@ -470,6 +470,33 @@ def test_transport_failure_holds_back_the_url_but_not_others() -> None:
     assert all("timeout" in err for err in report.errors)
 
 
+def test_an_event_that_always_hangs_the_receiver_does_not_block_the_others() -> None:
+    clock = FakeClock()
+    outbox = filled_outbox(5, t=clock.now())
+    tried: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        event_id = request.headers["X-Dialplan-Event-Id"]
+        tried.append(event_id)
+        if event_id == "e0":  # the receiver chokes on this one
+            raise httpx.ReadTimeout("timed out", request=request)
+        return httpx.Response(200)
+
+    report = deliver_pending(
+        outbox,
+        SECRET,
+        now=clock.now,
+        sleep=clock.sleep,
+        transport=httpx.MockTransport(handler),
+        policy=RetryPolicy(initial_s=1, multiplier=2, max_s=60, jitter=0),
+        max_wait_s=30,
+    )
+    assert report.delivered == 4 and report.pending == 1
+    assert not outbox.is_delivered("e0")
+    assert all(outbox.is_delivered(f"e{i}") for i in range(1, 5))
+    assert tried[:2] == ["e0", "e1"]  # after e0 failed, another event was probed first
+
+
 def test_max_deliveries_stops_early() -> None:
     clock = FakeClock()
     outbox = filled_outbox(5, t=clock.now())
