@@ -1,0 +1,125 @@
+"""``dialplan paths``: route enumeration with bounded loops; counts derived by hand from §2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dialplan.cli import cli
+from dialplan.model import build_plan
+from dialplan.model.paths import LOOP_CUT, Routes, enumerate_routes
+from dialplan.parse import parse_any
+
+SMALL = Path(__file__).parent / "fixtures" / "graph_small.xml"
+
+
+def routes(src: str | Path, **kw: int) -> Routes:
+    return enumerate_routes(build_plan(parse_any(src)), **kw)
+
+
+@pytest.mark.parametrize(("max_loops", "expected"), [(0, 8), (1, 14), (2, 20)])
+def test_small_fixture_route_counts(max_loops: int, expected: int) -> None:
+    # machine: 1 route. One visit of menu "main": key 1 → transfer answered / not (2), key 2 →
+    # if true → transfer continue-after (2) or false (1), no input (1), default → replay (the
+    # back-edge) or, once the loop budget is spent, a cut (1): f(0)=7, f(k)=6+f(k-1).
+    assert len(routes(SMALL, max_loops=max_loops).routes) == expected
+
+
+def test_route_details() -> None:
+    found = routes(SMALL).routes
+    by_inputs = {(r.amd, r.inputs, r.assumptions): r for r in found}
+    machine = by_inputs[("machine", (), ())]
+    assert machine.ending == "hangup" and machine.end_loc.line == 6
+    silent = by_inputs[("live", ("timeout",), ())]
+    assert silent.ending == "end of plan" and silent.end_loc.line == 24
+    bridged = by_inputs[("live", ("1",), ("<transfer> (line 12) is answered",))]
+    assert bridged.ending == "transferred"
+    cut = [r for r in found if r.ending == LOOP_CUT]
+    assert [r.inputs for r in cut] == [("0", "0")]  # default twice: the replay loop is cut
+    assert cut[0].simulate_args() == ["--amd", "live", "--input", "0", "--input", "0"]
+    closed = by_inputs[
+        ("live", ("2",), ('<if expr="${global.time.hour.military} < 17"> (line 15) is false',))
+    ]
+    assert closed.ending == "end of plan"
+    assert [(s.kind, s.label) for s in closed.steps] == [
+        ("amd", "live"),
+        ("input", "2"),
+        ("assume", "false"),
+    ]
+
+
+def test_input_values_for_ranges_multi_digit_and_default() -> None:
+    xml = """<dialplan><menu name="m" maxDigits="4"><play type="tts">x</play>
+  <keypress pressed="300-315"><hangup/></keypress>
+  <keypress pressed="12"><hangup/></keypress>
+  <keypress pressed="#"><hangup/></keypress>
+  <keypress pressed="9999"><hangup/></keypress>
+  <keypress pressed="default"><hangup/></keypress></menu></dialplan>"""
+    got = {r.steps[-1].label: r.inputs[-1] for r in routes(xml).routes}
+    # shorter entries than maxDigits end with # (§2.3); "0" matches nothing → default
+    assert got == {
+        "300-315": "300#",
+        "12": "12#",
+        "#": "#",
+        "9999": "9999",
+        "default": "0#",
+        "no input": "timeout",
+    }
+
+
+def test_one_amd_verdict_per_call() -> None:
+    xml = """<dialplan>
+  <amd><live><play type="tts">a</play></live><machine><play type="tts">b</play></machine></amd>
+  <amd><live><hangup name="h1"/></live><machine><hangup name="h2"/></machine></amd>
+</dialplan>"""
+    found = routes(xml).routes
+    assert sorted((r.amd, r.end_what) for r in found) == [
+        ("live", '<hangup name="h1">'),
+        ("machine", '<hangup name="h2">'),
+    ]
+
+
+def test_digit_catch_at_menu_is_a_route() -> None:
+    xml = """<dialplan><catch type="digit" value="0" goto="op">
+  <menu name="m"><play type="tts">x</play><keypress pressed="1"><hangup/></keypress>
+  <keypress pressed="timeout"><hangup/></keypress></menu></catch>
+  <transfer name="op">2135551212</transfer><hangup/></dialplan>"""
+    found = routes(xml).routes
+    caught = [r for r in found if any(s.kind == "catch" for s in r.steps)]
+    assert {(r.inputs, r.ending) for r in caught} == {(("0",), "transferred"), (("0",), "hangup")}
+    # default search skips the caught key: "no match" presses 2, not 0
+    assert ("2",) in {r.inputs for r in found}
+
+
+def test_input_free_loop_is_cut() -> None:
+    found = routes('<dialplan><goto name="a">b</goto><goto name="b">a</goto></dialplan>').routes
+    assert [(r.ending, r.steps) for r in found] == [(LOOP_CUT, ())]
+
+
+def test_limit_truncates() -> None:
+    found = routes(SMALL, limit=3)
+    assert len(found.routes) == 3 and found.truncated
+
+
+def test_cli_text_prints_simulate_command_per_route() -> None:
+    res = CliRunner().invoke(cli, ["paths", str(SMALL)])
+    assert res.exit_code == 0, res.output
+    commands = [ln.strip() for ln in res.output.splitlines() if ln.strip().startswith("$ ")]
+    assert len(commands) == 14
+    assert f"$ dialplan simulate {SMALL} --amd machine" in commands
+    assert res.output.rstrip().endswith("14 routes, each loop taken at most 1x")
+
+
+def test_cli_json() -> None:
+    res = CliRunner().invoke(cli, ["paths", str(SMALL), "--format", "json", "--max-loops", "0"])
+    assert res.exit_code == 0
+    doc = json.loads(res.output)
+    assert doc["max_loops"] == 0 and not doc["truncated"] and len(doc["routes"]) == 8
+    first = doc["routes"][0]
+    assert set(first) == {
+        "id", "ending", "end", "amd", "inputs", "assumptions", "steps", "simulate"
+    }  # fmt: skip
+    assert first["simulate"][:3] == ["dialplan", "simulate", str(SMALL)]
