@@ -7,11 +7,12 @@ One builder per event, keyword-only, returning canonical JSON bytes (compact, so
     ringing(event_id=, broadcast_id=, voice_id=, to=, timestamp=, custom_data=None, from_=None, channel_id=None)
     connected(... same ..., call_answered_by=None)              # "HUMAN" | "MACHINE" | None (no AMD)
     playstate(... same ..., playstate=, prompt_ref=, prompt_name=None)  # "initiated" | "playfinished"
-    disconnected(... same ..., call_duration=, disconnect_reason=, disconnect_cause_code=, call_answered_by=None)
+    disconnected(... same ..., call_duration=, disconnect_reason=, disconnect_cause_code=,
+                 call_answered_by=None, call_result=None)  # call_result: CallFire code (LA, BUSY …)
     broadcastcall_complete(event_id=, broadcast_id=, timestamp=, broadcast_call_info=[CallInfo …],
                            custom_data=None, call_blacklisted=(), country_not_allowed=())
 
-Every body has ``event``, ``event_id``, ``broadcast_id``, ``custom_data`` (``{}`` when none) and
+Every body has ``event`` (and ``state``, the same value, as EnableX names it), ``event_id``, ``broadcast_id``, ``custom_data`` (``{}`` when none) and
 ``timestamp`` (ISO 8601 UTC with milliseconds, ``2026-04-08T15:24:10.670Z``; pass epoch seconds or an
 aware ``datetime``). Per-call events also carry ``voice_id`` and ``to`` (``from`` when given);
 ``broadcastcall_complete`` has neither: it summarises every leg in ``broadcast_call_info``. Field names
@@ -150,6 +151,8 @@ class CallInfo:
     disconnect_reason: str
     disconnect_reason_code: int
     call_answered_by: str | None = None
+    #: The CallFire result code of the leg (``LA``, ``AM``, ``BUSY`` …), when known.
+    call_result: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         _check_duration(self.call_duration)
@@ -164,6 +167,8 @@ class CallInfo:
         }
         if self.call_answered_by is not None:
             out["call_answered_by"] = _answered_by(self.call_answered_by)
+        if self.call_result is not None:
+            out["callResult"] = _text(self.call_result, "call_result")
         return out
 
 
@@ -203,6 +208,7 @@ def _common(
         raise ValueError(f"custom_data must be a mapping, got {type(custom_data).__name__}")
     return {
         "event": event,
+        "state": event,  # EnableX receivers switch on ``state``
         "event_id": _text(event_id, "event_id"),
         "broadcast_id": _text(broadcast_id, "broadcast_id"),
         "custom_data": dict(custom_data or {}),
@@ -335,6 +341,7 @@ def disconnected(
     custom_data: Mapping[str, Any] | None = None,
     from_: str | None = None,
     call_answered_by: str | None = None,
+    call_result: str | None = None,
 ) -> bytes:
     """The leg ended: duration in seconds, Q.850 cause (16 Normal Clearing, 17 User Busy, 19 No Answer …)."""
     _check_duration(call_duration)
@@ -354,6 +361,8 @@ def disconnected(
     body["disconnect_cause_code"] = disconnect_cause_code
     if call_answered_by is not None:
         body["call_answered_by"] = _answered_by(call_answered_by)
+    if call_result is not None:
+        body["call_result"] = _text(call_result, "call_result")
     return canonical_json(body)
 
 

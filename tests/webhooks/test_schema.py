@@ -62,6 +62,7 @@ bodies = st.one_of(
         disconnect_reason=text,
         disconnect_cause_code=st.integers(0, 127),
         call_answered_by=answered,
+        call_result=optional_text,
         **leg_kwargs(),
     ),
     st.builds(
@@ -80,6 +81,7 @@ bodies = st.one_of(
                 disconnect_reason=st.text(max_size=10),
                 disconnect_reason_code=st.integers(0, 127),
                 call_answered_by=answered,
+                call_result=optional_text,
             ),
             max_size=3,
         ),
@@ -122,6 +124,7 @@ def good() -> dict[str, Any]:
         lambda b: b.update(disconnect_cause_code=200),
         lambda b: b.update(unexpected=1),
         lambda b: b.update(custom_data=[1]),
+        lambda b: b.update(state="ringing"),  # state mirrors event
     ],
 )
 def test_schema_rejects_bodies_outside_the_contract(mutate: Any) -> None:

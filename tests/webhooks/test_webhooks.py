@@ -49,6 +49,7 @@ def test_ringing_body() -> None:
     body = wh.ringing(**leg(from_="12012774877", channel_id="102dcfdb"))
     assert json.loads(body) == {
         "event": "ringing",
+        "state": "ringing",
         "event_id": "ev-1",
         "broadcast_id": BID,
         "voice_id": VID,
@@ -88,10 +89,12 @@ def test_disconnected_body() -> None:
                 disconnect_reason="Normal Clearing",
                 disconnect_cause_code=16,
                 call_answered_by="HUMAN",
+                call_result="LA",
             )
         )
     )
-    assert body["event"] == "disconnected"
+    assert body["event"] == body["state"] == "disconnected"
+    assert body["call_result"] == "LA"
     assert body["call_duration"] == 12.089
     assert body["disconnect_reason"] == "Normal Clearing"
     assert body["disconnect_cause_code"] == 16
@@ -100,7 +103,9 @@ def test_disconnected_body() -> None:
 
 def test_broadcastcall_complete_body() -> None:
     infos = [
-        CallInfo(VID, "918088394833", 12.089, "Call Answered", "Normal Clearing", 16, "HUMAN"),
+        CallInfo(
+            VID, "918088394833", 12.089, "Call Answered", "Normal Clearing", 16, "HUMAN", "LA"
+        ),
         CallInfo("v2", "12135551100", 0, "Not Answered", "No Answer from User", 19),
     ]
     body = json.loads(
@@ -126,6 +131,7 @@ def test_broadcastcall_complete_body() -> None:
             "callDuration": 12.089,
             "callState": "Call Answered",
             "call_answered_by": "HUMAN",
+            "callResult": "LA",
             "disconnectReason": "Normal Clearing",
             "disconnectReasonCode": 16,
         },
