@@ -3,8 +3,10 @@
 Public API
 ----------
 ``ReportData``   plain dataclass of what the report shows (see its fields below).
-``render_report(data: ReportData) -> str``   the HTML document (template
+``render_report(data: ReportData | Mapping) -> str``   the HTML document (template
 ``dialplan/data/templates/report.html.j2``, autoescaped: every string from the campaign is escaped).
+    A plain mapping, such as ``broadcast.reportdata.report_data(store, name)`` returns, goes through
+    ``ReportData.from_mapping`` first.
 
 Charts (geometry computed here, drawn by the template as SVG):
 
@@ -169,10 +171,7 @@ class ReportData:
             if data.get("state"):
                 parts.append(str(data["state"]))
             if data.get("started_at"):
-                span = str(data["started_at"])
-                if data.get("finished_at"):
-                    span += f" → {data['finished_at']}"
-                parts.append(span)
+                parts.append(_span(str(data["started_at"]), data.get("finished_at")))
             subtitle = " · ".join(parts) or None
         return cls(
             campaign_name=str(data.get("campaign_name") or data.get("name") or "Campaign"),
@@ -268,6 +267,19 @@ def _color_for(code: str, extra: dict[str, str]) -> str:
     if code not in extra:
         extra[code] = _OTHER_COLORS[len(extra) % len(_OTHER_COLORS)]
     return extra[code]
+
+
+def _span(start: str, end: Any) -> str:
+    """``2026-12-01 12:00 → 12:13 UTC`` from ISO 8601 instants (as given when unparseable)."""
+    try:
+        a = datetime.fromisoformat(start.replace("Z", "+00:00")).astimezone(UTC)
+        b = datetime.fromisoformat(str(end).replace("Z", "+00:00")).astimezone(UTC) if end else None
+    except ValueError:
+        return f"{start} → {end}" if end else start
+    text = a.strftime("%Y-%m-%d %H:%M")
+    if b is not None:
+        text += " → " + b.strftime("%H:%M" if b.date() == a.date() else "%Y-%m-%d %H:%M")
+    return text + " UTC"
 
 
 def _code_title(code: str) -> str:
