@@ -102,3 +102,25 @@ def test_report_from_the_cli_report_data(tmp_path: Path) -> None:
         r.get("data-stat"): r.xpath("td")[1].text_content() for r in doc.xpath("//tr[@data-stat]")
     }
     assert shown["totalCount"] == str(stats["totalCount"])
+
+
+def test_run_campaign_delivers_through_the_worker(tmp_path: Path) -> None:
+    """``run_campaign(deliver=True)`` drains the outbox with ``deliver_pending`` (the runtime's wiring)."""
+    receiver = Receiver(lambda n: 500 if n < 3 else 200)
+    with LoopbackServer(receiver) as server:
+        camp = bhelpers.campaign(
+            tmp_path,
+            ROWS,
+            tables={
+                "webhook": {"url": server.url, "secret": "wired"},
+                "network": {"allow_private": True},
+            },
+        )
+        result = broadcast.run_campaign(
+            camp, tmp_path / "db.sqlite", runner=bhelpers.fake_runner, max_wait=20
+        )
+    assert result.events_pending == 0
+    events = [json.loads(r.body)["event"] for r in receiver.received]
+    assert events.count("disconnected") == len(ROWS)
+    assert events.count("broadcastcall_complete") == 1
+    assert all_signatures_valid(receiver.received, "wired")
