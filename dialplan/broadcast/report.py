@@ -13,7 +13,8 @@ Charts (geometry computed here, drawn by the template as SVG):
 * *Call results*: one horizontal bar per CallFire result code (``LA``, ``AM``, ``XFER``, ``BUSY``,
   ``NO_ANS``, ``DNC``, ``DUP``, ``INVALID``, ``CARRIER_ERROR`` …, known codes in that order, unknown
   codes after them alphabetically), with count and share.
-* *Answers*: for each stashed question, one bar per response (most frequent first).
+* *Answers*: for each stashed question, one bar per response (most frequent first; beyond
+  ``MAX_RESPONSES`` the rest are summed into one "N other responses" bar).
 * *Calls over time*: stacked columns, one per time bucket, one segment per result code.
 
 Codes with a zero count are not drawn. Elements carry ``class``/``data-*`` attributes
@@ -66,6 +67,9 @@ RESULT_CODES: dict[str, ResultCode] = {
 ATTEMPTS = "ATTEMPTS"
 _SERIES = {ATTEMPTS: ResultCode("Call attempts", "#1e6bb8")}
 ANSWER_COLOR = "#3949ab"
+#: Responses shown per question; the rest are summed into one ``OTHER_RESPONSES`` bar.
+MAX_RESPONSES = 12
+OTHER_RESPONSES = "(other)"
 _OTHER_COLORS = ("#546e7a", "#6d4c41", "#3949ab", "#00838f", "#827717", "#4e342e")
 
 #: CallFire CallBroadcastStats names → labels, in display order (unknown names follow, as given).
@@ -463,7 +467,12 @@ def render_report(data: ReportData | Mapping[str, Any]) -> str:
     for question, responses in data.answers.items():
         counts = {r: _count(n, f"answers[{question}][{r}]") for r, n in responses.items()}
         ordered = sorted((kv for kv in counts.items() if kv[1]), key=lambda kv: (-kv[1], kv[0]))
-        answer_items.append((question, [(r, r, n, ANSWER_COLOR) for r, n in ordered]))
+        items = [(r, r, n, ANSWER_COLOR) for r, n in ordered[:MAX_RESPONSES]]
+        rest = ordered[MAX_RESPONSES:]
+        if rest:  # free-text answers (zip codes, amounts …) would make endless charts
+            label = f"{len(rest)} other responses"
+            items.append((OTHER_RESPONSES, label, sum(n for _, n in rest), _OTHER_COLORS[0]))
+        answer_items.append((question, items))
     # One label column for every question, so their bars line up.
     answer_label_w = _label_width(r for _, items in answer_items for r, *_ in items)
     answer_charts = [(q, _hchart(items, label_w=answer_label_w)) for q, items in answer_items]

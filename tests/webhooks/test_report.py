@@ -304,3 +304,19 @@ def test_mapping_in_the_dataclass_shape() -> None:
     assert data.results == {"AM": 1} and data.answers == {"q": {"a": 1}}
     assert data.timeline == [("2026-12-01T12:00:00Z", {"AM": 1})]
     assert data.subtitle is None and data.generated_at == "today"
+
+
+def test_many_distinct_responses_are_summarised() -> None:
+    from dialplan.broadcast.report import MAX_RESPONSES, OTHER_RESPONSES
+
+    zips = {f"{10000 + i}": 100 - i for i in range(40)}
+    _, doc = parse(sample_data(answers={"zip": zips}))
+    bars = sel(doc, "rect.answer-bar")
+    assert len(bars) == MAX_RESPONSES + 1
+    assert [b.get("data-response") for b in bars[:3]] == ["10000", "10001", "10002"]
+    other = bars[-1]
+    assert other.get("data-response") == OTHER_RESPONSES
+    assert int(other.get("data-count")) == sum(100 - i for i in range(MAX_RESPONSES, 40))
+    labels = [t.text_content() for t in sel(doc, "#answers .bar-label")]
+    assert labels[-1] == f"{40 - MAX_RESPONSES} other responses"
+    assert f"{sum(zips.values()):,} responses" in sel(doc, ".question h3")[0].text_content()
