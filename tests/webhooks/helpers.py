@@ -117,6 +117,8 @@ class LoopbackServer:
         self.receiver = receiver
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_handler(receiver))
         self.server.daemon_threads = True
+        # Clients that timed out or were killed leave broken pipes behind: expected, not news.
+        self.server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     @property
