@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..parse import ParsedDocument
 from .build import build_nodes
-from .nodes import Catch, Else, Goto, If, Keypress, Live, Machine, Menu, Node
+from .nodes import Amd, Catch, Else, Goto, If, Keypress, Live, Machine, Menu, Node
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,7 +17,8 @@ class InputPhase:
     menu: Menu
 
 
-_BRANCHES = (Keypress, Live, Machine, Else)
+#: branch wrapper → the container it belongs to (a misplaced one, E005, is a plain block)
+_BRANCHES: dict[type[Node], type[Node]] = {Keypress: Menu, Live: Amd, Machine: Amd, Else: If}
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -55,7 +56,7 @@ class Plan:
         current = node
         while current.parent is not None:
             parent = current.parent
-            if isinstance(current, _BRANCHES):
+            if isinstance(parent, _BRANCHES.get(type(current), ())):
                 # a finished branch body continues after its menu / amd / if
                 current = parent
                 continue

@@ -267,3 +267,13 @@ def test_charity_seed_graph() -> None:
     }
     endings = {e.ending for e in g.edges if e.kind is EdgeKind.END}
     assert endings == {Ending.HANGUP, Ending.TRANSFERRED}
+
+
+def test_misplaced_branch_wrapper_runs_as_a_plain_block() -> None:
+    # a <keypress> outside a menu (E005) does not jump "after its menu": the next tag follows
+    plan, g = flow(
+        '<dialplan><keypress name="k" pressed="1"><play name="p" type="tts">x</play>'
+        '</keypress><hangup name="h"/></dialplan>'
+    )
+    assert out(g, plan, "p") == {("", "h")}
+    assert plan.after(plan.names["k"]) is plan.names["h"]
