@@ -58,7 +58,7 @@ def render_svg(dot_text: str) -> bytes:
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--format",
     "fmt",
@@ -86,7 +86,7 @@ def graph(file: str, fmt: str, output: str | None) -> None:
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )

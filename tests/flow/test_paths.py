@@ -123,3 +123,8 @@ def test_cli_json() -> None:
         "id", "ending", "end", "amd", "inputs", "assumptions", "steps", "simulate"
     }  # fmt: skip
     assert first["simulate"][:3] == ["dialplan", "simulate", str(SMALL)]
+
+
+def test_missing_file_is_a_usage_error() -> None:
+    res = CliRunner().invoke(cli, ["paths", "/nonexistent/plan.xml"])
+    assert res.exit_code == 2 and "does not exist" in res.output
