@@ -134,6 +134,7 @@ def paths(file: str, fmt: str, max_loops: int, limit: int) -> None:
                         "tag": route.end_what,
                     },
                     "amd": route.amd,
+                    "transfer": route.transfer,
                     "inputs": list(route.inputs),
                     "assumptions": list(route.assumptions),
                     "steps": [
@@ -162,8 +163,12 @@ def paths(file: str, fmt: str, max_loops: int, limit: int) -> None:
             elif s.kind == "input":
                 shown = "nothing (timeout)" if s.value == "timeout" else s.value
                 click.echo(f"  {s.what} line {s.loc.line}: press {shown}  [{s.label}]")
+            elif s.kind == "catch" and s.value == "hangup":
+                click.echo(f"  {s.what} line {s.loc.line}: caller hangs up  [caught]")
             elif s.kind == "catch":
                 click.echo(f"  {s.what} line {s.loc.line}: press {s.value}  [caught]")
+            elif s.kind == "transfer":
+                click.echo(f"  {s.what} line {s.loc.line}: {s.value}")
             else:
                 click.echo(f"  assume {s.what} line {s.loc.line} is {s.value}")
         command = shlex.join(["dialplan", "simulate", file, *route.simulate_args()])

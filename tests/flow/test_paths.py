@@ -30,18 +30,29 @@ def test_small_fixture_route_counts(max_loops: int, expected: int) -> None:
 
 def test_route_details() -> None:
     found = routes(SMALL).routes
-    by_inputs = {(r.amd, r.inputs, r.assumptions): r for r in found}
-    machine = by_inputs[("machine", (), ())]
+    by_inputs = {(r.amd, r.transfer, r.inputs, r.assumptions): r for r in found}
+    assert len(by_inputs) == len(found)  # every route is told apart by what drives it
+    machine = by_inputs[("machine", None, (), ())]
     assert machine.ending == "hangup" and machine.end_loc.line == 6
-    silent = by_inputs[("live", ("timeout",), ())]
+    silent = by_inputs[("live", None, ("timeout",), ())]
     assert silent.ending == "end of plan" and silent.end_loc.line == 24
-    bridged = by_inputs[("live", ("1",), ("<transfer> (line 12) is answered",))]
+    bridged = by_inputs[("live", "answered", ("1",), ())]
     assert bridged.ending == "transferred"
+    assert bridged.simulate_args() == ["--amd", "live", "--transfer", "answered", "--input", "1"]
+    unanswered = by_inputs[("live", "no answer", ("1",), ())]
+    assert unanswered.ending == "end of plan"  # continues after the menu (spec §3.7)
+    assert "--transfer" in unanswered.simulate_args()
+    assert unanswered.simulate_args()[3] == "no_answer"
     cut = [r for r in found if r.ending == LOOP_CUT]
     assert [r.inputs for r in cut] == [("0", "0")]  # default twice: the replay loop is cut
     assert cut[0].simulate_args() == ["--amd", "live", "--input", "0", "--input", "0"]
     closed = by_inputs[
-        ("live", ("2",), ('<if expr="${global.time.hour.military} < 17"> (line 15) is false',))
+        (
+            "live",
+            None,
+            ("2",),
+            ('<if expr="${global.time.hour.military} < 17"> (line 15) is false',),
+        )
     ]
     assert closed.ending == "end of plan"
     assert [(s.kind, s.label) for s in closed.steps] == [
@@ -120,7 +131,7 @@ def test_cli_json() -> None:
     assert doc["max_loops"] == 0 and not doc["truncated"] and len(doc["routes"]) == 8
     first = doc["routes"][0]
     assert set(first) == {
-        "id", "ending", "end", "amd", "inputs", "assumptions", "steps", "simulate"
+        "id", "ending", "end", "amd", "transfer", "inputs", "assumptions", "steps", "simulate"
     }  # fmt: skip
     assert first["simulate"][:3] == ["dialplan", "simulate", str(SMALL)]
 
@@ -128,3 +139,36 @@ def test_cli_json() -> None:
 def test_missing_file_is_a_usage_error() -> None:
     res = CliRunner().invoke(cli, ["paths", "/nonexistent/plan.xml"])
     assert res.exit_code == 2 and "does not exist" in res.output
+
+
+def test_one_transfer_outcome_per_call() -> None:
+    xml = """<dialplan>
+  <transfer name="t1">2135551212</transfer>
+  <transfer name="t2">2135551213</transfer>
+  <hangup/>
+</dialplan>"""
+    found = routes(xml).routes
+    # like `dialplan simulate --transfer`, every transfer of a call ends the same way
+    assert sorted((r.transfer, r.ending, r.end_what) for r in found) == [
+        ("answered", "transferred", '<transfer name="t1">'),
+        ("no answer", "hangup", "<hangup>"),
+    ]
+
+
+def test_hangup_catch_at_menu_skips_line_tags() -> None:
+    xml = """<dialplan><catch type="hangup" goto="save">
+  <menu name="m"><play type="tts">x</play><keypress pressed="1"><hangup/></keypress>
+    <keypress pressed="timeout"><hangup/></keypress></menu>
+  <hangup/>
+  <play type="tts" name="save">skipped</play>
+  <menu name="m2"><play type="tts">skipped too</play><keypress pressed="1"><hangup/></keypress></menu>
+  <stash varname="hung_up">yes</stash>
+</catch></dialplan>"""
+    found = routes(xml).routes
+    caught = [r for r in found if "hangup" in r.inputs]
+    assert len(caught) == 1
+    route = caught[0]
+    # the handler's play and menu need the line: the route runs on to the stash and the end
+    assert route.ending == "end of plan" and route.end_loc.line == 7
+    assert route.simulate_args() == ["--input", "hangup"]
+    assert [(s.kind, s.label) for s in route.steps] == [("catch", "fired")]
