@@ -26,6 +26,7 @@ from .patterns import PatternKind
 from .plan import Plan
 
 LOOP_CUT = "loop cut"
+CALLER_HANGUP = "caller hangup"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,7 @@ class Step:
 @dataclass(frozen=True, slots=True)
 class Route:
     steps: tuple[Step, ...]
-    ending: str  # an Ending value, or "loop cut"
+    ending: str  # an Ending value, "caller hangup" (a hangup catch ran) or "loop cut"
     end_loc: Location
     end_what: str
 
@@ -177,6 +178,8 @@ class _Walker:
             del self.state[key]
 
     def emit(self, step: Step | None, ending: str, at: int) -> None:
+        if "hangup" in self.state and ending != LOOP_CUT:
+            ending = CALLER_HANGUP  # the handler ran to its end; the call was already gone
         steps = (*self.steps, step) if step is not None else tuple(self.steps)
         vertex = self.graph.vertices[at]
         self.found.append(Route(steps, ending, vertex.loc, str(vertex)))

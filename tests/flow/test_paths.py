@@ -169,6 +169,34 @@ def test_hangup_catch_at_menu_skips_line_tags() -> None:
     assert len(caught) == 1
     route = caught[0]
     # the handler's play and menu need the line: the route runs on to the stash and the end
-    assert route.ending == "end of plan" and route.end_loc.line == 7
+    assert route.ending == "caller hangup" and route.end_loc.line == 7
     assert route.simulate_args() == ["--input", "hangup"]
     assert [(s.kind, s.label) for s in route.steps] == [("catch", "fired")]
+
+
+def test_routes_replay_in_the_engine() -> None:
+    """Every route without data assumptions, simulated with its own inputs, takes exactly the
+    predicted decisions and ends the predicted way (needs the engine, merged from main)."""
+    engine = pytest.importorskip("dialplan.engine.simulate")
+    from tests.conftest import corpus_files
+
+    outcome = {"hangup": "hangup", "end of plan": "hangup", "transferred": "transfer",
+               "caller hangup": "caller_hangup"}  # fmt: skip
+    files = [*corpus_files(), *sorted((Path(__file__).parent / "fixtures").glob("*.xml"))]
+    checked = 0
+    for path in files:
+        plan = build_plan(parse_any(path))
+        for route in enumerate_routes(plan, limit=300).routes:
+            if route.assumptions or route.ending == LOOP_CUT:
+                continue
+            transfer = (route.transfer or "answered").replace(" ", "_")
+            result = engine.simulate(
+                plan, amd=route.amd or "live", inputs=list(route.inputs), transfer=transfer
+            )
+            want = [(s.node_index, s.label) for s in route.steps if s.kind != "transfer"]
+            assert (list(result.decisions), result.outcome) == (want, outcome[route.ending]), (
+                path.name,
+                route.simulate_args(),
+            )
+            checked += 1
+    assert checked > 50
