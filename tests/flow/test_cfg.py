@@ -277,3 +277,41 @@ def test_misplaced_branch_wrapper_runs_as_a_plain_block() -> None:
     )
     assert out(g, plan, "p") == {("", "h")}
     assert plan.after(plan.names["k"]) is plan.names["h"]
+
+
+def corpus_flow(rel: str) -> tuple[Plan, FlowGraph]:
+    plan = build_plan(parse_any(corpus_file(f"callfire-ivr-samples/{rel}").read_bytes()))
+    return plan, build_flow(plan)
+
+
+def test_corpus_goto_into_menu_prompt_waits_for_that_menu() -> None:
+    # SplitJoin: "any other key" jumps to the prompt of the outer menu, which then takes input
+    plan, g = corpus_flow("Utilities/SplitJoin.xml")
+    assert out(g, plan, "goto_menu_id") == {("goto", "getNumber")}
+    assert out(g, plan, "getNumber") == {("", "Main:input")}
+    # NestedVariables: same shape, the "options" prompt of a menu
+    plan, g = corpus_flow("Utilities/NestedVariables.xml")
+    gotos = [n for n in plan.nodes if n.tag == "goto" and n.text == "options"]
+    assert [name_of(g, e.target) for e in g.successors(gotos[0].index)] == ["options"]
+
+
+def test_corpus_dnc_module_goto_into_keypress_body_and_catch_handler() -> None:
+    plan, g = corpus_flow("Inbound-only Campaigns/DNCModule.xml")
+    # goto into another menu's keypress body runs the rest of that body (then hangs up)
+    assert out(g, plan, "goto_goodbye") == {("goto", "goodbye"), ("hangup caught", "getCallerID")}
+    goodbye = plan.names["goodbye"]
+    normal = [e for e in g.successors(goodbye.index) if e.kind is not EdgeKind.CATCH]
+    assert [g.vertices[e.target].node.tag for e in normal if e.target is not None] == ["hangup"]
+    # the hangup handler inside the catch is reachable only through the catch
+    save = plan.names["getCallerID"].index
+    assert {e.kind for e in g.into[save]} == {EdgeKind.CATCH}
+    assert save in g.reachable_from_start()
+
+
+def test_corpus_duplicate_default_only_first_selectable() -> None:
+    plan, g = corpus_flow("Utilities/SimpleTransfer2.xml")
+    menu = next(n for n in plan.nodes if n.tag == "menu")
+    defaults = [k for k in menu.keypresses if k.pattern.key == "default"]
+    assert len(defaults) == 2
+    targets = {e.target for e in g.successors(g.input_phase(menu).id)}
+    assert defaults[0].index in targets and defaults[1].index not in targets
