@@ -315,3 +315,21 @@ def test_corpus_duplicate_default_only_first_selectable() -> None:
     assert len(defaults) == 2
     targets = {e.target for e in g.successors(g.input_phase(menu).id)}
     assert defaults[0].index in targets and defaults[1].index not in targets
+
+
+def test_digit_catch_and_ranges() -> None:
+    plan, g = flow(
+        """<dialplan><catch type="digit" value="3" goto="op">
+  <menu name="m" maxDigits="3"><play type="tts">a</play>
+    <keypress name="all3" pressed="300-315"/><keypress name="some" pressed="25-40"/>
+  </menu></catch><transfer name="op">2135551212</transfer></dialplan>"""
+    )
+    labels = {lbl for lbl, _ in out(g, plan, "m", phase=True)}
+    # every number in 300-315 starts with the caught 3; 25-40 can still be entered as 25 or 40
+    assert "300-315" not in labels and "25-40" in labels
+    some = plan.names["some"]
+    from dialplan.model.flow import entry_for
+
+    assert entry_for(some, {"3", "2"}) == "40"
+    assert entry_for(some, set()) == "25"
+    assert entry_for(some, {"2", "3", "4"}) is None
