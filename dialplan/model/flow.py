@@ -290,7 +290,7 @@ class _Builder:
     def input_phase(self, menu: Menu) -> None:
         me = self.phases[menu.index]
         after = self.plan.after(menu)
-        intercepted = _intercepted_digits(menu)
+        intercepted = intercepted_digits(menu)
         for keypress in selectable_keypresses(menu):
             pattern = keypress.pattern
             if entry_for(keypress, intercepted) is None:
@@ -381,7 +381,8 @@ def _shadowed(node: Node, catch: Catch) -> bool:
     return False
 
 
-def _intercepted_digits(menu: Menu) -> set[str]:
+def intercepted_digits(menu: Menu) -> set[str]:
+    """First keys a surrounding ``<catch type="digit">`` takes before ``menu`` sees them."""
     return {
         a.value for a in menu.ancestors() if isinstance(a, Catch) and a.type == "digit" and a.value
     }

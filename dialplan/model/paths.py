@@ -20,7 +20,17 @@ from dataclasses import dataclass
 from itertools import product
 
 from ..diagnostics import Location
-from .flow import NORMAL, Edge, EdgeKind, Ending, FlowGraph, Vertex, build_flow, entry_for
+from .flow import (
+    NORMAL,
+    Edge,
+    EdgeKind,
+    Ending,
+    FlowGraph,
+    Vertex,
+    build_flow,
+    entry_for,
+    intercepted_digits,
+)
 from .nodes import Amd, Catch, Equal, If, Menu, Transfer
 from .plan import Plan
 
@@ -245,14 +255,14 @@ def _keys_for(menu: Menu, label: str) -> str:
     if label in ("default", "no match"):
         return _unmatched(menu)
     keypress = next(k for k in menu.keypresses if k.pattern.key == label)
-    keys = entry_for(keypress, _caught(menu)) or keypress.pattern.text
+    keys = entry_for(keypress, intercepted_digits(menu)) or keypress.pattern.text
     # a shorter entry than maxDigits is ended with # (not part of the input)
     return keys + "#" if len(keys) < menu.max_digits and keys != "#" else keys
 
 
 def _unmatched(menu: Menu) -> str:
     """A key string that no literal/range of ``menu`` matches and no digit catch takes."""
-    caught = _caught(menu)
+    caught = intercepted_digits(menu)
     patterns = [k.pattern for k in menu.keypresses]
     for width in range(1, max(menu.max_digits, 1) + 1):
         for combo in product(_KEYS, repeat=width):
@@ -263,9 +273,3 @@ def _unmatched(menu: Menu) -> str:
         if width >= 3:
             break
     return "#"
-
-
-def _caught(menu: Menu) -> set[str]:
-    return {
-        a.value for a in menu.ancestors() if isinstance(a, Catch) and a.type == "digit" and a.value
-    }

@@ -19,6 +19,7 @@ from ...model.flow import (
     Vertex,
     build_flow,
     in_flow,
+    intercepted_digits,
     selectable_keypresses,
 )
 from ...model.patterns import PatternKind
@@ -118,7 +119,8 @@ def unreachable(ctx: LintContext) -> Iterator[Problem]:
                     continue  # one report for all the menu's branches
                 why = f"the prompts of {menu.label} never finish, so it never waits for input"
             else:
-                why = f'a <catch type="digit"> takes the key {node.pattern.text[0]} first'
+                keys = sorted(intercepted_digits(menu))
+                why = f'a <catch type="digit"> takes its first key ({", ".join(keys)}) before the menu'
         elif before is not None:
             why = f"it follows {_stopper(before)} on line {before.loc.line}"
         else:
