@@ -50,8 +50,7 @@ def test_rules_registered_with_documentation() -> None:
     for code in FLOW_CODES:
         rule = rules[code]
         assert rule.family == "flow"
-        assert "Failing" in rule.doc or "Reported" in rule.doc
-        assert "Passing" in rule.doc or "Not reported" in rule.doc
+        assert "Fails::" in rule.doc and "Passes::" in rule.doc
 
 
 def test_severity_follows_code_letter() -> None:
@@ -171,3 +170,10 @@ def test_charity_seed_findings() -> None:
     found = sorted((d.code, d.line) for d in lint_source(path) if d.code in FLOW_CODES)
     # AMD present (line 4); every route ends in hangup, transfer or goto Hangup: no I074
     assert found == [("I075", 4)]
+
+
+@pytest.mark.parametrize("code", FLOW_CODES)
+def test_documented_examples_behave_as_documented(code: str) -> None:
+    from tests.lint._support import assert_doc_examples
+
+    assert_doc_examples(code)

@@ -81,7 +81,7 @@ def unreachable(ctx: LintContext) -> Iterator[Problem]:
     surrounding `<catch type="digit">` always takes. An unreachable region is reported once, at
     its first tag.
 
-    Failing:
+    Fails::
 
         <dialplan>
           <play type="tts">Goodbye</play>
@@ -89,14 +89,17 @@ def unreachable(ctx: LintContext) -> Iterator[Problem]:
           <play type="tts">Never heard</play>
         </dialplan>
 
-    Passing (the tag after the hangup is a goto target):
+    Passes::
 
         <dialplan>
           <menu name="main"><play type="tts">Press 1</play>
             <keypress pressed="1"><goto>extra</goto></keypress></menu>
           <hangup/>
           <play type="tts" name="extra">Heard after pressing 1</play>
+          <hangup/>
         </dialplan>
+
+    (The tag after the first hangup is a goto target.)
     """
     plan = ctx.plan
     graph = _cfg(ctx)
@@ -223,19 +226,19 @@ def input_free_cycle(ctx: LintContext) -> Iterator[Problem]:
     transfer in it, and no branch out of it, runs until the engine's step limit stops the call
     with an error (spec §2.6). Loops guarded by an `if` that can leave them are not reported.
 
-    Failing:
+    Fails::
 
         <dialplan>
           <setvar name="a" varname="n">${n}+1</setvar>
           <goto>a</goto>
         </dialplan>
 
-    Passing (the loop waits for a key each time):
+    Passes::
 
         <dialplan>
-          <menu name="m"><play type="tts">Press 1</play>
-            <keypress pressed="1"><hangup/></keypress></menu>
-          <goto>m</goto>
+          <setvar name="a" varname="n">${n}+1</setvar>
+          <if expr="${n} &lt; 3"><goto>a</goto></if>
+          <hangup/>
         </dialplan>
     """
     graph = _cfg(ctx)
@@ -257,19 +260,19 @@ def play_cycle(ctx: LintContext) -> Iterator[Problem]:
     The caller cannot stop it (no menu collects a key) and nothing ends it except the caller
     hanging up or the engine's call-length limit (spec §2.6).
 
-    Failing:
+    Fails::
 
         <dialplan>
           <play type="tts" name="ad">Call us now!</play>
           <goto>ad</goto>
         </dialplan>
 
-    Passing (a menu lets the caller leave):
+    Passes::
 
         <dialplan>
-          <menu name="ad"><play type="tts">Call us now! Press 1 to stop.</play>
-            <keypress pressed="1"><hangup/></keypress></menu>
-          <goto>ad</goto>
+          <menu name="ad"><play type="tts">Call us now! Press 1 to hear it again.</play>
+            <keypress pressed="1"><goto>ad</goto></keypress></menu>
+          <hangup/>
         </dialplan>
     """
     graph = _cfg(ctx)
@@ -340,23 +343,28 @@ def menu_retry_loop(ctx: LintContext) -> Iterator[Problem]:
     leave with an `<if>` that hangs up or moves on; a loop with such an `if` is not reported. A
     `default` branch that replays the menu is fine as long as silence leads out.
 
-    Failing:
+    Fails::
 
-        <menu name="main"><play type="tts">Press 1</play>
-          <keypress pressed="1"><transfer>2135551212</transfer></keypress>
-          <keypress pressed="timeout"><goto>main</goto></keypress>
-        </menu>
+        <dialplan>
+          <menu name="main"><play type="tts">Press 1</play>
+            <keypress pressed="1"><transfer>2135551212</transfer></keypress>
+            <keypress pressed="timeout"><goto>main</goto></keypress>
+          </menu>
+        </dialplan>
 
-    Passing:
+    Passes::
 
-        <menu name="main"><play type="tts">Press 1</play>
-          <keypress pressed="1"><transfer>2135551212</transfer></keypress>
-          <keypress pressed="timeout">
-            <setvar varname="tries">${tries}+1</setvar>
-            <if expr="${tries} &gt; 2"><hangup/></if>
-            <goto>main</goto>
-          </keypress>
-        </menu>
+        <dialplan>
+          <setvar varname="tries">0</setvar>
+          <menu name="main"><play type="tts">Press 1</play>
+            <keypress pressed="1"><transfer>2135551212</transfer></keypress>
+            <keypress pressed="timeout">
+              <setvar varname="tries">${tries}+1</setvar>
+              <if expr="${tries} &gt; 2"><hangup/></if>
+              <goto>main</goto>
+            </keypress>
+          </menu>
+        </dialplan>
     """
     graph = _cfg(ctx)
     traps = _silent_traps(ctx)
@@ -388,11 +396,11 @@ def implicit_hangup(ctx: LintContext) -> Iterator[Problem]:
     explicit `<hangup/>` (or a goodbye prompt) makes the end of the call deliberate. Reported once
     per file, at the first place where it happens.
 
-    Failing:
+    Fails::
 
         <dialplan><play type="tts">Thanks for calling</play></dialplan>
 
-    Passing:
+    Passes::
 
         <dialplan><play type="tts">Thanks for calling</play><hangup/></dialplan>
     """
@@ -424,12 +432,14 @@ def amd_present(ctx: LintContext) -> Iterator[Problem]:
     Spec §2.4: on an inbound call the `<live>` branch always runs. Informational, so that a
     dialplan meant for inbound numbers is not expected to reach its `<machine>` branch.
 
-    Reported:
+    Fails::
 
         <dialplan><amd><live><play type="tts">Hi</play></live>
           <machine><play type="tts">Message</play></machine></amd></dialplan>
 
-    Not reported: any dialplan without `<amd>`.
+    Passes::
+
+        <dialplan><play type="tts">Hi</play><hangup/></dialplan>
     """
     for node in ctx.plan.nodes:
         if isinstance(node, Amd) and in_flow(node):
@@ -453,19 +463,21 @@ def catch_target(ctx: LintContext) -> Iterator[Problem]:
       `transfer`): after the caller hung up these are skipped, so the handler does nothing.
       Use it to `<stash>`, `<setvar>`, `<post>` or `<get>`.
 
-    Failing:
+    Fails::
 
         <dialplan>
-          <catch type="hangup" goto="bye"><menu>…</menu></catch>
+          <catch type="hangup" goto="bye">
+            <menu><play type="tts">Press 1</play><keypress pressed="1"/></menu>
+          </catch>
           <hangup/>
           <play type="tts" name="bye">Goodbye</play>
         </dialplan>
 
-    Passing:
+    Passes::
 
         <dialplan>
           <catch type="hangup" goto="save">
-            <menu>…</menu>
+            <menu><play type="tts">Press 1</play><keypress pressed="1"/></menu>
             <hangup/>
             <stash name="save" varname="hung_up">yes</stash>
           </catch>
@@ -482,7 +494,8 @@ def catch_target(ctx: LintContext) -> Iterator[Problem]:
             continue  # E031
         loc = catch.attr_loc("goto")
         inside = any(a is catch for a in target.ancestors())
-        if not inside and target.index not in normal and catch.index in normal:
+        watching = any(n.index in normal for n in catch.walk())
+        if not inside and target.index not in normal and watching:
             yield Problem(
                 f'catch target "{catch.goto}" ({target.label}, line {target.loc.line}) lies '
                 f"outside {catch.label} and only the catch leads to it",
