@@ -177,3 +177,20 @@ def test_documented_examples_behave_as_documented(code: str) -> None:
     from tests.lint._support import assert_doc_examples
 
     assert_doc_examples(code)
+
+
+def test_amd_info_exactly_where_provenance_counts_an_amd() -> None:
+    # PROVENANCE.md tag counts: amd×1 in these five samples (and the charity seed)
+    with_amd = {
+        "Appointment1.xml",
+        "Appointment2.xml",
+        "AppointmentConfirmation1.xml",
+        "PoliticalSurvey.xml",
+        "SimpleTransfer1.xml",
+        "nonprofit-charity-ivr.xml",
+    }
+    files = corpus_files()
+    if not files:
+        pytest.skip("shared corpus not available")
+    reported = {f.name for f in files if lines(f, "I075")}
+    assert reported == with_amd
