@@ -200,3 +200,26 @@ def test_routes_replay_in_the_engine() -> None:
             )
             checked += 1
     assert checked > 50
+
+
+def test_simulating_every_route_covers_every_branch() -> None:
+    """paths → simulate → coverage: the routes of the charity seed leave no branch untaken."""
+    engine = pytest.importorskip("dialplan.engine.simulate")
+    from dialplan.model.flow import branch_points, coverage
+    from tests.conftest import corpus_file
+
+    plan = build_plan(parse_any(corpus_file("seeds/nonprofit-charity-ivr.xml")))
+    found = enumerate_routes(plan).routes
+    assert not any(r.assumptions for r in found)  # no if/equal: every route is replayable
+    taken: list[tuple[int, str]] = []
+    for route in found:
+        transfer = (route.transfer or "answered").replace(" ", "_")
+        result = engine.simulate(
+            plan, amd=route.amd or "live", inputs=list(route.inputs), transfer=transfer
+        )
+        taken.extend(result.decisions)
+    assert len(branch_points(plan)) == 8
+    assert coverage(plan, taken) == []
+    # one call alone leaves the other branches untaken
+    only_machine = engine.simulate(plan, amd="machine").decisions
+    assert len(coverage(plan, only_machine)) == 7
