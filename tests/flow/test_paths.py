@@ -223,3 +223,25 @@ def test_simulating_every_route_covers_every_branch() -> None:
     # one call alone leaves the other branches untaken
     only_machine = engine.simulate(plan, amd="machine").decisions
     assert len(coverage(plan, only_machine)) == 7
+
+
+def test_printed_commands_run_in_the_simulate_cli() -> None:
+    """The `dialplan simulate` lines that `paths --format json` prints are valid commands."""
+    pytest.importorskip("dialplan.cli.simulate")
+    from tests.conftest import corpus_file
+
+    seed = str(corpus_file("seeds/nonprofit-charity-ivr.xml"))
+    res = CliRunner().invoke(cli, ["paths", seed, "--format", "json"])
+    routes_doc = json.loads(res.output)["routes"]
+    outcome = {"hangup": "hangup", "transferred": "transfer", "end of plan": "hangup"}
+    checked = 0
+    for route in routes_doc:
+        if route["ending"] not in outcome:
+            continue
+        argv = [*route["simulate"][1:], "--format", "json"]
+        run = CliRunner().invoke(cli, argv)
+        assert run.exit_code == 0, (argv, run.output)
+        result = json.loads(run.output)
+        assert result["outcome"] == outcome[route["ending"]], argv
+        checked += 1
+    assert checked == 15  # every route but the cut loop
