@@ -29,7 +29,7 @@ EXPECTED = {
 }
 
 
-def lines(path: Path, code: str) -> list[int]:
+def lines(path: Path | str, code: str) -> list[int]:
     return [d.line for d in lint_source(path) if d.code == code]
 
 
@@ -194,3 +194,13 @@ def test_amd_info_exactly_where_provenance_counts_an_amd() -> None:
         pytest.skip("shared corpus not available")
     reported = {f.name for f in files if lines(f, "I075")}
     assert reported == with_amd
+
+
+def test_hangup_handler_running_off_the_end_is_not_an_implicit_hangup() -> None:
+    xml = """<dialplan><catch type="hangup" goto="save">
+  <menu><play type="tts">x</play><keypress pressed="1"><hangup/></keypress>
+    <keypress pressed="timeout"><hangup/></keypress></menu>
+  <hangup/>
+  <stash name="save" varname="gone">yes</stash>
+</catch></dialplan>"""
+    assert lines(xml, "I074") == []

@@ -388,6 +388,22 @@ def menu_retry_loop(ctx: LintContext) -> Iterator[Problem]:
         )
 
 
+def _reachable_while_connected(graph: FlowGraph) -> set[int]:
+    """Vertices reachable from the start without a hangup catch firing."""
+    seen: set[int] = set()
+    stack = [graph.start]
+    while stack:
+        vid = stack.pop()
+        if vid in seen:
+            continue
+        seen.add(vid)
+        for edge in graph.successors(vid):
+            caller_gone = edge.kind is EdgeKind.CATCH and edge.label == "hangup caught"
+            if edge.target is not None and not caller_gone:
+                stack.append(edge.target)
+    return seen
+
+
 @rule("I074", "implicit-hangup")
 def implicit_hangup(ctx: LintContext) -> Iterator[Problem]:
     """The call can end by running past the last tag (an implicit `<hangup/>`).
@@ -405,10 +421,11 @@ def implicit_hangup(ctx: LintContext) -> Iterator[Problem]:
         <dialplan><play type="tts">Thanks for calling</play><hangup/></dialplan>
     """
     graph = _cfg(ctx)
-    live = _live(ctx)
+    # a hangup handler running off the end is how it is meant to finish: the caller is gone
+    connected = _reachable_while_connected(graph)
     sources: list[Vertex] = []
     for edge in graph.edges:
-        if edge.ending is Ending.END_OF_PLAN and edge.source in live:
+        if edge.ending is Ending.END_OF_PLAN and edge.source in connected:
             vertex = graph.vertices[edge.source]
             if vertex not in sources:
                 sources.append(vertex)
@@ -416,7 +433,13 @@ def implicit_hangup(ctx: LintContext) -> Iterator[Problem]:
         return
     sources.sort(key=lambda v: (v.loc, v.id))
     first = sources[0]
-    how = "when no key is pressed or no branch matches at" if first.phase else "after"
+    how = "after"
+    if first.phase:
+        labels = {e.label for e in graph.successors(first.id) if e.ending is Ending.END_OF_PLAN}
+        how = {
+            frozenset({"no input"}): "when no key is pressed at",
+            frozenset({"no match"}): "when the key matches no branch of",
+        }.get(frozenset(labels), "when no key is pressed or none matches at")
     more = f" (and {len(sources) - 1} more places)" if len(sources) > 1 else ""
     yield Problem(
         f"the call can end without an explicit <hangup/>: it runs off the end of the dialplan "
