@@ -100,6 +100,14 @@ class SendDtmf:
 
 
 @dataclass(frozen=True, slots=True)
+class Pause:
+    """Wait ``duration_ms`` in silence (the SDK-only ``<wait>``); answer ``PauseDone(pause_id)``."""
+
+    pause_id: int
+    duration_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class StashResponse:
     """A ``<stash>``: one answer for the call's result record (CallFire questionResponses)."""
 
@@ -143,6 +151,7 @@ Effect = (
     | SendSms
     | AddToDnc
     | SendDtmf
+    | Pause
     | StashResponse
     | Log
     | Hangup

@@ -68,6 +68,13 @@ class HttpDone:
 
 
 @dataclass(frozen=True, slots=True)
+class PauseDone:
+    """The silence asked for by ``Pause(pause_id)`` is over."""
+
+    pause_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class CallerHangup:
     """The remote party hung up."""
 
@@ -80,5 +87,6 @@ Event = (
     | TransferDone
     | RecordingDone
     | HttpDone
+    | PauseDone
     | CallerHangup
 )

@@ -16,7 +16,107 @@ TIME_LIMIT_S = 0.05
 #: Memory limit of one call's JavaScript heap, in bytes.
 MEMORY_LIMIT = 16 * 1024 * 1024
 
-_NUMBER = re.compile(r"^-?(?:0|[1-9][0-9]{0,14})(?:\.[0-9]+)?$")
+#: Number literals whose JavaScript ``String()`` is the literal itself: no leading zero (``0123``
+#: is octal in sloppy mode), no trailing fraction zero (``1.50`` → ``1.5``), no ``-0``, at most
+#: 15 significant digits (exact doubles), so the fast path below equals evaluating them.
+_NUMBER = re.compile(
+    r"^(?:0|-?[1-9][0-9]{0,14}|-?[1-9][0-9]{0,6}\.[0-9]{0,7}[1-9]|-?0\.[0-9]{0,6}[1-9])$"
+)
+#: Two or more plain words separated by single spaces: ``Homer Simpson`` (a syntax error in JS as
+#: long as no word is a keyword or operator word, see ``_RESERVED``).
+_WORDS = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(?: [A-Za-z][A-Za-z0-9_]*)+$")
+_WORD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_RESERVED = frozenset(
+    [
+        "arguments",
+        "async",
+        "await",
+        "break",
+        "case",
+        "catch",
+        "class",
+        "const",
+        "continue",
+        "debugger",
+        "default",
+        "delete",
+        "do",
+        "else",
+        "enum",
+        "eval",
+        "export",
+        "extends",
+        "false",
+        "finally",
+        "for",
+        "function",
+        "get",
+        "if",
+        "implements",
+        "import",
+        "in",
+        "instanceof",
+        "interface",
+        "let",
+        "new",
+        "null",
+        "of",
+        "package",
+        "private",
+        "protected",
+        "public",
+        "return",
+        "set",
+        "static",
+        "super",
+        "switch",
+        "this",
+        "throw",
+        "true",
+        "try",
+        "typeof",
+        "undefined",
+        "using",
+        "var",
+        "void",
+        "while",
+        "with",
+        "yield",
+    ]
+)
+_globals: frozenset[str] | None = None
+
+
+def _global_names() -> frozenset[str]:
+    """Every name a bare identifier resolves to in a fresh context (own and inherited)."""
+    global _globals
+    if _globals is None:
+        ctx = quickjs.Context()
+        names = ctx.eval(
+            "(() => { const seen = []; for (let o = globalThis; o; o = Object.getPrototypeOf(o))"
+            " seen.push(...Object.getOwnPropertyNames(o)); return seen.join(' '); })()"
+        )
+        _globals = frozenset(str(names).split())
+    return _globals
+
+
+def literal_value(text: str, fresh: bool) -> str | None:
+    """The spec §5.3 value of stripped ``text`` when it is known without running JavaScript.
+
+    Exactly equivalent to :meth:`JsSandbox.value`: a number literal that ``String()`` returns
+    unchanged, or text that cannot evaluate (several plain words are a syntax error; one word is
+    a ReferenceError in a context where user code never ran — ``fresh`` — unless it is a
+    built-in global or a keyword). None means "ask the engine".
+    """
+    if not text or _NUMBER.match(text):
+        return text
+    if _WORDS.match(text):
+        if any(word in _RESERVED for word in text.split(" ")):
+            return None
+        return text
+    if fresh and _WORD.match(text) and text not in _RESERVED and text not in _global_names():
+        return text
+    return None
 
 
 class JsError(Exception):
@@ -69,8 +169,9 @@ class JsSandbox:
         Limits are not swallowed: a runaway expression raises :class:`JsError` with ``limit``.
         """
         stripped = text.strip()
-        if not stripped or _NUMBER.match(stripped):
-            return stripped
+        known = literal_value(stripped, self._ctx is None)
+        if known is not None:
+            return known
         try:
             return self.evaluate(stripped)
         except JsError as exc:

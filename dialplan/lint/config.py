@@ -65,7 +65,7 @@ def split_codes(values: Iterable[str]) -> list[str]:
             item = item.strip().upper()
             if not item:
                 continue
-            if item[0] not in "EWI" or not item[1:].isalnum():
+            if item[0] not in "EWI" or (item[1:] and not item[1:].isalnum()):
                 raise UsageError(f"not a rule code or prefix: {item!r}")
             out.append(item)
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from pathlib import PurePath
+from urllib.parse import quote
 
 from ..diagnostics import Diagnostic, Severity
 
@@ -49,7 +50,16 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
 def _uri(file: str) -> str:
-    return PurePath(file).as_posix().removeprefix("./")
+    """A URI reference for a reported path: relative paths stay relative (GitHub code scanning
+    resolves them against the repository root), absolute ones become ``file://`` URIs; characters
+    not allowed in a URI (spaces in corpus folder names, ``#``, ``%``…) are percent-encoded."""
+    path = PurePath(file)
+    if path.is_absolute():
+        return "file://" + quote(path.as_posix())
+    text = path.as_posix()
+    while text.startswith("./"):
+        text = text[2:]
+    return quote(text)
 
 
 def format_sarif(diags: Sequence[Diagnostic]) -> str:
@@ -104,10 +114,11 @@ def format_sarif(diags: Sequence[Diagnostic]) -> str:
                     "driver": {
                         "name": "dialplan",
                         "version": __version__,
-                        "informationUri": "https://github.com/dialplan/dialplan",
                         "rules": descriptors,
                     }
                 },
+                # our columns count characters, not SARIF's default UTF-16 code units
+                "columnKind": "unicodeCodePoints",
                 "results": results,
             }
         ],

@@ -63,6 +63,12 @@ PIPELINE_CODES: dict[str, tuple[str, str]] = {
     ),
     "E016": ("document-too-large", "The file exceeds the size limit for a dialplan."),
     "E017": ("nesting-too-deep", "Elements nest deeper than the limit."),
+    "E018": (
+        "schema-violation",
+        "The document breaks the bundled XML Schema (xsd/dialplan.xsd) in a way no other rule "
+        "reports, e.g. text inside <hangup>/<record>. Schema findings that match a spec rule "
+        "are reported under that rule's code. See docs/schema.md.",
+    ),
 }
 
 _RULES: dict[str, Rule] = {}

@@ -32,6 +32,8 @@ class TagSpec:
     value_required: bool = False
     #: tags it may only appear in (None = any container)
     parents: tuple[str, ...] | None = None
+    #: containers it may not stand directly in (spec §3.2: no menu directly inside a menu)
+    forbidden_parents: tuple[str, ...] = ()
     #: documented (False = SDK-only: W004)
     documented: bool = True
 
@@ -46,7 +48,12 @@ TAGS: dict[str, TagSpec] = {
     t.name: t
     for t in (
         _t("dialplan", {"loggingEnabled": False}, container=True, parents=()),
-        _t("menu", {"timeout": False, "maxDigits": False}, container=True),
+        _t(
+            "menu",
+            {"timeout": False, "maxDigits": False},
+            container=True,
+            forbidden_parents=("menu",),
+        ),
         _t("keypress", {"pressed": True}, container=True, parents=("menu",)),
         _t("play", {"type": True, "voice": False, "cache": False}, value_required=True),
         _t("goto", value_required=True),

@@ -1,0 +1,123 @@
+"""``dialplan simulate``: play one scripted call and print a transcript or the JSON result."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from ..engine.result import CallResult
+from ..errors import InvalidDialplan, UsageError
+
+
+def pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+    """``NAME=VALUE`` options into a dict (raise UsageError on a missing ``=``)."""
+    out: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"bad {what} {item!r}: use NAME=VALUE")
+        out[name.strip()] = value
+    return out
+
+
+def load_or_report(path: str) -> object:
+    """Load a dialplan; on errors print every error diagnostic and exit 1."""
+    from .._api import load
+
+    try:
+        return load(path)
+    except InvalidDialplan as exc:
+        for d in exc.diagnostics:
+            if d.severity.name == "ERROR":
+                click.echo(f"{d.file}:{d.line}:{d.column}: {d.code} {d.message}", err=True)
+        click.echo(f"dialplan: {path} has errors; not simulated", err=True)
+        sys.exit(1)
+
+
+def transcript(result: CallResult) -> str:
+    """A readable account of the call: who says what, what was pressed, where it jumped."""
+    lines = []
+    for entry in result.trace:
+        lines.append(f"{entry.t:8.1f}s  {entry.actor:<7} {entry.text}")
+    lines.append("")
+    summary = f"outcome: {result.outcome}"
+    if result.error:
+        summary += f" ({result.error})"
+    lines.append(f"{summary}   steps: {result.steps}   duration: {result.duration_s:.1f} s")
+    if result.responses:
+        answers = ", ".join(f"{r['question']}={r['response']}" for r in result.responses)
+        lines.append(f"responses: {answers}")
+    if result.transfer is not None:
+        t = result.transfer
+        lines.append(
+            f"transfer: {', '.join(t['numbers'])} ({t['mode']}, callerid {t['callerid'] or '-'})"
+            f" -> {t['outcome']}"
+        )
+    if result.variables:
+        lines.append("variables: " + ", ".join(f"{k}={v}" for k, v in result.variables.items()))
+    return "\n".join(lines) + "\n"
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--amd", type=click.Choice(["live", "machine"]), default="live", show_default=True,
+              help="Answering-machine detection result.")  # fmt: skip
+@click.option("--input", "inputs", multiple=True, metavar="KEYS",
+              help="What the caller does at the next input: keys (1, 5551234567#), "
+                   "'timeout' (silence) or 'hangup'. Repeat in order; afterwards the caller is silent.")  # fmt: skip
+@click.option("--transfer", type=click.Choice(["answered", "no_answer", "busy", "failed"]),
+              default="answered", show_default=True, help="How transfers end.")  # fmt: skip
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Preset a variable.")
+@click.option("--contact", "contact", multiple=True, metavar="FIELD=VALUE",
+              help="A contact field (firstName) or column (A-ZZ).")  # fmt: skip
+@click.option("--callerid", default=None, help="call.callerid (default 15555550100).")
+@click.option("--phonenumber", default=None, help="call.phonenumber (default 15555550123).")
+@click.option("--now", default=None, help="Virtual start time, ISO 8601 UTC (default 2026-01-05T15:30:00Z).")  # fmt: skip
+@click.option("--max-steps", type=click.IntRange(min=1), default=10_000, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)  # fmt: skip
+def simulate(
+    file: str,
+    amd: str,
+    inputs: tuple[str, ...],
+    transfer: str,
+    variables: tuple[str, ...],
+    contact: tuple[str, ...],
+    callerid: str | None,
+    phonenumber: str | None,
+    now: str | None,
+    max_steps: int,
+    fmt: str,
+) -> None:
+    """Simulate one call through FILE on a virtual clock and show what happened.
+
+    Exit status: 0 the call ran to an end, 1 the dialplan is invalid or the call ended with a
+    runtime error (step/duration/JavaScript limit), 2 usage error.
+    """
+    from ..engine.simulate import simulate as run
+
+    plan = load_or_report(file)
+    extra: dict[str, object] = {}
+    if callerid is not None:
+        extra["callerid"] = callerid
+    if phonenumber is not None:
+        extra["phonenumber"] = phonenumber
+    result = run(
+        plan,  # type: ignore[arg-type]
+        amd=amd,
+        inputs=list(inputs),
+        transfer=transfer,
+        variables=pairs(variables, "--var"),
+        contact=pairs(contact, "--contact"),
+        now=now,
+        max_steps=max_steps,
+        trace=fmt == "text",
+        **extra,  # type: ignore[arg-type]
+    )
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(transcript(result), nl=False)
+    if result.outcome == "error":
+        sys.exit(1)

@@ -1,0 +1,33 @@
+"""Values: ``<setvar>`` (a variable) and ``<stash>`` (an answer in the call's result record)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ...model import Setvar, Stash
+from .. import effects as fx
+
+if TYPE_CHECKING:
+    from ..session import CallSession
+
+
+def setvar(s: CallSession, node: Setvar) -> None:
+    name = s.render(node.varname).strip()
+    value = s.value(s.render(node.value))
+    s.vars[name] = value
+    if s.ctx.trace:
+        s.trace("ivr", f"sets {name} = {value!r}")
+
+
+def stash(s: CallSession, node: Stash) -> None:
+    """Spec §3.9: no variable is defined; a repeated varname keeps its first position."""
+    name = s.render(node.varname).strip()
+    value = s.value(s.render(node.value))
+    s.result.stash[name] = value
+    s.emit(fx.StashResponse(name, value))
+    if s.ctx.trace:
+        s.trace("ivr", f"stashes {name} = {value!r}")
+
+
+HANDLERS: dict[type, Any] = {Setvar: setvar, Stash: stash}
+EVENTS: dict[type, Any] = {}

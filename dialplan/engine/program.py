@@ -1,0 +1,127 @@
+"""A plan compiled for execution: continuation, entry, path and catch tables, built once per plan.
+
+Everything here is derived from the model (``Plan.after`` and the tree); the session only does
+dictionary lookups while a call runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..model import (
+    Catch,
+    Dialplan,
+    Else,
+    Equal,
+    If,
+    InputPhase,
+    Keypress,
+    Live,
+    Machine,
+    Menu,
+    Node,
+    PatternKind,
+    Plan,
+)
+
+Next = Node | InputPhase | None
+
+
+@dataclass(frozen=True, slots=True)
+class MenuTable:
+    """One menu's branch selection table (spec §3.3 precedence)."""
+
+    literals: dict[str, Keypress]
+    ranges: tuple[Keypress, ...]
+    default: Keypress | None
+    timeout: Keypress | None
+    phase: InputPhase
+    #: decision label of each keypress (its pattern key)
+    labels: dict[Keypress, str]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Program:
+    plan: Plan
+    #: what runs after a node finished normally (spec §2.1)
+    after: dict[Node, Next]
+    #: what runs when a container is entered: its first child (or what follows it when empty)
+    enter: dict[Node, Next]
+    #: ``call.path`` of each node
+    path: dict[Node, str]
+    #: enclosing catches of each node, innermost first (only nodes inside a catch)
+    catches: dict[Node, tuple[Catch, ...]]
+    menus: dict[Node, MenuTable]
+
+
+_BLOCKS = (Dialplan, Keypress, Live, Machine, Else, Catch, Equal)
+
+
+def compile_plan(plan: Plan) -> Program:
+    after: dict[Node, Next] = {}
+    enter: dict[Node, Next] = {}
+    path: dict[Node, str] = {}
+    catches: dict[Node, tuple[Catch, ...]] = {}
+    menus: dict[Node, MenuTable] = {}
+    for node in plan.nodes:
+        after[node] = plan.after(node)
+    for node in plan.nodes:
+        if isinstance(node, Menu):
+            phase = InputPhase(node)
+            enter[node] = node.prompts[0] if node.prompts else phase
+            literals: dict[str, Keypress] = {}
+            ranges: list[Keypress] = []
+            default = timeout = None
+            for kp in node.keypresses:
+                kind = kp.pattern.kind
+                if kind is PatternKind.LITERAL:
+                    literals.setdefault(kp.pattern.text, kp)
+                elif kind is PatternKind.RANGE:
+                    ranges.append(kp)
+                elif kind is PatternKind.DEFAULT:
+                    default = default or kp
+                elif kind is PatternKind.TIMEOUT:
+                    timeout = timeout or kp
+            labels = {kp: kp.pattern.key for kp in node.keypresses}
+            menus[node] = MenuTable(literals, tuple(ranges), default, timeout, phase, labels)
+        elif isinstance(node, If):
+            enter[node] = node.body[0] if node.body else after[node]
+        elif isinstance(node, _BLOCKS):
+            enter[node] = node.children[0] if node.children else after[node]
+        path[node] = _path(node)
+        scope = tuple(a for a in node.ancestors() if isinstance(a, Catch))
+        if scope:
+            catches[node] = scope
+    return Program(plan, after, enter, path, catches, menus)
+
+
+def _step(node: Node) -> str:
+    if node.name:
+        return node.name
+    parent = node.parent
+    if parent is None:
+        return node.raw_tag
+    same = [c for c in parent.children if c.tag == node.tag]
+    return f"{node.raw_tag}[{same.index(node) + 1}]"
+
+
+def _path(node: Node) -> str:
+    steps = [_step(node)]
+    steps.extend(_step(a) for a in node.ancestors())
+    return "/".join(reversed(steps))
+
+
+_cache: dict[int, Program] = {}
+_CACHE_SIZE = 64
+
+
+def program_for(plan: Plan) -> Program:
+    """The compiled form of ``plan`` (cached: a campaign runs one plan many times)."""
+    program = _cache.get(id(plan))
+    if program is not None and program.plan is plan:
+        return program
+    program = compile_plan(plan)
+    if len(_cache) >= _CACHE_SIZE:
+        _cache.pop(next(iter(_cache)))
+    _cache[id(plan)] = program
+    return program

@@ -1,0 +1,93 @@
+"""``simulate()``: one call through the engine with the simulated driver (``dialplan.simulate``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
+from ..drivers.sim import Responder, Script, SimDriver, check_input, make_responder
+from ..errors import UsageError
+from ..model import Plan
+from .context import MAX_DURATION_S, MAX_STEPS, CallContext
+from .result import CallResult
+from .session import CallSession
+
+#: Fictional North American numbers (555-01xx) used when the caller does not give any.
+DEFAULT_CALLERID = "15555550100"
+DEFAULT_PHONENUMBER = "15555550123"
+#: The virtual clock starts here unless ``now`` is given (a Monday afternoon, UTC).
+DEFAULT_NOW = datetime(2026, 1, 5, 15, 30, 0, tzinfo=UTC)
+
+TRANSFER_OUTCOMES = ("answered", "no_answer", "busy", "failed")
+
+
+def to_epoch(now: datetime | float | str | None) -> float:
+    """``now`` as seconds since the epoch (naive datetimes and ISO strings are UTC)."""
+    if now is None:
+        return DEFAULT_NOW.timestamp()
+    if isinstance(now, int | float):
+        return float(now)
+    if isinstance(now, str):
+        try:
+            now = datetime.fromisoformat(now.replace("Z", "+00:00"))
+        except ValueError:
+            raise UsageError(f"bad time {now!r}: use ISO 8601, e.g. 2026-01-05T15:30:00Z") from None
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return now.timestamp()
+
+
+def simulate(
+    plan: Plan,
+    *,
+    amd: str = "live",
+    inputs: Sequence[str] = (),
+    transfer: str | Sequence[str] = "answered",
+    variables: Mapping[str, str] | None = None,
+    contact: Mapping[str, str] | None = None,
+    callerid: str = DEFAULT_CALLERID,
+    phonenumber: str = DEFAULT_PHONENUMBER,
+    dnis: str = "",
+    call_id: str = "sim-1",
+    now: datetime | float | str | None = None,
+    http: Responder | Mapping[str, str] | None = None,
+    max_steps: int = MAX_STEPS,
+    max_duration_s: float = MAX_DURATION_S,
+    trace: bool = False,
+) -> CallResult:
+    """Play one call: ``amd`` verdict, caller ``inputs`` (keys, ``timeout``, ``hangup``; the
+    caller stays silent when they run out), ``transfer`` outcome(s), preset ``variables``,
+    ``contact`` fields/columns, and ``http`` answers (None: every request fails).
+
+    Returns the :class:`CallResult` (outcome, prompts, responses, variables, transfer,
+    effects, steps, decisions, duration_s of virtual time)."""
+    if amd not in ("live", "machine"):
+        raise UsageError(f"bad amd result {amd!r}: use live or machine")
+    outcomes = [transfer] if isinstance(transfer, str) else list(transfer)
+    for outcome in outcomes:
+        if outcome not in TRANSFER_OUTCOMES:
+            raise UsageError(
+                f"bad transfer outcome {outcome!r}: use one of {', '.join(TRANSFER_OUTCOMES)}"
+            )
+    script_inputs = [check_input(str(item)) for item in inputs]
+    context = CallContext(
+        callerid=callerid,
+        phonenumber=phonenumber,
+        dnis=dnis,
+        call_id=call_id,
+        contact=contact or {},
+        variables={str(k): str(v) for k, v in (variables or {}).items()},
+        max_steps=max_steps,
+        max_duration_s=max_duration_s,
+        plan_loader=_load_plan,
+        trace=trace,
+    )
+    session = CallSession(plan, context)
+    script = Script(amd, script_inputs, outcomes, make_responder(http))
+    return SimDriver(session, script, to_epoch(now), trace=trace).run()
+
+
+def _load_plan(text: str) -> Plan:
+    from .._api import load
+
+    return load(text)

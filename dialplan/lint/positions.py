@@ -1,0 +1,70 @@
+"""Exact source positions inside text values, for rules that point at a character.
+
+The model keeps values decoded (entities resolved, text trimmed); these helpers walk the raw
+source from the value's start to find where the n-th decoded character was written. When the
+source does not allow a faithful mapping (markup inside the value) they fall back to the value's
+start, which is always a correct, if coarser, location.
+"""
+
+from __future__ import annotations
+
+from ..diagnostics import Location
+from ..model import Node
+from ..parse import ParsedDocument
+
+_SPACE = " \t\r\n"
+
+
+def _offset(doc: ParsedDocument, loc: Location) -> int:
+    return doc._line_starts[loc.line - 1] + loc.column - 1
+
+
+def _walk(doc: ParsedDocument, start: int, count: int, stop: str) -> int | None:
+    """Source offset after ``count`` decoded characters from ``start`` (None if ``stop`` is hit).
+
+    Entity and character references count as one character, CRLF as one, and CDATA sections
+    contribute their content verbatim; any other markup (``stop``) ends the walk.
+    """
+    text = doc.text
+    i = start
+    n = len(text)
+    cdata = False
+    done = 0
+    while done < count:
+        if i >= n:
+            return None
+        if cdata:
+            if text.startswith("]]>", i):
+                cdata = False
+                i += 3
+                continue
+        elif text.startswith("<![CDATA[", i):
+            cdata = True
+            i += 9
+            continue
+        elif text[i] in stop:
+            return None
+        elif text[i] == "&":
+            end = text.find(";", i)
+            i = end + 1 if end != -1 else i + 1
+            done += 1
+            continue
+        i += 2 if text.startswith("\r\n", i) else 1
+        done += 1
+    if not cdata and text.startswith("<![CDATA[", i):
+        i += 9
+    return i
+
+
+def text_position(doc: ParsedDocument, node: Node, offset: int) -> Location:
+    """Where character ``offset`` of ``node.text`` (the trimmed text value) is in the source."""
+    base = node.text_loc or node.loc
+    if offset <= 0 and node.text_loc is None:
+        return base
+    text = doc.text
+    i = _offset(doc, base)
+    n = len(text)
+    while i < n and text[i] in _SPACE:
+        i += 1
+    found = _walk(doc, i, offset, "<")
+    return doc._loc(found) if found is not None else base

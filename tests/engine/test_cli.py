@@ -1,0 +1,120 @@
+"""``dialplan simulate`` and ``dialplan test`` through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from dialplan.cli import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "pharmacy-refill.xml"
+SCENARIOS = ROOT / "examples" / "pharmacy-refill.calltest.toml"
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_simulate_json_has_the_documented_fields() -> None:
+    code, out = run(
+        "simulate", str(EXAMPLE), "--input", "1", "--input", "5",
+        "--contact", "firstName=Rosa", "--format", "json",
+    )  # fmt: skip
+    assert code == 0
+    data = json.loads(out)
+    assert {"outcome", "error", "prompts", "responses", "variables", "transfer", "effects",
+            "steps"} <= set(data)  # fmt: skip
+    assert data["outcome"] == "hangup" and data["error"] is None
+    assert data["responses"] == [
+        {"question": "refill", "response": "yes"},
+        {"question": "pickup", "response": "Friday"},
+    ]
+    assert data["prompts"][-1] == "See you on Friday. Goodbye."
+    assert data["variables"]["day"] == "Friday"
+    assert data["transfer"] is None
+    assert data["effects"][0] == {
+        "type": "Play", "play_id": 1, "kind": "tts", "value": data["prompts"][0], "voice": None,
+        "cache": True, "barge_in": True, "node": "PharmacyRefill/catch[1]/Ask/play[1]",
+    }  # fmt: skip
+
+
+def test_simulate_text_transcript_shows_speech_keys_and_jumps() -> None:
+    code, out = run("simulate", str(EXAMPLE), "--input", "0", "--contact", "firstName=Rosa")
+    assert code == 0
+    assert "says: Hello Rosa, your prescription is ready." in out
+    assert "caller  presses 0" in out
+    assert "catch digit: goto Pharmacist" in out
+    assert "outcome: transfer" in out
+    assert "transfer: 15550103000 (ringall, callerid 15555550100) -> answered" in out
+
+
+def test_simulate_machine_and_variables() -> None:
+    code, out = run(
+        "simulate", str(EXAMPLE), "--amd", "machine", "--var", "x=1", "--format", "json"
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert data["prompts"] == [
+        "Hello , your prescription at Main Street Pharmacy is ready for pick-up. Thank you."
+    ]
+    assert data["variables"] == {"x": "1"}
+
+
+def test_simulate_bad_input_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["simulate", str(EXAMPLE), "--input", "12a"])
+    assert result.exit_code != 0
+    assert "bad input '12a'" in str(result.exception) + result.output
+
+
+def test_simulate_runtime_error_exits_1(tmp_path: Path) -> None:
+    plan = tmp_path / "loop.xml"
+    # a silent caller in a menu that replays itself on timeout: lint only warns (W072), the
+    # engine's step limit ends it
+    plan.write_text(
+        '<dialplan><menu name="m" timeout="1"><play type="tts">Hi</play>'
+        '<keypress pressed="timeout"><goto>m</goto></keypress></menu></dialplan>'
+    )
+    code, out = run("simulate", str(plan), "--format", "json", "--max-steps", "50")
+    assert code == 1
+    assert json.loads(out)["error"] == "step limit exceeded: more than 50 tags executed"
+
+
+def test_calltest_passes_and_reports_coverage() -> None:
+    code, out = run("test", str(SCENARIOS), "--coverage")
+    assert code == 0, out
+    assert "6 passed, 0 failed" in out
+    assert "10/10 branches" in out
+
+
+def test_calltest_failure_and_missed_branches(tmp_path: Path) -> None:
+    (tmp_path / "plan.xml").write_text(EXAMPLE.read_text())
+    (tmp_path / "s.toml").write_text(
+        'dialplan = "plan.xml"\n'
+        '[[case]]\nname = "wrong expectation"\ninputs = ["2"]\n'
+        '[case.expect]\nresponses = { refill = "yes" }\noutcome = "transfer"\n'
+    )
+    code, out = run("test", str(tmp_path), "--coverage")
+    assert code == 1
+    assert "FAIL  wrong expectation" in out
+    assert "outcome: expected 'transfer', got 'hangup'" in out
+    assert "never reached: <amd> line 5: machine" in out
+    assert "0 passed, 1 failed" in out
+
+
+def test_calltest_bad_scenario_file(tmp_path: Path) -> None:
+    (tmp_path / "s.toml").write_text('dialplan = "x.xml"\n[[case]]\nbogus = 1\n')
+    result = CliRunner().invoke(cli, ["test", str(tmp_path / "s.toml")])
+    assert result.exit_code != 0
+    assert "unknown key(s) bogus" in str(result.exception)
+
+
+def test_calltest_invalid_dialplan_fails_its_cases(tmp_path: Path) -> None:
+    (tmp_path / "bad.xml").write_text("<dialplan><goto>nowhere</goto>")
+    (tmp_path / "s.toml").write_text('dialplan = "bad.xml"\n[[case]]\nname = "a"\n')
+    code, out = run("test", str(tmp_path / "s.toml"))
+    assert code == 1
+    assert "ERROR" in out

@@ -1,0 +1,115 @@
+"""Fixture conventions for the rule tests of spec §6.1–§6.3.
+
+A fixture is ``fixtures/<CODE>_<what>.xml`` (it must trigger ``CODE``) or ``<CODE>_ok.xml`` /
+``ok_<what>.xml`` (it must not). The line a finding is expected on carries a comment
+``<!-- expect: CODE[, CODE…] -->`` (one entry per expected finding on that line). Tests compare the
+(code, line) pairs of every code owned by these families with the markers: nothing missing and
+nothing extra. Codes of other families (menus, numbers, variables, flow) are not looked at.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+from dialplan.lint import LintConfig, all_rules, lint_source
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FAMILIES = ("structure", "attributes", "names")
+_MARK = re.compile(r"<!--\s*expect:\s*([A-Z0-9 ,]+?)\s*-->")
+_NAME = re.compile(r"^([EWI]0[0-9A-Z]{2})_")
+
+
+def owned_codes(family: str | None = None) -> set[str]:
+    """The codes of one family (or of all three families tested here)."""
+    wanted = FAMILIES if family is None else (family,)
+    return {code for code, r in all_rules().items() if r.family in wanted}
+
+
+def expected(path: Path) -> Counter[tuple[str, int]]:
+    """The (code, line) pairs the markers of ``path`` announce."""
+    found: Counter[tuple[str, int]] = Counter()
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        for mark in _MARK.finditer(line):
+            for code in mark.group(1).split(","):
+                found[(code.strip(), number)] += 1
+    return found
+
+
+def reported(path: Path, codes: set[str] | None = None) -> Counter[tuple[str, int]]:
+    """The (code, line) pairs the linter reports for ``path`` among ``codes`` (default: owned)."""
+    codes = owned_codes() if codes is None else codes
+    diags = lint_source(path, path.name, LintConfig())
+    return Counter((d.code, d.line) for d in diags if d.code in codes)
+
+
+def trigger_fixtures(family: str) -> list[Path]:
+    """``<CODE>_*.xml`` fixtures (not ``_ok``) whose code belongs to ``family``."""
+    codes = owned_codes(family)
+    out = []
+    for path in sorted(FIXTURES.glob("*.xml")):
+        m = _NAME.match(path.name)
+        if m and m.group(1) in codes and not path.stem.endswith("_ok"):
+            out.append(path)
+    return out
+
+
+def ok_fixtures(family: str) -> list[Path]:
+    """``<CODE>_ok.xml`` of ``family`` plus every shared ``ok_*.xml``."""
+    codes = owned_codes(family)
+    out = []
+    for path in sorted(FIXTURES.glob("*.xml")):
+        m = _NAME.match(path.name)
+        if path.name.startswith("ok_") or (m and m.group(1) in codes and path.stem.endswith("_ok")):
+            out.append(path)
+    return out
+
+
+def code_of(path: Path) -> str:
+    m = _NAME.match(path.name)
+    assert m, path.name
+    return m.group(1)
+
+
+def doc_examples(code: str) -> tuple[str, str]:
+    """The failing and the passing example of a rule's docstring (``Fails…::`` / ``Passes::``)."""
+    lines = all_rules()[code].doc.splitlines()
+    blocks: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in lines:
+        if line.startswith(("Fails", "Passes")) and line.rstrip().endswith("::"):
+            current = blocks.setdefault(line.split()[0].rstrip(":"), [])
+        elif current is not None and (line.startswith("    ") or not line.strip()):
+            current.append(line[4:])
+        else:
+            current = None
+    return "\n".join(blocks["Fails"]).strip(), "\n".join(blocks["Passes"]).strip()
+
+
+def assert_trigger(path: Path) -> None:
+    """``path`` reports exactly its markers (and has one for its own code)."""
+    want = expected(path)
+    assert code_of(path) in {code for code, _ in want}, "fixture has no marker for its own code"
+    assert reported(path) == want
+
+
+def assert_doc_examples(code: str) -> None:
+    """The rule's docstring has a summary line, and its examples fail and pass as they say."""
+    rule = all_rules()[code]
+    lines = rule.doc.splitlines()
+    assert len(lines) > 2 and lines[1] == "", "the first line must be the whole summary"
+    assert rule.summary.endswith("."), "the summary is one sentence"
+    failing, passing = doc_examples(code)
+    only = LintConfig(select=(code,))
+    assert [d.code for d in lint_source(failing, config=only)], f"{code}: failing example passes"
+    assert lint_source(passing, config=only) == [], f"{code}: passing example fails"
+
+
+def at(xml: str, code: str) -> list[tuple[int, int]]:
+    """(line, column) of each finding of ``code`` in ``xml``."""
+    return [(d.line, d.column) for d in lint_source(xml, config=LintConfig(select=(code,)))]
+
+
+def messages(xml: str, code: str) -> list[str]:
+    return [d.message for d in lint_source(xml, config=LintConfig(select=(code,)))]

@@ -1,0 +1,158 @@
+"""Engine benchmark: complete simulated calls per second per core.
+
+    python -m tools.bench.engine [--json] [--quick]
+
+Each row runs whole calls through ``dialplan.simulate`` (engine + simulated driver, virtual
+clock) and divides the number of calls by the CPU time of this process (``time.process_time``),
+so the figure is per core and less sensitive to other load on the machine than wall time
+(wall-clock calls/s are printed too). The headline row is PoliticalSurvey.xml, live, three
+answers (target: 20,000 calls/s per core).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import dialplan  # noqa: E402
+from dialplan.engine.simulate import simulate  # noqa: E402
+
+SHARED = Path(os.environ.get("DIALPLAN_SHARED", ROOT.parent / "shared"))
+CORPUS = SHARED / "corpus"
+TARGET = 20_000
+
+#: (label, corpus path, options); the first row is the headline figure
+SCENARIOS: list[tuple[str, str, dict[str, Any]]] = [
+    (
+        "PoliticalSurvey live, three answers",
+        "callfire-ivr-samples/Polls and Surveys/PoliticalSurvey.xml",
+        {"amd": "live", "inputs": ["1", "5", "3"]},
+    ),
+    (
+        "PoliticalSurvey machine",
+        "callfire-ivr-samples/Polls and Surveys/PoliticalSurvey.xml",
+        {"amd": "machine"},
+    ),
+    (
+        "charity seed live, 1 -> transfer",
+        "seeds/nonprofit-charity-ivr.xml",
+        {"amd": "live", "inputs": ["1"], "contact": {"firstName": "Ann"}},
+    ),
+    (
+        "TimeoutCounter three silences (JS counter)",
+        "callfire-ivr-samples/Utilities/TimeoutCounter.xml",
+        {},
+    ),
+    (
+        "SendSMS (JS split/join, SMS)",
+        "callfire-ivr-samples/Utilities/SendSMS.xml",
+        {"inputs": ["5551234567#", "1"]},
+    ),
+]
+
+
+def measure(plan: dialplan.Plan, options: dict[str, Any], seconds: float) -> dict[str, float]:
+    """Run calls for about ``seconds`` of CPU time; calls/s by CPU time and by wall time."""
+    simulate(plan, **options)  # warm-up: compiled program, caches
+    calls = 0
+    batch = 50
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    while True:
+        for _ in range(batch):
+            simulate(plan, **options)
+        calls += batch
+        cpu = time.process_time() - cpu0
+        if cpu >= seconds:
+            break
+    wall = time.perf_counter() - wall0
+    return {
+        "calls": calls,
+        "cpu_s": cpu,
+        "calls_per_s_cpu": calls / cpu,
+        "calls_per_s_wall": calls / wall,
+        "us_per_call": 1e6 * cpu / calls,
+    }
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    seconds = 0.5 if quick else 3.0
+    rows = []
+    for label, relative, options in SCENARIOS:
+        path = CORPUS / relative
+        if not path.is_file():
+            rows.append({"scenario": label, "skipped": f"{relative} not found under {CORPUS}"})
+            continue
+        plan = dialplan.load(path)
+        result = simulate(plan, **options)
+        figures = measure(plan, options, seconds)
+        rows.append(
+            {
+                "scenario": label,
+                "outcome": result.outcome,
+                "steps": result.steps,
+                "effects": len(result.effects),
+                **{k: round(v, 1) for k, v in figures.items()},
+            }
+        )
+    headline = rows[0].get("calls_per_s_cpu")
+    return {
+        "benchmark": "engine",
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "target_calls_per_s": TARGET,
+        "headline_calls_per_s": headline,
+        "target_met": bool(headline and headline >= TARGET),
+        "rows": rows,
+    }
+
+
+def table(report: dict[str, Any]) -> str:
+    lines = [
+        f"engine benchmark (Python {report['python']}, {report['cpus']} CPUs, "
+        f"load {report['load_average'][0]:.1f})"
+        if report["load_average"]
+        else "engine benchmark",
+        f"{'scenario':<44} {'steps':>5} {'calls/s/core':>13} {'calls/s wall':>13} {'us/call':>8}",
+    ]
+    for row in report["rows"]:
+        if "skipped" in row:
+            lines.append(f"{row['scenario']:<44} skipped: {row['skipped']}")
+            continue
+        lines.append(
+            f"{row['scenario']:<44} {row['steps']:>5} {row['calls_per_s_cpu']:>13,.0f} "
+            f"{row['calls_per_s_wall']:>13,.0f} {row['us_per_call']:>8.1f}"
+        )
+    headline = report["headline_calls_per_s"]
+    if headline:
+        verdict = "met" if report["target_met"] else "MISSED"
+        lines.append(
+            f"target {TARGET:,} calls/s/core on the first row: {verdict} ({headline:,.0f})"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench engine", description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--quick", action="store_true", help="short runs (smoke test)")
+    args = parser.parse_args(argv)
+    report = run(quick=args.quick)
+    print(json.dumps(report, indent=2) if args.json else table(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
