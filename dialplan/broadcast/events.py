@@ -1,21 +1,25 @@
-"""Webhook event bodies for a campaign's calls (EnableX-like, see docs/broadcast.md).
+"""The webhook events of a campaign's calls, built with :mod:`dialplan.broadcast.webhooks`.
 
-Each body is JSON with ``event``, a unique ``event_id``, ``broadcast_id``, ``voice_id`` (not
-on ``broadcastcall_complete``), ``from``, ``to``, ``custom_data`` and an ISO 8601 UTC
-``timestamp``, plus the fields of that event. Event ids are derived from the call leg, so a
-resumed run re-creates exactly the ids it would have had (the outbox ignores duplicates).
+Per attempt: ``ringing`` (not for busy lines or carrier errors), ``connected`` (answered calls,
+with the AMD verdict when AMD is on), ``playstate`` initiated/playfinished per prompt (at most
+:data:`MAX_PROMPT_EVENTS` prompts), ``disconnected`` (duration, Q.850 cause); per campaign one
+``broadcastcall_complete``. Event ids are stable (derived from the broadcast, the call leg and
+the event's position), so a resumed run re-creates exactly the ids it would have had and the
+outbox drops the duplicates. Timestamps are the virtual clock's instants.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from . import webhooks
 from .driver import REASONS, AttemptOutcome
 
 MAX_PROMPT_EVENTS = 10
+
+OutboxRow = tuple[str, str, bytes, float]
 
 
 def iso(ms: int) -> str:
@@ -23,12 +27,8 @@ def iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def encode(body: dict[str, Any]) -> bytes:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 class EventBuilder:
-    """Builds the events of a campaign into outbox rows ``(event_id, url, body, now)``."""
+    """Builds a campaign's events as outbox rows ``(event_id, url, body, now)``."""
 
     def __init__(
         self,
@@ -39,62 +39,54 @@ class EventBuilder:
         amd_enabled: bool,
     ) -> None:
         self.broadcast_id = broadcast_id
-        self.from_number = from_number
+        self.from_number = from_number or None
         self.custom_data = custom_data
         self.url = url
         self.amd_enabled = amd_enabled
 
-    def _body(self, event: str, event_id: str, ms: int, **fields: Any) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "event": event,
-            "event_id": event_id,
-            "broadcast_id": self.broadcast_id,
-        }
-        body.update(fields)
-        body["custom_data"] = self.custom_data
-        body["timestamp"] = iso(ms)
-        return body
-
     def call_events(
         self, voice_id: str, to: str, start_ms: int, out: AttemptOutcome, wall_now: float
-    ) -> list[tuple[str, str, bytes, float]]:
-        """ringing, connected, playstate…, disconnected for one attempt."""
-        rows: list[tuple[str, str, bytes, float]] = []
-        common = {"voice_id": voice_id, "from": self.from_number, "to": to}
+    ) -> list[OutboxRow]:
+        rows: list[OutboxRow] = []
         answer_ms = start_ms + round(out.ring_s * 1000)
         end_ms = answer_ms + round(out.talk_s * 1000)
-        seq = 0
+        common: dict[str, Any] = {
+            "broadcast_id": self.broadcast_id,
+            "voice_id": voice_id,
+            "to": to,
+            "custom_data": self.custom_data,
+            "from_": self.from_number,
+        }
 
-        def add(event: str, ms: int, **fields: Any) -> None:
-            nonlocal seq
-            seq += 1
-            eid = f"{voice_id}-{seq:02d}"
-            body = self._body(event, eid, ms, **common, state=event, **fields)
-            rows.append((eid, self.url, encode(body), wall_now))
+        def add(build: Any, name: str, ms: int, **fields: Any) -> None:
+            eid = webhooks.stable_event_id(self.broadcast_id, voice_id, name, len(rows))
+            body = build(event_id=eid, timestamp=ms / 1000, **common, **fields)
+            rows.append((eid, self.url, body, wall_now))
 
-        by = {"call_answered_by": out.answered_by} if self.amd_enabled and out.answered else {}
-        if out.result != "CARRIER_ERROR" and out.result != "BUSY":
-            add("ringing", start_ms + min(1000, round(out.ring_s * 1000)))
+        by = out.answered_by if self.amd_enabled and out.answered else None
+        if out.result not in ("BUSY", "CARRIER_ERROR"):
+            add(webhooks.ringing, "ringing", start_ms + min(1000, round(out.ring_s * 1000)))
         if out.answered:
-            add("connected", answer_ms, **by)
+            add(webhooks.connected, "connected", answer_ms, call_answered_by=by)
             prompts = out.prompts[:MAX_PROMPT_EVENTS]
             step = (end_ms - answer_ms) // (2 * len(prompts) + 1) if prompts else 0
             for i, (ref, _text) in enumerate(prompts):
-                add("playstate", answer_ms + step * (2 * i), playstate="initiated", prompt_ref=ref)
-                add(
-                    "playstate",
-                    answer_ms + step * (2 * i + 1),
-                    playstate="playfinished",
-                    prompt_ref=ref,
-                )
+                for j, state in enumerate(("initiated", "playfinished")):
+                    add(
+                        webhooks.playstate,
+                        "playstate",
+                        answer_ms + step * (2 * i + j),
+                        playstate=state,
+                        prompt_ref=ref,
+                    )
         add(
+            webhooks.disconnected,
             "disconnected",
             end_ms,
             call_duration=round(out.talk_s, 3),
             disconnect_reason=REASONS.get(out.q850_cause, "Unknown"),
             disconnect_cause_code=out.q850_cause,
-            call_result=out.result,
-            **by,
+            call_answered_by=by,
         )
         return rows
 
@@ -105,29 +97,28 @@ class EventBuilder:
         blacklisted: list[str],
         not_allowed: list[str],
         wall_now: float,
-    ) -> tuple[str, str, bytes, float]:
-        info = []
-        for voice_id, to, duration, result, answered_by, q850 in summaries:
-            item: dict[str, Any] = {
-                "voice_id": voice_id,
-                "to": to,
-                "callDuration": round(duration, 3),
-                "callState": "Call Answered" if result in ("LA", "AM", "XFER") else "Not Answered",
-                "callResult": result,
-                "disconnectReason": REASONS.get(q850, "Unknown"),
-                "disconnectReasonCode": q850,
-            }
-            if self.amd_enabled and answered_by:
-                item["call_answered_by"] = answered_by
-            info.append(item)
-        eid = f"{self.broadcast_id}-complete"
-        body = self._body(
-            "broadcastcall_complete",
-            eid,
-            ms,
-            **{"from": self.from_number},
-            state="broadcastcall_complete",
-            blacklistednumber={"call_blacklisted": blacklisted, "country_not_allowed": not_allowed},
+    ) -> OutboxRow:
+        info = [
+            webhooks.CallInfo(
+                voice_id=voice_id,
+                to=to,
+                call_duration=round(duration, 3),
+                call_state="Call Answered" if result in ("LA", "AM", "XFER") else "Not Answered",
+                disconnect_reason=REASONS.get(q850, "Unknown"),
+                disconnect_reason_code=q850,
+                call_answered_by=answered_by if self.amd_enabled else None,
+                call_result=result,
+            )
+            for voice_id, to, duration, result, answered_by, q850 in summaries
+        ]
+        eid = webhooks.stable_event_id(self.broadcast_id, "broadcastcall_complete")
+        body = webhooks.broadcastcall_complete(
+            event_id=eid,
+            broadcast_id=self.broadcast_id,
+            timestamp=ms / 1000,
             broadcast_call_info=info,
+            custom_data=self.custom_data,
+            call_blacklisted=blacklisted,
+            country_not_allowed=not_allowed,
         )
-        return (eid, self.url, encode(body), wall_now)
+        return (eid, self.url, body, wall_now)

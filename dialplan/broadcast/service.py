@@ -124,6 +124,8 @@ def run_campaign(
 ) -> RunReport:
     """Run (or resume) ``campaign`` in the database ``db``."""
     t0 = time.monotonic()
+    if campaign.webhook is not None:
+        check_webhook_url(campaign)
     store = Store(db)
     try:
         row, resumed = open_campaign(store, campaign, clock == "virtual")
@@ -188,6 +190,33 @@ def run_campaign(
         )
     finally:
         store.close()
+
+
+def check_webhook_url(campaign: Campaign) -> None:
+    """Refuse a webhook URL on a loopback/private address unless ``[network] allow_private``.
+
+    Host names are checked again at connect time by the delivery transport (no DNS here).
+    """
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    from .netguard import UnsafeUrl, check_url
+
+    assert campaign.webhook is not None
+    url = campaign.webhook.url
+    host = (urlsplit(url).hostname or "").lower()
+    try:
+        literal = host == "localhost" or bool(ipaddress.ip_address(host))
+    except ValueError:
+        literal = False
+    try:
+        if literal:
+            check_url(url, campaign.allow_private)
+    except UnsafeUrl as exc:
+        raise CampaignError(
+            f"{campaign.path}: webhook.url: {exc} (set [network] allow_private = true for"
+            " local receivers)"
+        ) from None
 
 
 def finish(

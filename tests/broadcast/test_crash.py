@@ -46,6 +46,7 @@ def _campaign(tmp: Path) -> Path:
             },
             "local_time_restriction": {"begin": "09:00", "end": "21:00"},
             "webhook": {"url": "http://127.0.0.1:9/hook", "secret": "k"},
+            "network": {"allow_private": True},
             "simulation": {"seed": 3, "start": "2026-12-01T12:00:00Z"},
         },
     )

@@ -303,6 +303,7 @@ def test_webhook_events_are_queued_in_the_outbox(tmp_path: Path) -> None:
             rows,
             tables={
                 "webhook": {"url": "http://127.0.0.1:9/hook", "secret": "s3"},
+                "network": {"allow_private": True},
                 "custom_data": {"campaign_ref": "abc", "n": 7},
             },
         )
@@ -330,3 +331,17 @@ def test_webhook_events_are_queued_in_the_outbox(tmp_path: Path) -> None:
     complete = bodies[-1]
     assert "voice_id" not in complete
     assert len(complete["broadcast_call_info"]) == 3
+
+
+def test_loopback_webhook_needs_allow_private(tmp_path: Path) -> None:
+    from dialplan.errors import CampaignError
+
+    c = load_campaign(
+        write_campaign(
+            tmp_path,
+            [{"phone_number": "2125550101"}],
+            tables={"webhook": {"url": "http://127.0.0.1:9/hook", "secret": "s"}},
+        )
+    )
+    with pytest.raises(CampaignError, match=r"webhook\.url: .*allow_private"):
+        run_campaign(c, tmp_path / "db.sqlite", runner=fake_runner)
