@@ -163,9 +163,7 @@ def measure(n: int, runner: str) -> dict[str, Any]:
         result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
         result["recipients"] = n
         result["generate_s"] = round(gen, 2)
-        result["db_mb"] = round(
-            sum(p.stat().st_size for p in tmp.glob("db.sqlite*")) / 1e6, 1
-        )
+        result["db_mb"] = round(sum(p.stat().st_size for p in tmp.glob("db.sqlite*")) / 1e6, 1)
         return result
 
 
