@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from .events import iso
-from .stats import campaign_stats, find_campaign
+from .stats import campaign_stats, export_rows, find_campaign
 from .store import Store
+
+SAMPLE_ROWS = 10
 
 
 def report_data(store: Store, name: str) -> dict[str, Any]:
@@ -24,9 +26,24 @@ def report_data(store: Store, name: str) -> dict[str, Any]:
     span = (a["last"] or 0) - (a["first"] or 0)
     bucket = 3600.0 if span > 6 * 3600 else 600.0 if span > 3600 else 60.0
     over_time = [
-        {"start": iso(round(t * 1000)), "calls": n}
-        for t, n in store.calls_over_time(row.id, bucket)
+        {"start": iso(round(t * 1000)), "calls": sum(counts.values()), "counts": counts}
+        for t, counts in store.calls_over_time(row.id, bucket)
     ]
+    sample = []
+    for item in export_rows(store, name):
+        last = item["attempts"][-1] if item["attempts"] else {}
+        sample.append(
+            {
+                "phone_number": item["phone_number"],
+                **item["attributes"],
+                "final_result": item["final_result"],
+                "attempts": len(item["attempts"]),
+                "answered_by": last.get("answered_by") or "",
+                **{r["question"]: r["response"] for r in item["responses"]},
+            }
+        )
+        if len(sample) >= SAMPLE_ROWS:
+            break
     return {
         "name": name,
         "broadcast_id": row.broadcast_id,
@@ -41,4 +58,5 @@ def report_data(store: Store, name: str) -> dict[str, Any]:
         ],
         "calls_over_time": over_time,
         "bucket_seconds": bucket,
+        "sample_rows": sample,
     }

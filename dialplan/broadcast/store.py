@@ -363,16 +363,22 @@ class Store:
             )
         )
 
-    def calls_over_time(self, campaign_id: int, bucket_s: float) -> list[tuple[float, int]]:
-        return [
-            (float(b) * bucket_s, n)
-            for b, n in self.db.execute(
-                "SELECT CAST(a.started_at / ? AS INTEGER) AS b, COUNT(*) FROM attempts a"
-                " JOIN recipients r ON r.id = a.recipient_id WHERE r.campaign_id = ?"
-                " GROUP BY b ORDER BY b",
-                (bucket_s, campaign_id),
-            )
-        ]
+    def calls_over_time(
+        self, campaign_id: int, bucket_s: float
+    ) -> list[tuple[float, dict[str, int]]]:
+        """Attempts per time bucket (start, epoch seconds) and result."""
+        out: list[tuple[float, dict[str, int]]] = []
+        for b, result, n in self.db.execute(
+            "SELECT CAST(a.started_at / ? AS INTEGER) AS b, a.result, COUNT(*) FROM attempts a"
+            " JOIN recipients r ON r.id = a.recipient_id WHERE r.campaign_id = ?"
+            " GROUP BY b, a.result ORDER BY b, a.result",
+            (bucket_s, campaign_id),
+        ):
+            start = float(b) * bucket_s
+            if not out or out[-1][0] != start:
+                out.append((start, {}))
+            out[-1][1][result] = n
+        return out
 
     def iter_export(self, campaign_id: int) -> Iterator[dict[str, Any]]:
         """Recipients in input order with their attempts and responses (streamed)."""
