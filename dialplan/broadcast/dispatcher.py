@@ -278,7 +278,7 @@ class Dispatcher:
                 attempt_no=n,
                 to=p.e164,
                 from_number=self.c.from_number,
-                contact=LazyContact(self._contact, p),
+                contact=LazyContact(self, p),
                 sim_result=p.sim_result,
                 sim_inputs=split_inputs(p.sim_inputs) if p.sim_inputs is not None else None,
             ),
@@ -323,25 +323,43 @@ class Dispatcher:
 
 
 class LazyContact(Mapping[str, str]):
-    """The contact row, decoded only if the dialplan runs (answered calls)."""
+    """The contact row (attributes by column name, every column by letter), decoded only when
+    the dialplan needs it; single lookups do not build the whole mapping."""
 
-    __slots__ = ("_args", "_data", "_load")
+    __slots__ = ("_attrs", "_data", "_disp", "_p")
 
-    def __init__(self, load: Callable[[Pending], dict[str, str]], p: Pending) -> None:
-        self._load = load
-        self._args = p
+    def __init__(self, disp: Dispatcher, p: Pending) -> None:
+        self._disp = disp
+        self._p = p
+        self._attrs: dict[str, str] | None = None
         self._data: dict[str, str] | None = None
 
-    def _get(self) -> dict[str, str]:
+    def _full(self) -> dict[str, str]:
         if self._data is None:
-            self._data = self._load(self._args)
+            self._data = self._disp._contact(self._p)
         return self._data
 
+    def get(self, key: str, default: Any = None) -> Any:
+        if self._data is not None:
+            return self._data.get(key, default)
+        if self._attrs is None:
+            self._attrs = json.loads(self._p.attributes)
+        value = self._attrs.get(key)
+        if value is not None:
+            return value
+        return self._full().get(key, default)
+
     def __getitem__(self, key: str) -> str:
-        return self._get()[key]
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return str(value)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._get())
+        return iter(self._full())
 
     def __len__(self) -> int:
-        return len(self._get())
+        return len(self._full())

@@ -41,7 +41,13 @@ class EngineRunner:
             ckey: tuple[Any, ...] = tuple(sorted(contact.items()))
         else:
             # letters are case-insensitive (contact.a is column A)
-            ckey = tuple(contact.get(k, contact.get(k.upper(), "")) for k in self.contact_keys)
+            values = []
+            for k in self.contact_keys:
+                v = contact.get(k)
+                if v is None:
+                    v = contact.get(k.upper(), "")
+                values.append(v)
+            ckey = tuple(values)
         vkey = tuple(spec.variables.get(f"call.{k}", "") for k in self.call_keys)
         tkey = int(spec.now // 60) if self.timed else 0
         return (spec.amd, spec.inputs, ckey, vkey, tkey)
