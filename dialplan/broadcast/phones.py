@@ -8,14 +8,12 @@ at the four line digits) and cached. Everything else goes through phonenumbers i
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import phonenumbers
 from phonenumbers import timezone as pn_timezone
 
-_SIMPLE = re.compile(r"^\+?[\d\s().\-/]+$")
-_DIGITS = re.compile(r"\D")
+_PUNCTUATION = str.maketrans("", "", " \t().-/")
 _UNKNOWN_ZONES = {"Etc/Unknown"}
 
 
@@ -39,10 +37,11 @@ class Normalizer:
 
     def __call__(self, raw: str) -> Number:
         text = raw.strip()
-        if text and _SIMPLE.match(text):
-            digits = _DIGITS.sub("", text)
+        plus = text.startswith("+")
+        digits = (text[1:] if plus else text).translate(_PUNCTUATION)
+        if digits.isascii() and digits.isdigit():
             national = None
-            if text.startswith("+"):
+            if plus:
                 if len(digits) == 11 and digits[0] == "1":
                     national = digits[1:]
             elif self.nanp_default:

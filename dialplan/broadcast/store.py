@@ -130,6 +130,7 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA cache_size=-16000")
+            self.db.execute("PRAGMA wal_autocheckpoint=8192")
             self.db.execute("PRAGMA busy_timeout=10000")
             self.db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
