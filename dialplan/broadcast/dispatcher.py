@@ -86,6 +86,7 @@ class Dispatcher:
         events: EventBuilder | None = None,
         clock: Clock | None = None,
         progress: Callable[[int], None] | None = None,
+        on_commit: Callable[[], None] | None = None,
         commit_every: int = 50_000,
         commit_seconds: float = 2.0,
     ) -> None:
@@ -97,6 +98,7 @@ class Dispatcher:
         self.events = events
         self.clock = clock or Clock()
         self.progress = progress
+        self.on_commit = on_commit
         self.commit_every = commit_every
         self.commit_seconds = commit_seconds
         self.spacing = math.ceil(1000 / campaign.calls_per_second)
@@ -168,6 +170,8 @@ class Dispatcher:
         self.store.commit()
         if self.progress:
             self.progress(self.finished)
+        if self.on_commit:
+            self.on_commit()  # e.g. deliver the webhook events that are due
 
     # -- the loop -----------------------------------------------------------------------
     def _key(self, q: _Queue) -> tuple[float, int]:

@@ -154,6 +154,13 @@ def run_campaign(
                 store.begin()
                 store.update_campaign(row.id, started_at=start_ms / 1000)
                 store.commit()
+            deliverer = None
+            if deliver and campaign.webhook is not None:
+                from .webhooks import WebhookDeliverer
+
+                deliverer = WebhookDeliverer(
+                    store, campaign.webhook.secret, allow_private=campaign.allow_private
+                )
             disp = Dispatcher(
                 store,
                 campaign,
@@ -167,8 +174,14 @@ def run_campaign(
                 if progress
                 else None,
                 commit_every=commit_every,
+                # deliver what is due while calling (one batch per commit)
+                on_commit=(lambda: deliverer.run_once(time.time())) if deliverer else None,
             )
-            end_ms = disp.run(start_ms, {**state, "columns": columns})
+            try:
+                end_ms = disp.run(start_ms, {**state, "columns": columns})
+            finally:
+                if deliverer is not None:
+                    deliverer.close()
             finish(store, campaign, row, end_ms, events)
         pending = store.pending_count()
         if deliver and campaign.webhook is not None and pending:

@@ -65,3 +65,17 @@ def test_demo_campaign_end_to_end(tmp_path: Path) -> None:
     )
     assert again.returncode == 0 and json.loads(again.stdout)["resumed"] is True
     assert json.loads(again.stdout)["stats"] == stats
+
+
+def test_demo_preview(tmp_path: Path) -> None:
+    out = cli("preview", str(DEMO), "--format", "json", "--sample", "2", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    p = json.loads(out.stdout)
+    assert p["recipients"] == 22
+    assert p["skipped"] == {"dnc": 2, "duplicate": 1, "invalid": 1, "country": 0, "window": 0}
+    assert p["to_call"] == 18 and p["duration_s"] > 3600  # six time zones' windows
+    first = p["samples"][0]
+    assert first["phone_number"] == "(212) 555-0101" and first["inputs"] == ["1"]
+    assert any("Hello Maria!" in text for text in first["live"])
+    assert any("Hi Maria," in text for text in first["machine"])
+    assert not list(tmp_path.iterdir())  # a dry run leaves nothing behind
