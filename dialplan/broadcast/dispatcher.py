@@ -253,6 +253,7 @@ class Dispatcher:
                 since_commit = 0
                 last_commit = time.monotonic()
         end_clock = max([now, *active]) if active else now
+        self.clock.wait_until(end_clock)  # real time: the last calls end
         self._checkpoint(end_clock, next_slot, [])
         return end_clock
 

@@ -149,7 +149,9 @@ def run_campaign(
             done_before = total - counts.get(None, 0)
             state = dict(row.dispatch)
             columns = list(state.pop("columns", []))
-            start_ms = round(start_of(campaign, time.time()) * 1000)
+            # the virtual clock starts at [simulation] start; the real one now
+            start = time.time() if clock == "real" else start_of(campaign, time.time())
+            start_ms = round(start * 1000)
             if row.started_at is None:
                 store.begin()
                 store.update_campaign(row.id, started_at=start_ms / 1000)

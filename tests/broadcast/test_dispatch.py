@@ -345,3 +345,24 @@ def test_loopback_webhook_needs_allow_private(tmp_path: Path) -> None:
     )
     with pytest.raises(CampaignError, match=r"webhook\.url: .*allow_private"):
         run_campaign(c, tmp_path / "db.sqlite", runner=fake_runner)
+
+
+def test_real_clock_waits_like_real_calls(tmp_path: Path) -> None:
+    import time
+
+    rows = [
+        {"phone_number": "2125550101", "sim_result": "BUSY"},
+        {"phone_number": "2125550102", "sim_result": "CARRIER_ERROR"},
+    ]
+    c = campaign(tmp_path, rows, calls_per_second=2, max_active=1)
+    t0 = time.time()
+    run_campaign(c, tmp_path / "db.sqlite", runner=fake_runner, clock="real")
+    elapsed = time.time() - t0
+    db = sqlite3.connect(tmp_path / "db.sqlite")
+    (first_start, last_end) = db.execute(
+        "SELECT MIN(started_at), MAX(ended_at) FROM attempts"
+    ).fetchone()
+    assert first_start >= t0 - 1  # real time, not the simulation start
+    # one line: the second call waits for the first (a 1-4 s busy signal) to end
+    assert elapsed >= last_end - first_start - 0.05
+    assert 1.0 <= last_end - first_start <= 8.0
