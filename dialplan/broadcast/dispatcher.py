@@ -87,7 +87,7 @@ class Dispatcher:
         clock: Clock | None = None,
         progress: Callable[[int], None] | None = None,
         on_commit: Callable[[], None] | None = None,
-        commit_every: int = 50_000,
+        commit_every: int = 10_000,
         commit_seconds: float = 2.0,
     ) -> None:
         self.store = store

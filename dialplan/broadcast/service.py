@@ -120,7 +120,7 @@ def run_campaign(
     progress: ProgressFn | None = None,
     deliver: bool = True,
     max_wait: float = DEFAULT_DELIVERY_WAIT,
-    commit_every: int = 50_000,
+    commit_every: int = 10_000,
 ) -> RunReport:
     """Run (or resume) ``campaign`` in the database ``db``."""
     t0 = time.monotonic()
