@@ -126,6 +126,8 @@ def run_campaign(
     t0 = time.monotonic()
     if campaign.webhook is not None:
         check_webhook_url(campaign)
+    if driver is None and runner is None:
+        runner = default_runner(campaign)  # a broken dialplan fails before anything is stored
     store = Store(db)
     try:
         row, resumed = open_campaign(store, campaign, clock == "virtual")
@@ -133,7 +135,8 @@ def run_campaign(
         runner_obj: Any = None
         if row.state == "running":
             if driver is None:
-                runner_obj = runner or default_runner(campaign)
+                assert runner is not None
+                runner_obj = runner
                 driver = SimulatedDriver(campaign, runner_obj)
             events = None
             if campaign.webhook is not None:

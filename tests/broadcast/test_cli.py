@@ -99,3 +99,22 @@ def test_bad_campaign_file_exits_2_with_key(tmp_path: Path) -> None:
     out = cli("run", str(path), "--db", str(tmp_path / "db.sqlite"), "--no-progress")
     assert out.returncode == 2
     assert "max_active: must be at least 1" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_report_command_writes_html_with_the_numbers(db: Path, tmp_path: Path) -> None:
+    out_file = tmp_path / "report.html"
+    out = cli("report", "test", "--db", str(db), "-o", str(out_file))
+    assert out.returncode == 0, out.stderr
+    html = out_file.read_text()
+    assert html.count("<svg") >= 2
+    assert 'data-code="XFER"' in html and 'data-code="BUSY"' in html
+    assert "tickets" in html and "volunteer" in html
+
+
+def test_broken_dialplan_exits_1_before_anything_is_stored(tmp_path: Path) -> None:
+    path = write_campaign(tmp_path, ROWS)
+    (tmp_path / "plan.xml").write_text("<dialplan><menu><keypress pressed='1'/></menu>")
+    db = tmp_path / "db.sqlite"
+    out = cli("run", str(path), "--db", str(db), "--no-progress")
+    assert out.returncode == 1 and "invalid dialplan" in out.stderr
+    assert not db.exists()
