@@ -40,7 +40,7 @@ REASONS: dict[int, str] = dict(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per call/row, and frozen init is slow
 class CallSpec:
     """One answered call for the dialplan: the AMD verdict, caller inputs, contact row."""
 
@@ -69,7 +69,7 @@ class CallSummary:
 CallRunner = Callable[[CallSpec], CallSummary]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per call/row, and frozen init is slow
 class CallRequest:
     recipient_id: int
     attempt_no: int
@@ -80,7 +80,7 @@ class CallRequest:
     sim_inputs: tuple[str, ...] | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per call/row, and frozen init is slow
 class AttemptOutcome:
     """One attempt, with offsets in seconds from its start."""
 

@@ -17,7 +17,7 @@ _PUNCTUATION = str.maketrans("", "", " \t().-/")
 _UNKNOWN_ZONES = {"Etc/Unknown"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per call/row, and frozen init is slow
 class Number:
     """A normalised number: ``e164`` is ``None`` when it is not a valid number."""
 

@@ -107,7 +107,7 @@ class CampaignRow:
     dispatch: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per call/row, and frozen init is slow
 class Pending:
     """A recipient waiting for its next attempt (what the dispatcher queues)."""
 
