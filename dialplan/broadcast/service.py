@@ -92,6 +92,7 @@ def prepare(
     """Load recipients and bucket them (resuming a crashed load)."""
     if row.state == "loading":
         header, _ = read_header(campaign)
+        store.drop_queue_index()
         load_recipients(
             store,
             campaign,
@@ -102,6 +103,7 @@ def prepare(
         store.begin()
         store.add_dnc(row.id, load_dnc(campaign, Normalizer(campaign.default_region)), "list")
         store.bucket_dnc_and_duplicates(row.id, campaign.scrub_duplicates)
+        store.build_queue_index()
         store.update_campaign(row.id, state="running", dispatch={"columns": header})
         store.commit()
         new = store.campaign(campaign.name)

@@ -22,6 +22,9 @@ from .outbox import OutboxEvent
 
 SCHEMA_VERSION = 1
 
+_QUEUE_INDEX = """CREATE INDEX IF NOT EXISTS recipients_queue
+    ON recipients (campaign_id, zone_id, next_at, id) WHERE final_result IS NULL"""
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS campaigns (
@@ -53,8 +56,6 @@ CREATE TABLE IF NOT EXISTS recipients (
     attempts INTEGER NOT NULL DEFAULT 0,
     next_at REAL NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS recipients_queue
-    ON recipients (campaign_id, zone_id, next_at, id) WHERE final_result IS NULL;
 CREATE TABLE IF NOT EXISTS attempts (
     recipient_id INTEGER NOT NULL,
     attempt_no INTEGER NOT NULL,
@@ -133,6 +134,7 @@ class Store:
             self.db.execute("PRAGMA wal_autocheckpoint=8192")
             self.db.execute("PRAGMA busy_timeout=10000")
             self.db.executescript(_SCHEMA)
+            self.db.execute(_QUEUE_INDEX)
         except sqlite3.DatabaseError as exc:
             raise CampaignError(f"{self.path}: cannot open campaign database: {exc}") from None
         self.db.execute(
@@ -190,6 +192,13 @@ class Store:
         self.db.execute(
             f"UPDATE campaigns SET {cols} WHERE id = ?", (*fields.values(), campaign_id)
         )
+
+    def drop_queue_index(self) -> None:
+        """Bulk loads are faster without the queue index; :meth:`build_queue_index` restores it."""
+        self.db.execute("DROP INDEX IF EXISTS recipients_queue")
+
+    def build_queue_index(self) -> None:
+        self.db.execute(_QUEUE_INDEX)
 
     # -- zones --------------------------------------------------------------------------
     def zone_ids(self) -> dict[str, int]:
