@@ -242,9 +242,10 @@ def check_webhook_url(campaign: Campaign) -> None:
 def finish(
     store: Store, campaign: Campaign, row: CampaignRow, end_ms: int, events: EventBuilder | None
 ) -> None:
-    """Recipients nobody could call become UNDIALED; the campaign event is queued."""
+    """Recipients that cannot be called any more get their final result (UNDIALED if never
+    called); the campaign event is queued."""
     store.begin()
-    store.finish_remaining(row.id, "UNDIALED")
+    store.finish_remaining(row.id)
     if events is not None:
         blacklisted = store.recipient_numbers(row.id, "call_blacklisted", 10_000)
         not_allowed = store.recipient_numbers(row.id, "country_not_allowed", 10_000)

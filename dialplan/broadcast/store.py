@@ -297,10 +297,14 @@ class Store:
             "UPDATE recipients SET attempts = ?, next_at = ?, final_result = ? WHERE id = ?", rows
         )
 
-    def finish_remaining(self, campaign_id: int, result: str) -> int:
+    def finish_remaining(self, campaign_id: int) -> int:
+        """Recipients the campaign can no longer call: the last attempt's result, or
+        ``UNDIALED`` if they were never called."""
         cur = self.db.execute(
-            "UPDATE recipients SET final_result = ? WHERE campaign_id = ? AND final_result IS NULL",
-            (result, campaign_id),
+            "UPDATE recipients SET final_result = COALESCE((SELECT a.result FROM attempts a"
+            " WHERE a.recipient_id = recipients.id AND a.attempt_no = recipients.attempts),"
+            " 'UNDIALED') WHERE campaign_id = ? AND final_result IS NULL",
+            (campaign_id,),
         )
         return cur.rowcount
 

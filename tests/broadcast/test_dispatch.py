@@ -366,3 +366,21 @@ def test_real_clock_waits_like_real_calls(tmp_path: Path) -> None:
     # one line: the second call waits for the first (a 1-4 s busy signal) to end
     assert elapsed >= last_end - first_start - 0.05
     assert 1.0 <= last_end - first_start <= 8.0
+
+
+def test_schedule_end_keeps_the_last_result_of_recipients_awaiting_redial(tmp_path: Path) -> None:
+    rows = [{"phone_number": "2125550101", "sim_result": "BUSY"}]
+    sched = [
+        {
+            "start_date": "2026-12-01",
+            "stop_date": "2026-12-01",
+            "start_time_of_day": "10:00",
+            "stop_time_of_day": "11:00",
+            "time_zone": "America/New_York",
+        }
+    ]
+    retry = {"max_attempts": 5, "minutes_between_attempts": 25, "retry_results": ["BUSY"]}
+    c = campaign(tmp_path, rows, schedules=sched, tables={"retry_config": retry})
+    (row,) = run(c, tmp_path / "db.sqlite")
+    assert len(row["attempts"]) == 3  # 10:00, ~10:25, ~10:50; the next would be after 11:00
+    assert row["final_result"] == "BUSY"
