@@ -16,7 +16,7 @@ from typing import Any
 
 from .engine.result import CallResult
 from .errors import UsageError
-from .model import Amd, Catch, Equal, If, Menu, Plan
+from .model import Plan
 
 CASE_KEYS = frozenset(
     {
@@ -256,31 +256,15 @@ def _responses(value: Any) -> list[dict[str, str]]:
 
 
 def branches(plan: Plan) -> list[Branch]:
-    """Every branch outcome a call can record for ``plan`` (see ``CallResult.decisions``)."""
-    out: list[Branch] = []
-    for node in plan.nodes:
-        where = f"{node.label} line {node.loc.line}"
-        line = node.loc.line
-        if isinstance(node, Menu):
-            for kp in node.keypresses:
-                out.append(
-                    Branch(
-                        node.index,
-                        kp.pattern.key,
-                        f"{where}: keypress {kp.pattern.text}",
-                        kp.loc.line,
-                    )
-                )
-        elif isinstance(node, Amd):
-            out.append(Branch(node.index, "live", f"{where}: live", line))
-            out.append(Branch(node.index, "machine", f"{where}: machine", line))
-        elif isinstance(node, If | Equal):
-            false_label = "else" if isinstance(node, If) and node.orelse is not None else "false"
-            out.append(Branch(node.index, "true", f"{where}: true", line))
-            out.append(Branch(node.index, "false", f"{where}: {false_label}", line))
-        elif isinstance(node, Catch):
-            out.append(Branch(node.index, "fired", f"{where}: fired", line))
-    return out
+    """Every branch outcome a call can record for ``plan`` (the flow graph's branch points:
+    keypresses, the implicit "no match"/"no input" fall-through, live/machine, if/equal
+    true/false, catch fired), in document order."""
+    from .model.flow import branch_points
+
+    return [
+        Branch(b.node_index, b.label, f"line {b.loc.line}: {b.description}", b.loc.line)
+        for b in branch_points(plan)
+    ]
 
 
 def coverage(plan: Plan, results: Sequence[CallResult]) -> Coverage:

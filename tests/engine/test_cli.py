@@ -72,7 +72,10 @@ def test_simulate_bad_input_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_simulate_runtime_error_exits_1(tmp_path: Path) -> None:
     plan = tmp_path / "loop.xml"
-    plan.write_text('<dialplan><setvar name="a" varname="x">1</setvar><goto>a</goto></dialplan>')
+    plan.write_text(
+        '<dialplan><menu name="m"><play type="tts">Hello?</play>'
+        '<keypress pressed="timeout"><goto>m</goto></keypress></menu></dialplan>'
+    )
     code, out = run("simulate", str(plan), "--format", "json", "--max-steps", "50")
     assert code == 1
     assert json.loads(out)["error"] == "step limit exceeded: more than 50 tags executed"
@@ -81,8 +84,8 @@ def test_simulate_runtime_error_exits_1(tmp_path: Path) -> None:
 def test_calltest_passes_and_reports_coverage() -> None:
     code, out = run("test", str(SCENARIOS), "--coverage")
     assert code == 0, out
-    assert "6 passed, 0 failed" in out
-    assert "10/10 branches" in out
+    assert "7 passed, 0 failed" in out
+    assert "12/12 branches (100%)" in out
 
 
 def test_calltest_failure_and_missed_branches(tmp_path: Path) -> None:
@@ -96,7 +99,7 @@ def test_calltest_failure_and_missed_branches(tmp_path: Path) -> None:
     assert code == 1
     assert "FAIL  wrong expectation" in out
     assert "outcome: expected 'transfer', got 'hangup'" in out
-    assert "never reached: <amd> line 5: machine" in out
+    assert "never reached: line 5: <amd>: answered by a machine" in out
     assert "0 passed, 1 failed" in out
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dialplan
 from dialplan.engine import effects as fx
 from dialplan.engine import events as ev
 from dialplan.engine.context import CallContext
 from dialplan.engine.session import CallSession
+from tests.engine.util import plan_of
 
 MENU = """<dialplan name="Root">
   <menu name="Main" maxDigits="1" timeout="3">
@@ -19,7 +19,7 @@ MENU = """<dialplan name="Root">
 
 
 def session(xml: str, **context: object) -> CallSession:
-    return CallSession(dialplan.load(xml), CallContext(**context))  # type: ignore[arg-type]
+    return CallSession(plan_of(xml), CallContext(**context))  # type: ignore[arg-type]
 
 
 def test_nothing_runs_before_the_call_is_answered() -> None:
