@@ -38,6 +38,12 @@ CASE_INSENSITIVE_VALUES: Final = frozenset(
         ("transfer", "musiconhold"),
         ("catch", "type"),
         ("keypress", "pressed"),
+        ("transfer", "continue-after"),
+        ("transfer", "screen"),
+        ("play", "cache"),
+        ("record", "background"),
+        ("dialplan", "loggingEnabled"),
+        ("dnc", "loggingEnabled"),
     }
 )
 
@@ -63,9 +69,6 @@ RULE_NAMES: Final = {
     SCHEMA_CODE: SCHEMA_RULE,
 }
 
-#: Identity-constraint codes: libxml2 and a rule may pick different duplicates, so any lint
-#: finding of the code anywhere in the file suppresses the schema's.
-_FILE_WIDE: Final = frozenset({"E030", "E041"})
 
 _POSITIVE_ATTRS: Final = frozenset(
     {("menu", "timeout"), ("menu", "maxDigits"), ("transfer", "timeout"), ("record", "timeout")}
@@ -211,9 +214,9 @@ def validate(doc: ParsedDocument) -> list[Diagnostic]:
 def iter_errors(doc: ParsedDocument, already: Iterable[Diagnostic] = ()) -> Iterator[Diagnostic]:
     """Schema findings not already reported by a lint rule at the same place.
 
-    A schema finding is dropped when ``already`` holds, on the same line, an error (any code) or a
-    finding with the same code; for duplicate names (E030) and duplicate keypress patterns (E041),
-    when ``already`` holds that code anywhere in the file.
+    The lint rules own every spec code and report it precisely; the schema is the backstop. A
+    schema finding is dropped when ``already`` holds, on the same line, an error (any code), or
+    holds the same code anywhere in the file (rule and libxml2 may point at different places).
     """
     found = validate(doc)
     if not found:
@@ -227,7 +230,7 @@ def iter_errors(doc: ParsedDocument, already: Iterable[Diagnostic] = ()) -> Iter
 
 
 def _reported(d: Diagnostic, same_line: Iterable[Diagnostic], codes: set[str]) -> bool:
-    if d.code in _FILE_WIDE and d.code in codes:
+    if d.code in codes:
         return True
     return any(o.severity is Severity.ERROR or o.code == d.code for o in same_line)
 

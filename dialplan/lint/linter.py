@@ -25,10 +25,11 @@ def check_document(doc: ParsedDocument, config: LintConfig | None = None) -> lis
     ctx = LintContext(plan, doc, config.rule_options)
     found: list[Diagnostic] = []
     for rule in all_rules().values():
-        if config.enabled(rule.code):
+        # error rules always run: the schema backstop is deduplicated against their findings
+        if rule.severity is Severity.ERROR or config.enabled(rule.code):
             found.extend(_stamp(rule, problem, file) for problem in rule.check(ctx))
-    found.extend(d for d in schema.iter_errors(doc, found) if config.enabled(d.code))
-    return found
+    found.extend(schema.iter_errors(doc, found))
+    return [d for d in found if config.enabled(d.code)]
 
 
 def _stamp(rule: Rule, problem: Problem, file: str) -> Diagnostic:

@@ -1,0 +1,416 @@
+"""The campaign file: TOML (or JSON with the same structure) after CallFire's CallBroadcast.
+
+Every problem is a :class:`~dialplan.errors.CampaignError` naming the file and the key.
+Relative paths (dialplan, recipients, dnc) are read relative to the campaign file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+
+from ..errors import CampaignError
+
+AM_CONFIGS = ("AM_ONLY", "AM_AND_LIVE", "LIVE_WITH_AMD", "LIVE_IMMEDIATE")
+#: results a simulated attempt can have (the ``sim_result`` column and outcome weights)
+SIM_RESULTS = ("LA", "AM", "BUSY", "NO_ANS", "CARRIER_ERROR")
+#: attempt results that may be retried
+RETRYABLE = ("LA", "AM", "BUSY", "NO_ANS", "CARRIER_ERROR", "XFER")
+DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+_HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)(?::([0-5]\d))?$")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryConfig:
+    max_attempts: int = 1
+    minutes_between_attempts: float = 60.0
+    retry_results: tuple[str, ...] = ("BUSY", "NO_ANS")
+
+
+@dataclass(frozen=True, slots=True)
+class LocalTimeRestriction:
+    """Calls start only between ``begin`` and ``end`` (minutes after midnight) in the
+    recipient's own time zone."""
+
+    begin: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """One calling period, in ``time_zone``; times are seconds after midnight."""
+
+    time_zone: str = "UTC"
+    start_date: date | None = None
+    stop_date: date | None = None
+    start_time: int = 0
+    stop_time: int = 24 * 3600
+    days_of_week: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6)  # Monday = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    url: str
+    secret: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Simulation:
+    seed: int = 0
+    start: float | None = None  # epoch seconds of the virtual clock's start
+    weights: tuple[tuple[str, float], ...] = (
+        ("LA", 0.55),
+        ("AM", 0.2),
+        ("BUSY", 0.08),
+        ("NO_ANS", 0.12),
+        ("CARRIER_ERROR", 0.05),
+    )
+    #: caller inputs for answered calls without ``sim_inputs``: (inputs, weight)
+    inputs: tuple[tuple[tuple[str, ...], float], ...] = (((), 1.0),)
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    name: str
+    path: Path
+    dialplan: Path
+    recipients: Path
+    from_number: str = ""
+    default_region: str = "US"
+    phone_column: str = "phone_number"
+    answering_machine_config: str = "AM_AND_LIVE"
+    max_active: int = 10
+    calls_per_second: float = 1.0
+    retry: RetryConfig = field(default_factory=RetryConfig)
+    local_time_restriction: LocalTimeRestriction | None = None
+    default_time_zone: str = "UTC"
+    schedules: tuple[Schedule, ...] = ()
+    dnc: Path | None = None
+    scrub_duplicates: bool = True
+    allowed_countries: tuple[str, ...] = ()
+    custom_data: dict[str, Any] = field(default_factory=dict)
+    webhook: Webhook | None = None
+    allow_private: bool = False
+    simulation: Simulation = field(default_factory=Simulation)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def amd_enabled(self) -> bool:
+        return self.answering_machine_config != "LIVE_IMMEDIATE"
+
+
+class _Reader:
+    """Typed access to a table with errors that name ``file: key``."""
+
+    def __init__(self, path: Path, data: dict[str, Any], prefix: str = "") -> None:
+        self.path = path
+        self.data = data
+        self.prefix = prefix
+        self.used: set[str] = set()
+
+    def fail(self, key: str, message: str) -> CampaignError:
+        return CampaignError(f"{self.path}: {self.prefix}{key}: {message}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+        self.used.add(key)
+        if key not in self.data:
+            return default
+        value = self.data[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds:
+            raise self.fail(key, f"expected {_kind_name(kinds)}, got a boolean")
+        if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kinds):
+            raise self.fail(key, f"expected {_kind_name(kinds)}, got {type(value).__name__}")
+        return value
+
+    def require(self, key: str, kind: type | tuple[type, ...]) -> Any:
+        if key not in self.data:
+            self.used.add(key)
+            raise self.fail(key, "is required")
+        return self.get(key, kind)
+
+    def table(self, key: str) -> _Reader | None:
+        value = self.get(key, dict)
+        return None if value is None else _Reader(self.path, value, f"{self.prefix}{key}.")
+
+    def check_unknown(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise self.fail(unknown[0], "unknown key")
+
+
+def _kind_name(kinds: tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "a boolean"}
+    names |= {list: "a list", dict: "a table"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def parse_hhmm(text: str, reader: _Reader, key: str) -> int:
+    """``"HH:MM"`` (or ``HH:MM:SS``) → seconds after midnight (``24:00`` allowed)."""
+    m = _HHMM.match(text.strip())
+    if not m or (m.group(1) == "24" and (m.group(2) != "00" or (m.group(3) or "00") != "00")):
+        raise reader.fail(key, f"expected a time of day HH:MM, got {text!r}")
+    return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + int(m.group(3) or 0)
+
+
+def _zone(name: str, reader: _Reader, key: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise reader.fail(key, f"unknown time zone {name!r}") from None
+    return name
+
+
+def _date(value: Any, reader: _Reader, key: str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise reader.fail(key, f"expected a date YYYY-MM-DD, got {value!r}")
+
+
+def _epoch(value: Any, reader: _Reader, key: str) -> float:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise reader.fail(key, f"expected an ISO 8601 date-time, got {value!r}") from None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.timestamp()
+    raise reader.fail(key, f"expected an ISO 8601 date-time, got {value!r}")
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise CampaignError(f"{path}: cannot read campaign file: {exc.strerror}") from None
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            data = tomllib.loads(text.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CampaignError(
+            f"{path}: not valid {path.suffix.lstrip('.') or 'TOML'}: {exc}"
+        ) from None
+    if not isinstance(data, dict):
+        raise CampaignError(f"{path}: the campaign must be a table/object")
+    return data
+
+
+def load_campaign(path: str | Path) -> Campaign:
+    """Read and validate a campaign file."""
+    path = Path(path)
+    r = _Reader(path, _read_file(path))
+    base = path.parent
+
+    def file_key(reader: _Reader, key: str, required: bool) -> Path | None:
+        value = reader.require(key, str) if required else reader.get(key, str)
+        if value is None:
+            return None
+        p = (base / value) if not Path(value).is_absolute() else Path(value)
+        if not p.is_file():
+            raise reader.fail(key, f"file not found: {p}")
+        return p
+
+    name = r.require("name", str).strip()
+    if not name:
+        raise r.fail("name", "must not be empty")
+    dialplan = file_key(r, "dialplan", True)
+    recipients = file_key(r, "recipients", True)
+    dnc = file_key(r, "dnc", False)
+    assert dialplan is not None and recipients is not None
+
+    region = r.get("default_region", str, "US").upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise r.fail("default_region", f"unknown region {region!r}")
+    from_number = r.get("from_number", str, "")
+    amc = r.get("answering_machine_config", str, "AM_AND_LIVE").upper()
+    if amc not in AM_CONFIGS:
+        raise r.fail("answering_machine_config", f"expected one of {', '.join(AM_CONFIGS)}")
+    max_active = r.get("max_active", int, 10)
+    if max_active < 1:
+        raise r.fail("max_active", "must be at least 1")
+    cps = r.get("calls_per_second", float, 1.0)
+    if not cps > 0:
+        raise r.fail("calls_per_second", "must be greater than 0")
+
+    retry = RetryConfig()
+    if (t := r.table("retry_config")) is not None:
+        max_attempts = t.get("max_attempts", int, 1)
+        if max_attempts < 1:
+            raise t.fail("max_attempts", "must be at least 1")
+        minutes = t.get("minutes_between_attempts", float, 60.0)
+        if minutes < 0:
+            raise t.fail("minutes_between_attempts", "must not be negative")
+        results = t.get("retry_results", list, ["BUSY", "NO_ANS"])
+        for item in results:
+            if not isinstance(item, str) or item.upper() not in RETRYABLE:
+                raise t.fail(
+                    "retry_results", f"unknown result {item!r}; use {', '.join(RETRYABLE)}"
+                )
+        retry = RetryConfig(max_attempts, minutes, tuple(x.upper() for x in results))
+        t.check_unknown()
+
+    ltr = None
+    if (t := r.table("local_time_restriction")) is not None:
+        begin = parse_hhmm(t.require("begin", str), t, "begin") // 60
+        end = parse_hhmm(t.require("end", str), t, "end") // 60
+        if begin == end:
+            raise t.fail("end", "must differ from begin")
+        ltr = LocalTimeRestriction(begin, end)
+        t.check_unknown()
+    default_tz = _zone(r.get("default_time_zone", str, "UTC"), r, "default_time_zone")
+
+    schedules = []
+    raw_schedules = r.get("schedules", list, [])
+    for i, item in enumerate(raw_schedules):
+        if not isinstance(item, dict):
+            raise r.fail(f"schedules[{i}]", "expected a table")
+        t = _Reader(path, item, f"schedules[{i}].")
+        sd = t.get("start_date", (str, date), None)
+        ed = t.get("stop_date", (str, date), None)
+        days = t.get("days_of_week", list, list(DAYS))
+        day_numbers = []
+        for d in days:
+            if not isinstance(d, str) or d.upper() not in DAYS:
+                raise t.fail("days_of_week", f"unknown day {d!r}; use {', '.join(DAYS)}")
+            day_numbers.append(DAYS.index(d.upper()))
+        sched = Schedule(
+            time_zone=_zone(t.get("time_zone", str, default_tz), t, "time_zone"),
+            start_date=_date(sd, t, "start_date") if sd is not None else None,
+            stop_date=_date(ed, t, "stop_date") if ed is not None else None,
+            start_time=parse_hhmm(t.get("start_time_of_day", str, "00:00"), t, "start_time_of_day"),
+            stop_time=parse_hhmm(t.get("stop_time_of_day", str, "24:00"), t, "stop_time_of_day"),
+            days_of_week=tuple(sorted(set(day_numbers))),
+        )
+        if sched.start_time >= sched.stop_time:
+            raise t.fail("stop_time_of_day", "must be after start_time_of_day")
+        if sched.start_date and sched.stop_date and sched.stop_date < sched.start_date:
+            raise t.fail("stop_date", "must not be before start_date")
+        t.check_unknown()
+        schedules.append(sched)
+
+    allowed = r.get("allowed_countries", list, [])
+    for c in allowed:
+        if not isinstance(c, str) or c.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise r.fail(
+                "allowed_countries", f"unknown region code {c!r} (use ISO codes: US, CA, …)"
+            )
+    custom_data = r.get("custom_data", dict, {})
+
+    webhook = None
+    if (t := r.table("webhook")) is not None:
+        url = t.require("url", str)
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise t.fail("url", f"expected an http(s) URL, got {url!r}")
+        secret = t.require("secret", str)
+        if not secret:
+            raise t.fail("secret", "must not be empty (events are signed with it)")
+        webhook = Webhook(url, secret)
+        t.check_unknown()
+    allow_private = False
+    if (t := r.table("network")) is not None:
+        allow_private = t.get("allow_private", bool, False)
+        t.check_unknown()
+
+    sim = Simulation()
+    if (t := r.table("simulation")) is not None:
+        seed = t.get("seed", int, 0)
+        start = t.get("start", (str, datetime), None)
+        weights = sim.weights
+        if (w := t.table("weights")) is not None:
+            pairs = []
+            for key in w.data:
+                if key.upper() not in SIM_RESULTS:
+                    raise w.fail(key, f"unknown result; use {', '.join(SIM_RESULTS)}")
+                value = w.get(key, float)
+                if value < 0:
+                    raise w.fail(key, "must not be negative")
+                pairs.append((key.upper(), value))
+            if not pairs or sum(v for _, v in pairs) <= 0:
+                raise t.fail("weights", "at least one weight must be positive")
+            weights = tuple(pairs)
+        inputs = sim.inputs
+        if (w := t.table("inputs")) is not None:
+            pairs2 = []
+            for key in w.data:
+                value = w.get(key, float)
+                if value < 0:
+                    raise w.fail(key, "must not be negative")
+                pairs2.append((split_inputs(key), value))
+            if not pairs2 or sum(v for _, v in pairs2) <= 0:
+                raise t.fail("inputs", "at least one weight must be positive")
+            inputs = tuple(pairs2)
+        sim = Simulation(
+            seed=seed,
+            start=_epoch(start, t, "start") if start is not None else None,
+            weights=weights,
+            inputs=inputs,
+        )
+        t.check_unknown()
+
+    phone_column = r.get("phone_column", str, "phone_number")
+    scrub = r.get("scrub_duplicates", bool, True)
+    r.check_unknown()
+    return Campaign(
+        name=name,
+        path=path,
+        dialplan=dialplan,
+        recipients=recipients,
+        from_number=from_number,
+        default_region=region,
+        phone_column=phone_column,
+        answering_machine_config=amc,
+        max_active=max_active,
+        calls_per_second=cps,
+        retry=retry,
+        local_time_restriction=ltr,
+        default_time_zone=default_tz,
+        schedules=tuple(schedules),
+        dnc=dnc,
+        scrub_duplicates=scrub,
+        allowed_countries=tuple(c.upper() for c in allowed),
+        custom_data=custom_data,
+        webhook=webhook,
+        allow_private=allow_private,
+        simulation=sim,
+        raw=r.data,
+    )
+
+
+def split_inputs(text: str) -> tuple[str, ...]:
+    """``"1;2;#"`` → ``("1", "2", "#")`` (as in ``dialplan simulate --inputs``)."""
+    return tuple(part.strip() for part in text.split(";") if part.strip())
+
+
+def start_of(campaign: Campaign, wall_now: float) -> float:
+    """Where the virtual clock starts: ``[simulation] start``, else the earliest schedule
+    start date, else ``wall_now``."""
+    if campaign.simulation.start is not None:
+        return campaign.simulation.start
+    dates = [s for s in campaign.schedules if s.start_date is not None]
+    if dates and len(dates) == len(campaign.schedules):
+        first = min(dates, key=lambda s: s.start_date or date.max)
+        assert first.start_date is not None
+        local = datetime.combine(first.start_date, time(0), tzinfo=ZoneInfo(first.time_zone))
+        return local.timestamp()
+    return wall_now

@@ -1,0 +1,121 @@
+"""A dry run: the whole campaign in virtual time on a throw-away database, without webhooks.
+
+Tells how long the campaign will take, how many recipients are skipped and why (DNC,
+duplicate, invalid, country, window), and what a sample of recipients would hear.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .campaign import Campaign, split_inputs
+from .driver import CallRunner, CallSpec
+from .events import iso
+from .loader import column_letter
+from .service import default_runner, run_campaign
+from .stats import campaign_stats
+from .store import Store
+
+SKIP_REASONS = {
+    "DNC": "dnc",
+    "DUP": "duplicate",
+    "INVALID": "invalid",
+    "SKIPPED": "country",
+    "UNDIALED": "window",
+}
+
+
+def preview_campaign(
+    campaign: Campaign, runner: CallRunner | None = None, sample: int = 3
+) -> dict[str, Any]:
+    runner = runner or default_runner(campaign)
+    dry = dataclasses.replace(campaign, webhook=None)
+    with tempfile.TemporaryDirectory(prefix="dialplan-preview-") as tmp:
+        db = Path(tmp) / "preview.sqlite"
+        report = run_campaign(dry, db, runner=runner, deliver=False)
+        store = Store(db)
+        try:
+            stats = campaign_stats(store, campaign.name)
+            row = store.campaign(campaign.name)
+            assert row is not None
+            finals = store.counts_by(row.id, "final_result")
+            skipped = {reason: finals.get(code, 0) for code, reason in SKIP_REASONS.items()}
+            first_last = store.attempt_stats(row.id)
+            columns = list(row.dispatch.get("columns", []))
+            samples = []
+            for item in store.iter_export(row.id):
+                if item["bucket"] != "call_initiated":
+                    continue
+                contact = dict(item["attributes"])
+                for i, col in enumerate(columns):
+                    contact[column_letter(i)] = contact.get(col, item["e164"] or "")
+                sim_inputs = store.db.execute(
+                    "SELECT sim_inputs FROM recipients WHERE id = ?", (item["id"],)
+                ).fetchone()[0]
+                inputs = split_inputs(sim_inputs) if sim_inputs else ()
+                paths = {}
+                for amd in ("live", "machine"):
+                    summary = runner(
+                        CallSpec(
+                            amd,
+                            inputs if amd == "live" else (),
+                            contact,
+                            {
+                                "call.phonenumber": item["e164"] or "",
+                                "call.callerid": campaign.from_number,
+                            },
+                            report.started_at,
+                        )
+                    )
+                    paths[amd] = [text for _, text in summary.prompts]
+                samples.append(
+                    {
+                        "phone_number": item["phone_number"],
+                        "inputs": list(inputs),
+                        "live": paths["live"],
+                        "machine": paths["machine"],
+                    }
+                )
+                if len(samples) >= sample:
+                    break
+        finally:
+            store.close()
+    first, last = first_last["first"], first_last["last"]
+    return {
+        "campaign": campaign.name,
+        "recipients": stats["totalCount"],
+        "to_call": stats["totalCount"] - sum(skipped.values()),
+        "skipped": skipped,
+        "calls_placed": stats["callsPlaced"],
+        "first_call_at": iso(round(first * 1000)) if first else None,
+        "last_call_end_at": iso(round(last * 1000)) if last else None,
+        "duration_s": round(last - first, 3) if first and last else 0.0,
+        "expected_stats": stats,
+        "samples": samples,
+    }
+
+
+def preview_text(p: dict[str, Any]) -> str:
+    hours = p["duration_s"] / 3600
+    lines = [
+        f"campaign {p['campaign']}: {p['recipients']} recipients, {p['to_call']} to call",
+        "skipped: " + ", ".join(f"{k} {v}" for k, v in p["skipped"].items()),
+        f"calls placed: {p['calls_placed']}",
+        f"calling from {p['first_call_at']} to {p['last_call_end_at']}"
+        f" ({hours:.1f} h of calendar time)",
+        "",
+    ]
+    for s in p["samples"]:
+        lines.append(f"{s['phone_number']} (inputs: {';'.join(s['inputs']) or 'none'})")
+        for path in ("live", "machine"):
+            for text in s[path]:
+                lines.append(f"  [{path}] {' '.join(text.split())}")
+    return "\n".join(lines) + "\n"
+
+
+def preview_json(p: dict[str, Any]) -> str:
+    return json.dumps(p, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,403 @@
+"""Campaign report: one self-contained HTML page (inline CSS and SVG charts, no scripts, no external assets).
+
+Public API
+----------
+``ReportData``   plain dataclass of what the report shows (see its fields below).
+``render_report(data: ReportData) -> str``   the HTML document (template
+``dialplan/data/templates/report.html.j2``, autoescaped: every string from the campaign is escaped).
+
+Charts (geometry computed here, drawn by the template as SVG):
+
+* *Call results*: one horizontal bar per CallFire result code (``LA``, ``AM``, ``XFER``, ``BUSY``,
+  ``NO_ANS``, ``DNC``, ``DUP``, ``INVALID``, ``CARRIER_ERROR`` …, known codes in that order, unknown
+  codes after them alphabetically), with count and share.
+* *Answers*: for each stashed question, one bar per response (most frequent first).
+* *Calls over time*: stacked columns, one per time bucket, one segment per result code.
+
+Codes with a zero count are not drawn. Elements carry ``class``/``data-*`` attributes
+(``result-bar`` + ``data-code``/``data-count``, ``answer-bar``, ``timeline-col`` + ``data-bucket`` …)
+so tests and tools can read the numbers back.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+import jinja2
+
+__all__ = ["RESULT_CODES", "STAT_LABELS", "ReportData", "render_report"]
+
+
+@dataclass(frozen=True, slots=True)
+class ResultCode:
+    label: str
+    color: str
+
+
+#: CallFire call results, in display order, with a label and a colour.
+RESULT_CODES: dict[str, ResultCode] = {
+    "LA": ResultCode("Live answer", "#2e7d32"),
+    "AM": ResultCode("Answering machine", "#1e6bb8"),
+    "XFER": ResultCode("Transferred", "#00897b"),
+    "XFER_LEG": ResultCode("Transfer leg", "#4db6ac"),
+    "BUSY": ResultCode("Busy", "#f2a900"),
+    "NO_ANS": ResultCode("No answer", "#8fa3b0"),
+    "DNC": ResultCode("Do not call", "#7b3fa0"),
+    "DUP": ResultCode("Duplicate", "#a1887f"),
+    "INVALID": ResultCode("Invalid number", "#e8710a"),
+    "CARRIER_ERROR": ResultCode("Carrier error", "#c62828"),
+    "CARRIER_TEMP_ERROR": ResultCode("Carrier temporary error", "#e57373"),
+    "INTERNAL_ERROR": ResultCode("Internal error", "#ad1457"),
+    "ABANDONED": ResultCode("Abandoned", "#5d4037"),
+    "SKIPPED": ResultCode("Skipped", "#b0bec5"),
+    "POSTPONED": ResultCode("Postponed", "#78909c"),
+    "UNDIALED": ResultCode("Not dialled", "#cfd8dc"),
+}
+ANSWER_COLOR = "#3949ab"
+_OTHER_COLORS = ("#546e7a", "#6d4c41", "#3949ab", "#00838f", "#827717", "#4e342e")
+
+#: CallFire CallBroadcastStats names → labels, in display order (unknown names follow, as given).
+STAT_LABELS: dict[str, str] = {
+    "totalCount": "Contacts",
+    "callsAttempted": "Calls attempted",
+    "callsPlaced": "Calls placed",
+    "dialedCount": "Numbers dialled",
+    "liveCount": "Live answers",
+    "answeringMachineCount": "Answering machines",
+    "transferCount": "Transfers",
+    "busyCount": "Busy",
+    "noAnswerCount": "No answer",
+    "doNotCallCount": "Do not call",
+    "errorCount": "Errors",
+    "miscCount": "Other results",
+    "callsRemaining": "Calls remaining",
+    "callsAwaitingRedial": "Awaiting redial",
+    "responseRatePercent": "Response rate (%)",
+    "callsDuration": "Call time (s)",
+    "billedDuration": "Billed time (s)",
+    "billedAmount": "Billed amount",
+}
+
+#: The headline cards: (stat name, label, is a percentage).
+_CARDS: tuple[tuple[str, str, bool], ...] = (
+    ("totalCount", "Contacts", False),
+    ("callsAttempted", "Calls attempted", False),
+    ("liveCount", "Live answers", False),
+    ("answeringMachineCount", "Answering machines", False),
+    ("responseRatePercent", "Response rate", True),
+    ("callsRemaining", "Remaining", False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportData:
+    """Everything the report shows. Plain values only; the broadcast store fills it."""
+
+    campaign_name: str
+    generated_at: datetime | str
+    #: CallFire CallBroadcastStats names → numbers (``totalCount``, ``liveCount`` … see STAT_LABELS).
+    stats: Mapping[str, int | float]
+    #: Final result code → number of contacts (``{"LA": 120, "AM": 40, "BUSY": 7}``).
+    results: Mapping[str, int]
+    #: Stashed question (``varname``) → response → count.
+    answers: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    #: (bucket start, ISO 8601) → result code → attempts in that bucket, in time order.
+    timeline: Sequence[tuple[str, Mapping[str, int]]] = ()
+    #: A few per-contact rows (e.g. the first rows of the CSV export), shown as a table.
+    sample_rows: Sequence[Mapping[str, Any]] = ()
+    #: Column order of ``sample_rows`` (default: keys in order of first appearance).
+    sample_columns: Sequence[str] | None = None
+    #: Optional subtitle (broadcast id, dialplan file …).
+    subtitle: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Chart geometry (plain data handed to the template)
+
+
+@dataclass(frozen=True, slots=True)
+class HBar:
+    key: str
+    label: str
+    count: int
+    percent: float
+    color: str
+    y: float
+    width: float
+
+
+@dataclass(frozen=True, slots=True)
+class HChart:
+    bars: list[HBar]
+    width: int
+    height: int
+    label_w: int
+    bar_max_w: int
+    row_h: int
+    bar_h: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    code: str
+    count: int
+    color: str
+    y: float
+    height: float
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    bucket: str
+    label: str
+    show_label: bool
+    total: int
+    x: float
+    width: float
+    segments: list[Segment]
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    value: int
+    y: float
+
+
+@dataclass(frozen=True, slots=True)
+class LegendItem:
+    code: str
+    label: str
+    color: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimeChart:
+    columns: list[Column]
+    ticks: list[Tick]
+    legend: list[LegendItem]
+    width: int
+    height: int
+    left: int
+    top: int
+    plot_w: int
+    plot_h: int
+
+
+def _color_for(code: str, extra: dict[str, str]) -> str:
+    if code in RESULT_CODES:
+        return RESULT_CODES[code].color
+    if code not in extra:
+        extra[code] = _OTHER_COLORS[len(extra) % len(_OTHER_COLORS)]
+    return extra[code]
+
+
+def _code_title(code: str) -> str:
+    return f"{code} · {RESULT_CODES[code].label}" if code in RESULT_CODES else code
+
+
+def _ordered_codes(codes: set[str]) -> list[str]:
+    known = [c for c in RESULT_CODES if c in codes]
+    return known + sorted(codes - set(RESULT_CODES))
+
+
+def _count(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValueError(f"{what} must be a count >= 0, got {value!r}")
+    if not math.isfinite(value) or int(value) != value:
+        raise ValueError(f"{what} must be a whole number, got {value!r}")
+    return int(value)
+
+
+CHART_WIDTH = 980  # fits the report's content column; SVGs shrink on narrower screens
+
+
+def _label_width(labels: Iterable[str]) -> int:
+    """Room for the longest label (shown truncated to 30 characters), ~7.5 px a character at 13 px."""
+    widest = max((_text_width(label[:30]) for label in labels), default=0.0)
+    return int(min(max(widest + 20, 110), 300))
+
+
+def _text_width(text: str) -> float:
+    """Rough width in px of ``text`` at 13 px in a sans-serif font (capitals and digits are wider)."""
+    return sum(9.0 if c.isupper() or c in "_MW" else 7.6 if c.isdigit() else 6.8 for c in text)
+
+
+def _hchart(
+    items: list[tuple[str, str, int, str]], width: int = CHART_WIDTH, label_w: int | None = None
+) -> HChart:
+    """Horizontal bars: items are (key, label, count, colour) in display order."""
+    row_h, bar_h, value_w = 30, 18, 130
+    if label_w is None:
+        label_w = _label_width(label for _, label, _, _ in items)
+    bar_max_w = width - label_w - value_w
+    total = sum(count for _, _, count, _ in items)
+    top = max((count for _, _, count, _ in items), default=0)
+    bars = [
+        HBar(
+            key=key,
+            label=label,
+            count=count,
+            percent=(100.0 * count / total) if total else 0.0,
+            color=color,
+            y=i * row_h + (row_h - bar_h) / 2,
+            width=max(round(bar_max_w * count / top, 1), 2.0) if top else 0.0,
+        )
+        for i, (key, label, count, color) in enumerate(items)
+    ]
+    return HChart(bars, width, len(items) * row_h, label_w, bar_max_w, row_h, bar_h, total)
+
+
+def _nice_step(top: int, max_ticks: int = 5) -> int:
+    if top <= 0:
+        return 1
+    raw = top / max_ticks
+    magnitude = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
+    for m in (1, 2, 5, 10):
+        if m * magnitude >= raw:
+            return max(int(m * magnitude), 1)
+    return int(10 * magnitude)  # pragma: no cover
+
+
+def _bucket_label(iso: str, same_day: bool) -> str:
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    return moment.strftime("%H:%M" if same_day else "%b %d %H:%M")
+
+
+def _timechart(
+    timeline: Sequence[tuple[str, Mapping[str, int]]], colors: dict[str, str]
+) -> TimeChart:
+    width, height, left, top, right, bottom = CHART_WIDTH, 300, 48, 12, 12, 44
+    plot_w, plot_h = width - left - right, height - top - bottom
+    codes = _ordered_codes({c for _, counts in timeline for c, n in counts.items() if n})
+    totals = [
+        sum(_count(n, f"timeline[{b}][{c}]") for c, n in counts.items()) for b, counts in timeline
+    ]
+    step = _nice_step(max(totals, default=0))
+    y_max = max(step * math.ceil(max(totals, default=0) / step), step)
+    ticks = [Tick(v, top + plot_h - plot_h * v / y_max) for v in range(0, y_max + 1, step)]
+    days = {iso[:10] for iso, _ in timeline}
+    same_day = len(days) <= 1
+    slot = plot_w / max(len(timeline), 1)
+    col_w = max(min(slot * 0.72, 48.0), 1.0)
+    every = max(1, math.ceil(len(timeline) / (10 if same_day else 6)))
+    columns: list[Column] = []
+    for i, (iso, counts) in enumerate(timeline):
+        y = float(top + plot_h)
+        segments: list[Segment] = []
+        for code in codes:
+            n = int(counts.get(code, 0))
+            if n <= 0:
+                continue
+            h = plot_h * n / y_max
+            y -= h
+            segments.append(Segment(code, n, _color_for(code, colors), round(y, 2), round(h, 2)))
+        columns.append(
+            Column(
+                bucket=iso,
+                label=_bucket_label(iso, same_day),
+                show_label=i % every == 0,
+                total=totals[i],
+                x=round(left + i * slot + (slot - col_w) / 2, 2),
+                width=round(col_w, 2),
+                segments=segments,
+            )
+        )
+    legend = [LegendItem(c, _code_title(c), _color_for(c, colors)) for c in codes]
+    return TimeChart(columns, ticks, legend, width, height, left, top, plot_w, plot_h)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    )
+    env.filters["num"] = _format_number
+    return env
+
+
+def _format_number(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{int(value):,}"
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def _generated(value: datetime | str) -> str:
+    if isinstance(value, datetime):
+        moment = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return value
+
+
+@functools.cache
+def _template() -> jinja2.Template:
+    source = (
+        resources.files("dialplan")
+        .joinpath("data/templates/report.html.j2")
+        .read_text(encoding="utf-8")
+    )
+    return _environment().from_string(source)
+
+
+def render_report(data: ReportData) -> str:
+    """The campaign report as one HTML document (UTF-8 text). Raises ``ValueError`` on negative or
+    fractional counts in ``results``, ``answers`` or ``timeline``."""
+    colors: dict[str, str] = {}
+    results = {code: _count(n, f"results[{code}]") for code, n in data.results.items()}
+    result_chart = _hchart(
+        [
+            (code, _code_title(code), results[code], _color_for(code, colors))
+            for code in _ordered_codes({c for c, n in results.items() if n})
+        ]
+    )
+    answer_items = []
+    for question, responses in data.answers.items():
+        counts = {r: _count(n, f"answers[{question}][{r}]") for r, n in responses.items()}
+        ordered = sorted((kv for kv in counts.items() if kv[1]), key=lambda kv: (-kv[1], kv[0]))
+        answer_items.append((question, [(r, r, n, ANSWER_COLOR) for r, n in ordered]))
+    # One label column for every question, so their bars line up.
+    answer_label_w = _label_width(r for _, items in answer_items for r, *_ in items)
+    answer_charts = [(q, _hchart(items, label_w=answer_label_w)) for q, items in answer_items]
+    timechart = _timechart(data.timeline, colors) if data.timeline else None
+
+    stats_rows = [
+        (name, label, data.stats[name]) for name, label in STAT_LABELS.items() if name in data.stats
+    ]
+    stats_rows += [(name, name, v) for name, v in data.stats.items() if name not in STAT_LABELS]
+    cards = [(label, data.stats[name], pct) for name, label, pct in _CARDS if name in data.stats]
+
+    columns = list(data.sample_columns or [])
+    if not columns:
+        for row in data.sample_rows:
+            columns.extend(k for k in row if k not in columns)
+
+    return _template().render(
+        name=data.campaign_name,
+        subtitle=data.subtitle,
+        generated=_generated(data.generated_at),
+        cards=cards,
+        stats_rows=stats_rows,
+        result_chart=result_chart,
+        answer_charts=answer_charts,
+        timechart=timechart,
+        sample_columns=columns,
+        sample_rows=[[row.get(c, "") for c in columns] for row in data.sample_rows],
+    )

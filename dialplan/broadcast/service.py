@@ -1,0 +1,229 @@
+"""Running a campaign end to end: load → bucket → dispatch → complete → deliver webhooks.
+
+``run_campaign`` is idempotent: on a database that already holds the campaign it resumes
+(a finished campaign only gets its pending webhook events delivered).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import CampaignError
+from .campaign import Campaign, start_of
+from .dispatcher import Clock, Dispatcher, RealClock
+from .driver import CallRunner, SimulatedDriver, TelephonyDriver
+from .events import EventBuilder
+from .loader import load_dnc, load_recipients, read_header
+from .phones import Normalizer
+from .store import CampaignRow, Store
+
+DEFAULT_DELIVERY_WAIT = 30.0
+
+
+@dataclass
+class RunReport:
+    name: str
+    broadcast_id: str
+    resumed: bool
+    started_at: float
+    finished_at: float
+    elapsed_s: float
+    events_pending: int
+    runner_stats: dict[str, int] = field(default_factory=dict)
+
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+def campaign_config(c: Campaign) -> dict[str, Any]:
+    """What is stored with the campaign (and compared on resume)."""
+    return {
+        "name": c.name,
+        "path": str(c.path),
+        "dialplan": str(c.dialplan),
+        "recipients": str(c.recipients),
+        "raw": c.raw,
+    }
+
+
+def default_runner(campaign: Campaign) -> CallRunner:
+    from .. import load
+    from .runner import EngineRunner
+
+    plan = load(campaign.dialplan)
+    return EngineRunner(plan, campaign.dialplan.read_text(encoding="utf-8"))
+
+
+def open_campaign(store: Store, campaign: Campaign, virtual: bool) -> tuple[CampaignRow, bool]:
+    """The stored campaign (created if new); ``True`` when it already existed."""
+    row = store.campaign(campaign.name)
+    if row is not None:
+        if row.config.get("raw") != _jsonable(campaign.raw):
+            raise CampaignError(
+                f"{campaign.path}: campaign {campaign.name!r} in {store.path} was started with"
+                " different settings; use another --db or another name"
+            )
+        return row, True
+    if virtual:
+        seed = f"dialplan:{campaign.name}:{campaign.simulation.seed}:{campaign.simulation.start}"
+        broadcast_id = str(uuid.uuid5(uuid.NAMESPACE_URL, seed))
+    else:
+        broadcast_id = str(uuid.uuid4())
+    store.create_campaign(campaign.name, broadcast_id, campaign_config(campaign))
+    row = store.campaign(campaign.name)
+    assert row is not None
+    return row, False
+
+
+def _jsonable(value: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def prepare(
+    store: Store, campaign: Campaign, row: CampaignRow, progress: ProgressFn | None = None
+) -> CampaignRow:
+    """Load recipients and bucket them (resuming a crashed load)."""
+    if row.state == "loading":
+        header, _ = read_header(campaign)
+        load_recipients(
+            store,
+            campaign,
+            row.id,
+            row.loaded_rows,
+            (lambda n: progress("loading", n, 0)) if progress else None,
+        )
+        store.begin()
+        store.add_dnc(row.id, load_dnc(campaign, Normalizer(campaign.default_region)), "list")
+        store.bucket_dnc_and_duplicates(row.id, campaign.scrub_duplicates)
+        store.update_campaign(row.id, state="running", dispatch={"columns": header})
+        store.commit()
+        new = store.campaign(campaign.name)
+        assert new is not None
+        return new
+    return row
+
+
+def run_campaign(
+    campaign: Campaign,
+    db: str | Path,
+    *,
+    runner: CallRunner | None = None,
+    driver: TelephonyDriver | None = None,
+    clock: str = "virtual",
+    progress: ProgressFn | None = None,
+    deliver: bool = True,
+    max_wait: float = DEFAULT_DELIVERY_WAIT,
+    commit_every: int = 2000,
+) -> RunReport:
+    """Run (or resume) ``campaign`` in the database ``db``."""
+    t0 = time.monotonic()
+    store = Store(db)
+    try:
+        row, resumed = open_campaign(store, campaign, clock == "virtual")
+        row = prepare(store, campaign, row, progress)
+        runner_obj: Any = None
+        if row.state == "running":
+            if driver is None:
+                runner_obj = runner or default_runner(campaign)
+                driver = SimulatedDriver(campaign, runner_obj)
+            events = None
+            if campaign.webhook is not None:
+                events = EventBuilder(
+                    row.broadcast_id,
+                    campaign.from_number,
+                    campaign.custom_data,
+                    campaign.webhook.url,
+                    campaign.amd_enabled,
+                )
+            counts = store.counts_by(row.id, "final_result")
+            total = sum(counts.values())
+            done_before = total - counts.get(None, 0)
+            state = dict(row.dispatch)
+            columns = list(state.pop("columns", []))
+            start_ms = round(start_of(campaign, time.time()) * 1000)
+            if row.started_at is None:
+                store.begin()
+                store.update_campaign(row.id, started_at=start_ms / 1000)
+                store.commit()
+            disp = Dispatcher(
+                store,
+                campaign,
+                row.id,
+                driver,
+                row.broadcast_id,
+                columns,
+                events=events,
+                clock=RealClock() if clock == "real" else Clock(),
+                progress=(lambda n: progress("calling", done_before + n, total))
+                if progress
+                else None,
+                commit_every=commit_every,
+            )
+            end_ms = disp.run(start_ms, {**state, "columns": columns})
+            finish(store, campaign, row, end_ms, events)
+        pending = store.pending_count()
+        if deliver and campaign.webhook is not None and pending:
+            pending = deliver_outbox(store, campaign, max_wait)
+        final = store.campaign(campaign.name)
+        assert final is not None
+        stats = {}
+        if runner_obj is not None and hasattr(runner_obj, "hits"):
+            stats = {"cache_hits": runner_obj.hits, "engine_calls": runner_obj.misses}
+        return RunReport(
+            campaign.name,
+            final.broadcast_id,
+            resumed,
+            final.started_at or 0.0,
+            final.finished_at or 0.0,
+            time.monotonic() - t0,
+            pending,
+            stats,
+        )
+    finally:
+        store.close()
+
+
+def finish(
+    store: Store, campaign: Campaign, row: CampaignRow, end_ms: int, events: EventBuilder | None
+) -> None:
+    """Recipients nobody could call become UNDIALED; the campaign event is queued."""
+    store.begin()
+    store.finish_remaining(row.id, "UNDIALED")
+    if events is not None:
+        blacklisted = store.recipient_numbers(row.id, "call_blacklisted", 10_000)
+        not_allowed = store.recipient_numbers(row.id, "country_not_allowed", 10_000)
+        store.add_many(
+            [
+                events.complete(
+                    end_ms, store.call_summaries(row.id), blacklisted, not_allowed, time.time()
+                )
+            ]
+        )
+    store.update_campaign(row.id, state="finished", finished_at=end_ms / 1000)
+    store.commit()
+
+
+def deliver_outbox(store: Store, campaign: Campaign, max_wait: float) -> int:
+    """Deliver pending webhook events (the ``webhooks`` module); returns how many remain."""
+    assert campaign.webhook is not None
+    try:
+        from . import webhooks
+    except ImportError:  # the delivery worker is not installed: events wait in the outbox
+        return store.pending_count()
+    deliver_fn: Any = getattr(webhooks, "deliver_pending", None)
+    if deliver_fn is None:
+        return store.pending_count()
+    deliver_fn(
+        store,
+        campaign.webhook.secret,
+        allow_private=campaign.allow_private,
+        max_wait_s=max_wait,
+    )
+    return store.pending_count()

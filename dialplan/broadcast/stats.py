@@ -1,0 +1,179 @@
+"""Campaign statistics with CallFire's CallBroadcastStats names, and the per-recipient export.
+
+The counts add up: ``liveCount + answeringMachineCount + busyCount + noAnswerCount +
+doNotCallCount + errorCount + miscCount + callsRemaining == totalCount`` (every recipient is
+counted once, by its final result; ``callsRemaining`` are those without one yet).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+from ..errors import UsageError
+from .store import CampaignRow, Store
+
+#: final result → the CallBroadcastStats counter it is counted in
+COUNTER = {
+    "LA": "liveCount",
+    "XFER": "liveCount",
+    "AM": "answeringMachineCount",
+    "BUSY": "busyCount",
+    "NO_ANS": "noAnswerCount",
+    "DNC": "doNotCallCount",
+    "CARRIER_ERROR": "errorCount",
+    "INVALID": "errorCount",
+}
+#: every other final result (DUP, SKIPPED, UNDIALED) is counted in miscCount
+
+
+def find_campaign(store: Store, name: str) -> CampaignRow:
+    row = store.campaign(name)
+    if row is None:
+        names = ", ".join(store.campaign_names()) or "none"
+        raise UsageError(f"no campaign {name!r} in {store.path} (campaigns: {names})")
+    return row
+
+
+def campaign_stats(store: Store, name: str) -> dict[str, Any]:
+    row = find_campaign(store, name)
+    finals = store.counts_by(row.id, "final_result")
+    a = store.attempt_stats(row.id)
+    total = sum(finals.values())
+    counts = dict.fromkeys(
+        (
+            "liveCount",
+            "answeringMachineCount",
+            "busyCount",
+            "noAnswerCount",
+            "doNotCallCount",
+            "errorCount",
+            "miscCount",
+        ),
+        0,
+    )
+    for result, n in finals.items():
+        if result is None:
+            continue
+        counts[COUNTER.get(result, "miscCount")] += n
+    remaining = finals.get(None, 0)
+    answered = counts["liveCount"] + counts["answeringMachineCount"]
+    attempted = a["attempted"]
+    return {
+        "totalCount": total,
+        "totalOutboundCount": a["placed"],
+        "remainingOutboundCount": remaining,
+        "callsAttempted": attempted,
+        "callsPlaced": a["placed"],
+        "dialedCount": attempted,
+        "callsRemaining": remaining,
+        "callsAwaitingRedial": a["awaiting"],
+        "callsLiveAnswer": counts["liveCount"],
+        **counts,
+        "transferCount": finals.get("XFER", 0),
+        "callsDuration": round(a["duration"]),
+        "billedDuration": a["billed"],
+        "responseRatePercent": round(100.0 * answered / attempted, 2) if attempted else 0.0,
+        "respondedCount": a["responded"],
+    }
+
+
+def export_rows(store: Store, name: str) -> Iterator[dict[str, Any]]:
+    """One object per recipient row in input order (the export contract)."""
+    row = find_campaign(store, name)
+    for r in store.iter_export(row.id):
+        yield {
+            "phone_number": r["phone_number"],
+            "e164": r["e164"],
+            "attributes": r["attributes"],
+            "final_result": r["final_result"],
+            "bucket": r["bucket"],
+            "attempts": [
+                {
+                    "result": a["result"],
+                    "q850_cause": a["q850_cause"],
+                    "answered_by": a["answered_by"],
+                    "started_at": _iso(a["started_at"]),
+                    "duration": a["duration"],
+                    "voice_id": a["voice_id"],
+                }
+                for a in r["attempts"]
+            ],
+            "responses": r["responses"],
+        }
+
+
+def write_json(store: Store, name: str, out: TextIO) -> None:
+    """Stream the export as one JSON list (never the whole list in memory)."""
+    out.write("[")
+    first = True
+    for item in export_rows(store, name):
+        out.write("\n  " if first else ",\n  ")
+        out.write(json.dumps(item, ensure_ascii=False))
+        first = False
+    out.write("\n]\n" if not first else "]\n")
+
+
+def write_csv(store: Store, name: str, out: TextIO) -> None:
+    """The export flattened: attributes, final result, attempt count, one column per question."""
+    row = find_campaign(store, name)
+    questions = store.questions(row.id)
+    attr_names = [c for c in row.dispatch.get("columns", []) if c not in ("sim_result",)]
+    writer: Any = None
+    for item in export_rows(store, name):
+        if writer is None:
+            attr_names = [c for c in attr_names if c in item["attributes"]]
+            header = [
+                "phone_number",
+                "e164",
+                *attr_names,
+                "final_result",
+                "attempts",
+                "last_attempt_at",
+                "q850_cause",
+                "answered_by",
+                "duration",
+                *questions,
+            ]
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(header)
+        attempts = item["attempts"]
+        last = attempts[-1] if attempts else {}
+        answers: dict[str, str] = {}
+        for resp in item["responses"]:
+            answers[resp["question"]] = resp["response"]
+        writer.writerow(
+            [
+                item["phone_number"],
+                item["e164"] or "",
+                *(item["attributes"].get(a, "") for a in attr_names),
+                item["final_result"] or "",
+                len(attempts),
+                _iso(last.get("started_at")),
+                last.get("q850_cause", ""),
+                last.get("answered_by") or "",
+                last.get("duration", ""),
+                *(answers.get(q, "") for q in questions),
+            ]
+        )
+    if writer is None:
+        out.write("phone_number\n")
+
+
+def _iso(t: float | None) -> str:
+    if t is None:
+        return ""
+    from .events import iso
+
+    return iso(round(t * 1000))
+
+
+def stats_text(stats: dict[str, Any], name: str) -> str:
+    buf = io.StringIO()
+    buf.write(f"campaign {name}\n")
+    for key, value in stats.items():
+        buf.write(f"  {key:<24} {value}\n")
+    return buf.getvalue()

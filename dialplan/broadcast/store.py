@@ -1,0 +1,485 @@
+"""The campaign store: one SQLite file (WAL) behind a small repository layer.
+
+Everything the engine persists goes through :class:`Store` (so a PostgreSQL implementation can
+follow with the same methods): campaigns, recipients, attempts, responses and the webhook outbox
+(:class:`~dialplan.broadcast.outbox.Outbox`). Writes are batched by the caller: nothing is
+committed until :meth:`Store.commit`, so a crash loses only uncommitted (and therefore
+never-reported) work.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import CampaignError
+from .outbox import OutboxEvent
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS campaigns (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    broadcast_id TEXT NOT NULL,
+    config TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'loading',
+    loaded_rows INTEGER NOT NULL DEFAULT 0,
+    clock REAL,
+    started_at REAL,
+    finished_at REAL,
+    dispatch TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS zones (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS recipients (
+    id INTEGER PRIMARY KEY,
+    campaign_id INTEGER NOT NULL,
+    row_no INTEGER NOT NULL,
+    phone TEXT NOT NULL,
+    e164 TEXT,
+    region TEXT,
+    zone_id INTEGER,
+    attributes TEXT NOT NULL,
+    sim_result TEXT,
+    sim_inputs TEXT,
+    bucket TEXT NOT NULL DEFAULT 'call_initiated',
+    final_result TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at REAL NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS recipients_queue
+    ON recipients (campaign_id, zone_id, next_at, id) WHERE final_result IS NULL;
+CREATE INDEX IF NOT EXISTS recipients_row ON recipients (campaign_id, row_no);
+CREATE TABLE IF NOT EXISTS attempts (
+    id INTEGER PRIMARY KEY,
+    recipient_id INTEGER NOT NULL,
+    attempt_no INTEGER NOT NULL,
+    voice_id TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    answered_at REAL,
+    ended_at REAL NOT NULL,
+    result TEXT NOT NULL,
+    q850_cause INTEGER NOT NULL,
+    answered_by TEXT,
+    duration REAL NOT NULL,
+    UNIQUE (recipient_id, attempt_no)
+);
+CREATE TABLE IF NOT EXISTS responses (
+    id INTEGER PRIMARY KEY,
+    recipient_id INTEGER NOT NULL,
+    attempt_no INTEGER NOT NULL,
+    question TEXT NOT NULL,
+    response TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS responses_recipient ON responses (recipient_id);
+CREATE TABLE IF NOT EXISTS dnc (campaign_id INTEGER NOT NULL, number TEXT NOT NULL,
+    source TEXT NOT NULL, PRIMARY KEY (campaign_id, number)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    url TEXT NOT NULL,
+    body BLOB NOT NULL,
+    created_at REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL DEFAULT 0,
+    delivered_at REAL,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at, id) WHERE delivered_at IS NULL;
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignRow:
+    id: int
+    name: str
+    broadcast_id: str
+    config: dict[str, Any]
+    state: str
+    loaded_rows: int
+    clock: float | None
+    started_at: float | None
+    finished_at: float | None
+    dispatch: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A recipient waiting for its next attempt (what the dispatcher queues)."""
+
+    next_at: float
+    id: int
+    e164: str
+    attempts: int
+    attributes: str
+    sim_result: str | None
+    sim_inputs: str | None
+
+
+class Store:
+    """SQLite implementation of the repository (and of the webhook :class:`Outbox`)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA cache_size=-16000")
+            self.db.execute("PRAGMA busy_timeout=10000")
+            self.db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise CampaignError(f"{self.path}: cannot open campaign database: {exc}") from None
+        self.db.execute(
+            "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+        self._in_tx = False
+
+    # -- transactions -------------------------------------------------------------------
+    def begin(self) -> None:
+        if not self._in_tx:
+            self.db.execute("BEGIN IMMEDIATE")
+            self._in_tx = True
+
+    def commit(self) -> None:
+        if self._in_tx:
+            self.db.execute("COMMIT")
+            self._in_tx = False
+
+    def close(self) -> None:
+        self.commit()
+        self.db.close()
+
+    # -- campaigns ----------------------------------------------------------------------
+    def campaign(self, name: str) -> CampaignRow | None:
+        row = self.db.execute(
+            "SELECT id, name, broadcast_id, config, state, loaded_rows, clock, started_at,"
+            " finished_at, dispatch FROM campaigns WHERE name = ?",
+            (name,),
+        ).fetchone()
+        if row is None:
+            return None
+        return CampaignRow(
+            row[0], row[1], row[2], json.loads(row[3]), row[4], row[5], row[6], row[7],
+            row[8], json.loads(row[9]),
+        )  # fmt: skip
+
+    def campaign_names(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT name FROM campaigns ORDER BY id")]
+
+    def create_campaign(self, name: str, broadcast_id: str, config: dict[str, Any]) -> int:
+        self.begin()
+        cur = self.db.execute(
+            "INSERT INTO campaigns (name, broadcast_id, config) VALUES (?, ?, ?)",
+            (name, broadcast_id, json.dumps(config, sort_keys=True, default=str)),
+        )
+        self.commit()
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def update_campaign(self, campaign_id: int, **fields: Any) -> None:
+        """Set columns (``dispatch`` is JSON-encoded). Part of the current transaction."""
+        if "dispatch" in fields:
+            fields["dispatch"] = json.dumps(fields["dispatch"])
+        cols = ", ".join(f"{k} = ?" for k in fields)
+        self.db.execute(
+            f"UPDATE campaigns SET {cols} WHERE id = ?", (*fields.values(), campaign_id)
+        )
+
+    # -- zones --------------------------------------------------------------------------
+    def zone_ids(self) -> dict[str, int]:
+        return {k: i for i, k in self.db.execute("SELECT id, key FROM zones")}
+
+    def add_zone(self, key: str) -> int:
+        self.db.execute("INSERT OR IGNORE INTO zones (key) VALUES (?)", (key,))
+        row = self.db.execute("SELECT id FROM zones WHERE key = ?", (key,)).fetchone()
+        return int(row[0])
+
+    def campaign_zones(self, campaign_id: int) -> list[tuple[int, str]]:
+        return list(
+            self.db.execute(
+                "SELECT DISTINCT r.zone_id, z.key FROM recipients r JOIN zones z"
+                " ON z.id = r.zone_id WHERE r.campaign_id = ? ORDER BY r.zone_id",
+                (campaign_id,),
+            )
+        )
+
+    # -- recipients ---------------------------------------------------------------------
+    def add_recipients(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Rows: (campaign_id, row_no, phone, e164, region, zone_id, attributes_json,
+        sim_result, sim_inputs, bucket, final_result, next_at)."""
+        self.db.executemany(
+            "INSERT INTO recipients (campaign_id, row_no, phone, e164, region, zone_id,"
+            " attributes, sim_result, sim_inputs, bucket, final_result, next_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    def add_dnc(self, campaign_id: int, numbers: Iterable[str], source: str) -> None:
+        self.db.executemany(
+            "INSERT OR IGNORE INTO dnc (campaign_id, number, source) VALUES (?, ?, ?)",
+            ((campaign_id, n, source) for n in numbers),
+        )
+
+    def dnc_numbers(self, campaign_id: int, source: str) -> set[str]:
+        return {
+            r[0]
+            for r in self.db.execute(
+                "SELECT number FROM dnc WHERE campaign_id = ? AND source = ?", (campaign_id, source)
+            )
+        }
+
+    def bucket_dnc_and_duplicates(self, campaign_id: int, scrub_duplicates: bool) -> None:
+        """Set-based bucketing after loading: DNC list entries, then duplicate numbers."""
+        self.db.execute(
+            "UPDATE recipients SET bucket = 'call_blacklisted', final_result = 'DNC'"
+            " WHERE campaign_id = ?1 AND final_result IS NULL AND e164 IN"
+            " (SELECT number FROM dnc WHERE campaign_id = ?1)",
+            (campaign_id,),
+        )
+        if scrub_duplicates:
+            self.db.execute(
+                "UPDATE recipients SET bucket = 'duplicate', final_result = 'DUP'"
+                " WHERE campaign_id = ?1 AND e164 IS NOT NULL AND id NOT IN"
+                " (SELECT MIN(id) FROM recipients WHERE campaign_id = ?1 AND e164 IS NOT NULL"
+                "  GROUP BY e164)",
+                (campaign_id,),
+            )
+
+    def pending(
+        self, campaign_id: int, zone_id: int, after: tuple[float, int], limit: int
+    ) -> list[Pending]:
+        """Queued recipients of one zone, by (next_at, id) strictly after ``after``."""
+        t, rid = after
+        rows = self.db.execute(
+            "SELECT next_at, id, e164, attempts, attributes, sim_result, sim_inputs"
+            " FROM recipients INDEXED BY recipients_queue"
+            " WHERE campaign_id = ? AND zone_id = ? AND final_result IS NULL"
+            " AND (next_at > ? OR (next_at = ? AND id > ?)) ORDER BY next_at, id LIMIT ?",
+            (campaign_id, zone_id, t, t, rid, limit),
+        ).fetchall()
+        return [Pending(*r) for r in rows]
+
+    def record_attempts(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Rows: (recipient_id, attempt_no, voice_id, started_at, answered_at, ended_at,
+        result, q850_cause, answered_by, duration)."""
+        self.db.executemany(
+            "INSERT OR REPLACE INTO attempts (recipient_id, attempt_no, voice_id, started_at,"
+            " answered_at, ended_at, result, q850_cause, answered_by, duration)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    def record_responses(self, rows: Sequence[tuple[int, int, str, str]]) -> None:
+        self.db.executemany(
+            "INSERT INTO responses (recipient_id, attempt_no, question, response)"
+            " VALUES (?, ?, ?, ?)",
+            rows,
+        )
+
+    def update_recipients(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Rows: (attempts, next_at, final_result, recipient_id)."""
+        self.db.executemany(
+            "UPDATE recipients SET attempts = ?, next_at = ?, final_result = ? WHERE id = ?", rows
+        )
+
+    def finish_remaining(self, campaign_id: int, result: str) -> int:
+        cur = self.db.execute(
+            "UPDATE recipients SET final_result = ? WHERE campaign_id = ? AND final_result IS NULL",
+            (result, campaign_id),
+        )
+        return cur.rowcount
+
+    def counts_by(self, campaign_id: int, column: str) -> dict[str | None, int]:
+        assert column in ("final_result", "bucket")
+        return {
+            k: n
+            for k, n in self.db.execute(
+                f"SELECT {column}, COUNT(*) FROM recipients WHERE campaign_id = ? GROUP BY 1",
+                (campaign_id,),
+            )
+        }
+
+    def recipient_numbers(self, campaign_id: int, bucket: str, limit: int) -> list[str]:
+        return [
+            r[0]
+            for r in self.db.execute(
+                "SELECT COALESCE(e164, phone) FROM recipients WHERE campaign_id = ? AND bucket = ?"
+                " ORDER BY row_no LIMIT ?",
+                (campaign_id, bucket, limit),
+            )
+        ]
+
+    def attempt_stats(self, campaign_id: int) -> dict[str, Any]:
+        row = self.db.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT a.recipient_id), COALESCE(SUM(a.duration), 0),"
+            " COALESCE(SUM(CASE WHEN a.answered_at IS NOT NULL"
+            "   THEN ((CAST(a.duration AS INTEGER) + 59) / 60) * 60 ELSE 0 END), 0),"
+            " MIN(a.started_at), MAX(a.ended_at)"
+            " FROM attempts a JOIN recipients r ON r.id = a.recipient_id WHERE r.campaign_id = ?",
+            (campaign_id,),
+        ).fetchone()
+        awaiting = self.db.execute(
+            "SELECT COUNT(*) FROM recipients WHERE campaign_id = ? AND final_result IS NULL"
+            " AND attempts > 0",
+            (campaign_id,),
+        ).fetchone()[0]
+        responded = self.db.execute(
+            "SELECT COUNT(DISTINCT p.recipient_id) FROM responses p JOIN recipients r"
+            " ON r.id = p.recipient_id WHERE r.campaign_id = ?",
+            (campaign_id,),
+        ).fetchone()[0]
+        return {
+            "placed": row[0],
+            "attempted": row[1],
+            "duration": row[2],
+            "billed": row[3],
+            "first": row[4],
+            "last": row[5],
+            "awaiting": awaiting,
+            "responded": responded,
+        }
+
+    def questions(self, campaign_id: int) -> list[str]:
+        return [
+            r[0]
+            for r in self.db.execute(
+                "SELECT p.question FROM responses p JOIN recipients r ON r.id = p.recipient_id"
+                " WHERE r.campaign_id = ? GROUP BY p.question ORDER BY MIN(p.id)",
+                (campaign_id,),
+            )
+        ]
+
+    def answer_counts(self, campaign_id: int) -> list[tuple[str, str, int]]:
+        return list(
+            self.db.execute(
+                "SELECT p.question, p.response, COUNT(*) FROM responses p JOIN recipients r"
+                " ON r.id = p.recipient_id WHERE r.campaign_id = ? GROUP BY 1, 2 ORDER BY 1, 2",
+                (campaign_id,),
+            )
+        )
+
+    def calls_over_time(self, campaign_id: int, bucket_s: float) -> list[tuple[float, int]]:
+        return [
+            (float(b) * bucket_s, n)
+            for b, n in self.db.execute(
+                "SELECT CAST(a.started_at / ? AS INTEGER) AS b, COUNT(*) FROM attempts a"
+                " JOIN recipients r ON r.id = a.recipient_id WHERE r.campaign_id = ?"
+                " GROUP BY b ORDER BY b",
+                (bucket_s, campaign_id),
+            )
+        ]
+
+    def iter_export(self, campaign_id: int) -> Iterator[dict[str, Any]]:
+        """Recipients in input order with their attempts and responses (streamed)."""
+        cur = self.db.cursor()
+        cur.execute(
+            "SELECT id, phone, e164, attributes, final_result, bucket FROM recipients"
+            " WHERE campaign_id = ? ORDER BY row_no",
+            (campaign_id,),
+        )
+        while batch := cur.fetchmany(500):
+            ids = [r[0] for r in batch]
+            marks = ",".join("?" * len(ids))
+            attempts: dict[int, list[dict[str, Any]]] = {}
+            for a in self.db.execute(
+                "SELECT recipient_id, attempt_no, voice_id, result, q850_cause, answered_by,"
+                f" started_at, answered_at, ended_at, duration FROM attempts"
+                f" WHERE recipient_id IN ({marks}) ORDER BY recipient_id, attempt_no",
+                ids,
+            ):
+                attempts.setdefault(a[0], []).append(
+                    {
+                        "attempt": a[1],
+                        "voice_id": a[2],
+                        "result": a[3],
+                        "q850_cause": a[4],
+                        "answered_by": a[5],
+                        "started_at": a[6],
+                        "answered_at": a[7],
+                        "ended_at": a[8],
+                        "duration": a[9],
+                    }
+                )
+            responses: dict[int, list[dict[str, str]]] = {}
+            for p in self.db.execute(
+                f"SELECT recipient_id, question, response FROM responses"
+                f" WHERE recipient_id IN ({marks}) ORDER BY id",
+                ids,
+            ):
+                responses.setdefault(p[0], []).append({"question": p[1], "response": p[2]})
+            for rid, phone, e164, attrs, final, bucket in batch:
+                yield {
+                    "id": rid,
+                    "phone_number": phone,
+                    "e164": e164,
+                    "attributes": json.loads(attrs),
+                    "final_result": final,
+                    "bucket": bucket,
+                    "attempts": attempts.get(rid, []),
+                    "responses": responses.get(rid, []),
+                }
+
+    def call_summaries(self, campaign_id: int) -> Iterator[tuple[Any, ...]]:
+        """Last attempt per dialled recipient: (voice_id, to, duration, result, answered_by,
+        q850)."""
+        return iter(
+            self.db.execute(
+                "SELECT a.voice_id, r.e164, a.duration, a.result, a.answered_by, a.q850_cause"
+                " FROM attempts a JOIN recipients r ON r.id = a.recipient_id"
+                " WHERE r.campaign_id = ? AND a.attempt_no = r.attempts ORDER BY r.row_no",
+                (campaign_id,),
+            )
+        )
+
+    # -- the webhook outbox (dialplan.broadcast.outbox.Outbox) --------------------------
+    def add(self, event_id: str, url: str, body: bytes, now: float) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO outbox (event_id, url, body, created_at, next_attempt_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (event_id, url, body, now, now),
+        )
+
+    def add_many(self, rows: Sequence[tuple[str, str, bytes, float]]) -> None:
+        self.db.executemany(
+            "INSERT OR IGNORE INTO outbox (event_id, url, body, created_at, next_attempt_at)"
+            " VALUES (?1, ?2, ?3, ?4, ?4)",
+            rows,
+        )
+
+    def due(self, now: float, limit: int) -> list[OutboxEvent]:
+        rows = self.db.execute(
+            "SELECT id, event_id, url, body, attempts, next_attempt_at FROM outbox"
+            " WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id"
+            " LIMIT ?",
+            (now, limit),
+        ).fetchall()
+        return [OutboxEvent(r[0], r[1], r[2], bytes(r[3]), r[4], r[5]) for r in rows]
+
+    def delivered(self, id: int, now: float) -> None:
+        self.db.execute(
+            "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?", (now, id)
+        )
+
+    def retry_later(self, id: int, next_attempt_at: float, error: str) -> None:
+        self.db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
+            " WHERE id = ?",
+            (next_attempt_at, error[:500], id),
+        )
+
+    def pending_count(self) -> int:
+        return int(
+            self.db.execute("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0]
+        )
+
+    def next_due_at(self) -> float | None:
+        row = self.db.execute(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL"
+        ).fetchone()
+        return None if row[0] is None else float(row[0])

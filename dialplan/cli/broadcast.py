@@ -1,0 +1,241 @@
+"""``dialplan broadcast``: run, resume and inspect voice campaigns."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import UsageError
+
+DEFAULT_DB = "broadcast.sqlite"
+
+_db_option = click.option(
+    "--db",
+    type=click.Path(dir_okay=False),
+    default=DEFAULT_DB,
+    show_default=True,
+    help="The campaign database (SQLite).",
+)
+_format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+
+
+@click.group()
+def broadcast() -> None:
+    """Run voice broadcasts: campaigns of calls with retries, windows, DNC and webhooks."""
+
+
+def _existing_db(db: str) -> str:
+    if not Path(db).is_file():
+        raise UsageError(f"no campaign database {db} (run a campaign first, or pass --db)")
+    return db
+
+
+@broadcast.command()
+@click.argument("campaign", type=click.Path(dir_okay=False))
+@_db_option
+@click.option("--driver", type=click.Choice(["sim"]), default="sim", show_default=True)
+@click.option(
+    "--clock",
+    type=click.Choice(["virtual", "real"]),
+    default="virtual",
+    show_default=True,
+    help="virtual: the simulated calls take no real time; real: wait like real calls.",
+)
+@_format_option
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a TTY).")
+@click.option(
+    "--max-wait",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Seconds to keep delivering webhook events after the calls are done.",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False),
+    help="Where to write the HTML report (default: <campaign file name>-report.html).",
+)
+def run(
+    campaign: str,
+    db: str,
+    driver: str,
+    clock: str,
+    fmt: str,
+    progress: bool | None,
+    max_wait: float,
+    report_path: str | None,
+) -> None:
+    """Run CAMPAIGN (a .toml or .json file) to the end; run it again to resume."""
+    from ..broadcast.campaign import load_campaign
+    from ..broadcast.service import run_campaign
+    from ..broadcast.stats import campaign_stats, stats_text
+    from ..broadcast.store import Store
+
+    camp = load_campaign(campaign)
+    show = sys.stderr.isatty() if progress is None else progress
+    if show:
+        report = _run_with_progress(camp, db, clock, max_wait)
+    else:
+        report = run_campaign(camp, db, clock=clock, max_wait=max_wait)
+    store = Store(db)
+    try:
+        stats = campaign_stats(store, camp.name)
+        out_path = report_path or f"{Path(campaign).stem}-report.html"
+        written = _write_report(store, camp.name, out_path)
+    finally:
+        store.close()
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "campaign": camp.name,
+                    "broadcast_id": report.broadcast_id,
+                    "resumed": report.resumed,
+                    "db": db,
+                    "report": written,
+                    "events_pending": report.events_pending,
+                    "stats": stats,
+                },
+                indent=2,
+            )
+        )
+        return
+    click.echo(stats_text(stats, camp.name), nl=False)
+    click.echo(f"database: {db}")
+    if written:
+        click.echo(f"report: {written}")
+    if camp.webhook is not None:
+        if report.events_pending:
+            click.echo(
+                f"webhook events still pending: {report.events_pending} (delivered on the next run)"
+            )
+        else:
+            click.echo("webhook events: all delivered")
+
+
+def _run_with_progress(camp: Any, db: str, clock: str, max_wait: float) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from ..broadcast.service import run_campaign
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        transient=True,
+        console=None,
+    ) as bar:
+        task = bar.add_task("loading", total=None)
+
+        def update(phase: str, done: int, total: int) -> None:
+            bar.update(task, description=phase, completed=done, total=total or None)
+
+        return run_campaign(camp, db, clock=clock, max_wait=max_wait, progress=update)
+
+
+def _write_report(store: Any, name: str, path: str) -> str | None:
+    """Render the HTML report if the report module is available; returns the path."""
+    from ..broadcast.reportdata import report_data
+
+    try:
+        from ..broadcast.report import render_report  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    html = render_report(report_data(store, name))
+    Path(path).write_text(html, encoding="utf-8")
+    return path
+
+
+@broadcast.command()
+@click.argument("name")
+@_db_option
+@_format_option
+def stats(name: str, db: str, fmt: str) -> None:
+    """Statistics of campaign NAME (CallFire CallBroadcastStats names)."""
+    from ..broadcast.stats import campaign_stats, stats_text
+    from ..broadcast.store import Store
+
+    store = Store(_existing_db(db))
+    try:
+        data = campaign_stats(store, name)
+    finally:
+        store.close()
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2))
+    else:
+        click.echo(stats_text(data, name), nl=False)
+
+
+@broadcast.command()
+@click.argument("name")
+@_db_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file.")
+def export(name: str, db: str, fmt: str, output: str | None) -> None:
+    """Export one row per recipient: final result, attempts, answers."""
+    from ..broadcast.stats import write_csv, write_json
+    from ..broadcast.store import Store
+
+    store = Store(_existing_db(db))
+    try:
+        writer = write_json if fmt == "json" else write_csv
+        if output:
+            with open(output, "w", encoding="utf-8", newline="") as fh:
+                writer(store, name, fh)
+        else:
+            writer(store, name, sys.stdout)
+    finally:
+        store.close()
+
+
+@broadcast.command()
+@click.argument("name")
+@_db_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default="report.html",
+    show_default=True,
+    help="The HTML file to write.",
+)
+def report(name: str, db: str, output: str) -> None:
+    """Write an HTML report (results, answers per question, calls over time)."""
+    from ..broadcast.report import render_report  # type: ignore[attr-defined]
+    from ..broadcast.reportdata import report_data
+    from ..broadcast.store import Store
+
+    store = Store(_existing_db(db))
+    try:
+        html = render_report(report_data(store, name))
+    finally:
+        store.close()
+    Path(output).write_text(html, encoding="utf-8")
+    click.echo(f"report: {output}")
+
+
+@broadcast.command()
+@click.argument("campaign", type=click.Path(dir_okay=False))
+@_format_option
+@click.option("--sample", type=int, default=3, show_default=True, help="Recipients to render.")
+def preview(campaign: str, fmt: str, sample: int) -> None:
+    """Dry run: duration, skipped recipients and why, and what a sample will hear."""
+    from ..broadcast.campaign import load_campaign
+    from ..broadcast.preview import preview_campaign, preview_json, preview_text
+
+    data = preview_campaign(load_campaign(campaign), sample=sample)
+    click.echo(preview_json(data) if fmt == "json" else preview_text(data), nl=False)
