@@ -61,7 +61,7 @@ def test_simulate_machine_and_variables() -> None:
     assert data["prompts"] == [
         "Hello , your prescription at Main Street Pharmacy is ready for pick-up. Thank you."
     ]
-    assert data["variables"] == {"x": "1"}
+    assert data["variables"] == {"tries": "0", "x": "1"}
 
 
 def test_simulate_bad_input_is_a_usage_error(tmp_path: Path) -> None:
@@ -99,7 +99,7 @@ def test_calltest_failure_and_missed_branches(tmp_path: Path) -> None:
     assert code == 1
     assert "FAIL  wrong expectation" in out
     assert "outcome: expected 'transfer', got 'hangup'" in out
-    assert "never reached: line 5: <amd>: answered by a machine" in out
+    assert "never reached: line 6: <amd>: answered by a machine" in out
     assert "0 passed, 1 failed" in out
 
 
@@ -116,3 +116,17 @@ def test_calltest_invalid_dialplan_fails_its_cases(tmp_path: Path) -> None:
     code, out = run("test", str(tmp_path / "s.toml"))
     assert code == 1
     assert "ERROR" in out
+
+
+def test_simulate_http_answers(tmp_path: Path) -> None:
+    plan = tmp_path / "get.xml"
+    plan.write_text(
+        '<dialplan><get varname="r">http://127.0.0.1/a?x=1&amp;y=2</get>'
+        '<post varname="p">http://127.0.0.1/b</post>'
+        '<play type="tts">[${r}] [${p}]</play></dialplan>'
+    )
+    code, out = run(
+        "simulate", str(plan), "--http", "http://127.0.0.1/a?x=1&y=2=gold", "--format", "json"
+    )
+    assert code == 0
+    assert json.loads(out)["prompts"] == ["[gold] []"]
