@@ -130,3 +130,20 @@ def test_simulate_http_answers(tmp_path: Path) -> None:
     )
     assert code == 0
     assert json.loads(out)["prompts"] == ["[gold] []"]
+
+
+def test_the_documented_transcript_is_what_simulate_prints() -> None:
+    doc = (ROOT / "docs" / "testing-dialplans.md").read_text(encoding="utf-8")
+    start = doc.index("$ dialplan simulate examples/pharmacy-refill.xml")
+    block = doc[start : doc.index("```", start)].splitlines()
+    args = block[0].split()[2:]
+    code, out = run(*[a.replace("examples/", f"{ROOT}/examples/", 1) for a in args])
+    assert code == 0
+    printed = out.splitlines()
+    documented = block[1:]
+    assert len(printed) == len(documented)
+    for got, want in zip(printed, documented, strict=True):
+        if want.endswith(" …"):
+            assert got.startswith(want[:-2])
+        else:
+            assert got == want

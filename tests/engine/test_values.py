@@ -120,3 +120,22 @@ def test_runaway_javascript_in_a_condition_is_a_runtime_error() -> None:
     assert "<if>" in (result.error or "") and "line 1" in (result.error or "")
     assert result.prompts == ["hi"]
     assert result.effects[-2:] == [fx.Hangup("error"), fx.CallEnded("error", result.error)]
+
+
+def test_memory_hungry_javascript_is_a_runtime_error_for_that_call_only() -> None:
+    hog = plan_of('<dialplan><setvar varname="x">"x".repeat(1e8)</setvar></dialplan>')
+    result = simulate(hog)
+    assert result.outcome == "error"
+    assert result.error == "JavaScript in <setvar> (line 1) stopped: memory limit of 16 MB exceeded"
+    assert simulate(
+        plan_of("<dialplan><setvar varname='y'>'ok'</setvar></dialplan>")
+    ).variables == {"y": "ok"}
+
+
+def test_time_limit_message_and_a_throwing_value_falls_back_to_its_text() -> None:
+    spin = plan_of("<dialplan><setvar varname='x'>for(;;){}</setvar></dialplan>")
+    assert simulate(spin).error == (
+        "JavaScript in <setvar> (line 1) stopped: time limit of 50 ms exceeded"
+    )
+    thrower = plan_of("<dialplan><setvar varname='x'>throw new Error('boom')</setvar></dialplan>")
+    assert simulate(thrower).variables == {"x": "throw new Error('boom')"}
