@@ -155,8 +155,50 @@ def scenario_from_dict(
                 f"{source}: case {name!r}: unknown expectation(s) {', '.join(sorted(unknown))}"
             )
         options = {k: v for k, v in merged.items() if k not in ("name", "expect")}
+        problem = _check_options(options) or _check_expect(expect)
+        if problem:
+            raise UsageError(f"{source}: case {name!r}: {problem}")
         cases.append(Case(name, options, expect))
     return Scenario(source, plan_path, cases)
+
+
+_TABLES = ("contact", "variables", "http")
+_STRINGS = ("amd", "callerid", "phonenumber", "now")
+
+
+def _check_options(options: Mapping[str, Any]) -> str | None:
+    for key in _TABLES:
+        if key in options and not isinstance(options[key], dict):
+            return f"{key} must be a table"
+    for key in _STRINGS:
+        if key in options and not isinstance(options[key], str):
+            return f"{key} must be a string"
+    inputs = options.get("inputs", [])
+    if not isinstance(inputs, list | str) or (
+        isinstance(inputs, list) and not all(isinstance(i, str | int) for i in inputs)
+    ):
+        return "inputs must be a list of strings"
+    transfer = options.get("transfer", "answered")
+    if not isinstance(transfer, str | list):
+        return "transfer must be a string or a list of strings"
+    if "max_steps" in options and not isinstance(options["max_steps"], int):
+        return "max_steps must be an integer"
+    return None
+
+
+def _check_expect(expect: Mapping[str, Any]) -> str | None:
+    for key in ("prompts", "prompts_include", "prompts_exclude", "sms", "dnc"):
+        if key in expect and not isinstance(expect[key], list):
+            return f"expect.{key} must be a list"
+    if "variables" in expect and not isinstance(expect["variables"], dict):
+        return "expect.variables must be a table"
+    if "transfer" in expect and not (
+        isinstance(expect["transfer"], dict) or expect["transfer"] in ("none", False)
+    ):
+        return 'expect.transfer must be a table or "none"'
+    if "responses" in expect and not isinstance(expect["responses"], dict | list):
+        return "expect.responses must be a table or a list of {question, response}"
+    return None
 
 
 def run_case(plan: Plan, case: Case, scenario: str = "") -> CaseResult:
