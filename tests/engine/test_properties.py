@@ -113,6 +113,7 @@ arithmetic = st.builds(
     st.one_of(
         st.text(alphabet="abcXYZ019_ .-'\"+", max_size=12),
         st.from_regex(r"-?[0-9]{1,17}(\.[0-9]{1,9})?", fullmatch=True),
+        st.from_regex(r"-?[0-9]\.[0-9]{1,4}", fullmatch=True),
         st.sampled_from(["Yes", "Homer Simpson", "toString", "NaN", "let x", "typeof a", "in"]),
         arithmetic,
     )
