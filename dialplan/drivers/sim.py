@@ -179,12 +179,16 @@ class SimDriver:
         if item == HANGUP:
             self._at(HANGUP_DELAY, ev.CallerHangup())
             return
+        # keys after the one that completes the entry (`#` or maxDigits) would be dropped anyway
+        end = item.find("#") + 1 or len(item)
+        keys = item[: min(end, effect.max_digits)] if "#" not in item[:1] else "#"
         delay = FIRST_KEY_DELAY
-        for key in item:
+        for key in keys:
             self._at(delay, ev.DigitPressed(key), 3 * cid + 2)
             delay += KEY_INTERVAL
-        # the timer is re-armed by each key: it expires `timeout` after the last one
-        self._at(delay - KEY_INTERVAL + timeout, ev.InputTimeout(cid), 3 * cid + 1)
+        if keys[-1] != "#" and len(keys) < effect.max_digits:
+            # an unfinished entry: the timer, re-armed by each key, expires after the last one
+            self._at(delay - KEY_INTERVAL + timeout, ev.InputTimeout(cid), 3 * cid + 1)
 
     def _transfer(self, effect: fx.Transfer) -> None:
         index = min(self._transfer_index, len(self._transfers) - 1)

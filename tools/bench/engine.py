@@ -28,8 +28,18 @@ if str(ROOT) not in sys.path:
 import dialplan  # noqa: E402
 from dialplan.engine.simulate import simulate  # noqa: E402
 
-SHARED = Path(os.environ.get("DIALPLAN_SHARED", ROOT.parent / "shared"))
-CORPUS = SHARED / "corpus"
+
+def _find_shared() -> Path:
+    """``$DIALPLAN_SHARED``, else the nearest ``shared/`` beside the checkout or above it."""
+    if os.environ.get("DIALPLAN_SHARED"):
+        return Path(os.environ["DIALPLAN_SHARED"])
+    for folder in ROOT.parents:
+        if (folder / "shared" / "corpus").is_dir():
+            return folder / "shared"
+    return ROOT.parent / "shared"
+
+
+CORPUS = _find_shared() / "corpus"
 TARGET = 20_000
 
 #: (label, corpus path, options); the first row is the headline figure
