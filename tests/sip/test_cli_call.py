@@ -27,7 +27,16 @@ def test_call_json_prints_the_simulate_result_with_sip_details(sipp: Any) -> Non
     peer = sipp(uas(digits="42", first_digit_ms=400))
     result = CliRunner().invoke(
         cli,
-        ["call", str(PLANS / "two_digit_menu.xml"), "--to", peer.uri(), "--from", "15555550100", "--format", "json"],
+        [
+            "call",
+            str(PLANS / "two_digit_menu.xml"),
+            "--to",
+            peer.uri(),
+            "--from",
+            "15555550100",
+            "--format",
+            "json",
+        ],
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
@@ -57,7 +66,17 @@ def test_call_number_goes_to_the_trunk(sipp: Any, tmp_path: Path) -> None:
     conf = tmp_path / "campaign.toml"
     conf.write_text(f'[sip]\nproxy = "{peer.hostport}"\nfrom_user = "15555550100"\n')
     result = CliRunner().invoke(
-        cli, ["call", str(PLANS / "one_key.xml"), "--to", "15551234567", "--sip-config", str(conf), "--format", "json"]
+        cli,
+        [
+            "call",
+            str(PLANS / "one_key.xml"),
+            "--to",
+            "15551234567",
+            "--sip-config",
+            str(conf),
+            "--format",
+            "json",
+        ],
     )
     assert result.exit_code == 1
     data = json.loads(result.output)

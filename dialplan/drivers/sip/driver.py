@@ -111,6 +111,7 @@ class SipDriver:
             await self._http.aclose()
             self._http = None
         if self.endpoint is not None:
+            await self.endpoint.drain()
             self.endpoint.close()
             self.endpoint = None
 

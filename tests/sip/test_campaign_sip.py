@@ -1,0 +1,89 @@
+"""``dialplan broadcast run --driver sip``: a 200-recipient campaign over real SIP (SIPp UAS)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dialplan import load
+from dialplan.broadcast.campaign import load_campaign
+from dialplan.broadcast.service import run_campaign
+from dialplan.broadcast.sip import SipCampaignDriver
+from dialplan.broadcast.stats import export_rows
+from dialplan.broadcast.store import Store
+from dialplan.errors import CampaignError
+
+from .conftest import require, uas
+
+pytestmark = pytest.mark.sip
+PLANS = Path(__file__).parent / "plans"
+
+
+def write_campaign(tmp: Path, hostport: str, count: int, extra: str = "") -> Path:
+    numbers = [f"+1212555{i:04d}" for i in range(count)]
+    with (tmp / "recipients.csv").open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["phone_number", "first"])
+        writer.writerows([n, f"R{i}"] for i, n in enumerate(numbers))
+    (tmp / "plan.xml").write_text((PLANS / "one_key.xml").read_text())
+    path = tmp / "campaign.toml"
+    path.write_text(
+        "\n".join(
+            [
+                'name = "sip-campaign"',
+                'dialplan = "plan.xml"',
+                'recipients = "recipients.csv"',
+                'from_number = "+12125550100"',
+                'answering_machine_config = "LIVE_IMMEDIATE"',
+                "max_active = 100",
+                "calls_per_second = 200",
+                "[sip]",
+                f'proxy = "{hostport}"',
+                'recordings_dir = "recordings"',
+                extra,
+            ]
+        )
+        + "\n"
+    )
+    return path
+
+
+def test_campaign_of_200_over_sip(
+    sipp: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require("espeak-ng", "sox", "sipp", root=True)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    peer = sipp(uas(digits="1", first_digit_ms=300), calls=200, timeout_s=120)
+    camp = load_campaign(write_campaign(tmp_path, peer.hostport, 200))
+    db = tmp_path / "b.sqlite"
+    # what `dialplan broadcast run --driver sip` does (the CLI also renders the HTML report)
+    driver = SipCampaignDriver(camp, load(camp.dialplan))
+    try:
+        report = run_campaign(camp, db, driver=driver, clock="real", deliver=False)
+    finally:
+        driver.close()
+    assert report.elapsed_s < 60
+    store = Store(db)
+    try:
+        rows = list(export_rows(store, "sip-campaign"))
+    finally:
+        store.close()
+    assert len(rows) == 200
+    assert {r["final_result"] for r in rows} == {"LA"}
+    assert [r["responses"] for r in rows] == [
+        [{"question": "answer", "response": "1"}]
+    ] * 200 or all(r["responses"] == {"answer": "1"} for r in rows), rows[0]["responses"]
+    assert all(len(r["attempts"]) == 1 and r["attempts"][0]["q850_cause"] == 16 for r in rows)
+    assert len({r["attempts"][0]["voice_id"] for r in rows}) == 200
+    assert peer.wait(10) == 0  # SIPp saw 200 complete calls
+
+
+def test_sip_table_is_validated(tmp_path: Path) -> None:
+    path = write_campaign(tmp_path, "127.0.0.1:5060", 1, extra="ring_timeout = 5")
+    with pytest.raises(CampaignError, match="sip"):
+        load_campaign(path)
+    path = write_campaign(tmp_path, "127.0.0.1:5060", 1)
+    assert load_campaign(path).sip["proxy"] == "127.0.0.1:5060"
