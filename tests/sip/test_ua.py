@@ -7,12 +7,16 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
+
 from dialplan.drivers.sip import digest, sdp
 from dialplan.drivers.sip.message import SipMessage, name_addr_uri, parse, response_to, tag_of
 from dialplan.drivers.sip.rtp import RtpSession
 from dialplan.drivers.sip.ua import SipConfig, SipEndpoint
 
 from .conftest import run
+
+pytestmark = pytest.mark.sip
 
 
 class Peer(asyncio.DatagramProtocol):

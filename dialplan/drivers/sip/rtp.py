@@ -9,6 +9,7 @@ import random
 import socket
 import struct
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -166,7 +167,9 @@ class Pacer:
     ``stats`` holds the lateness of every packet sent (send time − due time)."""
 
     SLOTS = 10
-    _instances: dict[int, Pacer] = {}
+    _instances: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Pacer] = (
+        weakref.WeakKeyDictionary()
+    )
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -178,9 +181,9 @@ class Pacer:
     @classmethod
     def for_loop(cls, loop: asyncio.AbstractEventLoop | None = None) -> Pacer:
         loop = loop or asyncio.get_running_loop()
-        pacer = cls._instances.get(id(loop))
-        if pacer is None or pacer.loop is not loop:
-            pacer = cls._instances[id(loop)] = cls(loop)
+        pacer = cls._instances.get(loop)
+        if pacer is None:
+            pacer = cls._instances[loop] = cls(loop)
         return pacer
 
     @property
