@@ -242,6 +242,8 @@ class RtpSession(asyncio.DatagramProtocol):
         self._dtmf_state: tuple[int, list[TelephoneEvent]] | None = None
         self._pause_frames = 0
         self._dtmf_rx = DtmfReceiver()
+        self._rx_last: tuple[int, int] | None = None
+        self._rx_last_ssrc = -1
         self.on_digit: Callable[[str], None] | None = None
         self.audio_sinks: list[Callable[[bytes], None]] = []
         self.last_received = time.monotonic()
@@ -398,8 +400,27 @@ class RtpSession(asyncio.DatagramProtocol):
             if key and self.on_digit is not None:
                 self.on_digit(key)
         elif packet.payload_type == 0:
-            for sink in self.audio_sinks:
-                sink(packet.payload)
+            payload = self._in_order(packet)
+            if payload:
+                for sink in self.audio_sinks:
+                    sink(payload)
+
+    def _in_order(self, packet: RtpPacket) -> bytes:
+        """The audio to hand to the sinks: late and duplicate packets are dropped, a gap of
+        lost packets (up to 1 s) is filled with silence so recordings keep their length."""
+        last = self._rx_last
+        self._rx_last_ssrc, ssrc_changed = packet.ssrc, packet.ssrc != self._rx_last_ssrc
+        if last is None or ssrc_changed:
+            self._rx_last = (packet.sequence, packet.timestamp)
+            return packet.payload
+        seq_delta = (packet.sequence - last[0]) & 0xFFFF
+        if seq_delta == 0 or seq_delta >= 0x8000:  # duplicate, or older than the last one
+            return b""
+        self._rx_last = (packet.sequence, packet.timestamp)
+        gap = ((packet.timestamp - last[1]) & 0xFFFFFFFF) - len(packet.payload)
+        if seq_delta > 1 and 0 < gap <= 8000:
+            return bytes([SILENCE]) * gap + packet.payload
+        return packet.payload
 
     def error_received(self, exc: Exception) -> None:  # ICMP port unreachable etc.
         pass
