@@ -20,7 +20,7 @@ MEMORY_LIMIT = 16 * 1024 * 1024
 #: is octal in sloppy mode), no trailing fraction zero (``1.50`` → ``1.5``), no ``-0``, at most
 #: 15 significant digits (exact doubles), so the fast path below equals evaluating them.
 _NUMBER = re.compile(
-    r"^(?:0|-?[1-9][0-9]{0,14}|-?[1-9][0-9]{0,6}\.[0-9]{0,7}[1-9]|-?0\.[1-9][0-9]{0,6})$"
+    r"^(?:0|-?[1-9][0-9]{0,14}|-?[1-9][0-9]{0,6}\.[0-9]{0,7}[1-9]|-?0\.[0-9]{0,6}[1-9])$"
 )
 #: Two or more plain words separated by single spaces: ``Homer Simpson`` (a syntax error in JS as
 #: long as no word is a keyword or operator word, see ``_RESERVED``).

@@ -72,7 +72,12 @@ def test_simulate_bad_input_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_simulate_runtime_error_exits_1(tmp_path: Path) -> None:
     plan = tmp_path / "loop.xml"
-    plan.write_text('<dialplan><setvar name="a" varname="x">1</setvar><goto>a</goto></dialplan>')
+    # a silent caller in a menu that replays itself on timeout: lint only warns (W072), the
+    # engine's step limit ends it
+    plan.write_text(
+        '<dialplan><menu name="m" timeout="1"><play type="tts">Hi</play>'
+        '<keypress pressed="timeout"><goto>m</goto></keypress></menu></dialplan>'
+    )
     code, out = run("simulate", str(plan), "--format", "json", "--max-steps", "50")
     assert code == 1
     assert json.loads(out)["error"] == "step limit exceeded: more than 50 tags executed"
