@@ -79,7 +79,7 @@ def test_invite_retransmission_ack_reinvite_options_and_remote_bye() -> None:
     async def scenario() -> None:
         far = await peer()
         media = await RtpSession.open("127.0.0.1")
-        ep = await SipEndpoint.create(SipConfig(t1=0.1))
+        ep = await SipEndpoint.create(SipConfig(t1=0.2))
         call = ep.call(f"sip:bob@127.0.0.1:{far.port}")
         placing = asyncio.ensure_future(call.invite(5))
         first, t1, addr = await far.recv()
@@ -88,12 +88,13 @@ def test_invite_retransmission_ack_reinvite_options_and_remote_bye() -> None:
         assert (
             first.method == "INVITE" and first.to_bytes() == second.to_bytes() == third.to_bytes()
         )
-        assert 0.07 < t2 - t1 < 0.2 and 0.15 < t3 - t2 < 0.35  # Timer A: T1, then 2·T1
+        # Timer A: T1, then 2·T1 (bounds allow for a busy machine)
+        assert 0.18 < t2 - t1 < 0.45 and 0.38 < t3 - t2 < 0.8 and t3 - t2 > 1.4 * (t2 - t1)
         offer = sdp.parse(first.body)
         assert offer.payload_types == (0, 101) and offer.dtmf_payload_type == 101
 
         far.send(response_to(first, 180, to_tag="peer1"), addr)
-        await asyncio.sleep(0.35)
+        await asyncio.sleep(1.0)
         assert far.inbox.empty()  # a provisional response stops retransmission
         ok = answer(first, far.port, media.local_port)
         far.send(ok, addr)
@@ -181,7 +182,7 @@ def test_timer_b_gives_up_and_rtp_timeout_hangs_up() -> None:
         silent = ep.call(f"sip:nobody@127.0.0.1:{far.port}")
         started = time.monotonic()
         assert await silent.invite(10) is False  # nobody answers at all: Timer B = 64·T1
-        assert 1.2 < time.monotonic() - started < 2.0
+        assert 1.2 < time.monotonic() - started < 3.0
         assert silent.failure is not None and silent.failure.result == "NO_ANS"
         while not far.inbox.empty():
             far.inbox.get_nowait()
