@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +146,7 @@ def _call(
                 callerid=cfg.from_user,
                 phonenumber=to,
                 variables=preset,
-                call_id="sip-call",
+                call_id=f"call-{uuid.uuid4().hex[:12]}",
             )
             return await driver.place(to, plan, context)
 

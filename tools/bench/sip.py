@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:
 
 from dialplan.drivers.sip.codec import tone  # noqa: E402
 from dialplan.drivers.sip.peers import Sipp, sipp_uas_scenario  # noqa: E402
-from dialplan.drivers.sip.rtp import Pacer  # noqa: E402
+from dialplan.drivers.sip.rtp import LatenessStats, Pacer  # noqa: E402
 from dialplan.drivers.sip.ua import Call, SipConfig, SipEndpoint  # noqa: E402
 
 TARGET_CONCURRENT = 500
@@ -116,6 +116,8 @@ async def concurrency(uri: str, count: int, rate: float, hold_s: float) -> dict[
         else:
             failures += 1
 
+    pacer = Pacer.for_loop()
+    pacer.stats = LatenessStats()
     ramp_started = time.perf_counter()
     tasks = []
     for i in range(count):
@@ -126,7 +128,6 @@ async def concurrency(uri: str, count: int, rate: float, hold_s: float) -> dict[
         tasks.append(asyncio.ensure_future(one()))
     await asyncio.gather(*tasks)
     ramp_s = time.perf_counter() - ramp_started
-    pacer = Pacer.for_loop()
     ramp_stats = pacer.stats.reset()
     cpu0 = time.process_time()
     await asyncio.sleep(hold_s)
