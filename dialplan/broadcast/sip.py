@@ -85,7 +85,8 @@ def attempt_outcome(outcome: CallOutcome, total_s: float) -> AttemptOutcome:
     if outcome.call is None:
         return AttemptOutcome(outcome.result, outcome.cause, None, ring, 0.0)
     summary = summarize(outcome.call)
-    answered_by: Any = _ANSWERED_BY.get(outcome.answered_by or "")
+    # like the simulated driver: no verdict when detection did not run
+    answered_by: Any = _ANSWERED_BY.get(outcome.answered_by or "") if outcome.amd_cause else None
     return AttemptOutcome(
         outcome.result,
         outcome.cause,

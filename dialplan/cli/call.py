@@ -179,6 +179,7 @@ def result_dict(outcome: Any) -> dict[str, Any]:
         "sip_status": outcome.sip_status,
         "duration_s": round(outcome.duration_s, 3),
         "recordings": list(outcome.recordings),
+        "amd": outcome.amd_cause,
     }
     return data
 
@@ -190,7 +191,8 @@ def render_text(data: dict[str, Any]) -> str:
         f"outcome: {data['outcome']}" + (f" — {data['error']}" if data.get("error") else ""),
     ]
     if data.get("answered_by"):
-        lines.append(f"answered by: {data['answered_by']}")
+        amd = f" (AMD: {sip['amd']})" if sip.get("amd") else ""
+        lines.append(f"answered by: {data['answered_by']}{amd}")
     lines.append(f"duration: {sip['duration_s']:.1f} s")
     for prompt in data.get("prompts", []):
         lines.append(f"said: {prompt}")

@@ -77,6 +77,7 @@ def test_campaign_of_200_over_sip(
         [{"question": "answer", "response": "1"}]
     ] * 200 or all(r["responses"] == {"answer": "1"} for r in rows), rows[0]["responses"]
     assert all(len(r["attempts"]) == 1 and r["attempts"][0]["q850_cause"] == 16 for r in rows)
+    assert {r["attempts"][0]["answered_by"] for r in rows} == {None}  # LIVE_IMMEDIATE: no AMD
     assert len({r["attempts"][0]["voice_id"] for r in rows}) == 200
     assert peer.wait(10) == 0  # SIPp saw 200 complete calls
 

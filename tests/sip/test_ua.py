@@ -138,10 +138,15 @@ def test_invite_retransmission_ack_reinvite_options_and_remote_bye() -> None:
 def test_digest_retry_after_407() -> None:
     async def scenario() -> None:
         far = await peer()
-        ep = await SipEndpoint.create(SipConfig(username="alice", password="secret"))
+        ep = await SipEndpoint.create(
+            SipConfig(
+                username="alice", password="secret", from_user="15555550100", from_display='Dr "X"'
+            )
+        )
         call = ep.call(f"sip:15551234567@127.0.0.1:{far.port}")
         placing = asyncio.ensure_future(call.invite(5))
         first, _, addr = await far.recv()
+        assert first.get("From").startswith('"Dr \\"X\\"" <sip:15555550100@127.0.0.1:')
         challenge = response_to(first, 407, to_tag="px")
         challenge.add("Proxy-Authenticate", 'Digest realm="trunk", nonce="abc", qop="auth"')
         far.send(challenge, addr)

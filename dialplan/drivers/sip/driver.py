@@ -52,6 +52,8 @@ class CallOutcome:
     sip_status: int = 200
     call: CallResult | None = None
     recordings: list[str] = field(default_factory=list)
+    #: the AMD rule that decided (``HUMAN``, ``LONGGREETING``, …); None when AMD did not run
+    amd_cause: str | None = None
 
     @property
     def answered(self) -> bool:
@@ -66,6 +68,7 @@ class CallOutcome:
             "answered_by": self.answered_by,
             "duration_s": round(self.duration_s, 3),
             "recordings": list(self.recordings),
+            "amd_cause": self.amd_cause,
             "call": self.call.to_dict() if self.call is not None else None,
         }
 
@@ -161,6 +164,7 @@ class SipDriver:
             200,
             result,
             run.recordings,
+            run.amd_cause,
         )
 
 
@@ -178,6 +182,7 @@ class _CallRun:
         self.plan = plan
         self.events: asyncio.Queue[ev.Event] = asyncio.Queue()
         self.answered_by = "live"
+        self.amd_cause: str | None = None
         self.current_play: int | None = None
         self.collect_id: int | None = None
         self.collect_timeout_s = 0.0
@@ -240,6 +245,7 @@ class _CallRun:
         def sink(payload: bytes) -> None:
             verdict = amd.feed(payload)
             if verdict is not None and not done.done():
+                self.amd_cause = verdict.cause
                 log.info(
                     "AMD %s (%s) after %d ms", verdict.result, verdict.cause, verdict.decided_at_ms
                 )
@@ -251,7 +257,10 @@ class _CallRun:
             limit = config.total_analysis_ms / 1000 + 1.0
             await asyncio.wait({done, hangup}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
             hangup.cancel()
-            return done.result() if done.done() else config.not_sure_result
+            if done.done():
+                return done.result()
+            self.amd_cause = "TOOLONG"
+            return config.not_sure_result
         finally:
             rtp.audio_sinks.remove(sink)
 
@@ -423,6 +432,16 @@ class _CallRun:
         pid = effect.pause_id
         self.later(effect.duration_ms / 1000, lambda: self.post(ev.PauseDone(pid)))
 
+    def _log(self, effect: fx.Log) -> None:
+        level = {"info": logging.INFO, "warning": logging.WARNING}.get(effect.level, logging.ERROR)
+        log.log(
+            level,
+            "%s: %s%s",
+            self.call.call_id,
+            effect.message,
+            f" ({effect.node})" if effect.node else "",
+        )
+
     def _hangup(self, effect: fx.Hangup) -> None:
         if self.call.rtp is not None:
             self.call.rtp.stop_prompt()
@@ -449,4 +468,5 @@ _HANDLERS: dict[type, Callable[[_CallRun, Any], None]] = {
     fx.Hangup: _CallRun._hangup,
     fx.CallEnded: _CallRun._ended,
     fx.Pause: _CallRun._pause,
+    fx.Log: _CallRun._log,
 }

@@ -378,7 +378,8 @@ class Call:
         self.call_id = new_call_id(endpoint.host)
         self.local_tag = new_tag()
         display = from_display if from_display is not None else cfg.from_display
-        display_part = f'"{display}" ' if display else ""
+        quoted = display.replace("\\", "\\\\").replace('"', '\\"') if display else ""
+        display_part = f'"{quoted}" ' if display else ""
         domain = cfg.from_host or endpoint.hostport()
         self.local_uri = f"sip:{from_user}@{domain}"
         self.from_header = f"{display_part}<{self.local_uri}>;tag={self.local_tag}"
