@@ -93,8 +93,9 @@ def test_invite_retransmission_ack_reinvite_options_and_remote_bye() -> None:
         offer = sdp.parse(first.body)
         assert offer.payload_types == (0, 101) and offer.dtmf_payload_type == 101
 
-        far.send(response_to(first, 180, to_tag="peer1"), addr)
+        far.send(response_to(first, 183, to_tag="peer1"), addr)
         await asyncio.sleep(1.0)
+        assert call.state == "ringing" and call.times.ringing is not None
         assert far.inbox.empty()  # a provisional response stops retransmission
         ok = answer(first, far.port, media.local_port)
         far.send(ok, addr)
@@ -124,9 +125,18 @@ def test_invite_retransmission_ack_reinvite_options_and_remote_bye() -> None:
         opts, _, _ = await far.recv()
         assert opts.status == 200 and "REFER" in opts.get("Allow")
 
-        far.send(in_dialog("BYE", ack, 4), addr)
+        digits: list[str] = []
+        call.on_digit = digits.append
+        info = in_dialog("INFO", ack, 5)
+        info.add("Content-Type", "application/dtmf-relay")
+        info.body = b"Signal=5\r\nDuration=160\r\n"
+        far.send(info, addr)
+        info_ok, _, _ = await far.recv()
+        assert info_ok.status == 200 and digits == ["5"]
+
+        far.send(in_dialog("BYE", ack, 6), addr)
         bye_ok, _, _ = await far.recv()
-        assert bye_ok.status == 200 and bye_ok.cseq == (4, "BYE")
+        assert bye_ok.status == 200 and bye_ok.cseq == (6, "BYE")
         await asyncio.wait_for(call.hangup_event.wait(), 1)
         assert call.state == "ended" and call.ended_by == "remote"
         ep.close()
