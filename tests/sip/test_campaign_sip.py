@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import csv
+import json
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
-from dialplan import load
 from dialplan.broadcast.campaign import load_campaign
-from dialplan.broadcast.service import run_campaign
-from dialplan.broadcast.sip import SipCampaignDriver
-from dialplan.broadcast.stats import export_rows
-from dialplan.broadcast.store import Store
+from dialplan.cli import cli
 from dialplan.errors import CampaignError
 
 from .conftest import require, uas
 
 pytestmark = pytest.mark.sip
 PLANS = Path(__file__).parent / "plans"
+RESPONSE = [{"question": "answer", "response": "1"}]  # the stash of one_key.xml
 
 
 def write_campaign(tmp: Path, hostport: str, count: int, extra: str = "") -> Path:
@@ -57,25 +57,23 @@ def test_campaign_of_200_over_sip(
     require("espeak-ng", "sox", "sipp", root=True)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     peer = sipp(uas(digits="1", first_digit_ms=300), calls=200, timeout_s=120)
-    camp = load_campaign(write_campaign(tmp_path, peer.hostport, 200))
+    path = write_campaign(tmp_path, peer.hostport, 200)
     db = tmp_path / "b.sqlite"
-    # what `dialplan broadcast run --driver sip` does (the CLI also renders the HTML report)
-    driver = SipCampaignDriver(camp, load(camp.dialplan))
-    try:
-        report = run_campaign(camp, db, driver=driver, clock="real", deliver=False)
-    finally:
-        driver.close()
-    assert report.elapsed_s < 60
-    store = Store(db)
-    try:
-        rows = list(export_rows(store, "sip-campaign"))
-    finally:
-        store.close()
+    runner = CliRunner()
+    started = time.monotonic()
+    args = ["broadcast", "run", str(path), "--driver", "sip", "--db", str(db)]
+    args += ["--format", "json", "--no-progress", "--report", str(tmp_path / "report.html")]
+    ran = runner.invoke(cli, args)
+    assert ran.exit_code == 0, ran.output
+    assert time.monotonic() - started < 60
+    stats = json.loads(ran.output)["stats"]
+    assert stats["respondedCount"] == 200
+    exported = runner.invoke(cli, ["broadcast", "export", "sip-campaign", "--db", str(db)])
+    assert exported.exit_code == 0, exported.output
+    rows = json.loads(exported.output)
     assert len(rows) == 200
     assert {r["final_result"] for r in rows} == {"LA"}
-    assert [r["responses"] for r in rows] == [
-        [{"question": "answer", "response": "1"}]
-    ] * 200 or all(r["responses"] == {"answer": "1"} for r in rows), rows[0]["responses"]
+    assert [r["responses"] for r in rows] == [RESPONSE] * 200, rows[0]["responses"]
     assert all(len(r["attempts"]) == 1 and r["attempts"][0]["q850_cause"] == 16 for r in rows)
     assert {r["attempts"][0]["answered_by"] for r in rows} == {None}  # LIVE_IMMEDIATE: no AMD
     assert len({r["attempts"][0]["voice_id"] for r in rows}) == 200
