@@ -83,7 +83,6 @@ class DriverOptions:
     prompt_cache: PromptCache | None = None
     sounds_dir: Path | None = None  # callfireid prompts: <dir>/<id>.wav
     http_timeout_s: float = 10.0
-    trace: bool = False
     #: called with (call id, effect) for every effect the engine emits (logging, tests)
     on_effect: Callable[[str, fx.Effect], None] | None = None
 

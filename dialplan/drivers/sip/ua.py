@@ -20,7 +20,6 @@ from .causes import Failure, failure_for
 from .message import (
     SipMessage,
     SipParseError,
-    header_params,
     name_addr_uri,
     new_branch,
     new_call_id,
@@ -81,10 +80,6 @@ class SipConfig:
         if self.transfer_uri:
             return self.transfer_uri.replace("{number}", number)
         return self.request_uri(number)
-
-
-class SipTimeout(Exception):
-    """No final response within Timer B/F."""
 
 
 class ClientTransaction:
@@ -274,18 +269,11 @@ class SipEndpoint(asyncio.DatagramProtocol):
         key = (request.branch, request.method, request.cseq[0])
         self._responses_sent[key] = data
         asyncio.get_running_loop().call_later(32.0, self._responses_sent.pop, key, None)
-        self.send(data, self._response_addr(request, addr))
-
-    @staticmethod
-    def _response_addr(request: SipMessage, addr: tuple[str, int]) -> tuple[str, int]:
-        """Responses go back to the source address (rport, RFC 3581) — right on loopback and NAT."""
-        return addr
+        # back to where the request came from (rport, RFC 3581): right on loopback and NAT
+        self.send(data, addr)
 
     def _request(self, msg: SipMessage, addr: tuple[str, int]) -> None:
-        if msg.method == "ACK":
-            call = self.dialogs.get((msg.call_id, tag_of(msg.get("To"))))
-            if call is not None:
-                call.ack_received()
+        if msg.method == "ACK":  # for our 200 to a re-INVITE: nothing to do (no retransmission)
             return
         cached = self._responses_sent.get((msg.branch, msg.method, msg.cseq[0]))
         if cached is not None:  # a retransmitted request: repeat our answer
@@ -537,9 +525,6 @@ class Call:
         if self._ack is not None and self._ack_addr is not None:
             self.endpoint.send(self._ack, self._ack_addr)
 
-    def ack_received(self) -> None:
-        pass
-
     # -- in the dialog ------------------------------------------------------------------------
     def _dialog_destination(self) -> tuple[str, int]:
         if self.route_set:
@@ -726,4 +711,4 @@ def _dtmf_relay_key(body: bytes) -> str:
     return ""
 
 
-__all__ = ["Call", "SipConfig", "SipEndpoint", "header_params"]
+__all__ = ["Call", "CallTimes", "ClientTransaction", "SipConfig", "SipEndpoint"]
