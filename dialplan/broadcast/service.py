@@ -168,7 +168,12 @@ def run_campaign(
                 deliverer = WebhookDeliverer(
                     store, campaign.webhook.secret, allow_private=campaign.allow_private
                 )
-            disp = Dispatcher(
+            dispatcher_cls: type[Dispatcher] = Dispatcher
+            if hasattr(driver, "start"):  # calls run concurrently in real time (SIP)
+                from .realtime import ConcurrentDispatcher
+
+                dispatcher_cls = ConcurrentDispatcher
+            disp = dispatcher_cls(
                 store,
                 campaign,
                 row.id,
