@@ -103,7 +103,10 @@ def child(campaign_path: str, db: str, runner_kind: str) -> None:
     if runner_kind == "auto":
         import importlib.util
 
-        found = importlib.util.find_spec("dialplan.engine.simulate") is not None
+        found = any(
+            importlib.util.find_spec(m) is not None
+            for m in ("dialplan.drivers.simulate", "dialplan.engine.simulate")
+        )
         runner_kind = "engine" if found else "fake"
     if runner_kind == "engine":
         runner = default_runner(campaign)
