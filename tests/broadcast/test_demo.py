@@ -73,7 +73,7 @@ def test_demo_preview(tmp_path: Path) -> None:
     p = json.loads(out.stdout)
     assert p["recipients"] == 22
     assert p["skipped"] == {"dnc": 2, "duplicate": 1, "invalid": 1, "country": 0, "window": 0}
-    assert p["to_call"] == 18 and p["duration_s"] > 3600  # six time zones' windows
+    assert p["to_call"] == 18 and p["duration_s"] > 3600  # seven time zones' windows
     first = p["samples"][0]
     assert first["phone_number"] == "(212) 555-0101" and first["inputs"] == ["1"]
     assert any("Hello Maria!" in text for text in first["live"])
