@@ -11,6 +11,7 @@ import codecs
 import os
 import re
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 
 from lxml import etree
@@ -32,6 +33,10 @@ _DECL_ENCODING_TEXT = re.compile(r"""^(<\?xml[^>]*?encoding\s*=\s*["'])[A-Za-z0-
 _MASK = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.S)
 _DTD = re.compile(r"<!DOCTYPE|<!ENTITY", re.I)
 _START = re.compile(r"<[^/]")
+#: ``<name`` of a start tag in masked text (end tags, comments, PIs and DTDs do not match)
+_OPEN = re.compile(r"<[^\s/>!?]")
+#: the elements nested deeper than MAX_DEPTH (the root is at depth 1)
+_TOO_DEEP = etree.XPath("/*" + "/*" * MAX_DEPTH)
 #: A start or end tag of a well-formed document (attribute values may contain ``>``).
 _TAG = re.compile(r"""<(/?)([^\s/>]+)((?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(/?)>""")
 _ATTR = re.compile(r"""\s([^\s=/>]+)\s*=\s*(?:"[^"]*"|'[^']*')""")
@@ -218,7 +223,7 @@ def parse(source: Source) -> ParsedDocument:
             source,
             Location(line, 1),
         )
-    masked = _MASK.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
+    masked = _MASK.sub(_blank, text) if ("<!" in text or "<?" in text) else text
     dtd = _DTD.search(masked)
     if dtd:
         line = masked[: dtd.start()].count("\n") + 1
@@ -270,57 +275,53 @@ def parse(source: Source) -> ParsedDocument:
             f"document has {count} elements; the limit is {MAX_ELEMENTS}",
             source,
         )
-    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    line_starts = list(accumulate((len(line) + 1 for line in text.split("\n")), initial=0))
+    line_starts.pop()
     doc = ParsedDocument(source, text, root, {}, line_starts)
     _index_positions(doc, masked)
     return doc
 
 
+def _blank(m: re.Match[str]) -> str:
+    """A comment/CDATA/PI replaced by spaces, keeping its newlines (so offsets stay put)."""
+    return "\n".join(" " * len(part) for part in m.group().split("\n"))
+
+
 def _index_positions(doc: ParsedDocument, masked: str) -> None:
-    """Record each element's ``<name`` offset and start-tag end; enforce depth and attributes.
+    """Record each element's ``<name`` offset; enforce the depth and attribute limits.
 
     In the masked text (comments, CDATA and PIs blanked) every ``<name`` is the start tag of the
-    next element in document order, so one scan pairs tags with elements.
+    next element in document order, so one scan pairs tags with elements. The end of each start
+    tag is found later, on demand (attribute values may contain ``>``).
     """
     elements = list(doc.root.iter(etree.Element))
-    depth = 0
-    index = 0
-    for m in _TAG.finditer(masked):
-        if m.group(1):
-            depth -= 1
-            continue
-        if index >= len(elements):
-            break
-        el = elements[index]
-        index += 1
-        if depth + 1 > MAX_DEPTH:
-            raise ParseFailure(
-                make(
-                    "E017",
-                    "nesting-too-deep",
-                    f"elements nest deeper than {MAX_DEPTH} levels",
-                    doc._loc(m.start()),
-                    file=doc.source.name,
-                )
+    deep = _TOO_DEEP(doc.root)
+    offsets = [m.start() for m in _OPEN.finditer(masked)]
+    if len(offsets) != len(elements):  # cannot happen for a well-formed document; stay safe
+        offsets = []
+    doc._offsets.update(zip(elements, offsets, strict=False))
+    if isinstance(deep, list) and deep:
+        raise ParseFailure(
+            make(
+                "E017",
+                "nesting-too-deep",
+                f"elements nest deeper than {MAX_DEPTH} levels",
+                doc.location(deep[0]),  # type: ignore[arg-type]
+                file=doc.source.name,
             )
+        )
+    for el in elements:
         if len(el.attrib) > MAX_ATTRIBUTES:
             raise ParseFailure(
                 make(
                     "E016",
                     "document-too-large",
-                    f"<{m.group(2)}> has {len(el.attrib)} attributes; "
+                    f"<{etree.QName(el).localname}> has {len(el.attrib)} attributes; "
                     f"the limit is {MAX_ATTRIBUTES}",
-                    doc._loc(m.start()),
+                    doc.location(el),
                     file=doc.source.name,
                 )
             )
-        doc._offsets[el] = m.start()
-        doc._tag_ends[el] = m.end()
-        if not m.group(4):
-            depth += 1
-    if index != len(elements):  # cannot happen for a well-formed document; stay safe
-        doc._offsets.clear()
-        doc._tag_ends.clear()
 
 
 def parse_any(src: str | bytes | os.PathLike[str], name: str | None = None) -> ParsedDocument:

@@ -16,15 +16,17 @@ import copy
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from importlib import resources
-from importlib.abc import Traversable
-from typing import Final
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
 from lxml import etree
 
 from .diagnostics import Diagnostic, Severity, make
 from .model.tags import CAMEL_TAGS, MUSIC_ON_HOLD_ALIASES, TAGS, canonical_attr, canonical_tag
 from .parse import ParsedDocument
+
+if TYPE_CHECKING:
+    from importlib.abc import Traversable
 
 #: Code and rule name for schema findings that no spec rule covers.
 SCHEMA_CODE: Final = "E018"
@@ -91,6 +93,8 @@ _schema: etree.XMLSchema | None = None
 
 def xsd_resource() -> Traversable:
     """The packaged XSD (``dialplan/data/dialplan.xsd``, a link to ``xsd/dialplan.xsd``)."""
+    from importlib import resources
+
     return resources.files("dialplan") / "data" / "dialplan.xsd"
 
 
@@ -99,12 +103,19 @@ def xsd_text() -> str:
     return xsd_resource().read_text(encoding="utf-8")
 
 
+def _xsd_bytes() -> bytes:
+    path = Path(__file__).resolve().parent / "data" / "dialplan.xsd"
+    if path.is_file():  # a normal install: skip importlib.resources at start-up
+        return path.read_bytes()
+    return xsd_resource().read_bytes()
+
+
 def compiled() -> etree.XMLSchema:
     """The compiled schema (compiled on first use, then shared)."""
     global _schema
     if _schema is None:
         parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        tree = etree.fromstring(xsd_resource().read_bytes(), parser)
+        tree = etree.fromstring(_xsd_bytes(), parser)
         _schema = etree.XMLSchema(tree)
     return _schema
 
@@ -113,7 +124,7 @@ def compiled() -> etree.XMLSchema:
 
 
 def _needs_work(root: etree._Element) -> bool:
-    """Whether :func:`normalise` would change anything (cheap pre-check)."""
+    """Whether :func:`normalise` would change anything."""
     for el in root.iter(etree.Element):
         tag = el.tag
         if tag[0] == "{" or tag in CAMEL_TAGS:
@@ -128,7 +139,7 @@ def _needs_work(root: etree._Element) -> bool:
             continue
         for key, value in attrib.items():
             if key not in spec.attrs:
-                if canonical_attr(tag, key) != key or key[0] == "{":
+                if key[0] != "{" and canonical_attr(tag, key) != key:
                     return True
             elif (tag, key) in CASE_INSENSITIVE_VALUES and value != value.lower():
                 return True
