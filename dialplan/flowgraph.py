@@ -336,7 +336,8 @@ _MERMAID_SHAPES = {
 
 def _mermaid_text(text: str) -> str:
     escaped = (
-        text.replace("&", "#amp;")
+        text.replace("#", "#35;")
+        .replace("&", "#amp;")
         .replace('"', "#quot;")
         .replace("<", "#lt;")
         .replace(">", "#gt;")

@@ -16,7 +16,7 @@ from typing import Any
 
 from .engine.result import CallResult
 from .errors import UsageError
-from .model import Amd, Catch, Equal, If, Menu, Plan
+from .model import Plan
 
 CASE_KEYS = frozenset(
     {
@@ -155,8 +155,50 @@ def scenario_from_dict(
                 f"{source}: case {name!r}: unknown expectation(s) {', '.join(sorted(unknown))}"
             )
         options = {k: v for k, v in merged.items() if k not in ("name", "expect")}
+        problem = _check_options(options) or _check_expect(expect)
+        if problem:
+            raise UsageError(f"{source}: case {name!r}: {problem}")
         cases.append(Case(name, options, expect))
     return Scenario(source, plan_path, cases)
+
+
+_TABLES = ("contact", "variables", "http")
+_STRINGS = ("amd", "callerid", "phonenumber", "now")
+
+
+def _check_options(options: Mapping[str, Any]) -> str | None:
+    for key in _TABLES:
+        if key in options and not isinstance(options[key], dict):
+            return f"{key} must be a table"
+    for key in _STRINGS:
+        if key in options and not isinstance(options[key], str):
+            return f"{key} must be a string"
+    inputs = options.get("inputs", [])
+    if not isinstance(inputs, list | str) or (
+        isinstance(inputs, list) and not all(isinstance(i, str | int) for i in inputs)
+    ):
+        return "inputs must be a list of strings"
+    transfer = options.get("transfer", "answered")
+    if not isinstance(transfer, str | list):
+        return "transfer must be a string or a list of strings"
+    if "max_steps" in options and not isinstance(options["max_steps"], int):
+        return "max_steps must be an integer"
+    return None
+
+
+def _check_expect(expect: Mapping[str, Any]) -> str | None:
+    for key in ("prompts", "prompts_include", "prompts_exclude", "sms", "dnc"):
+        if key in expect and not isinstance(expect[key], list):
+            return f"expect.{key} must be a list"
+    if "variables" in expect and not isinstance(expect["variables"], dict):
+        return "expect.variables must be a table"
+    if "transfer" in expect and not (
+        isinstance(expect["transfer"], dict) or expect["transfer"] in ("none", False)
+    ):
+        return 'expect.transfer must be a table or "none"'
+    if "responses" in expect and not isinstance(expect["responses"], dict | list):
+        return "expect.responses must be a table or a list of {question, response}"
+    return None
 
 
 def run_case(plan: Plan, case: Case, scenario: str = "") -> CaseResult:
@@ -256,31 +298,15 @@ def _responses(value: Any) -> list[dict[str, str]]:
 
 
 def branches(plan: Plan) -> list[Branch]:
-    """Every branch outcome a call can record for ``plan`` (see ``CallResult.decisions``)."""
-    out: list[Branch] = []
-    for node in plan.nodes:
-        where = f"{node.label} line {node.loc.line}"
-        line = node.loc.line
-        if isinstance(node, Menu):
-            for kp in node.keypresses:
-                out.append(
-                    Branch(
-                        node.index,
-                        kp.pattern.key,
-                        f"{where}: keypress {kp.pattern.text}",
-                        kp.loc.line,
-                    )
-                )
-        elif isinstance(node, Amd):
-            out.append(Branch(node.index, "live", f"{where}: live", line))
-            out.append(Branch(node.index, "machine", f"{where}: machine", line))
-        elif isinstance(node, If | Equal):
-            false_label = "else" if isinstance(node, If) and node.orelse is not None else "false"
-            out.append(Branch(node.index, "true", f"{where}: true", line))
-            out.append(Branch(node.index, "false", f"{where}: {false_label}", line))
-        elif isinstance(node, Catch):
-            out.append(Branch(node.index, "fired", f"{where}: fired", line))
-    return out
+    """Every branch outcome a call can record for ``plan`` (the flow graph's branch points:
+    keypresses, the implicit "no match"/"no input" fall-through, live/machine, if/equal
+    true/false, catch fired), in document order."""
+    from .model.flow import branch_points
+
+    return [
+        Branch(b.node_index, b.label, f"line {b.loc.line}: {b.description}", b.loc.line)
+        for b in branch_points(plan)
+    ]
 
 
 def coverage(plan: Plan, results: Sequence[CallResult]) -> Coverage:

@@ -8,7 +8,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("DIALPLAN_SHARED", ROOT.parent / "shared"))
+
+
+def _find_shared() -> Path:
+    """``$DIALPLAN_SHARED``, else the nearest ``shared/`` beside the checkout or above it."""
+    if os.environ.get("DIALPLAN_SHARED"):
+        return Path(os.environ["DIALPLAN_SHARED"])
+    for folder in ROOT.parents:
+        if (folder / "shared" / "corpus").is_dir():
+            return folder / "shared"
+    return ROOT.parent / "shared"
+
+
+SHARED = _find_shared()
 CORPUS = SHARED / "corpus"
 
 

@@ -198,6 +198,13 @@ def resolve_host(
     return seen
 
 
+def _idna(host: str) -> str:
+    try:
+        return host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return host.lower()
+
+
 def check_url(
     url: str, allow_private: bool = False, *, resolver: Resolver = socket.getaddrinfo
 ) -> None:
@@ -207,18 +214,24 @@ def check_url(
     returned address must be public. A host that does not resolve is refused too ("cannot resolve").
     With ``allow_private`` only the scheme and the presence of a host are checked (no resolution).
     """
+    if any(c.isspace() or ord(c) < 0x20 or c == "\\" for c in url):
+        raise UnsafeUrl(url, "URL contains whitespace, control characters or backslashes")
     try:
         parts = urlsplit(url)
         port = parts.port
-    except ValueError as exc:
+        parsed = httpx.URL(url)  # what the request will actually use
+    except (ValueError, httpx.InvalidURL) as exc:
         raise UnsafeUrl(url, f"malformed URL ({exc})") from None
-    scheme = parts.scheme.lower()
+    scheme = parsed.scheme.lower()
     if scheme not in ALLOWED_SCHEMES:
         shown = scheme or "none"
         raise UnsafeUrl(url, f"scheme {shown!r} is not allowed (only http and https)")
-    host = parts.hostname
+    host = parsed.raw_host.decode("ascii")
     if not host:
         raise UnsafeUrl(url, "no host")
+    if _idna(parts.hostname or "") != host.lower():
+        # Two URL parsers disagreeing on the host is how filters get bypassed: refuse.
+        raise UnsafeUrl(url, f"ambiguous host ({parts.hostname!r} or {host!r})")
     if allow_private:
         return
     try:
@@ -330,16 +343,18 @@ def _checked_addresses(
     return addresses
 
 
-def _pool_kwargs(verify: bool | ssl.SSLContext, limits: httpx.Limits) -> dict[str, Any]:
-    ssl_context = (
-        verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
-    )
+def _pool_kwargs(ssl_context: ssl.SSLContext, limits: httpx.Limits) -> dict[str, Any]:
     return {
         "ssl_context": ssl_context,
         "max_connections": limits.max_connections,
         "max_keepalive_connections": limits.max_keepalive_connections,
         "keepalive_expiry": limits.keepalive_expiry,
     }
+
+
+def _ssl_context(verify: bool | ssl.SSLContext) -> ssl.SSLContext:
+    # Built once and shared with httpx (loading the CA bundle is the slow part of a transport).
+    return verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
 
 
 def guarded_transport(
@@ -355,10 +370,11 @@ def guarded_transport(
     :class:`BlockedAddress` out of the request call; an unresolvable host raises ``httpx.ConnectError``.
     """
     limits = limits or httpx.Limits()
-    transport = httpx.HTTPTransport(verify=verify, trust_env=False, limits=limits)
+    context = _ssl_context(verify)
+    transport = httpx.HTTPTransport(verify=context, trust_env=False, limits=limits)
     # httpx does not expose the network backend; swap the pool for one that uses ours.
     transport._pool = httpcore.ConnectionPool(
-        network_backend=_GuardedBackend(allow_private, resolver), **_pool_kwargs(verify, limits)
+        network_backend=_GuardedBackend(allow_private, resolver), **_pool_kwargs(context, limits)
     )
     return transport
 
@@ -372,9 +388,10 @@ def async_guarded_transport(
 ) -> httpx.AsyncHTTPTransport:
     """:func:`guarded_transport` for ``httpx.AsyncClient``."""
     limits = limits or httpx.Limits()
-    transport = httpx.AsyncHTTPTransport(verify=verify, trust_env=False, limits=limits)
+    context = _ssl_context(verify)
+    transport = httpx.AsyncHTTPTransport(verify=context, trust_env=False, limits=limits)
     transport._pool = httpcore.AsyncConnectionPool(
         network_backend=_AsyncGuardedBackend(allow_private, resolver),
-        **_pool_kwargs(verify, limits),
+        **_pool_kwargs(context, limits),
     )
     return transport

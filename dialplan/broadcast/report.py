@@ -3,15 +3,18 @@
 Public API
 ----------
 ``ReportData``   plain dataclass of what the report shows (see its fields below).
-``render_report(data: ReportData) -> str``   the HTML document (template
+``render_report(data: ReportData | Mapping) -> str``   the HTML document (template
 ``dialplan/data/templates/report.html.j2``, autoescaped: every string from the campaign is escaped).
+    A plain mapping, such as ``broadcast.reportdata.report_data(store, name)`` returns, goes through
+    ``ReportData.from_mapping`` first.
 
 Charts (geometry computed here, drawn by the template as SVG):
 
 * *Call results*: one horizontal bar per CallFire result code (``LA``, ``AM``, ``XFER``, ``BUSY``,
   ``NO_ANS``, ``DNC``, ``DUP``, ``INVALID``, ``CARRIER_ERROR`` …, known codes in that order, unknown
   codes after them alphabetically), with count and share.
-* *Answers*: for each stashed question, one bar per response (most frequent first).
+* *Answers*: for each stashed question, one bar per response (most frequent first; beyond
+  ``MAX_RESPONSES`` the rest are summed into one "N other responses" bar).
 * *Calls over time*: stacked columns, one per time bucket, one segment per result code.
 
 Codes with a zero count are not drawn. Elements carry ``class``/``data-*`` attributes
@@ -31,7 +34,7 @@ from typing import Any
 
 import jinja2
 
-__all__ = ["RESULT_CODES", "STAT_LABELS", "ReportData", "render_report"]
+__all__ = ["ATTEMPTS", "RESULT_CODES", "STAT_LABELS", "ReportData", "render_report"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +61,15 @@ RESULT_CODES: dict[str, ResultCode] = {
     "SKIPPED": ResultCode("Skipped", "#b0bec5"),
     "POSTPONED": ResultCode("Postponed", "#78909c"),
     "UNDIALED": ResultCode("Not dialled", "#cfd8dc"),
+    "PENDING": ResultCode("Not finished", "#dde3e8"),
 }
+#: Timeline series name for buckets that only know their total number of attempts.
+ATTEMPTS = "ATTEMPTS"
+_SERIES = {ATTEMPTS: ResultCode("Call attempts", "#1e6bb8")}
 ANSWER_COLOR = "#3949ab"
+#: Responses shown per question; the rest are summed into one ``OTHER_RESPONSES`` bar.
+MAX_RESPONSES = 12
+OTHER_RESPONSES = "(other)"
 _OTHER_COLORS = ("#546e7a", "#6d4c41", "#3949ab", "#00838f", "#827717", "#4e342e")
 
 #: CallFire CallBroadcastStats names → labels, in display order (unknown names follow, as given).
@@ -82,6 +92,10 @@ STAT_LABELS: dict[str, str] = {
     "callsDuration": "Call time (s)",
     "billedDuration": "Billed time (s)",
     "billedAmount": "Billed amount",
+    "totalOutboundCount": "Outbound calls",
+    "remainingOutboundCount": "Outbound calls remaining",
+    "callsLiveAnswer": "Calls answered live",
+    "respondedCount": "Contacts who responded",
 }
 
 #: The headline cards: (stat name, label, is a percentage).
@@ -115,6 +129,65 @@ class ReportData:
     sample_columns: Sequence[str] | None = None
     #: Optional subtitle (broadcast id, dialplan file …).
     subtitle: str | None = None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> ReportData:
+        """Build from plain JSON-like data, as ``broadcast.reportdata.report_data`` returns it.
+
+        Accepts ``name`` (or ``campaign_name``), ``stats``, ``results`` as ``[{"result", "count"}]``
+        or ``{code: count}``, ``answers`` as ``[{"question", "responses": [{"response", "count"}]}]``
+        or ``{question: {response: count}}``, and the timeline as ``calls_over_time``
+        ``[{"start", "calls"}]`` (totals only: drawn as one "Call attempts" series), as
+        ``[{"start", "counts": {code: n}}]`` or as ``timeline`` pairs. ``broadcast_id``, ``state``,
+        ``started_at`` and ``finished_at`` make the subtitle unless ``subtitle`` is given;
+        ``generated_at`` defaults to now.
+        """
+        results_in = data.get("results") or {}
+        if isinstance(results_in, Mapping):
+            results = dict(results_in)
+        else:
+            results = {}
+            for item in results_in:
+                code = str(item.get("result") or "PENDING")
+                results[code] = results.get(code, 0) + item["count"]
+        answers_in = data.get("answers") or {}
+        if isinstance(answers_in, Mapping):
+            answers = {str(q): dict(r) for q, r in answers_in.items()}
+        else:
+            answers = {
+                str(a["question"]): {str(r["response"]): r["count"] for r in a.get("responses", ())}
+                for a in answers_in
+            }
+        timeline: list[tuple[str, Mapping[str, int]]] = []
+        if "timeline" in data:
+            timeline = [(str(start), dict(counts)) for start, counts in data["timeline"]]
+        else:
+            for point in data.get("calls_over_time") or ():
+                counts = point.get("counts")
+                if counts is None:
+                    counts = {ATTEMPTS: point.get("calls", 0)}
+                timeline.append((str(point["start"]), dict(counts)))
+        subtitle = data.get("subtitle")
+        if subtitle is None:
+            parts = []
+            if data.get("broadcast_id"):
+                parts.append(f"Broadcast {data['broadcast_id']}")
+            if data.get("state"):
+                parts.append(str(data["state"]))
+            if data.get("started_at"):
+                parts.append(_span(str(data["started_at"]), data.get("finished_at")))
+            subtitle = " · ".join(parts) or None
+        return cls(
+            campaign_name=str(data.get("campaign_name") or data.get("name") or "Campaign"),
+            generated_at=data.get("generated_at") or datetime.now(UTC),
+            stats=dict(data.get("stats") or {}),
+            results=results,
+            answers=answers,
+            timeline=timeline,
+            sample_rows=list(data.get("sample_rows") or ()),
+            sample_columns=data.get("sample_columns"),
+            subtitle=subtitle,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,12 +266,29 @@ class TimeChart:
 def _color_for(code: str, extra: dict[str, str]) -> str:
     if code in RESULT_CODES:
         return RESULT_CODES[code].color
+    if code in _SERIES:
+        return _SERIES[code].color
     if code not in extra:
         extra[code] = _OTHER_COLORS[len(extra) % len(_OTHER_COLORS)]
     return extra[code]
 
 
+def _span(start: str, end: Any) -> str:
+    """``2026-12-01 12:00 → 12:13 UTC`` from ISO 8601 instants (as given when unparseable)."""
+    try:
+        a = datetime.fromisoformat(start.replace("Z", "+00:00")).astimezone(UTC)
+        b = datetime.fromisoformat(str(end).replace("Z", "+00:00")).astimezone(UTC) if end else None
+    except ValueError:
+        return f"{start} → {end}" if end else start
+    text = a.strftime("%Y-%m-%d %H:%M")
+    if b is not None:
+        text += " → " + b.strftime("%H:%M" if b.date() == a.date() else "%Y-%m-%d %H:%M")
+    return text + " UTC"
+
+
 def _code_title(code: str) -> str:
+    if code in _SERIES:
+        return _SERIES[code].label
     return f"{code} · {RESULT_CODES[code].label}" if code in RESULT_CODES else code
 
 
@@ -357,9 +447,14 @@ def _template() -> jinja2.Template:
     return _environment().from_string(source)
 
 
-def render_report(data: ReportData) -> str:
-    """The campaign report as one HTML document (UTF-8 text). Raises ``ValueError`` on negative or
-    fractional counts in ``results``, ``answers`` or ``timeline``."""
+def render_report(data: ReportData | Mapping[str, Any]) -> str:
+    """The campaign report as one HTML document (UTF-8 text).
+
+    ``data`` is a :class:`ReportData`, or a mapping accepted by :meth:`ReportData.from_mapping`.
+    Raises ``ValueError`` on negative or fractional counts in ``results``, ``answers`` or ``timeline``.
+    """
+    if not isinstance(data, ReportData):
+        data = ReportData.from_mapping(data)
     colors: dict[str, str] = {}
     results = {code: _count(n, f"results[{code}]") for code, n in data.results.items()}
     result_chart = _hchart(
@@ -372,7 +467,12 @@ def render_report(data: ReportData) -> str:
     for question, responses in data.answers.items():
         counts = {r: _count(n, f"answers[{question}][{r}]") for r, n in responses.items()}
         ordered = sorted((kv for kv in counts.items() if kv[1]), key=lambda kv: (-kv[1], kv[0]))
-        answer_items.append((question, [(r, r, n, ANSWER_COLOR) for r, n in ordered]))
+        items = [(r, r, n, ANSWER_COLOR) for r, n in ordered[:MAX_RESPONSES]]
+        rest = ordered[MAX_RESPONSES:]
+        if rest:  # free-text answers (zip codes, amounts …) would make endless charts
+            label = f"{len(rest)} other responses"
+            items.append((OTHER_RESPONSES, label, sum(n for _, n in rest), _OTHER_COLORS[0]))
+        answer_items.append((question, items))
     # One label column for every question, so their bars line up.
     answer_label_w = _label_width(r for _, items in answer_items for r, *_ in items)
     answer_charts = [(q, _hchart(items, label_w=answer_label_w)) for q, items in answer_items]

@@ -7,11 +7,12 @@ One builder per event, keyword-only, returning canonical JSON bytes (compact, so
     ringing(event_id=, broadcast_id=, voice_id=, to=, timestamp=, custom_data=None, from_=None, channel_id=None)
     connected(... same ..., call_answered_by=None)              # "HUMAN" | "MACHINE" | None (no AMD)
     playstate(... same ..., playstate=, prompt_ref=, prompt_name=None)  # "initiated" | "playfinished"
-    disconnected(... same ..., call_duration=, disconnect_reason=, disconnect_cause_code=, call_answered_by=None)
+    disconnected(... same ..., call_duration=, disconnect_reason=, disconnect_cause_code=,
+                 call_answered_by=None, call_result=None)  # call_result: CallFire code (LA, BUSY …)
     broadcastcall_complete(event_id=, broadcast_id=, timestamp=, broadcast_call_info=[CallInfo …],
                            custom_data=None, call_blacklisted=(), country_not_allowed=())
 
-Every body has ``event``, ``event_id``, ``broadcast_id``, ``custom_data`` (``{}`` when none) and
+Every body has ``event`` (and ``state``, the same value, as EnableX names it), ``event_id``, ``broadcast_id``, ``custom_data`` (``{}`` when none) and
 ``timestamp`` (ISO 8601 UTC with milliseconds, ``2026-04-08T15:24:10.670Z``; pass epoch seconds or an
 aware ``datetime``). Per-call events also carry ``voice_id`` and ``to`` (``from`` when given);
 ``broadcastcall_complete`` has neither: it summarises every leg in ``broadcast_call_info``. Field names
@@ -94,6 +95,8 @@ EVENT_ID_HEADER: Final = "X-Dialplan-Event-Id"
 ATTEMPT_HEADER: Final = "X-Dialplan-Attempt"
 USER_AGENT: Final = f"dialplan-webhooks/{__version__}"
 
+_MAX_RESPONSE_BODY: Final = 64 * 1024
+
 # Namespace of stable_event_id (a fixed random UUID: ids never change between releases).
 _EVENT_ID_NAMESPACE: Final = uuid.UUID("5c8a1e0e-7b52-4d1f-9a43-3f1d2b6c9e71")
 
@@ -148,6 +151,8 @@ class CallInfo:
     disconnect_reason: str
     disconnect_reason_code: int
     call_answered_by: str | None = None
+    #: The CallFire result code of the leg (``LA``, ``AM``, ``BUSY`` …), when known.
+    call_result: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         _check_duration(self.call_duration)
@@ -162,6 +167,8 @@ class CallInfo:
         }
         if self.call_answered_by is not None:
             out["call_answered_by"] = _answered_by(self.call_answered_by)
+        if self.call_result is not None:
+            out["callResult"] = _text(self.call_result, "call_result")
         return out
 
 
@@ -201,6 +208,7 @@ def _common(
         raise ValueError(f"custom_data must be a mapping, got {type(custom_data).__name__}")
     return {
         "event": event,
+        "state": event,  # EnableX receivers switch on ``state``
         "event_id": _text(event_id, "event_id"),
         "broadcast_id": _text(broadcast_id, "broadcast_id"),
         "custom_data": dict(custom_data or {}),
@@ -333,6 +341,7 @@ def disconnected(
     custom_data: Mapping[str, Any] | None = None,
     from_: str | None = None,
     call_answered_by: str | None = None,
+    call_result: str | None = None,
 ) -> bytes:
     """The leg ended: duration in seconds, Q.850 cause (16 Normal Clearing, 17 User Busy, 19 No Answer …)."""
     _check_duration(call_duration)
@@ -352,6 +361,8 @@ def disconnected(
     body["disconnect_cause_code"] = disconnect_cause_code
     if call_answered_by is not None:
         body["call_answered_by"] = _answered_by(call_answered_by)
+    if call_result is not None:
+        body["call_result"] = _text(call_result, "call_result")
     return canonical_json(body)
 
 
@@ -466,6 +477,7 @@ class DeliveryReport:
 class _UrlState:
     failures: int = 0
     blocked_until: float = 0.0
+    last_failed_id: int | None = None
 
 
 class WebhookDeliverer:
@@ -535,9 +547,11 @@ class WebhookDeliverer:
             ATTEMPT_HEADER: str(event.attempts + 1),
         }
         try:
-            # Stream so a large response body is never read: only the status matters.
             with self._client.stream("POST", event.url, content=event.body, headers=headers) as r:
                 status = r.status_code
+                # Drain a small body so the connection can be reused; give up on big ones (the
+                # connection is then closed instead): only the status matters.
+                _drain(r)
         except httpx.TimeoutException as exc:
             return f"timeout ({type(exc).__name__})"
         except httpx.TransportError as exc:
@@ -561,7 +575,11 @@ class WebhookDeliverer:
         report = report if report is not None else DeliveryReport()
         attempted = delivered = 0
         batch = min(self.batch_size, limit) if limit is not None else self.batch_size
-        for event in self.outbox.due(now, batch):
+        due = self.outbox.due(now, batch)
+        # The event that failed last on its URL goes after the others, so one event that always
+        # hangs the receiver cannot hold back the rest of that URL forever (stable sort: id order).
+        due.sort(key=lambda e: e.id == self._urls.get(e.url, _UrlState()).last_failed_id)
+        for event in due:
             state = self._urls.setdefault(event.url, _UrlState())
             if state.blocked_until > now:
                 continue
@@ -583,11 +601,26 @@ class WebhookDeliverer:
             else:
                 delay = self.policy.backoff(event.attempts + 1, self._rng.random)
             self.outbox.retry_later(event.id, now + delay, error)
+            state.last_failed_id = event.id
             if not error.startswith("HTTP "):
                 # Transport-level failure: the receiver is down or hanging; hold the URL back.
                 state.failures += 1
                 state.blocked_until = now + self.policy.backoff(state.failures, self._rng.random)
         return attempted
+
+
+def _drain(response: httpx.Response) -> None:
+    """Read a small response body so its connection can be reused; never raise (status is known)."""
+    if response.is_stream_consumed:
+        return
+    read = 0
+    try:
+        for chunk in response.iter_raw():
+            read += len(chunk)
+            if read > _MAX_RESPONSE_BODY:
+                return
+    except (httpx.HTTPError, httpx.StreamError):
+        return
 
 
 def deliver_pending(

@@ -58,7 +58,7 @@ def render_svg(dot_text: str) -> bytes:
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--format",
     "fmt",
@@ -86,7 +86,7 @@ def graph(file: str, fmt: str, output: str | None) -> None:
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
@@ -134,6 +134,7 @@ def paths(file: str, fmt: str, max_loops: int, limit: int) -> None:
                         "tag": route.end_what,
                     },
                     "amd": route.amd,
+                    "transfer": route.transfer,
                     "inputs": list(route.inputs),
                     "assumptions": list(route.assumptions),
                     "steps": [
@@ -162,8 +163,12 @@ def paths(file: str, fmt: str, max_loops: int, limit: int) -> None:
             elif s.kind == "input":
                 shown = "nothing (timeout)" if s.value == "timeout" else s.value
                 click.echo(f"  {s.what} line {s.loc.line}: press {shown}  [{s.label}]")
+            elif s.kind == "catch" and s.value == "hangup":
+                click.echo(f"  {s.what} line {s.loc.line}: caller hangs up  [caught]")
             elif s.kind == "catch":
                 click.echo(f"  {s.what} line {s.loc.line}: press {s.value}  [caught]")
+            elif s.kind == "transfer":
+                click.echo(f"  {s.what} line {s.loc.line}: {s.value}")
             else:
                 click.echo(f"  assume {s.what} line {s.loc.line} is {s.value}")
         command = shlex.join(["dialplan", "simulate", file, *route.simulate_args()])

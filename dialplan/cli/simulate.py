@@ -60,6 +60,17 @@ def transcript(result: CallResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _http_pairs(values: tuple[str, ...]) -> dict[str, str]:
+    """``URL=BODY``: split at the first ``=`` after the URL's path (query strings keep theirs)."""
+    out: dict[str, str] = {}
+    for item in values:
+        url, sep, body = item.rpartition("=")
+        if not sep or not url:
+            raise UsageError(f"bad --http {item!r}: use URL=BODY")
+        out[url] = body
+    return out
+
+
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--amd", type=click.Choice(["live", "machine"]), default="live", show_default=True,
@@ -72,6 +83,8 @@ def transcript(result: CallResult) -> str:
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Preset a variable.")
 @click.option("--contact", "contact", multiple=True, metavar="FIELD=VALUE",
               help="A contact field (firstName) or column (A-ZZ).")  # fmt: skip
+@click.option("--http", "http", multiple=True, metavar="URL=BODY",
+              help="Answer <get>/<post> to URL with BODY (status 200); other requests fail.")  # fmt: skip
 @click.option("--callerid", default=None, help="call.callerid (default 15555550100).")
 @click.option("--phonenumber", default=None, help="call.phonenumber (default 15555550123).")
 @click.option("--now", default=None, help="Virtual start time, ISO 8601 UTC (default 2026-01-05T15:30:00Z).")  # fmt: skip
@@ -84,6 +97,7 @@ def simulate(
     transfer: str,
     variables: tuple[str, ...],
     contact: tuple[str, ...],
+    http: tuple[str, ...],
     callerid: str | None,
     phonenumber: str | None,
     now: str | None,
@@ -110,6 +124,7 @@ def simulate(
         transfer=transfer,
         variables=pairs(variables, "--var"),
         contact=pairs(contact, "--contact"),
+        http=_http_pairs(http) or None,
         now=now,
         max_steps=max_steps,
         trace=fmt == "text",

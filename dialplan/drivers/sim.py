@@ -111,12 +111,14 @@ class SimDriver:
         transfers = [script.transfer] if isinstance(script.transfer, str) else script.transfer
         self._transfers = list(transfers) or ["answered"]
         self._transfer_index = 0
-        self._heap: list[tuple[float, int, object, ev.Event]] = []
+        self._heap: list[tuple[float, int, int, ev.Event]] = []
         self._seq = 0
-        self._cancelled: set[object] = set()
+        self._cancelled: set[int] = set()
         self._responder = script.responder or make_responder(None)
 
-    def _at(self, delay: float, event: ev.Event, token: object = None) -> None:
+    # Cancellable timers carry a token (0: not cancellable): 3*id for a prompt's end, 3*id+1 for
+    # an input timer, 3*id+2 for the keys of an input (ids start at 1).
+    def _at(self, delay: float, event: ev.Event, token: int = 0) -> None:
         self._seq += 1
         heapq.heappush(self._heap, (self.now + delay, self._seq, token, event))
 
@@ -130,12 +132,18 @@ class SimDriver:
         self._handle(session.send(ev.Answered(self.script.amd), self.now))  # type: ignore[arg-type]
         heap = self._heap
         cancelled = self._cancelled
+        table = self._table
+        pop = heapq.heappop
+        send = session.send
         while heap and not session.ended:
-            when, _, token, event = heapq.heappop(heap)
-            if token is not None and token in cancelled:
+            when, _, token, event = pop(heap)
+            if token and token in cancelled:
                 continue
             self.now = when
-            self._handle(session.send(event, when))
+            for effect in send(event, when):
+                action = table.get(type(effect))
+                if action is not None:
+                    action(self, effect)
         if not session.ended:
             # the engine waits for something nobody will send: the caller gives up
             self._handle(session.send(ev.CallerHangup(), self.now))
@@ -149,14 +157,14 @@ class SimDriver:
                 action(self, effect)
 
     def _play(self, effect: fx.Play) -> None:
-        self._at(play_seconds(effect), ev.PlaybackDone(effect.play_id), ("p", effect.play_id))
+        self._at(play_seconds(effect), ev.PlaybackDone(effect.play_id), 3 * effect.play_id)
 
     def _stop_collecting(self, effect: fx.StopCollecting) -> None:
-        self._cancelled.add(("t", effect.collect_id))
-        self._cancelled.add(("k", effect.collect_id))
+        self._cancelled.add(3 * effect.collect_id + 1)
+        self._cancelled.add(3 * effect.collect_id + 2)
 
     def _stop_playback(self, effect: fx.StopPlayback) -> None:
-        self._cancelled.add(("p", effect.play_id))
+        self._cancelled.add(3 * effect.play_id)
 
     def _pause(self, effect: fx.Pause) -> None:
         self._at(effect.duration_ms / 1000, ev.PauseDone(effect.pause_id))
@@ -166,17 +174,21 @@ class SimDriver:
         timeout = effect.timeout_ms / 1000
         item = next(self._inputs, TIMEOUT)
         if item == TIMEOUT:
-            self._at(timeout, ev.InputTimeout(cid), ("t", cid))
+            self._at(timeout, ev.InputTimeout(cid), 3 * cid + 1)
             return
         if item == HANGUP:
             self._at(HANGUP_DELAY, ev.CallerHangup())
             return
+        # keys after the one that completes the entry (`#` or maxDigits) would be dropped anyway
+        end = item.find("#") + 1 or len(item)
+        keys = item[: min(end, effect.max_digits)] if "#" not in item[:1] else "#"
         delay = FIRST_KEY_DELAY
-        for key in item:
-            self._at(delay, ev.DigitPressed(key), ("k", cid))
+        for key in keys:
+            self._at(delay, ev.DigitPressed(key), 3 * cid + 2)
             delay += KEY_INTERVAL
-        # the timer is re-armed by each key: it expires `timeout` after the last one
-        self._at(delay - KEY_INTERVAL + timeout, ev.InputTimeout(cid), ("t", cid))
+        if keys[-1] != "#" and len(keys) < effect.max_digits:
+            # an unfinished entry: the timer, re-armed by each key, expires after the last one
+            self._at(delay - KEY_INTERVAL + timeout, ev.InputTimeout(cid), 3 * cid + 1)
 
     def _transfer(self, effect: fx.Transfer) -> None:
         index = min(self._transfer_index, len(self._transfers) - 1)

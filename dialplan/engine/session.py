@@ -271,4 +271,11 @@ class CallSession:
 
     def _js_message(self, exc: JsError) -> str:
         where = self.where(self.node) if self.node is not None else "the dialplan"
-        return f"JavaScript in {where} stopped: {exc}"
+        text = str(exc)
+        if "interrupted" in text:
+            why = f"time limit of {self.ctx.js_time_limit_s * 1000:g} ms exceeded"
+        elif "out of memory" in text or "stack overflow" in text.lower():
+            why = f"memory limit of {self.ctx.js_memory_limit / 2**20:g} MB exceeded"
+        else:
+            why = text
+        return f"JavaScript in {where} stopped: {why}"

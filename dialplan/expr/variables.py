@@ -53,8 +53,8 @@ NUMERIC_VARIABLES = frozenset(
 )
 SYSTEM_PREFIXES = ("call.", "contact.", "global.")
 
-_COLUMN = re.compile(r"^[A-Za-z]{1,2}$")
-_PLAIN_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+_COLUMN = re.compile(r"[A-Za-z]{1,2}")
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
 
 
 def contact_column(name: str) -> str | None:
@@ -62,7 +62,7 @@ def contact_column(name: str) -> str | None:
     if not name.startswith("contact."):
         return None
     rest = name[8:]
-    return rest.upper() if _COLUMN.match(rest) else None
+    return rest.upper() if _COLUMN.fullmatch(rest) else None
 
 
 def is_system_name(name: str) -> bool:
@@ -90,7 +90,7 @@ def system_suggestion(name: str) -> str | None:
 
 def is_plain_name(name: str) -> bool:
     """Spec §4.1: letters, digits and underscore only."""
-    return bool(_PLAIN_NAME.match(name))
+    return bool(_PLAIN_NAME.fullmatch(name))
 
 
 def static_prefix(template: Template) -> str:

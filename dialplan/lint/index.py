@@ -14,7 +14,11 @@ def by_tag(ctx: LintContext) -> Mapping[str, list[Node]]:
     def compute() -> dict[str, list[Node]]:
         groups: dict[str, list[Node]] = {}
         for node in ctx.plan.nodes:
-            groups.setdefault(node.tag, []).append(node)
+            group = groups.get(node.tag)
+            if group is None:
+                groups[node.tag] = [node]
+            else:
+                group.append(node)
         return groups
 
     return ctx.cached("index.by_tag", compute)

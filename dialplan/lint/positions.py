@@ -1,4 +1,4 @@
-"""Exact source positions inside text and attribute values, for rules that point at a character.
+"""Exact source positions inside text values, for rules that point at a character.
 
 The model keeps values decoded (entities resolved, text trimmed); these helpers walk the raw
 source from the value's start to find where the n-th decoded character was written. When the
@@ -20,23 +20,39 @@ def _offset(doc: ParsedDocument, loc: Location) -> int:
 
 
 def _walk(doc: ParsedDocument, start: int, count: int, stop: str) -> int | None:
-    """Source offset after ``count`` decoded characters from ``start`` (None if ``stop`` is hit)."""
+    """Source offset after ``count`` decoded characters from ``start`` (None if ``stop`` is hit).
+
+    Entity and character references count as one character, CRLF as one, and CDATA sections
+    contribute their content verbatim; any other markup (``stop``) ends the walk.
+    """
     text = doc.text
     i = start
     n = len(text)
-    for _ in range(count):
+    cdata = False
+    done = 0
+    while done < count:
         if i >= n:
             return None
-        ch = text[i]
-        if ch in stop:
+        if cdata:
+            if text.startswith("]]>", i):
+                cdata = False
+                i += 3
+                continue
+        elif text.startswith("<![CDATA[", i):
+            cdata = True
+            i += 9
+            continue
+        elif text[i] in stop:
             return None
-        if ch == "&":
+        elif text[i] == "&":
             end = text.find(";", i)
             i = end + 1 if end != -1 else i + 1
-        elif ch == "\r" and text.startswith("\r\n", i):
-            i += 2
-        else:
-            i += 1
+            done += 1
+            continue
+        i += 2 if text.startswith("\r\n", i) else 1
+        done += 1
+    if not cdata and text.startswith("<![CDATA[", i):
+        i += 9
     return i
 
 
@@ -51,23 +67,4 @@ def text_position(doc: ParsedDocument, node: Node, offset: int) -> Location:
     while i < n and text[i] in _SPACE:
         i += 1
     found = _walk(doc, i, offset, "<")
-    return doc._loc(found) if found is not None else base
-
-
-def attr_position(doc: ParsedDocument, node: Node, attr: str, offset: int = 0) -> Location:
-    """Where character ``offset`` of the raw value of attribute ``attr`` is in the source."""
-    base = node.attr_loc(attr)
-    if attr not in node.attr_locs:
-        return base
-    text = doc.text
-    i = text.find("=", _offset(doc, base))
-    if i == -1:
-        return base
-    i += 1
-    n = len(text)
-    while i < n and text[i] in _SPACE:
-        i += 1
-    if i >= n or text[i] not in "\"'":
-        return base
-    found = _walk(doc, i + 1, offset, text[i])
     return doc._loc(found) if found is not None else base

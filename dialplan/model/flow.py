@@ -290,11 +290,11 @@ class _Builder:
     def input_phase(self, menu: Menu) -> None:
         me = self.phases[menu.index]
         after = self.plan.after(menu)
-        intercepted = _intercepted_digits(menu)
+        intercepted = intercepted_digits(menu)
         for keypress in selectable_keypresses(menu):
             pattern = keypress.pattern
-            if pattern.kind is PatternKind.LITERAL and pattern.text[0] in intercepted:
-                continue  # a digit catch takes that first key (spec §2.5)
+            if entry_for(keypress, intercepted) is None:
+                continue  # a digit catch takes every first key that could select it (§2.5)
             self.add(me, keypress, EdgeKind.BRANCH, pattern.key, (menu.index, pattern.key))
         kinds = {k.pattern.kind for k in menu.keypresses}
         if PatternKind.DEFAULT not in kinds:
@@ -331,6 +331,33 @@ def selectable_keypresses(menu: Menu) -> list[Keypress]:
     return chosen
 
 
+def entry_for(
+    keypress: Keypress, intercepted: set[str] | frozenset[str] = frozenset()
+) -> str | None:
+    """The shortest keys that select a literal/range ``keypress`` without their first key being
+    taken by a digit catch (``intercepted``); None when there are none. ``default``/``timeout``
+    give their own name."""
+    pattern = keypress.pattern
+    if pattern.kind is PatternKind.LITERAL:
+        return None if pattern.text[0] in intercepted else pattern.text
+    if pattern.kind is not PatternKind.RANGE:
+        return pattern.kind.value
+    best: int | None = None
+    for first in "0123456789":
+        if first in intercepted:
+            continue
+        for width in range(1, len(str(pattern.hi)) + 1):
+            if first == "0" and width > 1:
+                break  # "0…" is not how the number is entered
+            low = int(first) * 10 ** (width - 1)
+            high = (int(first) + 1) * 10 ** (width - 1) - 1
+            value = max(low, pattern.lo)
+            if value <= min(high, pattern.hi):
+                best = value if best is None else min(best, value)
+                break
+    return None if best is None else str(best)
+
+
 def in_flow(node: Node) -> bool:
     """Whether ``node`` can ever run: every ancestor is a container tag (not text, not unknown)."""
     return all(_is_container(a) for a in node.ancestors())
@@ -354,7 +381,8 @@ def _shadowed(node: Node, catch: Catch) -> bool:
     return False
 
 
-def _intercepted_digits(menu: Menu) -> set[str]:
+def intercepted_digits(menu: Menu) -> set[str]:
+    """First keys a surrounding ``<catch type="digit">`` takes before ``menu`` sees them."""
     return {
         a.value for a in menu.ancestors() if isinstance(a, Catch) and a.type == "digit" and a.value
     }

@@ -5,23 +5,37 @@ until the call ends (hangup, transfer bridged, end of plan, gotoXML) or a loop i
 decision the route records what makes it go that way: the AMD verdict, the keys to press at a
 menu (or ``timeout``), and — for conditions that depend on data — an assumption (an ``if`` is
 true, a transfer was not answered). Loops are bounded: each back-edge (an edge to a tag already on
-the route) may be taken at most ``max_loops`` times per route. Digit catches are taken where a
-menu waits for a key; hangup catches (the caller hanging up) are not enumerated.
+the route) may be taken at most ``max_loops`` times per route.
+
+Like ``dialplan simulate``, a route has one AMD verdict and one transfer outcome (``answered`` or
+``no answer``) for the whole call. Catches are taken where a menu waits for input: a digit catch
+by pressing its digit, a hangup catch by the caller hanging up (``--input hangup``); after that
+the line is gone, so menus, prompts, recordings and transfers are skipped (spec §2.5).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import product
 
 from ..diagnostics import Location
-from .flow import NORMAL, Edge, EdgeKind, FlowGraph, Vertex, build_flow
+from .flow import (
+    NORMAL,
+    Edge,
+    EdgeKind,
+    Ending,
+    FlowGraph,
+    Vertex,
+    build_flow,
+    entry_for,
+    intercepted_digits,
+)
 from .nodes import Amd, Catch, Equal, If, Menu, Transfer
-from .patterns import PatternKind
 from .plan import Plan
 
 LOOP_CUT = "loop cut"
+CALLER_HANGUP = "caller hangup"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +43,8 @@ class Step:
     """One decision on a route.
 
     ``kind``: ``amd`` (``value`` live/machine), ``input`` (``value`` the keys, or ``timeout``),
-    ``catch`` (``value`` the digit pressed at a menu that a digit catch takes), ``assume``
-    (``value`` true/false for if/equal, answered/no answer for a transfer).
+    ``catch`` (``value`` the digit a digit catch takes, or ``hangup``), ``transfer`` (``value``
+    answered / no answer), ``assume`` (``value`` true/false of an if/equal condition).
     """
 
     kind: str
@@ -44,7 +58,7 @@ class Step:
 @dataclass(frozen=True, slots=True)
 class Route:
     steps: tuple[Step, ...]
-    ending: str  # an Ending value, or "loop cut"
+    ending: str  # an Ending value, "caller hangup" (a hangup catch ran) or "loop cut"
     end_loc: Location
     end_what: str
 
@@ -63,11 +77,17 @@ class Route:
             f"{s.what} (line {s.loc.line}) is {s.value}" for s in self.steps if s.kind == "assume"
         )
 
+    @property
+    def transfer(self) -> str | None:
+        return next((s.value for s in self.steps if s.kind == "transfer"), None)
+
     def simulate_args(self) -> list[str]:
-        """The ``dialplan simulate`` options that replay this route."""
+        """The ``dialplan simulate`` options that replay this route (if/equal outcomes aside)."""
         args: list[str] = []
         if self.amd:
             args += ["--amd", self.amd]
+        if self.transfer:
+            args += ["--transfer", self.transfer.replace(" ", "_")]
         for value in self.inputs:
             args += ["--input", value]
         return args
@@ -88,8 +108,8 @@ class _Frame:
     i: int = 0
     step: bool = False
     back: tuple[int, int | None, str] | None = None
-    amd: bool = False
-    extra: list[Step] = field(default_factory=list)
+    #: state this frame set (and must clear when it is left)
+    sets: tuple[str, ...] = ()
 
 
 def enumerate_routes(
@@ -110,7 +130,8 @@ class _Walker:
         self.steps: list[Step] = []
         self.on_path: Counter[int] = Counter()
         self.back: Counter[tuple[int, int | None, str]] = Counter()
-        self.amd: str | None = None
+        #: one AMD verdict and one transfer outcome per call; whether the caller has hung up
+        self.state: dict[str, str] = {}
 
     def run(self) -> Routes:
         start = self.graph.start
@@ -142,9 +163,12 @@ class _Walker:
             if step is not None:
                 self.steps.append(step)
                 new.step = True
-                if step.kind == "amd" and self.amd is None:
-                    self.amd = step.value
-                    new.amd = True
+                key_of = {"amd": "amd", "transfer": "transfer"}.get(step.kind)
+                if step.kind == "catch" and step.value == "hangup":
+                    key_of = "hangup"
+                if key_of and key_of not in self.state:
+                    self.state[key_of] = step.value
+                    new.sets = (key_of,)
             if is_back:
                 self.back[key] += 1
                 new.back = key
@@ -159,25 +183,40 @@ class _Walker:
             self.steps.pop()
         if frame.back is not None:
             self.back[frame.back] -= 1
-        if frame.amd:
-            self.amd = None
+        for key in frame.sets:
+            del self.state[key]
 
     def emit(self, step: Step | None, ending: str, at: int) -> None:
+        if "hangup" in self.state and ending != LOOP_CUT:
+            ending = CALLER_HANGUP  # the handler ran to its end; the call was already gone
         steps = (*self.steps, step) if step is not None else tuple(self.steps)
         vertex = self.graph.vertices[at]
         self.found.append(Route(steps, ending, vertex.loc, str(vertex)))
 
     def choices(self, vertex: Vertex) -> list[Edge]:
+        node = vertex.node
+        if "hangup" in self.state:
+            return self.line_down(vertex)
         edges = list(self.graph.successors(vertex.id, NORMAL))
         if vertex.phase:
-            edges += [
-                e
-                for e in self.graph.successors(vertex.id, [EdgeKind.CATCH])
-                if isinstance(self.plan.nodes[e.decision[0]], Catch)  # type: ignore[index]
-                and self.plan.nodes[e.decision[0]].type == "digit"  # type: ignore[attr-defined,index]
-            ]
-        elif isinstance(vertex.node, Amd) and self.amd is not None:
-            edges = [e for e in edges if e.label == self.amd]  # one verdict per call
+            edges += [e for e in self.graph.successors(vertex.id, [EdgeKind.CATCH])]
+        elif isinstance(node, Amd) and "amd" in self.state:
+            edges = [e for e in edges if e.label == self.state["amd"]]
+        elif isinstance(node, Transfer) and "transfer" in self.state:
+            edges = [e for e in edges if e.label == self.state["transfer"]]
+        return edges
+
+    def line_down(self, vertex: Vertex) -> list[Edge]:
+        """After the caller hung up: tags that need the line are skipped (spec §2.5)."""
+        node = vertex.node
+        if vertex.phase or isinstance(node, Menu):
+            after = self.plan.after(node)
+            if after is None:
+                return [Edge(vertex.id, None, EdgeKind.END, "", None, Ending.END_OF_PLAN)]
+            return [Edge(vertex.id, self.graph.vertex(after).id, EdgeKind.NEXT)]
+        edges = list(self.graph.successors(vertex.id, NORMAL))
+        if isinstance(node, Transfer):
+            edges = [e for e in edges if e.label == "no answer"]
         return edges
 
     def step_for(self, edge: Edge) -> Step | None:
@@ -187,7 +226,8 @@ class _Walker:
             if edge.kind is EdgeKind.CATCH:
                 catch = self.plan.nodes[edge.decision[0]]  # type: ignore[index]
                 assert isinstance(catch, Catch)
-                return Step("catch", catch.index, "fired", catch.value or "", node.loc, str(vertex))
+                value = "hangup" if catch.type == "hangup" else catch.value or ""
+                return Step("catch", catch.index, "fired", value, node.loc, str(vertex))
             assert edge.decision is not None
             label = edge.decision[1]
             return Step("input", node.index, label, _keys_for(node, label), node.loc, node.label)
@@ -200,8 +240,8 @@ class _Walker:
                 else f'<{node.raw_tag} var="{node.var}" expr="{node.expr}">'
             )
             return Step("assume", node.index, edge.label, edge.label, node.loc, what)
-        if isinstance(node, Transfer):
-            return Step("assume", node.index, edge.label, edge.label, node.loc, node.label)
+        if isinstance(node, Transfer) and "hangup" not in self.state:
+            return Step("transfer", node.index, edge.label, edge.label, node.loc, node.label)
         return None
 
 
@@ -215,15 +255,14 @@ def _keys_for(menu: Menu, label: str) -> str:
     if label in ("default", "no match"):
         return _unmatched(menu)
     keypress = next(k for k in menu.keypresses if k.pattern.key == label)
-    pattern = keypress.pattern
-    keys = str(pattern.lo) if pattern.kind is PatternKind.RANGE else pattern.text
+    keys = entry_for(keypress, intercepted_digits(menu)) or keypress.pattern.text
     # a shorter entry than maxDigits is ended with # (not part of the input)
     return keys + "#" if len(keys) < menu.max_digits and keys != "#" else keys
 
 
 def _unmatched(menu: Menu) -> str:
     """A key string that no literal/range of ``menu`` matches and no digit catch takes."""
-    caught = {a.value for a in menu.ancestors() if isinstance(a, Catch) and a.type == "digit"}
+    caught = intercepted_digits(menu)
     patterns = [k.pattern for k in menu.keypresses]
     for width in range(1, max(menu.max_digits, 1) + 1):
         for combo in product(_KEYS, repeat=width):

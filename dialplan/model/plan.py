@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..parse import ParsedDocument
 from .build import build_nodes
-from .nodes import Catch, Else, Goto, If, Keypress, Live, Machine, Menu, Node
+from .nodes import Amd, Catch, Else, Goto, If, Keypress, Live, Machine, Menu, Node
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,7 +17,8 @@ class InputPhase:
     menu: Menu
 
 
-_BRANCHES = (Keypress, Live, Machine, Else)
+#: branch wrapper → the container it belongs to (a misplaced one, E005, is a plain block)
+_BRANCHES: dict[type[Node], type[Node]] = {Keypress: Menu, Live: Amd, Machine: Amd, Else: If}
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -28,6 +29,8 @@ class Plan:
     root: Node
     nodes: tuple[Node, ...]
     names: Mapping[str, Node]
+    #: node index → the next node of its block (filled per block on first use; keeps after() linear)
+    _next: dict[int, Node | None] = field(default_factory=dict, repr=False)
 
     def resolve(self, target: str) -> Node | None:
         """The node a goto/catch target names (exact, case-sensitive, spec §2.2)."""
@@ -55,7 +58,7 @@ class Plan:
         current = node
         while current.parent is not None:
             parent = current.parent
-            if isinstance(current, _BRANCHES):
+            if isinstance(parent, _BRANCHES.get(type(current), ())):
                 # a finished branch body continues after its menu / amd / if
                 current = parent
                 continue
@@ -65,20 +68,16 @@ class Plan:
                 siblings = parent.body
             else:
                 siblings = parent.children
-            following = _after_in(siblings, current)
+            if current.index not in self._next:
+                for i, sibling in enumerate(siblings):
+                    self._next[sibling.index] = siblings[i + 1] if i + 1 < len(siblings) else None
+            following = self._next.get(current.index)
             if following is not None:
                 return following
             if isinstance(parent, Menu):
                 return InputPhase(parent)
             current = parent
         return None
-
-
-def _after_in(siblings: tuple[Node, ...], node: Node) -> Node | None:
-    for i, sibling in enumerate(siblings):
-        if sibling is node:
-            return siblings[i + 1] if i + 1 < len(siblings) else None
-    return None
 
 
 def build_plan(doc: ParsedDocument) -> Plan:

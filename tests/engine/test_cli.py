@@ -61,7 +61,7 @@ def test_simulate_machine_and_variables() -> None:
     assert data["prompts"] == [
         "Hello , your prescription at Main Street Pharmacy is ready for pick-up. Thank you."
     ]
-    assert data["variables"] == {"x": "1"}
+    assert data["variables"] == {"tries": "0", "x": "1"}
 
 
 def test_simulate_bad_input_is_a_usage_error(tmp_path: Path) -> None:
@@ -72,10 +72,8 @@ def test_simulate_bad_input_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_simulate_runtime_error_exits_1(tmp_path: Path) -> None:
     plan = tmp_path / "loop.xml"
-    # a silent caller in a menu that replays itself on timeout: lint only warns (W072), the
-    # engine's step limit ends it
     plan.write_text(
-        '<dialplan><menu name="m" timeout="1"><play type="tts">Hi</play>'
+        '<dialplan><menu name="m"><play type="tts">Hello?</play>'
         '<keypress pressed="timeout"><goto>m</goto></keypress></menu></dialplan>'
     )
     code, out = run("simulate", str(plan), "--format", "json", "--max-steps", "50")
@@ -86,8 +84,8 @@ def test_simulate_runtime_error_exits_1(tmp_path: Path) -> None:
 def test_calltest_passes_and_reports_coverage() -> None:
     code, out = run("test", str(SCENARIOS), "--coverage")
     assert code == 0, out
-    assert "6 passed, 0 failed" in out
-    assert "10/10 branches" in out
+    assert "7 passed, 0 failed" in out
+    assert "12/12 branches (100%)" in out
 
 
 def test_calltest_failure_and_missed_branches(tmp_path: Path) -> None:
@@ -101,7 +99,7 @@ def test_calltest_failure_and_missed_branches(tmp_path: Path) -> None:
     assert code == 1
     assert "FAIL  wrong expectation" in out
     assert "outcome: expected 'transfer', got 'hangup'" in out
-    assert "never reached: <amd> line 5: machine" in out
+    assert "never reached: line 6: <amd>: answered by a machine" in out
     assert "0 passed, 1 failed" in out
 
 
@@ -118,3 +116,34 @@ def test_calltest_invalid_dialplan_fails_its_cases(tmp_path: Path) -> None:
     code, out = run("test", str(tmp_path / "s.toml"))
     assert code == 1
     assert "ERROR" in out
+
+
+def test_simulate_http_answers(tmp_path: Path) -> None:
+    plan = tmp_path / "get.xml"
+    plan.write_text(
+        '<dialplan><get varname="r">http://127.0.0.1/a?x=1&amp;y=2</get>'
+        '<post varname="p">http://127.0.0.1/b</post>'
+        '<play type="tts">[${r}] [${p}]</play></dialplan>'
+    )
+    code, out = run(
+        "simulate", str(plan), "--http", "http://127.0.0.1/a?x=1&y=2=gold", "--format", "json"
+    )
+    assert code == 0
+    assert json.loads(out)["prompts"] == ["[gold] []"]
+
+
+def test_the_documented_transcript_is_what_simulate_prints() -> None:
+    doc = (ROOT / "docs" / "testing-dialplans.md").read_text(encoding="utf-8")
+    start = doc.index("$ dialplan simulate examples/pharmacy-refill.xml")
+    block = doc[start : doc.index("```", start)].splitlines()
+    args = block[0].split()[2:]
+    code, out = run(*[a.replace("examples/", f"{ROOT}/examples/", 1) for a in args])
+    assert code == 0
+    printed = out.splitlines()
+    documented = block[1:]
+    assert len(printed) == len(documented)
+    for got, want in zip(printed, documented, strict=True):
+        if want.endswith(" …"):
+            assert got.startswith(want[:-2])
+        else:
+            assert got == want

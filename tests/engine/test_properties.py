@@ -13,7 +13,7 @@ from dialplan.engine import events as ev
 from dialplan.engine.context import CallContext
 from dialplan.engine.session import CallSession
 from dialplan.engine.simulate import simulate
-from dialplan.expr.js import JsError, JsSandbox, literal_value
+from dialplan.expr.js import JsError, JsSandbox, literal_condition, literal_value
 from dialplan.model import Plan, build_plan
 from dialplan.parse import parse, read_source
 from tests.conftest import corpus_files
@@ -98,12 +98,24 @@ def test_random_raw_event_sequences_never_raise(
     assert run() == run()
 
 
+arithmetic = st.builds(
+    lambda a, op, b, pad, semi: f"{a}{pad}{op}{pad}{b}{semi}",
+    st.one_of(st.integers(0, 10**16), st.sampled_from(["00", "01", "-1", "1.5"])),
+    st.sampled_from(["+", "-", "*", "==", "===", "!=", "!==", "<", "<=", ">", ">=", "--"]),
+    st.one_of(st.integers(0, 10**16), st.sampled_from(["0", "-2", "007"])),
+    st.sampled_from(["", " ", "  "]),
+    st.sampled_from(["", ";", " ;"]),
+)
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.one_of(
         st.text(alphabet="abcXYZ019_ .-'\"+", max_size=12),
         st.from_regex(r"-?[0-9]{1,17}(\.[0-9]{1,9})?", fullmatch=True),
+        st.from_regex(r"-?[0-9]\.[0-9]{1,4}", fullmatch=True),
         st.sampled_from(["Yes", "Homer Simpson", "toString", "NaN", "let x", "typeof a", "in"]),
+        arithmetic,
     )
 )
 def test_literal_fast_path_equals_evaluating(text: str) -> None:
@@ -117,3 +129,16 @@ def test_literal_fast_path_equals_evaluating(text: str) -> None:
     except JsError:
         real = stripped
     assert known == real
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(arithmetic, st.from_regex(r"-?[0-9]{1,17}(\.[0-9]{1,9})?", fullmatch=True)))
+def test_literal_condition_equals_javascript_truthiness(text: str) -> None:
+    known = literal_condition(text.strip())
+    if known is None:
+        return
+    try:
+        real = JsSandbox().evaluate(f"!!({text.strip().rstrip(';')})")
+    except JsError:
+        raise AssertionError(f"{text!r} does not evaluate but the fast path says {known}") from None
+    assert known == (real == "true")

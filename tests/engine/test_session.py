@@ -6,8 +6,7 @@ from dialplan.engine import effects as fx
 from dialplan.engine import events as ev
 from dialplan.engine.context import CallContext
 from dialplan.engine.session import CallSession
-from dialplan.model import build_plan
-from dialplan.parse import parse_any
+from tests.engine.util import plan_of
 
 MENU = """<dialplan name="Root">
   <menu name="Main" maxDigits="1" timeout="3">
@@ -20,9 +19,7 @@ MENU = """<dialplan name="Root">
 
 
 def session(xml: str, **context: object) -> CallSession:
-    # the model only, without lint: the engine must also cope with plans lint would refuse
-    plan = build_plan(parse_any(xml))
-    return CallSession(plan, CallContext(**context))  # type: ignore[arg-type]
+    return CallSession(plan_of(xml), CallContext(**context))  # type: ignore[arg-type]
 
 
 def test_nothing_runs_before_the_call_is_answered() -> None:

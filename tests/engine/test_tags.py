@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import dialplan
 from dialplan.engine import effects as fx
 from dialplan.engine import events as ev
 from dialplan.engine.context import CallContext
 from dialplan.engine.result import CallResult
 from dialplan.engine.session import CallSession
 from dialplan.engine.simulate import simulate
-from dialplan.model import build_plan
-from dialplan.parse import parse_any
+from tests.engine.util import plan_of
 
 
 def sim(xml: str, **options: object) -> CallResult:
-    # the model only, without lint: the engine must also run plans lint would refuse
-    return simulate(build_plan(parse_any(xml)), **options)  # type: ignore[arg-type]
+    return simulate(plan_of(xml), **options)  # type: ignore[arg-type]
 
 
 def test_if_else_and_continuation_after_the_if() -> None:
@@ -90,7 +87,7 @@ def test_digit_catch_interrupts_a_plain_play() -> None:
     xml = """<dialplan><catch type="digit" value="*" goto="out">
       <play type="tts">long message</play><play type="tts">more</play></catch>
       <play name="out" type="tts">caught</play></dialplan>"""
-    s = CallSession(dialplan.load(xml), CallContext())
+    s = CallSession(plan_of(xml), CallContext())
     s.send(ev.Answered(), 0.0)
     out = s.send(ev.DigitPressed("*"), 1.0)
     assert out[0] == fx.StopPlayback(1)
@@ -105,7 +102,7 @@ def test_innermost_catch_wins() -> None:
       <catch type="digit" value="1" goto="inner"><play type="tts">x</play></catch></catch>
       <play name="outer" type="tts">outer</play><hangup/>
       <play name="inner" type="tts">inner</play></dialplan>"""
-    s = CallSession(dialplan.load(xml), CallContext())
+    s = CallSession(plan_of(xml), CallContext())
     s.send(ev.Answered(), 0.0)
     out = s.send(ev.DigitPressed("1"), 1.0)
     assert isinstance(out[1], fx.Play) and out[1].value == "inner"
@@ -128,7 +125,7 @@ def test_barge_in_keeps_collecting_after_the_prompts() -> None:
     xml = """<dialplan><menu maxDigits="3"><play type="tts">one</play>
       <setvar varname="ran">yes</setvar><play type="tts">two</play>
       <keypress pressed="123"><stash varname="got">123</stash></keypress></menu></dialplan>"""
-    s = CallSession(dialplan.load(xml), CallContext())
+    s = CallSession(plan_of(xml), CallContext())
     s.send(ev.Answered(), 0.0)
     out = s.send(ev.DigitPressed("1"), 0.5)
     # the prompt stops, the setvar still runs, "two" is skipped, collection goes on

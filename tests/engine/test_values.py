@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dialplan
 from dialplan.engine import effects as fx
 from dialplan.engine.simulate import simulate
+from tests.engine.util import plan_of
 
 
 def said(xml: str, **options: object) -> list[str]:
-    return simulate(dialplan.load(xml), **options).prompts  # type: ignore[arg-type]
+    return simulate(plan_of(xml), **options).prompts  # type: ignore[arg-type]
 
 
 def test_global_date_and_time_come_from_the_injected_clock() -> None:
@@ -55,7 +55,7 @@ def test_nested_references_and_undefined_variables() -> None:
       <setvar varname="n">2</setvar><setvar varname="pick2">two</setvar>
       <setvar varname="inner">n</setvar>
       <play type="tts">${pick${n}} ${pick${${inner}}} [${missing}] $5 and {x}</play></dialplan>"""
-    result = simulate(dialplan.load(xml))
+    result = simulate(plan_of(xml))
     assert result.prompts == ["two two [] $5 and {x}"]
     warnings = [e for e in result.effects if isinstance(e, fx.Log) and e.level == "warning"]
     assert any("${missing}" in w.message for w in warnings)
@@ -71,7 +71,7 @@ def test_preset_variables_and_javascript_values() -> None:
       <setvar varname="dec">1.50</setvar>
       <stash varname="calc">${sum} * 2</stash>
     </dialplan>"""
-    result = simulate(dialplan.load(xml), variables={"a": "41"})
+    result = simulate(plan_of(xml), variables={"a": "41"})
     assert result.variables == {
         "a": "41",
         "sum": "42",
@@ -87,7 +87,7 @@ def test_preset_variables_and_javascript_values() -> None:
 def test_a_repeated_stash_keeps_its_first_position_and_takes_the_new_value() -> None:
     xml = """<dialplan><stash varname="q1">a</stash><stash varname="q2">b</stash>
       <stash varname="q1">c</stash></dialplan>"""
-    assert simulate(dialplan.load(xml)).responses == [
+    assert simulate(plan_of(xml)).responses == [
         {"question": "q1", "response": "c"},
         {"question": "q2", "response": "b"},
     ]
@@ -101,7 +101,7 @@ def test_stash_does_not_define_a_variable() -> None:
 def test_javascript_state_is_not_shared_between_calls() -> None:
     xml = """<dialplan><setvar varname="before">typeof leaked</setvar>
       <setvar varname="x">globalThis.leaked = 1</setvar></dialplan>"""
-    plan = dialplan.load(xml)
+    plan = plan_of(xml)
     assert simulate(plan).variables["before"] == "undefined"
     assert simulate(plan).variables["before"] == "undefined"
 
@@ -109,14 +109,33 @@ def test_javascript_state_is_not_shared_between_calls() -> None:
 def test_javascript_has_no_host_functions() -> None:
     xml = """<dialplan><setvar varname="r">typeof require + typeof process + typeof fetch</setvar>
       </dialplan>"""
-    assert simulate(dialplan.load(xml)).variables["r"] == "undefinedundefinedundefined"
+    assert simulate(plan_of(xml)).variables["r"] == "undefinedundefinedundefined"
 
 
 def test_runaway_javascript_in_a_condition_is_a_runtime_error() -> None:
     xml = """<dialplan><play type="tts">hi</play><if expr="(function(){while(true){}})()">
       <play type="tts">never</play></if></dialplan>"""
-    result = simulate(dialplan.load(xml))
+    result = simulate(plan_of(xml))
     assert result.outcome == "error"
     assert "<if>" in (result.error or "") and "line 1" in (result.error or "")
     assert result.prompts == ["hi"]
     assert result.effects[-2:] == [fx.Hangup("error"), fx.CallEnded("error", result.error)]
+
+
+def test_memory_hungry_javascript_is_a_runtime_error_for_that_call_only() -> None:
+    hog = plan_of('<dialplan><setvar varname="x">"x".repeat(1e8)</setvar></dialplan>')
+    result = simulate(hog)
+    assert result.outcome == "error"
+    assert result.error == "JavaScript in <setvar> (line 1) stopped: memory limit of 16 MB exceeded"
+    assert simulate(
+        plan_of("<dialplan><setvar varname='y'>'ok'</setvar></dialplan>")
+    ).variables == {"y": "ok"}
+
+
+def test_time_limit_message_and_a_throwing_value_falls_back_to_its_text() -> None:
+    spin = plan_of("<dialplan><setvar varname='x'>for(;;){}</setvar></dialplan>")
+    assert simulate(spin).error == (
+        "JavaScript in <setvar> (line 1) stopped: time limit of 50 ms exceeded"
+    )
+    thrower = plan_of("<dialplan><setvar varname='x'>throw new Error('boom')</setvar></dialplan>")
+    assert simulate(thrower).variables == {"x": "throw new Error('boom')"}

@@ -267,3 +267,69 @@ def test_charity_seed_graph() -> None:
     }
     endings = {e.ending for e in g.edges if e.kind is EdgeKind.END}
     assert endings == {Ending.HANGUP, Ending.TRANSFERRED}
+
+
+def test_misplaced_branch_wrapper_runs_as_a_plain_block() -> None:
+    # a <keypress> outside a menu (E005) does not jump "after its menu": the next tag follows
+    plan, g = flow(
+        '<dialplan><keypress name="k" pressed="1"><play name="p" type="tts">x</play>'
+        '</keypress><hangup name="h"/></dialplan>'
+    )
+    assert out(g, plan, "p") == {("", "h")}
+    assert plan.after(plan.names["k"]) is plan.names["h"]
+
+
+def corpus_flow(rel: str) -> tuple[Plan, FlowGraph]:
+    plan = build_plan(parse_any(corpus_file(f"callfire-ivr-samples/{rel}").read_bytes()))
+    return plan, build_flow(plan)
+
+
+def test_corpus_goto_into_menu_prompt_waits_for_that_menu() -> None:
+    # SplitJoin: "any other key" jumps to the prompt of the outer menu, which then takes input
+    plan, g = corpus_flow("Utilities/SplitJoin.xml")
+    assert out(g, plan, "goto_menu_id") == {("goto", "getNumber")}
+    assert out(g, plan, "getNumber") == {("", "Main:input")}
+    # NestedVariables: same shape, the "options" prompt of a menu
+    plan, g = corpus_flow("Utilities/NestedVariables.xml")
+    gotos = [n for n in plan.nodes if n.tag == "goto" and n.text == "options"]
+    assert [name_of(g, e.target) for e in g.successors(gotos[0].index)] == ["options"]
+
+
+def test_corpus_dnc_module_goto_into_keypress_body_and_catch_handler() -> None:
+    plan, g = corpus_flow("Inbound-only Campaigns/DNCModule.xml")
+    # goto into another menu's keypress body runs the rest of that body (then hangs up)
+    assert out(g, plan, "goto_goodbye") == {("goto", "goodbye"), ("hangup caught", "getCallerID")}
+    goodbye = plan.names["goodbye"]
+    normal = [e for e in g.successors(goodbye.index) if e.kind is not EdgeKind.CATCH]
+    assert [g.vertices[e.target].node.tag for e in normal if e.target is not None] == ["hangup"]
+    # the hangup handler inside the catch is reachable only through the catch
+    save = plan.names["getCallerID"].index
+    assert {e.kind for e in g.into[save]} == {EdgeKind.CATCH}
+    assert save in g.reachable_from_start()
+
+
+def test_corpus_duplicate_default_only_first_selectable() -> None:
+    plan, g = corpus_flow("Utilities/SimpleTransfer2.xml")
+    menu = next(n for n in plan.nodes if n.tag == "menu")
+    defaults = [k for k in menu.keypresses if k.pattern.key == "default"]
+    assert len(defaults) == 2
+    targets = {e.target for e in g.successors(g.input_phase(menu).id)}
+    assert defaults[0].index in targets and defaults[1].index not in targets
+
+
+def test_digit_catch_and_ranges() -> None:
+    plan, g = flow(
+        """<dialplan><catch type="digit" value="3" goto="op">
+  <menu name="m" maxDigits="3"><play type="tts">a</play>
+    <keypress name="all3" pressed="300-315"/><keypress name="some" pressed="25-40"/>
+  </menu></catch><transfer name="op">2135551212</transfer></dialplan>"""
+    )
+    labels = {lbl for lbl, _ in out(g, plan, "m", phase=True)}
+    # every number in 300-315 starts with the caught 3; 25-40 can still be entered as 25 or 40
+    assert "300-315" not in labels and "25-40" in labels
+    some = plan.names["some"]
+    from dialplan.model.flow import entry_for
+
+    assert entry_for(some, {"3", "2"}) == "40"
+    assert entry_for(some, set()) == "25"
+    assert entry_for(some, {"2", "3", "4"}) is None

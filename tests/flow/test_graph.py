@@ -149,3 +149,11 @@ def test_charity_seed_picture() -> None:
     assert ("menu Live", "menu order_tickets", "no input", "solid") in got
     assert ("menu Live", "menu Live", "default", "dashed") not in got  # via a play first
     assert ("AMD", "play Machine", "machine", "dashed") in got
+
+
+def test_mermaid_escapes_hash_keys() -> None:
+    xml = """<dialplan><menu name="m"><play type="tts">Press # or *</play>
+  <keypress pressed="#"><hangup/></keypress><keypress pressed="timeout"><hangup/></keypress>
+  </menu></dialplan>"""
+    text = to_mermaid(pic_of(xml))
+    assert '-->|"#35;"|' in text and "Press #35; or *" in text

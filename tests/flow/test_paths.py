@@ -30,18 +30,29 @@ def test_small_fixture_route_counts(max_loops: int, expected: int) -> None:
 
 def test_route_details() -> None:
     found = routes(SMALL).routes
-    by_inputs = {(r.amd, r.inputs, r.assumptions): r for r in found}
-    machine = by_inputs[("machine", (), ())]
+    by_inputs = {(r.amd, r.transfer, r.inputs, r.assumptions): r for r in found}
+    assert len(by_inputs) == len(found)  # every route is told apart by what drives it
+    machine = by_inputs[("machine", None, (), ())]
     assert machine.ending == "hangup" and machine.end_loc.line == 6
-    silent = by_inputs[("live", ("timeout",), ())]
+    silent = by_inputs[("live", None, ("timeout",), ())]
     assert silent.ending == "end of plan" and silent.end_loc.line == 24
-    bridged = by_inputs[("live", ("1",), ("<transfer> (line 12) is answered",))]
+    bridged = by_inputs[("live", "answered", ("1",), ())]
     assert bridged.ending == "transferred"
+    assert bridged.simulate_args() == ["--amd", "live", "--transfer", "answered", "--input", "1"]
+    unanswered = by_inputs[("live", "no answer", ("1",), ())]
+    assert unanswered.ending == "end of plan"  # continues after the menu (spec §3.7)
+    assert "--transfer" in unanswered.simulate_args()
+    assert unanswered.simulate_args()[3] == "no_answer"
     cut = [r for r in found if r.ending == LOOP_CUT]
     assert [r.inputs for r in cut] == [("0", "0")]  # default twice: the replay loop is cut
     assert cut[0].simulate_args() == ["--amd", "live", "--input", "0", "--input", "0"]
     closed = by_inputs[
-        ("live", ("2",), ('<if expr="${global.time.hour.military} < 17"> (line 15) is false',))
+        (
+            "live",
+            None,
+            ("2",),
+            ('<if expr="${global.time.hour.military} < 17"> (line 15) is false',),
+        )
     ]
     assert closed.ending == "end of plan"
     assert [(s.kind, s.label) for s in closed.steps] == [
@@ -120,6 +131,117 @@ def test_cli_json() -> None:
     assert doc["max_loops"] == 0 and not doc["truncated"] and len(doc["routes"]) == 8
     first = doc["routes"][0]
     assert set(first) == {
-        "id", "ending", "end", "amd", "inputs", "assumptions", "steps", "simulate"
+        "id", "ending", "end", "amd", "transfer", "inputs", "assumptions", "steps", "simulate"
     }  # fmt: skip
     assert first["simulate"][:3] == ["dialplan", "simulate", str(SMALL)]
+
+
+def test_missing_file_is_a_usage_error() -> None:
+    res = CliRunner().invoke(cli, ["paths", "/nonexistent/plan.xml"])
+    assert res.exit_code == 2 and "does not exist" in res.output
+
+
+def test_one_transfer_outcome_per_call() -> None:
+    xml = """<dialplan>
+  <transfer name="t1">2135551212</transfer>
+  <transfer name="t2">2135551213</transfer>
+  <hangup/>
+</dialplan>"""
+    found = routes(xml).routes
+    # like `dialplan simulate --transfer`, every transfer of a call ends the same way
+    assert sorted((r.transfer, r.ending, r.end_what) for r in found) == [
+        ("answered", "transferred", '<transfer name="t1">'),
+        ("no answer", "hangup", "<hangup>"),
+    ]
+
+
+def test_hangup_catch_at_menu_skips_line_tags() -> None:
+    xml = """<dialplan><catch type="hangup" goto="save">
+  <menu name="m"><play type="tts">x</play><keypress pressed="1"><hangup/></keypress>
+    <keypress pressed="timeout"><hangup/></keypress></menu>
+  <hangup/>
+  <play type="tts" name="save">skipped</play>
+  <menu name="m2"><play type="tts">skipped too</play><keypress pressed="1"><hangup/></keypress></menu>
+  <stash varname="hung_up">yes</stash>
+</catch></dialplan>"""
+    found = routes(xml).routes
+    caught = [r for r in found if "hangup" in r.inputs]
+    assert len(caught) == 1
+    route = caught[0]
+    # the handler's play and menu need the line: the route runs on to the stash and the end
+    assert route.ending == "caller hangup" and route.end_loc.line == 7
+    assert route.simulate_args() == ["--input", "hangup"]
+    assert [(s.kind, s.label) for s in route.steps] == [("catch", "fired")]
+
+
+def test_routes_replay_in_the_engine() -> None:
+    """Every route without data assumptions, simulated with its own inputs, takes exactly the
+    predicted decisions and ends the predicted way (needs the engine, merged from main)."""
+    engine = pytest.importorskip("dialplan.engine.simulate")
+    from tests.conftest import corpus_files
+
+    outcome = {"hangup": "hangup", "end of plan": "hangup", "transferred": "transfer",
+               "caller hangup": "caller_hangup"}  # fmt: skip
+    files = [*corpus_files(), *sorted((Path(__file__).parent / "fixtures").glob("*.xml"))]
+    checked = 0
+    for path in files:
+        plan = build_plan(parse_any(path))
+        for route in enumerate_routes(plan, limit=300).routes:
+            if route.assumptions or route.ending == LOOP_CUT:
+                continue
+            transfer = (route.transfer or "answered").replace(" ", "_")
+            result = engine.simulate(
+                plan, amd=route.amd or "live", inputs=list(route.inputs), transfer=transfer
+            )
+            want = [(s.node_index, s.label) for s in route.steps if s.kind != "transfer"]
+            assert (list(result.decisions), result.outcome) == (want, outcome[route.ending]), (
+                path.name,
+                route.simulate_args(),
+            )
+            checked += 1
+    assert checked > 50
+
+
+def test_simulating_every_route_covers_every_branch() -> None:
+    """paths → simulate → coverage: the routes of the charity seed leave no branch untaken."""
+    engine = pytest.importorskip("dialplan.engine.simulate")
+    from dialplan.model.flow import branch_points, coverage
+    from tests.conftest import corpus_file
+
+    plan = build_plan(parse_any(corpus_file("seeds/nonprofit-charity-ivr.xml")))
+    found = enumerate_routes(plan).routes
+    assert not any(r.assumptions for r in found)  # no if/equal: every route is replayable
+    taken: list[tuple[int, str]] = []
+    for route in found:
+        transfer = (route.transfer or "answered").replace(" ", "_")
+        result = engine.simulate(
+            plan, amd=route.amd or "live", inputs=list(route.inputs), transfer=transfer
+        )
+        taken.extend(result.decisions)
+    assert len(branch_points(plan)) == 8
+    assert coverage(plan, taken) == []
+    # one call alone leaves the other branches untaken
+    only_machine = engine.simulate(plan, amd="machine").decisions
+    assert len(coverage(plan, only_machine)) == 7
+
+
+def test_printed_commands_run_in_the_simulate_cli() -> None:
+    """The `dialplan simulate` lines that `paths --format json` prints are valid commands."""
+    pytest.importorskip("dialplan.cli.simulate")
+    from tests.conftest import corpus_file
+
+    seed = str(corpus_file("seeds/nonprofit-charity-ivr.xml"))
+    res = CliRunner().invoke(cli, ["paths", seed, "--format", "json"])
+    routes_doc = json.loads(res.output)["routes"]
+    outcome = {"hangup": "hangup", "transferred": "transfer", "end of plan": "hangup"}
+    checked = 0
+    for route in routes_doc:
+        if route["ending"] not in outcome:
+            continue
+        argv = [*route["simulate"][1:], "--format", "json"]
+        run = CliRunner().invoke(cli, argv)
+        assert run.exit_code == 0, (argv, run.output)
+        result = json.loads(run.output)
+        assert result["outcome"] == outcome[route["ending"]], argv
+        checked += 1
+    assert checked == 15  # every route but the cut loop

@@ -71,7 +71,8 @@ def test_value_problems_point_at_the_first_character_of_the_value() -> None:
     [
         ('play type="TTS"', None),  # play@type is case-insensitive (spec §3.4)
         ('catch type="Hangup" goto="Root"', None),
-        ('transfer continue-after="TRUE"', None),
+        ('transfer mode="Waterfall"', None),
+        ('transfer continue-after="TRUE"', None),  # compared case-insensitively
         ('transfer continue-after="on"', "E021"),
         ('menu maxDigits="+3"', "E022"),
         ('menu maxDigits="３"', "E022"),  # a non-ASCII digit is not a number here

@@ -318,3 +318,16 @@ def test_unknown_rule_code_exits_2() -> None:
     result = run("rules", "E999")
     assert result.exit_code == 2
     assert "E999" in result.stderr and "Traceback" not in result.output
+
+
+def test_malformed_file_is_e001_and_exits_1(work: Path) -> None:
+    (work / "bad.xml").write_text("<dialplan>\n  <play type='tts'>x</dialplan>\n", encoding="utf-8")
+    result = run("lint", "--format", "json", "bad.xml")
+    assert result.exit_code == 1
+    assert [c for c, _ in codes(result)] == ["E001"]
+
+
+def test_directory_without_dialplans_reports_nothing(tmp_path: Path) -> None:
+    result = run("lint", str(tmp_path))
+    assert result.exit_code == 0
+    assert result.stdout == "no problems found\n"

@@ -101,3 +101,14 @@ def test_jump_into_an_amd_branch_is_i033() -> None:
         "<machine><goto>hi</goto></machine></amd></dialplan>"
     )
     assert [line for line, _ in at(xml, "I033")] == [1]
+
+
+def test_jump_to_a_keypress_itself_is_i033_and_names_the_branch() -> None:
+    xml = (
+        '<dialplan><menu name="m"><play type="tts">x</play>'
+        '<keypress name="sales" pressed="1"><hangup/></keypress></menu>\n'
+        "<goto>sales</goto></dialplan>"
+    )
+    (message,) = messages(xml, "I033")
+    assert at(xml, "I033") == [(2, 7)]
+    assert 'name="sales"' in message

@@ -44,6 +44,15 @@ def test_valid_patterns(pattern: str) -> None:
     assert "E040" not in codes(menu(pattern))
 
 
+@pytest.mark.parametrize(
+    ("pattern", "explanation"),
+    [("9-3", "runs backwards (9 > 3)"), ("1 - 3", "without spaces: 1-3"), ("1,2", "comma")],
+)
+def test_invalid_pattern_explains_why(pattern: str, explanation: str) -> None:
+    (found,) = [d for d in lint_own(menu(pattern)) if d.code == "E040"]
+    assert explanation in found.message
+
+
 def test_missing_pressed_is_not_e040() -> None:
     # a missing attribute is E020 (attributes family), not an invalid pattern
     xml = (

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dialplan.lint.rules.numbers import Verdict, classify, split_items
 
@@ -55,6 +57,7 @@ def test_passing_fixture_does_not_report_the_code(code: str) -> None:
         ("2135551212xabc", Verdict.INVALID),
         ("213-555-12a2", Verdict.INVALID),
         ("1234", Verdict.INVALID),
+        ("213555121３", Verdict.INVALID),  # a non-ASCII digit cannot be dialled
     ],
 )
 def test_classify(item: str, verdict: Verdict) -> None:
@@ -78,7 +81,7 @@ def test_empty_item_between_commas_is_an_error() -> None:
 def test_dnc_and_sms_are_checked() -> None:
     xml = '<dialplan><dnc>555-1212</dnc><sms to="12345">hi</sms></dialplan>'
     found = sorted((d.code, d.column) for d in lint_own(xml))
-    assert found == [("E050", 16), ("E050", 39)]
+    assert found == [("E050", 16), ("E050", 35)]  # the text value; the "to" attribute
 
 
 def test_sms_to_variable_is_information() -> None:
@@ -107,3 +110,21 @@ def test_empty_values_are_left_to_structure_rules() -> None:
 def test_callerid(callerid: str, warn: bool) -> None:
     xml = f'<dialplan><transfer callerid="{callerid}">2135551212</transfer></dialplan>'
     assert ("W053" in codes(xml)) is warn
+
+
+def test_text_alias_of_sms_is_checked() -> None:
+    assert codes('<dialplan><text to="12345">hi</text></dialplan>') == {"E050"}
+
+
+@given(
+    st.lists(st.sampled_from("0123456789"), min_size=10, max_size=10),
+    st.lists(st.sampled_from(["", " ", "-", ".", "(", ")", "  "]), min_size=11, max_size=11),
+    st.booleans(),
+)
+def test_any_separated_ten_digit_number_is_nanp(
+    digits: list[str], separators: list[str], country: bool
+) -> None:
+    text = "".join(s + d for s, d in zip(separators, digits, strict=False)) + separators[-1]
+    if country:
+        text = "+1 " + text
+    assert classify(text)[0] is Verdict.NANP

@@ -118,10 +118,10 @@ def test_dynamic_setvar_varname_may_assign_matching_names() -> None:
     assert sorted(d.code for d in lint_own(xml)) == ["I068", "W060"]
 
 
-def test_references_in_attributes_are_checked_at_their_column() -> None:
+def test_references_in_attributes_are_located_at_the_attribute() -> None:
     xml = plan('<transfer callerid="${callerNumber}">2135551212</transfer>')
     (found,) = lint_own(xml)
-    assert (found.code, found.line, found.column) == ("W060", 1, 31)
+    assert (found.code, found.line, found.column) == ("W060", 1, 21)
 
 
 def test_reference_position_survives_entities_and_line_breaks() -> None:
@@ -148,8 +148,8 @@ def test_unknown_system_variable_suggests_spelling() -> None:
     [
         ('<play type="tts">a ${b</play>', 30),
         ('<setvar varname="x">${a} ${b${c}</setvar>', 36),
-        ('<sms to="${call.phonenumber">hi</sms>', 20),
-        ('<if expr="${a} == 1 || ${b"><hangup/></if>', 34),
+        ('<sms to="${call.phonenumber">hi</sms>', 16),  # attribute problems: the attribute
+        ('<if expr="${a} == 1 || ${b"><hangup/></if>', 15),
     ],
 )
 def test_unterminated_reference_column(xml: str, column: int) -> None:
@@ -273,3 +273,9 @@ def test_placeholder() -> None:
     assert js_placeholder(parse_template("${a}+1")) == "0+1"
     assert js_placeholder(parse_template("${a}.length")) == "_.length"
     assert js_placeholder(parse_template("'${a}'.length")) == "'0'.length"
+
+
+def test_reference_position_inside_cdata() -> None:
+    xml = '<dialplan>\n<play type="tts"><![CDATA[a & b ${who}]]></play></dialplan>'
+    (found,) = lint_own(xml)
+    assert (found.code, found.line, found.column) == ("W060", 2, 33)

@@ -110,6 +110,9 @@ def test_cgnat_boundaries() -> None:
         ("http:///path", "no host"),
         ("http://[::1", "malformed URL"),
         ("http://host:99999/", "malformed URL"),
+        ("http://127.0.0.1\\@8.8.8.8/", "backslashes"),
+        ("http://8.8.8.8 /x", "whitespace"),
+        ("http://8.8.8.8/\nHost: x", "control characters"),
     ],
 )
 def test_bad_urls(url: str, fragment: str) -> None:
@@ -140,6 +143,8 @@ def test_allow_private_still_checks_scheme(url: str) -> None:
         ("http://127.1/", "loopback"),  # short spelling
         ("http://0/", "unspecified"),
         ("HTTP://192.168.0.1/", "private"),
+        ("http://8.8.8.8@127.0.0.1/", "loopback"),  # userinfo is not the host
+        ("http://user:pw@[::1]:81/", "loopback"),
     ],
 )
 def test_literal_hosts_are_checked_without_dns(url: str, reason: str) -> None:

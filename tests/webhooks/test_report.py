@@ -253,3 +253,70 @@ def test_naive_generated_at_is_taken_as_utc() -> None:
 def test_bad_counts_are_rejected(override: dict[str, object]) -> None:
     with pytest.raises(ValueError, match=r"count|whole number"):
         render_report(sample_data(**override))
+
+
+def test_plain_mapping_in_the_report_data_shape() -> None:
+    """The dict ``broadcast.reportdata.report_data`` returns is accepted as is."""
+    mapping = {
+        "name": "Spring survey",
+        "broadcast_id": "b-42",
+        "state": "finished",
+        "started_at": "2026-12-01T12:00:00.000Z",
+        "finished_at": "2026-12-01T12:13:17.450Z",
+        "stats": {"totalCount": 5, "liveCount": 2},
+        "results": [
+            {"result": "LA", "count": 2},
+            {"result": "BUSY", "count": 1},
+            {"result": None, "count": 2},
+        ],
+        "answers": [{"question": "tickets", "responses": [{"response": "yes", "count": 2}]}],
+        "calls_over_time": [
+            {"start": "2026-12-01T12:00:00.000Z", "calls": 3},
+            {"start": "2026-12-01T12:01:00.000Z", "calls": 4},
+        ],
+        "bucket_seconds": 60.0,
+    }
+    _, doc = parse(mapping)  # type: ignore[arg-type]
+    assert doc.get_element_by_id("campaign-name").text_content() == "Spring survey"
+    assert (
+        sel(doc, ".subtitle")[0].text_content()
+        == "Broadcast b-42 · finished · 2026-12-01 12:00 → 12:13 UTC"
+    )
+    bars = {b.get("data-code"): int(b.get("data-count")) for b in sel(doc, "rect.result-bar")}
+    assert bars == {"LA": 2, "BUSY": 1, "PENDING": 2}
+    assert [c.get("data-total") for c in sel(doc, "g.timeline-col")] == ["3", "4"]
+    assert [li.text_content() for li in sel(doc, "#timeline .legend li")] == ["Call attempts"]
+    assert sel(doc, "#timeline .hint")[0].text_content() == "Call attempts per time bucket"
+    assert [q.get("data-question") for q in sel(doc, "#answers .question")] == ["tickets"]
+
+
+def test_mapping_in_the_dataclass_shape() -> None:
+    data = ReportData.from_mapping(
+        {
+            "campaign_name": "X",
+            "generated_at": "today",
+            "stats": {},
+            "results": {"AM": 1},
+            "answers": {"q": {"a": 1}},
+            "timeline": [("2026-12-01T12:00:00Z", {"AM": 1})],
+        }
+    )
+    assert data.results == {"AM": 1} and data.answers == {"q": {"a": 1}}
+    assert data.timeline == [("2026-12-01T12:00:00Z", {"AM": 1})]
+    assert data.subtitle is None and data.generated_at == "today"
+
+
+def test_many_distinct_responses_are_summarised() -> None:
+    from dialplan.broadcast.report import MAX_RESPONSES, OTHER_RESPONSES
+
+    zips = {f"{10000 + i}": 100 - i for i in range(40)}
+    _, doc = parse(sample_data(answers={"zip": zips}))
+    bars = sel(doc, "rect.answer-bar")
+    assert len(bars) == MAX_RESPONSES + 1
+    assert [b.get("data-response") for b in bars[:3]] == ["10000", "10001", "10002"]
+    other = bars[-1]
+    assert other.get("data-response") == OTHER_RESPONSES
+    assert int(other.get("data-count")) == sum(100 - i for i in range(MAX_RESPONSES, 40))
+    labels = [t.text_content() for t in sel(doc, "#answers .bar-label")]
+    assert labels[-1] == f"{40 - MAX_RESPONSES} other responses"
+    assert f"{sum(zips.values()):,} responses" in sel(doc, ".question h3")[0].text_content()

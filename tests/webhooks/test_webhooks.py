@@ -49,6 +49,7 @@ def test_ringing_body() -> None:
     body = wh.ringing(**leg(from_="12012774877", channel_id="102dcfdb"))
     assert json.loads(body) == {
         "event": "ringing",
+        "state": "ringing",
         "event_id": "ev-1",
         "broadcast_id": BID,
         "voice_id": VID,
@@ -88,10 +89,12 @@ def test_disconnected_body() -> None:
                 disconnect_reason="Normal Clearing",
                 disconnect_cause_code=16,
                 call_answered_by="HUMAN",
+                call_result="LA",
             )
         )
     )
-    assert body["event"] == "disconnected"
+    assert body["event"] == body["state"] == "disconnected"
+    assert body["call_result"] == "LA"
     assert body["call_duration"] == 12.089
     assert body["disconnect_reason"] == "Normal Clearing"
     assert body["disconnect_cause_code"] == 16
@@ -100,7 +103,9 @@ def test_disconnected_body() -> None:
 
 def test_broadcastcall_complete_body() -> None:
     infos = [
-        CallInfo(VID, "918088394833", 12.089, "Call Answered", "Normal Clearing", 16, "HUMAN"),
+        CallInfo(
+            VID, "918088394833", 12.089, "Call Answered", "Normal Clearing", 16, "HUMAN", "LA"
+        ),
         CallInfo("v2", "12135551100", 0, "Not Answered", "No Answer from User", 19),
     ]
     body = json.loads(
@@ -126,6 +131,7 @@ def test_broadcastcall_complete_body() -> None:
             "callDuration": 12.089,
             "callState": "Call Answered",
             "call_answered_by": "HUMAN",
+            "callResult": "LA",
             "disconnectReason": "Normal Clearing",
             "disconnectReasonCode": 16,
         },
@@ -470,6 +476,33 @@ def test_transport_failure_holds_back_the_url_but_not_others() -> None:
     assert all("timeout" in err for err in report.errors)
 
 
+def test_an_event_that_always_hangs_the_receiver_does_not_block_the_others() -> None:
+    clock = FakeClock()
+    outbox = filled_outbox(5, t=clock.now())
+    tried: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        event_id = request.headers["X-Dialplan-Event-Id"]
+        tried.append(event_id)
+        if event_id == "e0":  # the receiver chokes on this one
+            raise httpx.ReadTimeout("timed out", request=request)
+        return httpx.Response(200)
+
+    report = deliver_pending(
+        outbox,
+        SECRET,
+        now=clock.now,
+        sleep=clock.sleep,
+        transport=httpx.MockTransport(handler),
+        policy=RetryPolicy(initial_s=1, multiplier=2, max_s=60, jitter=0),
+        max_wait_s=30,
+    )
+    assert report.delivered == 4 and report.pending == 1
+    assert not outbox.is_delivered("e0")
+    assert all(outbox.is_delivered(f"e{i}") for i in range(1, 5))
+    assert tried[:2] == ["e0", "e1"]  # after e0 failed, another event was probed first
+
+
 def test_max_deliveries_stops_early() -> None:
     clock = FakeClock()
     outbox = filled_outbox(5, t=clock.now())
@@ -530,3 +563,11 @@ def test_memory_outbox_add_is_idempotent() -> None:
 def test_public_names() -> None:
     for name in wh.__all__:
         assert hasattr(wh, name), name
+
+
+def test_large_response_bodies_do_not_matter() -> None:
+    clock = FakeClock()
+    outbox = filled_outbox(2, t=clock.now())
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=b"x" * 300_000))
+    report = deliver_pending(outbox, SECRET, now=clock.now, sleep=clock.sleep, transport=transport)
+    assert report.done and report.delivered == 2

@@ -28,8 +28,18 @@ if str(ROOT) not in sys.path:
 import dialplan  # noqa: E402
 from dialplan.engine.simulate import simulate  # noqa: E402
 
-SHARED = Path(os.environ.get("DIALPLAN_SHARED", ROOT.parent / "shared"))
-CORPUS = SHARED / "corpus"
+
+def _find_shared() -> Path:
+    """``$DIALPLAN_SHARED``, else the nearest ``shared/`` beside the checkout or above it."""
+    if os.environ.get("DIALPLAN_SHARED"):
+        return Path(os.environ["DIALPLAN_SHARED"])
+    for folder in ROOT.parents:
+        if (folder / "shared" / "corpus").is_dir():
+            return folder / "shared"
+    return ROOT.parent / "shared"
+
+
+CORPUS = _find_shared() / "corpus"
 TARGET = 20_000
 
 #: (label, corpus path, options); the first row is the headline figure
@@ -85,6 +95,18 @@ def measure(plan: dialplan.Plan, options: dict[str, Any], seconds: float) -> dic
     }
 
 
+def calibration() -> float:
+    """Microseconds for 1000 calls of an empty Python function: how fast this machine is now
+    (about 30-40 µs on a quiet current laptop core), to compare figures between machines."""
+    import timeit
+
+    def f(x: int) -> int:
+        return x
+
+    timer = timeit.Timer("for i in range(1000): f(i)", globals={"f": f})
+    return 1e6 * min(timer.repeat(repeat=5, number=200)) / 200
+
+
 def run(quick: bool = False) -> dict[str, Any]:
     seconds = 0.5 if quick else 3.0
     rows = []
@@ -112,6 +134,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "calibration_us_per_1000_calls": round(calibration(), 1),
         "target_calls_per_s": TARGET,
         "headline_calls_per_s": headline,
         "target_met": bool(headline and headline >= TARGET),
@@ -135,6 +158,10 @@ def table(report: dict[str, Any]) -> str:
             f"{row['scenario']:<44} {row['steps']:>5} {row['calls_per_s_cpu']:>13,.0f} "
             f"{row['calls_per_s_wall']:>13,.0f} {row['us_per_call']:>8.1f}"
         )
+    lines.append(
+        f"calibration: 1000 empty Python function calls take "
+        f"{report['calibration_us_per_1000_calls']:.0f} us on this machine right now"
+    )
     headline = report["headline_calls_per_s"]
     if headline:
         verdict = "met" if report["target_met"] else "MISSED"

@@ -79,13 +79,14 @@ def on_digit(s: CallSession, event: ev.DigitPressed) -> None:
         s.trace("caller", f"presses {key} (barge-in)")
         return
     if wait == "transfer":
-        return
+        return  # the caller is bridged: keys go to the other party
     found = digit_catch(s, key)
     if found is not None:
         s.trace("caller", f"presses {key}")
         fire(s, found)
         return
-    s.log("info", f"digit {key} pressed while no input was expected; ignored")
+    if wait != "record":  # '#' ends a recording: the driver's business
+        s.log("info", f"digit {key} pressed while no input was expected; ignored")
 
 
 def on_timeout(s: CallSession, event: ev.InputTimeout) -> None:

@@ -46,6 +46,16 @@ _POSITIVE_INTS = {
     ("record", "timeout"),
 }
 _DIGIT_VALUES = frozenset("0123456789*")
+#: What a missing required attribute should hold (E020 messages).
+_REQUIRED_HINT = {
+    ("play", "type"): ' ("tts", "url" or "callfireid")',
+    ("catch", "type"): ' ("hangup" or "digit")',
+    ("catch", "value"): " (the digit 0-9 or * to watch)",
+    ("catch", "goto"): " (the name of the node to jump to)",
+    ("keypress", "pressed"): ' (keys such as "1", a range "1-3", "default" or "timeout")',
+    ("if", "expr"): " (a JavaScript condition)",
+    ("sms", "to"): " (the phone number to text)",
+}
 _INNER_REF = re.compile(r"\$\{[^${}]*\}")
 _ABSOLUTE_HTTP = re.compile(r"^https?://[^\s/?#:@]+(?::[0-9]+)?(?:[/?#]\S*)?$", re.I)
 
@@ -71,7 +81,7 @@ def _one_of(values: tuple[str, ...]) -> str:
     return ", ".join(quoted[:-1]) + f" or {quoted[-1]}" if len(quoted) > 1 else quoted[0]
 
 
-@rule("E020", "missing-required-attribute")
+@rule("E020", "missing-attribute")
 def missing_required_attribute(ctx: LintContext) -> Iterator[Problem]:
     """A required attribute is missing or blank.
 
@@ -98,7 +108,10 @@ def missing_required_attribute(ctx: LintContext) -> Iterator[Problem]:
         for attr in required:
             value = _present(node, attr)
             if value is None:
-                yield Problem(f'<{node.raw_tag}> is missing required attribute "{attr}"', node.loc)
+                hint = _REQUIRED_HINT.get((node.tag, attr), "")
+                yield Problem(
+                    f'<{node.raw_tag}> is missing required attribute "{attr}"{hint}', node.loc
+                )
             elif not value:
                 yield Problem(
                     f'required attribute "{_raw(node, attr)}" on <{node.raw_tag}> is empty',
@@ -106,15 +119,16 @@ def missing_required_attribute(ctx: LintContext) -> Iterator[Problem]:
                 )
 
 
-@rule("E021", "invalid-enumerated-value")
+@rule("E021", "invalid-enum")
 def invalid_enumerated_value(ctx: LintContext) -> Iterator[Problem]:
     """An enumerated attribute has a value outside its list.
 
     Checked: ``play@type`` (``tts``, ``url``, ``callfireid``), ``transfer@mode`` (``ringall``,
     ``waterfall``), ``catch@type`` (``hangup``, ``digit``), and the booleans
     (``continue-after``, ``cache``, ``background``, ``screen``, ``loggingEnabled``: ``true`` or
-    ``false``). The runtime cannot guess what an unknown mode or type means (spec §3.4, §3.7, §3.17). Values
-    are compared case-insensitively, as the runtime does (``type="URL"`` is accepted).
+    ``false``). The runtime cannot guess what an unknown mode or type
+    means (spec §3.4, §3.7, §3.17). Values are compared case-insensitively, as the runtime and the
+    schema do (``type="URL"`` and ``cache="FALSE"`` are accepted; ``1`` or ``yes`` are not).
 
     Fails::
 
@@ -140,7 +154,7 @@ def invalid_enumerated_value(ctx: LintContext) -> Iterator[Problem]:
             )
 
 
-@rule("E022", "not-a-positive-integer")
+@rule("E022", "not-positive-integer")
 def not_a_positive_integer(ctx: LintContext) -> Iterator[Problem]:
     """A timeout or digit count is not a positive whole number.
 
@@ -203,6 +217,10 @@ def invalid_catch_digit(ctx: LintContext) -> Iterator[Problem]:
 
 def _attribute_problems(ctx: LintContext, node: Node, spec: TagSpec) -> Iterator[Problem]:
     el = element_of(ctx, node)
+    if len(el.attrib) == len(node.raw_attrs) and all(
+        r in spec.attrs for r in node.raw_attrs.values()
+    ):
+        return  # the common case: every attribute known, none repeated in another case
     seen: dict[str, str] = {}
     for key in el.attrib:
         qname = etree.QName(key)

@@ -19,6 +19,7 @@ from ...model.flow import (
     Vertex,
     build_flow,
     in_flow,
+    intercepted_digits,
     selectable_keypresses,
 )
 from ...model.patterns import PatternKind
@@ -80,7 +81,7 @@ def unreachable(ctx: LintContext) -> Iterator[Problem]:
     surrounding `<catch type="digit">` always takes. An unreachable region is reported once, at
     its first tag.
 
-    Failing:
+    Fails::
 
         <dialplan>
           <play type="tts">Goodbye</play>
@@ -88,14 +89,17 @@ def unreachable(ctx: LintContext) -> Iterator[Problem]:
           <play type="tts">Never heard</play>
         </dialplan>
 
-    Passing (the tag after the hangup is a goto target):
+    Passes::
 
         <dialplan>
           <menu name="main"><play type="tts">Press 1</play>
             <keypress pressed="1"><goto>extra</goto></keypress></menu>
           <hangup/>
           <play type="tts" name="extra">Heard after pressing 1</play>
+          <hangup/>
         </dialplan>
+
+    (The tag after the first hangup is a goto target.)
     """
     plan = ctx.plan
     graph = _cfg(ctx)
@@ -118,7 +122,8 @@ def unreachable(ctx: LintContext) -> Iterator[Problem]:
                     continue  # one report for all the menu's branches
                 why = f"the prompts of {menu.label} never finish, so it never waits for input"
             else:
-                why = f'a <catch type="digit"> takes the key {node.pattern.text[0]} first'
+                keys = sorted(intercepted_digits(menu))
+                why = f'a <catch type="digit"> takes its first key ({", ".join(keys)}) before the menu'
         elif before is not None:
             why = f"it follows {_stopper(before)} on line {before.loc.line}"
         else:
@@ -221,19 +226,19 @@ def input_free_cycle(ctx: LintContext) -> Iterator[Problem]:
     transfer in it, and no branch out of it, runs until the engine's step limit stops the call
     with an error (spec §2.6). Loops guarded by an `if` that can leave them are not reported.
 
-    Failing:
+    Fails::
 
         <dialplan>
           <setvar name="a" varname="n">${n}+1</setvar>
           <goto>a</goto>
         </dialplan>
 
-    Passing (the loop waits for a key each time):
+    Passes::
 
         <dialplan>
-          <menu name="m"><play type="tts">Press 1</play>
-            <keypress pressed="1"><hangup/></keypress></menu>
-          <goto>m</goto>
+          <setvar name="a" varname="n">${n}+1</setvar>
+          <if expr="${n} &lt; 3"><goto>a</goto></if>
+          <hangup/>
         </dialplan>
     """
     graph = _cfg(ctx)
@@ -255,19 +260,19 @@ def play_cycle(ctx: LintContext) -> Iterator[Problem]:
     The caller cannot stop it (no menu collects a key) and nothing ends it except the caller
     hanging up or the engine's call-length limit (spec §2.6).
 
-    Failing:
+    Fails::
 
         <dialplan>
           <play type="tts" name="ad">Call us now!</play>
           <goto>ad</goto>
         </dialplan>
 
-    Passing (a menu lets the caller leave):
+    Passes::
 
         <dialplan>
-          <menu name="ad"><play type="tts">Call us now! Press 1 to stop.</play>
-            <keypress pressed="1"><hangup/></keypress></menu>
-          <goto>ad</goto>
+          <menu name="ad"><play type="tts">Call us now! Press 1 to hear it again.</play>
+            <keypress pressed="1"><goto>ad</goto></keypress></menu>
+          <hangup/>
         </dialplan>
     """
     graph = _cfg(ctx)
@@ -338,23 +343,28 @@ def menu_retry_loop(ctx: LintContext) -> Iterator[Problem]:
     leave with an `<if>` that hangs up or moves on; a loop with such an `if` is not reported. A
     `default` branch that replays the menu is fine as long as silence leads out.
 
-    Failing:
+    Fails::
 
-        <menu name="main"><play type="tts">Press 1</play>
-          <keypress pressed="1"><transfer>2135551212</transfer></keypress>
-          <keypress pressed="timeout"><goto>main</goto></keypress>
-        </menu>
+        <dialplan>
+          <menu name="main"><play type="tts">Press 1</play>
+            <keypress pressed="1"><transfer>2135551212</transfer></keypress>
+            <keypress pressed="timeout"><goto>main</goto></keypress>
+          </menu>
+        </dialplan>
 
-    Passing:
+    Passes::
 
-        <menu name="main"><play type="tts">Press 1</play>
-          <keypress pressed="1"><transfer>2135551212</transfer></keypress>
-          <keypress pressed="timeout">
-            <setvar varname="tries">${tries}+1</setvar>
-            <if expr="${tries} &gt; 2"><hangup/></if>
-            <goto>main</goto>
-          </keypress>
-        </menu>
+        <dialplan>
+          <setvar varname="tries">0</setvar>
+          <menu name="main"><play type="tts">Press 1</play>
+            <keypress pressed="1"><transfer>2135551212</transfer></keypress>
+            <keypress pressed="timeout">
+              <setvar varname="tries">${tries}+1</setvar>
+              <if expr="${tries} &gt; 2"><hangup/></if>
+              <goto>main</goto>
+            </keypress>
+          </menu>
+        </dialplan>
     """
     graph = _cfg(ctx)
     traps = _silent_traps(ctx)
@@ -378,6 +388,22 @@ def menu_retry_loop(ctx: LintContext) -> Iterator[Problem]:
         )
 
 
+def _reachable_while_connected(graph: FlowGraph) -> set[int]:
+    """Vertices reachable from the start without a hangup catch firing."""
+    seen: set[int] = set()
+    stack = [graph.start]
+    while stack:
+        vid = stack.pop()
+        if vid in seen:
+            continue
+        seen.add(vid)
+        for edge in graph.successors(vid):
+            caller_gone = edge.kind is EdgeKind.CATCH and edge.label == "hangup caught"
+            if edge.target is not None and not caller_gone:
+                stack.append(edge.target)
+    return seen
+
+
 @rule("I074", "implicit-hangup")
 def implicit_hangup(ctx: LintContext) -> Iterator[Problem]:
     """The call can end by running past the last tag (an implicit `<hangup/>`).
@@ -386,19 +412,20 @@ def implicit_hangup(ctx: LintContext) -> Iterator[Problem]:
     explicit `<hangup/>` (or a goodbye prompt) makes the end of the call deliberate. Reported once
     per file, at the first place where it happens.
 
-    Failing:
+    Fails::
 
         <dialplan><play type="tts">Thanks for calling</play></dialplan>
 
-    Passing:
+    Passes::
 
         <dialplan><play type="tts">Thanks for calling</play><hangup/></dialplan>
     """
     graph = _cfg(ctx)
-    live = _live(ctx)
+    # a hangup handler running off the end is how it is meant to finish: the caller is gone
+    connected = _reachable_while_connected(graph)
     sources: list[Vertex] = []
     for edge in graph.edges:
-        if edge.ending is Ending.END_OF_PLAN and edge.source in live:
+        if edge.ending is Ending.END_OF_PLAN and edge.source in connected:
             vertex = graph.vertices[edge.source]
             if vertex not in sources:
                 sources.append(vertex)
@@ -406,7 +433,13 @@ def implicit_hangup(ctx: LintContext) -> Iterator[Problem]:
         return
     sources.sort(key=lambda v: (v.loc, v.id))
     first = sources[0]
-    how = "when no key is pressed or no branch matches at" if first.phase else "after"
+    how = "after"
+    if first.phase:
+        labels = {e.label for e in graph.successors(first.id) if e.ending is Ending.END_OF_PLAN}
+        how = {
+            frozenset({"no input"}): "when no key is pressed at",
+            frozenset({"no match"}): "when the key matches no branch of",
+        }.get(frozenset(labels), "when no key is pressed or none matches at")
     more = f" (and {len(sources) - 1} more places)" if len(sources) > 1 else ""
     yield Problem(
         f"the call can end without an explicit <hangup/>: it runs off the end of the dialplan "
@@ -422,12 +455,14 @@ def amd_present(ctx: LintContext) -> Iterator[Problem]:
     Spec §2.4: on an inbound call the `<live>` branch always runs. Informational, so that a
     dialplan meant for inbound numbers is not expected to reach its `<machine>` branch.
 
-    Reported:
+    Fails::
 
         <dialplan><amd><live><play type="tts">Hi</play></live>
           <machine><play type="tts">Message</play></machine></amd></dialplan>
 
-    Not reported: any dialplan without `<amd>`.
+    Passes::
+
+        <dialplan><play type="tts">Hi</play><hangup/></dialplan>
     """
     for node in ctx.plan.nodes:
         if isinstance(node, Amd) and in_flow(node):
@@ -451,19 +486,21 @@ def catch_target(ctx: LintContext) -> Iterator[Problem]:
       `transfer`): after the caller hung up these are skipped, so the handler does nothing.
       Use it to `<stash>`, `<setvar>`, `<post>` or `<get>`.
 
-    Failing:
+    Fails::
 
         <dialplan>
-          <catch type="hangup" goto="bye"><menu>…</menu></catch>
+          <catch type="hangup" goto="bye">
+            <menu><play type="tts">Press 1</play><keypress pressed="1"/></menu>
+          </catch>
           <hangup/>
           <play type="tts" name="bye">Goodbye</play>
         </dialplan>
 
-    Passing:
+    Passes::
 
         <dialplan>
           <catch type="hangup" goto="save">
-            <menu>…</menu>
+            <menu><play type="tts">Press 1</play><keypress pressed="1"/></menu>
             <hangup/>
             <stash name="save" varname="hung_up">yes</stash>
           </catch>
@@ -480,7 +517,8 @@ def catch_target(ctx: LintContext) -> Iterator[Problem]:
             continue  # E031
         loc = catch.attr_loc("goto")
         inside = any(a is catch for a in target.ancestors())
-        if not inside and target.index not in normal and catch.index in normal:
+        watching = any(n.index in normal for n in catch.walk())
+        if not inside and target.index not in normal and watching:
             yield Problem(
                 f'catch target "{catch.goto}" ({target.label}, line {target.loc.line}) lies '
                 f"outside {catch.label} and only the catch leads to it",

@@ -10,17 +10,31 @@ from ..index import tagged
 from ..registry import Problem, rule
 
 
-def _menus(ctx: LintContext) -> list[Menu]:
-    return [n for n in tagged(ctx, "menu") if isinstance(n, Menu)]
+def _menus(ctx: LintContext) -> list[tuple[Menu, list[Keypress]]]:
+    """Each menu with its keypresses that carry a ``pressed`` attribute."""
+    return ctx.cached(
+        "menus.menus",
+        lambda: [
+            (n, [k for k in n.keypresses if "pressed" in k.attrs])
+            for n in tagged(ctx, "menu")
+            if isinstance(n, Menu)
+        ],
+    )
 
 
 def _keypresses(ctx: LintContext) -> list[Keypress]:
     """Keypresses that carry a ``pressed`` attribute (a missing one is E020's business)."""
-    return [n for n in tagged(ctx, "keypress") if isinstance(n, Keypress) and "pressed" in n.attrs]
+    return ctx.cached(
+        "menus.keypresses",
+        lambda: [
+            n for n in tagged(ctx, "keypress") if isinstance(n, Keypress) and "pressed" in n.attrs
+        ],
+    )
 
 
 def _pressed(kp: Keypress) -> str:
-    return kp.attrs.get("pressed", "")
+    """The attribute as written, e.g. ``pressed="1-3"`` (the file's spelling, spec §6)."""
+    return f'{kp.raw_attrs.get("pressed", "pressed")}="{kp.attrs.get("pressed", "")}"'
 
 
 def _identity(p: Pattern) -> tuple[object, ...]:
@@ -30,8 +44,12 @@ def _identity(p: Pattern) -> tuple[object, ...]:
     return (p.kind.value, p.key)
 
 
-def _menu_keypresses(menu: Menu) -> list[Keypress]:
-    return [k for k in menu.keypresses if "pressed" in k.attrs]
+def _range_bounds(text: str) -> tuple[int, int] | None:
+    """``lo-hi`` bounds of a range-like text (spaces allowed), for explaining why it is invalid."""
+    parts = [part.strip() for part in text.split("-", 1)]
+    if len(parts) == 2 and all(part.isascii() and part.isdigit() for part in parts):
+        return int(parts[0]), int(parts[1])
+    return None
 
 
 @rule("E040", "invalid-keypress-pattern")
@@ -56,17 +74,19 @@ def invalid_pattern(ctx: LintContext) -> Iterator[Problem]:
         p = kp.pattern
         if p.kind is not PatternKind.INVALID:
             continue
-        raw = _pressed(kp)
         if not p.text:
             why = "it is empty"
         elif "," in p.text:
             why = "comma lists are not part of the language; write one keypress per key"
-        elif "-" in p.text and all(s.strip().isdigit() for s in p.text.split("-", 1)):
-            lo, hi = p.text.split("-", 1)
-            why = f"the range runs backwards ({lo.strip()} > {hi.strip()})"
+        elif (bounds := _range_bounds(p.text)) is not None:
+            lo, hi = bounds
+            if lo > hi:
+                why = f"the range runs backwards ({lo} > {hi})"
+            else:
+                why = f"write a range without spaces: {lo}-{hi}"
         else:
             why = "expected keys 0-9 * #, a range lo-hi, default or timeout"
-        yield Problem(f'invalid pattern pressed="{raw}": {why}', kp.attr_loc("pressed"))
+        yield Problem(f"invalid pattern {_pressed(kp)}: {why}", kp.attr_loc("pressed"))
 
 
 @rule("E041", "duplicate-keypress")
@@ -91,9 +111,9 @@ def duplicate_keypress(ctx: LintContext) -> Iterator[Problem]:
           <keypress pressed="default"><goto>Support</goto></keypress>
         </menu>
     """
-    for menu in _menus(ctx):
+    for menu, keypresses in _menus(ctx):
         seen: dict[tuple[object, ...], Keypress] = {}
-        for kp in _menu_keypresses(menu):
+        for kp in keypresses:
             if kp.pattern.kind is PatternKind.INVALID:
                 continue
             ident = _identity(kp.pattern)
@@ -102,7 +122,7 @@ def duplicate_keypress(ctx: LintContext) -> Iterator[Problem]:
                 seen[ident] = kp
                 continue
             yield Problem(
-                f'duplicate keypress pressed="{_pressed(kp)}" in {menu.label}: the one at line '
+                f"duplicate keypress {_pressed(kp)} in {menu.label}: the one at line "
                 f"{first.loc.line} is selected first, so this branch never runs",
                 kp.attr_loc("pressed"),
             )
@@ -137,10 +157,10 @@ def overlapping_keypress(ctx: LintContext) -> Iterator[Problem]:
           <keypress pressed="10-99"><goto>High</goto></keypress>
         </menu>
     """
-    for menu in _menus(ctx):
+    for _menu, keypresses in _menus(ctx):
         earlier: list[Keypress] = []
         idents: set[tuple[object, ...]] = set()
-        for kp in _menu_keypresses(menu):
+        for kp in keypresses:
             p = kp.pattern
             ident = _identity(p)
             if p.kind not in (PatternKind.LITERAL, PatternKind.RANGE) or ident in idents:
@@ -158,11 +178,11 @@ def overlapping_keypress(ctx: LintContext) -> Iterator[Problem]:
 
 def _overlap(kp: Keypress, other: Keypress, value: int | None) -> str | None:
     p, q = kp.pattern, other.pattern
-    where = f'pressed="{_pressed(other)}" (line {other.loc.line})'
+    where = f"{_pressed(other)} (line {other.loc.line})"
     if p.kind is PatternKind.LITERAL:
         if q.kind is PatternKind.RANGE and value is not None and q.lo <= value <= q.hi:
             return (
-                f'pressed="{_pressed(kp)}" is also inside range {where}; the literal wins, '
+                f"{_pressed(kp)} is also inside range {where}; the literal wins, "
                 f"so the range never gets {p.text}"
             )
         return None
@@ -170,17 +190,11 @@ def _overlap(kp: Keypress, other: Keypress, value: int | None) -> str | None:
         lo, hi = max(p.lo, q.lo), min(p.hi, q.hi)
         if lo <= hi:
             both = str(lo) if lo == hi else f"{lo}-{hi}"
-            return (
-                f'range pressed="{_pressed(kp)}" overlaps range {where}; the earlier one wins '
-                f"for {both}"
-            )
+            return f"range {_pressed(kp)} overlaps range {where}; the earlier one wins for {both}"
         return None
     other_value = _digits_value(q)
     if other_value is not None and p.lo <= other_value <= p.hi:
-        return (
-            f'range pressed="{_pressed(kp)}" contains the literal {where}; the literal wins '
-            f"for {q.text}"
-        )
+        return f"range {_pressed(kp)} contains the literal {where}; the literal wins for {q.text}"
     return None
 
 
@@ -203,9 +217,9 @@ def exceeds_max_digits(ctx: LintContext) -> Iterator[Problem]:
           <keypress pressed="300-315"><transfer>2135551212</transfer></keypress>
         </menu>
     """
-    for menu in _menus(ctx):
+    for menu, keypresses in _menus(ctx):
         limit = menu.max_digits
-        for kp in _menu_keypresses(menu):
+        for kp in keypresses:
             p = kp.pattern
             if p.kind is PatternKind.LITERAL:
                 needed = len(p.text)
@@ -215,7 +229,7 @@ def exceeds_max_digits(ctx: LintContext) -> Iterator[Problem]:
                 continue
             if needed > limit:
                 yield Problem(
-                    f'pressed="{_pressed(kp)}" needs {needed} digits but {menu.label} collects '
+                    f"{_pressed(kp)} needs {needed} digits but {menu.label} collects "
                     f"at most maxDigits={limit}: it can never match",
                     kp.attr_loc("pressed"),
                 )
@@ -239,7 +253,7 @@ def spelling_normalised(ctx: LintContext) -> Iterator[Problem]:
     for kp in _keypresses(ctx):
         p = kp.pattern
         if p.kind in (PatternKind.DEFAULT, PatternKind.TIMEOUT) and p.text != p.kind.value:
-            yield Problem(f'pressed="{p.text}" is read as "{p.kind.value}"', kp.attr_loc("pressed"))
+            yield Problem(f'{_pressed(kp)} is read as "{p.kind.value}"', kp.attr_loc("pressed"))
 
 
 @rule("W045", "hash-in-multi-key-pattern")
@@ -262,7 +276,7 @@ def hash_in_pattern(ctx: LintContext) -> Iterator[Problem]:
         p = kp.pattern
         if p.kind is PatternKind.LITERAL and len(p.text) > 1 and "#" in p.text:
             yield Problem(
-                f'pressed="{p.text}" contains "#", which ends the input: it arrives as '
+                f'{_pressed(kp)} contains "#", which ends the input: it arrives as '
                 f'"{_arrives_as(p.text)}", so this pattern never matches',
                 kp.attr_loc("pressed"),
             )

@@ -13,6 +13,8 @@ from ._source import value_loc
 
 #: Containers whose children are entered only by selection (a branch) or as a menu's prompts.
 _GUARDED = frozenset({"menu", "keypress", "live", "machine", "if", "else", "equal", "notEqual"})
+#: Tags that are themselves a branch of their parent (selected, not run in sequence).
+_BRANCHES = frozenset({"keypress", "live", "machine", "else"})
 
 
 def _references(ctx: LintContext) -> Iterator[tuple[Node, str, str, Location]]:
@@ -56,14 +58,29 @@ def duplicate_name(ctx: LintContext) -> Iterator[Problem]:
             first[node.name] = node
 
 
+#: Above this many names, close-spelling suggestions are skipped (difflib is linear per lookup).
+_FUZZY_LIMIT = 1000
+
+
+def _by_lower_case(ctx: LintContext) -> dict[str, list[str]]:
+    def build() -> dict[str, list[str]]:
+        index: dict[str, list[str]] = {}
+        for name in ctx.plan.names:
+            index.setdefault(name.lower(), []).append(name)
+        return index
+
+    return ctx.cached("names.lower", build)
+
+
 def _suggestion(ctx: LintContext, target: str) -> str:
-    names = list(ctx.plan.names)
-    same = sorted(n for n in names if n.lower() == target.lower())
+    same = sorted(_by_lower_case(ctx).get(target.lower(), []))
     if same:
         return (
             "; did you mean " + " or ".join(f'"{n}"' for n in same) + "? (names are case-sensitive)"
         )
-    close = difflib.get_close_matches(target, names, n=1, cutoff=0.8)
+    if len(ctx.plan.names) > _FUZZY_LIMIT:
+        return ""
+    close = difflib.get_close_matches(target, list(ctx.plan.names), n=1, cutoff=0.8)
     return f'; did you mean "{close[0]}"?' if close else ""
 
 
@@ -120,14 +137,20 @@ def dynamic_goto_target(ctx: LintContext) -> Iterator[Problem]:
             )
 
 
-def _entered_midway(target: Node) -> Node | None:
-    """The menu/branch that a jump to ``target`` enters other than at its start, if any."""
+def _entered_midway(target: Node) -> tuple[Node, str] | None:
+    """The container a jump to ``target`` enters other than at its start, and how, if any."""
     parent = target.parent
-    if parent is None or parent.tag not in _GUARDED:
+    if parent is None:
         return None
-    if parent.tag == "menu" and parent.children and parent.children[0] is target:
-        return None  # the first prompt of a menu: the same as jumping to the menu
-    return parent
+    if target.tag in _BRANCHES:
+        return parent, f"the {target.label} branch of {parent.label}"
+    if parent.tag not in _GUARDED:
+        return None
+    if parent.tag == "menu":
+        if parent.children and parent.children[0] is target:
+            return None  # the first prompt of a menu: the same as jumping to the menu
+        return parent, f"a later prompt of {parent.label}"
+    return parent, f"the {parent.label} branch"
 
 
 @rule("I033", "goto-into-branch")
@@ -162,12 +185,14 @@ def goto_into_branch(ctx: LintContext) -> Iterator[Problem]:
         found = ctx.plan.resolve(target)
         if found is None:
             continue
-        entered = _entered_midway(found)
-        if entered is None or any(a is entered for a in node.ancestors()) or node is entered:
+        midway = _entered_midway(found)
+        if midway is None:
             continue
-        where = "a prompt of" if entered.tag == "menu" else "the branch"
+        entered, how = midway
+        if node is entered or any(a is entered for a in node.ancestors()):
+            continue
         yield Problem(
-            f"{what} jumps into {where} {entered.label} (line {entered.loc.line}) at "
-            f"{found.label}: it continues as if that {entered.tag} had been entered there",
+            f"{what} to {found.label} enters {how} (line {entered.loc.line}) midway; the "
+            f"call then goes on as the rest of that <{entered.raw_tag}> would (spec §2.2)",
             loc,
         )

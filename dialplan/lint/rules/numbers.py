@@ -18,10 +18,11 @@ from ...expr.variables import ref_end
 from ...model import Node
 from ..context import LintContext
 from ..index import tagged
-from ..positions import attr_position, text_position
+from ..positions import text_position
 from ..registry import Problem, rule
 
 _SEPARATORS = frozenset(" \t\r\n-.()")
+_DIGITS = frozenset("0123456789")  # ASCII only: str.isdigit() also accepts "３" and "²"
 _MAX_SPLIT = 1000  # items per value considered (a transfer lists a handful)
 
 
@@ -114,7 +115,7 @@ def classify(item: str) -> tuple[Verdict, str]:
         ext_plain, ext_refs = _strip_refs(ext)
         if not ext_plain.strip() and not ext_refs:
             return Verdict.INVALID, "the extension after 'x' is empty"
-        if ext_plain.strip() and not ext_plain.strip().isdigit():
+        if ext_plain.strip() and not set(ext_plain.strip()) <= _DIGITS:
             return Verdict.INVALID, f"the extension '{ext}' is not digits or a variable"
     plain, refs = _strip_refs(main)
     if refs and not plain.strip():
@@ -123,10 +124,10 @@ def classify(item: str) -> tuple[Verdict, str]:
     plus = body.startswith("+")
     if plus:
         body = body[1:]
-    bad = sorted({c for c in body if not c.isdigit() and c not in _SEPARATORS})
+    bad = sorted({c for c in body if c not in _DIGITS and c not in _SEPARATORS})
     if bad:
         return Verdict.INVALID, "it contains " + ", ".join(repr(c) for c in bad)
-    digits = "".join(c for c in body if c.isdigit())
+    digits = "".join(c for c in body if c in _DIGITS)
     if refs:
         if len(digits) > 15:
             return Verdict.INVALID, f"it has {len(digits)} digits besides its variable"
@@ -189,11 +190,13 @@ def _sites(ctx: LintContext) -> list[Site]:
 def _where(ctx: LintContext, site: Site, item: Item) -> Location:
     if site.attr is None:
         return text_position(ctx.doc, site.node, item.offset)
-    return attr_position(ctx.doc, site.node, site.attr, item.offset)
+    return site.node.attr_loc(site.attr)
 
 
 def _what(site: Site) -> str:
-    return f"{site.node.label}@{site.attr}" if site.attr else site.node.label
+    if site.attr is None:
+        return site.node.label
+    return f"{site.node.label}@{site.node.raw_attrs.get(site.attr, site.attr)}"
 
 
 @rule("E050", "invalid-phone-number")

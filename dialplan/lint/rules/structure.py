@@ -137,7 +137,7 @@ def undocumented_tag(ctx: LintContext) -> Iterator[Problem]:
             yield Problem("; ".join(notes), node.loc)
 
 
-@rule("E005", "tag-in-wrong-parent")
+@rule("E005", "forbidden-parent")
 def tag_in_wrong_parent(ctx: LintContext) -> Iterator[Problem]:
     """A tag stands in a parent where it has no meaning.
 
@@ -222,8 +222,8 @@ def amd_branches(ctx: LintContext) -> Iterator[Problem]:
                 yield Problem(f"<{node.raw_tag}> has no <{branch}> branch", node.loc)
 
 
-@rule("W007", "menu-without-keypress-or-play")
-def menu_without_keypress_or_play(ctx: LintContext) -> Iterator[Problem]:
+@rule("W007", "incomplete-menu")
+def incomplete_menu(ctx: LintContext) -> Iterator[Problem]:
     """A ``<menu>`` without any ``<keypress>`` or without any ``<play>``.
 
     The documentation requires at least one of each (spec §3.2). A menu without keypresses waits
@@ -367,7 +367,7 @@ def text_in_container(ctx: LintContext) -> Iterator[Problem]:
             )
 
 
-@rule("E012", "element-in-text-tag")
+@rule("E012", "elements-in-value")
 def element_in_text_tag(ctx: LintContext) -> Iterator[Problem]:
     """An element inside a tag whose value is text.
 

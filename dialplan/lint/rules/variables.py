@@ -23,7 +23,8 @@ from ...expr.variables import (
 from ...model import Node
 from ...model.tags import TAGS
 from ..context import LintContext
-from ..positions import attr_position, text_position
+from ..index import tagged
+from ..positions import text_position
 from ..registry import Problem, rule
 
 #: Attributes whose values are templates (spec §4.1); the others are names or enumerations.
@@ -74,27 +75,29 @@ class Facts:
 def _facts(ctx: LintContext) -> Facts:
     def compute() -> Facts:
         sites: list[Site] = []
+        # a document without "${" (or a character reference that could spell it) has no sites
+        text = ctx.doc.text
+        if "${" in text or "&#" in text:
+            for node in ctx.plan.nodes:
+                for attr, value in node.attrs.items():
+                    if attr in TEMPLATE_ATTRS and "${" in value:
+                        sites.append(_site(node, attr, value))
+                if node.tag in TEMPLATE_TEXT_TAGS and "${" in node.text:
+                    sites.append(_site(node, None, node.text))
         varnames: list[tuple[Node, str]] = []
-        exprs: list[tuple[Node, str]] = []
         pairs: list[tuple[str, Template]] = []
-        for node in ctx.plan.nodes:
-            tag = node.tag
-            for attr, value in node.attrs.items():
-                if attr in TEMPLATE_ATTRS and "${" in value:
-                    sites.append(_site(node, attr, value))
-            if tag in TEMPLATE_TEXT_TAGS and "${" in node.text:
-                sites.append(_site(node, None, node.text))
-            if tag in VARNAME_TAGS:
-                raw = node.attrs.get("varname")
-                if raw is not None and raw.strip():
-                    varnames.append((node, raw))
-                    template = _parse(raw.strip())
-                    if not isinstance(template, int):
-                        pairs.append((tag, template))
-            elif tag in EXPR_ATTR_TAGS:
-                raw = node.attrs.get("expr")
-                if raw is not None and raw.strip():
-                    exprs.append((node, raw))
+        for node in tagged(ctx, *VARNAME_TAGS):
+            raw = node.attrs.get("varname")
+            if raw is not None and raw.strip():
+                varnames.append((node, raw))
+                template = _parse(raw.strip())
+                if not isinstance(template, int):
+                    pairs.append((node.tag, template))
+        exprs: list[tuple[Node, str]] = []
+        for node in tagged(ctx, *EXPR_ATTR_TAGS):
+            raw = node.attrs.get("expr")
+            if raw is not None and raw.strip():
+                exprs.append((node, raw))
         return Facts(sites, varnames, exprs, collect_assignments(pairs))
 
     return ctx.cached("variables.facts", compute)
@@ -114,7 +117,7 @@ def _site(node: Node, attr: str | None, raw: str) -> Site:
 def _loc(ctx: LintContext, node: Node, attr: str | None, offset: int) -> Location:
     if attr is None:
         return text_position(ctx.doc, node, offset)
-    return attr_position(ctx.doc, node, attr, offset)
+    return node.attr_loc(attr)
 
 
 def _assignments(ctx: LintContext) -> Assignments:
@@ -133,6 +136,22 @@ def _refs(template: Template) -> Iterator[tuple[Ref, bool]]:
         stack.extend((p, inner) for p in reversed(ref.parts) if isinstance(p, Ref))
 
 
+@lru_cache(maxsize=8192)
+def _ref_facts(raw: str) -> tuple[tuple[Ref, str | None, bool], ...]:
+    """Each reference of ``raw`` with its static name (None when built from ``${…}``) and
+    whether it is an outermost dynamic reference (memoised like :func:`_parse`)."""
+    template = _parse(raw)
+    if isinstance(template, int):
+        return ()
+    facts = []
+    for ref, nested in _refs(template):
+        if ref.is_dynamic:
+            facts.append((ref, None, not nested))
+        else:
+            facts.append((ref, ref.static_name, False))
+    return tuple(facts)
+
+
 @dataclass(frozen=True, slots=True)
 class Use:
     """A static ``${name}`` reference and where it is."""
@@ -146,10 +165,7 @@ def _uses(ctx: LintContext) -> list[Use]:
     def compute() -> list[Use]:
         uses: list[Use] = []
         for site in _sites(ctx):
-            if site.template is None:
-                continue
-            for ref, _ in _refs(site.template):
-                name = ref.static_name
+            for ref, name, _top in _ref_facts(site.raw):
                 if name is not None:
                     uses.append(Use(name, site, ref))
         return uses
@@ -169,7 +185,8 @@ def undefined_variable(ctx: LintContext) -> Iterator[Problem]:
     system variables (`call.*`, `contact.*`, `global.*`) exist by themselves. An undefined
     variable silently expands to the empty string, usually because of a typo or a name that
     differs in case. References whose name is itself built from `${…}` (`${choice${num}}`) are
-    checked only for their inner parts (see I068).
+    checked only for their inner parts (see I068), and a varname built at run time
+    (`varname="choice${n}"`) counts as assigning every name that starts with its fixed part.
 
     Failing:
 
@@ -299,6 +316,8 @@ def invalid_varname(ctx: LintContext) -> Iterator[Problem]:
         <record varname="voicemail_recording"/>
     """
     for node, raw in _facts(ctx).varnames:
+        if is_plain_name(raw.strip()):
+            continue
         template = _parse(raw)
         if isinstance(template, int):
             continue  # E063
@@ -306,14 +325,14 @@ def invalid_varname(ctx: LintContext) -> Iterator[Problem]:
         stripped = literal.strip()
         if not stripped or is_plain_name(stripped):
             continue
-        lead = len(literal) - len(literal.lstrip())
         bad_at = next(
             i for i, c in enumerate(stripped) if not (c.isascii() and (c.isalnum() or c == "_"))
         )
         yield Problem(
-            f'varname "{raw.strip()}" contains {stripped[bad_at]!r}: variable names use only '
+            f'{node.raw_attrs.get("varname", "varname")}="{raw.strip()}" contains '
+            f"{stripped[bad_at]!r}: variable names use only "
             "letters, digits and _",
-            attr_position(ctx.doc, node, "varname", lead + bad_at),
+            node.attr_loc("varname"),
         )
 
 
@@ -347,7 +366,11 @@ def js_placeholder(template: Template) -> str:
 @lru_cache(maxsize=8192)
 def _syntax_error(code: str) -> str | None:
     """The engine's syntax error for ``code`` (memoised: conditions repeat across files)."""
-    return js.syntax_error(code)
+    error = js.syntax_error(code)
+    if error is not None and "'}'" in error and "}" not in code:
+        # the engine compiles the code as a function body: its own closing brace is reported
+        return "SyntaxError: unexpected end of the expression"
+    return error
 
 
 @rule("E065", "expression-syntax-error")
@@ -470,6 +493,8 @@ def unquoted_string_variable(ctx: LintContext) -> Iterator[Problem]:
         <if expr="'${call.callerid}'.toLowerCase() == 'anonymous'"><hangup/></if>
     """
     for node, attr, raw in _expression_values(ctx):
+        if "call." not in raw and "contact." not in raw and "global." not in raw:
+            continue
         for token in _scan_js(raw):
             if token.kind != "ref" or token.quoted:
                 continue
@@ -512,8 +537,9 @@ def assignment_in_condition(ctx: LintContext) -> Iterator[Problem]:
         for token in _scan_js(raw):
             if token.kind == "assign":
                 yield Problem(
-                    f"assignment '=' in {node.label}@expr: did you mean '=='?",
-                    attr_position(ctx.doc, node, "expr", token.offset),
+                    f"assignment '=' in {node.label}@{node.raw_attrs.get('expr', 'expr')}: "
+                    "did you mean '=='?",
+                    node.attr_loc("expr"),
                 )
                 break
 
@@ -539,13 +565,14 @@ def dynamic_variable_name(ctx: LintContext) -> Iterator[Problem]:
             continue
         if site.attr == "varname" and site.node.tag in VARNAME_TAGS:
             yield Problem(
-                f'dynamic varname "{site.raw.strip()}" of {site.node.label} is only known '
+                f'dynamic {site.node.raw_attrs.get("varname", "varname")}="{site.raw.strip()}" of '
+                f"{site.node.label} is only known "
                 "during the call; not checked statically",
                 site.node.attr_loc("varname"),
             )
             continue
-        for ref, nested in _refs(site.template):
-            if ref.is_dynamic and not nested:
+        for ref, _name, top in _ref_facts(site.raw):
+            if top:
                 text = site.raw[ref.offset : ref_end(site.raw, ref.offset)]
                 yield Problem(
                     f"dynamic variable name {text} is only known during the call; "

@@ -1,0 +1,451 @@
+"""The SIP driver: places a real call and runs a :class:`CallSession` against it.
+
+Effects become media and signalling (prompts on RTP, input timers, REFER, recordings, HTTP,
+BYE); what happens on the line becomes events (answer with the AMD verdict, digits, prompt
+ends, timer expiries, the caller's BYE). One :class:`SipDriver` (one UDP socket) serves any
+number of concurrent calls; the broadcast runner calls :meth:`SipDriver.place` per recipient.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ...engine import effects as fx
+from ...engine import events as ev
+from ...engine.context import CallContext
+from ...engine.result import CallResult
+from ...engine.session import CallSession
+from ...model import Amd, Plan
+from .amd import AmdConfig, AudioAmd
+from .causes import transfer_outcome
+from .codec import tone
+from .recording import WavRecorder
+from .tts import PromptCache, PromptError
+from .ua import Call, SipConfig, SipEndpoint
+
+log = logging.getLogger("dialplan.sip")
+
+NORMAL_CLEARING = 16
+#: recordings stop after this much silence once the caller has spoken
+RECORD_SILENCE_S = 5.0
+
+
+@dataclass
+class CallOutcome:
+    """What one placed call came to (the contract with the campaign runner).
+
+    ``result``: ``LA`` (live answer), ``AM`` (answering machine), ``XFER`` (transferred),
+    ``BUSY``, ``NO_ANS``, ``INVALID``, ``REJECTED``, ``CARRIER_ERROR``; ``cause``: Q.850 cause
+    (16 for answered calls); ``call``: the engine's result (None when never answered)."""
+
+    to: str
+    result: str
+    cause: int
+    answered_by: str | None = None
+    duration_s: float = 0.0
+    sip_status: int = 200
+    call: CallResult | None = None
+    recordings: list[str] = field(default_factory=list)
+
+    @property
+    def answered(self) -> bool:
+        return self.call is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "to": self.to,
+            "result": self.result,
+            "cause": self.cause,
+            "sip_status": self.sip_status,
+            "answered_by": self.answered_by,
+            "duration_s": round(self.duration_s, 3),
+            "recordings": list(self.recordings),
+            "call": self.call.to_dict() if self.call is not None else None,
+        }
+
+
+@dataclass
+class DriverOptions:
+    """Media settings of the driver (``[sip]``/``[amd]`` in a campaign file)."""
+
+    amd: AmdConfig = field(default_factory=AmdConfig)
+    amd_mode: str = "auto"  # auto: only for plans with <amd>; always; never
+    recordings_dir: Path = Path("recordings")
+    prompt_cache: PromptCache | None = None
+    sounds_dir: Path | None = None  # callfireid prompts: <dir>/<id>.wav
+    http_timeout_s: float = 10.0
+    trace: bool = False
+    #: called with (call id, effect) for every effect the engine emits (logging, tests)
+    on_effect: Callable[[str, fx.Effect], None] | None = None
+
+
+class SipDriver:
+    """Owns the SIP endpoint; ``await place(to, plan, context)`` runs one call to its end."""
+
+    def __init__(self, config: SipConfig, options: DriverOptions | None = None) -> None:
+        self.config = config
+        self.options = options or DriverOptions()
+        self.prompts = self.options.prompt_cache or PromptCache()
+        self.endpoint: SipEndpoint | None = None
+        self._http: Any = None
+
+    async def __aenter__(self) -> SipDriver:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        if self.endpoint is None:
+            self.endpoint = await SipEndpoint.create(self.config)
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+        if self.endpoint is not None:
+            self.endpoint.close()
+            self.endpoint = None
+
+    def http(self) -> Any:
+        if self._http is None:
+            import httpx
+
+            self._http = httpx.AsyncClient(timeout=self.options.http_timeout_s)
+        return self._http
+
+    async def place(
+        self,
+        to: str,
+        plan: Plan,
+        context: CallContext | None = None,
+        *,
+        from_user: str | None = None,
+        ring_timeout_s: float | None = None,
+    ) -> CallOutcome:
+        """Dial ``to`` (a ``sip:`` URI, or a number routed to the configured trunk), run the
+        dialplan when answered, and return the outcome."""
+        await self.open()
+        assert self.endpoint is not None
+        uri = self.config.request_uri(to)
+        call = self.endpoint.call(uri, from_user=from_user)
+        if not await call.invite(ring_timeout_s):
+            failure = call.failure
+            assert failure is not None
+            return CallOutcome(to, failure.result, failure.cause, sip_status=failure.status)
+        run = _CallRun(self, call, plan, context or CallContext(call_id=call.call_id))
+        try:
+            await run.run()
+        finally:
+            run.cleanup()
+            await call.bye()
+        result = run.session.result
+        answered_by = run.answered_by
+        code = (
+            "XFER" if result.outcome == "transfer" else ("AM" if answered_by == "machine" else "LA")
+        )
+        return CallOutcome(
+            to,
+            code,
+            NORMAL_CLEARING,
+            answered_by,
+            call.duration_s,
+            200,
+            result,
+            run.recordings,
+        )
+
+
+def plan_uses_amd(plan: Plan) -> bool:
+    return any(isinstance(node, Amd) for node in plan.nodes)
+
+
+class _CallRun:
+    """One answered call: the event queue between the line and the engine."""
+
+    def __init__(self, driver: SipDriver, call: Call, plan: Plan, context: CallContext) -> None:
+        self.driver = driver
+        self.call = call
+        self.session = CallSession(plan, context)
+        self.plan = plan
+        self.events: asyncio.Queue[ev.Event] = asyncio.Queue()
+        self.answered_by = "live"
+        self.current_play: int | None = None
+        self.collect_id: int | None = None
+        self.collect_timeout_s = 0.0
+        self.collect_timer: asyncio.TimerHandle | None = None
+        self.recorders: dict[int, tuple[WavRecorder, fx.Record]] = {}
+        self.recordings: list[str] = []
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.timers: list[asyncio.TimerHandle] = []
+        self.hung_up = False
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def post(self, event: ev.Event) -> None:
+        self.events.put_nowait(event)
+
+    def spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def later(self, delay: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
+        handle = asyncio.get_running_loop().call_later(delay, callback)
+        self.timers.append(handle)
+        return handle
+
+    def cleanup(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        for handle in self.timers:
+            handle.cancel()
+        for recorder, _ in self.recorders.values():
+            recorder.close()
+        if self.call.rtp is not None:
+            self.call.rtp.audio_sinks.clear()
+
+    async def run(self) -> None:
+        call = self.call
+        rtp = call.rtp
+        assert rtp is not None
+        opts = self.driver.options
+        if opts.amd_mode == "always" or (opts.amd_mode == "auto" and plan_uses_amd(self.plan)):
+            self.answered_by = await self._detect(opts.amd)
+        call.on_digit = self._digit
+        call.on_remote_hangup = lambda: self.post(ev.CallerHangup())
+        if call.state != "confirmed":
+            self.post(ev.CallerHangup())
+        session = self.session
+        session.start(time.time())
+        self.handle(session.send(ev.Answered(self.answered_by), time.time()))  # type: ignore[arg-type]
+        while not session.done:
+            event = await self.events.get()
+            self.handle(session.send(event, time.time()))
+
+    async def _detect(self, config: AmdConfig) -> str:
+        """Listen to the callee until the AMD rules decide."""
+        rtp = self.call.rtp
+        assert rtp is not None
+        amd = AudioAmd(config)
+        done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+        def sink(payload: bytes) -> None:
+            verdict = amd.feed(payload)
+            if verdict is not None and not done.done():
+                log.info(
+                    "AMD %s (%s) after %d ms", verdict.result, verdict.cause, verdict.decided_at_ms
+                )
+                done.set_result(verdict.result)
+
+        rtp.audio_sinks.append(sink)
+        try:
+            hangup = asyncio.ensure_future(self.call.hangup_event.wait())
+            limit = config.total_analysis_ms / 1000 + 1.0
+            await asyncio.wait({done, hangup}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+            hangup.cancel()
+            return done.result() if done.done() else config.not_sure_result
+        finally:
+            rtp.audio_sinks.remove(sink)
+
+    def _digit(self, key: str) -> None:
+        for rid, (_recorder, effect) in list(self.recorders.items()):
+            if key == "#" and not effect.background:
+                self._stop_recording(rid)
+                return
+        if self.collect_id is not None and self.collect_timer is not None:
+            self.collect_timer.cancel()
+            cid = self.collect_id
+            self.collect_timer = self.later(
+                self.collect_timeout_s, lambda: self._input_timeout(cid)
+            )
+        self.post(ev.DigitPressed(key))
+
+    def _input_timeout(self, cid: int) -> None:
+        if self.collect_id == cid:
+            self.collect_id = None
+            self.collect_timer = None
+            self.post(ev.InputTimeout(cid))
+
+    # -- effects ----------------------------------------------------------------------------
+    def handle(self, effects: list[fx.Effect]) -> None:
+        observer = self.driver.options.on_effect
+        for effect in effects:
+            if observer is not None:
+                observer(self.call.call_id, effect)
+            handler = _HANDLERS.get(type(effect))
+            if handler is not None:
+                handler(self, effect)
+
+    def _play(self, effect: fx.Play) -> None:
+        self.current_play = effect.play_id
+        self.spawn(self._play_async(effect))
+
+    async def _play_async(self, effect: fx.Play) -> None:
+        prompts = self.driver.prompts
+        try:
+            if effect.kind == "tts":
+                audio = await prompts.tts(effect.value, effect.voice)
+            elif effect.kind == "callfireid":
+                sounds = self.driver.options.sounds_dir
+                if sounds is None:
+                    raise PromptError("no sounds directory configured for callfireid prompts")
+                audio = await prompts.audio(str(sounds / f"{effect.value.strip()}.wav"))
+            else:
+                audio = await prompts.audio(effect.value.strip())
+        except PromptError as exc:
+            log.warning("prompt %d skipped: %s", effect.play_id, exc)
+            audio = b""
+        rtp = self.call.rtp
+        if self.current_play != effect.play_id or rtp is None:
+            return  # stopped while it was being prepared
+        play_id = effect.play_id
+
+        def finished() -> None:
+            if self.current_play == play_id:
+                self.current_play = None
+                self.post(ev.PlaybackDone(play_id))
+
+        if not audio or self.call.state != "confirmed":
+            finished()
+            return
+        rtp.play(audio, finished)
+
+    def _stop_playback(self, effect: fx.StopPlayback) -> None:
+        if self.current_play == effect.play_id:
+            self.current_play = None
+            if self.call.rtp is not None:
+                self.call.rtp.stop_prompt()
+
+    def _collect(self, effect: fx.CollectDigits) -> None:
+        if self.collect_timer is not None:
+            self.collect_timer.cancel()
+        self.collect_id = effect.collect_id
+        self.collect_timeout_s = effect.timeout_ms / 1000
+        cid = effect.collect_id
+        self.collect_timer = self.later(self.collect_timeout_s, lambda: self._input_timeout(cid))
+
+    def _stop_collecting(self, effect: fx.StopCollecting) -> None:
+        if self.collect_id == effect.collect_id:
+            if self.collect_timer is not None:
+                self.collect_timer.cancel()
+            self.collect_id = None
+            self.collect_timer = None
+
+    def _transfer(self, effect: fx.Transfer) -> None:
+        self.spawn(self._transfer_async(effect))
+
+    async def _transfer_async(self, effect: fx.Transfer) -> None:
+        """Blind transfer with REFER (RFC 3515): ringall can only name one target, so it uses
+        the first number; waterfall tries the numbers in turn until one answers."""
+        numbers = effect.numbers if effect.mode == "waterfall" else effect.numbers[:1]
+        started = time.monotonic()
+        outcome = "failed"
+        for number in numbers:
+            try:
+                target = self.driver.config.transfer_target(number)
+            except ValueError as exc:
+                log.warning("transfer: %s", exc)
+                continue
+            status = await self.call.refer(target, effect.timeout_s)
+            outcome = transfer_outcome(status)
+            if outcome == "answered" or self.call.state != "confirmed":
+                break
+        self.post(
+            ev.TransferDone(outcome, time.monotonic() - started if outcome == "answered" else 0.0)
+        )  # type: ignore[arg-type]
+
+    def _record(self, effect: fx.Record) -> None:
+        ctx = self.session.ctx
+        stem = effect.name or f"recording-{effect.record_id}"
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)
+        path = (self.driver.options.recordings_dir / _safe(ctx.call_id) / f"{safe}.wav").resolve()
+        rtp = self.call.rtp
+        assert rtp is not None
+        if effect.beep:
+            rtp.play(tone(1000, 200))
+        recorder = WavRecorder(path)
+        rtp.audio_sinks.append(recorder)
+        self.recorders[effect.record_id] = (recorder, effect)
+        self.recordings.append(path.as_uri())
+        if not effect.background:
+            self.spawn(self._watch_recording(effect.record_id, effect.timeout_ms / 1000))
+
+    async def _watch_recording(self, rid: int, limit_s: float) -> None:
+        started = time.monotonic()
+        while rid in self.recorders:
+            recorder = self.recorders[rid][0]
+            if (
+                time.monotonic() - started >= limit_s
+                or (recorder.heard_voice and recorder.trailing_silence_s >= RECORD_SILENCE_S)
+                or self.call.state != "confirmed"
+            ):
+                self._stop_recording(rid)
+                return
+            await asyncio.sleep(0.1)
+
+    def _stop_recording(self, rid: int) -> None:
+        recorder, effect = self.recorders.pop(rid)
+        recorder.close()
+        rtp = self.call.rtp
+        if rtp is not None and recorder in rtp.audio_sinks:
+            rtp.audio_sinks.remove(recorder)
+        if not effect.background:
+            self.post(ev.RecordingDone(rid, recorder.path.as_uri(), recorder.duration_s))
+
+    def _http(self, effect: fx.HttpRequest) -> None:
+        self.spawn(self._http_async(effect))
+
+    async def _http_async(self, effect: fx.HttpRequest) -> None:
+        import httpx
+
+        try:
+            resp = await self.driver.http().request(
+                effect.method, effect.url, timeout=effect.timeout_s
+            )
+            self.post(ev.HttpDone(effect.request_id, resp.status_code, resp.text))
+        except httpx.HTTPError as exc:
+            log.info("HTTP %s %s failed: %s", effect.method, effect.url, exc)
+            self.post(ev.HttpDone(effect.request_id, None, ""))
+
+    def _send_dtmf(self, effect: fx.SendDtmf) -> None:
+        if self.call.rtp is not None:
+            self.call.rtp.send_dtmf(effect.tones)
+
+    def _pause(self, effect: fx.Pause) -> None:
+        pid = effect.pause_id
+        self.later(effect.duration_ms / 1000, lambda: self.post(ev.PauseDone(pid)))
+
+    def _hangup(self, effect: fx.Hangup) -> None:
+        if self.call.rtp is not None:
+            self.call.rtp.stop_prompt()
+        self.spawn(self.call.bye())
+
+    def _ended(self, effect: fx.CallEnded) -> None:
+        for rid in list(self.recorders):
+            self._stop_recording(rid)
+
+
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)[:80] or "call"
+
+
+_HANDLERS: dict[type, Callable[[_CallRun, Any], None]] = {
+    fx.Play: _CallRun._play,
+    fx.StopPlayback: _CallRun._stop_playback,
+    fx.CollectDigits: _CallRun._collect,
+    fx.StopCollecting: _CallRun._stop_collecting,
+    fx.Transfer: _CallRun._transfer,
+    fx.Record: _CallRun._record,
+    fx.HttpRequest: _CallRun._http,
+    fx.SendDtmf: _CallRun._send_dtmf,
+    fx.Hangup: _CallRun._hangup,
+    fx.CallEnded: _CallRun._ended,
+    fx.Pause: _CallRun._pause,
+}

@@ -1,0 +1,364 @@
+"""RTP (RFC 3550) for one PCMU stream: packing, RFC 4733 telephone events, and the asyncio media
+session (sender paced on an absolute 20 ms clock shared by all calls, receiver with de-duplicated
+DTMF, audio sinks for recording/AMD, and an inactivity timeout)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .codec import SILENCE
+
+PTIME_S = 0.02
+SAMPLES_PER_FRAME = 160
+FRAME = bytes([SILENCE]) * SAMPLES_PER_FRAME
+DTMF_KEYS = "0123456789*#ABCD"
+
+
+class RtpError(ValueError):
+    """Not an RTP packet we can read."""
+
+
+@dataclass(frozen=True)
+class RtpPacket:
+    payload_type: int
+    sequence: int
+    timestamp: int
+    ssrc: int
+    payload: bytes
+    marker: bool = False
+
+
+def pack(packet: RtpPacket) -> bytes:
+    first = 0x80
+    second = (0x80 if packet.marker else 0) | (packet.payload_type & 0x7F)
+    header = struct.pack(
+        "!BBHII",
+        first,
+        second,
+        packet.sequence & 0xFFFF,
+        packet.timestamp & 0xFFFFFFFF,
+        packet.ssrc & 0xFFFFFFFF,
+    )
+    return header + packet.payload
+
+
+def unpack(data: bytes) -> RtpPacket:
+    """Parse an RTP packet (CSRCs, header extension and padding handled)."""
+    if len(data) < 12:
+        raise RtpError("packet shorter than an RTP header")
+    first, second, seq, ts, ssrc = struct.unpack_from("!BBHII", data)
+    if first >> 6 != 2:
+        raise RtpError("not RTP version 2")
+    offset = 12 + 4 * (first & 0x0F)
+    if first & 0x10:
+        if len(data) < offset + 4:
+            raise RtpError("truncated header extension")
+        (ext_words,) = struct.unpack_from("!H", data, offset + 2)
+        offset += 4 + 4 * ext_words
+    end = len(data)
+    if first & 0x20:
+        end -= data[-1]
+    if offset > end:
+        raise RtpError("truncated packet")
+    return RtpPacket(second & 0x7F, seq, ts, ssrc, bytes(data[offset:end]), bool(second & 0x80))
+
+
+@dataclass(frozen=True)
+class TelephoneEvent:
+    """An RFC 4733 §2.3 event payload."""
+
+    event: int
+    end: bool
+    volume: int
+    duration: int
+
+    @property
+    def key(self) -> str:
+        return DTMF_KEYS[self.event] if self.event < len(DTMF_KEYS) else ""
+
+
+def pack_event(event: TelephoneEvent) -> bytes:
+    return struct.pack(
+        "!BBH",
+        event.event,
+        (0x80 if event.end else 0) | (event.volume & 0x3F),
+        event.duration & 0xFFFF,
+    )
+
+
+def unpack_event(payload: bytes) -> TelephoneEvent:
+    if len(payload) < 4:
+        raise RtpError("telephone-event payload shorter than 4 bytes")
+    ev, flags, duration = struct.unpack_from("!BBH", payload)
+    return TelephoneEvent(ev, bool(flags & 0x80), flags & 0x3F, duration)
+
+
+class DtmfReceiver:
+    """Turns RFC 4733 packets into key presses, once per event.
+
+    An event is identified by (SSRC, RTP timestamp): every packet of one key press, including the
+    three redundant end packets, carries the timestamp of the event start. The key is reported on
+    the first packet seen (lowest latency; a lost first packet is covered by the next ones)."""
+
+    def __init__(self, history: int = 32) -> None:
+        self._seen: list[tuple[int, int]] = []
+        self._history = history
+
+    def feed(self, packet: RtpPacket) -> str | None:
+        try:
+            event = unpack_event(packet.payload)
+        except RtpError:
+            return None
+        key = (packet.ssrc, packet.timestamp)
+        if key in self._seen or not event.key:
+            return None
+        self._seen.append(key)
+        del self._seen[: -self._history]
+        return event.key
+
+
+def dtmf_packets(key: str, duration_ms: int = 100, volume: int = 10) -> list[TelephoneEvent]:
+    """The event payloads to send for one key: one per 20 ms, then the end packet three times."""
+    event = DTMF_KEYS.index(key.upper())
+    steps = max(1, duration_ms // 20)
+    out = [TelephoneEvent(event, False, volume, SAMPLES_PER_FRAME * (i + 1)) for i in range(steps)]
+    final = TelephoneEvent(event, True, volume, SAMPLES_PER_FRAME * steps)
+    return [*out, final, final, final]
+
+
+@dataclass
+class LatenessStats:
+    """Send lateness of paced packets, in seconds (for the benchmark)."""
+
+    samples: list[float] = field(default_factory=list)
+    limit: int = 2_000_000
+
+    def add(self, value: float) -> None:
+        if len(self.samples) < self.limit:
+            self.samples.append(value)
+
+    def percentile(self, p: float) -> float:
+        if not self.samples:
+            return 0.0
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+class Pacer:
+    """One absolute 20 ms clock for every stream of this event loop: tick *k* is due at
+    ``start + k * 20 ms``; each tick sends one frame per active stream. A late tick does not shift
+    the clock; ticks more than 5 frames behind are dropped (the clock resynchronises)."""
+
+    _instances: dict[int, Pacer] = {}
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.streams: set[RtpSession] = set()
+        self.stats = LatenessStats()
+        self._task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def for_loop(cls, loop: asyncio.AbstractEventLoop | None = None) -> Pacer:
+        loop = loop or asyncio.get_running_loop()
+        pacer = cls._instances.get(id(loop))
+        if pacer is None or pacer.loop is not loop:
+            pacer = cls._instances[id(loop)] = cls(loop)
+        return pacer
+
+    def add(self, stream: RtpSession) -> None:
+        self.streams.add(stream)
+        if self._task is None or self._task.done():
+            self._task = self.loop.create_task(self._run())
+
+    def discard(self, stream: RtpSession) -> None:
+        self.streams.discard(stream)
+
+    async def _run(self) -> None:
+        start = time.monotonic()
+        tick = 0
+        while self.streams:
+            due = start + tick * PTIME_S
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            now = time.monotonic()
+            behind = int((now - due) / PTIME_S)
+            if behind > 5:  # the loop stalled: skip the missed ticks rather than burst
+                tick += behind
+                due = start + tick * PTIME_S
+            for stream in list(self.streams):
+                stream._tick()
+            self.stats.add(time.monotonic() - due)
+            tick += 1
+
+
+class RtpSession(asyncio.DatagramProtocol):
+    """The media of one call: sends PCMU/telephone-events to ``remote``, receives audio and DTMF."""
+
+    def __init__(self, dtmf_payload_type: int = 101) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+        self.remote: tuple[str, int] | None = None
+        self.dtmf_payload_type = dtmf_payload_type
+        self.ssrc = random.getrandbits(32)
+        self._seq = random.getrandbits(16)
+        self._ts = random.getrandbits(32)
+        self._prompt: memoryview | None = None
+        self._prompt_pos = 0
+        self._prompt_done: Callable[[], None] | None = None
+        self._dtmf_queue: list[tuple[str, int]] = []  # (key or 'w' pause, frames)
+        self._dtmf_state: tuple[int, list[TelephoneEvent]] | None = None
+        self._pause_frames = 0
+        self._dtmf_rx = DtmfReceiver()
+        self.on_digit: Callable[[str], None] | None = None
+        self.audio_sinks: list[Callable[[bytes], None]] = []
+        self.last_received = time.monotonic()
+        self.packets_sent = 0
+        self.packets_received = 0
+        self._pacer: Pacer | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+    @classmethod
+    async def open(cls, host: str, port_range: tuple[int, int] | None = None) -> RtpSession:
+        """Bind an even local port (from ``port_range`` if given, else any free port)."""
+        loop = asyncio.get_running_loop()
+        candidates: list[int] = [0]
+        if port_range:
+            low, high = port_range
+            candidates = list(range(low + low % 2, high, 2))
+            random.shuffle(candidates)
+        last: OSError | None = None
+        for port in candidates[:200]:
+            try:
+                _, proto = await loop.create_datagram_endpoint(cls, local_addr=(host, port))
+            except OSError as exc:
+                last = exc
+                continue
+            return proto
+        raise OSError(f"no free RTP port in {port_range}") from last
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    @property
+    def local_port(self) -> int:
+        assert self.transport is not None
+        return int(self.transport.get_extra_info("sockname")[1])
+
+    def start(self, remote: tuple[str, int], dtmf_payload_type: int | None = None) -> None:
+        """Start sending to ``remote`` (silence until a prompt is queued)."""
+        self.remote = remote
+        if dtmf_payload_type is not None:
+            self.dtmf_payload_type = dtmf_payload_type
+        self.last_received = time.monotonic()
+        self._pacer = Pacer.for_loop()
+        self._pacer.add(self)
+
+    def close(self) -> None:
+        if self._pacer is not None:
+            self._pacer.discard(self)
+        self.stop_prompt()
+        if self.transport is not None:
+            self.transport.close()
+
+    # -- sending ----------------------------------------------------------------------------
+    def play(self, ulaw: bytes, on_done: Callable[[], None] | None = None) -> None:
+        """Replace the current prompt by ``ulaw`` (8 kHz mu-law); ``on_done`` when it has gone out."""
+        self._prompt = memoryview(ulaw)
+        self._prompt_pos = 0
+        self._prompt_done = on_done
+
+    def stop_prompt(self) -> None:
+        self._prompt = None
+        self._prompt_done = None
+
+    @property
+    def playing(self) -> bool:
+        return self._prompt is not None
+
+    def send_dtmf(self, tones: str) -> None:
+        for key in tones:
+            if key.lower() == "w":
+                self._dtmf_queue.append(("w", 100))  # 2 s pause
+            elif key.upper() in DTMF_KEYS:
+                self._dtmf_queue.append((key.upper(), 0))
+                self._dtmf_queue.append(("w", 3))  # 60 ms gap between keys
+
+    def _send(self, payload_type: int, payload: bytes, timestamp: int, marker: bool) -> None:
+        if self.transport is None or self.remote is None or self.transport.is_closing():
+            return
+        self._seq = (self._seq + 1) & 0xFFFF
+        data = pack(RtpPacket(payload_type, self._seq, timestamp, self.ssrc, payload, marker))
+        self.transport.sendto(data, self.remote)
+        self.packets_sent += 1
+
+    def _tick(self) -> None:
+        """Send this 20 ms frame (called by the pacer)."""
+        self._ts = (self._ts + SAMPLES_PER_FRAME) & 0xFFFFFFFF
+        if self._dtmf_tick():
+            return
+        frame = FRAME
+        marker = False
+        if self._prompt is not None:
+            chunk = self._prompt[self._prompt_pos : self._prompt_pos + SAMPLES_PER_FRAME]
+            marker = self._prompt_pos == 0
+            self._prompt_pos += SAMPLES_PER_FRAME
+            frame = bytes(chunk) + FRAME[len(chunk) :]
+            if self._prompt_pos >= len(self._prompt):
+                done = self._prompt_done
+                self._prompt = None
+                self._prompt_done = None
+                if done is not None:
+                    self.loop_call(done)
+        self._send(0, frame, self._ts, marker)
+
+    def _dtmf_tick(self) -> bool:
+        if self._pause_frames > 0:
+            self._pause_frames -= 1
+            self._send(0, FRAME, self._ts, False)
+            return True
+        if self._dtmf_state is None and self._dtmf_queue:
+            key, frames = self._dtmf_queue.pop(0)
+            if key == "w":
+                self._pause_frames = frames - 1
+                self._send(0, FRAME, self._ts, False)
+                return True
+            self._dtmf_state = (self._ts, dtmf_packets(key))
+        if self._dtmf_state is None:
+            return False
+        start_ts, events = self._dtmf_state
+        event = events.pop(0)
+        first = event.duration == SAMPLES_PER_FRAME and not event.end
+        self._send(self.dtmf_payload_type, pack_event(event), start_ts, first)
+        if not events:
+            self._dtmf_state = None
+        return True
+
+    @staticmethod
+    def loop_call(callback: Callable[[], None]) -> None:
+        asyncio.get_running_loop().call_soon(callback)
+
+    # -- receiving --------------------------------------------------------------------------
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        try:
+            packet = unpack(data)
+        except RtpError:
+            return
+        if 72 <= packet.payload_type <= 76:  # RTCP on the RTP port (rtcp-mux)
+            return
+        self.last_received = time.monotonic()
+        self.packets_received += 1
+        if packet.payload_type == self.dtmf_payload_type:
+            key = self._dtmf_rx.feed(packet)
+            if key and self.on_digit is not None:
+                self.on_digit(key)
+        elif packet.payload_type == 0:
+            for sink in self.audio_sinks:
+                sink(packet.payload)
+
+    def error_received(self, exc: Exception) -> None:  # ICMP port unreachable etc.
+        pass
