@@ -143,31 +143,54 @@ def time_process(
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
 ) -> dict[str, float]:
-    """Median wall and CPU seconds (user+sys of the child) and peak child RSS of a command."""
+    """Median wall and CPU seconds (user+sys of the child and its children) of a command, and
+    its peak RSS.
+
+    The peak RSS is the child's ``VmHWM`` sampled from ``/proc`` while it runs (``wait4``'s
+    ``ru_maxrss`` would include this benchmark process's own size, inherited across fork/exec);
+    it is ``None`` where ``/proc`` is unavailable.
+    """
     for _ in range(warmup):
         subprocess.run(list(argv), cwd=cwd, env=env, capture_output=True, check=False)
     wall: list[float] = []
     cpu: list[float] = []
-    rss = 0.0
+    rss: float | None = None
     code = 0
     for _ in range(repeat):
         w0 = time.perf_counter()
         proc = subprocess.Popen(
             list(argv), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        _, status, usage = os.wait4(proc.pid, 0)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            hwm = _vm_hwm_mb(proc.pid)
+            if hwm is not None:
+                rss = max(rss or 0.0, hwm)
+            time.sleep(0.002 if time.perf_counter() - w0 < 0.5 else 0.05)
         wall.append(time.perf_counter() - w0)
         cpu.append(usage.ru_utime + usage.ru_stime)
-        rss = max(rss, usage.ru_maxrss / 1024)
         code = os.waitstatus_to_exitcode(status)
         proc.returncode = code
     return {
         "wall_s": median(wall),
         "cpu_s": median(cpu),
-        "max_rss_mb": round(rss, 1),
+        "max_rss_mb": None if rss is None else round(rss, 1),
         "runs": repeat,
         "exit_code": code,
     }
+
+
+def _vm_hwm_mb(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def peak_rss_mb() -> float:
