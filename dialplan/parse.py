@@ -35,8 +35,7 @@ _DTD = re.compile(r"<!DOCTYPE|<!ENTITY", re.I)
 _START = re.compile(r"<[^/]")
 #: ``<name`` of a start tag in masked text (end tags, comments, PIs and DTDs do not match)
 _OPEN = re.compile(r"<[^\s/>!?]")
-#: the elements nested deeper than MAX_DEPTH (the root is at depth 1)
-_TOO_DEEP = etree.XPath("/*" + "/*" * MAX_DEPTH)
+_too_deep: etree.XPath | None = None
 #: A start or end tag of a well-formed document (attribute values may contain ``>``).
 _TAG = re.compile(r"""<(/?)([^\s/>]+)((?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(/?)>""")
 _ATTR = re.compile(r"""\s([^\s=/>]+)\s*=\s*(?:"[^"]*"|'[^']*')""")
@@ -295,7 +294,10 @@ def _index_positions(doc: ParsedDocument, masked: str) -> None:
     tag is found later, on demand (attribute values may contain ``>``).
     """
     elements = list(doc.root.iter(etree.Element))
-    deep = _TOO_DEEP(doc.root)
+    global _too_deep
+    if _too_deep is None:  # the elements nested deeper than MAX_DEPTH (the root is at depth 1)
+        _too_deep = etree.XPath("/*" + "/*" * MAX_DEPTH)
+    deep = _too_deep(doc.root)
     offsets = [m.start() for m in _OPEN.finditer(masked)]
     if len(offsets) != len(elements):  # cannot happen for a well-formed document; stay safe
         offsets = []

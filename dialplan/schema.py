@@ -80,13 +80,13 @@ _BOOLEAN_ATTRS: Final = frozenset(
     {"continue-after", "cache", "background", "screen", "loggingEnabled"}
 )
 
-_ELEMENT: Final = re.compile(r"^Element '([^']+)'(?:, attribute '([^']+)')?: ")
-_EXPECTED: Final = re.compile(r"Expected is(?: one of)? \( ([^)]*) \)")
-_KEY: Final = re.compile(
-    r"key-sequence \['(.*)'\] (?:in unique identity-constraint|of keyref) '(\w+)'"
-)
-_VALUE: Final = re.compile(r"[Tt]he value '([^']*)'|'([^']*)' is not a valid value")
-_FACET: Final = re.compile(r"^\[facet '\w+'\] ")
+# libxml2 message patterns (plain strings: compiled by ``re`` on first use, i.e. only when a
+# document has schema errors, to keep start-up fast)
+_ELEMENT: Final = r"^Element '([^']+)'(?:, attribute '([^']+)')?: "
+_EXPECTED: Final = r"Expected is(?: one of)? \( ([^)]*) \)"
+_KEY: Final = r"key-sequence \['(.*)'\] (?:in unique identity-constraint|of keyref) '(\w+)'"
+_VALUE: Final = r"[Tt]he value '([^']*)'|'([^']*)' is not a valid value"
+_FACET: Final = r"^\[facet '\w+'\] "
 
 _schema: etree.XMLSchema | None = None
 
@@ -309,7 +309,7 @@ class _Mapper:
         message = entry.message.strip()
         if "Warning:" in message or entry.level_name == "WARNING":
             return []  # libxml2's follow-ups ("No precomputed value available")
-        m = _ELEMENT.match(message)
+        m = re.match(_ELEMENT, message)
         tag, attr = (m.group(1), m.group(2)) if m else (None, None)
         detail = message[m.end() :] if m else message
         if entry.type_name == "SCHEMAV_CVC_IDC" or "key-sequence" in detail:
@@ -446,7 +446,7 @@ class _Mapper:
         return [SchemaError(SCHEMA_CODE, f"{where}: {_clean(detail)}", el, raw_attr)]
 
     def _identity(self, entry: etree._LogEntry, tag: str | None, detail: str) -> list[SchemaError]:
-        m = _KEY.search(detail)
+        m = re.search(_KEY, detail)
         if m is None:
             el = self.by_path(entry.path) or self._by_line(tag, entry.line)
             return [SchemaError(SCHEMA_CODE, f"{self.where(el)}: {_clean(detail)}", el)]
@@ -517,7 +517,7 @@ def _is(el: etree._Element, tag: str) -> bool:
 
 
 def _expected(detail: str) -> str | None:
-    m = _EXPECTED.search(detail)
+    m = re.search(_EXPECTED, detail)
     if not m:
         return None
     names = [n.strip() for n in m.group(1).split(",")]
@@ -525,7 +525,7 @@ def _expected(detail: str) -> str | None:
 
 
 def _value(detail: str) -> str | None:
-    m = _VALUE.search(detail)
+    m = re.search(_VALUE, detail)
     if not m:
         return None
     return m.group(1) if m.group(1) is not None else m.group(2)
@@ -536,7 +536,7 @@ def _quote(text: str) -> str:
 
 
 def _clean(detail: str) -> str:
-    return _FACET.sub("", detail).rstrip(".")
+    return re.sub(_FACET, "", detail).rstrip(".")
 
 
 __all__ = [

@@ -114,16 +114,17 @@ def lint_paths(
 
 
 def _workers(count: int, jobs: int | None) -> int:
-    import multiprocessing
-
     if jobs is None:
         env = os.environ.get("DIALPLAN_LINT_JOBS", "")
         jobs = int(env) if env.isdigit() else None
     if jobs is None:
         jobs = (os.cpu_count() or 1) if count >= PARALLEL_MIN_FILES else 1
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return 1
-    return max(1, min(jobs, (count + _CHUNK - 1) // _CHUNK))
+    workers = max(1, min(jobs, (count + _CHUNK - 1) // _CHUNK))
+    if workers == 1:
+        return 1  # (without importing multiprocessing: it costs start-up time)
+    import multiprocessing
+
+    return workers if "fork" in multiprocessing.get_all_start_methods() else 1
 
 
 def _lint_files(files: Iterable[str], config: LintConfig) -> list[Diagnostic]:

@@ -35,6 +35,7 @@ from tools.bench.common import (
     Figure,
     Report,
     cli,
+    compile_bytecode,
     ensure_root_on_path,
     median,
     subprocess_env,
@@ -113,6 +114,7 @@ def run(
     cold = cold_runs or (10 if quick else 20)
     reps = repeat or (3 if quick else 2)
     env = subprocess_env()
+    compile_bytecode(env)
     py = sys.executable
     src = sources()
     details: dict[str, Any] = {"files": count, "distinct_sources": len(src)}
