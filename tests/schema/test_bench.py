@@ -89,3 +89,13 @@ def test_dispatcher_prints_one_json_object(monkeypatch, capsys) -> None:
     assert bench.main(["lint", "--json", "--quick"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["benchmark"] == "lint" and data["details"]["files"] == 3
+
+
+def test_all_collects_every_benchmark_in_one_json_object(monkeypatch, capsys) -> None:
+    small = functools.partial(lint_bench.run, files=2, xmlschema_files=2, cold_runs=1, repeat=1)
+    monkeypatch.setattr(lint_bench, "run", small)
+    monkeypatch.setattr(bench, "available", lambda: ["lint"])
+    assert bench.main(["all", "--json", "--quick"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == {"machine", "benchmarks"}
+    assert data["benchmarks"]["lint"]["details"]["files"] == 2
