@@ -46,6 +46,6 @@ def lint(
 
 def simulate(plan: Source | Plan, **options: Any) -> CallResult:
     """Play one call through the engine with the simulated driver (see ``dialplan.engine``)."""
-    from .engine.simulate import simulate as _simulate
+    from .drivers.simulate import simulate as _simulate
 
     return _simulate(load(plan), **options)

@@ -203,7 +203,7 @@ def _check_expect(expect: Mapping[str, Any]) -> str | None:
 
 def run_case(plan: Plan, case: Case, scenario: str = "") -> CaseResult:
     """Simulate one case and compare the result with its expectations."""
-    from .engine.simulate import simulate
+    from .drivers.simulate import simulate
 
     options = dict(case.options)
     inputs = options.pop("inputs", [])

@@ -100,6 +100,8 @@ class Campaign:
     webhook: Webhook | None = None
     allow_private: bool = False
     simulation: Simulation = field(default_factory=Simulation)
+    #: the ``[sip]`` table for ``--driver sip`` (see ``dialplan.drivers.sip.config``)
+    sip: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -370,6 +372,15 @@ def load_campaign(path: str | Path) -> Campaign:
 
     phone_column = r.get("phone_column", str, "phone_number")
     scrub = r.get("scrub_duplicates", bool, True)
+    sip = r.get("sip", dict, None) or {}
+    if sip:
+        from ..drivers.sip.config import from_mapping
+        from ..errors import UsageError
+
+        try:
+            from_mapping(sip, path.parent)
+        except UsageError as exc:
+            raise r.fail("sip", str(exc).removeprefix("[sip] ").removeprefix("[sip]: ")) from None
     r.check_unknown()
     return Campaign(
         name=name,
@@ -393,6 +404,7 @@ def load_campaign(path: str | Path) -> Campaign:
         webhook=webhook,
         allow_private=allow_private,
         simulation=sim,
+        sip=dict(sip),
         raw=r.data,
     )
 

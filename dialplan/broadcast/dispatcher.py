@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .campaign import Campaign, split_inputs
-from .driver import CallRequest, TelephonyDriver
+from .driver import AttemptOutcome, CallRequest, TelephonyDriver
 from .events import EventBuilder
 from .loader import column_letter
 from .phones import Normalizer
@@ -234,18 +234,31 @@ class Dispatcher:
             self.finished += 1
             return None
         n = p.attempts + 1
-        out = self.driver.place(
-            CallRequest(
-                recipient_id=p.id,
-                attempt_no=n,
-                to=p.e164,
-                from_number=self.c.from_number,
-                contact=self._contact(p),
-                sim_result=p.sim_result,
-                sim_inputs=split_inputs(p.sim_inputs) if p.sim_inputs is not None else None,
-            ),
-            t / 1000,
+        out = self.driver.place(self._request(p, n), t / 1000)
+        return self._record_outcome(q, t, p, n, out, max_attempts, retry_results)
+
+    def _request(self, p: Pending, n: int) -> CallRequest:
+        return CallRequest(
+            recipient_id=p.id,
+            attempt_no=n,
+            to=p.e164,
+            from_number=self.c.from_number,
+            contact=self._contact(p),
+            sim_result=p.sim_result,
+            sim_inputs=split_inputs(p.sim_inputs) if p.sim_inputs is not None else None,
         )
+
+    def _record_outcome(
+        self,
+        q: _Queue,
+        t: int,
+        p: Pending,
+        n: int,
+        out: AttemptOutcome,
+        max_attempts: int,
+        retry_results: set[str],
+    ) -> int:
+        """Book one finished attempt (started at ``t``); returns when its line is free."""
         answer = t + round(out.ring_s * 1000)
         end = answer + round(out.talk_s * 1000)
         voice_id = voice_id_for(self.broadcast_id, p.id, n)

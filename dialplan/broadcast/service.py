@@ -152,7 +152,12 @@ def run_campaign(
                 store.begin()
                 store.update_campaign(row.id, started_at=start_ms / 1000)
                 store.commit()
-            disp = Dispatcher(
+            dispatcher_cls: type[Dispatcher] = Dispatcher
+            if hasattr(driver, "start"):  # calls run concurrently in real time (SIP)
+                from .realtime import ConcurrentDispatcher
+
+                dispatcher_cls = ConcurrentDispatcher
+            disp = dispatcher_cls(
                 store,
                 campaign,
                 row.id,

@@ -44,7 +44,13 @@ def _existing_db(db: str) -> str:
 @broadcast.command()
 @click.argument("campaign", type=click.Path(dir_okay=False))
 @_db_option
-@click.option("--driver", type=click.Choice(["sim"]), default="sim", show_default=True)
+@click.option(
+    "--driver",
+    type=click.Choice(["sim", "sip"]),
+    default="sim",
+    show_default=True,
+    help="sim: simulated calls; sip: real SIP calls to the campaign's [sip] trunk (real clock).",
+)
 @click.option(
     "--clock",
     type=click.Choice(["virtual", "real"]),
@@ -85,10 +91,21 @@ def run(
 
     camp = load_campaign(campaign)
     show = sys.stderr.isatty() if progress is None else progress
-    if show:
-        report = _run_with_progress(camp, db, clock, max_wait)
-    else:
-        report = run_campaign(camp, db, clock=clock, max_wait=max_wait)
+    telephony: Any = None
+    if driver == "sip":
+        from .. import load
+        from ..broadcast.sip import SipCampaignDriver
+
+        clock = "real"
+        telephony = SipCampaignDriver(camp, load(camp.dialplan))
+    try:
+        if show:
+            report = _run_with_progress(camp, db, clock, max_wait, telephony)
+        else:
+            report = run_campaign(camp, db, clock=clock, max_wait=max_wait, driver=telephony)
+    finally:
+        if telephony is not None:
+            telephony.close()
     store = Store(db)
     try:
         stats = campaign_stats(store, camp.name)
@@ -125,7 +142,7 @@ def run(
             click.echo("webhook events: all delivered")
 
 
-def _run_with_progress(camp: Any, db: str, clock: str, max_wait: float) -> Any:
+def _run_with_progress(camp: Any, db: str, clock: str, max_wait: float, driver: Any = None) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from ..broadcast.service import run_campaign
@@ -142,7 +159,9 @@ def _run_with_progress(camp: Any, db: str, clock: str, max_wait: float) -> Any:
         def update(phase: str, done: int, total: int) -> None:
             bar.update(task, description=phase, completed=done, total=total or None)
 
-        return run_campaign(camp, db, clock=clock, max_wait=max_wait, progress=update)
+        return run_campaign(
+            camp, db, clock=clock, max_wait=max_wait, progress=update, driver=driver
+        )
 
 
 def _write_report(store: Any, name: str, path: str) -> str | None:

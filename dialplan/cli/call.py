@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,13 @@ from ..errors import DialplanError, UsageError
     "--var", "variables", multiple=True, metavar="NAME=VALUE", help="preset a variable (repeatable)"
 )
 @click.option(
+    "--contact",
+    "contact",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="a contact field (firstName) or column (A-ZZ)",
+)
+@click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.option("-v", "--verbose", is_flag=True, help="log SIP/media events to stderr")
@@ -66,6 +74,7 @@ def call(
     amd_mode: str | None,
     recordings: Path | None,
     variables: tuple[str, ...],
+    contact: tuple[str, ...],
     fmt: str,
     verbose: bool,
 ) -> None:
@@ -96,20 +105,21 @@ def _call(
     amd_mode: str | None,
     recordings: Path | None,
     variables: tuple[str, ...],
+    contact: tuple[str, ...],
     fmt: str,
     verbose: bool,
 ) -> None:
-    from .. import load
     from ..drivers.sip import config as sipconfig
     from ..drivers.sip.driver import SipDriver
     from ..drivers.sip.ua import SipConfig
     from ..engine.context import CallContext
+    from .simulate import load_or_report, pairs
 
     if verbose:
         import logging
 
         logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s: %(message)s")
-    plan = load(dialplan_file)
+    plan: Any = load_or_report(str(dialplan_file))
     if sip_config is not None:
         cfg, options = sipconfig.load_file(sip_config)
     else:
@@ -130,12 +140,8 @@ def _call(
         options.amd_mode = amd_mode
     if recordings is not None:
         options.recordings_dir = recordings
-    preset: dict[str, str] = {}
-    for item in variables:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise UsageError(f"bad --var {item!r}: use NAME=VALUE")
-        preset[name.strip()] = value
+    preset = pairs(variables, "--var")
+    fields = pairs(contact, "--contact")
     if not to.startswith(("sip:", "sips:")) and not cfg.proxy:
         raise UsageError("--to is a number but no trunk is configured: give --proxy or a sip: URI")
 
@@ -145,7 +151,9 @@ def _call(
                 callerid=cfg.from_user,
                 phonenumber=to,
                 variables=preset,
-                call_id="sip-call",
+                contact=fields,
+                call_id=f"call-{uuid.uuid4().hex[:12]}",
+                trace=fmt == "text",
             )
             return await driver.place(to, plan, context)
 
@@ -157,7 +165,7 @@ def _call(
     if fmt == "json":
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
-        click.echo(render_text(data))
+        click.echo(render_text(outcome, data), nl=False)
     if outcome.call is None:
         sys.exit(1)
 
@@ -178,26 +186,25 @@ def result_dict(outcome: Any) -> dict[str, Any]:
         "sip_status": outcome.sip_status,
         "duration_s": round(outcome.duration_s, 3),
         "recordings": list(outcome.recordings),
+        "amd": outcome.amd_cause,
     }
     return data
 
 
-def render_text(data: dict[str, Any]) -> str:
+def render_text(outcome: Any, data: dict[str, Any]) -> str:
+    """The SIP summary, then (answered calls) the transcript `dialplan simulate` prints."""
+    from .simulate import transcript
+
     sip = data["sip"]
     lines = [
-        f"call to {sip['to']}: {sip['result']} (Q.850 cause {sip['cause']}, SIP {sip['sip_status']})",
-        f"outcome: {data['outcome']}" + (f" — {data['error']}" if data.get("error") else ""),
+        f"call to {sip['to']}: {sip['result']} (Q.850 cause {sip['cause']}, SIP {sip['sip_status']})"
     ]
     if data.get("answered_by"):
-        lines.append(f"answered by: {data['answered_by']}")
-    lines.append(f"duration: {sip['duration_s']:.1f} s")
-    for prompt in data.get("prompts", []):
-        lines.append(f"said: {prompt}")
-    for item in data.get("responses", []):
-        lines.append(f"stash: {item['question']} = {item['response']}")
-    if data.get("transfer"):
-        t = data["transfer"]
-        lines.append(f"transfer: {', '.join(t['numbers'])} → {t['outcome']}")
+        amd = f" (AMD: {sip['amd']})" if sip.get("amd") else ""
+        lines.append(f"answered by: {data['answered_by']}{amd}, talked {sip['duration_s']:.1f} s")
     for rec in sip["recordings"]:
         lines.append(f"recording: {rec}")
-    return "\n".join(lines)
+    text = "\n".join(lines) + "\n"
+    if outcome.call is None:
+        return text + "outcome: not_answered\n"
+    return text + "\n" + transcript(outcome.call)

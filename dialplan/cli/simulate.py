@@ -109,7 +109,7 @@ def simulate(
     Exit status: 0 the call ran to an end, 1 the dialplan is invalid or the call ended with a
     runtime error (step/duration/JavaScript limit), 2 usage error.
     """
-    from ..engine.simulate import simulate as run
+    from ..drivers.simulate import simulate as run
 
     plan = load_or_report(file)
     extra: dict[str, object] = {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dialplan.engine.simulate import simulate
+from dialplan.drivers.simulate import simulate
 from tests.engine.util import plan_of
 
 NAMES = ["a", "b", "c", "d"]

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dialplan.drivers.simulate import simulate
 from dialplan.engine import events as ev
 from dialplan.engine.context import CallContext
 from dialplan.engine.session import CallSession
-from dialplan.engine.simulate import simulate
 from dialplan.expr.js import JsError, JsSandbox, literal_condition, literal_value
 from dialplan.model import Plan, build_plan
 from dialplan.parse import parse, read_source

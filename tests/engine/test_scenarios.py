@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dialplan.engine.simulate import simulate
+from dialplan.drivers.simulate import simulate
 from dialplan.errors import UsageError
 from dialplan.scenarios import check, read_scenario, scenario_from_dict
 from tests.engine.util import plan_of

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from dialplan.drivers.simulate import simulate
 from dialplan.engine import effects as fx
 from dialplan.engine import events as ev
 from dialplan.engine.context import CallContext
 from dialplan.engine.result import CallResult
 from dialplan.engine.session import CallSession
-from dialplan.engine.simulate import simulate
 from tests.engine.util import plan_of
 
 

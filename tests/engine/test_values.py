@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dialplan.drivers.simulate import simulate
 from dialplan.engine import effects as fx
-from dialplan.engine.simulate import simulate
 from tests.engine.util import plan_of
 
 

@@ -177,7 +177,7 @@ def test_hangup_catch_at_menu_skips_line_tags() -> None:
 def test_routes_replay_in_the_engine() -> None:
     """Every route without data assumptions, simulated with its own inputs, takes exactly the
     predicted decisions and ends the predicted way (needs the engine, merged from main)."""
-    engine = pytest.importorskip("dialplan.engine.simulate")
+    engine = pytest.importorskip("dialplan.drivers.simulate")
     from tests.conftest import corpus_files
 
     outcome = {"hangup": "hangup", "end of plan": "hangup", "transferred": "transfer",
@@ -204,7 +204,7 @@ def test_routes_replay_in_the_engine() -> None:
 
 def test_simulating_every_route_covers_every_branch() -> None:
     """paths → simulate → coverage: the routes of the charity seed leave no branch untaken."""
-    engine = pytest.importorskip("dialplan.engine.simulate")
+    engine = pytest.importorskip("dialplan.drivers.simulate")
     from dialplan.model.flow import branch_points, coverage
     from tests.conftest import corpus_file
 

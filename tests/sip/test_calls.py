@@ -166,9 +166,10 @@ def test_amd_tells_hello_from_a_voicemail_greeting(
             )
 
     live, am = run(both())
-    assert (live.result, live.answered_by) == ("LA", "live")
+    assert (live.result, live.answered_by, live.amd_cause) == ("LA", "live", "HUMAN")
     assert live.call is not None and live.call.stash == {"who": "live"}
     assert (am.result, am.answered_by) == ("AM", "machine")
+    assert am.amd_cause in ("LONGGREETING", "MAXWORDS")
     assert am.call is not None and am.call.stash == {"who": "machine"}
 
 

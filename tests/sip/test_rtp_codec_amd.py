@@ -154,3 +154,30 @@ def test_amd_config_from_mapping() -> None:
     ):
         with pytest.raises(ValueError):
             AmdConfig.from_mapping(bad)
+
+
+def test_receiver_drops_late_packets_and_fills_gaps() -> None:
+    from dialplan.drivers.sip.rtp import RtpSession
+
+    session = RtpSession()
+    heard: list[bytes] = []
+    keys: list[str] = []
+    session.audio_sinks.append(heard.append)
+    session.on_digit = keys.append
+
+    def audio(seq: int, ts: int, fill: int) -> bytes:
+        return pack(RtpPacket(0, seq, ts, 77, bytes([fill]) * 160))
+
+    session.datagram_received(audio(10, 1600, 1), ("127.0.0.1", 1))
+    session.datagram_received(audio(11, 1760, 2), ("127.0.0.1", 1))
+    session.datagram_received(audio(11, 1760, 2), ("127.0.0.1", 1))  # duplicate
+    session.datagram_received(audio(14, 2240, 5), ("127.0.0.1", 1))  # 12 and 13 lost
+    session.datagram_received(audio(12, 1920, 3), ("127.0.0.1", 1))  # arrives too late
+    session.datagram_received(
+        pack(RtpPacket(101, 15, 2400, 77, pack_event(TelephoneEvent(3, False, 10, 160)))),
+        ("127.0.0.1", 1),
+    )
+    session.datagram_received(b"\x00garbage", ("127.0.0.1", 1))
+    assert [len(h) for h in heard] == [160, 160, 480]
+    assert heard[2] == bytes([codec.SILENCE]) * 320 + bytes([5]) * 160
+    assert keys == ["3"] and session.packets_received == 6

@@ -7,12 +7,16 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
+
 from dialplan.drivers.sip import digest, sdp
 from dialplan.drivers.sip.message import SipMessage, name_addr_uri, parse, response_to, tag_of
 from dialplan.drivers.sip.rtp import RtpSession
 from dialplan.drivers.sip.ua import SipConfig, SipEndpoint
 
 from .conftest import run
+
+pytestmark = pytest.mark.sip
 
 
 class Peer(asyncio.DatagramProtocol):
@@ -75,7 +79,7 @@ def test_invite_retransmission_ack_reinvite_options_and_remote_bye() -> None:
     async def scenario() -> None:
         far = await peer()
         media = await RtpSession.open("127.0.0.1")
-        ep = await SipEndpoint.create(SipConfig(t1=0.1))
+        ep = await SipEndpoint.create(SipConfig(t1=0.2))
         call = ep.call(f"sip:bob@127.0.0.1:{far.port}")
         placing = asyncio.ensure_future(call.invite(5))
         first, t1, addr = await far.recv()
@@ -84,12 +88,14 @@ def test_invite_retransmission_ack_reinvite_options_and_remote_bye() -> None:
         assert (
             first.method == "INVITE" and first.to_bytes() == second.to_bytes() == third.to_bytes()
         )
-        assert 0.07 < t2 - t1 < 0.2 and 0.15 < t3 - t2 < 0.35  # Timer A: T1, then 2·T1
+        # Timer A: T1, then 2·T1 (bounds allow for a busy machine)
+        assert 0.18 < t2 - t1 < 0.45 and 0.38 < t3 - t2 < 0.8 and t3 - t2 > 1.4 * (t2 - t1)
         offer = sdp.parse(first.body)
         assert offer.payload_types == (0, 101) and offer.dtmf_payload_type == 101
 
-        far.send(response_to(first, 180, to_tag="peer1"), addr)
-        await asyncio.sleep(0.35)
+        far.send(response_to(first, 183, to_tag="peer1"), addr)
+        await asyncio.sleep(1.0)
+        assert call.state == "ringing" and call.times.ringing is not None
         assert far.inbox.empty()  # a provisional response stops retransmission
         ok = answer(first, far.port, media.local_port)
         far.send(ok, addr)
@@ -119,9 +125,18 @@ def test_invite_retransmission_ack_reinvite_options_and_remote_bye() -> None:
         opts, _, _ = await far.recv()
         assert opts.status == 200 and "REFER" in opts.get("Allow")
 
-        far.send(in_dialog("BYE", ack, 4), addr)
+        digits: list[str] = []
+        call.on_digit = digits.append
+        info = in_dialog("INFO", ack, 5)
+        info.add("Content-Type", "application/dtmf-relay")
+        info.body = b"Signal=5\r\nDuration=160\r\n"
+        far.send(info, addr)
+        info_ok, _, _ = await far.recv()
+        assert info_ok.status == 200 and digits == ["5"]
+
+        far.send(in_dialog("BYE", ack, 6), addr)
         bye_ok, _, _ = await far.recv()
-        assert bye_ok.status == 200 and bye_ok.cseq == (4, "BYE")
+        assert bye_ok.status == 200 and bye_ok.cseq == (6, "BYE")
         await asyncio.wait_for(call.hangup_event.wait(), 1)
         assert call.state == "ended" and call.ended_by == "remote"
         ep.close()
@@ -133,10 +148,15 @@ def test_invite_retransmission_ack_reinvite_options_and_remote_bye() -> None:
 def test_digest_retry_after_407() -> None:
     async def scenario() -> None:
         far = await peer()
-        ep = await SipEndpoint.create(SipConfig(username="alice", password="secret"))
+        ep = await SipEndpoint.create(
+            SipConfig(
+                username="alice", password="secret", from_user="15555550100", from_display='Dr "X"'
+            )
+        )
         call = ep.call(f"sip:15551234567@127.0.0.1:{far.port}")
         placing = asyncio.ensure_future(call.invite(5))
         first, _, addr = await far.recv()
+        assert first.get("From").startswith('"Dr \\"X\\"" <sip:15555550100@127.0.0.1:')
         challenge = response_to(first, 407, to_tag="px")
         challenge.add("Proxy-Authenticate", 'Digest realm="trunk", nonce="abc", qop="auth"')
         far.send(challenge, addr)
@@ -177,7 +197,7 @@ def test_timer_b_gives_up_and_rtp_timeout_hangs_up() -> None:
         silent = ep.call(f"sip:nobody@127.0.0.1:{far.port}")
         started = time.monotonic()
         assert await silent.invite(10) is False  # nobody answers at all: Timer B = 64·T1
-        assert 1.2 < time.monotonic() - started < 2.0
+        assert 1.2 < time.monotonic() - started < 3.0
         assert silent.failure is not None and silent.failure.result == "NO_ANS"
         while not far.inbox.empty():
             far.inbox.get_nowait()

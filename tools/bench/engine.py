@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import dialplan  # noqa: E402
-from dialplan.engine.simulate import simulate  # noqa: E402
+from dialplan.drivers.simulate import simulate  # noqa: E402
 
 
 def _find_shared() -> Path:

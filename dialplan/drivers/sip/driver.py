@@ -52,6 +52,8 @@ class CallOutcome:
     sip_status: int = 200
     call: CallResult | None = None
     recordings: list[str] = field(default_factory=list)
+    #: the AMD rule that decided (``HUMAN``, ``LONGGREETING``, …); None when AMD did not run
+    amd_cause: str | None = None
 
     @property
     def answered(self) -> bool:
@@ -66,6 +68,7 @@ class CallOutcome:
             "answered_by": self.answered_by,
             "duration_s": round(self.duration_s, 3),
             "recordings": list(self.recordings),
+            "amd_cause": self.amd_cause,
             "call": self.call.to_dict() if self.call is not None else None,
         }
 
@@ -80,7 +83,6 @@ class DriverOptions:
     prompt_cache: PromptCache | None = None
     sounds_dir: Path | None = None  # callfireid prompts: <dir>/<id>.wav
     http_timeout_s: float = 10.0
-    trace: bool = False
     #: called with (call id, effect) for every effect the engine emits (logging, tests)
     on_effect: Callable[[str, fx.Effect], None] | None = None
 
@@ -111,6 +113,7 @@ class SipDriver:
             await self._http.aclose()
             self._http = None
         if self.endpoint is not None:
+            await self.endpoint.drain()
             self.endpoint.close()
             self.endpoint = None
 
@@ -160,6 +163,7 @@ class SipDriver:
             200,
             result,
             run.recordings,
+            run.amd_cause,
         )
 
 
@@ -177,6 +181,7 @@ class _CallRun:
         self.plan = plan
         self.events: asyncio.Queue[ev.Event] = asyncio.Queue()
         self.answered_by = "live"
+        self.amd_cause: str | None = None
         self.current_play: int | None = None
         self.collect_id: int | None = None
         self.collect_timeout_s = 0.0
@@ -239,6 +244,7 @@ class _CallRun:
         def sink(payload: bytes) -> None:
             verdict = amd.feed(payload)
             if verdict is not None and not done.done():
+                self.amd_cause = verdict.cause
                 log.info(
                     "AMD %s (%s) after %d ms", verdict.result, verdict.cause, verdict.decided_at_ms
                 )
@@ -250,7 +256,10 @@ class _CallRun:
             limit = config.total_analysis_ms / 1000 + 1.0
             await asyncio.wait({done, hangup}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
             hangup.cancel()
-            return done.result() if done.done() else config.not_sure_result
+            if done.done():
+                return done.result()
+            self.amd_cause = "TOOLONG"
+            return config.not_sure_result
         finally:
             rtp.audio_sinks.remove(sink)
 
@@ -422,6 +431,16 @@ class _CallRun:
         pid = effect.pause_id
         self.later(effect.duration_ms / 1000, lambda: self.post(ev.PauseDone(pid)))
 
+    def _log(self, effect: fx.Log) -> None:
+        level = {"info": logging.INFO, "warning": logging.WARNING}.get(effect.level, logging.ERROR)
+        log.log(
+            level,
+            "%s: %s%s",
+            self.call.call_id,
+            effect.message,
+            f" ({effect.node})" if effect.node else "",
+        )
+
     def _hangup(self, effect: fx.Hangup) -> None:
         if self.call.rtp is not None:
             self.call.rtp.stop_prompt()
@@ -448,4 +467,5 @@ _HANDLERS: dict[type, Callable[[_CallRun, Any], None]] = {
     fx.Hangup: _CallRun._hangup,
     fx.CallEnded: _CallRun._ended,
     fx.Pause: _CallRun._pause,
+    fx.Log: _CallRun._log,
 }

@@ -189,6 +189,7 @@ class Sipp:
     remote: str | None = None
     max_calls: int | None = None
     timeout_s: int = 120
+    media: bool = True  # bind SIPp's media port (needed to play RFC 4733 captures)
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Sipp:
@@ -209,11 +210,10 @@ class Sipp:
             LOOPBACK,
             "-p",
             str(self.port),
-            "-mi",
-            LOOPBACK,
-            "-mp",
-            str(self.media_port),
+            *(["-mi", LOOPBACK, "-mp", str(self.media_port)] if self.media else []),
             "-nostdin",
+            "-buff_size",
+            "4194304",  # bursts of hundreds of INVITEs overflow the default 208 KB
             "-trace_err",
             "-error_file",
             str(self.directory / "errors.log"),

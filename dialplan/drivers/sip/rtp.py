@@ -4,12 +4,15 @@ DTMF, audio sinks for recording/AMD, and an inactivity timeout)."""
 
 from __future__ import annotations
 
+import array
 import asyncio
 import random
+import socket
 import struct
 import time
+import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .codec import SILENCE
 
@@ -17,6 +20,7 @@ PTIME_S = 0.02
 SAMPLES_PER_FRAME = 160
 FRAME = bytes([SILENCE]) * SAMPLES_PER_FRAME
 DTMF_KEYS = "0123456789*#ABCD"
+_HEADER = struct.Struct("!BBHII")
 
 
 class RtpError(ValueError):
@@ -131,16 +135,23 @@ def dtmf_packets(key: str, duration_ms: int = 100, volume: int = 10) -> list[Tel
     return [*out, final, final, final]
 
 
-@dataclass
 class LatenessStats:
-    """Send lateness of paced packets, in seconds (for the benchmark)."""
+    """Send lateness of paced packets, in seconds (for the benchmark; 8 bytes a sample)."""
 
-    samples: list[float] = field(default_factory=list)
-    limit: int = 2_000_000
+    def __init__(self, limit: int = 5_000_000) -> None:
+        self.samples = array.array("d")
+        self.limit = limit
 
     def add(self, value: float) -> None:
         if len(self.samples) < self.limit:
             self.samples.append(value)
+
+    def reset(self) -> LatenessStats:
+        """Start a new measurement; returns what was measured so far."""
+        old = LatenessStats(self.limit)
+        old.samples = self.samples
+        self.samples = array.array("d")
+        return old
 
     def percentile(self, p: float) -> float:
         if not self.samples:
@@ -150,50 +161,74 @@ class LatenessStats:
 
 
 class Pacer:
-    """One absolute 20 ms clock for every stream of this event loop: tick *k* is due at
-    ``start + k * 20 ms``; each tick sends one frame per active stream. A late tick does not shift
-    the clock; ticks more than 5 frames behind are dropped (the clock resynchronises)."""
+    """One absolute clock for every stream of this event loop. Each stream gets one of
+    ``SLOTS`` phases inside the 20 ms frame, so the sends of many calls are spread over the
+    frame instead of bursting at once: stream *s* in slot *j* sends frame *k* at
+    ``start + k·20 ms + j·20/SLOTS ms``. A late wake-up does not shift the clock; when the
+    loop falls more than 5 frames behind, the missed frames are dropped (it resynchronises).
+    When ``stats`` is set (the benchmark does), it gets the lateness of every packet sent
+    (send time − due time); by default nothing is recorded."""
 
-    _instances: dict[int, Pacer] = {}
+    SLOTS = 10
+    _instances: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Pacer] = (
+        weakref.WeakKeyDictionary()
+    )
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.streams: set[RtpSession] = set()
-        self.stats = LatenessStats()
+        self.slots: list[list[RtpSession]] = [[] for _ in range(self.SLOTS)]
+        self.count = 0
+        self.stats: LatenessStats | None = None
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
     def for_loop(cls, loop: asyncio.AbstractEventLoop | None = None) -> Pacer:
         loop = loop or asyncio.get_running_loop()
-        pacer = cls._instances.get(id(loop))
-        if pacer is None or pacer.loop is not loop:
-            pacer = cls._instances[id(loop)] = cls(loop)
+        pacer = cls._instances.get(loop)
+        if pacer is None:
+            pacer = cls._instances[loop] = cls(loop)
         return pacer
 
+    @property
+    def streams(self) -> int:
+        return self.count
+
     def add(self, stream: RtpSession) -> None:
-        self.streams.add(stream)
+        slot = min(self.slots, key=len)
+        slot.append(stream)
+        self.count += 1
         if self._task is None or self._task.done():
             self._task = self.loop.create_task(self._run())
 
     def discard(self, stream: RtpSession) -> None:
-        self.streams.discard(stream)
+        for slot in self.slots:
+            if stream in slot:
+                slot.remove(stream)
+                self.count -= 1
+                return
 
     async def _run(self) -> None:
+        step = PTIME_S / self.SLOTS
         start = time.monotonic()
         tick = 0
-        while self.streams:
-            due = start + tick * PTIME_S
-            delay = due - time.monotonic()
+        clock = time.monotonic
+        while self.count:
+            due = start + tick * step
+            delay = due - clock()
             if delay > 0:
                 await asyncio.sleep(delay)
-            now = time.monotonic()
-            behind = int((now - due) / PTIME_S)
-            if behind > 5:  # the loop stalled: skip the missed ticks rather than burst
-                tick += behind
-                due = start + tick * PTIME_S
-            for stream in list(self.streams):
-                stream._tick()
-            self.stats.add(time.monotonic() - due)
+            behind = int((clock() - due) / PTIME_S)
+            if behind > 5:  # the loop stalled: skip the missed frames rather than burst
+                tick += behind * self.SLOTS
+                continue
+            stats = self.stats
+            if stats is None:
+                for stream in tuple(self.slots[tick % self.SLOTS]):
+                    stream._tick()
+            else:
+                for stream in tuple(self.slots[tick % self.SLOTS]):
+                    stream._tick()
+                    stats.add(clock() - due)
             tick += 1
 
 
@@ -214,18 +249,22 @@ class RtpSession(asyncio.DatagramProtocol):
         self._dtmf_state: tuple[int, list[TelephoneEvent]] | None = None
         self._pause_frames = 0
         self._dtmf_rx = DtmfReceiver()
+        self._rx_last: tuple[int, int] | None = None
+        self._rx_last_ssrc = -1
         self.on_digit: Callable[[str], None] | None = None
         self.audio_sinks: list[Callable[[bytes], None]] = []
         self.last_received = time.monotonic()
         self.packets_sent = 0
         self.packets_received = 0
         self._pacer: Pacer | None = None
+        self._sock: socket.socket | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     @classmethod
     async def open(cls, host: str, port_range: tuple[int, int] | None = None) -> RtpSession:
         """Bind an even local port (from ``port_range`` if given, else any free port)."""
         loop = asyncio.get_running_loop()
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
         candidates: list[int] = [0]
         if port_range:
             low, high = port_range
@@ -233,11 +272,16 @@ class RtpSession(asyncio.DatagramProtocol):
             random.shuffle(candidates)
         last: OSError | None = None
         for port in candidates[:200]:
+            sock = socket.socket(family, socket.SOCK_DGRAM)
             try:
-                _, proto = await loop.create_datagram_endpoint(cls, local_addr=(host, port))
+                sock.setblocking(False)
+                sock.bind((host, port))
             except OSError as exc:
+                sock.close()
                 last = exc
                 continue
+            _, proto = await loop.create_datagram_endpoint(cls, sock=sock)
+            proto._sock = sock
             return proto
         raise OSError(f"no free RTP port in {port_range}") from last
 
@@ -264,6 +308,7 @@ class RtpSession(asyncio.DatagramProtocol):
         self.stop_prompt()
         if self.transport is not None:
             self.transport.close()
+        self._sock = None
 
     # -- sending ----------------------------------------------------------------------------
     def play(self, ulaw: bytes, on_done: Callable[[], None] | None = None) -> None:
@@ -289,11 +334,16 @@ class RtpSession(asyncio.DatagramProtocol):
                 self._dtmf_queue.append(("w", 3))  # 60 ms gap between keys
 
     def _send(self, payload_type: int, payload: bytes, timestamp: int, marker: bool) -> None:
-        if self.transport is None or self.remote is None or self.transport.is_closing():
+        if self._sock is None or self.remote is None:
             return
         self._seq = (self._seq + 1) & 0xFFFF
-        data = pack(RtpPacket(payload_type, self._seq, timestamp, self.ssrc, payload, marker))
-        self.transport.sendto(data, self.remote)
+        header = _HEADER.pack(
+            0x80, (0x80 if marker else 0) | payload_type, self._seq, timestamp, self.ssrc
+        )
+        try:  # straight to the socket: no asyncio buffering for real-time media
+            self._sock.sendto(header + payload, self.remote)
+        except OSError:  # buffer full or peer gone: a lost packet, as on any network
+            return
         self.packets_sent += 1
 
     def _tick(self) -> None:
@@ -357,8 +407,27 @@ class RtpSession(asyncio.DatagramProtocol):
             if key and self.on_digit is not None:
                 self.on_digit(key)
         elif packet.payload_type == 0:
-            for sink in self.audio_sinks:
-                sink(packet.payload)
+            payload = self._in_order(packet)
+            if payload:
+                for sink in self.audio_sinks:
+                    sink(payload)
+
+    def _in_order(self, packet: RtpPacket) -> bytes:
+        """The audio to hand to the sinks: late and duplicate packets are dropped, a gap of
+        lost packets (up to 1 s) is filled with silence so recordings keep their length."""
+        last = self._rx_last
+        self._rx_last_ssrc, ssrc_changed = packet.ssrc, packet.ssrc != self._rx_last_ssrc
+        if last is None or ssrc_changed:
+            self._rx_last = (packet.sequence, packet.timestamp)
+            return packet.payload
+        seq_delta = (packet.sequence - last[0]) & 0xFFFF
+        if seq_delta == 0 or seq_delta >= 0x8000:  # duplicate, or older than the last one
+            return b""
+        self._rx_last = (packet.sequence, packet.timestamp)
+        gap = ((packet.timestamp - last[1]) & 0xFFFFFFFF) - len(packet.payload)
+        if seq_delta > 1 and 0 < gap <= 8000:
+            return bytes([SILENCE]) * gap + packet.payload
+        return packet.payload
 
     def error_received(self, exc: Exception) -> None:  # ICMP port unreachable etc.
         pass

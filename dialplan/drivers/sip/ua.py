@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +20,6 @@ from .causes import Failure, failure_for
 from .message import (
     SipMessage,
     SipParseError,
-    header_params,
     name_addr_uri,
     new_branch,
     new_call_id,
@@ -34,6 +34,7 @@ from .rtp import RtpSession
 log = logging.getLogger("dialplan.sip")
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, INFO"
 USER_AGENT = "dialplan-sip/0.1"
+SOCKET_BUFFER = 4 * 1024 * 1024
 
 
 @dataclass
@@ -81,10 +82,6 @@ class SipConfig:
         return self.request_uri(number)
 
 
-class SipTimeout(Exception):
-    """No final response within Timer B/F."""
-
-
 class ClientTransaction:
     """An INVITE or non-INVITE client transaction: sends, retransmits, collects responses."""
 
@@ -111,20 +108,20 @@ class ClientTransaction:
         interval = cfg.t1
         deadline = time.monotonic() + 64 * cfg.t1  # Timer B / Timer F
         while self.final is None:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(max(0.0, min(interval, deadline - time.monotonic())))
             if self.final is not None:
                 break
-            if self.method == "INVITE":
-                if self.provisional:
-                    return  # Timer A stops on a provisional; the caller's ring timeout rules
-                interval *= 2
-            else:
-                interval = cfg.t2 if self.provisional else min(interval * 2, cfg.t2)
+            if self.method == "INVITE" and self.provisional:
+                return  # Timer A stops on a provisional; the caller's ring timeout rules
             if time.monotonic() >= deadline:
                 self.responses.put_nowait(_timeout_response(self.request))
                 self.final = self.request  # stop
                 break
             self.endpoint.send(data, self.addr)
+            if self.method == "INVITE":
+                interval *= 2
+            else:
+                interval = cfg.t2 if self.provisional else min(interval * 2, cfg.t2)
 
     def receive(self, response: SipMessage) -> None:
         if response.status < 200:
@@ -184,15 +181,26 @@ class SipEndpoint(asyncio.DatagramProtocol):
         self.transactions: dict[tuple[str, str], ClientTransaction] = {}
         self.dialogs: dict[tuple[str, str], Call] = {}  # (Call-ID, local tag)
         self._responses_sent: dict[tuple[str, str, int], bytes] = {}
+        self.background: set[asyncio.Task[None]] = set()
         self.messages_in = 0
         self.messages_out = 0
 
     @classmethod
     async def create(cls, config: SipConfig) -> SipEndpoint:
         loop = asyncio.get_running_loop()
-        _, proto = await loop.create_datagram_endpoint(
-            lambda: cls(config), local_addr=(config.local_host, config.local_port)
-        )
+        family = socket.AF_INET6 if ":" in config.local_host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+                # room for bursts of responses when hundreds of calls start at once
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER)
+            sock.bind((config.local_host, config.local_port))
+        except OSError:
+            sock.close()
+            raise
+        _, proto = await loop.create_datagram_endpoint(lambda: cls(config), sock=sock)
         return proto
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -211,7 +219,14 @@ class SipEndpoint(asyncio.DatagramProtocol):
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.local_port}"
 
+    async def drain(self, timeout: float = 2.0) -> None:
+        """Give BYEs still in flight up to ``timeout`` seconds to be answered."""
+        if self.background:
+            await asyncio.wait(list(self.background), timeout=timeout)
+
     def close(self) -> None:
+        for task in list(self.background):
+            task.cancel()
         for tx in list(self.transactions.values()):
             tx.cancel_timers()
         if self.transport is not None:
@@ -254,18 +269,11 @@ class SipEndpoint(asyncio.DatagramProtocol):
         key = (request.branch, request.method, request.cseq[0])
         self._responses_sent[key] = data
         asyncio.get_running_loop().call_later(32.0, self._responses_sent.pop, key, None)
-        self.send(data, self._response_addr(request, addr))
-
-    @staticmethod
-    def _response_addr(request: SipMessage, addr: tuple[str, int]) -> tuple[str, int]:
-        """Responses go back to the source address (rport, RFC 3581) — right on loopback and NAT."""
-        return addr
+        # back to where the request came from (rport, RFC 3581): right on loopback and NAT
+        self.send(data, addr)
 
     def _request(self, msg: SipMessage, addr: tuple[str, int]) -> None:
-        if msg.method == "ACK":
-            call = self.dialogs.get((msg.call_id, tag_of(msg.get("To"))))
-            if call is not None:
-                call.ack_received()
+        if msg.method == "ACK":  # for our 200 to a re-INVITE: nothing to do (no retransmission)
             return
         cached = self._responses_sent.get((msg.branch, msg.method, msg.cseq[0]))
         if cached is not None:  # a retransmitted request: repeat our answer
@@ -358,7 +366,8 @@ class Call:
         self.call_id = new_call_id(endpoint.host)
         self.local_tag = new_tag()
         display = from_display if from_display is not None else cfg.from_display
-        display_part = f'"{display}" ' if display else ""
+        quoted = display.replace("\\", "\\\\").replace('"', '\\"') if display else ""
+        display_part = f'"{quoted}" ' if display else ""
         domain = cfg.from_host or endpoint.hostport()
         self.local_uri = f"sip:{from_user}@{domain}"
         self.from_header = f"{display_part}<{self.local_uri}>;tag={self.local_tag}"
@@ -516,9 +525,6 @@ class Call:
         if self._ack is not None and self._ack_addr is not None:
             self.endpoint.send(self._ack, self._ack_addr)
 
-    def ack_received(self) -> None:
-        pass
-
     # -- in the dialog ------------------------------------------------------------------------
     def _dialog_destination(self) -> tuple[str, int]:
         if self.route_set:
@@ -551,12 +557,21 @@ class Call:
         finally:
             tx.cancel_timers()
 
-    async def bye(self) -> None:
-        """Hang up (no-op when the call is already over)."""
+    async def bye(self, wait: bool = False) -> None:
+        """Hang up (no-op when the call is already over). The BYE's transaction runs on in
+        the background (retransmissions until answered or Timer F) unless ``wait``."""
         if self.state != "confirmed":
             return
         self._finish("local")
         req = self._in_dialog_request("BYE")
+        task = asyncio.ensure_future(self._quiet_request(req))
+        if wait:
+            await task
+        else:
+            self.endpoint.background.add(task)
+            task.add_done_callback(self.endpoint.background.discard)
+
+    async def _quiet_request(self, req: SipMessage) -> None:
         with contextlib.suppress(TimeoutError):
             await self.request(req, timeout=64 * self.endpoint.config.t1)
 
@@ -696,4 +711,4 @@ def _dtmf_relay_key(body: bytes) -> str:
     return ""
 
 
-__all__ = ["Call", "SipConfig", "SipEndpoint", "header_params"]
+__all__ = ["Call", "CallTimes", "ClientTransaction", "SipConfig", "SipEndpoint"]

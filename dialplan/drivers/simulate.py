@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from ..drivers.sim import Responder, Script, SimDriver, check_input, make_responder
+from ..engine.context import MAX_DURATION_S, MAX_STEPS, CallContext
+from ..engine.result import CallResult
+from ..engine.session import CallSession
 from ..errors import UsageError
 from ..model import Plan
-from .context import MAX_DURATION_S, MAX_STEPS, CallContext
-from .result import CallResult
-from .session import CallSession
+from .sim import Responder, Script, SimDriver, check_input, make_responder
 
 #: Fictional North American numbers (555-01xx) used when the caller does not give any.
 DEFAULT_CALLERID = "15555550100"
