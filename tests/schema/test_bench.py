@@ -99,3 +99,20 @@ def test_all_collects_every_benchmark_in_one_json_object(monkeypatch, capsys) ->
     data = json.loads(capsys.readouterr().out)
     assert set(data) == {"machine", "benchmarks"}
     assert data["benchmarks"]["lint"]["details"]["files"] == 2
+
+
+def test_modules_with_only_a_main_are_run_through_it(monkeypatch, capsys) -> None:
+    import types
+
+    def main(argv: list[str]) -> int:
+        print(json.dumps({"benchmark": "fake", "argv": argv}))
+        return 0
+
+    fake = types.ModuleType("tools.bench.fake")
+    fake.run = lambda calls, rate: {}  # no quick parameter: main() is used instead
+    fake.main = main
+    monkeypatch.setattr(bench, "available", lambda: ["fake"])
+    monkeypatch.setattr(bench, "load", lambda name: fake)
+    assert bench.main(["all", "--json", "--quick"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["benchmarks"]["fake"] == {"benchmark": "fake", "argv": ["--json", "--quick"]}

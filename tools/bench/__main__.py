@@ -1,13 +1,17 @@
 """``python -m tools.bench SUB [--json] [--quick]`` and ``python -m tools.bench all``.
 
 Sub-benchmarks are the modules of this package (``lint``, ``engine``, ``broadcast``, ``sip`` …)
-that define ``run(quick=...)``; they are found by module name, so adding a file adds a command.
+that define ``run(quick=...)`` (preferred: see ``common.py``) or at least ``main(argv)`` accepting
+``--json`` and ``--quick``; they are found by module name, so adding a file adds a command.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import inspect
+import io
 import json
 import pkgutil
 import sys
@@ -38,9 +42,31 @@ def available() -> list[str]:
 
 def load(name: str) -> ModuleType:
     module = importlib.import_module(f"tools.bench.{name}")
-    if not callable(getattr(module, "run", None)):
-        raise SystemExit(f"tools.bench.{name} has no run(quick=...) function")
+    if not (_takes_quick(module) or callable(getattr(module, "main", None))):
+        raise SystemExit(f"tools.bench.{name} has neither run(quick=...) nor main(argv)")
     return module
+
+
+def _takes_quick(module: ModuleType) -> bool:
+    run = getattr(module, "run", None)
+    return callable(run) and "quick" in inspect.signature(run).parameters
+
+
+def run_module(module: ModuleType, quick: bool, as_json: bool) -> tuple[dict[str, Any], str]:
+    """One sub-benchmark: its JSON object and its human text.
+
+    Modules with ``run(quick=...)`` are called directly; others through their own
+    ``main(["--json", "--quick"])``, whose printed JSON is captured.
+    """
+    if _takes_quick(module):
+        report = module.run(quick=quick)
+        return as_dict(report), as_text(module, report)
+    argv = (["--json"] if as_json else []) + (["--quick"] if quick else [])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        module.main(argv)
+    text = out.getvalue()
+    return (json.loads(text) if as_json else {}), text.rstrip("\n")
 
 
 def as_dict(report: Report | dict[str, Any]) -> dict[str, Any]:
@@ -66,12 +92,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     chosen = names if args.benchmark == "all" else [args.benchmark]
     results: dict[str, dict[str, Any]] = {}
     for name in chosen:
-        module = load(name)
-        report = module.run(quick=args.quick)
+        data, text = run_module(load(name), args.quick, args.json)
         if args.json:
-            results[name] = as_dict(report)
+            results[name] = data
         else:
-            print(as_text(module, report), flush=True)
+            print(text, flush=True)
             if len(chosen) > 1:
                 print()
     if args.json:
