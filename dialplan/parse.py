@@ -36,8 +36,8 @@ _START = re.compile(r"<[^/]")
 #: ``<name`` of a start tag in masked text (end tags, comments, PIs and DTDs do not match)
 _OPEN = re.compile(r"<[^\s/>!?]")
 _too_deep: etree.XPath | None = None
-#: A start or end tag of a well-formed document (attribute values may contain ``>``).
-_TAG = re.compile(r"""<(/?)([^\s/>]+)((?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(/?)>""")
+#: From a start tag's ``<`` to its closing ``>`` (attribute values may contain ``>``).
+_TAG_END = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")
 _ATTR = re.compile(r"""\s([^\s=/>]+)\s*=\s*(?:"[^"]*"|'[^']*')""")
 
 
@@ -76,7 +76,7 @@ class ParsedDocument:
     def _tag_end(self, off: int, el: etree._Element) -> int:
         end = self._tag_ends.get(el)
         if end is None:
-            m = _TAG.match(self.text, off)
+            m = _TAG_END.match(self.text, off)
             end = m.end() if m else self.text.find(">", off) + 1
             self._tag_ends[el] = end
         return end
