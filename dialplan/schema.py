@@ -3,16 +3,16 @@
 The XSD declares only the canonical spellings of spec §3. Before validation a copy of the tree is
 normalised (:func:`normalise`): tag and attribute spellings the spec tolerates are mapped to their
 canonical form with :func:`~dialplan.model.tags.canonical_tag` and
-:func:`~dialplan.model.tags.canonical_attr`, namespaces are dropped, and the values the spec
-compares case-insensitively (``play@type``, ``transfer@mode``, ``transfer@musiconhold``,
-``catch@type``, ``keypress@pressed``) are lower-cased; ``<goto>`` targets are trimmed. The schema is compiled once, lazily, with
+:func:`~dialplan.model.tags.canonical_attr`, namespaces are dropped, the values compared
+case-insensitively (:data:`CASE_INSENSITIVE_VALUES`: ``play@type``, ``transfer@mode``,
+``transfer@musiconhold``, ``catch@type``, ``keypress@pressed`` and the booleans) are lower-cased,
+and ``<goto>`` targets are trimmed (docs/schema.md). The schema is compiled once, lazily, with
 lxml's libxml2 binding; every libxml2 error becomes a :class:`Diagnostic` at the element (or
 attribute) it names, under the spec's code where one exists and ``E018`` otherwise.
 """
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -154,6 +154,8 @@ def normalise(root: etree._Element) -> etree._Element:
     """
     if not _needs_work(root):
         return root
+    import copy
+
     out = copy.deepcopy(root)
     for el in out.iter(etree.Element):
         local = etree.QName(el).localname
