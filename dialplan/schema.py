@@ -200,7 +200,7 @@ class SchemaError:
 
 
 def validate(doc: ParsedDocument) -> list[Diagnostic]:
-    """Every schema finding for ``doc``, deduplicated (one per code and line)."""
+    """Every schema finding for ``doc``, deduplicated (one per code and source position)."""
     checked = normalise(doc.root)
     schema = compiled()
     if schema.validate(checked):
