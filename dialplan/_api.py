@@ -29,11 +29,12 @@ def load(src: Source | Plan, name: str | None = None) -> Plan:
         doc = parse(read_source(src, name))
     except ParseFailure as failure:
         raise InvalidDialplan([failure.diagnostic], failure.diagnostic.file) from None
-    diags = check_document(doc, LintConfig(select=("E",)))
+    plan = build_plan(doc)  # built once: linted, then returned
+    diags = check_document(doc, LintConfig(select=("E",)), plan=plan)
     if any(d.severity is Severity.ERROR for d in diags):
         diags.sort(key=lambda d: d.sort_key)
         raise InvalidDialplan(diags, doc.source.name)
-    return build_plan(doc)
+    return plan
 
 
 def lint(

@@ -11,6 +11,7 @@ import codecs
 import os
 import re
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 
 from lxml import etree
@@ -21,11 +22,23 @@ from .diagnostics import Diagnostic, Location, make
 MAX_BYTES = 4 * 1024 * 1024
 #: Refuse deeper element nesting (real dialplans nest fewer than 20 levels).
 MAX_DEPTH = 128
+#: Refuse documents with more elements (real dialplans have a few hundred at most); this bounds
+#: the work of every later stage (model, rules, schema) on hostile input.
+MAX_ELEMENTS = 20_000
+#: Refuse an element with more attributes (the richest tag, transfer, has nine).
+MAX_ATTRIBUTES = 100
 
 _DECL_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._\-]+)["']""")
 _DECL_ENCODING_TEXT = re.compile(r"""^(<\?xml[^>]*?encoding\s*=\s*["'])[A-Za-z0-9._\-]+(["'])""")
 _MASK = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.S)
 _DTD = re.compile(r"<!DOCTYPE|<!ENTITY", re.I)
+_START = re.compile(r"<[^/]")
+#: ``<name`` of a start tag in masked text (end tags, comments, PIs and DTDs do not match)
+_OPEN = re.compile(r"<[^\s/>!?]")
+_too_deep: etree.XPath | None = None
+#: From a start tag's ``<`` to its closing ``>`` (attribute values may contain ``>``).
+_TAG_END = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")
+_ATTR = re.compile(r"""\s([^\s=/>]+)\s*=\s*(?:"[^"]*"|'[^']*')""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +58,9 @@ class ParsedDocument:
     root: etree._Element
     _offsets: dict[etree._Element, int] = field(default_factory=dict)
     _line_starts: list[int] = field(default_factory=list)
+    #: offset just after the ``>`` that closes each element's start tag
+    _tag_ends: dict[etree._Element, int] = field(default_factory=dict)
+    _attr_offsets: dict[etree._Element, dict[str, int]] = field(default_factory=dict)
 
     def _loc(self, offset: int) -> Location:
         i = bisect.bisect_right(self._line_starts, offset) - 1
@@ -57,22 +73,36 @@ class ParsedDocument:
             return Location(el.sourceline or 1, 1)
         return self._loc(off)
 
+    def _tag_end(self, off: int, el: etree._Element) -> int:
+        end = self._tag_ends.get(el)
+        if end is None:
+            m = _TAG_END.match(self.text, off)
+            end = m.end() if m else self.text.find(">", off) + 1
+            self._tag_ends[el] = end
+        return end
+
     def attr_location(self, el: etree._Element, attr: str) -> Location:
         """Line and column of attribute ``attr`` in ``el``'s start tag (the element if absent)."""
         off = self._offsets.get(el)
         if off is None:
             return self.location(el)
-        end = self.text.find(">", off)
-        m = re.compile(r"[\s]" + re.escape(attr) + r"\s*=").search(self.text, off, end + 1)
-        return self._loc(m.start() + 1) if m else self._loc(off)
+        offsets = self._attr_offsets.get(el)
+        if offsets is None:
+            offsets = {}
+            for m in _ATTR.finditer(self.text, off, self._tag_end(off, el)):
+                name = m.group(1)
+                offsets.setdefault(name, m.start(1))
+                offsets.setdefault(name.rpartition(":")[2], m.start(1))
+            self._attr_offsets[el] = offsets
+        found = offsets.get(attr)
+        return self._loc(found if found is not None else off)
 
     def text_location(self, el: etree._Element) -> Location:
         """Where ``el``'s text value starts (just after its start tag)."""
         off = self._offsets.get(el)
         if off is None:
             return self.location(el)
-        end = self.text.find(">", off)
-        return self._loc(end + 1)
+        return self._loc(self._tag_end(off, el))
 
 
 class ParseFailure(Exception):
@@ -92,30 +122,39 @@ def read_source(src: str | bytes | os.PathLike[str], name: str | None = None) ->
     if isinstance(src, bytes):
         return Source(name or "<bytes>", src)
     if isinstance(src, str) and looks_like_xml(src):
+        if len(src) > MAX_BYTES:  # at least as many bytes as characters: refuse before encoding
+            raise ParseFailure(_too_large(len(src), name or "<string>", "characters"))
         return Source(name or "<string>", src.encode("utf-8"))
     path = Path(src)
     display = name or str(src)
     try:
         size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise ParseFailure(_too_large(size, display))
+        # Read at most one byte more than the limit: devices and pipes report no size.
+        with path.open("rb") as fh:
+            data = fh.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ParseFailure(
             make("E001", "not-well-formed", f"cannot read file: {exc.strerror}", file=display)
         ) from None
-    if size > MAX_BYTES:
-        raise ParseFailure(_too_large(size, display))
-    try:
-        return Source(display, path.read_bytes())
-    except OSError as exc:
+    if len(data) > MAX_BYTES:
         raise ParseFailure(
-            make("E001", "not-well-formed", f"cannot read file: {exc.strerror}", file=display)
-        ) from None
+            make(
+                "E016",
+                "document-too-large",
+                f"document is larger than the limit of {MAX_BYTES} bytes",
+                file=display,
+            )
+        )
+    return Source(display, data)
 
 
-def _too_large(size: int, file: str) -> Diagnostic:
+def _too_large(size: int, file: str, unit: str = "bytes") -> Diagnostic:
     return make(
         "E016",
         "document-too-large",
-        f"document is {size} bytes; the limit is {MAX_BYTES} bytes",
+        f"document is {size} {unit}; the limit is {MAX_BYTES} bytes",
         file=file,
     )
 
@@ -183,7 +222,7 @@ def parse(source: Source) -> ParsedDocument:
             source,
             Location(line, 1),
         )
-    masked = _MASK.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
+    masked = _MASK.sub(_blank, text) if ("<!" in text or "<?" in text) else text
     dtd = _DTD.search(masked)
     if dtd:
         line = masked[: dtd.start()].count("\n") + 1
@@ -226,36 +265,65 @@ def parse(source: Source) -> ParsedDocument:
         _fail("E001", "not-well-formed", msg, source, Location(line, max(col, 1)))
     except ValueError as exc:  # e.g. lxml refusing an unsupported encoding
         _fail("E001", "not-well-formed", str(exc), source)
-    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    # after lxml, so that its own limits (depth) report first
+    count = len(_START.findall(masked))
+    if count > MAX_ELEMENTS:
+        _fail(
+            "E016",
+            "document-too-large",
+            f"document has {count} elements; the limit is {MAX_ELEMENTS}",
+            source,
+        )
+    line_starts = list(accumulate((len(line) + 1 for line in text.split("\n")), initial=0))
+    line_starts.pop()
     doc = ParsedDocument(source, text, root, {}, line_starts)
     _index_positions(doc, masked)
     return doc
 
 
+def _blank(m: re.Match[str]) -> str:
+    """A comment/CDATA/PI replaced by spaces, keeping its newlines (so offsets stay put)."""
+    return "\n".join(" " * len(part) for part in m.group().split("\n"))
+
+
 def _index_positions(doc: ParsedDocument, masked: str) -> None:
-    """Find each element's ``<name`` in document order, scanning forward through masked text."""
-    cursor = 0
-    stack: list[tuple[etree._Element, int]] = [(doc.root, 1)]
-    while stack:
-        el, depth = stack.pop()
-        if depth > MAX_DEPTH:
+    """Record each element's ``<name`` offset; enforce the depth and attribute limits.
+
+    In the masked text (comments, CDATA and PIs blanked) every ``<name`` is the start tag of the
+    next element in document order, so one scan pairs tags with elements. The end of each start
+    tag is found later, on demand (attribute values may contain ``>``).
+    """
+    elements = list(doc.root.iter(etree.Element))
+    global _too_deep
+    if _too_deep is None:  # the elements nested deeper than MAX_DEPTH (the root is at depth 1)
+        _too_deep = etree.XPath("/*" + "/*" * MAX_DEPTH)
+    deep = _too_deep(doc.root)
+    offsets = [m.start() for m in _OPEN.finditer(masked)]
+    if len(offsets) != len(elements):  # cannot happen for a well-formed document; stay safe
+        offsets = []
+    doc._offsets.update(zip(elements, offsets, strict=False))
+    if isinstance(deep, list) and deep:
+        raise ParseFailure(
+            make(
+                "E017",
+                "nesting-too-deep",
+                f"elements nest deeper than {MAX_DEPTH} levels",
+                doc.location(deep[0]),  # type: ignore[arg-type]
+                file=doc.source.name,
+            )
+        )
+    for el in elements:
+        if len(el.attrib) > MAX_ATTRIBUTES:
             raise ParseFailure(
                 make(
-                    "E017",
-                    "nesting-too-deep",
-                    f"elements nest deeper than {MAX_DEPTH} levels",
-                    Location(el.sourceline or 1, 1),
+                    "E016",
+                    "document-too-large",
+                    f"<{etree.QName(el).localname}> has {len(el.attrib)} attributes; "
+                    f"the limit is {MAX_ATTRIBUTES}",
+                    doc.location(el),
                     file=doc.source.name,
                 )
             )
-        qname = etree.QName(el)
-        raw = f"{el.prefix}:{qname.localname}" if el.prefix else qname.localname
-        m = re.compile("<" + re.escape(raw) + r"(?=[\s/>])").search(masked, cursor)
-        if m:
-            doc._offsets[el] = m.start()
-            cursor = m.end()
-        children = [c for c in el if isinstance(c.tag, str)]
-        stack.extend((c, depth + 1) for c in reversed(children))
 
 
 def parse_any(src: str | bytes | os.PathLike[str], name: str | None = None) -> ParsedDocument:

@@ -3,28 +3,30 @@
 The XSD declares only the canonical spellings of spec §3. Before validation a copy of the tree is
 normalised (:func:`normalise`): tag and attribute spellings the spec tolerates are mapped to their
 canonical form with :func:`~dialplan.model.tags.canonical_tag` and
-:func:`~dialplan.model.tags.canonical_attr`, namespaces are dropped, and the values the spec
-compares case-insensitively (``play@type``, ``transfer@mode``, ``transfer@musiconhold``,
-``catch@type``, ``keypress@pressed``) are lower-cased; ``<goto>`` targets are trimmed. The schema is compiled once, lazily, with
+:func:`~dialplan.model.tags.canonical_attr`, namespaces are dropped, the values compared
+case-insensitively (:data:`CASE_INSENSITIVE_VALUES`: ``play@type``, ``transfer@mode``,
+``transfer@musiconhold``, ``catch@type``, ``keypress@pressed`` and the booleans) are lower-cased,
+and ``<goto>`` targets are trimmed (docs/schema.md). The schema is compiled once, lazily, with
 lxml's libxml2 binding; every libxml2 error becomes a :class:`Diagnostic` at the element (or
 attribute) it names, under the spec's code where one exists and ``E018`` otherwise.
 """
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from importlib import resources
-from importlib.abc import Traversable
-from typing import Final
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
 from lxml import etree
 
 from .diagnostics import Diagnostic, Severity, make
 from .model.tags import CAMEL_TAGS, MUSIC_ON_HOLD_ALIASES, TAGS, canonical_attr, canonical_tag
 from .parse import ParsedDocument
+
+if TYPE_CHECKING:
+    from importlib.abc import Traversable
 
 #: Code and rule name for schema findings that no spec rule covers.
 SCHEMA_CODE: Final = "E018"
@@ -78,19 +80,21 @@ _BOOLEAN_ATTRS: Final = frozenset(
     {"continue-after", "cache", "background", "screen", "loggingEnabled"}
 )
 
-_ELEMENT: Final = re.compile(r"^Element '([^']+)'(?:, attribute '([^']+)')?: ")
-_EXPECTED: Final = re.compile(r"Expected is(?: one of)? \( ([^)]*) \)")
-_KEY: Final = re.compile(
-    r"key-sequence \['(.*)'\] (?:in unique identity-constraint|of keyref) '(\w+)'"
-)
-_VALUE: Final = re.compile(r"[Tt]he value '([^']*)'|'([^']*)' is not a valid value")
-_FACET: Final = re.compile(r"^\[facet '\w+'\] ")
+# libxml2 message patterns (plain strings: compiled by ``re`` on first use, i.e. only when a
+# document has schema errors, to keep start-up fast)
+_ELEMENT: Final = r"^Element '([^']+)'(?:, attribute '([^']+)')?: "
+_EXPECTED: Final = r"Expected is(?: one of)? \( ([^)]*) \)"
+_KEY: Final = r"key-sequence \['(.*)'\] (?:in unique identity-constraint|of keyref) '(\w+)'"
+_VALUE: Final = r"[Tt]he value '([^']*)'|'([^']*)' is not a valid value"
+_FACET: Final = r"^\[facet '\w+'\] "
 
 _schema: etree.XMLSchema | None = None
 
 
 def xsd_resource() -> Traversable:
     """The packaged XSD (``dialplan/data/dialplan.xsd``, a link to ``xsd/dialplan.xsd``)."""
+    from importlib import resources
+
     return resources.files("dialplan") / "data" / "dialplan.xsd"
 
 
@@ -99,12 +103,19 @@ def xsd_text() -> str:
     return xsd_resource().read_text(encoding="utf-8")
 
 
+def _xsd_bytes() -> bytes:
+    path = Path(__file__).resolve().parent / "data" / "dialplan.xsd"
+    if path.is_file():  # a normal install: skip importlib.resources at start-up
+        return path.read_bytes()
+    return xsd_resource().read_bytes()
+
+
 def compiled() -> etree.XMLSchema:
     """The compiled schema (compiled on first use, then shared)."""
     global _schema
     if _schema is None:
         parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        tree = etree.fromstring(xsd_resource().read_bytes(), parser)
+        tree = etree.fromstring(_xsd_bytes(), parser)
         _schema = etree.XMLSchema(tree)
     return _schema
 
@@ -113,7 +124,7 @@ def compiled() -> etree.XMLSchema:
 
 
 def _needs_work(root: etree._Element) -> bool:
-    """Whether :func:`normalise` would change anything (cheap pre-check)."""
+    """Whether :func:`normalise` would change anything."""
     for el in root.iter(etree.Element):
         tag = el.tag
         if tag[0] == "{" or tag in CAMEL_TAGS:
@@ -128,7 +139,7 @@ def _needs_work(root: etree._Element) -> bool:
             continue
         for key, value in attrib.items():
             if key not in spec.attrs:
-                if canonical_attr(tag, key) != key or key[0] == "{":
+                if key[0] != "{" and canonical_attr(tag, key) != key:
                     return True
             elif (tag, key) in CASE_INSENSITIVE_VALUES and value != value.lower():
                 return True
@@ -143,6 +154,8 @@ def normalise(root: etree._Element) -> etree._Element:
     """
     if not _needs_work(root):
         return root
+    import copy
+
     out = copy.deepcopy(root)
     for el in out.iter(etree.Element):
         local = etree.QName(el).localname
@@ -187,7 +200,7 @@ class SchemaError:
 
 
 def validate(doc: ParsedDocument) -> list[Diagnostic]:
-    """Every schema finding for ``doc``, deduplicated (one per code and line)."""
+    """Every schema finding for ``doc``, deduplicated (one per code and source position)."""
     checked = normalise(doc.root)
     schema = compiled()
     if schema.validate(checked):
@@ -298,7 +311,7 @@ class _Mapper:
         message = entry.message.strip()
         if "Warning:" in message or entry.level_name == "WARNING":
             return []  # libxml2's follow-ups ("No precomputed value available")
-        m = _ELEMENT.match(message)
+        m = re.match(_ELEMENT, message)
         tag, attr = (m.group(1), m.group(2)) if m else (None, None)
         detail = message[m.end() :] if m else message
         if entry.type_name == "SCHEMAV_CVC_IDC" or "key-sequence" in detail:
@@ -435,7 +448,7 @@ class _Mapper:
         return [SchemaError(SCHEMA_CODE, f"{where}: {_clean(detail)}", el, raw_attr)]
 
     def _identity(self, entry: etree._LogEntry, tag: str | None, detail: str) -> list[SchemaError]:
-        m = _KEY.search(detail)
+        m = re.search(_KEY, detail)
         if m is None:
             el = self.by_path(entry.path) or self._by_line(tag, entry.line)
             return [SchemaError(SCHEMA_CODE, f"{self.where(el)}: {_clean(detail)}", el)]
@@ -506,7 +519,7 @@ def _is(el: etree._Element, tag: str) -> bool:
 
 
 def _expected(detail: str) -> str | None:
-    m = _EXPECTED.search(detail)
+    m = re.search(_EXPECTED, detail)
     if not m:
         return None
     names = [n.strip() for n in m.group(1).split(",")]
@@ -514,7 +527,7 @@ def _expected(detail: str) -> str | None:
 
 
 def _value(detail: str) -> str | None:
-    m = _VALUE.search(detail)
+    m = re.search(_VALUE, detail)
     if not m:
         return None
     return m.group(1) if m.group(1) is not None else m.group(2)
@@ -525,7 +538,7 @@ def _quote(text: str) -> str:
 
 
 def _clean(detail: str) -> str:
-    return _FACET.sub("", detail).rstrip(".")
+    return re.sub(_FACET, "", detail).rstrip(".")
 
 
 __all__ = [

@@ -8,20 +8,25 @@ from pathlib import Path
 
 from ..diagnostics import Diagnostic, Severity, sort_diagnostics
 from ..errors import UsageError
-from ..model import build_plan
+from ..model import Plan, build_plan
 from ..parse import ParsedDocument, ParseFailure, parse, read_source
 from .config import LintConfig
 from .context import LintContext
 from .registry import Problem, Rule, all_rules
 
 
-def check_document(doc: ParsedDocument, config: LintConfig | None = None) -> list[Diagnostic]:
-    """All findings for an already parsed document (unsorted)."""
+def check_document(
+    doc: ParsedDocument, config: LintConfig | None = None, plan: Plan | None = None
+) -> list[Diagnostic]:
+    """All findings for an already parsed document (unsorted).
+
+    ``plan`` is ``build_plan(doc)`` when the caller has it already (it is built otherwise).
+    """
     from .. import schema  # the XSD check (libxml2), kept lazy for start-up time
 
     config = config or LintConfig()
     file = doc.source.name
-    plan = build_plan(doc)
+    plan = plan if plan is not None else build_plan(doc)
     ctx = LintContext(plan, doc, config.rule_options)
     found: list[Diagnostic] = []
     for rule in all_rules().values():
@@ -73,15 +78,64 @@ def iter_files(
             raise UsageError(f"no such file or directory: {raw}")
 
 
+#: From this many files on, ``lint_paths`` spreads the work over one process per CPU.
+PARALLEL_MIN_FILES = 200
+_CHUNK = 64
+
+
 def lint_paths(
-    paths: Iterable[str | os.PathLike[str]], config: LintConfig | None = None
+    paths: Iterable[str | os.PathLike[str]],
+    config: LintConfig | None = None,
+    jobs: int | None = None,
 ) -> list[Diagnostic]:
-    """All findings of all files, sorted by file, line and column."""
+    """All findings of all files, sorted by file, line and column.
+
+    ``jobs`` is the number of worker processes; by default (or ``DIALPLAN_LINT_JOBS``) one per
+    CPU when there are at least :data:`PARALLEL_MIN_FILES` files, else none. The result does not
+    depend on it.
+    """
     config = config or LintConfig()
+    files = [str(path) for path in iter_files(paths, config)]
+    workers = _workers(len(files), jobs)
+    if workers <= 1:
+        return sort_diagnostics(_lint_files(files, config))
+    import multiprocessing
+
+    from .. import schema
+
+    all_rules()  # import the rule modules and compile the schema once, before forking
+    schema.compiled()
+    chunks = [files[i : i + _CHUNK] for i in range(0, len(files), _CHUNK)]
     found: list[Diagnostic] = []
-    for path in iter_files(paths, config):
-        found.extend(lint_source(path, str(path), config))
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        for part in pool.imap_unordered(_lint_chunk, [(chunk, config) for chunk in chunks]):
+            found.extend(part)
     return sort_diagnostics(found)
+
+
+def _workers(count: int, jobs: int | None) -> int:
+    if jobs is None:
+        env = os.environ.get("DIALPLAN_LINT_JOBS", "")
+        jobs = int(env) if env.isdigit() else None
+    if jobs is None:
+        jobs = (os.cpu_count() or 1) if count >= PARALLEL_MIN_FILES else 1
+    workers = max(1, min(jobs, (count + _CHUNK - 1) // _CHUNK))
+    if workers == 1:
+        return 1  # (without importing multiprocessing: it costs start-up time)
+    import multiprocessing
+
+    return workers if "fork" in multiprocessing.get_all_start_methods() else 1
+
+
+def _lint_files(files: Iterable[str], config: LintConfig) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    for path in files:
+        found.extend(lint_source(path, path, config))
+    return found
+
+
+def _lint_chunk(job: tuple[list[str], LintConfig]) -> list[Diagnostic]:
+    return _lint_files(*job)
 
 
 def failed(diags: Iterable[Diagnostic], strict: bool = False) -> bool:

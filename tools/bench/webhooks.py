@@ -1,24 +1,26 @@
-"""Benchmark: webhook delivery throughput on loopback, and report rendering time. Prints figures.
+"""Webhooks and reports: event body building + signing, delivery throughput to a loopback
+receiver, and HTML report rendering.
 
-python tools/bench_webhooks.py [--events 2000]
+``python -m tools.bench webhooks [--json] [--quick]`` (2,000 events, 300 with ``--quick``). The
+receiver listens on 127.0.0.1 only. No targets: figures for capacity planning.
 """
 
 from __future__ import annotations
 
-import argparse
 import http.server
 import random
-import sys
 import threading
 import time
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from .common import Figure, Report, cli, ensure_root_on_path
 
-from dialplan.broadcast import webhooks as wh
-from dialplan.broadcast.memory_outbox import MemoryOutbox
-from dialplan.broadcast.report import ReportData, render_report
+ensure_root_on_path()
+
+from dialplan.broadcast import webhooks as wh  # noqa: E402
+from dialplan.broadcast.memory_outbox import MemoryOutbox  # noqa: E402
+from dialplan.broadcast.report import ReportData, render_report  # noqa: E402
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -34,7 +36,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def bench_delivery(n: int) -> None:
+def bench_delivery(n: int) -> list[Figure]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/hook"
@@ -59,14 +61,18 @@ def bench_delivery(n: int) -> None:
     report = wh.deliver_pending(outbox, "bench-secret", allow_private=True, max_wait_s=120)
     took = time.perf_counter() - t0
     server.shutdown()
-    print(f"build+sign bodies: {n / built:,.0f} events/s")
-    print(
-        f"delivery (keep-alive, 1 connection): {report.delivered} events in {took:.2f} s"
-        f" = {report.delivered / took:,.0f} events/s, pending {report.pending}"
-    )
+    return [
+        Figure("build + sign event bodies", n / built, "events/s"),
+        Figure(
+            "loopback delivery (keep-alive, one connection)",
+            report.delivered / took,
+            "events/s",
+            note=f"{report.delivered} delivered, {report.pending} pending",
+        ),
+    ]
 
 
-def bench_report() -> None:
+def bench_report() -> list[Figure]:
     rng = random.Random(1)
     codes = ["LA", "AM", "XFER", "BUSY", "NO_ANS", "DNC", "INVALID", "CARRIER_ERROR"]
     timeline = [
@@ -89,18 +95,29 @@ def bench_report() -> None:
     t0 = time.perf_counter()
     html = render_report(data)
     took = time.perf_counter() - t0
-    print(
-        f"report (96 buckets, 20 questions, 50 rows): {took * 1000:.1f} ms, {len(html) / 1024:.0f} KiB"
+    return [
+        Figure(
+            "HTML report (96 buckets, 20 questions, 50 rows)",
+            took * 1000,
+            "ms",
+            note=f"{len(html) / 1024:.0f} KiB",
+        )
+    ]
+
+
+def run(quick: bool = False) -> Report:
+    events = 300 if quick else 2000
+    return Report(
+        "webhooks",
+        bench_delivery(events) + bench_report(),
+        command="python -m tools.bench webhooks" + (" --quick" if quick else ""),
+        details={"events": events},
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=int, default=2000)
-    args = parser.parse_args()
-    bench_delivery(args.events)
-    bench_report()
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli("webhooks", run, argv)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

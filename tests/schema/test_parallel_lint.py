@@ -1,0 +1,40 @@
+"""Linting many files in worker processes gives exactly the sequential result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dialplan.lint import linter
+from dialplan.lint.linter import lint_paths
+
+GOOD = '<dialplan name="r"><play type="tts">hi</play><hangup/></dialplan>'
+BAD = '<dialplan><menu><play type="mp3">x</play><keypress pressed="1"/><keypress pressed="1"/></menu></dialplan>'
+
+
+def _tree(tmp_path: Path, count: int) -> Path:
+    for i in range(count):
+        sub = tmp_path / f"d{i % 3}"
+        sub.mkdir(exist_ok=True)
+        (sub / f"p{i:03d}.xml").write_text(BAD if i % 7 == 0 else GOOD, encoding="utf-8")
+    (tmp_path / "broken.xml").write_text("<dialplan>", encoding="utf-8")
+    return tmp_path
+
+
+def test_parallel_lint_equals_sequential(tmp_path: Path) -> None:
+    root = _tree(tmp_path, 3 * linter._CHUNK)
+    sequential = lint_paths([root], jobs=1)
+    parallel = lint_paths([root], jobs=2)
+    assert parallel == sequential
+    assert {d.code for d in sequential} >= {"E001", "E021", "E041"}
+    assert sum(d.code == "E001" for d in sequential) == 1
+
+
+def test_small_runs_stay_in_process(tmp_path: Path) -> None:
+    assert linter._workers(linter.PARALLEL_MIN_FILES - 1, None) == 1
+    assert linter._workers(10, 8) == 1  # one chunk: no pool
+    assert linter._workers(10 * linter._CHUNK, 2) == 2
+
+
+def test_jobs_from_the_environment(monkeypatch) -> None:
+    monkeypatch.setenv("DIALPLAN_LINT_JOBS", "1")
+    assert linter._workers(10_000, None) == 1

@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m tools.bench SUB|all [--json] [--quick]`` (see ``common.py``)."""
