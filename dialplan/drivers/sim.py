@@ -56,10 +56,14 @@ def check_input(item: str) -> str:
     return text
 
 
+def _no_network(method: str, url: str) -> HttpAnswer:
+    return (None, "")
+
+
 def make_responder(http: Responder | Mapping[str, str] | None) -> Responder:
     """None → every request fails (no network); a mapping → URL → body (200), else 404."""
     if http is None:
-        return lambda method, url: (None, "")
+        return _no_network
     if callable(http):
         return http
     table = dict(http)
@@ -157,7 +161,11 @@ class SimDriver:
                 action(self, effect)
 
     def _play(self, effect: fx.Play) -> None:
-        self._at(play_seconds(effect), ev.PlaybackDone(effect.play_id), 3 * effect.play_id)
+        pid = effect.play_id
+        self._seq += 1  # the most frequent timer: `_at` inlined
+        heapq.heappush(
+            self._heap, (self.now + play_seconds(effect), self._seq, 3 * pid, ev.PlaybackDone(pid))
+        )
 
     def _stop_collecting(self, effect: fx.StopCollecting) -> None:
         self._cancelled.add(3 * effect.collect_id + 1)
