@@ -86,6 +86,8 @@ class Script:
 
 
 _durations: dict[str, float] = {}
+#: one (immutable) event object per key, shared by all simulated calls
+_KEY_EVENTS = {key: ev.DigitPressed(key) for key in "0123456789*#"}
 
 
 def play_seconds(effect: fx.Play) -> float:
@@ -192,7 +194,7 @@ class SimDriver:
         keys = item[: min(end, effect.max_digits)] if "#" not in item[:1] else "#"
         delay = FIRST_KEY_DELAY
         for key in keys:
-            self._at(delay, ev.DigitPressed(key), 3 * cid + 2)
+            self._at(delay, _KEY_EVENTS.get(key) or ev.DigitPressed(key), 3 * cid + 2)
             delay += KEY_INTERVAL
         if keys[-1] != "#" and len(keys) < effect.max_digits:
             # an unfinished entry: the timer, re-armed by each key, expires after the last one

@@ -68,6 +68,10 @@ def test_default_factory_copy_pickle_replace() -> None:
     assert pickle.loads(pickle.dumps(fx.Transfer(("1", "2")))) == fx.Transfer(("1", "2"))
     assert copy.deepcopy(a) == a and copy.copy(a) == a
     assert dataclasses.replace(a, error="x") == fx.CallEnded("hangup", "x")
+    assert fx.CallEnded("error", extra={"k": "v"}).extra == {"k": "v"}
+    assert fx.Log(message="m", level="info") == fx.Log("info", "m", "")
+    with pytest.raises(TypeError):
+        fx.Log("info")  # type: ignore[call-arg]
     assert effect_to_dict(fx.Transfer(("1",), callerid="9")) == {
         "type": "Transfer",
         "numbers": ["1"],
