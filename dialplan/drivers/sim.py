@@ -88,6 +88,8 @@ class Script:
 _durations: dict[str, float] = {}
 #: one (immutable) event object per key, shared by all simulated calls
 _KEY_EVENTS = {key: ev.DigitPressed(key) for key in "0123456789*#"}
+#: likewise ``PlaybackDone`` for the small prompt ids every call uses (index = play id)
+_PLAYBACK_DONE = tuple(ev.PlaybackDone(pid) for pid in range(256))
 
 
 def play_seconds(effect: fx.Play) -> float:
@@ -164,10 +166,9 @@ class SimDriver:
 
     def _play(self, effect: fx.Play) -> None:
         pid = effect.play_id
+        done = _PLAYBACK_DONE[pid] if 0 <= pid < len(_PLAYBACK_DONE) else ev.PlaybackDone(pid)
         self._seq += 1  # the most frequent timer: `_at` inlined
-        heapq.heappush(
-            self._heap, (self.now + play_seconds(effect), self._seq, 3 * pid, ev.PlaybackDone(pid))
-        )
+        heapq.heappush(self._heap, (self.now + play_seconds(effect), self._seq, 3 * pid, done))
 
     def _stop_collecting(self, effect: fx.StopCollecting) -> None:
         self._cancelled.add(3 * effect.collect_id + 1)

@@ -160,3 +160,22 @@ Effect = (
     | Hangup
     | CallEnded
 )
+
+
+# Effects that carry only a small id or a fixed reason are immutable values, so one shared
+# object can stand for all of them: the engine emits several per call.
+_SHARED_IDS = 256
+_STOP_COLLECTING = tuple(StopCollecting(i) for i in range(_SHARED_IDS))
+_HANGUPS = {reason: Hangup(reason) for reason in ("hangup", "error", "transfer")}
+
+
+def stop_collecting(collect_id: int) -> StopCollecting:
+    """``StopCollecting(collect_id)`` (a shared instance for small ids)."""
+    if 0 <= collect_id < _SHARED_IDS:
+        return _STOP_COLLECTING[collect_id]
+    return StopCollecting(collect_id)
+
+
+def hangup(reason: str) -> Hangup:
+    """``Hangup(reason)`` (a shared instance for the usual reasons)."""
+    return _HANGUPS.get(reason) or Hangup(reason)

@@ -54,13 +54,13 @@ def on_digit(s: CallSession, event: ev.DigitPressed) -> None:
                 fire(s, found)
                 return
         if key == "#":
-            s.out.append(fx.StopCollecting(s.wait_id))
+            s.out.append(fx.stop_collecting(s.wait_id))
             s.wait = None
             select(s, node, s.digits or "#")
             return
         s.digits += key
         if len(s.digits) >= node.max_digits:
-            s.out.append(fx.StopCollecting(s.wait_id))
+            s.out.append(fx.stop_collecting(s.wait_id))
             s.wait = None
             select(s, node, s.digits)
         return
