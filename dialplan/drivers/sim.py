@@ -56,10 +56,14 @@ def check_input(item: str) -> str:
     return text
 
 
+def _no_network(method: str, url: str) -> HttpAnswer:
+    return (None, "")
+
+
 def make_responder(http: Responder | Mapping[str, str] | None) -> Responder:
     """None → every request fails (no network); a mapping → URL → body (200), else 404."""
     if http is None:
-        return lambda method, url: (None, "")
+        return _no_network
     if callable(http):
         return http
     table = dict(http)
@@ -82,6 +86,10 @@ class Script:
 
 
 _durations: dict[str, float] = {}
+#: one (immutable) event object per key, shared by all simulated calls
+_KEY_EVENTS = {key: ev.DigitPressed(key) for key in "0123456789*#"}
+#: likewise ``PlaybackDone`` for the small prompt ids every call uses (index = play id)
+_PLAYBACK_DONE = tuple(ev.PlaybackDone(pid) for pid in range(256))
 
 
 def play_seconds(effect: fx.Play) -> float:
@@ -157,7 +165,10 @@ class SimDriver:
                 action(self, effect)
 
     def _play(self, effect: fx.Play) -> None:
-        self._at(play_seconds(effect), ev.PlaybackDone(effect.play_id), 3 * effect.play_id)
+        pid = effect.play_id
+        done = _PLAYBACK_DONE[pid] if 0 <= pid < len(_PLAYBACK_DONE) else ev.PlaybackDone(pid)
+        self._seq += 1  # the most frequent timer: `_at` inlined
+        heapq.heappush(self._heap, (self.now + play_seconds(effect), self._seq, 3 * pid, done))
 
     def _stop_collecting(self, effect: fx.StopCollecting) -> None:
         self._cancelled.add(3 * effect.collect_id + 1)
@@ -184,7 +195,7 @@ class SimDriver:
         keys = item[: min(end, effect.max_digits)] if "#" not in item[:1] else "#"
         delay = FIRST_KEY_DELAY
         for key in keys:
-            self._at(delay, ev.DigitPressed(key), 3 * cid + 2)
+            self._at(delay, _KEY_EVENTS.get(key) or ev.DigitPressed(key), 3 * cid + 2)
             delay += KEY_INTERVAL
         if keys[-1] != "#" and len(keys) < effect.max_digits:
             # an unfinished entry: the timer, re-armed by each key, expires after the last one

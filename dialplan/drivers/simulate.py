@@ -21,10 +21,13 @@ DEFAULT_NOW = datetime(2026, 1, 5, 15, 30, 0, tzinfo=UTC)
 TRANSFER_OUTCOMES = ("answered", "no_answer", "busy", "failed")
 
 
+DEFAULT_EPOCH = DEFAULT_NOW.timestamp()
+
+
 def to_epoch(now: datetime | float | str | None) -> float:
     """``now`` as seconds since the epoch (naive datetimes and ISO strings are UTC)."""
     if now is None:
-        return DEFAULT_NOW.timestamp()
+        return DEFAULT_EPOCH
     if isinstance(now, int | float):
         return float(now)
     if isinstance(now, str):
@@ -76,7 +79,7 @@ def simulate(
         dnis=dnis,
         call_id=call_id,
         contact=contact or {},
-        variables={str(k): str(v) for k, v in (variables or {}).items()},
+        variables={str(k): str(v) for k, v in variables.items()} if variables else {},
         max_steps=max_steps,
         max_duration_s=max_duration_s,
         plan_loader=_load_plan,

@@ -1,4 +1,5 @@
-"""Effects out of a call (what the engine asks the driver to do). Plain frozen data.
+"""Effects out of a call (what the engine asks the driver to do). Plain frozen data
+(``@record``: a frozen dataclass that is cheap to create).
 
 Every effect that starts something long carries an id; the driver answers with the matching
 event (``Play`` → ``PlaybackDone``, ``CollectDigits`` → digits/``InputTimeout``, …).
@@ -6,11 +7,13 @@ event (``Play`` → ``PlaybackDone``, ``CollectDigits`` → digits/``InputTimeou
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
 
+from .record import record
 
-@dataclass(frozen=True, slots=True)
+
+@record
 class Play:
     """Play a prompt. ``kind``: ``tts`` (``value`` is the text after substitution), ``url`` or
     ``callfireid``. ``barge_in``: a digit may stop it (menu prompts)."""
@@ -24,14 +27,14 @@ class Play:
     node: str = ""  # call.path of the play tag
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StopPlayback:
     """Stop the prompt ``play_id`` now (barge-in, catch jump, end of call)."""
 
     play_id: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CollectDigits:
     """Arm the input timer: send ``InputTimeout(collect_id)`` if no key arrives within
     ``timeout_ms`` (re-armed by each key). The engine ends collection itself (max digits, ``#``)."""
@@ -42,14 +45,14 @@ class CollectDigits:
     terminator: str = "#"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StopCollecting:
     """Input collection ``collect_id`` is complete: disarm its timer."""
 
     collect_id: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Transfer:
     """Bridge the caller to ``numbers`` (``ringall`` together, ``waterfall`` one by one)."""
 
@@ -62,7 +65,7 @@ class Transfer:
     continue_after: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Record:
     """Record the caller (``background`` keeps recording while the dialplan goes on)."""
 
@@ -73,7 +76,7 @@ class Record:
     beep: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HttpRequest:
     """An HTTP GET/POST for ``<get>``/``<post>`` (POST body empty, spec §3.14)."""
 
@@ -83,23 +86,23 @@ class HttpRequest:
     timeout_s: float = 10.0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SendSms:
     to: str
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AddToDnc:
     number: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SendDtmf:
     tones: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pause:
     """Wait ``duration_ms`` in silence (the SDK-only ``<wait>``); answer ``PauseDone(pause_id)``."""
 
@@ -107,7 +110,7 @@ class Pause:
     duration_ms: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StashResponse:
     """A ``<stash>``: one answer for the call's result record (CallFire questionResponses)."""
 
@@ -115,7 +118,7 @@ class StashResponse:
     response: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Log:
     """A runtime note (undefined variable, JS error treated as false, skipped tag …)."""
 
@@ -124,14 +127,14 @@ class Log:
     node: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Hangup:
     """Disconnect the call. ``reason``: ``hangup`` (tag or end of plan), ``error``, ``transfer``."""
 
     reason: str = "hangup"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CallEnded:
     """The call is over for the engine; nothing more will be emitted."""
 
@@ -157,3 +160,22 @@ Effect = (
     | Hangup
     | CallEnded
 )
+
+
+# Effects that carry only a small id or a fixed reason are immutable values, so one shared
+# object can stand for all of them: the engine emits several per call.
+_SHARED_IDS = 256
+_STOP_COLLECTING = tuple(StopCollecting(i) for i in range(_SHARED_IDS))
+_HANGUPS = {reason: Hangup(reason) for reason in ("hangup", "error", "transfer")}
+
+
+def stop_collecting(collect_id: int) -> StopCollecting:
+    """``StopCollecting(collect_id)`` (a shared instance for small ids)."""
+    if 0 <= collect_id < _SHARED_IDS:
+        return _STOP_COLLECTING[collect_id]
+    return StopCollecting(collect_id)
+
+
+def hangup(reason: str) -> Hangup:
+    """``Hangup(reason)`` (a shared instance for the usual reasons)."""
+    return _HANGUPS.get(reason) or Hangup(reason)

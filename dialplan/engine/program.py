@@ -22,6 +22,7 @@ from ..model import (
     Node,
     PatternKind,
     Plan,
+    Play,
 )
 
 Next = Node | InputPhase | None
@@ -40,6 +41,18 @@ class MenuTable:
     labels: dict[Keypress, str]
 
 
+@dataclass(frozen=True, slots=True)
+class PlaySpec:
+    """What a ``<play>`` needs at run time, worked out once per plan."""
+
+    #: the enclosing menu when the play is one of its prompts (barge-in allowed), else None
+    menu: Menu | None
+    #: the text to play when it has no ``${…}`` (already stripped), else None: render per call
+    text: str | None
+    #: ``call.path`` of the play tag
+    path: str
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Program:
     plan: Plan
@@ -52,6 +65,7 @@ class Program:
     #: enclosing catches of each node, innermost first (only nodes inside a catch)
     catches: dict[Node, tuple[Catch, ...]]
     menus: dict[Node, MenuTable]
+    plays: dict[Node, PlaySpec]
 
 
 _BLOCKS = (Dialplan, Keypress, Live, Machine, Else, Catch, Equal)
@@ -63,6 +77,7 @@ def compile_plan(plan: Plan) -> Program:
     path: dict[Node, str] = {}
     catches: dict[Node, tuple[Catch, ...]] = {}
     menus: dict[Node, MenuTable] = {}
+    plays: dict[Node, PlaySpec] = {}
     for node in plan.nodes:
         after[node] = plan.after(node)
     for node in plan.nodes:
@@ -89,10 +104,14 @@ def compile_plan(plan: Plan) -> Program:
         elif isinstance(node, _BLOCKS):
             enter[node] = node.children[0] if node.children else after[node]
         path[node] = _path(node)
+        if isinstance(node, Play):
+            menu = node.parent if isinstance(node.parent, Menu) else None
+            text = node.value.placeholder().strip() if node.value.is_constant else None
+            plays[node] = PlaySpec(menu, text, path[node])
         scope = tuple(a for a in node.ancestors() if isinstance(a, Catch))
         if scope:
             catches[node] = scope
-    return Program(plan, after, enter, path, catches, menus)
+    return Program(plan, after, enter, path, catches, menus, plays)
 
 
 def _step(node: Node) -> str:

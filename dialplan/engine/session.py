@@ -159,7 +159,7 @@ class CallSession:
             if self.wait == WAIT_PLAY:
                 self.out.append(fx.StopPlayback(self.wait_id))
             elif self.wait == WAIT_INPUT:
-                self.out.append(fx.StopCollecting(self.wait_id))
+                self.out.append(fx.stop_collecting(self.wait_id))
         self.wait = None
         self.wait_node = None
         self.barge = None
@@ -172,7 +172,7 @@ class CallSession:
         line_up = not self.line_gone and outcome != "caller_hangup"
         self.cancel_wait(line_up=line_up)
         if hangup_reason is not None and line_up:
-            self.out.append(fx.Hangup(hangup_reason))
+            self.out.append(fx.hangup(hangup_reason))
         self.out.append(fx.CallEnded(outcome, error))
         self.ended = True
         result = self.result

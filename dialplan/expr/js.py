@@ -146,6 +146,14 @@ def literal_condition(text: str) -> bool | None:
     return None
 
 
+#: Memo of :func:`literal_value` (a pure function): texts seen in a fresh context, and after
+#: user code ran. Bounded: short texts only, and no new entries once full.
+_MEMO_SIZE = 4096
+_MEMO_TEXT = 200
+_memo: dict[bool, dict[str, str | None]] = {True: {}, False: {}}
+_UNKNOWN = "\0unknown"
+
+
 def literal_value(text: str, fresh: bool) -> str | None:
     """The spec §5.3 value of stripped ``text`` when it is known without running JavaScript.
 
@@ -154,6 +162,16 @@ def literal_value(text: str, fresh: bool) -> str | None:
     a ReferenceError in a context where user code never ran — ``fresh`` — unless it is a
     built-in global or a keyword). None means "ask the engine".
     """
+    memo = _memo[fresh]
+    known = memo.get(text, _UNKNOWN)
+    if known is _UNKNOWN:
+        known = _literal_value(text, fresh)
+        if len(memo) < _MEMO_SIZE and len(text) <= _MEMO_TEXT:
+            memo[text] = known
+    return known
+
+
+def _literal_value(text: str, fresh: bool) -> str | None:
     if not text or _NUMBER.match(text):
         return text
     r = _arith(text)

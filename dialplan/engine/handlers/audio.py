@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ...model import Dtmf, Menu, Play, Wait
+from ...model import Dtmf, Play, Wait
 from .. import effects as fx
 from .. import events as ev
 
@@ -13,14 +13,16 @@ if TYPE_CHECKING:
 
 
 def play(s: CallSession, node: Play) -> None:
-    prompt = type(node.parent) is Menu
-    if prompt and s.barge is node.parent:
+    spec = s.program.plays[node]
+    menu = spec.menu
+    if menu is not None and s.barge is menu:
         return  # barged-in: the remaining prompt audio is skipped (spec §2.3)
-    value = s.render(node.value).strip()
+    value = spec.text if spec.text is not None else s.render(node.value).strip()
     kind = node.kind
     s.result.prompts.append(value if kind != "callfireid" else f"callfireid:{value}")
     pid = s._ids = s._ids + 1
-    s.out.append(fx.Play(pid, kind, value, node.voice, node.cache, prompt, s.program.path[node]))
+    prompt = menu is not None
+    s.out.append(fx.Play(pid, kind, value, node.voice, node.cache, prompt, spec.path))
     s.barge_in = prompt
     s.wait = "play"
     s.wait_id = pid

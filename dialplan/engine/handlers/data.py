@@ -24,7 +24,7 @@ def stash(s: CallSession, node: Stash) -> None:
     name = s.render(node.varname).strip()
     value = s.value(s.render(node.value))
     s.result.stash[name] = value
-    s.emit(fx.StashResponse(name, value))
+    s.out.append(fx.StashResponse(name, value))
     if s.ctx.trace:
         s.trace("ivr", f"stashes {name} = {value!r}")
 

@@ -40,7 +40,8 @@ def goto(s: CallSession, node: Goto) -> None:
 
 
 def hangup(s: CallSession, node: Hangup) -> None:
-    s.trace("ivr", "hangs up")
+    if s.ctx.trace:
+        s.trace("ivr", "hangs up")
     s.finish("caller_hangup" if s.line_gone else "hangup", "hangup")
 
 
@@ -54,7 +55,8 @@ def answered(s: CallSession, event: ev.Answered) -> None:
     s.answered_by = event.answered_by if event.answered_by in ("live", "machine") else "live"
     s.wait = None
     s.next = s.plan.root
-    s.trace("call", f"answered ({s.answered_by})")
+    if s.ctx.trace:
+        s.trace("call", f"answered ({s.answered_by})")
 
 
 HANDLERS: dict[type, Any] = {

@@ -47,20 +47,20 @@ def on_digit(s: CallSession, event: ev.DigitPressed) -> None:
     if wait == "input":
         node = s.wait_node
         assert isinstance(node, Menu)
-        if not s.digits:
+        if not s.digits and s.node in s.program.catches:
             found = digit_catch(s, key)
             if found is not None:
                 s.trace("caller", f"presses {key}")
                 fire(s, found)
                 return
         if key == "#":
-            s.emit(fx.StopCollecting(s.wait_id))
+            s.out.append(fx.stop_collecting(s.wait_id))
             s.wait = None
             select(s, node, s.digits or "#")
             return
         s.digits += key
         if len(s.digits) >= node.max_digits:
-            s.emit(fx.StopCollecting(s.wait_id))
+            s.out.append(fx.stop_collecting(s.wait_id))
             s.wait = None
             select(s, node, s.digits)
         return

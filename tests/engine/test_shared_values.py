@@ -1,0 +1,60 @@
+"""The speed-ups that share or memoise values keep results identical to fresh computation."""
+
+from __future__ import annotations
+
+from dialplan import load
+from dialplan.drivers.simulate import simulate
+from dialplan.engine import effects as fx
+from dialplan.engine.program import program_for
+from dialplan.expr import js
+
+
+def test_literal_value_memo_is_bounded_and_exact() -> None:
+    texts = [f"word{i} other" for i in range(js._MEMO_SIZE + 50)] + ["x" * 500]
+    for text in texts:
+        assert js.literal_value(text, True) == js._literal_value(text, True)
+    assert all(len(memo) <= js._MEMO_SIZE for memo in js._memo.values())
+    assert "x" * 500 not in js._memo[True]
+    # freshness is part of the key: a bare word may be a variable once user code ran
+    assert js.literal_value("Homer", True) == "Homer"
+    assert js.literal_value("Homer", False) is None
+    assert js.literal_value("if", True) is None
+
+
+def test_shared_effects_equal_fresh_ones() -> None:
+    assert fx.stop_collecting(3) == fx.StopCollecting(3)
+    assert fx.stop_collecting(10_000) == fx.StopCollecting(10_000)
+    assert fx.hangup("error") == fx.Hangup("error")
+    assert fx.hangup("odd") == fx.Hangup("odd")
+
+
+PLAN = """<dialplan name="Root">
+  <setvar varname="who">Ann</setvar>
+  <play type="tts">  Hello there  </play>
+  <play type="tts">Hi ${who}</play>
+  <menu name="m" maxDigits="1" timeout="2000">
+    <play type="tts">Press 1</play>
+    <keypress pressed="1"><stash varname="q">${call.lastinput}</stash></keypress>
+  </menu>
+</dialplan>"""
+
+
+def test_play_specs_match_rendering() -> None:
+    plan = load(PLAN)
+    specs = program_for(plan).plays
+    texts = [spec.text for spec in specs.values()]
+    assert texts == ["Hello there", None, "Press 1"]  # stripped constants; templates render later
+    assert [spec.menu is not None for spec in specs.values()] == [False, False, True]
+    result = simulate(plan, inputs=["1"])
+    assert result.prompts == ["Hello there", "Hi Ann", "Press 1"]
+    plays = [e for e in result.effects if isinstance(e, fx.Play)]
+    assert [p.barge_in for p in plays] == [False, False, True]
+    assert [p.node for p in plays] == [spec.path for spec in specs.values()]
+    assert result.stash == {"q": "1"}
+
+
+def test_repeated_calls_give_equal_results() -> None:
+    plan = load(PLAN)
+    first = simulate(plan, inputs=["1"]).to_dict()
+    for _ in range(3):
+        assert simulate(plan, inputs=["1"]).to_dict() == first
