@@ -116,3 +116,168 @@ def test_modules_with_only_a_main_are_run_through_it(monkeypatch, capsys) -> Non
     assert bench.main(["all", "--json", "--quick"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["benchmarks"]["fake"] == {"benchmark": "fake", "argv": ["--json", "--quick"]}
+
+
+REPORT_KEYS = {"benchmark", "command", "machine", "targets_met", "figures", "details"}
+
+
+def _check_report_shape(data: dict, name: str) -> None:
+    data = json.loads(json.dumps(data))  # plain JSON
+    assert set(data) == REPORT_KEYS
+    assert data["benchmark"] == name
+    assert data["command"].startswith("python -m tools.bench")
+    assert {"cpus", "python", "lxml", "libxml2"} <= set(data["machine"])
+    for figure in data["figures"]:
+        assert set(figure) == FIGURE_KEYS
+        assert figure["value"] is None or math.isfinite(figure["value"])
+        assert (figure["target"] is None) == (figure["met"] is None)
+    judged = [f["met"] for f in data["figures"] if f["met"] is not None]
+    assert data["targets_met"] == (all(judged) if judged else None)
+
+
+@pytest.mark.parametrize("name", ["lint", "engine", "broadcast", "sip", "flow", "webhooks"])
+def test_every_sub_benchmark_exposes_run_with_quick_and_main(name: str) -> None:
+    import inspect
+
+    assert name in bench.available()
+    module = bench.load(name)
+    assert "quick" in inspect.signature(module.run).parameters
+    assert callable(module.main)
+
+
+def test_engine_report_has_a_judged_headline_and_a_calibration_peer() -> None:
+    from tools.bench import engine
+
+    data = engine.run(quick=True, seconds=0.001).to_dict()
+    _check_report_shape(data, "engine")
+    headline = data["figures"][0]
+    if headline["value"] is not None:  # the corpus is present
+        assert headline["unit"] == "calls/s/core"
+        assert headline["met"] == (headline["value"] >= engine.TARGET)
+        assert data["details"]["rows"][0]["calls"] >= 50
+    names = [f["name"] for f in data["figures"]]
+    assert "calibration: 1000 empty Python calls" in names
+    assert "calibration (peer)" in engine.table(
+        engine.run.__globals__["Report"](**_as_report(data))
+    )
+
+
+def _as_report(data: dict) -> dict:
+    figures = [Figure(**f) for f in data["figures"]]
+    return {
+        "benchmark": data["benchmark"],
+        "figures": figures,
+        "command": data["command"],
+        "machine": data["machine"],
+        "details": data["details"],
+    }
+
+
+def _campaign(n: int, wall: float, cpu: float, rss: float) -> dict:
+    return {
+        "recipients": n,
+        "elapsed_s": wall,
+        "cpu_s": cpu,
+        "peak_rss_mb": rss,
+        "calls_placed": n,
+        "virtual_days": 1.0,
+        "db_mb": 1.0,
+        "runner": "engine",
+        "peer_csv_to_sqlite_rows_per_s": 200_000,
+    }
+
+
+def test_broadcast_judges_the_full_run_on_wall_time_and_rss(monkeypatch) -> None:
+    from tools.bench import broadcast
+
+    sizes = {100_000: _campaign(100_000, 15.0, 10.0, 70.0)}
+    sizes[1_000_000] = _campaign(1_000_000, 160.0, 105.0, 86.0)
+    monkeypatch.setattr(broadcast, "measure", lambda n, runner: sizes[n])
+    report = broadcast.run()
+    _check_report_shape(report.to_dict(), "broadcast")
+    figures = {f.name: f for f in report.figures}
+    wall = figures["1,000,000 recipients end to end (wall)"]
+    assert (wall.value, wall.met) == (160.0, False)  # 160 s > 120 s
+    assert figures["peak RSS of the campaign process"].met is True  # 86 MB <= 300 MB
+    assert figures["recipients per second (wall)"].value == pytest.approx(6250.0)
+    assert figures["peak RSS growth 100,000 -> 1,000,000"].value == pytest.approx(86 / 70)
+    assert report.targets_met is False
+    assert "1,000,000 recipients" in broadcast.table(report)
+
+
+def test_broadcast_quick_judges_the_equivalent_rate_and_says_so(monkeypatch) -> None:
+    from tools.bench import broadcast
+
+    monkeypatch.setattr(broadcast, "measure", lambda n, runner: _campaign(n, 2.0, 1.8, 50.0))
+    report = broadcast.run(quick=True)
+    figures = {f.name: f for f in report.figures}
+    rate = figures["recipients per second (wall)"]
+    assert rate.value == pytest.approx(broadcast.QUICK_SIZES[-1] / 2.0)
+    assert rate.met == (rate.value >= 1_000_000 / 120)
+    assert "target is for 1,000,000" in rate.note
+    assert not any("end to end" in name for name in figures)  # no 1M figure in a quick run
+    assert report.command == "python -m tools.bench broadcast --quick"
+
+
+def _sip_raw(up: int, requested: int, p99: float, cps: float) -> dict:
+    return {
+        "scheduler": "normal",
+        "setup": {
+            "calls": 200,
+            "answered": 200,
+            "failed": 0,
+            "setups_per_s": cps,
+            "setup_p50_ms": 10.0,
+            "setup_p99_ms": 20.0,
+        },
+        "concurrency": {
+            "requested": requested,
+            "up": up,
+            "hold_s": 1.0,
+            "packets_per_s": up * 50,
+            "expected_packets_per_s": up * 50,
+            "lateness_p50_ms": 0.5,
+            "lateness_p99_ms": p99,
+            "lateness_max_ms": p99 * 2,
+            "ramp_lateness_p99_ms": p99,
+            "cpu_share_of_one_core": 0.4,
+        },
+        "peak_rss_mb": 40.0,
+    }
+
+
+def test_sip_verdicts_follow_the_targets(monkeypatch) -> None:
+    from tools.bench import sip
+
+    monkeypatch.setattr(sip, "measure", lambda *a: _sip_raw(500, 500, 6.2, 800.0))
+    report = sip.run()
+    _check_report_shape(report.to_dict(), "sip")
+    figures = {f.name: f for f in report.figures}
+    assert figures["call setups per second (vs SIPp UAS)"].met is True
+    assert figures["concurrent calls up"].met is True
+    assert figures["RTP send lateness p99"].met is False  # 6.2 ms > 5 ms
+    assert report.targets_met is False
+    monkeypatch.setattr(sip, "measure", lambda *a: _sip_raw(480, 500, 2.0, 800.0))
+    assert {f.name: f for f in sip.run().figures}["concurrent calls up"].met is False
+    assert "RTP send lateness p99" in sip.table(sip.run())
+
+
+def test_sip_without_sipp_still_reports_the_uniform_shape(monkeypatch) -> None:
+    from tools.bench import sip
+
+    monkeypatch.setattr(sip, "measure", lambda *a: {"scheduler": "normal", "skipped": "no sipp"})
+    report = sip.run(quick=True)
+    _check_report_shape(report.to_dict(), "sip")
+    assert report.targets_met is None and "skipped" in sip.table(report)
+
+
+def test_all_prints_a_module_s_own_table_when_it_has_one() -> None:
+    from tools.bench import engine
+
+    report = Report(
+        "engine",
+        [Figure("x", 1.0, "y")],
+        details={"rows": [], "calibration_us_per_1000_calls": 40.0, "headline_calls_per_s": None},
+    )
+    assert bench.as_text(engine, report).startswith("engine benchmark (Python")
+    assert bench.as_text(lint_bench, report) == report.table()

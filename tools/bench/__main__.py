@@ -74,10 +74,11 @@ def as_dict(report: Report | dict[str, Any]) -> dict[str, Any]:
 
 
 def as_text(module: ModuleType, report: Report | dict[str, Any]) -> str:
-    if isinstance(report, Report):
-        return report.table()
+    """The module's own ``table(report)`` when it has one, else the uniform Report table."""
     table = getattr(module, "table", None)
-    return table(report) if callable(table) else json.dumps(report, indent=2)
+    if callable(table):
+        return str(table(report))
+    return report.table() if isinstance(report, Report) else json.dumps(report, indent=2)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

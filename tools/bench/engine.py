@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ if str(ROOT) not in sys.path:
 
 import dialplan  # noqa: E402
 from dialplan.drivers.simulate import simulate  # noqa: E402
+from tools.bench.common import Figure, Report  # noqa: E402
 
 
 def _find_shared() -> Path:
@@ -107,9 +107,10 @@ def calibration() -> float:
     return 1e6 * min(timer.repeat(repeat=5, number=200)) / 200
 
 
-def run(quick: bool = False) -> dict[str, Any]:
-    seconds = 0.5 if quick else 3.0
-    rows = []
+def run(quick: bool = False, seconds: float | None = None) -> Report:
+    """Every scenario for about ``seconds`` of CPU time (0.5 s with ``quick``, else 3 s)."""
+    seconds = seconds or (0.5 if quick else 3.0)
+    rows: list[dict[str, Any]] = []
     for label, relative, options in SCENARIOS:
         path = CORPUS / relative
         if not path.is_file():
@@ -117,40 +118,76 @@ def run(quick: bool = False) -> dict[str, Any]:
             continue
         plan = dialplan.load(path)
         result = simulate(plan, **options)
-        figures = measure(plan, options, seconds)
+        measured = measure(plan, options, seconds)
         rows.append(
             {
                 "scenario": label,
                 "outcome": result.outcome,
                 "steps": result.steps,
                 "effects": len(result.effects),
-                **{k: round(v, 1) for k, v in figures.items()},
+                **{k: round(v, 1) for k, v in measured.items()},
             }
         )
+    calib = round(calibration(), 1)
     headline = rows[0].get("calls_per_s_cpu")
-    return {
-        "benchmark": "engine",
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-        "calibration_us_per_1000_calls": round(calibration(), 1),
-        "target_calls_per_s": TARGET,
-        "headline_calls_per_s": headline,
-        "target_met": bool(headline and headline >= TARGET),
-        "rows": rows,
-    }
+    figures: list[Figure] = [
+        Figure(
+            f"{rows[0]['scenario']} (headline)",
+            headline,
+            "calls/s/core",
+            f">= {TARGET:,} calls/s/core",
+            bool(headline and headline >= TARGET),
+            note=rows[0].get(
+                "skipped", f"CPU time; wall {rows[0].get('calls_per_s_wall', 0):,.0f}/s"
+            ),
+        )
+    ]
+    for row in rows[1:]:
+        figures.append(
+            Figure(
+                row["scenario"],
+                row.get("calls_per_s_cpu"),
+                "calls/s/core",
+                note=row.get("skipped", f"{row.get('us_per_call', 0):.1f} us/call"),
+            )
+        )
+    # peer line: how fast this machine runs plain Python right now, and the headline call
+    # expressed in units of it (machine-independent-ish: empty calls per simulated call)
+    figures.append(Figure("calibration: 1000 empty Python calls", calib, "us"))
+    if headline:
+        us_per_call = 1e6 / headline
+        figures.append(
+            Figure(
+                "headline call / 1000 empty Python calls",
+                us_per_call / calib if calib else None,
+                "x",
+                note=f"{us_per_call:.1f} us per simulated call",
+            )
+        )
+    return Report(
+        "engine",
+        figures,
+        command="python -m tools.bench engine" + (" --quick" if quick else ""),
+        details={
+            "cpu_seconds_per_scenario": seconds,
+            "calibration_us_per_1000_calls": calib,
+            "target_calls_per_s": TARGET,
+            "headline_calls_per_s": headline,
+            "rows": rows,
+        },
+    )
 
 
-def table(report: dict[str, Any]) -> str:
+def table(report: Report) -> str:
+    """The per-scenario table (steps, calls/s by CPU and wall, µs per call) and the verdict."""
+    m, d = report.machine, report.details
+    load = m.get("load_average")
     lines = [
-        f"engine benchmark (Python {report['python']}, {report['cpus']} CPUs, "
-        f"load {report['load_average'][0]:.1f})"
-        if report["load_average"]
-        else "engine benchmark",
+        f"engine benchmark (Python {m['python']}, {m['cpus']} CPUs"
+        + (f", load {load[0]:.1f})" if load else ")"),
         f"{'scenario':<44} {'steps':>5} {'calls/s/core':>13} {'calls/s wall':>13} {'us/call':>8}",
     ]
-    for row in report["rows"]:
+    for row in d["rows"]:
         if "skipped" in row:
             lines.append(f"{row['scenario']:<44} skipped: {row['skipped']}")
             continue
@@ -159,12 +196,12 @@ def table(report: dict[str, Any]) -> str:
             f"{row['calls_per_s_wall']:>13,.0f} {row['us_per_call']:>8.1f}"
         )
     lines.append(
-        f"calibration: 1000 empty Python function calls take "
-        f"{report['calibration_us_per_1000_calls']:.0f} us on this machine right now"
+        f"calibration (peer): 1000 empty Python function calls take "
+        f"{d['calibration_us_per_1000_calls']:.0f} us on this machine right now"
     )
-    headline = report["headline_calls_per_s"]
+    headline = d["headline_calls_per_s"]
     if headline:
-        verdict = "met" if report["target_met"] else "MISSED"
+        verdict = "met" if report.targets_met else "MISSED"
         lines.append(
             f"target {TARGET:,} calls/s/core on the first row: {verdict} ({headline:,.0f})"
         )
@@ -175,9 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench engine", description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--quick", action="store_true", help="short runs (smoke test)")
+    parser.add_argument("--seconds", type=float, help="CPU seconds per scenario")
     args = parser.parse_args(argv)
-    report = run(quick=args.quick)
-    print(json.dumps(report, indent=2) if args.json else table(report))
+    report = run(quick=args.quick, seconds=args.seconds)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else table(report))
     return 0
 
 

@@ -3,7 +3,7 @@
     python -m tools.bench lint [--json] [--quick]
 
 The corpus dialplans (``shared/corpus``, else ``examples/``) are replicated into a temporary
-directory (10,000 files; 500 with ``--quick``). Measured on the same files:
+directory (10,000 files; 200 with ``--quick``). Measured on the same files:
 
 * ``dialplan lint DIR`` as a command (every rule plus the schema check), and ``lint_paths`` in
   process, per file;
@@ -47,7 +47,7 @@ ensure_root_on_path()
 
 XSD = ROOT / "xsd" / "dialplan.xsd"
 FULL_FILES = 10_000
-QUICK_FILES = 500
+QUICK_FILES = 200
 TARGET_XMLLINT_RATIO = 3.0
 TARGET_XMLSCHEMA_SPEEDUP = 20.0
 TARGET_COLD_MS = 150.0
@@ -110,9 +110,9 @@ def run(
     repeat: int | None = None,
 ) -> Report:
     count = files or (QUICK_FILES if quick else FULL_FILES)
-    xs_count = min(count, xmlschema_files or (40 if quick else 400))
-    cold = cold_runs or (10 if quick else 20)
-    reps = repeat or (3 if quick else 2)
+    xs_count = min(count, xmlschema_files or (15 if quick else 400))
+    cold = cold_runs or (5 if quick else 20)
+    reps = repeat or 2
     env = subprocess_env()
     compile_bytecode(env)
     py = sys.executable
