@@ -281,3 +281,18 @@ def test_all_prints_a_module_s_own_table_when_it_has_one() -> None:
     )
     assert bench.as_text(engine, report).startswith("engine benchmark (Python")
     assert bench.as_text(lint_bench, report) == report.table()
+
+
+def test_a_sub_benchmark_s_own_options_reach_its_main(monkeypatch) -> None:
+    import types
+
+    seen: list[list[str]] = []
+    fake = types.ModuleType("tools.bench.fake")
+    fake.run = lambda quick=False: Report("fake", [])
+    fake.main = lambda argv: seen.append(list(argv)) or 0
+    monkeypatch.setattr(bench, "available", lambda: ["fake"])
+    monkeypatch.setattr(bench, "load", lambda name: fake)
+    assert bench.main(["fake", "--quick", "--realtime", "--calls", "5"]) == 0
+    assert seen == [["--quick", "--realtime", "--calls", "5"]]
+    with pytest.raises(SystemExit):
+        bench.main(["all", "--realtime"])  # options of one benchmark are not for all of them

@@ -1,4 +1,4 @@
-"""``python -m tools.bench SUB [--json] [--quick]`` and ``python -m tools.bench all``.
+"""``python -m tools.bench SUB [--json] [--quick] [SUB's own options]`` and ``python -m tools.bench all``.
 
 Sub-benchmarks are the modules of this package (``lint``, ``engine``, ``broadcast``, ``sip`` …)
 that define ``run(quick=...)`` (preferred: see ``common.py``) or at least ``main(argv)`` accepting
@@ -89,7 +89,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("benchmark", choices=[*names, "all"], help="which benchmark")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--quick", action="store_true", help="small, fast runs (smoke test)")
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # options of one sub-benchmark (``sip --realtime --calls 500``): its own main() parses them
+        module = load(args.benchmark) if args.benchmark != "all" else None
+        if module is None or not callable(getattr(module, "main", None)):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        flags = (["--json"] if args.json else []) + (["--quick"] if args.quick else [])
+        return int(module.main([*flags, *extra]) or 0)
     chosen = names if args.benchmark == "all" else [args.benchmark]
     results: dict[str, dict[str, Any]] = {}
     for name in chosen:
