@@ -296,3 +296,12 @@ def test_a_sub_benchmark_s_own_options_reach_its_main(monkeypatch) -> None:
     assert seen == [["--quick", "--realtime", "--calls", "5"]]
     with pytest.raises(SystemExit):
         bench.main(["all", "--realtime"])  # options of one benchmark are not for all of them
+
+
+def test_sip_command_names_the_sizes_it_ran(monkeypatch) -> None:
+    from tools.bench import sip
+
+    monkeypatch.setattr(sip, "measure", lambda *a: _sip_raw(50, 50, 1.0, 300.0))
+    report = sip.run(quick=True, calls=100, hold_s=0.5)
+    assert report.command == "python -m tools.bench sip --quick --calls 100 --hold 0.5"
+    assert report.details["sizes"]["concurrent"] == sip.QUICK["concurrent"]

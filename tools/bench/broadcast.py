@@ -213,6 +213,8 @@ def run(quick: bool = False, sizes: list[int] | None = None, runner: str = "auto
     10^6). A run without 1,000,000 judges the equivalent rate (≥ 8,334 recipients/s) and the RSS
     ceiling on its largest size, and says so in the notes.
     """
+    options = "".join(f" --recipients {n}" for n in sizes or ())
+    options += f" --runner {runner}" if runner != "auto" else ""
     sizes = sorted(sizes or (QUICK_SIZES if quick else FULL_SIZES))
     results = [measure(n, runner) for n in sizes]
     big = results[-1]
@@ -280,11 +282,11 @@ def run(quick: bool = False, sizes: list[int] | None = None, runner: str = "auto
     )
     if wall_rate and peer:
         figures.append(Figure("campaign rate / peer insert rate", wall_rate / peer, "x"))
-    flag = " --quick" if quick else ""
+    flag = " --quick" if quick and not options else ""
     return Report(
         "broadcast",
         figures,
-        command=f"python -m tools.bench broadcast{flag}",
+        command=f"python -m tools.bench broadcast{flag}{options}",
         details={"runner": runner, "results": results},
     )
 

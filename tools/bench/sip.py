@@ -216,9 +216,11 @@ def run(
     raw = measure(int(sizes["calls"]), int(sizes["concurrent"]), sizes["rate"], sizes["hold_s"])
     raw["sizes"] = sizes
     flag = " --quick" if quick else ""
-    command = f"python -m tools.bench sip{flag}"
-    if raw["scheduler"] == "SCHED_RR":
-        command = f"python -m tools.bench.sip --realtime{flag}"
+    flag += "".join(
+        f" --{'hold' if k == 'hold_s' else k} {v:g}" for k, v in given.items() if v is not None
+    )
+    realtime = " --realtime" if raw["scheduler"] == "SCHED_RR" else ""
+    command = f"python -m tools.bench sip{realtime}{flag}"
     if "skipped" in raw:
         note = raw["skipped"]
         figures = [
