@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
-import tomllib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -99,6 +99,8 @@ def _from_table(table: Mapping[str, Any], source: str) -> LintConfig:
 
 def load_config(path: str | Path) -> LintConfig:
     """Read ``[tool.dialplan.lint]`` (pyproject.toml) or a top-level/``[lint]`` table."""
+    import tomllib  # lazily: most runs read no config (start-up time)
+
     p = Path(path)
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
@@ -111,6 +113,11 @@ def load_config(path: str | Path) -> LintConfig:
     return _from_table(table, str(p))
 
 
+#: What any spelling of a ``tool.dialplan`` table needs: ``[tool.dialplan…]`` or a dotted
+#: ``tool.dialplan`` key (spaces and quotes allowed), a ``[tool]`` table, or ``tool = {…}``.
+_MAYBE_TOOL_DIALPLAN = re.compile(r"""\btool["']?[ \t]*(?:\.[ \t]*["']?dialplan|\]|=)""")
+
+
 def discover_config(start: Path) -> LintConfig:
     """The nearest pyproject.toml with a ``[tool.dialplan]`` table, searching upwards."""
     here = start.resolve()
@@ -118,8 +125,16 @@ def discover_config(start: Path) -> LintConfig:
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
             try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, tomllib.TOMLDecodeError):
+                text = candidate.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            if not _MAYBE_TOOL_DIALPLAN.search(text):
+                continue  # cannot have a [tool.dialplan] table: skip parsing the TOML
+            import tomllib
+
+            try:
+                data = tomllib.loads(text)
+            except tomllib.TOMLDecodeError:
                 continue
             if "dialplan" in data.get("tool", {}):
                 return load_config(candidate)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator
 
@@ -246,6 +245,8 @@ def _attribute_problems(ctx: LintContext, node: Node, spec: TagSpec) -> Iterator
                 attr_loc(ctx, node, raw),
             )
             continue
+        import difflib  # only for suggestions (start-up time)
+
         close = difflib.get_close_matches(raw, list(spec.attrs), n=1, cutoff=0.75)
         hint = (
             f'; did you mean "{close[0]}"?'

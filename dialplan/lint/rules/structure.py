@@ -5,7 +5,6 @@ E001 (not well-formed) comes from the parser; the rules here see a well-formed d
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 
 from ...model import Amd, Node
@@ -41,6 +40,8 @@ def _suggest(raw: str) -> str:
     for name in names:
         if name.lower() == raw.lower():
             return f"; did you mean <{name}>?"
+    import difflib  # only for suggestions (start-up time)
+
     close = difflib.get_close_matches(raw, names, n=1, cutoff=0.75)
     return f"; did you mean <{close[0]}>?" if close else ""
 
