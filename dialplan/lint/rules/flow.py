@@ -7,7 +7,6 @@ computed once per file through ``ctx.cached("cfg", …)``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from itertools import pairwise
 
 from ...model import Amd, Catch, Goto, Hangup, Keypress, Menu, Node, Play, Transfer
 from ...model.flow import (
@@ -59,17 +58,29 @@ def _jump_targets(ctx: LintContext) -> set[int]:
     return ctx.cached("cfg.targets", compute)
 
 
-def _previous(node: Node) -> Node | None:
+def _previous(ctx: LintContext, node: Node) -> Node | None:
     """The tag that runs just before ``node`` in its block (None for the first / a branch)."""
-    parent = node.parent
-    if parent is None or isinstance(node, Keypress) or node.tag in ("live", "machine", "else"):
+    if node.parent is None or isinstance(node, Keypress) or node.tag in ("live", "machine", "else"):
         return None
-    block = parent.prompts if isinstance(parent, Menu) else parent.children
-    block = tuple(c for c in block if c.tag != "else")
-    for before, current in pairwise(block):
-        if current is node:
-            return before
-    return None
+    return _previous_in_block(ctx).get(node.index)
+
+
+def _previous_in_block(ctx: LintContext) -> dict[int, Node | None]:
+    """Node index → the tag before it in its parent's block (``<else>`` skipped; menus: prompts).
+
+    One pass over every block, so W070 stays linear in the number of siblings."""
+
+    def compute() -> dict[int, Node | None]:
+        found: dict[int, Node | None] = {}
+        for parent in ctx.plan.nodes:
+            before: Node | None = None
+            for child in parent.prompts if isinstance(parent, Menu) else parent.children:
+                if child.tag != "else":
+                    found[child.index] = before
+                    before = child
+        return found
+
+    return ctx.cached("flow.previous", compute)
 
 
 @rule("W070", "unreachable-node")
@@ -110,15 +121,16 @@ def unreachable(ctx: LintContext) -> Iterator[Problem]:
             continue
         if not in_flow(node) or node.parent.index not in live:
             continue  # an enclosing region is reported (or cannot run at all)
-        before = _previous(node)
+        before = _previous(ctx, node)
         if before is not None and before.index not in live:
             continue  # same region as the tag before it
         menu = node.parent
         if isinstance(node, Keypress) and isinstance(menu, Menu):
-            if node not in selectable_keypresses(menu):
+            selectable = selectable_keypresses(menu)
+            if node not in selectable:
                 continue  # invalid / duplicate / too long: E040, E041, E043 say why
             if graph.input_phase(menu).id not in live:
-                if node is not selectable_keypresses(menu)[0]:
+                if node is not selectable[0]:
                     continue  # one report for all the menu's branches
                 why = f"the prompts of {menu.label} never finish, so it never waits for input"
             else:
