@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from ...model import Amd, Catch, Goto, Hangup, Keypress, Menu, Node, Play, Transfer
+from ...model import Catch, Goto, Hangup, Keypress, Menu, Node, Play, Transfer
 from ...model.flow import (
     NORMAL,
     Edge,
@@ -23,6 +23,7 @@ from ...model.flow import (
 )
 from ...model.patterns import PatternKind
 from ..context import LintContext
+from ..index import tagged
 from ..registry import Problem, rule
 
 #: Tags that need the phone line: skipped after the caller hung up (spec §2.5).
@@ -161,11 +162,16 @@ def _cycles(ctx: LintContext) -> list[list[int]]:
         live = _live(ctx)
         members = {v.id for v in graph.vertices if v.id in live and not v.waits}
 
-        def successors(vid: int) -> Iterator[int]:
-            return (e.target for e in graph.successors(vid, NORMAL) if e.target is not None)
-
+        targets: dict[int, list[int]] = {
+            vid: [
+                e.target
+                for e in graph.out.get(vid, ())
+                if e.target is not None and e.kind in NORMAL
+            ]
+            for vid in members
+        }
         found = []
-        for scc in _components(members, successors):
+        for scc in _components(members, targets.__getitem__):
             inside = set(scc)
             edges = [e for v in scc for e in graph.successors(v, NORMAL)]
             looped = len(scc) > 1 or any(e.target == scc[0] for e in edges)
@@ -380,8 +386,8 @@ def menu_retry_loop(ctx: LintContext) -> Iterator[Problem]:
     """
     graph = _cfg(ctx)
     traps = _silent_traps(ctx)
-    for node in ctx.plan.nodes:
-        if not isinstance(node, Menu) or not in_flow(node):
+    for node in tagged(ctx, "menu"):
+        if not in_flow(node):
             continue
         if graph.input_phase(node).id not in traps:
             continue
@@ -476,8 +482,8 @@ def amd_present(ctx: LintContext) -> Iterator[Problem]:
 
         <dialplan><play type="tts">Hi</play><hangup/></dialplan>
     """
-    for node in ctx.plan.nodes:
-        if isinstance(node, Amd) and in_flow(node):
+    for node in tagged(ctx, "amd"):
+        if in_flow(node):
             yield Problem(
                 f"{node.label} only detects answering machines on outbound calls; "
                 "inbound calls always take <live>",
