@@ -81,6 +81,11 @@ class Node:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(tag={self.tag!r}, index={self.index}, name={self.name!r})"
 
+    @property
+    def element(self) -> etree._Element:
+        """The lxml element the node was built from (for rules that read the source)."""
+        return self._el
+
     @_lazy
     def loc(self) -> Location:
         """Line and column of the ``<`` that opens the tag."""
