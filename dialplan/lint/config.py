@@ -6,6 +6,7 @@ import fnmatch
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +26,7 @@ class LintConfig:
 
     def enabled(self, code: str) -> bool:
         """Whether ``code`` is reported: the longest matching prefix decides (ruff-style)."""
-        if self.select:
-            chosen = max((len(p) for p in self.select if code.startswith(p)), default=-1)
-            if chosen < 0:
-                return False
-        else:
-            chosen = 0
-        ignored = max((len(p) for p in self.ignore if code.startswith(p)), default=-1)
-        return ignored < chosen or ignored < 0
+        return _enabled(tuple(self.select), tuple(self.ignore), code)
 
     def excluded(self, path: Path) -> bool:
         text = path.as_posix()
@@ -55,6 +49,18 @@ class LintConfig:
         if strict is not None:
             cfg = replace(cfg, strict=strict)
         return cfg
+
+
+@lru_cache(maxsize=4096)  # asked for every rule of every file: remember the few answers
+def _enabled(select: tuple[str, ...], ignore: tuple[str, ...], code: str) -> bool:
+    if select:
+        chosen = max((len(p) for p in select if code.startswith(p)), default=-1)
+        if chosen < 0:
+            return False
+    else:
+        chosen = 0
+    ignored = max((len(p) for p in ignore if code.startswith(p)), default=-1)
+    return ignored < chosen or ignored < 0
 
 
 def split_codes(values: Iterable[str]) -> list[str]:

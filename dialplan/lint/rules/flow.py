@@ -166,17 +166,18 @@ def _cycles(ctx: LintContext) -> list[list[int]]:
             vid: [
                 e.target
                 for e in graph.out.get(vid, ())
-                if e.target is not None and e.kind in NORMAL
+                if e.target is not None and e.kind is not EdgeKind.CATCH  # i.e. in NORMAL
             ]
             for vid in members
         }
         found = []
         for scc in _components(members, targets.__getitem__):
+            if len(scc) == 1 and scc[0] not in targets[scc[0]]:
+                continue  # a single vertex without an edge to itself is no loop
             inside = set(scc)
             edges = [e for v in scc for e in graph.successors(v, NORMAL)]
-            looped = len(scc) > 1 or any(e.target == scc[0] for e in edges)
             leaves = any(e.target is None or e.target not in inside for e in edges)
-            if looped and not leaves:
+            if not leaves:
                 found.append(sorted(scc))
         return found
 
