@@ -178,8 +178,15 @@ class FlowGraph:
 NORMAL = frozenset(EdgeKind) - {EdgeKind.CATCH}
 
 
-def _kind_set(kinds: Iterable[EdgeKind] | None) -> frozenset[EdgeKind] | None:
-    return kinds if kinds is None or isinstance(kinds, frozenset) else frozenset(kinds)
+_NORMAL_KINDS = tuple(NORMAL)
+
+
+def _kind_set(kinds: Iterable[EdgeKind] | None) -> tuple[EdgeKind, ...] | None:
+    """``kinds`` as a tuple: membership in a short tuple is an identity test, while a set hashes
+    each enum member through its Python-level ``__hash__``."""
+    if kinds is None:
+        return None
+    return _NORMAL_KINDS if kinds is NORMAL else tuple(kinds)
 
 
 def build_flow(plan: Plan) -> FlowGraph:

@@ -308,6 +308,8 @@ def play_cycle(ctx: LintContext) -> Iterator[Problem]:
 
 #: The outcomes a caller who presses nothing gets at a menu.
 _SILENT = frozenset({"timeout", "no input"})
+#: normal edges except how a transfer went
+_WITHOUT_OUTCOME = tuple(NORMAL - {EdgeKind.OUTCOME})
 
 
 def _silent_edges(graph: FlowGraph, vid: int) -> Iterator[Edge]:
@@ -571,8 +573,6 @@ def _handler_acts(graph: FlowGraph, target: Node) -> bool:
                 stack.append(graph.vertex(after).id)
             continue
         stack.extend(
-            e.target
-            for e in graph.successors(vid, NORMAL - {EdgeKind.OUTCOME})
-            if e.target is not None
+            e.target for e in graph.successors(vid, _WITHOUT_OUTCOME) if e.target is not None
         )
     return False
