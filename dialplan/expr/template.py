@@ -106,27 +106,27 @@ def parse_template(text: str) -> Template:
 
 
 def _parse_parts(text: str, pos: int, nested: bool) -> tuple[list[Part], int]:
+    """Parts from ``pos`` up to the end (or, ``nested``, the ``}`` closing a reference)."""
     parts: list[Part] = []
-    buf: list[str] = []
     n = len(text)
     while pos < n:
-        if text.startswith("${", pos):
-            if buf:
-                parts.append(Literal("".join(buf)))
-                buf = []
-            start = pos
-            inner, pos = _parse_parts(text, pos + 2, nested=True)
-            if pos >= n or text[pos] != "}":
-                raise TemplateError("unterminated '${'", start)
-            parts.append(Ref(tuple(inner), start))
-            pos += 1
-        elif nested and text[pos] == "}":
-            break
-        else:
-            buf.append(text[pos])
-            pos += 1
-    if buf:
-        parts.append(Literal("".join(buf)))
+        ref = text.find("${", pos)
+        if nested:
+            close = text.find("}", pos)
+            if close != -1 and (ref == -1 or close < ref):
+                if close > pos:
+                    parts.append(Literal(text[pos:close]))
+                return parts, close
+        if ref == -1:
+            parts.append(Literal(text[pos:]))
+            return parts, n
+        if ref > pos:
+            parts.append(Literal(text[pos:ref]))
+        inner, pos = _parse_parts(text, ref + 2, nested=True)
+        if pos >= n or text[pos] != "}":
+            raise TemplateError("unterminated '${'", ref)
+        parts.append(Ref(tuple(inner), ref))
+        pos += 1
     return parts, pos
 
 

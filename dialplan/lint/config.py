@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import fnmatch
-import tomllib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +26,7 @@ class LintConfig:
 
     def enabled(self, code: str) -> bool:
         """Whether ``code`` is reported: the longest matching prefix decides (ruff-style)."""
-        if self.select:
-            chosen = max((len(p) for p in self.select if code.startswith(p)), default=-1)
-            if chosen < 0:
-                return False
-        else:
-            chosen = 0
-        ignored = max((len(p) for p in self.ignore if code.startswith(p)), default=-1)
-        return ignored < chosen or ignored < 0
+        return _enabled(tuple(self.select), tuple(self.ignore), code)
 
     def excluded(self, path: Path) -> bool:
         text = path.as_posix()
@@ -55,6 +49,18 @@ class LintConfig:
         if strict is not None:
             cfg = replace(cfg, strict=strict)
         return cfg
+
+
+@lru_cache(maxsize=4096)  # asked for every rule of every file: remember the few answers
+def _enabled(select: tuple[str, ...], ignore: tuple[str, ...], code: str) -> bool:
+    if select:
+        chosen = max((len(p) for p in select if code.startswith(p)), default=-1)
+        if chosen < 0:
+            return False
+    else:
+        chosen = 0
+    ignored = max((len(p) for p in ignore if code.startswith(p)), default=-1)
+    return ignored < chosen or ignored < 0
 
 
 def split_codes(values: Iterable[str]) -> list[str]:
@@ -99,6 +105,8 @@ def _from_table(table: Mapping[str, Any], source: str) -> LintConfig:
 
 def load_config(path: str | Path) -> LintConfig:
     """Read ``[tool.dialplan.lint]`` (pyproject.toml) or a top-level/``[lint]`` table."""
+    import tomllib  # lazily: most runs read no config (start-up time)
+
     p = Path(path)
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
@@ -111,6 +119,11 @@ def load_config(path: str | Path) -> LintConfig:
     return _from_table(table, str(p))
 
 
+#: What any spelling of a ``tool.dialplan`` table needs: ``[tool.dialplan…]`` or a dotted
+#: ``tool.dialplan`` key (spaces and quotes allowed), a ``[tool]`` table, or ``tool = {…}``.
+_MAYBE_TOOL_DIALPLAN = re.compile(r"""\btool["']?[ \t]*(?:\.[ \t]*["']?dialplan|\]|=)""")
+
+
 def discover_config(start: Path) -> LintConfig:
     """The nearest pyproject.toml with a ``[tool.dialplan]`` table, searching upwards."""
     here = start.resolve()
@@ -118,8 +131,16 @@ def discover_config(start: Path) -> LintConfig:
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
             try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, tomllib.TOMLDecodeError):
+                text = candidate.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            if not _MAYBE_TOOL_DIALPLAN.search(text):
+                continue  # cannot have a [tool.dialplan] table: skip parsing the TOML
+            import tomllib
+
+            try:
+                data = tomllib.loads(text)
+            except tomllib.TOMLDecodeError:
                 continue
             if "dialplan" in data.get("tool", {}):
                 return load_config(candidate)

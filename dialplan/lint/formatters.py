@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from pathlib import PurePath
 from urllib.parse import quote
@@ -42,6 +41,8 @@ def summary(diags: Sequence[Diagnostic]) -> str:
 
 def format_json(diags: Sequence[Diagnostic]) -> str:
     """A JSON list of objects with exactly file, line, column, code, severity, message, rule."""
+    import json
+
     return json.dumps([d.to_dict() for d in diags], indent=2, ensure_ascii=False) + "\n"
 
 
@@ -123,6 +124,8 @@ def format_sarif(diags: Sequence[Diagnostic]) -> str:
             }
         ],
     }
+    import json
+
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -72,6 +72,9 @@ PIPELINE_CODES: dict[str, tuple[str, str]] = {
 }
 
 _RULES: dict[str, Rule] = {}
+#: ``_RULES`` sorted by code, and whether the family modules were imported (checked per file)
+_by_code: dict[str, Rule] = {}
+_families_loaded = False
 
 
 def rule(
@@ -91,10 +94,15 @@ def rule(
 
 def all_rules() -> dict[str, Rule]:
     """Every registered rule by code (imports the family modules on first use)."""
-    for family in FAMILIES:
-        try:
-            importlib.import_module(f"{__package__}.rules.{family}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.rules.{family}":
-                raise
-    return dict(sorted(_RULES.items()))
+    global _families_loaded, _by_code
+    if not _families_loaded:
+        for family in FAMILIES:
+            try:
+                importlib.import_module(f"{__package__}.rules.{family}")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{__package__}.rules.{family}":
+                    raise
+        _families_loaded = True
+    if len(_by_code) != len(_RULES):  # sorted once, again only if a rule was registered since
+        _by_code = dict(sorted(_RULES.items()))
+    return dict(_by_code)

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
 
-from ..diagnostics import Location
 from ..expr.template import Template, lenient
 from ..parse import ParsedDocument
 from . import nodes as n
@@ -24,18 +22,22 @@ from .tags import MUSIC_ON_HOLD_ALIASES, TAGS, canonical_attr, canonical_tag
 _SPACE = re.compile(r"\s+")
 
 
-@dataclass(slots=True)
 class Raw:
-    """What a builder gets: the canonical tag, attributes, trimmed text and built children."""
+    """What a builder gets: the canonical tag, attributes, trimmed text and built children.
 
-    tag: str
-    raw_tag: str
-    loc: Location
-    index: int
-    attrs: dict[str, str]
-    text: str
-    children: tuple[n.Node, ...]
-    common: dict[str, Any] = field(default_factory=dict)
+    ``common`` is the new node's field dict (the fields every node has); builders pass it to
+    the node class with their own fields.
+    """
+
+    __slots__ = ("attrs", "children", "common", "text")
+
+    def __init__(
+        self, attrs: dict[str, str], text: str, children: tuple[n.Node, ...], common: dict[str, Any]
+    ) -> None:
+        self.attrs = attrs
+        self.text = text
+        self.children = children
+        self.common = common
 
     def get(self, attr: str) -> str | None:
         value = self.attrs.get(attr)
@@ -59,7 +61,7 @@ def _menu(r: Raw) -> n.Node:
     else:
         max_digits = max([k.pattern.width for k in keypresses] + [1])
     return n.Menu(
-        **r.common,
+        r.common,
         timeout_ms=parse_duration_ms(r.get("timeout"), 5000),
         max_digits=max_digits,
         prompts=prompts,
@@ -71,7 +73,7 @@ def _play(r: Raw) -> n.Node:
     kind = (r.get("type") or "").lower()
     text = _SPACE.sub(" ", r.text) if kind == "tts" else r.text
     return n.Play(
-        **r.common,
+        r.common,
         kind=kind,
         value=lenient(text),
         voice=r.get("voice"),
@@ -83,7 +85,7 @@ def _transfer(r: Raw) -> n.Node:
     timeout = r.get("timeout")
     moh = (r.get("musiconhold") or "ringing").lower()
     return n.Transfer(
-        **r.common,
+        r.common,
         numbers=lenient(r.text),
         callerid=r.template("callerid"),
         musiconhold=MUSIC_ON_HOLD_ALIASES.get(moh, moh),
@@ -99,19 +101,19 @@ def _transfer(r: Raw) -> n.Node:
 def _amd(r: Raw) -> n.Node:
     live = next((c for c in r.children if isinstance(c, n.Live)), None)
     machine = next((c for c in r.children if isinstance(c, n.Machine)), None)
-    return n.Amd(**r.common, live=live, machine=machine)
+    return n.Amd(r.common, live=live, machine=machine)
 
 
 def _if(r: Raw) -> n.Node:
     orelse = next((c for c in r.children if isinstance(c, n.Else)), None)
     body = tuple(c for c in r.children if not isinstance(c, n.Else))
-    return n.If(**r.common, expr=lenient(r.get("expr") or ""), body=body, orelse=orelse)
+    return n.If(r.common, expr=lenient(r.get("expr") or ""), body=body, orelse=orelse)
 
 
 def _equal(negate: bool) -> Callable[[Raw], n.Node]:
     def build(r: Raw) -> n.Node:
         return n.Equal(
-            **r.common,
+            r.common,
             var=lenient(r.get("var") or ""),
             expr=lenient(r.get("expr") or ""),
             negate=negate,
@@ -122,21 +124,21 @@ def _equal(negate: bool) -> Callable[[Raw], n.Node]:
 
 def _assign(cls: type[n.Stash] | type[n.Setvar]) -> Callable[[Raw], n.Node]:
     def build(r: Raw) -> n.Node:
-        return cls(**r.common, varname=lenient(r.get("varname") or ""), value=lenient(r.text))
+        return cls(r.common, varname=lenient(r.get("varname") or ""), value=lenient(r.text))
 
     return build
 
 
 def _http(method: str) -> Callable[[Raw], n.Node]:
     def build(r: Raw) -> n.Node:
-        return n.Http(**r.common, method=method, url=lenient(r.text), varname=r.get("varname"))
+        return n.Http(r.common, method=method, url=lenient(r.text), varname=r.get("varname"))
 
     return build
 
 
 def _record(r: Raw) -> n.Node:
     return n.Record(
-        **r.common,
+        r.common,
         varname=r.get("varname"),
         background=r.flag("background", False),
         timeout_ms=parse_duration_ms(r.get("timeout"), 60_000),
@@ -145,7 +147,7 @@ def _record(r: Raw) -> n.Node:
 
 def _catch(r: Raw) -> n.Node:
     return n.Catch(
-        **r.common,
+        r.common,
         type=(r.get("type") or "").lower(),
         goto=r.get("goto") or "",
         value=r.get("value"),
@@ -153,22 +155,24 @@ def _catch(r: Raw) -> n.Node:
 
 
 def _sms(r: Raw) -> n.Node:
-    return n.Sms(**r.common, to=lenient(r.get("to") or ""), message=lenient(r.text))
+    return n.Sms(r.common, to=lenient(r.get("to") or ""), message=lenient(r.text))
 
 
 def _plain(cls: type[n.Node]) -> Callable[[Raw], n.Node]:
     def build(r: Raw) -> n.Node:
-        return cls(**r.common)
+        return cls(r.common)
 
     return build
 
 
+_unknown = _plain(n.Unknown)
+
 BUILDERS: dict[str, Callable[[Raw], n.Node]] = {
     "dialplan": _plain(n.Dialplan),
     "menu": _menu,
-    "keypress": lambda r: n.Keypress(**r.common, pattern=parse_pattern(r.get("pressed") or "")),
+    "keypress": lambda r: n.Keypress(r.common, pattern=parse_pattern(r.get("pressed") or "")),
     "play": _play,
-    "goto": lambda r: n.Goto(**r.common, target=r.text),
+    "goto": lambda r: n.Goto(r.common, target=r.text),
     "hangup": _plain(n.Hangup),
     "transfer": _transfer,
     "amd": _amd,
@@ -185,12 +189,17 @@ BUILDERS: dict[str, Callable[[Raw], n.Node]] = {
     "post": _http("POST"),
     "sms": _sms,
     "text": _sms,
-    "dnc": lambda r: n.Dnc(**r.common, number=lenient(r.text)),
+    "dnc": lambda r: n.Dnc(r.common, number=lenient(r.text)),
     "catch": _catch,
-    "gotoXML": lambda r: n.GotoXML(**r.common, url=lenient(r.text)),
-    "dtmf": lambda r: n.Dtmf(**r.common, tones=lenient(r.text)),
-    "wait": lambda r: n.Wait(**r.common, duration_ms=parse_duration_ms(r.text or None, 1000)),
+    "gotoXML": lambda r: n.GotoXML(r.common, url=lenient(r.text)),
+    "dtmf": lambda r: n.Dtmf(r.common, tones=lenient(r.text)),
+    "wait": lambda r: n.Wait(r.common, duration_ms=parse_duration_ms(r.text or None, 1000)),
 }
+
+
+def _local(name: str) -> str:
+    """``{namespace}local`` → ``local`` (what ``etree.QName(name).localname`` gives, cheaper)."""
+    return name.rpartition("}")[2] if name[0] == "{" else name
 
 
 class _Builder:
@@ -201,41 +210,38 @@ class _Builder:
     def build(self, el: etree._Element) -> n.Node:
         index = self.count
         self.count += 1
-        raw_tag = etree.QName(el).localname
+        raw_tag = _local(el.tag)
         tag = canonical_tag(raw_tag)
         spec = TAGS.get(tag)
         attrs: dict[str, str] = {}
         raw_attrs: dict[str, str] = {}
-        attr_locs: dict[str, Location] = {}
         for key, value in el.attrib.items():
-            raw_key = etree.QName(key).localname
+            raw_key = _local(key)
             canon = canonical_attr(tag, raw_key)
-            attrs.setdefault(canon, value)
-            raw_attrs.setdefault(canon, raw_key)
-            attr_locs[canon] = self.doc.attr_location(el, raw_key)
-        children = tuple(self.build(c) for c in el if isinstance(c.tag, str))
-        if spec is not None and spec.container:
+            if canon not in attrs:
+                attrs[canon] = value
+                raw_attrs[canon] = raw_key
+        children = tuple([self.build(c) for c in el if isinstance(c.tag, str)])
+        if (spec is not None and spec.container) or not len(el):
             text = (el.text or "").strip()
-        else:
+        else:  # text with comments, CDATA or (misplaced) child elements in it
             text = "".join(el.itertext()).strip()
+        name = attrs.get("name")
         common: dict[str, Any] = {
             "tag": tag,
             "raw_tag": raw_tag,
-            "loc": self.doc.location(el),
             "index": index,
-            "name": (attrs.get("name") or "").strip() or None,
+            "name": (name or "").strip() or None,
             "attrs": attrs,
             "raw_attrs": raw_attrs,
-            "attr_locs": attr_locs,
             "text": text,
-            "text_loc": self.doc.text_location(el),
             "children": children,
+            "_el": el,
+            "_doc": self.doc,
         }
-        raw = Raw(tag, raw_tag, common["loc"], index, attrs, text, children, common)
-        builder = BUILDERS.get(tag, _plain(n.Unknown))
-        node = builder(raw)
+        node = BUILDERS.get(tag, _unknown)(Raw(attrs, text, children, common))
         for child in children:
-            object.__setattr__(child, "parent", node)
+            child.__dict__["parent"] = node
         return node
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..diagnostics import Location
 from .nodes import (
@@ -63,9 +64,11 @@ class Ending(enum.Enum):
     BROKEN_GOTO = "unresolved goto"
 
 
-@dataclass(frozen=True, slots=True)
-class Vertex:
-    """A tag, or (``phase=True``) the input phase of the menu ``node``."""
+class Vertex(NamedTuple):
+    """A tag, or (``phase=True``) the input phase of the menu ``node``.
+
+    Vertices and edges are named tuples: immutable like frozen dataclasses, and several times
+    cheaper to create (every lint builds the graph of its file)."""
 
     id: int
     node: Node
@@ -92,8 +95,7 @@ class Vertex:
         return f"{self.node.label} input" if self.phase else self.node.label
 
 
-@dataclass(frozen=True, slots=True)
-class Edge:
+class Edge(NamedTuple):
     """One way control can go.
 
     ``label`` is what a picture writes on the edge (``1``, ``default``, ``no match``, ``live``,
@@ -146,7 +148,7 @@ class FlowGraph:
         return self.vertices[self.phases[menu.index]]
 
     def successors(self, vid: int, kinds: Iterable[EdgeKind] | None = None) -> Iterator[Edge]:
-        wanted = None if kinds is None else frozenset(kinds)
+        wanted = _kind_set(kinds)
         for edge in self.out.get(vid, ()):
             if wanted is None or edge.kind in wanted:
                 yield edge
@@ -155,7 +157,7 @@ class FlowGraph:
         self, sources: Iterable[int], kinds: Iterable[EdgeKind] | None = None
     ) -> set[int]:
         """Vertex ids reachable from ``sources`` (included) along edges of ``kinds`` (all)."""
-        wanted = None if kinds is None else frozenset(kinds)
+        wanted = _kind_set(kinds)
         seen: set[int] = set()
         stack = list(sources)
         while stack:
@@ -176,6 +178,17 @@ class FlowGraph:
 NORMAL = frozenset(EdgeKind) - {EdgeKind.CATCH}
 
 
+_NORMAL_KINDS = tuple(NORMAL)
+
+
+def _kind_set(kinds: Iterable[EdgeKind] | None) -> tuple[EdgeKind, ...] | None:
+    """``kinds`` as a tuple: membership in a short tuple is an identity test, while a set hashes
+    each enum member through its Python-level ``__hash__``."""
+    if kinds is None:
+        return None
+    return _NORMAL_KINDS if kinds is NORMAL else tuple(kinds)
+
+
 def build_flow(plan: Plan) -> FlowGraph:
     """The control-flow graph of ``plan`` (spec §2)."""
     return _Builder(plan).build()
@@ -192,6 +205,12 @@ class _Builder:
                 self.vertices.append(Vertex(vid, node, phase=True))
                 self.phases[node.index] = vid
         self.edges: list[Edge] = []
+        #: indexes of the nodes in the flow (see :func:`in_flow`), parents before children
+        self.flowing: set[int] = set()
+        for node in plan.nodes:
+            parent = node.parent
+            if parent is None or (parent.index in self.flowing and _is_container(parent)):
+                self.flowing.add(node.index)
 
     # -- helpers -------------------------------------------------------------------------------
     def vid(self, point: Node | InputPhase) -> int:
@@ -220,14 +239,15 @@ class _Builder:
 
     # -- building ------------------------------------------------------------------------------
     def build(self) -> FlowGraph:
+        flowing = self.flowing
         for node in self.plan.nodes:
-            if in_flow(node):
+            if node.index in flowing:
                 self.tag(node)
         for node in self.plan.nodes:
-            if isinstance(node, Menu) and in_flow(node):
+            if isinstance(node, Menu) and node.index in flowing:
                 self.input_phase(node)
         for node in self.plan.nodes:
-            if isinstance(node, Catch) and in_flow(node):
+            if isinstance(node, Catch) and node.index in flowing:
                 self.catch_edges(node)
         out: dict[int, list[Edge]] = {}
         into: dict[int, list[Edge]] = {}
@@ -309,7 +329,7 @@ class _Builder:
         label = "hangup caught" if catch.type == "hangup" else f"catch digit {catch.value}"
         decision = (catch.index, "fired")
         for node in catch.walk():
-            if node is catch or not in_flow(node) or _shadowed(node, catch):
+            if node is catch or node.index not in self.flowing or _shadowed(node, catch):
                 continue
             self.add(node.index, target, EdgeKind.CATCH, label, decision)
             if isinstance(node, Menu):
@@ -363,8 +383,11 @@ def in_flow(node: Node) -> bool:
     return all(_is_container(a) for a in node.ancestors())
 
 
+_CONTAINERS = (Menu, Amd, If, Equal, *_BLOCKS)
+
+
 def _is_container(node: Node) -> bool:
-    return isinstance(node, (Menu, Amd, If, Equal, *_BLOCKS))
+    return isinstance(node, _CONTAINERS)
 
 
 def _shadowed(node: Node, catch: Catch) -> bool:

@@ -1,37 +1,111 @@
-"""Typed, frozen nodes: one dataclass per tag, each with its source location.
+"""Typed, immutable nodes: one class per tag, each with its source location.
 
 Values that hold ``${…}`` stay :class:`~dialplan.expr.Template` objects until a call renders
 them; JavaScript stays text until the evaluator runs it. Nodes keep the raw attributes too, so
 lint rules can report on exactly what was written.
+
+Nodes are built once per file by :mod:`dialplan.model.build` and are read-only afterwards
+(assignment raises :class:`dataclasses.FrozenInstanceError`, as with a frozen dataclass). They
+are plain classes rather than dataclasses because a typical lint builds tens of thousands of
+them: the builder hands each node its finished field dict in one step (a frozen dataclass sets
+every field through ``object.__setattr__``), fields with a default are class attributes, and
+source locations are computed on first use from the lxml element (most are never read). Plain
+classes also import in microseconds, where 25 slotted dataclasses took ~100 ms of start-up.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import FrozenInstanceError
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ..diagnostics import Location
 from ..expr.template import Template
 from .patterns import Pattern
 
+if TYPE_CHECKING:
+    from lxml import etree
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+    from ..parse import ParsedDocument
+
+T = TypeVar("T")
+_EMPTY: Mapping[str, Any] = {}
+
+
+class _lazy(Generic[T]):  # used like @property
+    """A read-only attribute computed on first read, then kept in the instance's ``__dict__``."""
+
+    __slots__ = ("fn", "name")
+
+    def __init__(self, fn: Callable[[Any], T]) -> None:
+        self.fn = fn
+        self.name = fn.__name__
+
+    def __get__(self, obj: Any, owner: type | None = None) -> T:
+        if obj is None:
+            return self  # type: ignore[return-value]
+        value = self.fn(obj)
+        obj.__dict__[self.name] = value
+        return value
+
+
 class Node:
     """Any tag. ``tag`` is the canonical spelling, ``raw_tag`` what the file says."""
 
     tag: str
     raw_tag: str
-    loc: Location
     index: int
     name: str | None = None
-    attrs: Mapping[str, str] = field(default_factory=dict, repr=False)
+    attrs: Mapping[str, str] = _EMPTY
     #: attribute spellings as written, keyed by canonical name
-    raw_attrs: Mapping[str, str] = field(default_factory=dict, repr=False)
-    attr_locs: Mapping[str, Location] = field(default_factory=dict, repr=False)
+    raw_attrs: Mapping[str, str] = _EMPTY
     text: str = ""
-    text_loc: Location | None = field(default=None, repr=False)
-    children: tuple[Node, ...] = field(default=(), repr=False)
-    parent: Node | None = field(default=None, repr=False)
+    children: tuple[Node, ...] = ()
+    parent: Node | None = None
+    #: where the node came from (for its locations, computed on first use)
+    _el: etree._Element
+    _doc: ParsedDocument
+
+    def __init__(self, fields: dict[str, Any], **more: Any) -> None:
+        """Only the model builder creates nodes: ``fields`` (taken over, not copied) and ``more``."""
+        if more:
+            fields.update(more)
+        object.__setattr__(self, "__dict__", fields)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(tag={self.tag!r}, index={self.index}, name={self.name!r})"
+
+    @property
+    def element(self) -> etree._Element:
+        """The lxml element the node was built from (for rules that read the source)."""
+        return self._el
+
+    @_lazy
+    def loc(self) -> Location:
+        """Line and column of the ``<`` that opens the tag."""
+        return self._doc.location(self._el)
+
+    @_lazy
+    def attr_locs(self) -> Mapping[str, Location]:
+        """Where each attribute is written, keyed by canonical name."""
+        from .tags import canonical_attr
+
+        locs: dict[str, Location] = {}
+        for key in self._el.attrib:
+            raw_key = key.rpartition("}")[2]
+            locs[canonical_attr(self.tag, raw_key)] = self._doc.attr_location(self._el, raw_key)
+        return locs
+
+    @_lazy
+    def text_loc(self) -> Location | None:
+        """Where the text value starts (just after the start tag)."""
+        return self._doc.text_location(self._el)
 
     def walk(self) -> Iterator[Node]:
         """This node and every descendant, in document order."""
@@ -56,25 +130,21 @@ class Node:
         return f'<{self.raw_tag} name="{self.name}">' if self.name else f"<{self.raw_tag}>"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Dialplan(Node):
     pass
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Menu(Node):
     timeout_ms: int
     max_digits: int
-    prompts: tuple[Node, ...] = field(default=(), repr=False)
-    keypresses: tuple[Keypress, ...] = field(default=(), repr=False)
+    prompts: tuple[Node, ...] = ()
+    keypresses: tuple[Keypress, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Keypress(Node):
     pattern: Pattern
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Play(Node):
     kind: str  # tts | url | callfireid (lower-cased; "" when missing)
     value: Template
@@ -82,17 +152,14 @@ class Play(Node):
     cache: bool = True
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Goto(Node):
     target: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Hangup(Node):
     pass
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Transfer(Node):
     numbers: Template
     callerid: Template | None = None
@@ -105,47 +172,39 @@ class Transfer(Node):
     callerid_alpha: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Amd(Node):
-    live: Live | None = field(default=None, repr=False)
-    machine: Machine | None = field(default=None, repr=False)
+    live: Live | None = None
+    machine: Machine | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Live(Node):
     pass
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Machine(Node):
     pass
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Stash(Node):
     varname: Template
     value: Template
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Setvar(Node):
     varname: Template
     value: Template
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class If(Node):
     expr: Template
-    body: tuple[Node, ...] = field(default=(), repr=False)
-    orelse: Else | None = field(default=None, repr=False)
+    body: tuple[Node, ...] = ()
+    orelse: Else | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Else(Node):
     pass
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Equal(Node):
     """``<equal>``; ``negate`` is set for ``<notEqual>``."""
 
@@ -154,14 +213,12 @@ class Equal(Node):
     negate: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Record(Node):
     varname: str | None = None
     background: bool = False
     timeout_ms: int = 60_000
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Http(Node):
     """``<get>`` or ``<post>`` (``method`` is ``GET``/``POST``)."""
 
@@ -170,7 +227,6 @@ class Http(Node):
     varname: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Sms(Node):
     """``<sms>`` (and its SDK alias ``<text>``)."""
 
@@ -178,33 +234,27 @@ class Sms(Node):
     message: Template
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Dnc(Node):
     number: Template
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Catch(Node):
     type: str  # hangup | digit (lower-cased)
     goto: str
     value: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class GotoXML(Node):
     url: Template
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Dtmf(Node):
     tones: Template
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Wait(Node):
     duration_ms: int = 1000
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Unknown(Node):
     """A tag the language does not have, or an SDK-only tag that does nothing at run time."""

@@ -28,7 +28,7 @@ def elements(ctx: LintContext) -> list[etree._Element]:
 
 
 def element_of(ctx: LintContext, node: Node) -> etree._Element:
-    return elements(ctx)[node.index]
+    return node.element
 
 
 def _line_starts(ctx: LintContext) -> list[int]:

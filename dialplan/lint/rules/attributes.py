@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator
 
@@ -24,6 +23,7 @@ from ...model.tags import (
     canonical_attr,
 )
 from ..context import LintContext
+from ..index import tagged
 from ..registry import Problem, rule
 from ._source import attr_loc, element_of, value_loc
 
@@ -203,8 +203,8 @@ def invalid_catch_digit(ctx: LintContext) -> Iterator[Problem]:
 
         <dialplan name="Root"><catch type="digit" value="0" goto="Root"><hangup/></catch></dialplan>
     """
-    for node in ctx.plan.nodes:
-        if node.tag != "catch" or _spec(node) is None:
+    for node in tagged(ctx, "catch"):
+        if _spec(node) is None:
             continue
         value = _present(node, "value")
         if not value or (len(value) == 1 and value in _DIGIT_VALUES):
@@ -246,6 +246,8 @@ def _attribute_problems(ctx: LintContext, node: Node, spec: TagSpec) -> Iterator
                 attr_loc(ctx, node, raw),
             )
             continue
+        import difflib  # only for suggestions (start-up time)
+
         close = difflib.get_close_matches(raw, list(spec.attrs), n=1, cutoff=0.75)
         hint = (
             f'; did you mean "{close[0]}"?'
@@ -300,8 +302,8 @@ def ambiguous_menu_timeout(ctx: LintContext) -> Iterator[Problem]:
         <dialplan><menu timeout="3500"><play type="tts">Press 1</play>
           <keypress pressed="1"><hangup/></keypress></menu></dialplan>
     """
-    for node in ctx.plan.nodes:
-        if node.tag != "menu" or _spec(node) is None:
+    for node in tagged(ctx, "menu"):
+        if _spec(node) is None:
             continue
         value = _present(node, "timeout")
         if not value or not value.isascii() or not value.isdigit():
@@ -377,8 +379,8 @@ def music_alias(ctx: LintContext) -> Iterator[Problem]:
 
         <dialplan><transfer musiconhold="silence">2135551212</transfer></dialplan>
     """
-    for node in ctx.plan.nodes:
-        if node.tag != "transfer" or _spec(node) is None:
+    for node in tagged(ctx, "transfer"):
+        if _spec(node) is None:
             continue
         music = _present(node, "musiconhold")
         if music is not None and music.lower() in MUSIC_ON_HOLD_ALIASES:
@@ -404,8 +406,8 @@ def screen_without_whisper(ctx: LintContext) -> Iterator[Problem]:
 
         <dialplan><transfer screen="true" whisper-tts="Press 1 to accept">2135551212</transfer></dialplan>
     """
-    for node in ctx.plan.nodes:
-        if node.tag != "transfer" or _spec(node) is None:
+    for node in tagged(ctx, "transfer"):
+        if _spec(node) is None:
             continue
         if (_present(node, "screen") or "").lower() == "true" and not _present(node, "whisper-tts"):
             yield Problem(
@@ -430,8 +432,8 @@ def voice_on_audio_play(ctx: LintContext) -> Iterator[Problem]:
 
         <dialplan><play type="url">https://example.com/hi.wav</play></dialplan>
     """
-    for node in ctx.plan.nodes:
-        if node.tag != "play" or _spec(node) is None:
+    for node in tagged(ctx, "play"):
+        if _spec(node) is None:
             continue
         kind = (_present(node, "type") or "").lower()
         if kind in ("url", "callfireid") and _present(node, "voice") is not None:
@@ -456,8 +458,8 @@ def invalid_sound_id(ctx: LintContext) -> Iterator[Problem]:
 
         <dialplan><play type="callfireid">123456</play></dialplan>
     """
-    for node in ctx.plan.nodes:
-        if node.tag != "play" or _spec(node) is None:
+    for node in tagged(ctx, "play"):
+        if _spec(node) is None:
             continue
         if (_present(node, "type") or "").lower() != "callfireid":
             continue

@@ -7,9 +7,8 @@ computed once per file through ``ctx.cached("cfg", …)``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from itertools import pairwise
 
-from ...model import Amd, Catch, Goto, Hangup, Keypress, Menu, Node, Play, Transfer
+from ...model import Catch, Goto, Hangup, Keypress, Menu, Node, Play, Transfer
 from ...model.flow import (
     NORMAL,
     Edge,
@@ -24,6 +23,7 @@ from ...model.flow import (
 )
 from ...model.patterns import PatternKind
 from ..context import LintContext
+from ..index import tagged
 from ..registry import Problem, rule
 
 #: Tags that need the phone line: skipped after the caller hung up (spec §2.5).
@@ -59,17 +59,29 @@ def _jump_targets(ctx: LintContext) -> set[int]:
     return ctx.cached("cfg.targets", compute)
 
 
-def _previous(node: Node) -> Node | None:
+def _previous(ctx: LintContext, node: Node) -> Node | None:
     """The tag that runs just before ``node`` in its block (None for the first / a branch)."""
-    parent = node.parent
-    if parent is None or isinstance(node, Keypress) or node.tag in ("live", "machine", "else"):
+    if node.parent is None or isinstance(node, Keypress) or node.tag in ("live", "machine", "else"):
         return None
-    block = parent.prompts if isinstance(parent, Menu) else parent.children
-    block = tuple(c for c in block if c.tag != "else")
-    for before, current in pairwise(block):
-        if current is node:
-            return before
-    return None
+    return _previous_in_block(ctx).get(node.index)
+
+
+def _previous_in_block(ctx: LintContext) -> dict[int, Node | None]:
+    """Node index → the tag before it in its parent's block (``<else>`` skipped; menus: prompts).
+
+    One pass over every block, so W070 stays linear in the number of siblings."""
+
+    def compute() -> dict[int, Node | None]:
+        found: dict[int, Node | None] = {}
+        for parent in ctx.plan.nodes:
+            before: Node | None = None
+            for child in parent.prompts if isinstance(parent, Menu) else parent.children:
+                if child.tag != "else":
+                    found[child.index] = before
+                    before = child
+        return found
+
+    return ctx.cached("flow.previous", compute)
 
 
 @rule("W070", "unreachable-node")
@@ -110,15 +122,16 @@ def unreachable(ctx: LintContext) -> Iterator[Problem]:
             continue
         if not in_flow(node) or node.parent.index not in live:
             continue  # an enclosing region is reported (or cannot run at all)
-        before = _previous(node)
+        before = _previous(ctx, node)
         if before is not None and before.index not in live:
             continue  # same region as the tag before it
         menu = node.parent
         if isinstance(node, Keypress) and isinstance(menu, Menu):
-            if node not in selectable_keypresses(menu):
+            selectable = selectable_keypresses(menu)
+            if node not in selectable:
                 continue  # invalid / duplicate / too long: E040, E041, E043 say why
             if graph.input_phase(menu).id not in live:
-                if node is not selectable_keypresses(menu)[0]:
+                if node is not selectable[0]:
                     continue  # one report for all the menu's branches
                 why = f"the prompts of {menu.label} never finish, so it never waits for input"
             else:
@@ -149,16 +162,22 @@ def _cycles(ctx: LintContext) -> list[list[int]]:
         live = _live(ctx)
         members = {v.id for v in graph.vertices if v.id in live and not v.waits}
 
-        def successors(vid: int) -> Iterator[int]:
-            return (e.target for e in graph.successors(vid, NORMAL) if e.target is not None)
-
+        targets: dict[int, list[int]] = {
+            vid: [
+                e.target
+                for e in graph.out.get(vid, ())
+                if e.target is not None and e.kind is not EdgeKind.CATCH  # i.e. in NORMAL
+            ]
+            for vid in members
+        }
         found = []
-        for scc in _components(members, successors):
+        for scc in _components(members, targets.__getitem__):
+            if len(scc) == 1 and scc[0] not in targets[scc[0]]:
+                continue  # a single vertex without an edge to itself is no loop
             inside = set(scc)
             edges = [e for v in scc for e in graph.successors(v, NORMAL)]
-            looped = len(scc) > 1 or any(e.target == scc[0] for e in edges)
             leaves = any(e.target is None or e.target not in inside for e in edges)
-            if looped and not leaves:
+            if not leaves:
                 found.append(sorted(scc))
         return found
 
@@ -289,6 +308,8 @@ def play_cycle(ctx: LintContext) -> Iterator[Problem]:
 
 #: The outcomes a caller who presses nothing gets at a menu.
 _SILENT = frozenset({"timeout", "no input"})
+#: normal edges except how a transfer went
+_WITHOUT_OUTCOME = tuple(NORMAL - {EdgeKind.OUTCOME})
 
 
 def _silent_edges(graph: FlowGraph, vid: int) -> Iterator[Edge]:
@@ -368,8 +389,8 @@ def menu_retry_loop(ctx: LintContext) -> Iterator[Problem]:
     """
     graph = _cfg(ctx)
     traps = _silent_traps(ctx)
-    for node in ctx.plan.nodes:
-        if not isinstance(node, Menu) or not in_flow(node):
+    for node in tagged(ctx, "menu"):
+        if not in_flow(node):
             continue
         if graph.input_phase(node).id not in traps:
             continue
@@ -464,8 +485,8 @@ def amd_present(ctx: LintContext) -> Iterator[Problem]:
 
         <dialplan><play type="tts">Hi</play><hangup/></dialplan>
     """
-    for node in ctx.plan.nodes:
-        if isinstance(node, Amd) and in_flow(node):
+    for node in tagged(ctx, "amd"):
+        if in_flow(node):
             yield Problem(
                 f"{node.label} only detects answering machines on outbound calls; "
                 "inbound calls always take <live>",
@@ -552,8 +573,6 @@ def _handler_acts(graph: FlowGraph, target: Node) -> bool:
                 stack.append(graph.vertex(after).id)
             continue
         stack.extend(
-            e.target
-            for e in graph.successors(vid, NORMAL - {EdgeKind.OUTCOME})
-            if e.target is not None
+            e.target for e in graph.successors(vid, _WITHOUT_OUTCOME) if e.target is not None
         )
     return False

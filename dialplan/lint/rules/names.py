@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 
 from ...diagnostics import Location
@@ -80,6 +79,8 @@ def _suggestion(ctx: LintContext, target: str) -> str:
         )
     if len(ctx.plan.names) > _FUZZY_LIMIT:
         return ""
+    import difflib  # only for suggestions (start-up time)
+
     close = difflib.get_close_matches(target, list(ctx.plan.names), n=1, cutoff=0.8)
     return f'; did you mean "{close[0]}"?' if close else ""
 

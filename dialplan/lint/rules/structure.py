@@ -5,12 +5,12 @@ E001 (not well-formed) comes from the parser; the rules here see a well-formed d
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 
-from ...model import Amd, Node
+from ...model import Node
 from ...model.tags import CAMEL_TAGS, TAGS, TagSpec
 from ..context import LintContext
+from ..index import tagged
 from ..registry import Problem, rule
 from ._source import loose_text
 
@@ -41,6 +41,8 @@ def _suggest(raw: str) -> str:
     for name in names:
         if name.lower() == raw.lower():
             return f"; did you mean <{name}>?"
+    import difflib  # only for suggestions (start-up time)
+
     close = difflib.get_close_matches(raw, names, n=1, cutoff=0.75)
     return f"; did you mean <{close[0]}>?" if close else ""
 
@@ -199,8 +201,8 @@ def amd_branches(ctx: LintContext) -> Iterator[Problem]:
 
         <dialplan><amd><live><hangup/></live><machine><hangup/></machine></amd></dialplan>
     """
-    for node in ctx.plan.nodes:
-        if not isinstance(node, Amd) or _spec(node) is None:
+    for node in tagged(ctx, "amd"):
+        if _spec(node) is None:
             continue
         seen: dict[str, int] = {"live": 0, "machine": 0}
         for child in node.children:
@@ -240,8 +242,8 @@ def incomplete_menu(ctx: LintContext) -> Iterator[Problem]:
           <menu><play type="tts">Press 1</play><keypress pressed="1"><hangup/></keypress></menu>
         </dialplan>
     """
-    for node in ctx.plan.nodes:
-        if node.tag != "menu" or _spec(node) is None:
+    for node in tagged(ctx, "menu"):
+        if _spec(node) is None:
             continue
         tags = {c.tag for c in node.children}
         if "keypress" not in tags:
@@ -268,8 +270,8 @@ def menu_unusual_child(ctx: LintContext) -> Iterator[Problem]:
         <dialplan><setvar varname="n">1</setvar><menu><play type="tts">Press 1</play>
           <keypress pressed="1"><hangup/></keypress></menu></dialplan>
     """
-    for node in ctx.plan.nodes:
-        if node.tag != "menu" or _spec(node) is None:
+    for node in tagged(ctx, "menu"):
+        if _spec(node) is None:
             continue
         for child in node.children:
             if child.tag in ("play", "keypress", "menu") or _spec(child) is None:
@@ -295,8 +297,8 @@ def multiple_else(ctx: LintContext) -> Iterator[Problem]:
 
         <dialplan><if expr="1 == 1"><hangup/><else><hangup/></else></if></dialplan>
     """
-    for node in ctx.plan.nodes:
-        if node.tag != "if" or _spec(node) is None:
+    for node in tagged(ctx, "if"):
+        if _spec(node) is None:
             continue
         elses = [c for c in node.children if c.tag == "else"]
         for extra in elses[1:]:
@@ -322,8 +324,8 @@ def else_not_last(ctx: LintContext) -> Iterator[Problem]:
 
         <dialplan><if expr="1 == 1"><play type="tts">yes</play><else><hangup/></else></if></dialplan>
     """
-    for node in ctx.plan.nodes:
-        if node.tag != "if" or _spec(node) is None:
+    for node in tagged(ctx, "if"):
+        if _spec(node) is None:
             continue
         kids = node.children
         for i, child in enumerate(kids):

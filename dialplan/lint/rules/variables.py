@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ...diagnostics import Location
-from ...expr import js
 from ...expr.template import Literal, Ref, Template, TemplateError, parse_template
 from ...expr.variables import (
     NUMERIC_VARIABLES,
@@ -366,6 +365,8 @@ def js_placeholder(template: Template) -> str:
 @lru_cache(maxsize=8192)
 def _syntax_error(code: str) -> str | None:
     """The engine's syntax error for ``code`` (memoised: conditions repeat across files)."""
+    from ...expr import js  # QuickJS: imported only when an expression is checked
+
     error = js.syntax_error(code)
     if error is not None and "'}'" in error and "}" not in code:
         # the engine compiles the code as a function body: its own closing brace is reported
