@@ -72,7 +72,7 @@ def _http_pairs(values: tuple[str, ...]) -> dict[str, str]:
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--amd", type=click.Choice(["live", "machine"]), default="live", show_default=True,
               help="Answering-machine detection result.")  # fmt: skip
 @click.option("--input", "inputs", multiple=True, metavar="KEYS",
