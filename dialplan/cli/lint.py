@@ -81,6 +81,9 @@ def _lint(
 ) -> None:
     config = load_config(config_path) if config_path else discover_config(Path.cwd())
     config = config.merged(split_codes(select), split_codes(ignore), strict)
+    for path in paths:
+        if Path(path).is_dir() and next(Path(path).rglob("*.xml"), None) is None:
+            click.echo(f"dialplan: warning: no *.xml files in directory {path}", err=True)
     diags = lint_paths(paths, config)
     if fmt == "text":
         report = format_text(diags, color=output is None and _use_color(sys.stdout))

@@ -121,3 +121,14 @@ def test_negative_max_wait_is_rejected(
                        str(tmp_path / "b.sqlite"), "--max-wait", "-1")  # fmt: skip
     assert code == 2
     assert "--max-wait" in err
+
+
+def test_lint_warns_about_a_directory_without_dialplans(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "notes.txt").write_text("not a dialplan", encoding="utf-8")
+    code, _, err = run(capsys, "lint", str(tmp_path))
+    assert code == 0
+    assert f"no *.xml files in directory {tmp_path}" in err
+    code, _, err = run(capsys, "lint", str(EXAMPLES))
+    assert "no *.xml files" not in err
