@@ -132,3 +132,20 @@ def test_lint_warns_about_a_directory_without_dialplans(
     assert f"no *.xml files in directory {tmp_path}" in err
     code, _, err = run(capsys, "lint", str(EXAMPLES))
     assert "no *.xml files" not in err
+
+
+def test_paths_warns_that_an_invalid_plan_cannot_be_replayed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    plan = tmp_path / "p.xml"
+    plan.write_text(
+        '<dialplan name="x"><menu name="m"><play type="tts">hi</play>'
+        '<keypress pressed="1"><goto/></keypress></menu></dialplan>',
+        encoding="utf-8",
+    )
+    code, out, err = run(capsys, "paths", str(plan))
+    assert code == 0
+    assert "route 1:" in out
+    assert "has 1 lint error" in err and "will refuse to replay" in err
+    code, _, err = run(capsys, "paths", str(EXAMPLES / "pharmacy-refill.xml"))
+    assert code == 0 and err == ""
