@@ -149,3 +149,17 @@ def test_paths_warns_that_an_invalid_plan_cannot_be_replayed(
     assert "has 1 lint error" in err and "will refuse to replay" in err
     code, _, err = run(capsys, "paths", str(EXAMPLES / "pharmacy-refill.xml"))
     assert code == 0 and err == ""
+
+
+def test_call_rejects_bad_numbers_before_dialling(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    plan = str(EXAMPLES / "pharmacy-refill.xml")
+    code, _, err = run(capsys, "call", plan, "--to", "sip:1@127.0.0.1:9", "--ring-timeout", "-5")
+    assert code == 2 and "--ring-timeout" in err
+    code, _, err = run(capsys, "call", plan, "--to", "sip:1@127.0.0.1:9", "--local-port", "70000")
+    assert code == 2 and "--local-port" in err
+    bad = tmp_path / "bad.xml"
+    bad.write_text('<dialplan name="x"><goto/></dialplan>', encoding="utf-8")
+    code, _, err = run(capsys, "call", str(bad), "--to", "sip:1@127.0.0.1:9")
+    assert code == 1 and "has errors; not called" in err
