@@ -143,7 +143,8 @@ def _rules(code: str | None, fmt: str) -> None:
             )
         else:
             click.echo(
-                f"{rule.code} {rule.name} ({rule.severity.label}, {rule.family})\n\n{rule.doc}"
+                f"{rule.code} {rule.name} ({rule.severity.label}, {rule.family})\n\n"
+                + _plain(rule.doc)
             )
         return
     rows = [(c, n, "error", t) for c, (n, t) in PIPELINE_CODES.items()]
@@ -158,4 +159,9 @@ def _rules(code: str | None, fmt: str) -> None:
         )
         return
     for c, n, s, t in rows:
-        click.echo(f"{c}  {n:<28} {s:<8} {t}")
+        click.echo(f"{c}  {n:<28} {s:<8} {_plain(t)}")
+
+
+def _plain(text: str) -> str:
+    """Docstring markup for a terminal: reST ````code```` becomes Markdown-style `code`."""
+    return text.replace("``", "`")

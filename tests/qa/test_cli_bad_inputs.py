@@ -163,3 +163,10 @@ def test_call_rejects_bad_numbers_before_dialling(
     bad.write_text('<dialplan name="x"><goto/></dialplan>', encoding="utf-8")
     code, _, err = run(capsys, "call", str(bad), "--to", "sip:1@127.0.0.1:9")
     assert code == 1 and "has errors; not called" in err
+
+
+def test_rules_text_has_no_rest_double_backticks(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "rules")
+    assert code == 0
+    assert "E002" in out and "``" not in out
+    assert "`<dialplan>`" in out
