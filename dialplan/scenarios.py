@@ -235,10 +235,17 @@ def check(result: CallResult, expect: Mapping[str, Any]) -> list[str]:
     prompts = [_norm(p) for p in result.prompts]
     if "prompts" in expect:
         want_prompts = [_norm(str(p)) for p in expect["prompts"]]
-        if len(want_prompts) != len(prompts) or any(
-            w not in p for w, p in zip(want_prompts, prompts, strict=False)
-        ):
-            failures.append(f"prompts: expected {want_prompts!r}, got {prompts!r}")
+        bad = [i for i, (w, p) in enumerate(zip(want_prompts, prompts, strict=False)) if w not in p]
+        if bad:
+            i = bad[0]
+            failures.append(
+                f"prompts[{i + 1}]: expected {want_prompts[i]!r} in {prompts[i]!r}"
+                f" ({len(bad)} of {len(want_prompts)} prompts differ)"
+            )
+        elif len(want_prompts) != len(prompts):
+            failures.append(
+                f"prompts: expected {len(want_prompts)} prompts, heard {len(prompts)}: {prompts!r}"
+            )
     if "prompts_include" in expect:
         position = 0
         for fragment in (_norm(str(f)) for f in expect["prompts_include"]):

@@ -23,6 +23,8 @@ AM_CONFIGS = ("AM_ONLY", "AM_AND_LIVE", "LIVE_WITH_AMD", "LIVE_IMMEDIATE")
 #: results a simulated attempt can have (the ``sim_result`` column and outcome weights)
 SIM_RESULTS = ("LA", "AM", "BUSY", "NO_ANS", "CARRIER_ERROR")
 #: attempt results that may be retried
+#: upper bound of ``retry_config.max_attempts`` (a number that always fails is retried at most this often)
+MAX_ATTEMPTS = 100
 RETRYABLE = ("LA", "AM", "BUSY", "NO_ANS", "CARRIER_ERROR", "XFER")
 DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 _HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)(?::([0-5]\d))?$")
@@ -257,8 +259,8 @@ def load_campaign(path: str | Path) -> Campaign:
     retry = RetryConfig()
     if (t := r.table("retry_config")) is not None:
         max_attempts = t.get("max_attempts", int, 1)
-        if max_attempts < 1:
-            raise t.fail("max_attempts", "must be at least 1")
+        if not 1 <= max_attempts <= MAX_ATTEMPTS:
+            raise t.fail("max_attempts", f"must be between 1 and {MAX_ATTEMPTS}")
         minutes = t.get("minutes_between_attempts", float, 60.0)
         if minutes < 0:
             raise t.fail("minutes_between_attempts", "must not be negative")

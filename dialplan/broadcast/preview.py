@@ -48,6 +48,8 @@ def preview_campaign(
             columns = list(row.dispatch.get("columns", []))
             samples = []
             for item in store.iter_export(row.id):
+                if len(samples) >= sample:
+                    break
                 if item["bucket"] != "call_initiated":
                     continue
                 contact = dict(item["attributes"])
@@ -80,8 +82,6 @@ def preview_campaign(
                         "machine": paths["machine"],
                     }
                 )
-                if len(samples) >= sample:
-                    break
         finally:
             store.close()
     first, last = first_last["first"], first_last["last"]

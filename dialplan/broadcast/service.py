@@ -130,6 +130,7 @@ def run_campaign(
         check_webhook_url(campaign)
     if driver is None and runner is None:
         runner = default_runner(campaign)  # a broken dialplan fails before anything is stored
+    read_header(campaign)  # so does an empty, binary or phone_number-less recipients file
     store = Store(db)
     try:
         row, resumed = open_campaign(store, campaign, clock == "virtual")

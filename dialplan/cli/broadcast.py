@@ -35,6 +35,22 @@ def broadcast() -> None:
     """Run voice broadcasts: campaigns of calls with retries, windows, DNC and webhooks."""
 
 
+def _write_file(path: str, text: str) -> None:
+    """Write an output file; an unwritable path is a usage error (exit 2), not a traceback."""
+    try:
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _check_writable_dir(path: str) -> None:
+    """Fail before any work when the directory of an output file does not exist."""
+    parent = Path(path).parent
+    if not parent.is_dir():
+        raise UsageError(f"cannot write {path}: no such directory {parent}")
+
+
 def _existing_db(db: str) -> str:
     if not Path(db).is_file():
         raise UsageError(f"no campaign database {db} (run a campaign first, or pass --db)")
@@ -62,7 +78,7 @@ def _existing_db(db: str) -> str:
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a TTY).")
 @click.option(
     "--max-wait",
-    type=float,
+    type=click.FloatRange(min=0),
     default=30.0,
     show_default=True,
     help="Seconds to keep delivering webhook events after the calls are done.",
@@ -90,6 +106,8 @@ def run(
     from ..broadcast.store import Store
 
     camp = load_campaign(campaign)
+    out_path = report_path or f"{Path(campaign).stem}-report.html"
+    _check_writable_dir(out_path)
     show = sys.stderr.isatty() if progress is None else progress
     telephony: Any = None
     if driver == "sip":
@@ -109,7 +127,6 @@ def run(
     store = Store(db)
     try:
         stats = campaign_stats(store, camp.name)
-        out_path = report_path or f"{Path(campaign).stem}-report.html"
         written = _write_report(store, camp.name, out_path)
     finally:
         store.close()
@@ -173,7 +190,7 @@ def _write_report(store: Any, name: str, path: str) -> str | None:
     except ImportError:
         return None
     html = render_report(report_data(store, name))
-    Path(path).write_text(html, encoding="utf-8")
+    _write_file(path, html)
     return path
 
 
@@ -206,15 +223,23 @@ def stats(name: str, db: str, fmt: str) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file.")
 def export(name: str, db: str, fmt: str, output: str | None) -> None:
     """Export one row per recipient: final result, attempts, answers."""
-    from ..broadcast.stats import write_csv, write_json
+    from ..broadcast.stats import find_campaign, write_csv, write_json
     from ..broadcast.store import Store
 
     store = Store(_existing_db(db))
     try:
+        find_campaign(store, name)  # an unknown name fails before anything is written
         writer = write_json if fmt == "json" else write_csv
         if output:
-            with open(output, "w", encoding="utf-8", newline="") as fh:
-                writer(store, name, fh)
+            _check_writable_dir(output)
+            tmp = f"{output}.tmp"
+            try:
+                with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                    writer(store, name, fh)
+                Path(tmp).replace(output)
+            except OSError as exc:
+                Path(tmp).unlink(missing_ok=True)
+                raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
         else:
             writer(store, name, sys.stdout)
     finally:
@@ -243,14 +268,20 @@ def report(name: str, db: str, output: str) -> None:
         html = render_report(report_data(store, name))
     finally:
         store.close()
-    Path(output).write_text(html, encoding="utf-8")
+    _write_file(output, html)
     click.echo(f"report: {output}")
 
 
 @broadcast.command()
 @click.argument("campaign", type=click.Path(dir_okay=False))
 @_format_option
-@click.option("--sample", type=int, default=3, show_default=True, help="Recipients to render.")
+@click.option(
+    "--sample",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Recipients to render.",
+)
 def preview(campaign: str, fmt: str, sample: int) -> None:
     """Dry run: duration, skipped recipients and why, and what a sample will hear."""
     from ..broadcast.campaign import load_campaign

@@ -28,11 +28,17 @@ from ..errors import DialplanError, UsageError
     help="TOML file with a [sip] table (e.g. the campaign file)",
 )
 @click.option("--local-host", help="local address to bind (default 127.0.0.1)")
-@click.option("--local-port", type=int, help="local SIP port (default: any free port)")
+@click.option(
+    "--local-port", type=click.IntRange(0, 65535), help="local SIP port (default: any free port)"
+)
 @click.option("--rtp-ports", help="local RTP port range LOW-HIGH")
 @click.option("--username", help="digest user name for a trunk that challenges")
 @click.option("--password", help="digest password")
-@click.option("--ring-timeout", type=float, help="seconds to ring before CANCEL (default 30)")
+@click.option(
+    "--ring-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    help="seconds to ring before CANCEL (default 30)",
+)
 @click.option(
     "--amd",
     "amd_mode",
@@ -119,7 +125,7 @@ def _call(
         import logging
 
         logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s: %(message)s")
-    plan: Any = load_or_report(str(dialplan_file))
+    plan: Any = load_or_report(str(dialplan_file), "not called")
     if sip_config is not None:
         cfg, options = sipconfig.load_file(sip_config)
     else:

@@ -181,3 +181,19 @@ def paths(file: str, fmt: str, max_loops: int, limit: int) -> None:
     click.echo(
         f"{total} route{'s' if total != 1 else ''}, each loop taken at most {found.max_loops}x{more}"
     )
+    _warn_if_invalid(file)
+
+
+def _warn_if_invalid(file: str) -> None:
+    """Routes of a plan with lint errors are listed, but their replay commands would be refused."""
+    from .._api import load
+
+    try:
+        load(file)
+    except InvalidDialplan as exc:
+        errors = sum(1 for d in exc.diagnostics if d.severity.name == "ERROR")
+        click.echo(
+            f"dialplan: warning: {file} has {errors} lint error{'s' if errors != 1 else ''}"
+            f" (see 'dialplan lint {file}'); 'dialplan simulate' will refuse to replay these routes",
+            err=True,
+        )

@@ -81,6 +81,9 @@ def _lint(
 ) -> None:
     config = load_config(config_path) if config_path else discover_config(Path.cwd())
     config = config.merged(split_codes(select), split_codes(ignore), strict)
+    for path in paths:
+        if Path(path).is_dir() and next(Path(path).rglob("*.xml"), None) is None:
+            click.echo(f"dialplan: warning: no *.xml files in directory {path}", err=True)
     diags = lint_paths(paths, config)
     if fmt == "text":
         report = format_text(diags, color=output is None and _use_color(sys.stdout))
@@ -140,7 +143,8 @@ def _rules(code: str | None, fmt: str) -> None:
             )
         else:
             click.echo(
-                f"{rule.code} {rule.name} ({rule.severity.label}, {rule.family})\n\n{rule.doc}"
+                f"{rule.code} {rule.name} ({rule.severity.label}, {rule.family})\n\n"
+                + _plain(rule.doc)
             )
         return
     rows = [(c, n, "error", t) for c, (n, t) in PIPELINE_CODES.items()]
@@ -155,4 +159,9 @@ def _rules(code: str | None, fmt: str) -> None:
         )
         return
     for c, n, s, t in rows:
-        click.echo(f"{c}  {n:<28} {s:<8} {t}")
+        click.echo(f"{c}  {n:<28} {s:<8} {_plain(t)}")
+
+
+def _plain(text: str) -> str:
+    """Docstring markup for a terminal: reST ````code```` becomes Markdown-style `code`."""
+    return text.replace("``", "`")

@@ -22,7 +22,7 @@ def pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     return out
 
 
-def load_or_report(path: str) -> object:
+def load_or_report(path: str, refused: str = "not simulated") -> object:
     """Load a dialplan; on errors print every error diagnostic and exit 1."""
     from .._api import load
 
@@ -32,7 +32,7 @@ def load_or_report(path: str) -> object:
         for d in exc.diagnostics:
             if d.severity.name == "ERROR":
                 click.echo(f"{d.file}:{d.line}:{d.column}: {d.code} {d.message}", err=True)
-        click.echo(f"dialplan: {path} has errors; not simulated", err=True)
+        click.echo(f"dialplan: {path} has errors; {refused}", err=True)
         sys.exit(1)
 
 
@@ -72,7 +72,7 @@ def _http_pairs(values: tuple[str, ...]) -> dict[str, str]:
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--amd", type=click.Choice(["live", "machine"]), default="live", show_default=True,
               help="Answering-machine detection result.")  # fmt: skip
 @click.option("--input", "inputs", multiple=True, metavar="KEYS",
