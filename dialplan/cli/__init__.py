@@ -57,6 +57,15 @@ class LazyGroup(click.Group):
         command: click.Command = getattr(module, attr)
         return command
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Every subcommand's deliberate errors become one line and their exit code — here, in
+        one place, so that click's test runner sees exactly what a user sees."""
+        try:
+            return super().invoke(ctx)
+        except DialplanError as exc:
+            click.echo(f"dialplan: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="dialplan")
@@ -67,7 +76,11 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> Any:
     """Console entry point: run the group and turn errors into exit codes."""
     try:
-        return cli.main(args=argv, prog_name="dialplan", standalone_mode=False)
+        status = cli.main(args=argv, prog_name="dialplan", standalone_mode=False)
+        # without standalone mode, click returns the code given to ctx.exit() instead of exiting
+        if isinstance(status, int) and status:
+            sys.exit(status)
+        return status
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from ..errors import DialplanError, UsageError
+from ..errors import UsageError
 
 
 @click.command("call")
@@ -88,33 +88,6 @@ def call(
     object as `dialplan simulate`, plus a "sip" block: result code, Q.850 cause, SIP status).
 
     Exit status: 0 answered, 1 not answered (busy, no answer, invalid …), 2 usage error."""
-    try:
-        _call(**locals())
-    except DialplanError as exc:
-        click.echo(f"dialplan: error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-
-
-def _call(
-    dialplan_file: Path,
-    to: str,
-    from_user: str | None,
-    from_display: str | None,
-    proxy: str | None,
-    sip_config: Path | None,
-    local_host: str | None,
-    local_port: int | None,
-    rtp_ports: str | None,
-    username: str | None,
-    password: str | None,
-    ring_timeout: float | None,
-    amd_mode: str | None,
-    recordings: Path | None,
-    variables: tuple[str, ...],
-    contact: tuple[str, ...],
-    fmt: str,
-    verbose: bool,
-) -> None:
     from ..drivers.sip import config as sipconfig
     from ..drivers.sip.driver import SipDriver
     from ..drivers.sip.ua import SipConfig

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import DialplanError, UsageError
+from ..errors import UsageError
 from ..lint.config import discover_config, load_config, split_codes
 from ..lint.formatters import FORMATTERS, format_text
 from ..lint.linter import failed, lint_paths
@@ -58,27 +58,6 @@ def lint(
 
     Exit status: 0 no errors, 1 at least one error (or warning with --strict), 2 usage error.
     """
-    try:
-        _lint(paths, fmt, select, ignore, strict, config_path, output)
-    except DialplanError as exc:
-        _fail(exc)
-
-
-def _fail(exc: DialplanError) -> None:
-    """One line on stderr and the error's exit code (also when run without ``cli.main``)."""
-    click.echo(f"dialplan: error: {exc}", err=True)
-    sys.exit(exc.exit_code)
-
-
-def _lint(
-    paths: tuple[str, ...],
-    fmt: str,
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
-    strict: bool | None,
-    config_path: str | None,
-    output: str | None,
-) -> None:
     config = load_config(config_path) if config_path else discover_config(Path.cwd())
     config = config.merged(split_codes(select), split_codes(ignore), strict)
     for path in paths:
@@ -107,13 +86,6 @@ def _lint(
 )
 def rules(code: str | None, fmt: str) -> None:
     """List every lint rule, or explain one (dialplan rules W070)."""
-    try:
-        _rules(code, fmt)
-    except DialplanError as exc:
-        _fail(exc)
-
-
-def _rules(code: str | None, fmt: str) -> None:
     import json
 
     from ..lint.registry import PIPELINE_CODES, all_rules
