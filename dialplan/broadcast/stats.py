@@ -171,9 +171,39 @@ def _iso(t: float | None) -> str:
     return iso(round(t * 1000))
 
 
+#: plain-English meaning of each counter, shown in the text output only (docs/broadcast.md)
+DESCRIPTIONS = {
+    "totalCount": "recipients in the campaign",
+    "totalOutboundCount": "calls placed, retries included",
+    "remainingOutboundCount": "recipients without a final result yet",
+    "callsAttempted": "numbers dialled at least once",
+    "callsPlaced": "calls placed, retries included",
+    "dialedCount": "numbers dialled at least once",
+    "callsRemaining": "recipients without a final result yet",
+    "callsAwaitingRedial": "recipients waiting for a retry",
+    "callsLiveAnswer": "answered by a person (LA + XFER)",
+    "liveCount": "answered by a person (LA + XFER)",
+    "answeringMachineCount": "answered by a machine (AM)",
+    "busyCount": "ended busy (BUSY)",
+    "noAnswerCount": "not answered (NO_ANS)",
+    "doNotCallCount": "on the do-not-call list (DNC)",
+    "errorCount": "carrier error or invalid number",
+    "miscCount": "duplicate, skipped or never dialled",
+    "transferCount": "transferred (XFER, also in liveCount)",
+    "callsDuration": "seconds of answered calls",
+    "billedDuration": "seconds billed, answered calls rounded up to minutes",
+    "responseRatePercent": "answered (live + machine) / attempted",
+    "respondedCount": "recipients with at least one answer stashed",
+}
+
+
 def stats_text(stats: dict[str, Any], name: str) -> str:
+    """The stats as aligned ``name  value  meaning`` lines (the names are the contract)."""
     buf = io.StringIO()
     buf.write(f"campaign {name}\n")
+    width = max((len(str(v)) for v in stats.values()), default=0)
     for key, value in stats.items():
-        buf.write(f"  {key:<24} {value}\n")
+        desc = DESCRIPTIONS.get(key, "")
+        line = f"  {key:<24} {value!s:>{width}}   {desc}" if desc else f"  {key:<24} {value}"
+        buf.write(line.rstrip() + "\n")
     return buf.getvalue()

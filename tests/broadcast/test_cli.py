@@ -118,3 +118,16 @@ def test_broken_dialplan_exits_1_before_anything_is_stored(tmp_path: Path) -> No
     out = cli("run", str(path), "--db", str(db), "--no-progress")
     assert out.returncode == 1 and "invalid dialplan" in out.stderr
     assert not db.exists()
+
+
+def test_stats_text_keeps_names_and_adds_meanings(db: Path) -> None:
+    out = cli("stats", "test", "--db", str(db))
+    assert out.returncode == 0, out.stderr
+    rows = {line.split()[0]: line.split(None, 2)[1:] for line in out.stdout.splitlines()[1:]}
+    assert rows["callsAttempted"] == ["3", "numbers dialled at least once"]
+    assert rows["callsPlaced"] == ["4", "calls placed, retries included"]
+    assert rows["transferCount"][0] == "1" and "XFER" in rows["transferCount"][1]
+    # every counter of the JSON contract is listed, each with a meaning
+    data = json.loads(cli("stats", "test", "--db", str(db), "--format", "json").stdout)
+    assert list(rows) == list(data)
+    assert all(len(v) == 2 and v[1] for v in rows.values())
