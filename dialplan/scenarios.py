@@ -183,6 +183,30 @@ def _check_options(options: Mapping[str, Any]) -> str | None:
         return "transfer must be a string or a list of strings"
     if "max_steps" in options and not isinstance(options["max_steps"], int):
         return "max_steps must be an integer"
+    return _check_values(options)
+
+
+def _check_values(options: Mapping[str, Any]) -> str | None:
+    """The values ``simulate`` would refuse (bad amd, input, transfer outcome, time): a
+    scenario-file error, reported before any case runs."""
+    from .drivers.sim import check_input
+    from .drivers.simulate import TRANSFER_OUTCOMES, to_epoch
+
+    amd = options.get("amd", "live")
+    if amd not in ("live", "machine"):
+        return f"bad amd {amd!r}: use live or machine"
+    inputs = options.get("inputs", [])
+    try:
+        for item in [inputs] if isinstance(inputs, str) else inputs:
+            check_input(str(item))
+        if "now" in options:
+            to_epoch(options["now"])
+    except UsageError as exc:
+        return str(exc)
+    transfer = options.get("transfer", "answered")
+    for outcome in [transfer] if isinstance(transfer, str) else transfer:
+        if outcome not in TRANSFER_OUTCOMES:
+            return f"bad transfer outcome {outcome!r}: use one of {', '.join(TRANSFER_OUTCOMES)}"
     return None
 
 
@@ -212,7 +236,8 @@ def run_case(plan: Plan, case: Case, scenario: str = "") -> CaseResult:
     try:
         result = simulate(plan, inputs=[str(i) for i in inputs], **options)
     except (UsageError, TypeError) as exc:
-        return CaseResult(scenario, case.name, [f"bad case: {exc}"])
+        # a bad value in the case: the scenario file is wrong, not the dialplan
+        raise UsageError(f"{scenario or '<scenario>'}: case {case.name!r}: {exc}") from None
     return CaseResult(scenario, case.name, check(result, case.expect), result)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from dialplan.cli import cli
@@ -108,6 +109,29 @@ def test_calltest_bad_scenario_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["test", str(tmp_path / "s.toml")])
     assert result.exit_code == 2  # a usage error: one line, no traceback
     assert "unknown key(s) bogus" in result.output
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ('inputs = ["zz"]', "bad input 'zz'"),
+        ('amd = "robot"', "bad amd 'robot'"),
+        ('transfer = ["answered", "maybe"]', "bad transfer outcome 'maybe'"),
+        ('now = "tomorrow"', "bad time 'tomorrow'"),
+    ],
+)
+def test_calltest_bad_value_in_a_case_is_a_usage_error(
+    tmp_path: Path, case: str, message: str
+) -> None:
+    (tmp_path / "p.xml").write_text('<dialplan><play type="tts">Hi</play></dialplan>')
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(
+        f'dialplan = "p.xml"\n[[case]]\nname = "fine"\n[[case]]\nname = "odd one"\n{case}\n'
+    )
+    result = CliRunner().invoke(cli, ["test", str(scenario)])
+    assert result.exit_code == 2, result.output
+    assert f"{scenario}: case 'odd one': {message}" in result.output
+    assert "PASS" not in result.output  # reported before any case runs
 
 
 def test_calltest_invalid_dialplan_fails_its_cases(tmp_path: Path) -> None:
