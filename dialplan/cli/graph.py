@@ -85,6 +85,10 @@ def graph(file: str, fmt: str, output: str | None) -> None:
         _write(render_svg(to_dot(pic)), output)
 
 
+#: ``--max-loops`` ceiling: the number of routes grows fast with it (loops combine)
+MAX_LOOPS = 10
+
+
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option(
@@ -92,7 +96,7 @@ def graph(file: str, fmt: str, output: str | None) -> None:
 )
 @click.option(
     "--max-loops",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_LOOPS),
     default=1,
     show_default=True,
     help="How often a route may take each loop-closing edge before it is cut.",

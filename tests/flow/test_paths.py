@@ -245,3 +245,12 @@ def test_printed_commands_run_in_the_simulate_cli() -> None:
         assert result["outcome"] == outcome[route["ending"]], argv
         checked += 1
     assert checked == 15  # every route but the cut loop
+
+
+def test_max_loops_is_capped_at_ten() -> None:
+    ok = CliRunner().invoke(cli, ["paths", str(SMALL), "--format", "json", "--max-loops", "10"])
+    assert ok.exit_code == 0 and json.loads(ok.output)["max_loops"] == 10
+    res = CliRunner().invoke(cli, ["paths", str(SMALL), "--max-loops", "11"])
+    assert res.exit_code == 2
+    assert "--max-loops" in res.output and "0<=x<=10" in res.output
+    assert "0<=x<=10" in CliRunner().invoke(cli, ["paths", "--help"]).output
