@@ -104,6 +104,28 @@ def test_calltest_failure_and_missed_branches(tmp_path: Path) -> None:
     assert "0 passed, 1 failed" in out
 
 
+@pytest.mark.parametrize("amd", ["live", "machine"])
+def test_transcript_amd_line_only_with_an_amd_tag(tmp_path: Path, amd: str) -> None:
+    without = tmp_path / "plain.xml"
+    without.write_text('<dialplan><play type="tts">Hi</play></dialplan>')
+    code, out = run("simulate", str(without), "--amd", amd)
+    assert code == 0
+    lines = [ln.split(None, 2)[1:] for ln in out.splitlines() if ln.strip()]
+    assert ["call", f"answered ({amd})"] in lines
+    assert not any(text.startswith("amd:") for _, text in (ln for ln in lines if len(ln) == 2))
+    with_amd = tmp_path / "amd.xml"
+    with_amd.write_text(
+        '<dialplan><amd><live><play type="tts">Hi</play></live>'
+        '<machine><play type="tts">Message</play></machine></amd></dialplan>'
+    )
+    code, out = run("simulate", str(with_amd), "--amd", amd)
+    assert code == 0
+    lines = [ln.split(None, 2)[1:] for ln in out.splitlines() if ln.strip()]
+    assert lines.index(["call", f"answered ({amd})"]) < lines.index(["ivr", f"amd: {amd}"])
+    said = "Hi" if amd == "live" else "Message"
+    assert ["ivr", f"says: {said}"] in lines
+
+
 def test_calltest_bad_scenario_file(tmp_path: Path) -> None:
     (tmp_path / "s.toml").write_text('dialplan = "x.xml"\n[[case]]\nbogus = 1\n')
     result = CliRunner().invoke(cli, ["test", str(tmp_path / "s.toml")])
