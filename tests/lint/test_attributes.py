@@ -5,51 +5,12 @@ Fixture conventions are described in ``tests/lint/_support.py``.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from ._support import (
-    assert_doc_examples,
-    assert_trigger,
     at,
-    code_of,
     messages,
-    ok_fixtures,
-    owned_codes,
-    reported,
-    trigger_fixtures,
 )
-
-FAMILY = "attributes"
-SPEC_CODES = {
-    "E020", "E021", "E022", "E023", "W024", "W025",
-    "W026", "I027", "W028", "W029", "E02A", "W02B",
-}  # fmt: skip
-
-
-def test_family_has_exactly_the_spec_codes() -> None:
-    assert owned_codes(FAMILY) == SPEC_CODES
-
-
-@pytest.mark.parametrize("path", trigger_fixtures(FAMILY), ids=lambda p: p.name)
-def test_trigger_fixture_reports_its_code_at_the_marked_lines(path: Path) -> None:
-    assert_trigger(path)
-
-
-@pytest.mark.parametrize("path", ok_fixtures(FAMILY), ids=lambda p: p.name)
-def test_passing_fixture_reports_nothing(path: Path) -> None:
-    assert reported(path, owned_codes(FAMILY)) == {}
-
-
-@pytest.mark.parametrize("code", sorted(SPEC_CODES))
-def test_every_code_has_a_trigger_fixture(code: str) -> None:
-    assert any(code_of(p) == code for p in trigger_fixtures(FAMILY))
-
-
-@pytest.mark.parametrize("code", sorted(SPEC_CODES))
-def test_documented_examples_behave_as_documented(code: str) -> None:
-    assert_doc_examples(code)
 
 
 def test_attribute_problems_point_at_the_attribute() -> None:

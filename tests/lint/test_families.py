@@ -1,0 +1,63 @@
+"""Conformance of the rule families of spec §6.1-§6.3: each owns exactly the spec's codes, and
+every code has a trigger fixture reporting it at the marked lines, a passing fixture reporting
+nothing, and documented examples that behave as documented.
+
+Fixture conventions are described in ``tests/lint/_support.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ._support import (
+    assert_doc_examples,
+    assert_trigger,
+    code_of,
+    ok_fixtures,
+    owned_codes,
+    reported,
+    trigger_fixtures,
+)
+
+SPEC_CODES: dict[str, set[str]] = {
+    "attributes": {
+    "E020", "E021", "E022", "E023", "W024", "W025",
+    "W026", "I027", "W028", "W029", "E02A", "W02B",
+},
+    "names": {"E030", "E031", "E032", "I033"},
+    "structure": {
+    "E002", "E003", "W004", "E005", "E006", "W007", "W008",
+    "E009", "W010", "E011", "E012", "E013", "W014",
+},
+}  # fmt: skip
+
+FIXTURES = [(family, path) for family in SPEC_CODES for path in trigger_fixtures(family)]
+OK_FIXTURES = [(family, path) for family in SPEC_CODES for path in ok_fixtures(family)]
+CODES = [(family, code) for family, codes in SPEC_CODES.items() for code in sorted(codes)]
+
+
+@pytest.mark.parametrize("family", sorted(SPEC_CODES))
+def test_family_has_exactly_the_spec_codes(family: str) -> None:
+    assert owned_codes(family) == SPEC_CODES[family]
+
+
+@pytest.mark.parametrize(("family", "path"), FIXTURES, ids=lambda v: getattr(v, "name", v))
+def test_trigger_fixture_reports_its_code_at_the_marked_lines(family: str, path: Path) -> None:
+    assert_trigger(path)
+
+
+@pytest.mark.parametrize(("family", "path"), OK_FIXTURES, ids=lambda v: getattr(v, "name", v))
+def test_passing_fixture_reports_nothing(family: str, path: Path) -> None:
+    assert reported(path, owned_codes(family)) == {}
+
+
+@pytest.mark.parametrize(("family", "code"), CODES, ids=lambda v: v)
+def test_every_code_has_a_trigger_fixture(family: str, code: str) -> None:
+    assert any(code_of(p) == code for p in trigger_fixtures(family))
+
+
+@pytest.mark.parametrize(("family", "code"), CODES, ids=lambda v: v)
+def test_documented_examples_behave_as_documented(family: str, code: str) -> None:
+    assert_doc_examples(code)
