@@ -226,7 +226,7 @@ def check_webhook_url(campaign: Campaign) -> None:
     import ipaddress
     from urllib.parse import urlsplit
 
-    from .netguard import UnsafeUrl, check_url
+    from ..netguard import UnsafeUrl, check_url
 
     assert campaign.webhook is not None
     url = campaign.webhook.url

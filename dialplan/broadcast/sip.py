@@ -38,6 +38,9 @@ class SipCampaignDriver:
         self.campaign = campaign
         self.plan = plan
         self.config, self.options = from_mapping(campaign.sip, campaign.path.parent)
+        self.options.allow_private = campaign.allow_private
+        if self.options.prompt_cache is not None:
+            self.options.prompt_cache.allow_private = campaign.allow_private
         if campaign.from_number and "from_user" not in campaign.sip:
             self.config.from_user = campaign.from_number.lstrip("+")
         amc = campaign.answering_machine_config

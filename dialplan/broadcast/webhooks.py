@@ -59,7 +59,7 @@ from typing import Any, Final, Literal
 import httpx
 
 from .. import __version__
-from .netguard import Resolver, UnsafeUrl, guarded_transport
+from ..netguard import Resolver, UnsafeUrl, guarded_transport
 from .outbox import Outbox, OutboxEvent
 
 __all__ = [

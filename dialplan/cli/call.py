@@ -63,6 +63,11 @@ from ..errors import UsageError
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@click.option(
+    "--allow-private",
+    is_flag=True,
+    help="let <get>/<post> and audio URLs reach loopback/private addresses",
+)
 @click.option("-v", "--verbose", is_flag=True, help="log SIP/media events to stderr")
 def call(
     dialplan_file: Path,
@@ -82,6 +87,7 @@ def call(
     variables: tuple[str, ...],
     contact: tuple[str, ...],
     fmt: str,
+    allow_private: bool,
     verbose: bool,
 ) -> None:
     """Place one real call to --to, run FILE when it is answered, print the result (the same
@@ -117,6 +123,9 @@ def call(
     )
     if amd_mode:
         options.amd_mode = amd_mode
+    options.allow_private = allow_private
+    if options.prompt_cache is not None:
+        options.prompt_cache.allow_private = allow_private
     if recordings is not None:
         options.recordings_dir = recordings
     preset = pairs(variables, "--var")

@@ -64,7 +64,7 @@ def test_audio_from_file_and_url(tmp_path: Path, http_dir: tuple[Path, str]) -> 
     require("espeak-ng", "sox")
     root, base = http_dir
     wav = speech_wav(root / "greeting.wav", "Thank you for calling.", pad_s=0.5)
-    cache = PromptCache(tmp_path / "c")
+    cache = PromptCache(tmp_path / "c", allow_private=True)  # the test server is on loopback
 
     async def go() -> tuple[bytes, bytes, bytes]:
         return (
@@ -82,3 +82,13 @@ def test_audio_from_file_and_url(tmp_path: Path, http_dir: tuple[Path, str]) -> 
         run(cache.audio(f"{base}/missing.wav"))
     with pytest.raises(PromptError, match="unsupported"):
         run(cache.audio("ftp://127.0.0.1/x.wav"))
+
+
+def test_audio_url_on_loopback_is_refused_by_default(
+    tmp_path: Path, http_dir: tuple[Path, str]
+) -> None:
+    """Prompts fetched over HTTP go through the private/loopback guard (``[network] allow_private``)."""
+    root, base = http_dir
+    (root / "x.wav").write_bytes(b"RIFF")
+    with pytest.raises(PromptError, match="loopback"):
+        run(PromptCache(tmp_path / "c").audio(f"{base}/x.wav"))

@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from dialplan.broadcast.netguard import (
+from dialplan.errors import DialplanError
+from dialplan.netguard import (
     BlockedAddress,
     UnsafeUrl,
     blocked_reason,
@@ -20,7 +21,6 @@ from dialplan.broadcast.netguard import (
     guarded_transport,
     resolve_host,
 )
-from dialplan.errors import DialplanError
 
 
 def fake_resolver(table: dict[str, list[str]]) -> Callable[..., list[tuple[Any, ...]]]:
@@ -293,7 +293,7 @@ def test_guarded_transport_unresolvable_is_connect_error() -> None:
 def test_async_guarded_transport_blocks_and_allows(local_server: int) -> None:
     import asyncio
 
-    from dialplan.broadcast.netguard import async_guarded_transport
+    from dialplan.netguard import async_guarded_transport
 
     async def main() -> None:
         async with httpx.AsyncClient(transport=async_guarded_transport(), trust_env=False) as c:

@@ -83,6 +83,8 @@ class DriverOptions:
     prompt_cache: PromptCache | None = None
     sounds_dir: Path | None = None  # callfireid prompts: <dir>/<id>.wav
     http_timeout_s: float = 10.0
+    #: let <get>/<post> reach loopback/private addresses (``[network] allow_private``)
+    allow_private: bool = False
     #: called with (call id, effect) for every effect the engine emits (logging, tests)
     on_effect: Callable[[str, fx.Effect], None] | None = None
 
@@ -93,7 +95,9 @@ class SipDriver:
     def __init__(self, config: SipConfig, options: DriverOptions | None = None) -> None:
         self.config = config
         self.options = options or DriverOptions()
-        self.prompts = self.options.prompt_cache or PromptCache()
+        self.prompts = self.options.prompt_cache or PromptCache(
+            allow_private=self.options.allow_private
+        )
         self.endpoint: SipEndpoint | None = None
         self._http: Any = None
 
@@ -121,7 +125,14 @@ class SipDriver:
         if self._http is None:
             import httpx
 
-            self._http = httpx.AsyncClient(timeout=self.options.http_timeout_s)
+            from ...netguard import async_guarded_transport
+
+            # every connection is checked against private/loopback ranges (and DNS rebinding)
+            self._http = httpx.AsyncClient(
+                timeout=self.options.http_timeout_s,
+                transport=async_guarded_transport(self.options.allow_private),
+                trust_env=False,
+            )
         return self._http
 
     async def place(

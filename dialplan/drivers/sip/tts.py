@@ -60,8 +60,10 @@ async def _run(*argv: str, timeout: float = 30.0) -> None:
 class PromptCache:
     """Makes and caches mu-law prompts; one synthesis per key even with concurrent requests."""
 
-    def __init__(self, directory: Path | None = None) -> None:
+    def __init__(self, directory: Path | None = None, *, allow_private: bool = False) -> None:
         self.directory = directory or default_cache_dir()
+        #: audio URLs may point at loopback/private addresses (``[network] allow_private``)
+        self.allow_private = allow_private
         self._memory: dict[str, bytes] = {}
         self._pending: dict[str, asyncio.Future[bytes]] = {}
 
@@ -112,13 +114,18 @@ class PromptCache:
                 if parsed.scheme in ("http", "https"):
                     import httpx
 
+                    from ...netguard import UnsafeUrl, async_guarded_transport
+
                     suffix = Path(parsed.path).suffix or ".wav"
                     src = Path(tmp) / f"download{suffix}"
                     try:
-                        async with httpx.AsyncClient(timeout=20, follow_redirects=True) as client:
+                        transport = async_guarded_transport(self.allow_private)
+                        async with httpx.AsyncClient(
+                            timeout=20, follow_redirects=True, transport=transport, trust_env=False
+                        ) as client:
                             resp = await client.get(location)
                             resp.raise_for_status()
-                    except httpx.HTTPError as exc:
+                    except (httpx.HTTPError, UnsafeUrl) as exc:
                         raise PromptError(f"cannot fetch {location}: {exc}") from exc
                     src.write_bytes(resp.content)
                 elif parsed.scheme == "file":

@@ -48,7 +48,7 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-from ..errors import DialplanError
+from .errors import DialplanError
 
 __all__ = [
     "BlockedAddress",
