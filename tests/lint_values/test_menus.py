@@ -4,23 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .support import check_passing, check_trigger, codes, family_codes, lint_own
-
-CODES = ["E040", "E041", "W042", "E043", "I044", "W045"]
-
-
-def test_family_holds_exactly_the_spec_codes() -> None:
-    assert family_codes("menus") == sorted(CODES)
-
-
-@pytest.mark.parametrize("code", CODES)
-def test_trigger_fixture_reports_its_code_at_the_marked_line(code: str) -> None:
-    check_trigger(code)
-
-
-@pytest.mark.parametrize("code", CODES)
-def test_passing_fixture_does_not_report_the_code(code: str) -> None:
-    check_passing(code)
+from .support import codes, lint_own
 
 
 def menu(*pressed: str, max_digits: str | None = None) -> str:

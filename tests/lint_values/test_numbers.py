@@ -8,23 +8,7 @@ from hypothesis import strategies as st
 
 from dialplan.lint.rules.numbers import Verdict, classify, split_items
 
-from .support import check_passing, check_trigger, codes, family_codes, lint_own
-
-CODES = ["E050", "W051", "I052", "W053"]
-
-
-def test_family_holds_exactly_the_spec_codes() -> None:
-    assert family_codes("numbers") == sorted(CODES)
-
-
-@pytest.mark.parametrize("code", CODES)
-def test_trigger_fixture_reports_its_code_at_the_marked_line(code: str) -> None:
-    check_trigger(code)
-
-
-@pytest.mark.parametrize("code", CODES)
-def test_passing_fixture_does_not_report_the_code(code: str) -> None:
-    check_passing(code)
+from .support import codes, lint_own
 
 
 @pytest.mark.parametrize(

@@ -14,24 +14,7 @@ from dialplan.expr.variables import (
 )
 from dialplan.lint.rules.variables import js_placeholder
 
-from .support import check_passing, check_trigger, codes, family_codes, lint_own
-
-CODES = ["W060", "W061", "W062", "E063", "W064", "E065", "W066", "W067", "I068"]
-
-
-def test_family_holds_exactly_the_spec_codes() -> None:
-    assert family_codes("variables") == sorted(CODES)
-
-
-@pytest.mark.parametrize("code", CODES)
-def test_trigger_fixture_reports_its_code_at_the_marked_line(code: str) -> None:
-    check_trigger(code)
-
-
-@pytest.mark.parametrize("code", CODES)
-def test_passing_fixture_does_not_report_the_code(code: str) -> None:
-    check_passing(code)
-
+from .support import codes, lint_own
 
 # --- the shared variable knowledge (dialplan.expr.variables) ---------------------------------
 
