@@ -28,6 +28,20 @@ MAX_ELEMENTS = 20_000
 #: Refuse an element with more attributes (the richest tag, transfer, has nine).
 MAX_ATTRIBUTES = 100
 
+#: The codes the parser reports (code → rule name, explanation for ``dialplan rules``).
+CODES: dict[str, tuple[str, str]] = {
+    "E001": (
+        "not-well-formed",
+        "The file is not well-formed XML (or is empty, binary or unreadable).",
+    ),
+    "E015": (
+        "dtd-forbidden",
+        "DOCTYPE/ENTITY declarations are refused: they enable entity attacks.",
+    ),
+    "E016": ("document-too-large", "The file exceeds the size limit for a dialplan."),
+    "E017": ("nesting-too-deep", "Elements nest deeper than the limit."),
+}
+
 _DECL_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._\-]+)["']""")
 _DECL_ENCODING_TEXT = re.compile(r"""^(<\?xml[^>]*?encoding\s*=\s*["'])[A-Za-z0-9._\-]+(["'])""")
 _MASK = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.S)
@@ -136,13 +150,12 @@ def read_source(src: str | bytes | os.PathLike[str], name: str | None = None) ->
             data = fh.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ParseFailure(
-            make("E001", "not-well-formed", f"cannot read file: {exc.strerror}", file=display)
+            _diag("E001", f"cannot read file: {exc.strerror}", file=display)
         ) from None
     if len(data) > MAX_BYTES:
         raise ParseFailure(
-            make(
+            _diag(
                 "E016",
-                "document-too-large",
                 f"document is larger than the limit of {MAX_BYTES} bytes",
                 file=display,
             )
@@ -151,9 +164,8 @@ def read_source(src: str | bytes | os.PathLike[str], name: str | None = None) ->
 
 
 def _too_large(size: int, file: str, unit: str = "bytes") -> Diagnostic:
-    return make(
+    return _diag(
         "E016",
-        "document-too-large",
         f"document is {size} {unit}; the limit is {MAX_BYTES} bytes",
         file=file,
     )
@@ -180,8 +192,15 @@ def detect_encoding(data: bytes) -> str:
     return "utf-8"
 
 
-def _fail(code: str, rule: str, message: str, source: Source, loc: Location | None = None) -> None:
-    raise ParseFailure(make(code, rule, message, loc, file=source.name))
+def _diag(
+    code: str, message: str, loc: Location | None = None, file: str = "<string>"
+) -> Diagnostic:
+    """A parser diagnostic, named from :data:`CODES`."""
+    return make(code, CODES[code][0], message, loc, file)
+
+
+def _fail(code: str, message: str, source: Source, loc: Location | None = None) -> None:
+    raise ParseFailure(_diag(code, message, loc, file=source.name))
 
 
 def _decode(source: Source) -> str:
@@ -190,14 +209,13 @@ def _decode(source: Source) -> str:
     try:
         codecs.lookup(enc)
     except LookupError:
-        _fail("E001", "not-well-formed", f"unknown encoding {enc!r} in the XML declaration", source)
+        _fail("E001", f"unknown encoding {enc!r} in the XML declaration", source)
     try:
         return data.decode(enc)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         _fail(
             "E001",
-            "not-well-formed",
             f"bytes are not valid {enc} (is this a binary file?)",
             source,
             Location(line, 1),
@@ -211,13 +229,12 @@ def parse(source: Source) -> ParsedDocument:
     if len(data) > MAX_BYTES:
         raise ParseFailure(_too_large(len(data), source.name))
     if not data.strip():
-        _fail("E001", "not-well-formed", "empty document", source)
+        _fail("E001", "empty document", source)
     text = _decode(source)
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         _fail(
             "E001",
-            "not-well-formed",
             "NUL character: binary data, not XML",
             source,
             Location(line, 1),
@@ -229,7 +246,6 @@ def parse(source: Source) -> ParsedDocument:
         col = dtd.start() - (masked.rfind("\n", 0, dtd.start()) + 1) + 1
         _fail(
             "E015",
-            "dtd-forbidden",
             "DOCTYPE and entity declarations are not allowed in a dialplan",
             source,
             Location(line, col),
@@ -257,20 +273,18 @@ def parse(source: Source) -> ParsedDocument:
         if "depth" in msg.lower():
             _fail(
                 "E017",
-                "nesting-too-deep",
                 f"elements nest deeper than {MAX_DEPTH} levels",
                 source,
                 Location(line, 1),
             )
-        _fail("E001", "not-well-formed", msg, source, Location(line, max(col, 1)))
+        _fail("E001", msg, source, Location(line, max(col, 1)))
     except ValueError as exc:  # e.g. lxml refusing an unsupported encoding
-        _fail("E001", "not-well-formed", str(exc), source)
+        _fail("E001", str(exc), source)
     # after lxml, so that its own limits (depth) report first
     count = len(_START.findall(masked))
     if count > MAX_ELEMENTS:
         _fail(
             "E016",
-            "document-too-large",
             f"document has {count} elements; the limit is {MAX_ELEMENTS}",
             source,
         )
@@ -304,9 +318,8 @@ def _index_positions(doc: ParsedDocument, masked: str) -> None:
     doc._offsets.update(zip(elements, offsets, strict=False))
     if isinstance(deep, list) and deep:
         raise ParseFailure(
-            make(
+            _diag(
                 "E017",
-                "nesting-too-deep",
                 f"elements nest deeper than {MAX_DEPTH} levels",
                 doc.location(deep[0]),  # type: ignore[arg-type]
                 file=doc.source.name,
@@ -315,9 +328,8 @@ def _index_positions(doc: ParsedDocument, masked: str) -> None:
     for el in elements:
         if len(el.attrib) > MAX_ATTRIBUTES:
             raise ParseFailure(
-                make(
+                _diag(
                     "E016",
-                    "document-too-large",
                     f"<{etree.QName(el).localname}> has {len(el.attrib)} attributes; "
                     f"the limit is {MAX_ATTRIBUTES}",
                     doc.location(el),
