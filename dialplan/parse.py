@@ -65,7 +65,11 @@ class Source:
 
 @dataclass(slots=True)
 class ParsedDocument:
-    """A well-formed document: the lxml root plus positions of every element."""
+    """A well-formed document: the lxml root plus positions of every element.
+
+    Every source position of the project is computed here: :meth:`position` is the one place a
+    0-based character offset becomes a 1-based line and column (and :meth:`offset` the way back).
+    """
 
     source: Source
     text: str
@@ -75,21 +79,37 @@ class ParsedDocument:
     #: offset just after the ``>`` that closes each element's start tag
     _tag_ends: dict[etree._Element, int] = field(default_factory=dict)
     _attr_offsets: dict[etree._Element, dict[str, int]] = field(default_factory=dict)
+    #: ``text`` with comments, CDATA sections and processing instructions blanked (same offsets)
+    masked: str = ""
 
-    def _loc(self, offset: int) -> Location:
+    def position(self, offset: int) -> Location:
+        """The 1-based line and column of the character at 0-based ``offset``."""
         i = bisect.bisect_right(self._line_starts, offset) - 1
         return Location(i + 1, offset - self._line_starts[i] + 1)
+
+    def offset(self, loc: Location) -> int:
+        """The 0-based character offset of a 1-based position (the inverse of :meth:`position`)."""
+        line = min(max(loc.line, 1), len(self._line_starts))
+        return self._line_starts[line - 1] + loc.column - 1
+
+    def start_offset(self, el: etree._Element) -> int | None:
+        """Offset of the ``<`` that opens ``el`` (None if unknown)."""
+        return self._offsets.get(el)
 
     def location(self, el: etree._Element) -> Location:
         """Line and column of the ``<`` that opens ``el``."""
         off = self._offsets.get(el)
         if off is None:
             return Location(el.sourceline or 1, 1)
-        return self._loc(off)
+        return self.position(off)
 
-    def _tag_end(self, off: int, el: etree._Element) -> int:
+    def start_tag_end(self, el: etree._Element) -> int:
+        """Offset just after the ``>`` that closes ``el``'s start tag."""
         end = self._tag_ends.get(el)
         if end is None:
+            off = self._offsets.get(el)
+            if off is None:
+                return 0
             m = _TAG_END.match(self.text, off)
             end = m.end() if m else self.text.find(">", off) + 1
             self._tag_ends[el] = end
@@ -103,20 +123,19 @@ class ParsedDocument:
         offsets = self._attr_offsets.get(el)
         if offsets is None:
             offsets = {}
-            for m in _ATTR.finditer(self.text, off, self._tag_end(off, el)):
+            for m in _ATTR.finditer(self.text, off, self.start_tag_end(el)):
                 name = m.group(1)
                 offsets.setdefault(name, m.start(1))
                 offsets.setdefault(name.rpartition(":")[2], m.start(1))
             self._attr_offsets[el] = offsets
         found = offsets.get(attr)
-        return self._loc(found if found is not None else off)
+        return self.position(found if found is not None else off)
 
     def text_location(self, el: etree._Element) -> Location:
         """Where ``el``'s text value starts (just after its start tag)."""
-        off = self._offsets.get(el)
-        if off is None:
+        if el not in self._offsets:
             return self.location(el)
-        return self._loc(self._tag_end(off, el))
+        return self.position(self.start_tag_end(el))
 
 
 class ParseFailure(Exception):
@@ -290,7 +309,7 @@ def parse(source: Source) -> ParsedDocument:
         )
     line_starts = list(accumulate((len(line) + 1 for line in text.split("\n")), initial=0))
     line_starts.pop()
-    doc = ParsedDocument(source, text, root, {}, line_starts)
+    doc = ParsedDocument(source, text, root, {}, line_starts, masked=masked)
     _index_positions(doc, masked)
     return doc
 
