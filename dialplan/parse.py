@@ -84,8 +84,7 @@ class ParsedDocument:
 
     def position(self, offset: int) -> Location:
         """The 1-based line and column of the character at 0-based ``offset``."""
-        i = bisect.bisect_right(self._line_starts, offset) - 1
-        return Location(i + 1, offset - self._line_starts[i] + 1)
+        return _position(self._line_starts, offset)
 
     def offset(self, loc: Location) -> int:
         """The 0-based character offset of a 1-based position (the inverse of :meth:`position`)."""
@@ -250,8 +249,9 @@ def parse(source: Source) -> ParsedDocument:
     if not data.strip():
         _fail("E001", "empty document", source)
     text = _decode(source)
+    line_starts = _line_starts(text)
     if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
+        line = _position(line_starts, text.index("\x00")).line
         _fail(
             "E001",
             "NUL character: binary data, not XML",
@@ -261,13 +261,11 @@ def parse(source: Source) -> ParsedDocument:
     masked = _MASK.sub(_blank, text) if ("<!" in text or "<?" in text) else text
     dtd = _DTD.search(masked)
     if dtd:
-        line = masked[: dtd.start()].count("\n") + 1
-        col = dtd.start() - (masked.rfind("\n", 0, dtd.start()) + 1) + 1
         _fail(
             "E015",
             "DOCTYPE and entity declarations are not allowed in a dialplan",
             source,
-            Location(line, col),
+            _position(line_starts, dtd.start()),
         )
     parser = etree.XMLParser(
         resolve_entities=False,
@@ -307,11 +305,22 @@ def parse(source: Source) -> ParsedDocument:
             f"document has {count} elements; the limit is {MAX_ELEMENTS}",
             source,
         )
-    line_starts = list(accumulate((len(line) + 1 for line in text.split("\n")), initial=0))
-    line_starts.pop()
     doc = ParsedDocument(source, text, root, {}, line_starts, masked=masked)
     _index_positions(doc, masked)
     return doc
+
+
+def _line_starts(text: str) -> list[int]:
+    """The offset at which each line of ``text`` starts."""
+    starts = list(accumulate((len(line) + 1 for line in text.split("\n")), initial=0))
+    starts.pop()
+    return starts
+
+
+def _position(line_starts: list[int], offset: int) -> Location:
+    """The one conversion of a 0-based offset to a 1-based line and column."""
+    i = bisect.bisect_right(line_starts, offset) - 1
+    return Location(i + 1, offset - line_starts[i] + 1)
 
 
 def _blank(m: re.Match[str]) -> str:
