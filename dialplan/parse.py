@@ -349,7 +349,7 @@ def _index_positions(doc: ParsedDocument, masked: str) -> None:
             _diag(
                 "E017",
                 f"elements nest deeper than {MAX_DEPTH} levels",
-                doc.location(deep[0]),  # type: ignore[arg-type]
+                doc.location(deep[0]),
                 file=doc.source.name,
             )
         )

@@ -83,7 +83,7 @@ def _describe(spec: Mapping[str, Any]) -> str:
     kind = spec.get("type")
     if kind == "string" and spec.get("minLength") == 1:
         return "a non-empty string"
-    what = _TYPES.get(kind, "a value")
+    what = _TYPES.get(str(kind), "a value")
     if "minimum" in spec and "maximum" in spec:
         return f"{what} from {spec['minimum']} to {spec['maximum']}"
     if "minimum" in spec:
