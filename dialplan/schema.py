@@ -76,8 +76,10 @@ _BOOLEAN_ATTRS: Final = frozenset(
     {"continue-after", "cache", "background", "screen", "loggingEnabled"}
 )
 
-# libxml2 message patterns (plain strings: compiled by ``re`` on first use, i.e. only when a
-# document has schema errors, to keep start-up fast)
+# The few facts read from libxml2's message text, because lxml's log entry does not carry them:
+# the attribute an error is about, an identity constraint's key, the expected children (a hint)
+# and the detail quoted for E018. Plain strings: compiled by ``re`` on first use, i.e. only when
+# a document has schema errors, to keep start-up fast.
 _ELEMENT: Final = r"^Element '([^']+)'(?:, attribute '([^']+)')?: "
 _EXPECTED: Final = r"Expected is(?: one of)? \( ([^)]*) \)"
 _KEY: Final = r"key-sequence \['(.*)'\] (?:in unique identity-constraint|of keyref) '(\w+)'"
