@@ -10,6 +10,7 @@ Public API::
 from __future__ import annotations
 
 from ._api import lint, load, simulate
+from ._version import __version__
 from .diagnostics import Diagnostic, Location, Severity
 from .errors import (
     CampaignError,
@@ -19,8 +20,6 @@ from .errors import (
     UsageError,
 )
 from .model import Plan
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CampaignError",

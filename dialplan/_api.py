@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from .diagnostics import Diagnostic, Severity
-from .errors import InvalidDialplan
+from .diagnostics import Diagnostic
 from .lint.config import LintConfig
-from .lint.linter import check_document, lint_source
-from .model import Plan, build_plan
-from .parse import ParseFailure, parse, read_source
+from .lint.linter import lint_source
+from .model import Plan
+from .validate import validate
 
 if TYPE_CHECKING:
     from .engine.result import CallResult
@@ -21,20 +20,12 @@ Source = str | bytes | os.PathLike[str]
 def load(src: Source | Plan, name: str | None = None) -> Plan:
     """Parse, validate and model a dialplan; raise :class:`InvalidDialplan` if it has errors.
 
-    ``src`` is a path, XML text or XML bytes (a :class:`Plan` is returned as it is).
+    ``src`` is a path, XML text or XML bytes (a :class:`Plan` is returned as it is). The errors
+    are those of the validation stage (:func:`dialplan.validate.validate`).
     """
     if isinstance(src, Plan):
         return src
-    try:
-        doc = parse(read_source(src, name))
-    except ParseFailure as failure:
-        raise InvalidDialplan([failure.diagnostic], failure.diagnostic.file) from None
-    plan = build_plan(doc)  # built once: linted, then returned
-    diags = check_document(doc, LintConfig(select=("E",)), plan=plan)
-    if any(d.severity is Severity.ERROR for d in diags):
-        diags.sort(key=lambda d: d.sort_key)
-        raise InvalidDialplan(diags, doc.source.name)
-    return plan
+    return validate(src, name)
 
 
 def lint(

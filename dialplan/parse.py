@@ -28,6 +28,20 @@ MAX_ELEMENTS = 20_000
 #: Refuse an element with more attributes (the richest tag, transfer, has nine).
 MAX_ATTRIBUTES = 100
 
+#: The codes the parser reports (code → rule name, explanation for ``dialplan rules``).
+CODES: dict[str, tuple[str, str]] = {
+    "E001": (
+        "not-well-formed",
+        "The file is not well-formed XML (or is empty, binary or unreadable).",
+    ),
+    "E015": (
+        "dtd-forbidden",
+        "DOCTYPE/ENTITY declarations are refused: they enable entity attacks.",
+    ),
+    "E016": ("document-too-large", "The file exceeds the size limit for a dialplan."),
+    "E017": ("nesting-too-deep", "Elements nest deeper than the limit."),
+}
+
 _DECL_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._\-]+)["']""")
 _DECL_ENCODING_TEXT = re.compile(r"""^(<\?xml[^>]*?encoding\s*=\s*["'])[A-Za-z0-9._\-]+(["'])""")
 _MASK = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.S)
@@ -51,7 +65,11 @@ class Source:
 
 @dataclass(slots=True)
 class ParsedDocument:
-    """A well-formed document: the lxml root plus positions of every element."""
+    """A well-formed document: the lxml root plus positions of every element.
+
+    Every source position of the project is computed here: :meth:`position` is the one place a
+    0-based character offset becomes a 1-based line and column (and :meth:`offset` the way back).
+    """
 
     source: Source
     text: str
@@ -61,21 +79,36 @@ class ParsedDocument:
     #: offset just after the ``>`` that closes each element's start tag
     _tag_ends: dict[etree._Element, int] = field(default_factory=dict)
     _attr_offsets: dict[etree._Element, dict[str, int]] = field(default_factory=dict)
+    #: ``text`` with comments, CDATA sections and processing instructions blanked (same offsets)
+    masked: str = ""
 
-    def _loc(self, offset: int) -> Location:
-        i = bisect.bisect_right(self._line_starts, offset) - 1
-        return Location(i + 1, offset - self._line_starts[i] + 1)
+    def position(self, offset: int) -> Location:
+        """The 1-based line and column of the character at 0-based ``offset``."""
+        return _position(self._line_starts, offset)
+
+    def offset(self, loc: Location) -> int:
+        """The 0-based character offset of a 1-based position (the inverse of :meth:`position`)."""
+        line = min(max(loc.line, 1), len(self._line_starts))
+        return self._line_starts[line - 1] + loc.column - 1
+
+    def start_offset(self, el: etree._Element) -> int | None:
+        """Offset of the ``<`` that opens ``el`` (None if unknown)."""
+        return self._offsets.get(el)
 
     def location(self, el: etree._Element) -> Location:
         """Line and column of the ``<`` that opens ``el``."""
         off = self._offsets.get(el)
         if off is None:
             return Location(el.sourceline or 1, 1)
-        return self._loc(off)
+        return self.position(off)
 
-    def _tag_end(self, off: int, el: etree._Element) -> int:
+    def start_tag_end(self, el: etree._Element) -> int:
+        """Offset just after the ``>`` that closes ``el``'s start tag."""
         end = self._tag_ends.get(el)
         if end is None:
+            off = self._offsets.get(el)
+            if off is None:
+                return 0
             m = _TAG_END.match(self.text, off)
             end = m.end() if m else self.text.find(">", off) + 1
             self._tag_ends[el] = end
@@ -89,20 +122,19 @@ class ParsedDocument:
         offsets = self._attr_offsets.get(el)
         if offsets is None:
             offsets = {}
-            for m in _ATTR.finditer(self.text, off, self._tag_end(off, el)):
+            for m in _ATTR.finditer(self.text, off, self.start_tag_end(el)):
                 name = m.group(1)
                 offsets.setdefault(name, m.start(1))
                 offsets.setdefault(name.rpartition(":")[2], m.start(1))
             self._attr_offsets[el] = offsets
         found = offsets.get(attr)
-        return self._loc(found if found is not None else off)
+        return self.position(found if found is not None else off)
 
     def text_location(self, el: etree._Element) -> Location:
         """Where ``el``'s text value starts (just after its start tag)."""
-        off = self._offsets.get(el)
-        if off is None:
+        if el not in self._offsets:
             return self.location(el)
-        return self._loc(self._tag_end(off, el))
+        return self.position(self.start_tag_end(el))
 
 
 class ParseFailure(Exception):
@@ -136,13 +168,12 @@ def read_source(src: str | bytes | os.PathLike[str], name: str | None = None) ->
             data = fh.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ParseFailure(
-            make("E001", "not-well-formed", f"cannot read file: {exc.strerror}", file=display)
+            _diag("E001", f"cannot read file: {exc.strerror}", file=display)
         ) from None
     if len(data) > MAX_BYTES:
         raise ParseFailure(
-            make(
+            _diag(
                 "E016",
-                "document-too-large",
                 f"document is larger than the limit of {MAX_BYTES} bytes",
                 file=display,
             )
@@ -151,9 +182,8 @@ def read_source(src: str | bytes | os.PathLike[str], name: str | None = None) ->
 
 
 def _too_large(size: int, file: str, unit: str = "bytes") -> Diagnostic:
-    return make(
+    return _diag(
         "E016",
-        "document-too-large",
         f"document is {size} {unit}; the limit is {MAX_BYTES} bytes",
         file=file,
     )
@@ -180,8 +210,15 @@ def detect_encoding(data: bytes) -> str:
     return "utf-8"
 
 
-def _fail(code: str, rule: str, message: str, source: Source, loc: Location | None = None) -> None:
-    raise ParseFailure(make(code, rule, message, loc, file=source.name))
+def _diag(
+    code: str, message: str, loc: Location | None = None, file: str = "<string>"
+) -> Diagnostic:
+    """A parser diagnostic, named from :data:`CODES`."""
+    return make(code, CODES[code][0], message, loc, file)
+
+
+def _fail(code: str, message: str, source: Source, loc: Location | None = None) -> None:
+    raise ParseFailure(_diag(code, message, loc, file=source.name))
 
 
 def _decode(source: Source) -> str:
@@ -190,14 +227,13 @@ def _decode(source: Source) -> str:
     try:
         codecs.lookup(enc)
     except LookupError:
-        _fail("E001", "not-well-formed", f"unknown encoding {enc!r} in the XML declaration", source)
+        _fail("E001", f"unknown encoding {enc!r} in the XML declaration", source)
     try:
         return data.decode(enc)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         _fail(
             "E001",
-            "not-well-formed",
             f"bytes are not valid {enc} (is this a binary file?)",
             source,
             Location(line, 1),
@@ -211,13 +247,13 @@ def parse(source: Source) -> ParsedDocument:
     if len(data) > MAX_BYTES:
         raise ParseFailure(_too_large(len(data), source.name))
     if not data.strip():
-        _fail("E001", "not-well-formed", "empty document", source)
+        _fail("E001", "empty document", source)
     text = _decode(source)
+    line_starts = _line_starts(text)
     if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
+        line = _position(line_starts, text.index("\x00")).line
         _fail(
             "E001",
-            "not-well-formed",
             "NUL character: binary data, not XML",
             source,
             Location(line, 1),
@@ -225,14 +261,11 @@ def parse(source: Source) -> ParsedDocument:
     masked = _MASK.sub(_blank, text) if ("<!" in text or "<?" in text) else text
     dtd = _DTD.search(masked)
     if dtd:
-        line = masked[: dtd.start()].count("\n") + 1
-        col = dtd.start() - (masked.rfind("\n", 0, dtd.start()) + 1) + 1
         _fail(
             "E015",
-            "dtd-forbidden",
             "DOCTYPE and entity declarations are not allowed in a dialplan",
             source,
-            Location(line, col),
+            _position(line_starts, dtd.start()),
         )
     parser = etree.XMLParser(
         resolve_entities=False,
@@ -257,28 +290,37 @@ def parse(source: Source) -> ParsedDocument:
         if "depth" in msg.lower():
             _fail(
                 "E017",
-                "nesting-too-deep",
                 f"elements nest deeper than {MAX_DEPTH} levels",
                 source,
                 Location(line, 1),
             )
-        _fail("E001", "not-well-formed", msg, source, Location(line, max(col, 1)))
+        _fail("E001", msg, source, Location(line, max(col, 1)))
     except ValueError as exc:  # e.g. lxml refusing an unsupported encoding
-        _fail("E001", "not-well-formed", str(exc), source)
+        _fail("E001", str(exc), source)
     # after lxml, so that its own limits (depth) report first
     count = len(_START.findall(masked))
     if count > MAX_ELEMENTS:
         _fail(
             "E016",
-            "document-too-large",
             f"document has {count} elements; the limit is {MAX_ELEMENTS}",
             source,
         )
-    line_starts = list(accumulate((len(line) + 1 for line in text.split("\n")), initial=0))
-    line_starts.pop()
-    doc = ParsedDocument(source, text, root, {}, line_starts)
+    doc = ParsedDocument(source, text, root, {}, line_starts, masked=masked)
     _index_positions(doc, masked)
     return doc
+
+
+def _line_starts(text: str) -> list[int]:
+    """The offset at which each line of ``text`` starts."""
+    starts = list(accumulate((len(line) + 1 for line in text.split("\n")), initial=0))
+    starts.pop()
+    return starts
+
+
+def _position(line_starts: list[int], offset: int) -> Location:
+    """The one conversion of a 0-based offset to a 1-based line and column."""
+    i = bisect.bisect_right(line_starts, offset) - 1
+    return Location(i + 1, offset - line_starts[i] + 1)
 
 
 def _blank(m: re.Match[str]) -> str:
@@ -304,20 +346,18 @@ def _index_positions(doc: ParsedDocument, masked: str) -> None:
     doc._offsets.update(zip(elements, offsets, strict=False))
     if isinstance(deep, list) and deep:
         raise ParseFailure(
-            make(
+            _diag(
                 "E017",
-                "nesting-too-deep",
                 f"elements nest deeper than {MAX_DEPTH} levels",
-                doc.location(deep[0]),  # type: ignore[arg-type]
+                doc.location(deep[0]),
                 file=doc.source.name,
             )
         )
     for el in elements:
         if len(el.attrib) > MAX_ATTRIBUTES:
             raise ParseFailure(
-                make(
+                _diag(
                     "E016",
-                    "document-too-large",
                     f"<{etree.QName(el).localname}> has {len(el.attrib)} attributes; "
                     f"the limit is {MAX_ATTRIBUTES}",
                     doc.location(el),

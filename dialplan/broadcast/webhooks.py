@@ -60,6 +60,7 @@ import httpx
 
 from .. import __version__
 from ..netguard import Resolver, UnsafeUrl, guarded_transport
+from . import webhook_contract as contract
 from .outbox import Outbox, OutboxEvent
 
 __all__ = [
@@ -86,9 +87,10 @@ __all__ = [
 ]
 
 EventName = Literal["ringing", "connected", "playstate", "disconnected", "broadcastcall_complete"]
-EVENTS: Final = ("ringing", "connected", "playstate", "disconnected", "broadcastcall_complete")
-ANSWERED_BY: Final = ("HUMAN", "MACHINE")
-PLAYSTATES: Final = ("initiated", "playfinished")
+# The contract's facts come from the published JSON Schema (webhook_contract), never restated here.
+EVENTS: Final = contract.EVENTS
+ANSWERED_BY: Final = contract.allowed("connected", "call_answered_by")
+PLAYSTATES: Final = contract.allowed("playstate", "playstate")
 
 SIGNATURE_HEADER: Final = "X-Dialplan-Signature"
 EVENT_ID_HEADER: Final = "X-Dialplan-Event-Id"
@@ -155,45 +157,33 @@ class CallInfo:
     call_result: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        _check_duration(self.call_duration)
-        _check_code(self.disconnect_reason_code, "disconnect_reason_code")
-        out: dict[str, Any] = {
-            "voice_id": _text(self.voice_id, "voice_id"),
-            "to": _text(self.to, "to"),
-            "callDuration": self.call_duration,
-            "callState": self.call_state,
-            "disconnectReason": self.disconnect_reason,
-            "disconnectReasonCode": self.disconnect_reason_code,
+        fields = {
+            "voice_id": ("voice_id", self.voice_id),
+            "to": ("to", self.to),
+            "callDuration": ("call_duration", self.call_duration),
+            "callState": ("call_state", self.call_state),
+            "disconnectReason": ("disconnect_reason", self.disconnect_reason),
+            "disconnectReasonCode": ("disconnect_reason_code", self.disconnect_reason_code),
+            "call_answered_by": ("call_answered_by", self.call_answered_by),
+            "callResult": ("call_result", self.call_result),
         }
-        if self.call_answered_by is not None:
-            out["call_answered_by"] = _answered_by(self.call_answered_by)
-        if self.call_result is not None:
-            out["callResult"] = _text(self.call_result, "call_result")
-        return out
+        item = contract.field("broadcastcall_complete", "broadcast_call_info", "items")
+        return {
+            key: contract.check(value, contract.resolve(item["properties"][key]), name)
+            for key, (name, value) in fields.items()
+            if value is not None or key in item["required"]
+        }
 
 
-def _text(value: str, name: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
-    return value
+def _field(event: EventName, key: str, value: Any, name: str | None = None) -> Any:
+    """``value`` checked against field ``key`` of an ``event`` body in the published schema."""
+    return contract.check(value, contract.field(event, key), name or key)
 
 
-def _answered_by(value: str) -> str:
-    if value not in ANSWERED_BY:
-        raise ValueError(f"call_answered_by must be one of {ANSWERED_BY}, got {value!r}")
-    return value
-
-
-def _check_duration(value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise ValueError(f"call duration must be a number of seconds >= 0, got {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"call duration must be finite, got {value!r}")
-
-
-def _check_code(value: int, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 127:
-        raise ValueError(f"{name} must be a Q.850 cause code (0-127), got {value!r}")
+def _listed(key: str, number: str) -> str:
+    """One number of ``blacklistednumber.<key>`` in ``broadcastcall_complete``."""
+    spec = contract.field("broadcastcall_complete", "blacklistednumber", key, "items")
+    return contract.check(number, spec, key)  # type: ignore[no-any-return]
 
 
 def _common(
@@ -209,8 +199,8 @@ def _common(
     return {
         "event": event,
         "state": event,  # EnableX receivers switch on ``state``
-        "event_id": _text(event_id, "event_id"),
-        "broadcast_id": _text(broadcast_id, "broadcast_id"),
+        "event_id": _field(event, "event_id", event_id),
+        "broadcast_id": _field(event, "broadcast_id", broadcast_id),
         "custom_data": dict(custom_data or {}),
         "timestamp": iso_timestamp(timestamp),
     }
@@ -234,10 +224,10 @@ def _leg(
         timestamp=timestamp,
         custom_data=custom_data,
     )
-    body["voice_id"] = _text(voice_id, "voice_id")
-    body["to"] = _text(to, "to")
+    body["voice_id"] = _field(event, "voice_id", voice_id)
+    body["to"] = _field(event, "to", to)
     if from_ is not None:
-        body["from"] = _text(from_, "from")
+        body["from"] = _field(event, "from", from_)
     return body
 
 
@@ -264,7 +254,7 @@ def ringing(
         from_=from_,
     )
     if channel_id is not None:
-        body["channel_id"] = _text(channel_id, "channel_id")
+        body["channel_id"] = _field("ringing", "channel_id", channel_id)
     return canonical_json(body)
 
 
@@ -291,7 +281,7 @@ def connected(
         from_=from_,
     )
     if call_answered_by is not None:
-        body["call_answered_by"] = _answered_by(call_answered_by)
+        body["call_answered_by"] = _field("connected", "call_answered_by", call_answered_by)
     return canonical_json(body)
 
 
@@ -309,8 +299,7 @@ def playstate(
     prompt_name: str | None = None,
 ) -> bytes:
     """A prompt started (``initiated``) or finished (``playfinished``); ``prompt_ref`` names it."""
-    if playstate not in PLAYSTATES:
-        raise ValueError(f"playstate must be one of {PLAYSTATES}, got {playstate!r}")
+    _field("playstate", "playstate", playstate)
     body = _leg(
         "playstate",
         event_id=event_id,
@@ -322,9 +311,9 @@ def playstate(
         from_=from_,
     )
     body["playstate"] = playstate
-    body["prompt_ref"] = _text(prompt_ref, "prompt_ref")
+    body["prompt_ref"] = _field("playstate", "prompt_ref", prompt_ref)
     if prompt_name is not None:
-        body["prompt_name"] = _text(prompt_name, "prompt_name")
+        body["prompt_name"] = _field("playstate", "prompt_name", prompt_name)
     return canonical_json(body)
 
 
@@ -344,8 +333,8 @@ def disconnected(
     call_result: str | None = None,
 ) -> bytes:
     """The leg ended: duration in seconds, Q.850 cause (16 Normal Clearing, 17 User Busy, 19 No Answer …)."""
-    _check_duration(call_duration)
-    _check_code(disconnect_cause_code, "disconnect_cause_code")
+    _field("disconnected", "call_duration", call_duration)
+    _field("disconnected", "disconnect_cause_code", disconnect_cause_code)
     body = _leg(
         "disconnected",
         event_id=event_id,
@@ -357,12 +346,12 @@ def disconnected(
         from_=from_,
     )
     body["call_duration"] = call_duration
-    body["disconnect_reason"] = _text(disconnect_reason, "disconnect_reason")
+    body["disconnect_reason"] = _field("disconnected", "disconnect_reason", disconnect_reason)
     body["disconnect_cause_code"] = disconnect_cause_code
     if call_answered_by is not None:
-        body["call_answered_by"] = _answered_by(call_answered_by)
+        body["call_answered_by"] = _field("disconnected", "call_answered_by", call_answered_by)
     if call_result is not None:
-        body["call_result"] = _text(call_result, "call_result")
+        body["call_result"] = _field("disconnected", "call_result", call_result)
     return canonical_json(body)
 
 
@@ -386,8 +375,11 @@ def broadcastcall_complete(
     )
     body["broadcast_call_info"] = [info.to_json() for info in broadcast_call_info]
     body["blacklistednumber"] = {
-        "call_blacklisted": [_text(n, "call_blacklisted") for n in call_blacklisted],
-        "country_not_allowed": [_text(n, "country_not_allowed") for n in country_not_allowed],
+        key: [_listed(key, n) for n in numbers]
+        for key, numbers in (
+            ("call_blacklisted", call_blacklisted),
+            ("country_not_allowed", country_not_allowed),
+        )
     }
     return canonical_json(body)
 

@@ -91,6 +91,6 @@ def simulate(
 
 
 def _load_plan(text: str) -> Plan:
-    from .._api import load
+    from ..validate import validate
 
-    return load(text)
+    return validate(text)

@@ -65,7 +65,7 @@ def _uri(file: str) -> str:
 
 def format_sarif(diags: Sequence[Diagnostic]) -> str:
     """SARIF 2.1.0 as GitHub code scanning reads it (rules listed with help text)."""
-    from .. import __version__
+    from .._version import __version__
     from .registry import PIPELINE_CODES, all_rules
 
     rules = all_rules()

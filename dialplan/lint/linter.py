@@ -12,7 +12,7 @@ from ..model import Plan, build_plan
 from ..parse import ParsedDocument, ParseFailure, parse, read_source
 from .config import LintConfig
 from .context import LintContext
-from .registry import Problem, Rule, all_rules
+from .registry import all_rules
 
 
 def check_document(
@@ -20,33 +20,21 @@ def check_document(
 ) -> list[Diagnostic]:
     """All findings for an already parsed document (unsorted).
 
-    ``plan`` is ``build_plan(doc)`` when the caller has it already (it is built otherwise).
+    The errors come from the validation stage (:func:`dialplan.validate.errors_in`, the same
+    pass ``dialplan.load`` makes), the warnings and infos from the other selected rules, run on
+    the same context. ``plan`` is ``build_plan(doc)`` when the caller has it already.
     """
-    from .. import schema  # the XSD check (libxml2), kept lazy for start-up time
+    from ..validate import errors_in
 
     config = config or LintConfig()
     file = doc.source.name
     plan = plan if plan is not None else build_plan(doc)
     ctx = LintContext(plan, doc, config.rule_options)
-    found: list[Diagnostic] = []
+    found = errors_in(ctx)
     for rule in all_rules().values():
-        # error rules always run: the schema backstop is deduplicated against their findings
-        if rule.severity is Severity.ERROR or config.enabled(rule.code):
-            found.extend(_stamp(rule, problem, file) for problem in rule.check(ctx))
-    found.extend(schema.iter_errors(doc, found))
+        if rule.severity is not Severity.ERROR and config.enabled(rule.code):
+            found.extend(rule.findings(ctx, file))
     return [d for d in found if config.enabled(d.code)]
-
-
-def _stamp(rule: Rule, problem: Problem, file: str) -> Diagnostic:
-    return Diagnostic(
-        rule.code,
-        rule.name,
-        problem.message,
-        problem.loc.line,
-        problem.loc.column,
-        file,
-        rule.severity,
-    )
 
 
 def lint_source(

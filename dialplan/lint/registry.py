@@ -12,7 +12,8 @@ import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from ..diagnostics import Location, Severity
+from .. import parse, schema
+from ..diagnostics import Diagnostic, Location, Severity
 
 #: Rule family modules, in the order ``dialplan rules`` lists them.
 FAMILIES = (
@@ -50,26 +51,17 @@ class Rule:
     def summary(self) -> str:
         return self.doc.splitlines()[0] if self.doc else self.name
 
+    def findings(self, ctx: object, file: str) -> Iterator[Diagnostic]:
+        """Run the rule on one file's context; its problems stamped with code, name, severity."""
+        for problem in self.check(ctx):
+            loc = problem.loc
+            yield Diagnostic(
+                self.code, self.name, problem.message, loc.line, loc.column, file, self.severity
+            )
 
-#: Codes produced outside rule modules (parser and schema), documented here.
-PIPELINE_CODES: dict[str, tuple[str, str]] = {
-    "E001": (
-        "not-well-formed",
-        "The file is not well-formed XML (or is empty, binary or unreadable).",
-    ),
-    "E015": (
-        "dtd-forbidden",
-        "DOCTYPE/ENTITY declarations are refused: they enable entity attacks.",
-    ),
-    "E016": ("document-too-large", "The file exceeds the size limit for a dialplan."),
-    "E017": ("nesting-too-deep", "Elements nest deeper than the limit."),
-    "E018": (
-        "schema-violation",
-        "The document breaks the bundled XML Schema (xsd/dialplan.xsd) in a way no other rule "
-        "reports, e.g. text inside <hangup>/<record>. Schema findings that match a spec rule "
-        "are reported under that rule's code. See docs/schema.md.",
-    ),
-}
+
+#: Codes produced outside rule modules (parser and schema), documented where they are made.
+PIPELINE_CODES: dict[str, tuple[str, str]] = {**parse.CODES, **schema.CODES}
 
 _RULES: dict[str, Rule] = {}
 #: ``_RULES`` sorted by code, and whether the family modules were imported (checked per file)
@@ -106,3 +98,9 @@ def all_rules() -> dict[str, Rule]:
     if len(_by_code) != len(_RULES):  # sorted once, again only if a rule was registered since
         _by_code = dict(sorted(_RULES.items()))
     return dict(_by_code)
+
+
+def rule_name(code: str) -> str:
+    """The kebab-case name of ``code``: the rule's own, or the parser's or schema's."""
+    found = all_rules().get(code)
+    return found.name if found is not None else PIPELINE_CODES[code][0]

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
 from ..expr.template import Template, lenient
-from ..parse import ParsedDocument
 from . import nodes as n
 from .patterns import parse_duration_ms, parse_pattern
 from .tags import MUSIC_ON_HOLD_ALIASES, TAGS, canonical_attr, canonical_tag
+
+if TYPE_CHECKING:  # the model reads a parsed document; it never parses
+    from ..parse import ParsedDocument
 
 _SPACE = re.compile(r"\s+")
 

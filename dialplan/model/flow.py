@@ -287,11 +287,11 @@ class _Builder:
         elif isinstance(node, _BLOCKS):
             self.add(me, self.first_or_after(node, node.children), EdgeKind.NEXT)
         elif isinstance(node, Goto):
-            target = self.plan.goto_target(node)
-            if target is None:
+            jump = self.plan.goto_target(node)
+            if jump is None:
                 self.end(me, Ending.BROKEN_GOTO)
             else:
-                self.add(me, target, EdgeKind.GOTO, "goto")
+                self.add(me, jump, EdgeKind.GOTO, "goto")
         elif isinstance(node, Hangup):
             self.end(me, Ending.HANGUP)
         elif isinstance(node, GotoXML):
@@ -361,7 +361,7 @@ def entry_for(
     if pattern.kind is PatternKind.LITERAL:
         return None if pattern.text[0] in intercepted else pattern.text
     if pattern.kind is not PatternKind.RANGE:
-        return pattern.kind.value
+        return str(pattern.kind.value)
     best: int | None = None
     for first in "0123456789":
         if first in intercepted:

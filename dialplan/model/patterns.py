@@ -40,7 +40,7 @@ class Pattern:
     def key(self) -> str:
         """Identity for duplicate detection (``Default`` ≡ ``default``)."""
         if self.kind in (PatternKind.DEFAULT, PatternKind.TIMEOUT):
-            return self.kind.value
+            return str(self.kind.value)  # (mypy types .value of a union of members as Any)
         return self.text
 
     def matches(self, digits: str) -> bool:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ..parse import ParsedDocument
 from .build import build_nodes
 from .nodes import Amd, Catch, Else, Goto, If, Keypress, Live, Machine, Menu, Node
+
+if TYPE_CHECKING:  # the model reads a parsed document; it never parses
+    from ..parse import ParsedDocument
 
 
 @dataclass(frozen=True, slots=True)

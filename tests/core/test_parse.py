@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -296,3 +297,24 @@ def test_wide_flat_document_within_limits_parses() -> None:
     doc = parse_any(data)
     last = doc.root[-1]
     assert doc.location(last).line == MAX_ELEMENTS - 1
+
+
+def test_position_and_offset_are_inverse_on_every_character() -> None:
+    text = '<dialplan>\r\n  <menu>\n\t<play type="tts">h\u00e9</play>\n  </menu>\n</dialplan>'
+    doc = parse_any(text)
+    for offset in range(len(text)):
+        loc = doc.position(offset)
+        assert doc.offset(loc) == offset
+        line = text.split("\n")[loc.line - 1] + "\n"
+        assert line[loc.column - 1] == text[offset]
+
+
+def test_source_positions_are_converted_in_one_place() -> None:
+    """Only ``parse.py`` keeps line-start tables; every other module asks the parsed document."""
+    package = Path(__file__).resolve().parents[2] / "dialplan"
+    others = [
+        path.relative_to(package).as_posix()
+        for path in sorted(package.rglob("*.py"))
+        if path.name != "parse.py" and "line_starts" in path.read_text(encoding="utf-8")
+    ]
+    assert others == []

@@ -91,7 +91,7 @@ def stage_split(files: Sequence[Path], rounds: int) -> dict[str, float]:
 
     parse_us = per_file(lambda d: parse(read_source(d)), datas)
     model_us = per_file(build_plan, docs)
-    schema_us = per_file(schema.validate, docs)
+    schema_us = per_file(lambda doc: list(schema.iter_errors(doc)), docs)
     check_us = per_file(lambda doc: check_document(doc, LintConfig()), docs)
     return {
         "parse_us": round(parse_us, 1),

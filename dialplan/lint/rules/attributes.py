@@ -24,8 +24,8 @@ from ...model.tags import (
 )
 from ..context import LintContext
 from ..index import tagged
+from ..positions import attr_loc, element_of, value_loc
 from ..registry import Problem, rule
-from ._source import attr_loc, element_of, value_loc
 
 #: Enumerated attributes: (tag, attribute) → allowed values (compared case-insensitively).
 _ENUMS: dict[tuple[str, str], tuple[str, ...]] = {

@@ -390,7 +390,7 @@ def menu_retry_loop(ctx: LintContext) -> Iterator[Problem]:
     graph = _cfg(ctx)
     traps = _silent_traps(ctx)
     for node in tagged(ctx, "menu"):
-        if not in_flow(node):
+        if not isinstance(node, Menu) or not in_flow(node):
             continue
         if graph.input_phase(node).id not in traps:
             continue

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from ...diagnostics import Location
 from ...model import Catch, Goto, Node
 from ..context import LintContext
+from ..positions import value_loc
 from ..registry import Problem, rule
-from ._source import value_loc
 
 #: Containers whose children are entered only by selection (a branch) or as a menu's prompts.
 _GUARDED = frozenset({"menu", "keypress", "live", "machine", "if", "else", "equal", "notEqual"})

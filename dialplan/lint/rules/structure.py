@@ -11,8 +11,8 @@ from ...model import Node
 from ...model.tags import CAMEL_TAGS, TAGS, TagSpec
 from ..context import LintContext
 from ..index import tagged
+from ..positions import loose_text
 from ..registry import Problem, rule
-from ._source import loose_text
 
 #: What the text value of each value-required tag should be (E013 messages).
 _EXPECTED_VALUE = {

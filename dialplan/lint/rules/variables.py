@@ -142,7 +142,7 @@ def _ref_facts(raw: str) -> tuple[tuple[Ref, str | None, bool], ...]:
     template = _parse(raw)
     if isinstance(template, int):
         return ()
-    facts = []
+    facts: list[tuple[Ref, str | None, bool]] = []
     for ref, nested in _refs(template):
         if ref.is_dynamic:
             facts.append((ref, None, not nested))
