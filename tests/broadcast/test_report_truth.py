@@ -129,7 +129,7 @@ def test_every_recipient_is_listed_on_pages(tmp_path: Path) -> None:
         {"phone_number": f"212555{1000 + i}", "first": f"R{i}", "sim_result": "LA"}
         for i in range(2 * PAGE_SIZE + 7)
     ]
-    data, html = _report(tmp_path, rows)
+    _, html = _report(tmp_path, rows)
     doc = _doc(html)
     pages = doc.xpath("//table[@class='results']/tbody")
     assert [len(p.xpath("tr")) for p in pages] == [PAGE_SIZE, PAGE_SIZE, 7]
