@@ -75,7 +75,7 @@ def _rows(
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """The first ``limit`` recipients in input order: number, attributes, result, the last
     call in UTC and in the recipient's own zone, and the answers."""
-    items = []
+    items: list[dict[str, Any]] = []
     for item in store.iter_export(campaign_id):
         if len(items) >= limit:
             break
