@@ -208,6 +208,8 @@ def run_campaign(
                 )
         pending = store.pending_count()
         if deliver and campaign.webhook is not None and pending:
+            if progress:
+                progress(Progress("delivering", 0, pending))
             pending = deliver_outbox(store, campaign, max_wait)
         final = store.campaign(campaign.name)
         assert final is not None

@@ -88,6 +88,8 @@ def status(p: Progress, eta: str = "") -> tuple[str, str]:
         head = f"loading recipients: {p.done:,} rows"
     elif p.phase == "finished":
         head = "finished"
+    elif p.phase == "delivering":
+        return f"delivering webhook events: {p.total:,} pending", ""
     else:
         head = "calling"
     details = [counts_text(p.results), clock_text(p)]

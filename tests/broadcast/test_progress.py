@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 import time
@@ -161,3 +162,32 @@ def test_line_progress_prints_periodically_not_at_every_snapshot() -> None:
     assert len(printed) == 5  # at 0, 10, 20, 30 and 40 s
     assert printed[2].startswith("calling: 40/100 done · 40 calls placed · LA 40 · virtual clock")
     assert printed[2].endswith("ETA 0:00:30")  # 40 done in 20 s: the 60 left take 30 s
+
+
+def test_delivering_webhook_events_after_the_calls_is_said(tmp_path: Path) -> None:
+    from tests.webhooks.helpers import LoopbackServer, Receiver
+
+    receiver = Receiver(lambda n: 500 if n < 3 else 200)  # the first events are retried later
+    out = io.StringIO()
+    with LoopbackServer(receiver) as server:
+        camp = load_campaign(
+            write_campaign(
+                tmp_path,
+                ROWS,
+                tables={
+                    "webhook": {"url": server.url, "secret": "s"},
+                    "network": {"allow_private": True},
+                },
+            )
+        )
+        result = run_campaign(
+            camp,
+            tmp_path / "db.sqlite",
+            runner=fake_runner,
+            max_wait=20,
+            progress=LineProgress(out),
+        )
+    assert result.events_pending == 0
+    lines = out.getvalue().splitlines()
+    assert lines[-2].startswith("finished: 4/4 done")
+    assert re.fullmatch(r"delivering webhook events: \d+ pending", lines[-1])
