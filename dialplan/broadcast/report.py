@@ -355,7 +355,7 @@ def _count(value: Any, what: str) -> int:
     return int(value)
 
 
-CHART_WIDTH = 980  # fits the report's content column; SVGs shrink on narrower screens
+CHART_WIDTH = 1140  # fits the report's content column; SVGs shrink on narrower screens
 
 
 def _label_width(labels: Iterable[str]) -> int:

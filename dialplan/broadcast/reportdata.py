@@ -16,6 +16,8 @@ from .store import Store
 
 #: recipients listed in the report's results table (paginated); beyond it, the CSV export
 ROWS_LIMIT = 2000
+#: columns of the calls-over-time chart beyond which empty buckets are not filled in
+MAX_BUCKETS = 400
 
 
 def report_data(store: Store, name: str, rows_limit: int = ROWS_LIMIT) -> dict[str, Any]:
@@ -31,11 +33,10 @@ def report_data(store: Store, name: str, rows_limit: int = ROWS_LIMIT) -> dict[s
     for question, response, n in store.answer_counts(row.id):
         answers.setdefault(question, {})[response] = n
     a = store.attempt_stats(row.id)
-    span = (a["last"] or 0) - (a["first"] or 0)
-    bucket = 3600.0 if span > 6 * 3600 else 600.0 if span > 3600 else 60.0
+    bucket = _bucket_size((a["last"] or 0) - (a["first"] or 0))
     over_time = [
         {"start": iso(round(t * 1000)), "calls": sum(counts.values()), "counts": counts}
-        for t, counts in store.calls_over_time(row.id, bucket)
+        for t, counts in _contiguous(store.calls_over_time(row.id, bucket), bucket)
     ]
     columns, rows = _rows(store, row.id, row.dispatch.get("columns", []), rows_limit)
     data: dict[str, Any] = {
@@ -68,6 +69,28 @@ def report_data(store: Store, name: str, rows_limit: int = ROWS_LIMIT) -> dict[s
 
         data["flow"] = flow_figure(Path(dialplan))
     return data
+
+
+def _bucket_size(span: float) -> float:
+    """Seconds per column of the calls-over-time chart for a campaign that called for ``span``."""
+    for longer_than, size in ((4 * 86400, 86400.0), (6 * 3600, 3600.0), (3600, 600.0)):
+        if span > longer_than:
+            return size
+    return 60.0
+
+
+def _contiguous(
+    buckets: list[tuple[float, dict[str, int]]], size: float
+) -> list[tuple[float, dict[str, int]]]:
+    """Every bucket from the first to the last, empty ones included, so that the time axis of
+    the chart is linear (a quiet night shows as a gap, not as nothing)."""
+    if not buckets:
+        return []
+    by_index = {round(t / size): counts for t, counts in buckets}
+    first, last = min(by_index), max(by_index)
+    if last - first >= MAX_BUCKETS:
+        return buckets
+    return [(i * size, by_index.get(i, {})) for i in range(first, last + 1)]
 
 
 def _rows(

@@ -194,3 +194,25 @@ def test_a_plan_too_big_to_read_is_named_not_drawn(tmp_path: Path) -> None:
     assert figure.note is not None and f"dialplan graph {path} --format svg" in figure.note
     gone = flow_figure(tmp_path / "missing.xml")
     assert gone.svg is None and gone.note is not None and "missing.xml" in gone.note
+
+
+def test_calls_over_time_has_a_linear_time_axis(tmp_path: Path) -> None:
+    camp = load_campaign(
+        write_campaign(
+            tmp_path,
+            [{"phone_number": "2125550101", "first": "A", "sim_result": "BUSY"}],
+            tables={"retry_config": {"max_attempts": 2, "minutes_between_attempts": 180}},
+        )
+    )
+    run_campaign(camp, tmp_path / "db.sqlite", runner=fake_runner)
+    store = Store(tmp_path / "db.sqlite")
+    try:
+        data = report_data(store, "test")
+    finally:
+        store.close()
+    points = data["calls_over_time"]
+    assert data["bucket_seconds"] == 600.0  # two calls three hours apart
+    assert [p["start"][11:16] for p in points] == [
+        f"{12 + m // 60}:{m % 60:02d}" for m in range(0, 190, 10)
+    ]
+    assert [p["calls"] for p in points] == [1] + [0] * 17 + [1]
