@@ -216,3 +216,17 @@ def test_calls_over_time_has_a_linear_time_axis(tmp_path: Path) -> None:
         f"{12 + m // 60}:{m % 60:02d}" for m in range(0, 190, 10)
     ]
     assert [p["calls"] for p in points] == [1] + [0] * 17 + [1]
+
+
+def test_hostile_dialplan_text_stays_text_in_the_flow(tmp_path: Path) -> None:
+    from dialplan.broadcast.report import ReportData
+
+    evil = "&lt;/svg&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;"
+    path = tmp_path / "evil.xml"
+    path.write_text(f'<dialplan name="E"><play type="tts">{evil}</play></dialplan>')
+    figure = flow_figure(path)
+    assert figure.svg is not None
+    html = render_report(ReportData("E", "now", stats={}, results={}, flow=figure))
+    doc = _doc(html)
+    assert not doc.xpath("//script | //img | //@onerror | //@src")
+    assert "<script>alert(1)</script>" in doc.xpath("//*[@id='flow']")[0].text_content()
