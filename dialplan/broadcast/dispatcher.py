@@ -19,6 +19,7 @@ import heapq
 import json
 import math
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,10 +29,13 @@ from .driver import AttemptOutcome, CallRequest, TelephonyDriver, voice_id_for
 from .events import EventBuilder
 from .loader import column_letter
 from .phones import Normalizer
+from .progress import Progress, ProgressFn, Waiting
 from .store import Pending, Store
 from .windows import Windows, windows_for
 
 PAGE = 1000
+#: real-clock waits shorter than this (ms) are not announced (the rate limit, short retries)
+ANNOUNCE_WAIT_MS = 1000
 
 
 class Clock:
@@ -85,10 +89,12 @@ class Dispatcher:
         columns: list[str],
         events: EventBuilder | None = None,
         clock: Clock | None = None,
-        progress: Callable[[int], None] | None = None,
+        progress: ProgressFn | None = None,
         on_commit: Callable[[], None] | None = None,
         commit_every: int = 10_000,
         commit_seconds: float = 2.0,
+        results_before: Mapping[str, int] | None = None,
+        total: int = 0,
     ) -> None:
         self.store = store
         self.c = campaign
@@ -118,6 +124,10 @@ class Dispatcher:
         self._dnc: list[str] = []
         self.placed = 0
         self.finished = 0
+        #: final results (earlier runs included) and the recipients in the campaign, for progress
+        self.results: Counter[str] = Counter(results_before or {})
+        self.total = total
+        self.waiting: Waiting | None = None
 
     # -- queues -------------------------------------------------------------------------
     def _head(self, q: _Queue) -> Pending | None:
@@ -169,9 +179,41 @@ class Dispatcher:
         )
         self.store.commit()
         if self.progress:
-            self.progress(self.finished)
+            self.progress(self.snapshot(now))
         if self.on_commit:
             self.on_commit()  # e.g. deliver the webhook events that are due
+
+    # -- progress -----------------------------------------------------------------------
+    def snapshot(self, now_ms: int) -> Progress:
+        """Where the run stands (plain data for a progress display)."""
+        return Progress(
+            phase="calling",
+            done=sum(self.results.values()),
+            total=self.total,
+            results=dict(self.results),
+            attempts=self.placed,
+            clock=now_ms / 1000,
+            virtual=not self.clock.real,
+            waiting=self.waiting,
+        )
+
+    def _final(self, p: Pending, n: int, result: str) -> None:
+        """``p`` gets its final result after ``n`` attempts."""
+        self._updates.append((n, p.next_at, result, p.id))
+        self.finished += 1
+        self.results[result] += 1
+
+    def _wait_for(self, q: _Queue, now_ms: int, until_ms: int) -> None:
+        """Nobody can be dialled before ``until_ms`` (real clock): say so, and why."""
+        if until_ms - now_ms < ANNOUNCE_WAIT_MS:
+            return
+        why = q.windows.blocker(now_ms / 1000)
+        reason, zone = why if why is not None else ("retry", self.c.default_time_zone)
+        waiting = Waiting(until_ms / 1000, reason, zone)
+        if waiting != self.waiting:
+            self.waiting = waiting
+            if self.progress:
+                self.progress(self.snapshot(now_ms))
 
     # -- the loop -----------------------------------------------------------------------
     def _key(self, q: _Queue) -> tuple[float, int]:
@@ -209,6 +251,8 @@ class Dispatcher:
         since_commit = 0
         last_commit = time.monotonic()
         queues = self.queues
+        if self.progress:
+            self.progress(self.snapshot(now))
         while True:
             while active and active[0] <= now:
                 heapq.heappop(active)
@@ -225,6 +269,8 @@ class Dispatcher:
             if best is None:
                 break
             if best_key[0] > t:
+                if self.clock.real:
+                    self._wait_for(best, max(t, int(time.time() * 1000)), int(best_key[0]))
                 now = int(best_key[0])
                 continue
             if not best.windows.allowed(t / 1000):
@@ -241,6 +287,7 @@ class Dispatcher:
             best.key = None
             now = t
             self.clock.wait_until(t)
+            self.waiting = None
             end = self._attempt(best, t, head, max_attempts, retry_results)
             if end is not None:
                 heapq.heappush(active, end)
@@ -273,8 +320,7 @@ class Dispatcher:
     ) -> int | None:
         """Place one attempt at ``t``; returns when the line is free again (None: no call)."""
         if p.e164 in self.runtime_dnc:
-            self._updates.append((p.attempts, p.next_at, "DNC", p.id))
-            self.finished += 1
+            self._final(p, p.attempts, "DNC")
             return None
         n = p.attempts + 1
         out = self.driver.place(self._request(p, n), t / 1000)
@@ -335,8 +381,7 @@ class Dispatcher:
                 q, Pending(next_at, p.id, p.e164, n, p.attributes, p.sim_result, p.sim_inputs)
             )
         else:
-            self._updates.append((n, p.next_at, out.result, p.id))
-            self.finished += 1
+            self._final(p, n, out.result)
         return end
 
 

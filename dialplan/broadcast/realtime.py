@@ -47,6 +47,9 @@ class ConcurrentDispatcher(Dispatcher):
         def now_ms() -> int:
             return int(time.time() * 1000)
 
+        if self.progress:
+            self.progress(self.snapshot(now_ms()))
+
         def harvest(timeout: float | None) -> None:
             if not inflight:
                 if timeout:
@@ -94,12 +97,13 @@ class ConcurrentDispatcher(Dispatcher):
                 harvest(None)  # a finished call may bring a retry back
                 continue
             if best_key[0] > now:
+                self._wait_for(best, now, int(best_key[0]))
                 harvest(min((best_key[0] - now) / 1000, 1.0))
                 continue
+            self.waiting = None
             _, _, head = heapq.heappop(best.heap)
             if head.e164 in self.runtime_dnc:
-                self._updates.append((head.attempts, head.next_at, "DNC", head.id))
-                self.finished += 1
+                self._final(head, head.attempts, "DNC")
                 continue
             n = head.attempts + 1
             inflight[driver.start(self._request(head, n))] = (best, now, head, n)

@@ -1,5 +1,13 @@
 """Campaign report: one self-contained HTML page (inline CSS and SVG charts, no scripts, no external assets).
 
+Each figure appears once: the headline cards, the result bars (a CallFire counter that equals one
+result code's count, such as ``busyCount``, is named on that bar) and the statistics table share
+the CallFire names between them, and names that always hold the same number (``callsPlaced`` and
+``totalOutboundCount`` …) make one row. Answer shares are of the people reached (answered live),
+with a "no response" bar for the rest, so they add up to 100 % only when everyone answered.
+The results table lists the recipients (up to ``reportdata.ROWS_LIMIT``, then the CSV export is
+named) with the last call in UTC and in the recipient's own zone, paginated with CSS only.
+
 Public API
 ----------
 ``ReportData``   plain dataclass of what the report shows (see its fields below).
@@ -34,7 +42,17 @@ from typing import Any
 
 import jinja2
 
-__all__ = ["ATTEMPTS", "RESULT_CODES", "STAT_LABELS", "ReportData", "render_report"]
+from .reportflow import FlowFigure
+
+__all__ = [
+    "ATTEMPTS",
+    "CARD_FACTS",
+    "RESULT_CODES",
+    "TABLE_FACTS",
+    "Fact",
+    "ReportData",
+    "render_report",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,41 +90,56 @@ MAX_RESPONSES = 12
 OTHER_RESPONSES = "(other)"
 _OTHER_COLORS = ("#546e7a", "#6d4c41", "#3949ab", "#00838f", "#827717", "#4e342e")
 
-#: CallFire CallBroadcastStats names → labels, in display order (unknown names follow, as given).
-STAT_LABELS: dict[str, str] = {
-    "totalCount": "Contacts",
-    "callsAttempted": "Calls attempted",
-    "callsPlaced": "Calls placed",
-    "dialedCount": "Numbers dialled",
-    "liveCount": "Live answers",
-    "answeringMachineCount": "Answering machines",
-    "transferCount": "Transfers",
-    "busyCount": "Busy",
-    "noAnswerCount": "No answer",
-    "doNotCallCount": "Do not call",
-    "errorCount": "Errors",
-    "miscCount": "Other results",
-    "callsRemaining": "Calls remaining",
-    "callsAwaitingRedial": "Awaiting redial",
-    "responseRatePercent": "Response rate (%)",
-    "callsDuration": "Call time (s)",
-    "billedDuration": "Billed time (s)",
-    "billedAmount": "Billed amount",
-    "totalOutboundCount": "Outbound calls",
-    "remainingOutboundCount": "Outbound calls remaining",
-    "callsLiveAnswer": "Calls answered live",
-    "respondedCount": "Contacts who responded",
-}
 
-#: The headline cards: (stat name, label, is a percentage).
-_CARDS: tuple[tuple[str, str, bool], ...] = (
-    ("totalCount", "Contacts", False),
-    ("callsAttempted", "Calls attempted", False),
-    ("liveCount", "Live answers", False),
-    ("answeringMachineCount", "Answering machines", False),
-    ("responseRatePercent", "Response rate", True),
-    ("callsRemaining", "Remaining", False),
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One figure of the report and the CallFire names that always hold it."""
+
+    label: str
+    names: tuple[str, ...]
+    percent: bool = False
+    hint: str = ""
+
+
+#: The headline cards.
+CARD_FACTS: tuple[Fact, ...] = (
+    Fact("Contacts", ("totalCount",)),
+    Fact("Calls placed", ("callsPlaced", "totalOutboundCount"), hint="retries included"),
+    Fact("People reached", ("liveCount", "callsLiveAnswer"), hint="answered live (LA + XFER)"),
+    Fact("Answer rate", ("responseRatePercent",), True, "live or machine, of numbers dialled"),
+    Fact("Responded", ("respondedCount",), hint="contacts with an answer stashed"),
+    Fact("Remaining", ("callsRemaining", "remainingOutboundCount"), hint="no final result yet"),
 )
+#: The statistics table (what neither a card nor a result bar shows).
+TABLE_FACTS: tuple[Fact, ...] = (
+    Fact("Numbers dialled", ("callsAttempted", "dialedCount")),
+    Fact("Awaiting redial", ("callsAwaitingRedial",)),
+    Fact("Answering machines", ("answeringMachineCount",)),
+    Fact("Transfers", ("transferCount",)),
+    Fact("Busy", ("busyCount",)),
+    Fact("No answer", ("noAnswerCount",)),
+    Fact("Do not call", ("doNotCallCount",)),
+    Fact("Errors (carrier error, invalid number)", ("errorCount",)),
+    Fact("Other results (duplicate, skipped, not dialled)", ("miscCount",)),
+    Fact("Call time (s)", ("callsDuration",)),
+    Fact("Billed time (s)", ("billedDuration",)),
+    Fact("Billed amount", ("billedAmount",)),
+)
+#: Counters that count exactly one result code: named on that code's bar when the numbers agree.
+RESULT_COUNTERS = {
+    "AM": "answeringMachineCount",
+    "XFER": "transferCount",
+    "BUSY": "busyCount",
+    "NO_ANS": "noAnswerCount",
+    "DNC": "doNotCallCount",
+}
+NO_RESPONSE = "(no response)"
+NO_RESPONSE_COLOR = "#cfd8dc"
+#: rows per page of the results table
+PAGE_SIZE = 50
+#: the results table's time columns: the last call in UTC and in the recipient's own zone
+UTC_COLUMN = "Last call (UTC)"
+LOCAL_COLUMN = "Local time"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +148,7 @@ class ReportData:
 
     campaign_name: str
     generated_at: datetime | str
-    #: CallFire CallBroadcastStats names → numbers (``totalCount``, ``liveCount`` … see STAT_LABELS).
+    #: CallFire CallBroadcastStats names → numbers (``totalCount``, ``liveCount`` … see CARD_FACTS).
     stats: Mapping[str, int | float]
     #: Final result code → number of contacts (``{"LA": 120, "AM": 40, "BUSY": 7}``).
     results: Mapping[str, int]
@@ -123,12 +156,22 @@ class ReportData:
     answers: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     #: (bucket start, ISO 8601) → result code → attempts in that bucket, in time order.
     timeline: Sequence[tuple[str, Mapping[str, int]]] = ()
-    #: A few per-contact rows (e.g. the first rows of the CSV export), shown as a table.
-    sample_rows: Sequence[Mapping[str, Any]] = ()
-    #: Column order of ``sample_rows`` (default: keys in order of first appearance).
-    sample_columns: Sequence[str] | None = None
+    #: Per-recipient rows (the first ones of the export), shown as a paginated table.
+    rows: Sequence[Mapping[str, Any]] = ()
+    #: Column order of ``rows`` (default: keys in order of first appearance).
+    row_columns: Sequence[str] | None = None
+    #: Recipients in the campaign (more than ``len(rows)``: the table names the export).
+    rows_total: int | None = None
+    #: The command that exports every row (shown when the table is capped).
+    export_command: str | None = None
     #: Optional subtitle (broadcast id, dialplan file …).
     subtitle: str | None = None
+    #: People reached (answered live): what answer shares are of (default: ``stats["liveCount"]``).
+    reached: int | None = None
+    #: Question → recipients who responded to it (default: the sum of its response counts).
+    respondents: Mapping[str, int] = field(default_factory=dict)
+    #: The dialplan's call flow (``reportflow.flow_figure``), if known.
+    flow: FlowFigure | None = None
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> ReportData:
@@ -177,6 +220,7 @@ class ReportData:
             if data.get("started_at"):
                 parts.append(_span(str(data["started_at"]), data.get("finished_at")))
             subtitle = " · ".join(parts) or None
+        flow = data.get("flow")
         return cls(
             campaign_name=str(data.get("campaign_name") or data.get("name") or "Campaign"),
             generated_at=data.get("generated_at") or datetime.now(UTC),
@@ -184,9 +228,14 @@ class ReportData:
             results=results,
             answers=answers,
             timeline=timeline,
-            sample_rows=list(data.get("sample_rows") or ()),
-            sample_columns=data.get("sample_columns"),
+            rows=list(data.get("rows") or ()),
+            row_columns=data.get("row_columns"),
+            rows_total=data.get("rows_total"),
+            export_command=data.get("export_command"),
             subtitle=subtitle,
+            reached=data.get("reached"),
+            respondents=dict(data.get("respondents") or {}),
+            flow=FlowFigure(**flow) if isinstance(flow, Mapping) else flow,
         )
 
 
@@ -203,6 +252,7 @@ class HBar:
     color: str
     y: float
     width: float
+    stat: str = ""  # the CallFire counter that holds the same number, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,7 +355,7 @@ def _count(value: Any, what: str) -> int:
     return int(value)
 
 
-CHART_WIDTH = 980  # fits the report's content column; SVGs shrink on narrower screens
+CHART_WIDTH = 1140  # fits the report's content column; SVGs shrink on narrower screens
 
 
 def _label_width(labels: Iterable[str]) -> int:
@@ -320,10 +370,16 @@ def _text_width(text: str) -> float:
 
 
 def _hchart(
-    items: list[tuple[str, str, int, str]], width: int = CHART_WIDTH, label_w: int | None = None
+    items: list[tuple[str, str, int, str]],
+    width: int = CHART_WIDTH,
+    label_w: int | None = None,
+    stats: Mapping[str, str] | None = None,
 ) -> HChart:
-    """Horizontal bars: items are (key, label, count, colour) in display order."""
-    row_h, bar_h, value_w = 30, 18, 130
+    """Horizontal bars: items are (key, label, count, colour) in display order; shares are of
+    their sum; ``stats``: key → CallFire counter named on that bar."""
+    stats = stats or {}
+    row_h, bar_h = 30, 18
+    value_w = 250 if stats else 130  # room for the counter's name after the share
     if label_w is None:
         label_w = _label_width(label for _, label, _, _ in items)
     bar_max_w = width - label_w - value_w
@@ -338,6 +394,7 @@ def _hchart(
             color=color,
             y=i * row_h + (row_h - bar_h) / 2,
             width=max(round(bar_max_w * count / top, 1), 2.0) if top else 0.0,
+            stat=stats.get(key, ""),
         )
         for i, (key, label, count, color) in enumerate(items)
     ]
@@ -457,12 +514,20 @@ def render_report(data: ReportData | Mapping[str, Any]) -> str:
         data = ReportData.from_mapping(data)
     colors: dict[str, str] = {}
     results = {code: _count(n, f"results[{code}]") for code, n in data.results.items()}
+    drawn = _ordered_codes({c for c, n in results.items() if n})
+    # a counter that equals one drawn bar is named there instead of in the table
+    on_bars = {
+        code: name
+        for code, name in RESULT_COUNTERS.items()
+        if code in drawn and name in data.stats and data.stats[name] == results[code]
+    }
     result_chart = _hchart(
-        [
-            (code, _code_title(code), results[code], _color_for(code, colors))
-            for code in _ordered_codes({c for c, n in results.items() if n})
-        ]
+        [(code, _code_title(code), results[code], _color_for(code, colors)) for code in drawn],
+        stats=on_bars,
     )
+    reached = data.reached
+    if reached is None and isinstance(data.stats.get("liveCount"), int):
+        reached = int(data.stats["liveCount"])
     answer_items = []
     for question, responses in data.answers.items():
         counts = {r: _count(n, f"answers[{question}][{r}]") for r, n in responses.items()}
@@ -472,22 +537,28 @@ def render_report(data: ReportData | Mapping[str, Any]) -> str:
         if rest:  # free-text answers (zip codes, amounts …) would make endless charts
             label = f"{len(rest)} other responses"
             items.append((OTHER_RESPONSES, label, sum(n for _, n in rest), _OTHER_COLORS[0]))
-        answer_items.append((question, items))
+        responded = data.respondents.get(question, sum(counts.values()))
+        silent = max(reached - responded, 0) if reached is not None else 0
+        if silent:
+            items.append((NO_RESPONSE, "no response", silent, NO_RESPONSE_COLOR))
+        answer_items.append((question, responded, items))
     # One label column for every question, so their bars line up.
-    answer_label_w = _label_width(r for _, items in answer_items for r, *_ in items)
-    answer_charts = [(q, _hchart(items, label_w=answer_label_w)) for q, items in answer_items]
+    answer_label_w = _label_width(r for _, _, items in answer_items for _, r, *_ in items)
+    answer_charts = [
+        (q, responded, _hchart(items, label_w=answer_label_w))
+        for q, responded, items in answer_items
+    ]
     timechart = _timechart(data.timeline, colors) if data.timeline else None
 
-    stats_rows = [
-        (name, label, data.stats[name]) for name, label in STAT_LABELS.items() if name in data.stats
-    ]
-    stats_rows += [(name, name, v) for name, v in data.stats.items() if name not in STAT_LABELS]
-    cards = [(label, data.stats[name], pct) for name, label, pct in _CARDS if name in data.stats]
+    cards, stats_rows = _facts(data.stats, set(on_bars.values()))
 
-    columns = list(data.sample_columns or [])
+    columns = list(data.row_columns or [])
     if not columns:
-        for row in data.sample_rows:
+        for row in data.rows:
             columns.extend(k for k in row if k not in columns)
+    cells = [[row.get(c, "") for c in columns] for row in data.rows]
+    pages = [cells[i : i + PAGE_SIZE] for i in range(0, len(cells), PAGE_SIZE)]
+    total_rows = data.rows_total if data.rows_total is not None else len(cells)
 
     return _template().render(
         name=data.campaign_name,
@@ -497,7 +568,29 @@ def render_report(data: ReportData | Mapping[str, Any]) -> str:
         stats_rows=stats_rows,
         result_chart=result_chart,
         answer_charts=answer_charts,
+        reached=reached,
         timechart=timechart,
-        sample_columns=columns,
-        sample_rows=[[row.get(c, "") for c in columns] for row in data.sample_rows],
+        row_columns=columns,
+        row_pages=pages,
+        rows_shown=len(cells),
+        rows_total=total_rows,
+        export_command=data.export_command,
+        flow=data.flow,
+        time_columns=(UTC_COLUMN, LOCAL_COLUMN),
     )
+
+
+def _facts(
+    stats: Mapping[str, int | float], shown_elsewhere: set[str]
+) -> tuple[list[tuple[Fact, int | float]], list[tuple[Fact, int | float]]]:
+    """(cards, table rows): each figure once, with every CallFire name that holds it."""
+
+    def present(fact: Fact) -> Fact | None:
+        names = tuple(n for n in fact.names if n in stats and n not in shown_elsewhere)
+        return Fact(fact.label, names, fact.percent, fact.hint) if names else None
+
+    cards = [(f, stats[f.names[0]]) for fact in CARD_FACTS if (f := present(fact))]
+    rows = [(f, stats[f.names[0]]) for fact in TABLE_FACTS if (f := present(fact))]
+    known = {n for fact in (*CARD_FACTS, *TABLE_FACTS) for n in fact.names} | shown_elsewhere
+    rows += [(Fact(n, (n,)), v) for n, v in stats.items() if n not in known]
+    return cards, rows

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from .driver import CallRunner, SimulatedDriver, TelephonyDriver
 from .events import EventBuilder
 from .loader import load_dnc, load_recipients, read_header
 from .phones import Normalizer
+from .progress import Progress, ProgressFn
 from .store import CampaignRow, Store
 
 DEFAULT_DELIVERY_WAIT = 30.0
@@ -35,9 +35,6 @@ class RunReport:
     elapsed_s: float
     events_pending: int
     runner_stats: dict[str, int] = field(default_factory=dict)
-
-
-ProgressFn = Callable[[str, int, int], None]
 
 
 def campaign_config(c: Campaign) -> dict[str, Any]:
@@ -98,7 +95,7 @@ def prepare(
             campaign,
             row.id,
             row.loaded_rows,
-            (lambda n: progress("loading", n, 0)) if progress else None,
+            (lambda n: progress(Progress("loading", n, 0))) if progress else None,
         )
         store.begin()
         store.add_dnc(row.id, load_dnc(campaign, Normalizer(campaign.default_region)), "list")
@@ -152,7 +149,6 @@ def run_campaign(
                 )
             counts = store.counts_by(row.id, "final_result")
             total = sum(counts.values())
-            done_before = total - counts.get(None, 0)
             state = dict(row.dispatch)
             columns = list(state.pop("columns", []))
             # the virtual clock starts at [simulation] start; the real one now
@@ -183,10 +179,10 @@ def run_campaign(
                 columns,
                 events=events,
                 clock=RealClock() if clock == "real" else Clock(),
-                progress=(lambda n: progress("calling", done_before + n, total))
-                if progress
-                else None,
+                progress=progress,
                 commit_every=commit_every,
+                results_before={k: n for k, n in counts.items() if k is not None},
+                total=total,
                 # deliver what is due while calling (one batch per commit)
                 on_commit=(lambda: deliverer.run_once(time.time())) if deliverer else None,
             )
@@ -196,8 +192,24 @@ def run_campaign(
                 if deliverer is not None:
                     deliverer.close()
             finish(store, campaign, row, end_ms, events)
+            if progress:
+                finals = store.counts_by(row.id, "final_result")
+                results = {k: n for k, n in finals.items() if k is not None}
+                progress(
+                    Progress(
+                        "finished",
+                        sum(results.values()),
+                        total,
+                        results,
+                        disp.placed,
+                        end_ms / 1000,
+                        virtual=clock != "real",
+                    )
+                )
         pending = store.pending_count()
         if deliver and campaign.webhook is not None and pending:
+            if progress:
+                progress(Progress("delivering", 0, pending))
             pending = deliver_outbox(store, campaign, max_wait)
         final = store.campaign(campaign.name)
         assert final is not None

@@ -377,6 +377,30 @@ class Store:
             )
         )
 
+    def respondents(self, campaign_id: int) -> dict[str, int]:
+        """Question → recipients who gave it at least one response (for the report's shares)."""
+        return dict(
+            self.db.execute(
+                "SELECT p.question, COUNT(DISTINCT p.recipient_id) FROM responses p JOIN"
+                " recipients r ON r.id = p.recipient_id WHERE r.campaign_id = ? GROUP BY 1",
+                (campaign_id,),
+            )
+        )
+
+    def zone_keys(self, ids: Sequence[int]) -> dict[int, str]:
+        """Recipient id → its zone key (``America/New_York``, or several joined by ``|``)."""
+        out: dict[int, str] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            out.update(
+                self.db.execute(
+                    "SELECT r.id, z.key FROM recipients r JOIN zones z ON z.id = r.zone_id"
+                    f" WHERE r.id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+            )
+        return out
+
     def calls_over_time(
         self, campaign_id: int, bucket_s: float
     ) -> list[tuple[float, dict[str, int]]]:

@@ -62,6 +62,10 @@ class DailyWindow:
         b = _instant(end_day, self.end, self.zone, first=True)
         return a, b
 
+    @property
+    def zone_name(self) -> str:
+        return self.zone.key
+
     def interval(self, t: float) -> Interval | None:
         day = datetime.fromtimestamp(t, self.zone).date() - timedelta(days=1)
         for _ in range(5):
@@ -94,6 +98,11 @@ class ScheduleSet:
                     return a, b
             day += timedelta(days=1)
         return None
+
+    def zone_at(self, t: float) -> str:
+        """The zone of the schedule that opens first after ``t`` (the campaign's clock)."""
+        found = [(iv[0], s.time_zone) for s in self.schedules if (iv := self._one(s, t))]
+        return min(found)[1] if found else self.schedules[0].time_zone
 
     def interval(self, t: float) -> Interval | None:
         found = [iv for s in self.schedules if (iv := self._one(s, t)) is not None]
@@ -159,6 +168,24 @@ class Windows:
 
     def allowed(self, t: float) -> bool:
         return self.next_open(t) == t
+
+    def blocker(self, t: float) -> tuple[str, str] | None:
+        """Why no call may start at ``t``: ``("calling window", zone)`` for the recipient's
+        local window, ``("schedule", zone)`` for the campaign schedules — the constraint that
+        opens last — or ``None`` when a call may start at ``t``."""
+        latest: tuple[float, str, str] | None = None
+        for c in self.constraints:
+            iv = c.interval(t)
+            opens = iv[0] if iv is not None else float("inf")
+            if opens <= t:
+                continue
+            if isinstance(c, DailyWindow):
+                why = (opens, "calling window", c.zone_name)
+            else:
+                why = (opens, "schedule", c.zone_at(t))
+            if latest is None or why[0] > latest[0]:
+                latest = why
+        return None if latest is None else (latest[1], latest[2])
 
 
 def windows_for(campaign: Campaign, zones: Sequence[str]) -> Windows:

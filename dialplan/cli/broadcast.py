@@ -75,7 +75,12 @@ def _existing_db(db: str) -> str:
     help="virtual: the simulated calls take no real time; real: wait like real calls.",
 )
 @_format_option
-@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a TTY).")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show progress on stderr: a live bar on a terminal (the default there), a line every"
+    " 10 s elsewhere (CI logs, pipes).",
+)
 @click.option(
     "--max-wait",
     type=click.FloatRange(min=0),
@@ -108,7 +113,8 @@ def run(
     camp = load_campaign(campaign)
     out_path = report_path or f"{Path(campaign).stem}-report.html"
     _check_writable_dir(out_path)
-    show = sys.stderr.isatty() if progress is None else progress
+    tty = sys.stderr.isatty()
+    show = tty if progress is None else progress
     telephony: Any = None
     if driver == "sip":
         from .. import load
@@ -118,7 +124,7 @@ def run(
         telephony = SipCampaignDriver(camp, load(camp.dialplan))
     try:
         if show:
-            report = _run_with_progress(camp, db, clock, max_wait, telephony)
+            report = _run_with_progress(camp, db, clock, max_wait, telephony, tty)
         else:
             report = run_campaign(camp, db, clock=clock, max_wait=max_wait, driver=telephony)
     finally:
@@ -159,26 +165,17 @@ def run(
             click.echo("webhook events: all delivered")
 
 
-def _run_with_progress(camp: Any, db: str, clock: str, max_wait: float, driver: Any = None) -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
+def _run_with_progress(
+    camp: Any, db: str, clock: str, max_wait: float, driver: Any, tty: bool
+) -> Any:
     from ..broadcast.service import run_campaign
+    from .progress import LineProgress, LiveProgress
 
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        transient=True,
-        console=None,
-    ) as bar:
-        task = bar.add_task("loading", total=None)
-
-        def update(phase: str, done: int, total: int) -> None:
-            bar.update(task, description=phase, completed=done, total=total or None)
-
-        return run_campaign(
-            camp, db, clock=clock, max_wait=max_wait, progress=update, driver=driver
-        )
+    if not tty:
+        lines = LineProgress(sys.stderr)
+        return run_campaign(camp, db, clock=clock, max_wait=max_wait, progress=lines, driver=driver)
+    with LiveProgress() as bar:
+        return run_campaign(camp, db, clock=clock, max_wait=max_wait, progress=bar, driver=driver)
 
 
 def _write_report(store: Any, name: str, path: str) -> str | None:

@@ -59,7 +59,7 @@ STATS = {
     "callsDuration": 28734,
 }
 
-SAMPLE_ROWS = [
+ROWS = [
     {
         "toNumber": "12135551100",
         "state": "FINISHED",
@@ -103,7 +103,7 @@ def sample_data(**overrides: object) -> ReportData:
         "results": RESULTS,
         "answers": ANSWERS,
         "timeline": TIMELINE,
-        "sample_rows": SAMPLE_ROWS,
+        "rows": ROWS,
         "subtitle": "Broadcast 74a2c2c2 · dialplan charity.xml · 800 contacts",
     }
     values.update(overrides)

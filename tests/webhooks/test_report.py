@@ -111,12 +111,14 @@ def test_answers_charts() -> None:
     for q in questions:
         responses = ANSWERS[q.get("data-question")]
         bars = sel(q, "rect.answer-bar")
-        expected = sorted(responses.items(), key=lambda kv: (-kv[1], kv[0]))
-        assert [(b.get("data-response"), int(b.get("data-count"))) for b in bars] == expected
         total = sum(responses.values())
-        assert f"{total} responses" in sel(q, "h3")[0].text_content()
+        reached = STATS["liveCount"]  # shares are of the people reached, not of the responses
+        expected = sorted(responses.items(), key=lambda kv: (-kv[1], kv[0]))
+        expected.append(("(no response)", reached - total))
+        assert [(b.get("data-response"), int(b.get("data-count"))) for b in bars] == expected
+        assert f"{total} responses from 412 people reached" in sel(q, "h3")[0].text_content()
         pcts = [p.text_content() for p in sel(q, ".pct")]
-        assert pcts == [f"{100 * n / total:.1f}%" for _, n in expected]
+        assert pcts == [f"{100 * n / reached:.1f}%" for _, n in expected]
     # All questions share one label column, so their bars start at the same x.
     assert len({b.get("x") for b in sel(doc, "rect.answer-bar")}) == 1
 
@@ -167,37 +169,70 @@ def test_timeline_over_several_days_thins_labels() -> None:
     assert ticks[-1] >= 40 and ticks == sorted(ticks)
 
 
-def test_stats_table_and_cards() -> None:
+def stat_places(doc: lxml.html.HtmlElement) -> dict[str, list[str]]:
+    """CallFire name → where the page shows it (card, table row, result bar), with its value."""
+    places: dict[str, list[str]] = {}
+    for el in doc.xpath("//*[@data-stats]"):
+        if el.tag == "div":
+            where, value = "card", sel(el, ".card-value")[0].text_content()
+        elif el.tag == "tr":
+            where, value = "table", sel(el, "td")[1].text_content()
+        else:
+            where, value = "bar", el.get("data-count")
+        for name in el.get("data-stats").split():
+            places.setdefault(name, []).append(f"{where}:{value}")
+    return places
+
+
+def test_each_statistic_appears_once() -> None:
     _, doc = parse(sample_data())
-    rows = {r.get("data-stat"): sel(r, "td")[1].text_content() for r in sel(doc, "tr[data-stat]")}
-    assert set(rows) == set(STATS)
-    assert rows["totalCount"] == "800"
-    assert rows["callsDuration"] == "28,734"
-    assert rows["responseRatePercent"] == "75.6"
-    cards = [
-        (sel(c, ".card-label")[0].text_content(), sel(c, ".card-value")[0].text_content())
-        for c in sel(doc, ".card")
-    ]
-    assert cards[0] == ("Contacts", "800")
-    assert ("Response rate", "75.6%") in cards
-    assert ("Live answers", "412") in cards
+    places = stat_places(doc)
+    assert set(places) == set(STATS)
+    assert all(len(p) == 1 for p in places.values()), places
+    assert places["totalCount"] == ["card:800"]
+    assert places["liveCount"] == ["card:412"]
+    assert places["responseRatePercent"] == ["card:75.6%"]
+    assert places["callsDuration"] == ["table:28,734"]
+    assert places["callsAttempted"] == ["table:763"]
+    # a counter that equals one result bar is named on that bar, not repeated in the table
+    assert places["busyCount"] == ["bar:29"] and places["answeringMachineCount"] == ["bar:158"]
+    cards = [sel(c, ".card-label")[0].text_content() for c in sel(doc, ".card")]
+    assert cards[0] == "Contacts" and "People reached" in cards and "Answer rate" in cards
+
+
+def test_names_of_one_figure_make_one_row() -> None:
+    stats = {"callsAttempted": 7, "dialedCount": 7, "callsPlaced": 9, "totalOutboundCount": 9}
+    _, doc = parse(sample_data(stats=stats))
+    assert stat_places(doc) == {
+        "callsAttempted": ["table:7"],
+        "dialedCount": ["table:7"],
+        "callsPlaced": ["card:9"],
+        "totalOutboundCount": ["card:9"],
+    }
+    assert len(sel(doc, "tr[data-stats]")) == 1 and len(sel(doc, ".card")) == 1
+    assert "callsAttempted = dialedCount" in sel(doc, "tr[data-stats]")[0].text_content()
+
+
+def test_a_counter_that_disagrees_with_its_bar_stays_in_the_table() -> None:
+    _, doc = parse(sample_data(stats={"busyCount": 5}))  # the BUSY bar shows 29
+    assert stat_places(doc) == {"busyCount": ["table:5"]}
 
 
 def test_unknown_stats_are_listed_after_known_ones() -> None:
-    _, doc = parse(sample_data(stats={"customThing": 3, "liveCount": 1}))
-    keys = [r.get("data-stat") for r in sel(doc, "tr[data-stat]")]
-    assert keys == ["liveCount", "customThing"]
+    _, doc = parse(sample_data(stats={"customThing": 3, "errorCount": 1, "liveCount": 1}))
+    keys = [r.get("data-stats") for r in sel(doc, "tr[data-stats]")]
+    assert keys == ["errorCount", "customThing"]
 
 
-def test_sample_rows_table() -> None:
+def test_rows_table() -> None:
     _, doc = parse(sample_data())
-    table = sel(doc, "table.samples")[0]
+    table = sel(doc, "table.results")[0]
     header = [th.text_content() for th in sel(table, "thead th")]
     assert header == ["toNumber", "state", "result", "attempts", "order", "volunteer"]
     body = [[td.text_content() for td in sel(tr, "td")] for tr in sel(table, "tbody tr")]
     assert body[3] == ["12135551103", "FINISHED", "LA", "2", "No", "Maybe later"]
-    _, doc = parse(sample_data(sample_columns=["result", "toNumber"]))
-    header = [th.text_content() for th in sel(doc, "table.samples thead th")]
+    _, doc = parse(sample_data(row_columns=["result", "toNumber"]))
+    header = [th.text_content() for th in sel(doc, "table.results thead th")]
     assert header == ["result", "toNumber"]
 
 
@@ -210,7 +245,7 @@ def test_everything_is_escaped() -> None:
         answers={evil: {evil: 2}},
         timeline=[("2026-11-30T09:00:00Z", {evil: 1})],
         stats={evil: 1},
-        sample_rows=[{evil: evil}],
+        rows=[{evil: evil}],
         generated_at=evil,
     )
     html, doc = parse(data)
@@ -232,7 +267,7 @@ def test_empty_report() -> None:
         "No call attempts yet.",
         "The dialplan stashed no answers.",
     ]
-    assert not sel(doc, "#stats") and not sel(doc, "#samples") and not sel(doc, ".card")
+    assert not sel(doc, "#stats") and not sel(doc, "#recipients") and not sel(doc, ".card")
 
 
 def test_naive_generated_at_is_taken_as_utc() -> None:
@@ -286,7 +321,10 @@ def test_plain_mapping_in_the_report_data_shape() -> None:
     assert bars == {"LA": 2, "BUSY": 1, "PENDING": 2}
     assert [c.get("data-total") for c in sel(doc, "g.timeline-col")] == ["3", "4"]
     assert [li.text_content() for li in sel(doc, "#timeline .legend li")] == ["Call attempts"]
-    assert sel(doc, "#timeline .hint")[0].text_content() == "Call attempts per time bucket"
+    assert (
+        sel(doc, "#timeline .hint")[0].text_content()
+        == "Call attempts per time bucket (times in UTC)"
+    )
     assert [q.get("data-question") for q in sel(doc, "#answers .question")] == ["tickets"]
 
 

@@ -89,7 +89,7 @@ def bench_report() -> list[Figure]:
         results={c: rng.randint(1, 10_000) for c in codes},
         answers=answers,
         timeline=timeline,
-        sample_rows=[{"n": i, "result": "LA"} for i in range(50)],
+        rows=[{"n": i, "result": "LA"} for i in range(50)],
     )
     render_report(data)  # compile the template once
     t0 = time.perf_counter()
