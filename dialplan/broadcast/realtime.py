@@ -48,6 +48,9 @@ class ConcurrentDispatcher(Dispatcher):
             return int(time.time() * 1000)
 
         def harvest(timeout: float | None) -> None:
+            if timeout != 0:  # commit before blocking: no lock held while calls ring
+                self._flush()
+                self.store.commit()
             if not inflight:
                 if timeout:
                     time.sleep(timeout)
