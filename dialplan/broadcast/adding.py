@@ -133,14 +133,27 @@ def add_recipients(
     return AddReport(campaign.name, str(path), read - already, already, buckets)
 
 
+#: bucket → how ``broadcast add`` names it
+BUCKET_LABELS = {
+    "call_initiated": "to call",
+    "call_blacklisted": "DNC",
+    "country_not_allowed": "country not allowed",
+    "invalid": "invalid",
+    "duplicate": "duplicate",
+}
+
+
 def add_text(report: AddReport, db: str) -> str:
-    parts = ", ".join(f"{k}: {v}" for k, v in report.buckets.items()) or "none"
-    to_call = report.buckets.get("call_initiated", 0)
+    parts = ", ".join(
+        f"{BUCKET_LABELS.get(k, k)}: {report.buckets[k]}"
+        for k in BUCKET_LABELS
+        if k in report.buckets
+    )
     lines = [
-        f"added {report.added} recipients from {report.path} to campaign"
-        f" {report.campaign!r} in {db} ({parts})",
+        f"added {report.added} recipients from {report.path} to campaign {report.campaign!r}"
+        f" in {db}" + (f" ({parts})" if parts else ""),
         f"skipped {report.already} already in the campaign",
     ]
-    if to_call:
+    if report.buckets.get("call_initiated"):
         lines.append("run the campaign to call them")
     return "\n".join(lines) + "\n"

@@ -97,8 +97,8 @@ def check_inputs(
         else:
             what = "recipients file" if item.kind == "recipients" else "dialplan"
             problems.append(
-                f"the {what} {item.path} changed (sha256 {first.sha256[:12]}… when stored,"
-                f" {item.sha256[:12]}… now)"
+                f"the {what} changed (stored: {first.path}, sha256 {first.sha256[:12]}…;"
+                f" now: {item.path}, sha256 {item.sha256[:12]}…)"
             )
     if problems:
         hint = (
