@@ -155,7 +155,16 @@ class Lease:
 
     def _try(self, db: sqlite3.Connection) -> Holder | None:
         """One atomic attempt: ``None`` when the lease is now ours, else the live holder."""
-        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if not getattr(exc, "sqlite_errorname", "").startswith("SQLITE_BUSY"):
+                raise
+            # a writer kept the file locked past the busy timeout: the holder, busy writing
+            holder = read_holder(db, self.campaign)
+            if holder is None or holder.stale(time.time(), socket.gethostname()):
+                raise
+            return holder
         try:
             now = time.time()
             holder = read_holder(db, self.campaign)

@@ -25,12 +25,14 @@ ROOT = Path(__file__).resolve().parents[2]
 DELAY = "0.001"  # seconds per call: a run lasts a few seconds, so two runs overlap
 
 
-def child(campaign: Path, db: Path, log: Path, *extra: str) -> subprocess.Popen[str]:
+def child(
+    campaign: Path, db: Path, log: Path, *extra: str, delay: str = DELAY
+) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
         [
             *(sys.executable, "-m", "tests.broadcast.crash_child", str(campaign), str(db)),
-            *("--log", str(log), "--delay", DELAY, *extra),
+            *("--log", str(log), "--delay", delay, *extra),
         ],
         cwd=ROOT,
         env=env,
@@ -59,7 +61,7 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[tu
     """The campaign, and one uninterrupted run of it alone: (campaign, db, dials)."""
     tmp = tmp_path_factory.mktemp("lease")
     campaign = crash_campaign(tmp / "c")
-    proc = child(campaign, tmp / "clean.sqlite", tmp / "clean.log")
+    proc = child(campaign, tmp / "clean.sqlite", tmp / "clean.log", delay="0")
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     return campaign, tmp / "clean.sqlite", dials(tmp / "clean.log")
@@ -230,3 +232,18 @@ def test_add_respects_the_lease(tmp_path: Path) -> None:
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and "being run by host elsewhere pid 4242" in out.stderr
     assert count(db, "SELECT COUNT(*) FROM recipients") == 20
+
+
+def test_a_holder_busy_writing_is_named_not_a_lock_timeout(tmp_path: Path) -> None:
+    db = tmp_path / "x.sqlite"
+    _foreign_lease(db, expires_in=30)
+    writer = sqlite3.connect(db, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # the holder, in a long write transaction
+    con = sqlite3.connect(db, timeout=0.1, isolation_level=None)
+    try:
+        with pytest.raises(CampaignBusy, match="being run by host elsewhere pid 4242"):
+            Lease.acquire(con, str(db), "test")
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        con.close()
