@@ -164,10 +164,12 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise database_error(self.path, exc, "cannot open campaign database") from None
 
-    def _setup(self, patience: float = 10.0) -> None:
+    def _setup(self, patience: float = 120.0) -> None:
         """Journal mode, schema and pragmas. Two processes opening a new or idle file at once
         can find each other mid-way (changing the journal mode must not wait on a lock that
-        could deadlock, so SQLite answers "busy" at once): wait a little and try again."""
+        could deadlock, so SQLite answers "busy" at once), and a closed database (rollback
+        journal, see :meth:`close`) cannot turn to WAL while a reader — a long ``export`` — is
+        in it: wait and try again."""
         deadline = time.monotonic() + patience
         while True:
             try:

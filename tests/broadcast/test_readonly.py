@@ -6,6 +6,8 @@ import hashlib
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -139,3 +141,17 @@ def test_a_read_only_store_refuses_to_write(campaign_dir: Path) -> None:
             store.db.execute("UPDATE campaigns SET state = 'x'")
     finally:
         store.close()
+
+
+def test_a_run_starting_while_a_reader_reads_waits_for_it(campaign_dir: Path) -> None:
+    db = campaign_dir / "db.sqlite"
+    reader = Store(db, readonly=True)
+    reader.db.execute("BEGIN")
+    reader.db.execute("SELECT COUNT(*) FROM recipients").fetchone()  # a long export, say
+    threading.Timer(1.0, lambda: reader.db.execute("COMMIT")).start()
+    t0 = time.monotonic()
+    writer = Store(db)  # has to turn the file back to WAL: waits for the reader
+    assert time.monotonic() - t0 >= 0.9
+    assert writer.db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    writer.close()
+    reader.close()
