@@ -52,6 +52,15 @@ class LeaseLost(CampaignError):
     """This runner's lease was taken over; nothing more is written (exit 2)."""
 
 
+class _Locked(Exception):
+    """The file stayed write-locked past the busy timeout while taking the lease."""
+
+    def __init__(self, holder: Holder | None, error: sqlite3.OperationalError) -> None:
+        super().__init__()
+        self.holder = holder
+        self.error = error
+
+
 @dataclass(frozen=True, slots=True)
 class Holder:
     """Who holds a lease (one row of ``leases``)."""
@@ -141,11 +150,21 @@ class Lease:
         lease = cls(path, campaign, uuid.uuid4().hex, ttl, interval)
         told = False
         while True:
-            holder = lease._try(db)
-            if holder is None:
-                lease._start_heartbeat()
-                return lease
-            what = f"{path}: campaign {campaign!r} is being run by {holder.describe(time.time())}"
+            try:
+                holder = lease._try(db)
+                if holder is None:
+                    lease._start_heartbeat()
+                    return lease
+                who = holder.describe(time.time())
+            except _Locked as locked:
+                if locked.holder is None and not wait:
+                    raise locked.error from None
+                who = (
+                    locked.holder.describe(time.time())
+                    if locked.holder
+                    else "a process that keeps the file locked"
+                )
+            what = f"{path}: campaign {campaign!r} is being run by {who}"
             if not wait:
                 raise CampaignBusy(f"{what}; wait for it with --wait, or stop that run")
             if on_wait is not None and not told:
@@ -160,11 +179,9 @@ class Lease:
         except sqlite3.OperationalError as exc:
             if not getattr(exc, "sqlite_errorname", "").startswith("SQLITE_BUSY"):
                 raise
-            # a writer kept the file locked past the busy timeout: the holder, busy writing
-            holder = read_holder(db, self.campaign)
-            if holder is None or holder.stale(time.time(), socket.gethostname()):
-                raise
-            return holder
+            # a writer kept the file locked past the busy timeout (most likely the holder,
+            # busy writing): nothing can be decided now — name the holder, or wait
+            raise _Locked(read_holder(db, self.campaign), exc) from None
         try:
             now = time.time()
             holder = read_holder(db, self.campaign)

@@ -8,6 +8,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -234,16 +235,26 @@ def test_add_respects_the_lease(tmp_path: Path) -> None:
     assert count(db, "SELECT COUNT(*) FROM recipients") == 20
 
 
-def test_a_holder_busy_writing_is_named_not_a_lock_timeout(tmp_path: Path) -> None:
+@pytest.mark.parametrize("expires_in", [30, -1])
+def test_a_holder_busy_writing_is_named_or_waited_for_not_a_lock_timeout(
+    tmp_path: Path, expires_in: float
+) -> None:
     db = tmp_path / "x.sqlite"
-    _foreign_lease(db, expires_in=30)
-    writer = sqlite3.connect(db, isolation_level=None)
+    _foreign_lease(db, expires_in=expires_in)  # even expired: it is evidently writing
+    writer = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
     writer.execute("BEGIN IMMEDIATE")  # the holder, in a long write transaction
     con = sqlite3.connect(db, timeout=0.1, isolation_level=None)
     try:
         with pytest.raises(CampaignBusy, match="being run by host elsewhere pid 4242"):
             Lease.acquire(con, str(db), "test")
+        said: list[str] = []
+        threading.Timer(0.5, lambda: writer.execute("ROLLBACK")).start()
+        if expires_in > 0:  # the holder is alive: its lease ends, then a waiter takes it
+            threading.Timer(0.7, lambda: writer.execute("DELETE FROM leases")).start()
+        lease = Lease.acquire(con, str(db), "test", wait=True, on_wait=said.append, poll=0.05)
+        assert len(said) == 1 and "waiting for it to finish" in said[0]
+        assert con.execute("SELECT owner FROM leases").fetchone() == (lease.owner,)
+        lease.release(con)
     finally:
-        writer.execute("ROLLBACK")
         writer.close()
         con.close()
