@@ -33,7 +33,9 @@ def _meaning(name: str) -> str:
     """What an SQLite result code (``SQLITE_FULL``, ``SQLITE_IOERR_WRITE``…) means here."""
     if name.startswith("SQLITE_FULL"):
         return f"the disk is full; {_KEPT} — free space and run again to resume"
-    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+    if name.startswith("SQLITE_NOTADB"):
+        return "it is not an SQLite database (or its first page is damaged)"
+    if name.startswith("SQLITE_CORRUPT"):
         return (
             "the database file is damaged; restore it from a backup (or recover what"
             " `sqlite3 FILE .recover` finds into a new file)"

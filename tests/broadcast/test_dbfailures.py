@@ -153,3 +153,16 @@ def test_a_damaged_database_is_one_line_and_exit_2(
     assert "malformed" in line
     if command != "run":
         assert damaged.read_bytes() == before  # reading never writes
+
+
+@pytest.mark.parametrize("command", ["stats", "export", "run"])
+def test_a_file_that_is_not_a_database_is_one_line(tmp_path: Path, command: str) -> None:
+    not_db = tmp_path / "notes.sqlite"
+    not_db.write_text("these are my notes, not a campaign database\n" * 100)
+    campaign = write_campaign(tmp_path / "c", [{"phone_number": "2125550101"}])
+    args = [str(campaign), "--report", str(tmp_path / "r.html")] if command == "run" else ["test"]
+    out = cli(command, *args, "--db", str(not_db))
+    assert out.returncode == 2
+    line = one_line(out.stderr)
+    assert line.startswith(f"dialplan: error: {not_db}: cannot open campaign database: it is not")
+    assert not_db.read_text().startswith("these are my notes")
