@@ -68,11 +68,24 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[tu
     return campaign, tmp / "clean.sqlite", dials(tmp / "clean.log")
 
 
+@pytest.mark.parametrize("stale_lease", [False, True])
 def test_two_runs_started_at_once_only_one_dials(
-    tmp_path: Path, clean: tuple[Path, Path, list[tuple[int, int]]]
+    tmp_path: Path, clean: tuple[Path, Path, list[tuple[int, int]]], stale_lease: bool
 ) -> None:
     campaign, clean_db, clean_dials = clean
     db = tmp_path / "x.sqlite"
+    if stale_lease:  # left by a process of this host that is gone: both race to take it over
+        gone = subprocess.Popen([sys.executable, "-c", "pass"])
+        gone.wait()
+        Store(db).close()
+        con = sqlite3.connect(db)
+        now = time.time()
+        con.execute(
+            "INSERT INTO leases VALUES ('test', 'dead', ?, ?, ?, ?, ?)",
+            (socket.gethostname(), gone.pid, now, now, now + 30),
+        )
+        con.commit()
+        con.close()
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     procs = [child(campaign, db, log) for log in logs]
     errs = [p.communicate(timeout=300)[1] for p in procs]
