@@ -286,6 +286,9 @@ class Dispatcher:
             _, _, head = heapq.heappop(best.heap)
             best.key = None
             now = t
+            if self.clock.real and t / 1000 - time.time() > 1.0:
+                # commit before a real wait: no lock held while sleeping (the lease renews)
+                self._checkpoint(now, next_slot, active)
             self.clock.wait_until(t)
             self.waiting = None
             end = self._attempt(best, t, head, max_attempts, retry_results)
@@ -300,6 +303,8 @@ class Dispatcher:
                 since_commit = 0
                 last_commit = time.monotonic()
         end_clock = max([now, *active]) if active else now
+        if self.clock.real:
+            self._checkpoint(now, next_slot, active)
         self.clock.wait_until(end_clock)  # real time: the last calls end
         self._checkpoint(end_clock, next_slot, [])
         return end_clock

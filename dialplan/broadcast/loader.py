@@ -44,9 +44,10 @@ def _open(path: Path) -> Iterator[list[str]]:
         raise CampaignError(f"{path}: malformed CSV: {exc}") from None
 
 
-def read_header(campaign: Campaign) -> tuple[list[str], int]:
-    """The header row and the index of the phone column."""
-    path = campaign.recipients
+def read_header(campaign: Campaign, path: Path | None = None) -> tuple[list[str], int]:
+    """The header row and the index of the phone column (of ``path``, by default the
+    campaign's recipients file)."""
+    path = path or campaign.recipients
     rows = _open(path)
     header = next(rows, None)
     if header is None:
@@ -80,8 +81,35 @@ def load_recipients(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Insert the rows after the first ``skip`` data rows; returns the total rows loaded."""
-    path = campaign.recipients
-    header, phone_index = read_header(campaign)
+    batch: list[tuple[object, ...]] = []
+    loaded = skip
+    for row in recipient_rows(store, campaign, campaign_id, campaign.recipients, skip):
+        batch.append(row)
+        loaded += 1
+        if len(batch) >= BATCH:
+            _flush(store, campaign_id, batch, loaded)
+            batch = []
+            if progress:
+                progress(loaded)
+    _flush(store, campaign_id, batch, loaded)
+    if progress:
+        progress(loaded)
+    if loaded == 0:
+        raise CampaignError(f"{campaign.recipients}: no recipients (only a header row)")
+    return loaded
+
+
+def recipient_rows(
+    store: Store,
+    campaign: Campaign,
+    campaign_id: int,
+    path: Path,
+    skip: int = 0,
+    first_row_no: int = 1,
+) -> Iterator[tuple[object, ...]]:
+    """The recipients rows of ``path`` after the first ``skip`` data rows, bucketed, ready for
+    :meth:`Store.add_recipients` (``row_no`` counts from ``first_row_no``)."""
+    header, phone_index = read_header(campaign, path)
     normalize = Normalizer(campaign.default_region)
     zone_ids = store.zone_ids()
     allowed = set(campaign.allowed_countries)
@@ -90,8 +118,6 @@ def load_recipients(
         (i, h) for i, h in enumerate(header) if i != phone_index and h not in SPECIAL and h
     ]
     encode = json.JSONEncoder(ensure_ascii=False).encode
-    batch: list[tuple[object, ...]] = []
-    loaded = skip
     rows = _open(path)
     next(rows)
     index = 0
@@ -131,34 +157,20 @@ def load_recipients(
             zone_id = zone_ids.get(key)
             if zone_id is None:
                 zone_id = zone_ids[key] = store.add_zone(key)
-        batch.append(
-            (
-                campaign_id,
-                index,
-                raw,
-                number.e164,
-                number.region,
-                zone_id,
-                encode(attrs),
-                sim_result,
-                sim_inputs,
-                bucket,
-                final,
-                0.0,
-            )
+        yield (
+            campaign_id,
+            first_row_no - 1 + index,
+            raw,
+            number.e164,
+            number.region,
+            zone_id,
+            encode(attrs),
+            sim_result,
+            sim_inputs,
+            bucket,
+            final,
+            0.0,
         )
-        loaded += 1
-        if len(batch) >= BATCH:
-            _flush(store, campaign_id, batch, loaded)
-            batch = []
-            if progress:
-                progress(loaded)
-    _flush(store, campaign_id, batch, loaded)
-    if progress:
-        progress(loaded)
-    if loaded == 0:
-        raise CampaignError(f"{path}: no recipients (only a header row)")
-    return loaded
 
 
 def _flush(store: Store, campaign_id: int, batch: list[tuple[object, ...]], loaded: int) -> None:

@@ -51,6 +51,9 @@ class ConcurrentDispatcher(Dispatcher):
             self.progress(self.snapshot(now_ms()))
 
         def harvest(timeout: float | None) -> None:
+            if timeout != 0:  # commit before blocking: no lock held while calls ring
+                self._flush()
+                self.store.commit()
             if not inflight:
                 if timeout:
                     time.sleep(timeout)

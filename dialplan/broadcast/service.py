@@ -6,8 +6,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,9 +20,12 @@ from .campaign import Campaign, start_of
 from .dispatcher import Clock, Dispatcher, RealClock
 from .driver import CallRunner, SimulatedDriver, TelephonyDriver
 from .events import EventBuilder
+from .fingerprint import check_inputs, current_inputs
+from .lease import Lease
 from .loader import load_dnc, load_recipients, read_header
 from .phones import Normalizer
 from .progress import Progress, ProgressFn
+from .sqlitefile import database_errors
 from .store import CampaignRow, Store
 
 DEFAULT_DELIVERY_WAIT = 30.0
@@ -57,30 +63,23 @@ def default_runner(campaign: Campaign) -> CallRunner:
 
 
 def open_campaign(store: Store, campaign: Campaign, virtual: bool) -> tuple[CampaignRow, bool]:
-    """The stored campaign (created if new); ``True`` when it already existed."""
+    """The stored campaign (created if new, with its input fingerprints); ``True`` when it
+    already existed — then its inputs must be the ones it was started with."""
     row = store.campaign(campaign.name)
     if row is not None:
-        if row.config.get("raw") != _jsonable(campaign.raw):
-            raise CampaignError(
-                f"{campaign.path}: campaign {campaign.name!r} in {store.path} was started with"
-                " different settings; use another --db or another name"
-            )
+        check_inputs(store, row, campaign)
         return row, True
     if virtual:
         seed = f"dialplan:{campaign.name}:{campaign.simulation.seed}:{campaign.simulation.start}"
         broadcast_id = str(uuid.uuid5(uuid.NAMESPACE_URL, seed))
     else:
         broadcast_id = str(uuid.uuid4())
-    store.create_campaign(campaign.name, broadcast_id, campaign_config(campaign))
+    store.create_campaign(
+        campaign.name, broadcast_id, campaign_config(campaign), current_inputs(campaign)
+    )
     row = store.campaign(campaign.name)
     assert row is not None
     return row, False
-
-
-def _jsonable(value: Any) -> Any:
-    import json
-
-    return json.loads(json.dumps(value, sort_keys=True, default=str))
 
 
 def prepare(
@@ -120,16 +119,18 @@ def run_campaign(
     deliver: bool = True,
     max_wait: float = DEFAULT_DELIVERY_WAIT,
     commit_every: int = 10_000,
+    wait: bool = False,
+    on_wait: Callable[[str], None] | None = None,
 ) -> RunReport:
-    """Run (or resume) ``campaign`` in the database ``db``."""
+    """Run (or resume) ``campaign`` in the database ``db``, holding the campaign's lease
+    (``wait``: until the runner that holds it is done, else refuse)."""
     t0 = time.monotonic()
     if campaign.webhook is not None:
         check_webhook_url(campaign)
     if driver is None and runner is None:
         runner = default_runner(campaign)  # a broken dialplan fails before anything is stored
     read_header(campaign)  # so does an empty, binary or phone_number-less recipients file
-    store = Store(db)
-    try:
+    with database_errors(db), leased(db, campaign.name, wait, on_wait) as store:
         row, resumed = open_campaign(store, campaign, clock == "virtual")
         row = prepare(store, campaign, row, progress)
         runner_obj: Any = None
@@ -226,8 +227,33 @@ def run_campaign(
             pending,
             stats,
         )
+
+
+@contextmanager
+def leased(
+    db: str | Path, name: str, wait: bool = False, on_wait: Callable[[str], None] | None = None
+) -> Iterator[Store]:
+    """The store, with campaign ``name``'s lease held (see :mod:`.lease`) until the block ends;
+    every commit in between checks the lease is still ours. A failure rolls back what was not
+    committed."""
+    store = Store(db)
+    lease: Lease | None = None
+    try:
+        lease = Lease.acquire(store.db, store.path, name, wait=wait, on_wait=on_wait)
+        store.fence = lease.renew
+        yield store
+        store.commit()
+    except BaseException:
+        store.rollback()
+        raise
     finally:
-        store.close()
+        store.fence = None
+        if lease is not None:
+            lease.release(store.db)
+        try:
+            store.close()
+        except sqlite3.Error:
+            store.db.close()
 
 
 def check_webhook_url(campaign: Campaign) -> None:

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import CampaignError
 from .driver import voice_id_for
+from .lease import LEASES_TABLE
 from .outbox import OutboxEvent
+from .sqlitefile import database_error, open_readonly
 
 SCHEMA_VERSION = 1
 
@@ -91,6 +93,14 @@ CREATE TABLE IF NOT EXISTS outbox (
     last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at, id) WHERE delivered_at IS NULL;
+CREATE TABLE IF NOT EXISTS campaign_inputs (
+    campaign_id INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    path TEXT NOT NULL,
+    recorded_at REAL NOT NULL,
+    PRIMARY KEY (campaign_id, kind, sha256)
+) WITHOUT ROWID;
 """
 
 
@@ -106,6 +116,16 @@ class CampaignRow:
     started_at: float | None
     finished_at: float | None
     dispatch: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class InputRow:
+    """The fingerprint of one input of a campaign (``recipients``, ``dialplan``, ``settings``)."""
+
+    kind: str
+    sha256: str
+    path: str
+    recorded_at: float
 
 
 @dataclass(slots=True)  # not frozen: one per call/row, and frozen init is slow
@@ -124,23 +144,54 @@ class Pending:
 class Store:
     """SQLite implementation of the repository (and of the webhook :class:`Outbox`)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+        """Open (and create or upgrade) the database; ``readonly``: open it with SQLite's
+        ``mode=ro`` and write nothing at all — not even a journal — so that reading commands
+        work on a read-only mount and never change the file."""
         self.path = str(path)
-        try:
-            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA cache_size=-16000")
-            self.db.execute("PRAGMA wal_autocheckpoint=8192")
-            self.db.execute("PRAGMA busy_timeout=10000")
-            self.db.executescript(_SCHEMA)
-            self.db.execute(_QUEUE_INDEX)
-        except sqlite3.DatabaseError as exc:
-            raise CampaignError(f"{self.path}: cannot open campaign database: {exc}") from None
-        self.db.execute(
-            "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-        )
+        self.readonly = readonly
+        #: called inside every write transaction just before it commits (the lease's fence)
+        self.fence: Callable[[sqlite3.Connection], None] | None = None
         self._in_tx = False
+        if readonly:
+            self.db = open_readonly(self.path)
+            return
+        try:
+            self.db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=10.0
+            )
+            self._setup()
+        except sqlite3.DatabaseError as exc:
+            raise database_error(self.path, exc, "cannot open campaign database") from None
+
+    def _setup(self, patience: float = 120.0) -> None:
+        """Journal mode, schema and pragmas. Two processes opening a new or idle file at once
+        can find each other mid-way (changing the journal mode must not wait on a lock that
+        could deadlock, so SQLite answers "busy" at once), and a closed database (rollback
+        journal, see :meth:`close`) cannot turn to WAL while a reader — a long ``export`` — is
+        in it: wait and try again."""
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.execute("PRAGMA cache_size=-16000")
+                self.db.execute("PRAGMA wal_autocheckpoint=8192")
+                self.db.executescript(_SCHEMA)
+                self.db.execute(_QUEUE_INDEX)
+                self.db.execute(LEASES_TABLE)
+                self.db.execute(
+                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+                return
+            except sqlite3.OperationalError as exc:
+                busy = getattr(exc, "sqlite_errorname", "").startswith("SQLITE_BUSY")
+                if not busy or time.monotonic() > deadline:
+                    raise
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                time.sleep(0.05)
 
     # -- transactions -------------------------------------------------------------------
     def begin(self) -> None:
@@ -150,11 +201,36 @@ class Store:
 
     def commit(self) -> None:
         if self._in_tx:
-            self.db.execute("COMMIT")
+            try:
+                if self.fence is not None:
+                    self.fence(self.db)
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.rollback()
+                raise
             self._in_tx = False
 
+    def rollback(self) -> None:
+        """Drop the uncommitted work (after a failure); never raises."""
+        self._in_tx = False
+        try:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
     def close(self) -> None:
-        self.commit()
+        """Commit and close. The last writer to close puts the file back into rollback-journal
+        mode: a database nobody has open is one self-contained file, which can be copied, and
+        read (``readonly``) even on a read-only mount where SQLite could not create the WAL's
+        shared-memory file."""
+        if not self.readonly:
+            self.commit()
+            try:
+                self.db.execute("PRAGMA busy_timeout = 0")  # someone else has it open: stay WAL
+                self.db.execute("PRAGMA journal_mode=DELETE")
+            except sqlite3.Error:
+                pass
         self.db.close()
 
     # -- campaigns ----------------------------------------------------------------------
@@ -174,15 +250,42 @@ class Store:
     def campaign_names(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT name FROM campaigns ORDER BY id")]
 
-    def create_campaign(self, name: str, broadcast_id: str, config: dict[str, Any]) -> int:
+    def create_campaign(
+        self,
+        name: str,
+        broadcast_id: str,
+        config: dict[str, Any],
+        inputs: Sequence[InputRow] = (),
+    ) -> int:
+        """A new campaign and the fingerprints of its inputs, in one transaction."""
         self.begin()
         cur = self.db.execute(
             "INSERT INTO campaigns (name, broadcast_id, config) VALUES (?, ?, ?)",
             (name, broadcast_id, json.dumps(config, sort_keys=True, default=str)),
         )
-        self.commit()
         assert cur.lastrowid is not None
+        self.record_inputs(cur.lastrowid, inputs)
+        self.commit()
         return cur.lastrowid
+
+    def record_inputs(self, campaign_id: int, inputs: Sequence[InputRow]) -> None:
+        """Remember input fingerprints (part of the current transaction)."""
+        self.db.executemany(
+            "INSERT OR IGNORE INTO campaign_inputs (campaign_id, kind, sha256, path, recorded_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(campaign_id, i.kind, i.sha256, i.path, i.recorded_at) for i in inputs],
+        )
+
+    def inputs(self, campaign_id: int) -> list[InputRow]:
+        """Every fingerprint recorded for the campaign, oldest first."""
+        return [
+            InputRow(*r)
+            for r in self.db.execute(
+                "SELECT kind, sha256, path, recorded_at FROM campaign_inputs"
+                " WHERE campaign_id = ? ORDER BY recorded_at, kind",
+                (campaign_id,),
+            )
+        ]
 
     def update_campaign(self, campaign_id: int, **fields: Any) -> None:
         """Set columns (``dispatch`` is JSON-encoded). Part of the current transaction."""

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ..broadcast.sqlitefile import on_database
 from ..errors import UsageError
 
 DEFAULT_DB = "broadcast.sqlite"
@@ -19,6 +20,11 @@ _db_option = click.option(
     default=DEFAULT_DB,
     show_default=True,
     help="The campaign database (SQLite).",
+)
+_wait_option = click.option(
+    "--wait",
+    is_flag=True,
+    help="If another run holds the campaign, wait for it to finish instead of refusing.",
 )
 _format_option = click.option(
     "--format",
@@ -94,6 +100,8 @@ def _existing_db(db: str) -> str:
     type=click.Path(dir_okay=False),
     help="Where to write the HTML report (default: <campaign file name>-report.html).",
 )
+@_wait_option
+@on_database("db")
 def run(
     campaign: str,
     db: str,
@@ -103,8 +111,11 @@ def run(
     progress: bool | None,
     max_wait: float,
     report_path: str | None,
+    wait: bool,
 ) -> None:
-    """Run CAMPAIGN (a .toml or .json file) to the end; run it again to resume."""
+    """Run CAMPAIGN (a .toml or .json file) to the end; run it again to resume.
+
+    One run at a time holds a campaign: a second one is refused, or waits with --wait."""
     from ..broadcast.campaign import load_campaign
     from ..broadcast.service import run_campaign
     from ..broadcast.stats import campaign_stats, stats_text
@@ -124,13 +135,15 @@ def run(
         telephony = SipCampaignDriver(camp, load(camp.dialplan))
     try:
         if show:
-            report = _run_with_progress(camp, db, clock, max_wait, telephony, tty)
+            report = _run_with_progress(camp, db, clock, max_wait, telephony, tty, wait)
         else:
-            report = run_campaign(camp, db, clock=clock, max_wait=max_wait, driver=telephony)
+            report = run_campaign(
+                camp, db, clock=clock, max_wait=max_wait, driver=telephony, **_waiting(wait)
+            )
     finally:
         if telephony is not None:
             telephony.close()
-    store = Store(db)
+    store = Store(db, readonly=True)
     try:
         stats = campaign_stats(store, camp.name)
         written = _write_report(store, camp.name, out_path)
@@ -165,17 +178,22 @@ def run(
             click.echo("webhook events: all delivered")
 
 
+def _waiting(wait: bool) -> dict[str, Any]:
+    """``run_campaign``'s lease options: wait (saying so once on stderr) or refuse."""
+    return {"wait": wait, "on_wait": lambda text: click.echo(f"dialplan: {text}", err=True)}
+
+
 def _run_with_progress(
-    camp: Any, db: str, clock: str, max_wait: float, driver: Any, tty: bool
+    camp: Any, db: str, clock: str, max_wait: float, driver: Any, tty: bool, wait: bool = False
 ) -> Any:
     from ..broadcast.service import run_campaign
     from .progress import LineProgress, LiveProgress
 
+    options = {"clock": clock, "max_wait": max_wait, "driver": driver, **_waiting(wait)}
     if not tty:
-        lines = LineProgress(sys.stderr)
-        return run_campaign(camp, db, clock=clock, max_wait=max_wait, progress=lines, driver=driver)
+        return run_campaign(camp, db, progress=LineProgress(sys.stderr), **options)
     with LiveProgress() as bar:
-        return run_campaign(camp, db, clock=clock, max_wait=max_wait, progress=bar, driver=driver)
+        return run_campaign(camp, db, progress=bar, **options)
 
 
 def _write_report(store: Any, name: str, path: str) -> str | None:
@@ -195,12 +213,13 @@ def _write_report(store: Any, name: str, path: str) -> str | None:
 @click.argument("name")
 @_db_option
 @_format_option
+@on_database("db")
 def stats(name: str, db: str, fmt: str) -> None:
     """Statistics of campaign NAME (CallFire CallBroadcastStats names)."""
     from ..broadcast.stats import campaign_stats, stats_text
     from ..broadcast.store import Store
 
-    store = Store(_existing_db(db))
+    store = Store(_existing_db(db), readonly=True)
     try:
         data = campaign_stats(store, name)
     finally:
@@ -218,12 +237,13 @@ def stats(name: str, db: str, fmt: str) -> None:
     "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file.")
+@on_database("db")
 def export(name: str, db: str, fmt: str, output: str | None) -> None:
     """Export one row per recipient: final result, attempts, answers."""
     from ..broadcast.stats import find_campaign, write_csv, write_json
     from ..broadcast.store import Store
 
-    store = Store(_existing_db(db))
+    store = Store(_existing_db(db), readonly=True)
     try:
         find_campaign(store, name)  # an unknown name fails before anything is written
         writer = write_json if fmt == "json" else write_csv
@@ -254,13 +274,14 @@ def export(name: str, db: str, fmt: str, output: str | None) -> None:
     show_default=True,
     help="The HTML file to write.",
 )
+@on_database("db")
 def report(name: str, db: str, output: str) -> None:
     """Write an HTML report (results, answers per question, calls over time)."""
     from ..broadcast.report import render_report  # type: ignore[attr-defined]
     from ..broadcast.reportdata import report_data
     from ..broadcast.store import Store
 
-    store = Store(_existing_db(db))
+    store = Store(_existing_db(db), readonly=True)
     try:
         html = render_report(report_data(store, name))
     finally:
@@ -286,3 +307,25 @@ def preview(campaign: str, fmt: str, sample: int) -> None:
 
     data = preview_campaign(load_campaign(campaign), sample=sample)
     click.echo(preview_json(data) if fmt == "json" else preview_text(data), nl=False)
+
+
+@broadcast.command()
+@click.argument("campaign_or_file")
+@click.argument("recipients", type=click.Path(dir_okay=False))
+@_db_option
+@_wait_option
+@on_database("db")
+def add(campaign_or_file: str, recipients: str, db: str, wait: bool) -> None:
+    """Add the new people of RECIPIENTS (a CSV) to a stored campaign.
+
+    CAMPAIGN_OR_FILE is the campaign file or the campaign's name in the database. Numbers the
+    campaign already has are skipped; the rest are sorted like the first load (DNC, country,
+    invalid, duplicates). The next `broadcast run` calls them."""
+    from ..broadcast.adding import add_recipients, add_text, resolve_campaign
+
+    if not Path(recipients).is_file():
+        raise UsageError(f"no recipients file {recipients}")
+    camp = resolve_campaign(campaign_or_file, db)
+    _existing_db(db)
+    result = add_recipients(camp, Path(recipients), db, **_waiting(wait))
+    click.echo(add_text(result, db), nl=False)

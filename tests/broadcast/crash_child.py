@@ -1,18 +1,66 @@
-"""Child process of the crash test: runs a campaign with the fake runner, committing often."""
+"""Child process of the crash and lease tests: runs a campaign with the fake runner, committing
+often, and (with ``--log FILE``) appends ``recipient attempt`` to FILE for every call it places.
+
+Exit codes and error lines are the CLI's: 0, or a deliberate error's code (2) and one line.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
+import time
+from typing import Any
 
 from dialplan.broadcast.campaign import load_campaign
+from dialplan.broadcast.driver import AttemptOutcome, CallRequest, SimulatedDriver
 from dialplan.broadcast.service import run_campaign
+from dialplan.errors import DialplanError
 
 from .helpers import fake_runner
 
 
+class LoggingDriver:
+    """The simulated driver, writing one line per placed call (unbuffered: kill -9 safe)."""
+
+    def __init__(self, inner: SimulatedDriver, fd: int, delay: float) -> None:
+        self.inner = inner
+        self.fd = fd
+        self.delay = delay
+
+    def place(self, call: CallRequest, now: float) -> AttemptOutcome:
+        os.write(self.fd, f"{call.recipient_id} {call.attempt_no}\n".encode())
+        time.sleep(self.delay)  # a slower "network", so that runs overlap
+        return self.inner.place(call, now)
+
+
 def main(argv: list[str]) -> int:
-    campaign, db = argv[0], argv[1]
-    run_campaign(load_campaign(campaign), db, runner=fake_runner, deliver=False, commit_every=500)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("campaign")
+    parser.add_argument("db")
+    parser.add_argument("--wait", action="store_true")
+    parser.add_argument("--log")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds per call")
+    args = parser.parse_args(argv)
+    campaign = load_campaign(args.campaign)
+    driver: Any = None
+    if args.log:
+        fd = os.open(args.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        driver = LoggingDriver(SimulatedDriver(campaign, fake_runner), fd, args.delay)
+    try:
+        run_campaign(
+            campaign,
+            args.db,
+            runner=fake_runner,
+            driver=driver,
+            deliver=False,
+            commit_every=500,
+            wait=args.wait,
+            on_wait=lambda text: print(f"dialplan: {text}", file=sys.stderr, flush=True),
+        )
+    except DialplanError as exc:
+        print(f"dialplan: error: {exc}", file=sys.stderr)
+        return exc.exit_code
     return 0
 
 

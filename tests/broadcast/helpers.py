@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from dialplan.broadcast.campaign import Campaign, load_campaign
 from dialplan.broadcast.driver import CallSpec, CallSummary
+from dialplan.broadcast.stats import export_rows
+from dialplan.broadcast.store import Store
 
 PLAN = """<dialplan name="T">
   <amd><live><play type="tts">Hi ${contact.first}</play></live>
@@ -97,3 +100,65 @@ def write_campaign(
 
 def campaign(tmp: Path, rows: Sequence[dict[str, str]], **kw: Any) -> Campaign:
     return load_campaign(write_campaign(tmp, rows, **kw))
+
+
+#: the crash and lease tests' campaign
+N = 2500
+MAX_ATTEMPTS = 3
+
+
+def crash_campaign(tmp: Path) -> Path:
+    """Retries, a DNC list, a webhook: what a kill -9 could break (N + 2 rows)."""
+    rows = [
+        {"phone_number": f"({('212', '312', '415', '808')[i % 4]}) 555-{i:04d}", "first": f"n{i}"}
+        for i in range(N)
+    ]
+    rows += [
+        {"phone_number": "(212) 555-0007", "first": "dup"},
+        {"phone_number": "99", "first": "bad"},
+    ]
+    return write_campaign(
+        tmp,
+        rows,
+        dnc=["2125550100", "4155550102"],
+        max_active=20,
+        calls_per_second=5,
+        tables={
+            "retry_config": {
+                "max_attempts": MAX_ATTEMPTS,
+                "minutes_between_attempts": 20,
+                "retry_results": ["BUSY", "NO_ANS", "CARRIER_ERROR"],
+            },
+            "local_time_restriction": {"begin": "09:00", "end": "21:00"},
+            "webhook": {"url": "http://127.0.0.1:9/hook", "secret": "k"},
+            "network": {"allow_private": True},
+            "simulation": {"seed": 3, "start": "2026-12-01T12:00:00Z"},
+        },
+    )
+
+
+def count(db: Path, sql: str) -> int:
+    """One number from ``sql`` on ``db`` (0 while the file or table is not there yet)."""
+    if not db.exists():
+        return 0
+    try:
+        con = sqlite3.connect(db, timeout=5)
+        try:
+            return int(con.execute(sql).fetchone()[0])
+        finally:
+            con.close()
+    except sqlite3.OperationalError:
+        return 0
+
+
+def snapshot(db: Path) -> tuple[list[dict[str, Any]], list[tuple[str, bytes]]]:
+    """Every recipient's export row, and the outbox events (id, body)."""
+    store = Store(db)
+    try:
+        rows = list(export_rows(store, "test"))
+        events = sorted(
+            (e, bytes(b)) for e, b in store.db.execute("SELECT event_id, body FROM outbox")
+        )
+        return rows, events
+    finally:
+        store.close()

@@ -267,7 +267,7 @@ def test_changed_campaign_on_same_db_is_refused(tmp_path: Path) -> None:
     c = campaign(tmp_path, rows)
     run(c, tmp_path / "db.sqlite")
     changed = campaign(tmp_path, rows, max_active=7)
-    with pytest.raises(CampaignError, match="different settings"):
+    with pytest.raises(CampaignError, match=r"settings changed \(max_active\)"):
         run_campaign(changed, tmp_path / "db.sqlite", runner=fake_runner)
 
 
