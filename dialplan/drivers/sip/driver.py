@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,10 @@ class CallOutcome:
 
     ``result``: ``LA`` (live answer), ``AM`` (answering machine), ``XFER`` (transferred),
     ``BUSY``, ``NO_ANS``, ``INVALID``, ``REJECTED``, ``CARRIER_ERROR``; ``cause``: Q.850 cause
-    (16 for answered calls); ``call``: the engine's result (None when never answered)."""
+    (16 for answered calls); ``call``: the engine's result (None when never answered or when the
+    answer had no usable media); ``reason``: why it ended, in words (the SIP reason phrase, or
+    e.g. "Timer B expired: …", "no RTP for 30 s"); ``ended_by``: who ended an answered call
+    (``local``, ``remote``, ``rtp-timeout``, ``max-duration``, ``media``)."""
 
     to: str
     result: str
@@ -54,6 +57,8 @@ class CallOutcome:
     recordings: list[str] = field(default_factory=list)
     #: the AMD rule that decided (``HUMAN``, ``LONGGREETING``, …); None when AMD did not run
     amd_cause: str | None = None
+    reason: str = ""
+    ended_by: str | None = None
 
     @property
     def answered(self) -> bool:
@@ -69,6 +74,8 @@ class CallOutcome:
             "duration_s": round(self.duration_s, 3),
             "recordings": list(self.recordings),
             "amd_cause": self.amd_cause,
+            "reason": self.reason,
+            "ended_by": self.ended_by,
             "call": self.call.to_dict() if self.call is not None else None,
         }
 
@@ -145,7 +152,11 @@ class SipDriver:
         ring_timeout_s: float | None = None,
     ) -> CallOutcome:
         """Dial ``to`` (a ``sip:`` URI, or a number routed to the configured trunk), run the
-        dialplan when answered, and return the outcome."""
+        dialplan when answered, and return the outcome.
+
+        Always returns within ring timeout + maximum call duration + 64·T1: unanswered calls
+        end by then (see :meth:`Call.invite`); answered ones are hung up when the engine's
+        maximum duration (the smaller of the context's and ``max_duration_s``) runs out."""
         await self.open()
         assert self.endpoint is not None
         uri = self.config.request_uri(to)
@@ -153,13 +164,22 @@ class SipDriver:
         if not await call.invite(ring_timeout_s):
             failure = call.failure
             assert failure is not None
-            return CallOutcome(to, failure.result, failure.cause, sip_status=failure.status)
-        run = _CallRun(self, call, plan, context or CallContext(call_id=call.call_id))
+            return CallOutcome(
+                to,
+                failure.result,
+                failure.cause,
+                sip_status=failure.status,
+                reason=failure.reason,
+                ended_by=call.ended_by if call.times.answered is not None else None,
+            )
+        context = context or CallContext(call_id=call.call_id)
+        limit = min(context.max_duration_s, self.config.max_duration_s)
+        run = _CallRun(self, call, plan, replace(context, max_duration_s=limit))
         try:
             await run.run()
         finally:
             run.cleanup()
-            await call.bye()
+            await call.bye(reason="max-duration" if run.over_time else "local")
         result = run.session.result
         answered_by = run.answered_by
         code = (
@@ -175,7 +195,19 @@ class SipDriver:
             result,
             run.recordings,
             run.amd_cause,
+            end_reason(call.ended_by, self.config, limit),
+            call.ended_by,
         )
+
+
+def end_reason(ended_by: str | None, config: SipConfig, max_duration_s: float) -> str:
+    """Why an answered call ended, in words."""
+    return {
+        "local": "the dialplan hung up",
+        "remote": "the callee hung up",
+        "rtp-timeout": f"no RTP from the callee for {config.rtp_timeout_s:g} s: hung up",
+        "max-duration": f"maximum call duration ({max_duration_s:g} s) reached: hung up",
+    }.get(ended_by or "", ended_by or "")
 
 
 def plan_uses_amd(plan: Plan) -> bool:
@@ -202,6 +234,8 @@ class _CallRun:
         self.tasks: set[asyncio.Task[Any]] = set()
         self.timers: list[asyncio.TimerHandle] = []
         self.hung_up = False
+        #: the maximum call duration ran out (the engine ended the call with an error)
+        self.over_time = False
 
     # -- plumbing ---------------------------------------------------------------------------
     def post(self, event: ev.Event) -> None:
@@ -239,10 +273,23 @@ class _CallRun:
         if call.state != "confirmed":
             self.post(ev.CallerHangup())
         session = self.session
-        session.start(time.time())
+        # the engine's clock starts at the answer, so its maximum duration counts AMD too
+        assert call.times.answered is not None
+        answered_at = time.time() - (time.monotonic() - call.times.answered)
+        limit = session.ctx.max_duration_s
+        deadline = call.times.answered + limit
+        session.start(answered_at)
         self.handle(session.send(ev.Answered(self.answered_by), time.time()))  # type: ignore[arg-type]
         while not session.done:
-            event = await self.events.get()
+            try:
+                event = await asyncio.wait_for(self.events.get(), deadline - time.monotonic())
+            except TimeoutError:
+                # the line is still up and nothing happens in time: the engine ends the call
+                # with its "maximum duration" error (any event past the limit does that)
+                self.over_time = True
+                now = max(time.time(), answered_at + limit) + 0.001
+                self.handle(session.send(ev.CallerHangup(), now))
+                return
             self.handle(session.send(event, time.time()))
 
     async def _detect(self, config: AmdConfig) -> str:

@@ -15,8 +15,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ...engine.context import MAX_DURATION_S
 from . import digest, sdp
-from .causes import Failure, failure_for
+from .causes import Failure, failure_for, media_failure
 from .message import (
     SipMessage,
     SipParseError,
@@ -53,7 +54,9 @@ class SipConfig:
     transfer_uri: str | None = None  # e.g. "sip:{number}@pbx.example:5060"; default: the trunk
     ring_timeout_s: float = 30.0
     rtp_timeout_s: float = 30.0
-    t1: float = 0.5
+    #: an answered call is hung up after this long (the engine's limit, spec §2.6)
+    max_duration_s: float = MAX_DURATION_S
+    t1: float = 0.5  # RFC 3261 T1: retransmission base; 64·T1 bounds every transaction
     t2: float = 4.0
 
     @property
@@ -381,7 +384,9 @@ class Call:
         self.times = CallTimes()
         self.state = "init"  # init → calling → ringing → confirmed → ended
         self.failure: Failure | None = None
-        self.ended_by: str | None = None  # "local" / "remote" / "rtp-timeout"
+        #: who ended the call: "local" (the dialplan), "remote" (the callee's BYE),
+        #: "rtp-timeout", "max-duration", "media" (no usable SDP), "cancelled", "failed"
+        self.ended_by: str | None = None
         self.hangup_event = asyncio.Event()
         self.on_remote_hangup: Callable[[], None] | None = None
         self._ack: bytes | None = None
@@ -395,43 +400,73 @@ class Call:
 
     # -- placing the call ---------------------------------------------------------------------
     async def invite(self, ring_timeout_s: float | None = None) -> bool:
-        """Place the call. True when answered (dialog confirmed, media flowing); else
-        :attr:`failure` says why (busy, no answer, invalid, rejected, carrier error)."""
+        """Place the call. True when answered with usable media (dialog confirmed, RTP
+        flowing); else :attr:`failure` says why (busy, no answer, invalid, rejected, carrier
+        error, failed media negotiation).
+
+        Unanswered, it ends within ring timeout + 64·T1: at the ring timeout a ringing call is
+        CANCELled and its 487 awaited at most until then (RFC 3261 §9.1); a callee that never
+        responds at all is not CANCELled (nothing to cancel before a provisional response) and
+        ends at Timer B (64·T1) with 408."""
         cfg = self.endpoint.config
         ring_timeout = cfg.ring_timeout_s if ring_timeout_s is None else ring_timeout_s
+        timer_64t1 = 64 * cfg.t1
         self.rtp = await RtpSession.open(self.endpoint.host, cfg.rtp_ports)
         self.rtp.on_digit = self._digit
         self.state = "calling"
         dest = self.endpoint.destination(self.uri)
         auth_header: tuple[str, str] | None = None
         auth_tries = 0
-        deadline = time.monotonic() + ring_timeout
+        ring_deadline = time.monotonic() + ring_timeout
+        give_up = ring_deadline + timer_64t1  # no unanswered call outlives this
         cancelled = False
         try:
             while True:
                 self.cseq += 1
                 req = self._invite_request(auth_header)
                 tx = self._invite_tx = self.endpoint.transaction(req, dest)
+                resp: SipMessage | None = None
                 while True:
-                    remaining = deadline - time.monotonic()
-                    try:
-                        resp = await tx.next_response(None if cancelled else max(remaining, 0.001))
-                    except TimeoutError:
+                    now = time.monotonic()
+                    if not cancelled and now >= ring_deadline and tx.provisional:
                         cancelled = True
                         self._send_cancel(req, dest)
-                        # wait for 487 (or a 200 that crossed the CANCEL); Timer B bounds this
-                        continue
+                    until = give_up if now >= ring_deadline else ring_deadline
+                    try:
+                        resp = await tx.next_response(max(until - now, 0.001))
+                    except TimeoutError:
+                        if time.monotonic() < give_up:
+                            continue  # the ring timeout passed: CANCEL if it rings
+                        resp = None
+                        break
                     if resp.status < 200:
                         if resp.status in (180, 183) and self.times.ringing is None:
                             self.times.ringing = time.monotonic()
                             self.state = "ringing"
                         continue
                     break
+                if resp is None:
+                    self.failure = failure_for(
+                        408,
+                        f"ring timeout ({ring_timeout:g} s): CANCEL sent, no 487 within "
+                        f"64·T1 = {timer_64t1:g} s"
+                        if cancelled
+                        else f"no final response within ring timeout + 64·T1 = "
+                        f"{ring_timeout + timer_64t1:g} s",
+                    )
+                    self._finish("failed")
+                    return False
                 if 200 <= resp.status < 300:
-                    self._confirm(resp, dest)
+                    problem = self._confirm(resp, dest)
                     if cancelled:  # answered while we cancelled: hang up at once
-                        await self.bye()
-                        self.failure = failure_for(487, "Ring timeout")
+                        await self.bye(reason="cancelled")
+                        self.failure = failure_for(
+                            487, f"ring timeout ({ring_timeout:g} s): answered as it was cancelled"
+                        )
+                        return False
+                    if problem:  # no media possible: ACKed above, now hang up
+                        await self.bye(reason="media")
+                        self.failure = media_failure(f"media negotiation failed: {problem}")
                         return False
                     return True
                 if resp.status in (401, 407) and auth_tries == 0 and cfg.username:
@@ -439,10 +474,14 @@ class Call:
                     auth_header = self._authorize(resp, req)
                     if auth_header is not None:
                         continue
-                if cancelled:
-                    self.failure = failure_for(487, "Ring timeout")
-                elif resp.get("X-Local") == "timeout":
-                    self.failure = failure_for(408, "No response")
+                if resp.get("X-Local") == "timeout":
+                    self.failure = failure_for(
+                        408,
+                        f"Timer B expired: no response to the INVITE within "
+                        f"64·T1 = {timer_64t1:g} s",
+                    )
+                elif cancelled and resp.status == 487:
+                    self.failure = failure_for(487, f"ring timeout ({ring_timeout:g} s)")
                 else:
                     self.failure = failure_for(resp.status, resp.reason)
                 self._finish("failed")
@@ -494,8 +533,9 @@ class Call:
         cancel.add("CSeq", f"{invite.cseq[0]} CANCEL")
         self.endpoint.transaction(cancel, dest)
 
-    def _confirm(self, resp: SipMessage, dest: tuple[str, int]) -> None:
-        """2xx: set up the dialog, ACK to the remote Contact, start media."""
+    def _confirm(self, resp: SipMessage, dest: tuple[str, int]) -> str:
+        """2xx: set up the dialog, ACK to the remote Contact, start media. Returns what makes
+        media impossible ("" when the SDP answer is usable)."""
         self.to_header = resp.get("To")
         contact = resp.get("Contact")
         if contact:
@@ -508,18 +548,20 @@ class Call:
         self._ack_addr = self._dialog_destination()
         self._ack = ack.to_bytes()
         self.endpoint.send(self._ack, self._ack_addr)
+        if not resp.body.strip():
+            return f"{resp.status} {resp.reason} without SDP"
         try:
             self.remote_media = sdp.parse(resp.body)
         except sdp.SdpError as exc:
             log.warning("unusable SDP answer: %s", exc)
-            self.remote_media = None
+            return f"unusable SDP answer: {exc}"
         assert self.rtp is not None
-        if self.remote_media is not None:
-            self.rtp.start(
-                (self.remote_media.address, self.remote_media.port),
-                self.remote_media.dtmf_payload_type or 101,
-            )
+        self.rtp.start(
+            (self.remote_media.address, self.remote_media.port),
+            self.remote_media.dtmf_payload_type or 101,
+        )
         self._watchdog = asyncio.get_running_loop().create_task(self._rtp_watchdog())
+        return ""
 
     def resend_ack(self, response: SipMessage) -> None:
         if self._ack is not None and self._ack_addr is not None:
@@ -557,12 +599,13 @@ class Call:
         finally:
             tx.cancel_timers()
 
-    async def bye(self, wait: bool = False) -> None:
-        """Hang up (no-op when the call is already over). The BYE's transaction runs on in
-        the background (retransmissions until answered or Timer F) unless ``wait``."""
+    async def bye(self, wait: bool = False, reason: str = "local") -> None:
+        """Hang up (no-op when the call is already over); ``reason`` becomes
+        :attr:`ended_by`. The BYE's transaction runs on in the background (retransmissions
+        until answered or Timer F) unless ``wait``."""
         if self.state != "confirmed":
             return
-        self._finish("local")
+        self._finish(reason)
         req = self._in_dialog_request("BYE")
         task = asyncio.ensure_future(self._quiet_request(req))
         if wait:
@@ -662,10 +705,8 @@ class Call:
             on_hold = self.remote_media is not None and self.remote_media.on_hold
             if not on_hold and time.monotonic() - self.rtp.last_received > timeout:
                 log.info("no RTP for %.1f s: hanging up %s", timeout, self.call_id)
-                self.ended_by = "rtp-timeout"
-                with contextlib.suppress(Exception):
-                    await self.bye()
-                self._finish("rtp-timeout")
+                # one _finish, with this reason: it tells the engine the line is gone
+                await self.bye(reason="rtp-timeout")
                 return
 
     def _finish(self, by: str) -> None:
@@ -679,6 +720,8 @@ class Call:
             self.rtp.close()
         if self._invite_tx is not None:
             self._invite_tx.cancel_timers()
+            if self._invite_tx.final is None:  # given up: nothing will complete it
+                self.endpoint.transactions.pop(self._invite_tx.key, None)
         if self._watchdog is not None and self._watchdog is not asyncio.current_task():
             self._watchdog.cancel()
         loop = asyncio.get_running_loop()
