@@ -139,13 +139,17 @@ def test_a_call_ends_at_the_maximum_call_duration(sipp: Any, tmp_path: Path) -> 
     assert peer.wait(5) == 0  # hung up with a BYE
 
 
-def test_a_broadcast_against_a_peer_that_never_sends_487_finishes(
-    sipp: Any, tmp_path: Path
+@pytest.mark.parametrize(
+    ("scenario", "result", "cause"),
+    [("uas_cancel_without_487.xml", "NO_ANS", 19), ("uas_answer_no_sdp.xml", "CARRIER_ERROR", 65)],
+)
+def test_a_broadcast_against_a_misbehaving_peer_finishes_and_frees_its_slots(
+    sipp: Any, tmp_path: Path, scenario: str, result: str, cause: int
 ) -> None:
-    """Six recipients, two slots: every call gives up after ring timeout + 64·T1 and frees its
-    slot, so the run ends and every recipient has its attempt."""
+    """Six recipients, two slots: every call ends within ring timeout + 64·T1 and frees its
+    slot, so the run ends and every recipient has its one attempt."""
     count, slots, ring = 6, 2, 0.5
-    peer = sipp((SCENARIOS / "uas_cancel_without_487.xml").read_text(), calls=count)
+    peer = sipp((SCENARIOS / scenario).read_text(), calls=count)
     with (tmp_path / "recipients.csv").open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["phone_number"])
@@ -180,5 +184,6 @@ def test_a_broadcast_against_a_peer_that_never_sends_487_finishes(
     code, out, _ = dialplan(["broadcast", "export", "misbehaving-peer", "--db", db], tmp_path, 30)
     rows = json.loads(out)
     assert len(rows) == count
-    assert {r["final_result"] for r in rows} == {"NO_ANS"}
-    assert all(len(r["attempts"]) == 1 and r["attempts"][0]["q850_cause"] == 19 for r in rows)
+    assert {r["final_result"] for r in rows} == {result}
+    assert all(len(r["attempts"]) == 1 and r["attempts"][0]["q850_cause"] == cause for r in rows)
+    assert peer.wait(10) == 0  # SIPp saw all six calls through (ACK and BYE where answered)
