@@ -7,6 +7,7 @@ keep is ring timeout + maximum call duration + 64·T1; the tests use T1 = 50 ms 
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import os
@@ -18,7 +19,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import require, uas
+from dialplan.drivers.sip.ua import SipConfig, SipEndpoint
+
+from .conftest import require, run, uas
 
 pytestmark = pytest.mark.sip
 ROOT = Path(__file__).resolve().parents[2]
@@ -187,3 +190,22 @@ def test_a_broadcast_against_a_misbehaving_peer_finishes_and_frees_its_slots(
     assert {r["final_result"] for r in rows} == {result}
     assert all(len(r["attempts"]) == 1 and r["attempts"][0]["q850_cause"] == cause for r in rows)
     assert peer.wait(10) == 0  # SIPp saw all six calls through (ACK and BYE where answered)
+
+
+def test_a_2xx_after_giving_up_is_acked_and_hung_up(sipp: Any) -> None:
+    """RFC 3261 §13.2.2.4: a 2xx that arrives after the caller gave up (here 1.3 s after ring
+    timeout + 64·T1) is ACKed and the session ended with BYE, so the callee is not left on."""
+    peer = sipp((SCENARIOS / "uas_late_200_after_cancel.xml").read_text())
+
+    async def scenario() -> None:
+        ep = await SipEndpoint.create(SipConfig(t1=T1))
+        try:
+            call = ep.call(peer.uri())
+            assert await call.invite(1) is False
+            assert call.failure is not None and call.failure.status == 408
+            loop = asyncio.get_running_loop()
+            assert await loop.run_in_executor(None, peer.wait, 15) == 0  # got ACK, then BYE
+        finally:
+            ep.close()
+
+    run(scenario(), timeout=30)

@@ -119,6 +119,7 @@ class ClientTransaction:
             if time.monotonic() >= deadline:
                 self.responses.put_nowait(_timeout_response(self.request))
                 self.final = self.request  # stop
+                self.endpoint.transactions.pop(self.key, None)  # over: nothing completes it
                 break
             self.endpoint.send(data, self.addr)
             if self.method == "INVITE":
@@ -183,6 +184,8 @@ class SipEndpoint(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
         self.transactions: dict[tuple[str, str], ClientTransaction] = {}
         self.dialogs: dict[tuple[str, str], Call] = {}  # (Call-ID, local tag)
+        #: calls given up before an answer, for 32 s: a late 2xx is ACKed and hung up
+        self.unanswered: dict[tuple[str, str], Call] = {}
         self._responses_sent: dict[tuple[str, str, int], bytes] = {}
         self.background: set[asyncio.Task[None]] = set()
         self.messages_in = 0
@@ -263,9 +266,12 @@ class SipEndpoint(asyncio.DatagramProtocol):
                 self.retransmitted_2xx(msg)
 
     def retransmitted_2xx(self, response: SipMessage) -> None:
-        call = self.dialogs.get((response.call_id, tag_of(response.get("From"))))
+        key = (response.call_id, tag_of(response.get("From")))
+        call = self.dialogs.get(key)
         if call is not None:
             call.resend_ack(response)
+        elif (late := self.unanswered.get(key)) is not None:
+            late.late_answer(response)
 
     def respond(self, request: SipMessage, addr: tuple[str, int], response: SipMessage) -> None:
         data = response.to_bytes()
@@ -536,18 +542,10 @@ class Call:
     def _confirm(self, resp: SipMessage, dest: tuple[str, int]) -> str:
         """2xx: set up the dialog, ACK to the remote Contact, start media. Returns what makes
         media impossible ("" when the SDP answer is usable)."""
-        self.to_header = resp.get("To")
-        contact = resp.get("Contact")
-        if contact:
-            self.remote_target = name_addr_uri(contact)
-        self.route_set = list(reversed(resp.get_all("Record-Route")))
+        self._ack_2xx(resp)
         self.endpoint.dialogs[(self.call_id, self.local_tag)] = self
         self.times.answered = time.monotonic()
         self.state = "confirmed"
-        ack = self._in_dialog_request("ACK", cseq=self.cseq)
-        self._ack_addr = self._dialog_destination()
-        self._ack = ack.to_bytes()
-        self.endpoint.send(self._ack, self._ack_addr)
         if not resp.body.strip():
             return f"{resp.status} {resp.reason} without SDP"
         try:
@@ -562,6 +560,30 @@ class Call:
         )
         self._watchdog = asyncio.get_running_loop().create_task(self._rtp_watchdog())
         return ""
+
+    def _ack_2xx(self, resp: SipMessage) -> None:
+        """Take the dialog's remote tag, target and route set from a 2xx, and ACK it."""
+        self.to_header = resp.get("To")
+        contact = resp.get("Contact")
+        if contact:
+            self.remote_target = name_addr_uri(contact)
+        self.route_set = list(reversed(resp.get_all("Record-Route")))
+        ack = self._in_dialog_request("ACK", cseq=self.cseq)
+        self._ack_addr = self._dialog_destination()
+        self._ack = ack.to_bytes()
+        self.endpoint.send(self._ack, self._ack_addr)
+
+    def late_answer(self, response: SipMessage) -> None:
+        """A 2xx after we gave up on the INVITE (RFC 3261 §13.2.2.4): ACK it, then BYE, so
+        the callee is not left in a call nobody runs."""
+        if self._ack is not None:  # a retransmission of the 2xx we already answered
+            self.resend_ack(response)
+            return
+        log.info("late answer of %s after giving up: ACK and BYE", self.call_id)
+        self._ack_2xx(response)
+        task = asyncio.ensure_future(self._quiet_request(self._in_dialog_request("BYE")))
+        self.endpoint.background.add(task)
+        task.add_done_callback(self.endpoint.background.discard)
 
     def resend_ack(self, response: SipMessage) -> None:
         if self._ack is not None and self._ack_addr is not None:
@@ -725,7 +747,11 @@ class Call:
         if self._watchdog is not None and self._watchdog is not asyncio.current_task():
             self._watchdog.cancel()
         loop = asyncio.get_running_loop()
-        loop.call_later(32.0, self.endpoint.dialogs.pop, (self.call_id, self.local_tag), None)
+        key = (self.call_id, self.local_tag)
+        loop.call_later(32.0, self.endpoint.dialogs.pop, key, None)
+        if by == "failed" and self.times.answered is None:
+            self.endpoint.unanswered[key] = self
+            loop.call_later(32.0, self.endpoint.unanswered.pop, key, None)
         self.hangup_event.set()
         if was_confirmed and by in ("remote", "rtp-timeout") and self.on_remote_hangup:
             self.on_remote_hangup()
