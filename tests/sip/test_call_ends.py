@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from dialplan import load
+from dialplan.drivers.sip import driver as sip_driver
 from dialplan.drivers.sip.ua import SipConfig, SipEndpoint
 
 from .conftest import require, run, uas
@@ -209,3 +211,31 @@ def test_a_2xx_after_giving_up_is_acked_and_hung_up(sipp: Any) -> None:
             ep.close()
 
     run(scenario(), timeout=30)
+
+
+def test_a_call_past_its_bound_is_hung_up_and_abandoned(
+    sipp: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection: a dialplan run that ignores every deadline (standing in for a defect
+    nobody has found yet) is cut off at the bound + grace, hung up and reported, so a
+    campaign's slot is never held for ever."""
+    peer = sipp(uas())
+
+    async def stuck(self: Any) -> None:
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(sip_driver._CallRun, "run", stuck)
+    config = SipConfig(t1=T1, ring_timeout_s=1, max_duration_s=1)
+    bound = config.end_bound_s() + sip_driver.END_GRACE_S
+
+    async def go() -> tuple[sip_driver.CallOutcome, float]:
+        async with sip_driver.SipDriver(config) as driver:
+            started = time.monotonic()
+            outcome = await driver.place(peer.uri(), load(PLANS / "one_key.xml"))
+            return outcome, time.monotonic() - started
+
+    outcome, elapsed = run(go(), timeout=bound + 10)
+    assert (outcome.result, outcome.cause, outcome.ended_by) == ("CARRIER_ERROR", 41, "abandoned")
+    assert "did not end within" in outcome.reason
+    assert bound <= elapsed < bound + 1.5
+    assert peer.wait(5) == 0  # the call was hung up with a BYE

@@ -23,7 +23,7 @@ from ...engine.result import CallResult
 from ...engine.session import CallSession
 from ...model import Amd, Plan
 from .amd import AmdConfig, AudioAmd
-from .causes import transfer_outcome
+from .causes import CARRIER_ERROR, transfer_outcome
 from .codec import tone
 from .recording import WavRecorder
 from .tts import PromptCache, PromptError
@@ -32,6 +32,10 @@ from .ua import Call, SipConfig, SipEndpoint
 log = logging.getLogger("dialplan.sip")
 
 NORMAL_CLEARING = 16
+#: Q.850 "temporary failure": a call abandoned by the driver's own safety net
+TEMPORARY_FAILURE = 41
+#: slack over a call's bound (ring timeout + maximum duration + 64·T1) for its last steps
+END_GRACE_S = 2.0
 #: recordings stop after this much silence once the caller has spoken
 RECORD_SILENCE_S = 5.0
 
@@ -45,7 +49,8 @@ class CallOutcome:
     (16 for answered calls); ``call``: the engine's result (None when never answered or when the
     answer had no usable media); ``reason``: why it ended, in words (the SIP reason phrase, or
     e.g. "Timer B expired: …", "no RTP for 30 s"); ``ended_by``: who ended an answered call
-    (``local``, ``remote``, ``rtp-timeout``, ``max-duration``, ``media``)."""
+    (``local``, ``remote``, ``rtp-timeout``, ``max-duration``; ``media``/``cancelled`` when we
+    hung up at once; None when never answered; ``abandoned`` from the safety net)."""
 
     to: str
     result: str
@@ -154,9 +159,37 @@ class SipDriver:
         """Dial ``to`` (a ``sip:`` URI, or a number routed to the configured trunk), run the
         dialplan when answered, and return the outcome.
 
-        Always returns within ring timeout + maximum call duration + 64·T1: unanswered calls
-        end by then (see :meth:`Call.invite`); answered ones are hung up when the engine's
-        maximum duration (the smaller of the context's and ``max_duration_s``) runs out."""
+        Returns within ring timeout + maximum call duration + 64·T1
+        (:meth:`SipConfig.end_bound_s`): unanswered calls end by then (see
+        :meth:`Call.invite`); answered ones are hung up when the engine's maximum duration (the
+        smaller of the context's and ``max_duration_s``) runs out. Should a defect keep a call
+        past that bound (+ :data:`END_GRACE_S`), it is hung up and reported as a carrier error,
+        so a campaign's slot is never held for ever."""
+        bound = self.config.end_bound_s(ring_timeout_s) + END_GRACE_S
+        try:
+            return await asyncio.wait_for(
+                self._place(to, plan, context, from_user, ring_timeout_s), bound
+            )
+        except TimeoutError:
+            log.error("call to %s did not end within %g s: hung up and abandoned", to, bound)
+            return CallOutcome(
+                to,
+                CARRIER_ERROR,
+                TEMPORARY_FAILURE,
+                sip_status=0,
+                reason=f"internal error: the call did not end within {bound:g} s "
+                "(ring timeout + maximum call duration + 64·T1): hung up and abandoned",
+                ended_by="abandoned",
+            )
+
+    async def _place(
+        self,
+        to: str,
+        plan: Plan,
+        context: CallContext | None,
+        from_user: str | None,
+        ring_timeout_s: float | None,
+    ) -> CallOutcome:
         await self.open()
         assert self.endpoint is not None
         uri = self.config.request_uri(to)
@@ -266,18 +299,18 @@ class _CallRun:
         rtp = call.rtp
         assert rtp is not None
         opts = self.driver.options
+        # the engine's clock starts at the answer, so its maximum duration counts AMD too
+        assert call.times.answered is not None
+        limit = self.session.ctx.max_duration_s
+        deadline = call.times.answered + limit
         if opts.amd_mode == "always" or (opts.amd_mode == "auto" and plan_uses_amd(self.plan)):
-            self.answered_by = await self._detect(opts.amd)
+            self.answered_by = await self._detect(opts.amd, deadline)
         call.on_digit = self._digit
         call.on_remote_hangup = lambda: self.post(ev.CallerHangup())
         if call.state != "confirmed":
             self.post(ev.CallerHangup())
         session = self.session
-        # the engine's clock starts at the answer, so its maximum duration counts AMD too
-        assert call.times.answered is not None
         answered_at = time.time() - (time.monotonic() - call.times.answered)
-        limit = session.ctx.max_duration_s
-        deadline = call.times.answered + limit
         session.start(answered_at)
         self.handle(session.send(ev.Answered(self.answered_by), time.time()))  # type: ignore[arg-type]
         while not session.done:
@@ -292,8 +325,8 @@ class _CallRun:
                 return
             self.handle(session.send(event, time.time()))
 
-    async def _detect(self, config: AmdConfig) -> str:
-        """Listen to the callee until the AMD rules decide."""
+    async def _detect(self, config: AmdConfig, deadline: float) -> str:
+        """Listen to the callee until the AMD rules decide (or the call's ``deadline``)."""
         rtp = self.call.rtp
         assert rtp is not None
         amd = AudioAmd(config)
@@ -311,7 +344,7 @@ class _CallRun:
         rtp.audio_sinks.append(sink)
         try:
             hangup = asyncio.ensure_future(self.call.hangup_event.wait())
-            limit = config.total_analysis_ms / 1000 + 1.0
+            limit = min(config.total_analysis_ms / 1000 + 1.0, deadline - time.monotonic())
             await asyncio.wait({done, hangup}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
             hangup.cancel()
             if done.done():

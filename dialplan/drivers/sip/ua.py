@@ -67,6 +67,11 @@ class SipConfig:
         parsed = parse_uri(uri)
         return parsed.host, parsed.port
 
+    def end_bound_s(self, ring_timeout_s: float | None = None) -> float:
+        """The longest any call may take: ring timeout + maximum call duration + 64·T1."""
+        ring = self.ring_timeout_s if ring_timeout_s is None else ring_timeout_s
+        return ring + self.max_duration_s + 64 * self.t1
+
     def request_uri(self, number: str) -> str:
         """A phone number (or full URI) → the Request-URI on the configured trunk."""
         if number.startswith(("sip:", "sips:")):
