@@ -21,7 +21,9 @@ import pytest
 
 from dialplan import load
 from dialplan.drivers.sip import driver as sip_driver
+from dialplan.drivers.sip.config import from_mapping
 from dialplan.drivers.sip.ua import SipConfig, SipEndpoint
+from dialplan.errors import UsageError
 
 from .conftest import require, run, uas
 
@@ -239,3 +241,13 @@ def test_a_call_past_its_bound_is_hung_up_and_abandoned(
     assert "did not end within" in outcome.reason
     assert bound <= elapsed < bound + 1.5
     assert peer.wait(5) == 0  # the call was hung up with a BYE
+
+
+def test_the_end_of_call_timers_are_read_from_the_sip_table() -> None:
+    cfg, _ = from_mapping({"t1_s": 0.1, "max_duration_s": 60, "ring_timeout_s": 20})
+    assert (cfg.t1, cfg.max_duration_s, cfg.ring_timeout_s) == (0.1, 60.0, 20.0)
+    assert cfg.end_bound_s() == pytest.approx(20 + 60 + 6.4)
+    assert SipConfig().end_bound_s() == 30 + 4 * 3600 + 32  # the defaults
+    for bad in ({"t1_s": 0}, {"max_duration_s": -1}, {"max_duration_s": 14401}, {"t1_s": "x"}):
+        with pytest.raises(UsageError, match=f"\\[sip\\] {next(iter(bad))}"):
+            from_mapping(bad)

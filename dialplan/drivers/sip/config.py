@@ -40,6 +40,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ...engine.context import MAX_DURATION_S
 from ...errors import UsageError
 from .amd import AmdConfig
 from .driver import DriverOptions
@@ -94,6 +95,10 @@ def from_mapping(
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise UsageError(f"[sip] {key}: must be a positive number")
             setattr(cfg, _FIELDS.get(key, key), float(value))
+    if cfg.max_duration_s > MAX_DURATION_S:
+        raise UsageError(
+            f"[sip] max_duration_s: at most {MAX_DURATION_S:g} (the engine's limit, spec §2.6)"
+        )
     if "local_port" in data:
         port = data["local_port"]
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
