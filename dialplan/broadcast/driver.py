@@ -36,7 +36,13 @@ CARRIER_CAUSES: tuple[tuple[int, str], ...] = (
     (27, "Destination Out of Order"),
 )
 REASONS: dict[int, str] = dict(
-    [*Q850.values(), *CARRIER_CAUSES, (21, "Call Rejected"), (18, "No User Responding")]
+    [
+        *Q850.values(),
+        *CARRIER_CAUSES,
+        (21, "Call Rejected"),
+        (18, "No User Responding"),
+        (65, "Bearer Capability Not Implemented"),  # SIP: an answer without usable media
+    ]
 )
 
 

@@ -175,6 +175,8 @@ def result_dict(outcome: Any) -> dict[str, Any]:
         "duration_s": round(outcome.duration_s, 3),
         "recordings": list(outcome.recordings),
         "amd": outcome.amd_cause,
+        "reason": outcome.reason,
+        "ended_by": outcome.ended_by,
     }
     return data
 
@@ -187,6 +189,8 @@ def render_text(outcome: Any, data: dict[str, Any]) -> str:
     lines = [
         f"call to {sip['to']}: {sip['result']} (Q.850 cause {sip['cause']}, SIP {sip['sip_status']})"
     ]
+    if sip["reason"]:
+        lines.append(f"ended: {sip['reason']}")
     if data.get("answered_by"):
         amd = f" (AMD: {sip['amd']})" if sip.get("amd") else ""
         lines.append(f"answered by: {data['answered_by']}{amd}, talked {sip['duration_s']:.1f} s")

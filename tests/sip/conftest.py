@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from dialplan.drivers.sip.peers import Baresip, Sipp, sipp_uas_scenario, write_wav
 from dialplan.drivers.sip.tts import PromptCache
+from tools.sip_peers import Baresip, Sipp, sipp_uas_scenario, write_wav
 
 IN_CI = bool(os.environ.get("CI"))
 

@@ -11,11 +11,11 @@ import pytest
 
 from dialplan import load
 from dialplan.drivers.sip.driver import CallOutcome, DriverOptions, SipDriver
-from dialplan.drivers.sip.peers import Baresip
 from dialplan.drivers.sip.tts import PromptCache
 from dialplan.drivers.sip.ua import SipConfig, SipEndpoint
 from dialplan.engine import effects as fx
 from dialplan.engine.context import CallContext
+from tools.sip_peers import Baresip
 
 from .audio import speech_span_s, ulaw_speech_span_s, voiced_frames, wav_pcm
 from .conftest import require, run, speech_wav, uas

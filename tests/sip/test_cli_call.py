@@ -52,6 +52,7 @@ def test_call_text_for_a_busy_callee(sipp: Any) -> None:
     result = CliRunner().invoke(cli, ["call", str(PLANS / "one_key.xml"), "--to", peer.uri()])
     assert result.exit_code == 1
     assert "BUSY (Q.850 cause 17, SIP 486)" in result.output
+    assert "ended: Busy Here" in result.output
     assert "outcome: not_answered" in result.output
 
 

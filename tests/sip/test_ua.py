@@ -199,10 +199,15 @@ def test_timer_b_gives_up_and_rtp_timeout_hangs_up() -> None:
         assert await silent.invite(10) is False  # nobody answers at all: Timer B = 64·T1
         assert 1.2 < time.monotonic() - started < 3.0
         assert silent.failure is not None and silent.failure.result == "NO_ANS"
+        assert silent.failure.status == 408 and "Timer B" in silent.failure.reason
+        seen = set()
         while not far.inbox.empty():
-            far.inbox.get_nowait()
+            seen.add(far.inbox.get_nowait()[0].method)
+        assert seen == {"INVITE"}  # retransmissions only: no CANCEL before a provisional
 
         call = ep.call(f"sip:bob@127.0.0.1:{far.port}")
+        reports: list[str | None] = []
+        call.on_remote_hangup = lambda: reports.append(call.ended_by)
         placing = asyncio.ensure_future(call.invite(5))
         invite, _, addr = await far.recv()
         far.send(answer(invite, far.port, 9), addr)  # answers, but never sends RTP
@@ -211,6 +216,7 @@ def test_timer_b_gives_up_and_rtp_timeout_hangs_up() -> None:
         assert ack.method == "ACK"
         bye, _, _ = await far.recv(timeout=3)
         assert bye.method == "BYE" and call.ended_by == "rtp-timeout"
+        assert reports == ["rtp-timeout"]  # the line's end reaches the dialplan, once
         far.send(response_to(bye, 200), addr)
         ep.close()
 

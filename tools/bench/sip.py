@@ -34,10 +34,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from dialplan.drivers.sip.codec import tone  # noqa: E402
-from dialplan.drivers.sip.peers import Sipp, sipp_uas_scenario  # noqa: E402
 from dialplan.drivers.sip.rtp import LatenessStats, Pacer  # noqa: E402
 from dialplan.drivers.sip.ua import Call, SipConfig, SipEndpoint  # noqa: E402
 from tools.bench.common import Figure, Report, peak_rss_mb  # noqa: E402
+from tools.sip_peers import Sipp, sipp_uas_scenario  # noqa: E402
 
 TARGET_CONCURRENT = 500
 TARGET_P99_MS = 5.0

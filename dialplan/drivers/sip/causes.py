@@ -71,6 +71,16 @@ def failure_for(status: int, reason: str = "") -> Failure:
     return Failure(CARRIER_ERROR, _CAUSES.get(status, 31 if status < 500 else 41), status, reason)
 
 
+def media_failure(reason: str) -> Failure:
+    """An answer (200 OK) without usable media: no SDP, or no PCMU in it.
+
+    We hang up as a callee would refuse such an offer with 488 Not Acceptable Here, so it maps
+    like 488 (``CARRIER_ERROR``, Q.850 65 "bearer capability not implemented", RFC 3398); the
+    SIP status stays the 200 that was received."""
+    refused = failure_for(488)
+    return Failure(refused.result, refused.cause, 200, reason)
+
+
 def transfer_outcome(status: int) -> str:
     """A REFER NOTIFY sipfrag status → engine ``TransferDone.outcome``."""
     if 200 <= status < 300:

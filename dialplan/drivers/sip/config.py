@@ -12,8 +12,10 @@ rtp_ports = "20000-20999"
 username = "acme"                 # digest credentials if the trunk challenges (401/407)
 password = "secret"
 transfer_uri = "sip:{number}@127.0.0.1:5080"
-ring_timeout_s = 30
-rtp_timeout_s = 30
+ring_timeout_s = 30                # ring this long, then CANCEL
+rtp_timeout_s = 30                 # no RTP from the callee this long → BYE
+max_duration_s = 14400             # answered calls end (BYE) after this long (spec §2.6: 4 h)
+t1_s = 0.5                         # RFC 3261 T1; no response → give up after 64·T1
 amd_mode = "auto"                 # auto (plans with <amd>), always, never
 recordings_dir = "recordings"
 prompt_cache_dir = "~/.cache/dialplan/prompts"
@@ -38,6 +40,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ...engine.context import MAX_DURATION_S
 from ...errors import UsageError
 from .amd import AmdConfig
 from .driver import DriverOptions
@@ -54,7 +57,9 @@ _STR = (
     "password",
     "transfer_uri",
 )
-_NUM = ("ring_timeout_s", "rtp_timeout_s")
+_NUM = ("ring_timeout_s", "rtp_timeout_s", "max_duration_s", "t1_s")
+#: the [sip] key of each SipConfig field whose name differs
+_FIELDS = {"t1_s": "t1"}
 _PATHS = ("recordings_dir", "prompt_cache_dir", "sounds_dir")
 KNOWN = {*_STR, *_NUM, *_PATHS, "local_port", "rtp_ports", "amd_mode", "amd"}
 
@@ -89,7 +94,11 @@ def from_mapping(
             value = data[key]
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise UsageError(f"[sip] {key}: must be a positive number")
-            setattr(cfg, key, float(value))
+            setattr(cfg, _FIELDS.get(key, key), float(value))
+    if cfg.max_duration_s > MAX_DURATION_S:
+        raise UsageError(
+            f"[sip] max_duration_s: at most {MAX_DURATION_S:g} (the engine's limit, spec §2.6)"
+        )
     if "local_port" in data:
         port = data["local_port"]
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from ...engine.result import CallResult
 from ...engine.session import CallSession
 from ...model import Amd, Plan
 from .amd import AmdConfig, AudioAmd
-from .causes import transfer_outcome
+from .causes import CARRIER_ERROR, transfer_outcome
 from .codec import tone
 from .recording import WavRecorder
 from .tts import PromptCache, PromptError
@@ -32,6 +32,10 @@ from .ua import Call, SipConfig, SipEndpoint
 log = logging.getLogger("dialplan.sip")
 
 NORMAL_CLEARING = 16
+#: Q.850 "temporary failure": a call abandoned by the driver's own safety net
+TEMPORARY_FAILURE = 41
+#: slack over a call's bound (ring timeout + maximum duration + 64·T1) for its last steps
+END_GRACE_S = 2.0
 #: recordings stop after this much silence once the caller has spoken
 RECORD_SILENCE_S = 5.0
 
@@ -42,7 +46,11 @@ class CallOutcome:
 
     ``result``: ``LA`` (live answer), ``AM`` (answering machine), ``XFER`` (transferred),
     ``BUSY``, ``NO_ANS``, ``INVALID``, ``REJECTED``, ``CARRIER_ERROR``; ``cause``: Q.850 cause
-    (16 for answered calls); ``call``: the engine's result (None when never answered)."""
+    (16 for answered calls); ``call``: the engine's result (None when never answered or when the
+    answer had no usable media); ``reason``: why it ended, in words (the SIP reason phrase, or
+    e.g. "Timer B expired: …", "no RTP for 30 s"); ``ended_by``: who ended an answered call
+    (``local``, ``remote``, ``rtp-timeout``, ``max-duration``; ``media``/``cancelled`` when we
+    hung up at once; None when never answered; ``abandoned`` from the safety net)."""
 
     to: str
     result: str
@@ -54,6 +62,8 @@ class CallOutcome:
     recordings: list[str] = field(default_factory=list)
     #: the AMD rule that decided (``HUMAN``, ``LONGGREETING``, …); None when AMD did not run
     amd_cause: str | None = None
+    reason: str = ""
+    ended_by: str | None = None
 
     @property
     def answered(self) -> bool:
@@ -69,6 +79,8 @@ class CallOutcome:
             "duration_s": round(self.duration_s, 3),
             "recordings": list(self.recordings),
             "amd_cause": self.amd_cause,
+            "reason": self.reason,
+            "ended_by": self.ended_by,
             "call": self.call.to_dict() if self.call is not None else None,
         }
 
@@ -145,7 +157,39 @@ class SipDriver:
         ring_timeout_s: float | None = None,
     ) -> CallOutcome:
         """Dial ``to`` (a ``sip:`` URI, or a number routed to the configured trunk), run the
-        dialplan when answered, and return the outcome."""
+        dialplan when answered, and return the outcome.
+
+        Returns within ring timeout + maximum call duration + 64·T1
+        (:meth:`SipConfig.end_bound_s`): unanswered calls end by then (see
+        :meth:`Call.invite`); answered ones are hung up when the engine's maximum duration (the
+        smaller of the context's and ``max_duration_s``) runs out. Should a defect keep a call
+        past that bound (+ :data:`END_GRACE_S`), it is hung up and reported as a carrier error,
+        so a campaign's slot is never held for ever."""
+        bound = self.config.end_bound_s(ring_timeout_s) + END_GRACE_S
+        try:
+            return await asyncio.wait_for(
+                self._place(to, plan, context, from_user, ring_timeout_s), bound
+            )
+        except TimeoutError:
+            log.error("call to %s did not end within %g s: hung up and abandoned", to, bound)
+            return CallOutcome(
+                to,
+                CARRIER_ERROR,
+                TEMPORARY_FAILURE,
+                sip_status=0,
+                reason=f"internal error: the call did not end within {bound:g} s "
+                "(ring timeout + maximum call duration + 64·T1): hung up and abandoned",
+                ended_by="abandoned",
+            )
+
+    async def _place(
+        self,
+        to: str,
+        plan: Plan,
+        context: CallContext | None,
+        from_user: str | None,
+        ring_timeout_s: float | None,
+    ) -> CallOutcome:
         await self.open()
         assert self.endpoint is not None
         uri = self.config.request_uri(to)
@@ -153,13 +197,22 @@ class SipDriver:
         if not await call.invite(ring_timeout_s):
             failure = call.failure
             assert failure is not None
-            return CallOutcome(to, failure.result, failure.cause, sip_status=failure.status)
-        run = _CallRun(self, call, plan, context or CallContext(call_id=call.call_id))
+            return CallOutcome(
+                to,
+                failure.result,
+                failure.cause,
+                sip_status=failure.status,
+                reason=failure.reason,
+                ended_by=call.ended_by if call.times.answered is not None else None,
+            )
+        context = context or CallContext(call_id=call.call_id)
+        limit = min(context.max_duration_s, self.config.max_duration_s)
+        run = _CallRun(self, call, plan, replace(context, max_duration_s=limit))
         try:
             await run.run()
         finally:
             run.cleanup()
-            await call.bye()
+            await call.bye(reason="max-duration" if run.over_time else "local")
         result = run.session.result
         answered_by = run.answered_by
         code = (
@@ -175,7 +228,19 @@ class SipDriver:
             result,
             run.recordings,
             run.amd_cause,
+            end_reason(call.ended_by, self.config, limit),
+            call.ended_by,
         )
+
+
+def end_reason(ended_by: str | None, config: SipConfig, max_duration_s: float) -> str:
+    """Why an answered call ended, in words."""
+    return {
+        "local": "the dialplan hung up",
+        "remote": "the callee hung up",
+        "rtp-timeout": f"no RTP from the callee for {config.rtp_timeout_s:g} s: hung up",
+        "max-duration": f"maximum call duration ({max_duration_s:g} s) reached: hung up",
+    }.get(ended_by or "", ended_by or "")
 
 
 def plan_uses_amd(plan: Plan) -> bool:
@@ -202,6 +267,8 @@ class _CallRun:
         self.tasks: set[asyncio.Task[Any]] = set()
         self.timers: list[asyncio.TimerHandle] = []
         self.hung_up = False
+        #: the maximum call duration ran out (the engine ended the call with an error)
+        self.over_time = False
 
     # -- plumbing ---------------------------------------------------------------------------
     def post(self, event: ev.Event) -> None:
@@ -232,21 +299,34 @@ class _CallRun:
         rtp = call.rtp
         assert rtp is not None
         opts = self.driver.options
+        # the engine's clock starts at the answer, so its maximum duration counts AMD too
+        assert call.times.answered is not None
+        limit = self.session.ctx.max_duration_s
+        deadline = call.times.answered + limit
         if opts.amd_mode == "always" or (opts.amd_mode == "auto" and plan_uses_amd(self.plan)):
-            self.answered_by = await self._detect(opts.amd)
+            self.answered_by = await self._detect(opts.amd, deadline)
         call.on_digit = self._digit
         call.on_remote_hangup = lambda: self.post(ev.CallerHangup())
         if call.state != "confirmed":
             self.post(ev.CallerHangup())
         session = self.session
-        session.start(time.time())
+        answered_at = time.time() - (time.monotonic() - call.times.answered)
+        session.start(answered_at)
         self.handle(session.send(ev.Answered(self.answered_by), time.time()))  # type: ignore[arg-type]
         while not session.done:
-            event = await self.events.get()
+            try:
+                event = await asyncio.wait_for(self.events.get(), deadline - time.monotonic())
+            except TimeoutError:
+                # the line is still up and nothing happens in time: the engine ends the call
+                # with its "maximum duration" error (any event past the limit does that)
+                self.over_time = True
+                now = max(time.time(), answered_at + limit) + 0.001
+                self.handle(session.send(ev.CallerHangup(), now))
+                return
             self.handle(session.send(event, time.time()))
 
-    async def _detect(self, config: AmdConfig) -> str:
-        """Listen to the callee until the AMD rules decide."""
+    async def _detect(self, config: AmdConfig, deadline: float) -> str:
+        """Listen to the callee until the AMD rules decide (or the call's ``deadline``)."""
         rtp = self.call.rtp
         assert rtp is not None
         amd = AudioAmd(config)
@@ -264,7 +344,7 @@ class _CallRun:
         rtp.audio_sinks.append(sink)
         try:
             hangup = asyncio.ensure_future(self.call.hangup_event.wait())
-            limit = config.total_analysis_ms / 1000 + 1.0
+            limit = min(config.total_analysis_ms / 1000 + 1.0, deadline - time.monotonic())
             await asyncio.wait({done, hangup}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
             hangup.cancel()
             if done.done():

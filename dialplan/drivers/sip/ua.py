@@ -15,8 +15,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ...engine.context import MAX_DURATION_S
 from . import digest, sdp
-from .causes import Failure, failure_for
+from .causes import Failure, failure_for, media_failure
 from .message import (
     SipMessage,
     SipParseError,
@@ -53,7 +54,9 @@ class SipConfig:
     transfer_uri: str | None = None  # e.g. "sip:{number}@pbx.example:5060"; default: the trunk
     ring_timeout_s: float = 30.0
     rtp_timeout_s: float = 30.0
-    t1: float = 0.5
+    #: an answered call is hung up after this long (the engine's limit, spec §2.6)
+    max_duration_s: float = MAX_DURATION_S
+    t1: float = 0.5  # RFC 3261 T1: retransmission base; 64·T1 bounds every transaction
     t2: float = 4.0
 
     @property
@@ -63,6 +66,11 @@ class SipConfig:
         uri = self.proxy if self.proxy.startswith("sip:") else f"sip:{self.proxy}"
         parsed = parse_uri(uri)
         return parsed.host, parsed.port
+
+    def end_bound_s(self, ring_timeout_s: float | None = None) -> float:
+        """The longest any call may take: ring timeout + maximum call duration + 64·T1."""
+        ring = self.ring_timeout_s if ring_timeout_s is None else ring_timeout_s
+        return ring + self.max_duration_s + 64 * self.t1
 
     def request_uri(self, number: str) -> str:
         """A phone number (or full URI) → the Request-URI on the configured trunk."""
@@ -116,6 +124,7 @@ class ClientTransaction:
             if time.monotonic() >= deadline:
                 self.responses.put_nowait(_timeout_response(self.request))
                 self.final = self.request  # stop
+                self.endpoint.transactions.pop(self.key, None)  # over: nothing completes it
                 break
             self.endpoint.send(data, self.addr)
             if self.method == "INVITE":
@@ -180,6 +189,8 @@ class SipEndpoint(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
         self.transactions: dict[tuple[str, str], ClientTransaction] = {}
         self.dialogs: dict[tuple[str, str], Call] = {}  # (Call-ID, local tag)
+        #: calls given up before an answer, for 32 s: a late 2xx is ACKed and hung up
+        self.unanswered: dict[tuple[str, str], Call] = {}
         self._responses_sent: dict[tuple[str, str, int], bytes] = {}
         self.background: set[asyncio.Task[None]] = set()
         self.messages_in = 0
@@ -260,9 +271,12 @@ class SipEndpoint(asyncio.DatagramProtocol):
                 self.retransmitted_2xx(msg)
 
     def retransmitted_2xx(self, response: SipMessage) -> None:
-        call = self.dialogs.get((response.call_id, tag_of(response.get("From"))))
+        key = (response.call_id, tag_of(response.get("From")))
+        call = self.dialogs.get(key)
         if call is not None:
             call.resend_ack(response)
+        elif (late := self.unanswered.get(key)) is not None:
+            late.late_answer(response)
 
     def respond(self, request: SipMessage, addr: tuple[str, int], response: SipMessage) -> None:
         data = response.to_bytes()
@@ -381,7 +395,9 @@ class Call:
         self.times = CallTimes()
         self.state = "init"  # init → calling → ringing → confirmed → ended
         self.failure: Failure | None = None
-        self.ended_by: str | None = None  # "local" / "remote" / "rtp-timeout"
+        #: who ended the call: "local" (the dialplan), "remote" (the callee's BYE),
+        #: "rtp-timeout", "max-duration", "media" (no usable SDP), "cancelled", "failed"
+        self.ended_by: str | None = None
         self.hangup_event = asyncio.Event()
         self.on_remote_hangup: Callable[[], None] | None = None
         self._ack: bytes | None = None
@@ -395,43 +411,73 @@ class Call:
 
     # -- placing the call ---------------------------------------------------------------------
     async def invite(self, ring_timeout_s: float | None = None) -> bool:
-        """Place the call. True when answered (dialog confirmed, media flowing); else
-        :attr:`failure` says why (busy, no answer, invalid, rejected, carrier error)."""
+        """Place the call. True when answered with usable media (dialog confirmed, RTP
+        flowing); else :attr:`failure` says why (busy, no answer, invalid, rejected, carrier
+        error, failed media negotiation).
+
+        Unanswered, it ends within ring timeout + 64·T1: at the ring timeout a ringing call is
+        CANCELled and its 487 awaited at most until then (RFC 3261 §9.1); a callee that never
+        responds at all is not CANCELled (nothing to cancel before a provisional response) and
+        ends at Timer B (64·T1) with 408."""
         cfg = self.endpoint.config
         ring_timeout = cfg.ring_timeout_s if ring_timeout_s is None else ring_timeout_s
+        timer_64t1 = 64 * cfg.t1
         self.rtp = await RtpSession.open(self.endpoint.host, cfg.rtp_ports)
         self.rtp.on_digit = self._digit
         self.state = "calling"
         dest = self.endpoint.destination(self.uri)
         auth_header: tuple[str, str] | None = None
         auth_tries = 0
-        deadline = time.monotonic() + ring_timeout
+        ring_deadline = time.monotonic() + ring_timeout
+        give_up = ring_deadline + timer_64t1  # no unanswered call outlives this
         cancelled = False
         try:
             while True:
                 self.cseq += 1
                 req = self._invite_request(auth_header)
                 tx = self._invite_tx = self.endpoint.transaction(req, dest)
+                resp: SipMessage | None = None
                 while True:
-                    remaining = deadline - time.monotonic()
-                    try:
-                        resp = await tx.next_response(None if cancelled else max(remaining, 0.001))
-                    except TimeoutError:
+                    now = time.monotonic()
+                    if not cancelled and now >= ring_deadline and tx.provisional:
                         cancelled = True
                         self._send_cancel(req, dest)
-                        # wait for 487 (or a 200 that crossed the CANCEL); Timer B bounds this
-                        continue
+                    until = give_up if now >= ring_deadline else ring_deadline
+                    try:
+                        resp = await tx.next_response(max(until - now, 0.001))
+                    except TimeoutError:
+                        if time.monotonic() < give_up:
+                            continue  # the ring timeout passed: CANCEL if it rings
+                        resp = None
+                        break
                     if resp.status < 200:
                         if resp.status in (180, 183) and self.times.ringing is None:
                             self.times.ringing = time.monotonic()
                             self.state = "ringing"
                         continue
                     break
+                if resp is None:
+                    self.failure = failure_for(
+                        408,
+                        f"ring timeout ({ring_timeout:g} s): CANCEL sent, no 487 within "
+                        f"64·T1 = {timer_64t1:g} s"
+                        if cancelled
+                        else f"no final response within ring timeout + 64·T1 = "
+                        f"{ring_timeout + timer_64t1:g} s",
+                    )
+                    self._finish("failed")
+                    return False
                 if 200 <= resp.status < 300:
-                    self._confirm(resp, dest)
+                    problem = self._confirm(resp, dest)
                     if cancelled:  # answered while we cancelled: hang up at once
-                        await self.bye()
-                        self.failure = failure_for(487, "Ring timeout")
+                        await self.bye(reason="cancelled")
+                        self.failure = failure_for(
+                            487, f"ring timeout ({ring_timeout:g} s): answered as it was cancelled"
+                        )
+                        return False
+                    if problem:  # no media possible: ACKed above, now hang up
+                        await self.bye(reason="media")
+                        self.failure = media_failure(f"media negotiation failed: {problem}")
                         return False
                     return True
                 if resp.status in (401, 407) and auth_tries == 0 and cfg.username:
@@ -439,10 +485,14 @@ class Call:
                     auth_header = self._authorize(resp, req)
                     if auth_header is not None:
                         continue
-                if cancelled:
-                    self.failure = failure_for(487, "Ring timeout")
-                elif resp.get("X-Local") == "timeout":
-                    self.failure = failure_for(408, "No response")
+                if resp.get("X-Local") == "timeout":
+                    self.failure = failure_for(
+                        408,
+                        f"Timer B expired: no response to the INVITE within "
+                        f"64·T1 = {timer_64t1:g} s",
+                    )
+                elif cancelled and resp.status == 487:
+                    self.failure = failure_for(487, f"ring timeout ({ring_timeout:g} s)")
                 else:
                     self.failure = failure_for(resp.status, resp.reason)
                 self._finish("failed")
@@ -494,32 +544,51 @@ class Call:
         cancel.add("CSeq", f"{invite.cseq[0]} CANCEL")
         self.endpoint.transaction(cancel, dest)
 
-    def _confirm(self, resp: SipMessage, dest: tuple[str, int]) -> None:
-        """2xx: set up the dialog, ACK to the remote Contact, start media."""
+    def _confirm(self, resp: SipMessage, dest: tuple[str, int]) -> str:
+        """2xx: set up the dialog, ACK to the remote Contact, start media. Returns what makes
+        media impossible ("" when the SDP answer is usable)."""
+        self._ack_2xx(resp)
+        self.endpoint.dialogs[(self.call_id, self.local_tag)] = self
+        self.times.answered = time.monotonic()
+        self.state = "confirmed"
+        if not resp.body.strip():
+            return f"{resp.status} {resp.reason} without SDP"
+        try:
+            self.remote_media = sdp.parse(resp.body)
+        except sdp.SdpError as exc:
+            log.warning("unusable SDP answer: %s", exc)
+            return f"unusable SDP answer: {exc}"
+        assert self.rtp is not None
+        self.rtp.start(
+            (self.remote_media.address, self.remote_media.port),
+            self.remote_media.dtmf_payload_type or 101,
+        )
+        self._watchdog = asyncio.get_running_loop().create_task(self._rtp_watchdog())
+        return ""
+
+    def _ack_2xx(self, resp: SipMessage) -> None:
+        """Take the dialog's remote tag, target and route set from a 2xx, and ACK it."""
         self.to_header = resp.get("To")
         contact = resp.get("Contact")
         if contact:
             self.remote_target = name_addr_uri(contact)
         self.route_set = list(reversed(resp.get_all("Record-Route")))
-        self.endpoint.dialogs[(self.call_id, self.local_tag)] = self
-        self.times.answered = time.monotonic()
-        self.state = "confirmed"
         ack = self._in_dialog_request("ACK", cseq=self.cseq)
         self._ack_addr = self._dialog_destination()
         self._ack = ack.to_bytes()
         self.endpoint.send(self._ack, self._ack_addr)
-        try:
-            self.remote_media = sdp.parse(resp.body)
-        except sdp.SdpError as exc:
-            log.warning("unusable SDP answer: %s", exc)
-            self.remote_media = None
-        assert self.rtp is not None
-        if self.remote_media is not None:
-            self.rtp.start(
-                (self.remote_media.address, self.remote_media.port),
-                self.remote_media.dtmf_payload_type or 101,
-            )
-        self._watchdog = asyncio.get_running_loop().create_task(self._rtp_watchdog())
+
+    def late_answer(self, response: SipMessage) -> None:
+        """A 2xx after we gave up on the INVITE (RFC 3261 §13.2.2.4): ACK it, then BYE, so
+        the callee is not left in a call nobody runs."""
+        if self._ack is not None:  # a retransmission of the 2xx we already answered
+            self.resend_ack(response)
+            return
+        log.info("late answer of %s after giving up: ACK and BYE", self.call_id)
+        self._ack_2xx(response)
+        task = asyncio.ensure_future(self._quiet_request(self._in_dialog_request("BYE")))
+        self.endpoint.background.add(task)
+        task.add_done_callback(self.endpoint.background.discard)
 
     def resend_ack(self, response: SipMessage) -> None:
         if self._ack is not None and self._ack_addr is not None:
@@ -557,12 +626,13 @@ class Call:
         finally:
             tx.cancel_timers()
 
-    async def bye(self, wait: bool = False) -> None:
-        """Hang up (no-op when the call is already over). The BYE's transaction runs on in
-        the background (retransmissions until answered or Timer F) unless ``wait``."""
+    async def bye(self, wait: bool = False, reason: str = "local") -> None:
+        """Hang up (no-op when the call is already over); ``reason`` becomes
+        :attr:`ended_by`. The BYE's transaction runs on in the background (retransmissions
+        until answered or Timer F) unless ``wait``."""
         if self.state != "confirmed":
             return
-        self._finish("local")
+        self._finish(reason)
         req = self._in_dialog_request("BYE")
         task = asyncio.ensure_future(self._quiet_request(req))
         if wait:
@@ -662,10 +732,8 @@ class Call:
             on_hold = self.remote_media is not None and self.remote_media.on_hold
             if not on_hold and time.monotonic() - self.rtp.last_received > timeout:
                 log.info("no RTP for %.1f s: hanging up %s", timeout, self.call_id)
-                self.ended_by = "rtp-timeout"
-                with contextlib.suppress(Exception):
-                    await self.bye()
-                self._finish("rtp-timeout")
+                # one _finish, with this reason: it tells the engine the line is gone
+                await self.bye(reason="rtp-timeout")
                 return
 
     def _finish(self, by: str) -> None:
@@ -679,10 +747,16 @@ class Call:
             self.rtp.close()
         if self._invite_tx is not None:
             self._invite_tx.cancel_timers()
+            if self._invite_tx.final is None:  # given up: nothing will complete it
+                self.endpoint.transactions.pop(self._invite_tx.key, None)
         if self._watchdog is not None and self._watchdog is not asyncio.current_task():
             self._watchdog.cancel()
         loop = asyncio.get_running_loop()
-        loop.call_later(32.0, self.endpoint.dialogs.pop, (self.call_id, self.local_tag), None)
+        key = (self.call_id, self.local_tag)
+        loop.call_later(32.0, self.endpoint.dialogs.pop, key, None)
+        if by == "failed" and self.times.answered is None:
+            self.endpoint.unanswered[key] = self
+            loop.call_later(32.0, self.endpoint.unanswered.pop, key, None)
         self.hangup_event.set()
         if was_confirmed and by in ("remote", "rtp-timeout") and self.on_remote_hangup:
             self.on_remote_hangup()

@@ -1,8 +1,8 @@
-"""Local SIP test peers (baresip, SIPp) on 127.0.0.1 for tests and benchmarks.
+"""Local SIP test peers (baresip, SIPp) on 127.0.0.1 for the tests and the SIP benchmark.
 
 Each peer is started in its own session with a private config directory, on free ports, and
-stopped by its PID. Nothing here is used by a real call; it lives in the package so the test
-suite and ``tools/bench/sip.py`` share one implementation."""
+stopped by its PID. Nothing here is used by a real call, so it is not shipped in ``dialplan/``:
+``tests/sip`` and ``tools/bench/sip.py`` share this one implementation."""
 
 from __future__ import annotations
 
