@@ -10,10 +10,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 from ..errors import UsageError
+from .csvsafe import neutralise_row
 from .store import CampaignRow, Store
 
 #: final result → the CallBroadcastStats counter it is counted in
@@ -117,8 +118,12 @@ def write_json(store: Store, name: str, out: TextIO) -> None:
     out.write("\n]\n" if not first else "]\n")
 
 
-def write_csv(store: Store, name: str, out: TextIO) -> None:
-    """The export flattened: attributes, final result, attempt count, one column per question."""
+def write_csv(store: Store, name: str, out: TextIO, *, escape: bool = True) -> None:
+    """The export flattened: attributes, final result, attempt count, one column per question.
+
+    With ``escape`` (the default) cells and headers a spreadsheet would run as formulas are
+    neutralised (:mod:`.csvsafe`)."""
+    safe: Callable[[list[Any]], list[Any]] = neutralise_row if escape else list
     row = find_campaign(store, name)
     questions = store.questions(row.id)
     attr_names = [c for c in row.dispatch.get("columns", []) if c not in ("sim_result",)]
@@ -138,29 +143,33 @@ def write_csv(store: Store, name: str, out: TextIO) -> None:
                 "duration",
                 *questions,
             ]
-            writer = csv.writer(out, lineterminator="\n")
-            writer.writerow(header)
+            # CRLF (RFC 4180): the csv module quotes a cell holding a character of the line
+            # terminator only, and a bare CR inside a cell must be quoted too
+            writer = csv.writer(out, lineterminator="\r\n")
+            writer.writerow(safe(header))
         attempts = item["attempts"]
         last = attempts[-1] if attempts else {}
         answers: dict[str, str] = {}
         for resp in item["responses"]:
             answers[resp["question"]] = resp["response"]
         writer.writerow(
-            [
-                item["phone_number"],
-                item["e164"] or "",
-                *(item["attributes"].get(a, "") for a in attr_names),
-                item["final_result"] or "",
-                len(attempts),
-                last.get("started_at", ""),
-                last.get("q850_cause", ""),
-                last.get("answered_by") or "",
-                last.get("duration", ""),
-                *(answers.get(q, "") for q in questions),
-            ]
+            safe(
+                [
+                    item["phone_number"],
+                    item["e164"] or "",
+                    *(item["attributes"].get(a, "") for a in attr_names),
+                    item["final_result"] or "",
+                    len(attempts),
+                    last.get("started_at", ""),
+                    last.get("q850_cause", ""),
+                    last.get("answered_by") or "",
+                    last.get("duration", ""),
+                    *(answers.get(q, "") for q in questions),
+                ]
+            )
         )
     if writer is None:
-        out.write("phone_number\n")
+        out.write("phone_number\r\n")
 
 
 def _iso(t: float | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -221,7 +222,14 @@ def stats(name: str, db: str, fmt: str) -> None:
     "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file.")
-def export(name: str, db: str, fmt: str, output: str | None) -> None:
+@click.option(
+    "--csv-escape/--no-csv-escape",
+    default=True,
+    show_default=True,
+    help="CSV: prefix cells starting with = + - @ tab or CR with ' so spreadsheets do not run"
+    " them as formulas (numbers and phone numbers are left as they are).",
+)
+def export(name: str, db: str, fmt: str, output: str | None, csv_escape: bool) -> None:
     """Export one row per recipient: final result, attempts, answers."""
     from ..broadcast.stats import find_campaign, write_csv, write_json
     from ..broadcast.store import Store
@@ -229,7 +237,7 @@ def export(name: str, db: str, fmt: str, output: str | None) -> None:
     store = Store(_existing_db(db))
     try:
         find_campaign(store, name)  # an unknown name fails before anything is written
-        writer = write_json if fmt == "json" else write_csv
+        writer = write_json if fmt == "json" else partial(write_csv, escape=csv_escape)
         if output:
             _check_writable_dir(output)
             tmp = f"{output}.tmp"
