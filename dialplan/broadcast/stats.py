@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from ..errors import UsageError
 from .csvsafe import neutralise_row
 from .store import CampaignRow, Store
+from .undelivered import undelivered, undelivered_text
 
 #: final result → the CallBroadcastStats counter it is counted in
 COUNTER = {
@@ -79,6 +80,7 @@ def campaign_stats(store: Store, name: str) -> dict[str, Any]:
         "billedDuration": a["billed"],
         "responseRatePercent": round(100.0 * answered / attempted, 2) if attempted else 0.0,
         "respondedCount": a["responded"],
+        "webhookEventsUndelivered": undelivered(store, row.broadcast_id).count,
     }
 
 
@@ -172,6 +174,11 @@ def write_csv(store: Store, name: str, out: TextIO, *, escape: bool = True) -> N
         out.write("phone_number\r\n")
 
 
+def delivery_note(store: Store, name: str) -> str:
+    """The "webhook events undelivered: N (last error …)" line of the text outputs, or ``""``."""
+    return undelivered_text(undelivered(store, find_campaign(store, name).broadcast_id))
+
+
 def _iso(t: float | None) -> str:
     if t is None:
         return ""
@@ -203,6 +210,7 @@ DESCRIPTIONS = {
     "billedDuration": "seconds billed, answered calls rounded up to minutes",
     "responseRatePercent": "answered (live + machine) / attempted",
     "respondedCount": "recipients with at least one answer stashed",
+    "webhookEventsUndelivered": "webhook events not delivered yet (the next run retries)",
 }
 
 

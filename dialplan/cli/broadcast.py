@@ -103,7 +103,7 @@ def run(
     """Run CAMPAIGN (a .toml or .json file) to the end; run it again to resume."""
     from ..broadcast.campaign import load_campaign
     from ..broadcast.service import run_campaign
-    from ..broadcast.stats import campaign_stats, stats_text
+    from ..broadcast.stats import campaign_stats, delivery_note, stats_text
     from ..broadcast.store import Store
 
     camp = load_campaign(campaign)
@@ -128,6 +128,7 @@ def run(
     store = Store(db)
     try:
         stats = campaign_stats(store, camp.name)
+        note = delivery_note(store, camp.name)
         written = _write_report(store, camp.name, out_path)
     finally:
         store.close()
@@ -152,12 +153,7 @@ def run(
     if written:
         click.echo(f"report: {written}")
     if camp.webhook is not None:
-        if report.events_pending:
-            click.echo(
-                f"webhook events still pending: {report.events_pending} (delivered on the next run)"
-            )
-        else:
-            click.echo("webhook events: all delivered")
+        click.echo(note or "webhook events: all delivered", nl=not note)
 
 
 def _run_with_progress(camp: Any, db: str, clock: str, max_wait: float, driver: Any = None) -> Any:
@@ -201,18 +197,19 @@ def _write_report(store: Any, name: str, path: str) -> str | None:
 @_format_option
 def stats(name: str, db: str, fmt: str) -> None:
     """Statistics of campaign NAME (CallFire CallBroadcastStats names)."""
-    from ..broadcast.stats import campaign_stats, stats_text
+    from ..broadcast.stats import campaign_stats, delivery_note, stats_text
     from ..broadcast.store import Store
 
     store = Store(_existing_db(db))
     try:
         data = campaign_stats(store, name)
+        note = delivery_note(store, name)
     finally:
         store.close()
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
     else:
-        click.echo(stats_text(data, name), nl=False)
+        click.echo(stats_text(data, name) + note, nl=False)
 
 
 @broadcast.command()
