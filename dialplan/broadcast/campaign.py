@@ -230,7 +230,8 @@ def _epoch(value: Any, reader: _Reader, key: str) -> float:
     raise reader.fail(key, f"expected an ISO 8601 date-time, got {value!r}")
 
 
-def _read_file(path: Path) -> dict[str, Any]:
+def read_campaign_data(path: Path) -> dict[str, Any]:
+    """The parsed campaign file, not validated."""
     try:
         text = path.read_bytes()
     except OSError as exc:
@@ -251,7 +252,7 @@ def _read_file(path: Path) -> dict[str, Any]:
 def load_campaign(path: str | Path) -> Campaign:
     """Read and validate a campaign file."""
     path = Path(path)
-    data = _read_file(path)
+    data = read_campaign_data(path)
     unknown = [f"{path}: {key}: {message}" for key, message in unknown_keys(data)]
     if unknown:
         raise CampaignError("\n".join(unknown))

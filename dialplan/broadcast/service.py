@@ -48,6 +48,7 @@ def campaign_config(c: Campaign) -> dict[str, Any]:
         "dialplan": str(c.dialplan),
         "recipients": str(c.recipients),
         "raw": c.raw,
+        "created_at": time.time(),  # shown by ``broadcast list``; not compared on resume
     }
 
 

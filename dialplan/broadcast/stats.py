@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from ..errors import UsageError
 from .csvsafe import neutralise_row
+from .skipped import SkipReasons
 from .store import CampaignRow, Store
 from .undelivered import undelivered, undelivered_text
 
@@ -87,12 +88,14 @@ def campaign_stats(store: Store, name: str) -> dict[str, Any]:
 def export_rows(store: Store, name: str) -> Iterator[dict[str, Any]]:
     """One object per recipient row in input order (the export contract)."""
     row = find_campaign(store, name)
+    reasons = SkipReasons(store, row)
     for r in store.iter_export(row.id):
         yield {
             "phone_number": r["phone_number"],
             "e164": r["e164"],
             "attributes": r["attributes"],
             "final_result": r["final_result"],
+            "skip_reason": reasons.reason(r),
             "bucket": r["bucket"],
             "attempts": [
                 {
@@ -138,6 +141,7 @@ def write_csv(store: Store, name: str, out: TextIO, *, escape: bool = True) -> N
                 "e164",
                 *attr_names,
                 "final_result",
+                "skip_reason",
                 "attempts",
                 "last_attempt_at",
                 "q850_cause",
@@ -161,6 +165,7 @@ def write_csv(store: Store, name: str, out: TextIO, *, escape: bool = True) -> N
                     item["e164"] or "",
                     *(item["attributes"].get(a, "") for a in attr_names),
                     item["final_result"] or "",
+                    item["skip_reason"] or "",
                     len(attempts),
                     last.get("started_at", ""),
                     last.get("q850_cause", ""),

@@ -196,9 +196,13 @@ def _write_report(store: Any, name: str, path: str) -> str | None:
 @_db_option
 @_format_option
 def stats(name: str, db: str, fmt: str) -> None:
-    """Statistics of campaign NAME (CallFire CallBroadcastStats names)."""
+    """Statistics of campaign NAME (or of the campaign file NAME.toml/.json), with CallFire
+    CallBroadcastStats names."""
+    from ..broadcast.inventory import campaign_name
     from ..broadcast.stats import campaign_stats, delivery_note, stats_text
     from ..broadcast.store import Store
+
+    name = campaign_name(name)
 
     store = Store(_existing_db(db))
     try:
@@ -227,9 +231,13 @@ def stats(name: str, db: str, fmt: str) -> None:
     " them as formulas (numbers and phone numbers are left as they are).",
 )
 def export(name: str, db: str, fmt: str, output: str | None, csv_escape: bool) -> None:
-    """Export one row per recipient: final result, attempts, answers."""
+    """Export one row per recipient of campaign NAME (or of the campaign file NAME.toml/.json):
+    final result, why a row was skipped, attempts, answers."""
+    from ..broadcast.inventory import campaign_name
     from ..broadcast.stats import find_campaign, write_csv, write_json
     from ..broadcast.store import Store
+
+    name = campaign_name(name)
 
     store = Store(_existing_db(db))
     try:
@@ -263,10 +271,14 @@ def export(name: str, db: str, fmt: str, output: str | None, csv_escape: bool) -
     help="The HTML file to write.",
 )
 def report(name: str, db: str, output: str) -> None:
-    """Write an HTML report (results, answers per question, calls over time)."""
+    """Write an HTML report of campaign NAME (or of the campaign file NAME.toml/.json): results,
+    answers per question, calls over time."""
+    from ..broadcast.inventory import campaign_name
     from ..broadcast.report import render_report  # type: ignore[attr-defined]
     from ..broadcast.reportdata import report_data
     from ..broadcast.store import Store
+
+    name = campaign_name(name)
 
     store = Store(_existing_db(db))
     try:
@@ -287,10 +299,35 @@ def report(name: str, db: str, output: str) -> None:
     show_default=True,
     help="Recipients to render.",
 )
-def preview(campaign: str, fmt: str, sample: int) -> None:
+@click.option(
+    "--skipped-rows",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="Skipped rows to list with their reason (broadcast export lists all of them).",
+)
+def preview(campaign: str, fmt: str, sample: int, skipped_rows: int) -> None:
     """Dry run: duration, skipped recipients and why, and what a sample will hear."""
     from ..broadcast.campaign import load_campaign
     from ..broadcast.preview import preview_campaign, preview_json, preview_text
 
-    data = preview_campaign(load_campaign(campaign), sample=sample)
+    data = preview_campaign(load_campaign(campaign), sample=sample, skipped_rows=skipped_rows)
     click.echo(preview_json(data) if fmt == "json" else preview_text(data), nl=False)
+
+
+@broadcast.command(name="list")
+@_db_option
+@_format_option
+def list_campaigns(db: str, fmt: str) -> None:
+    """The campaigns in the database: name, status, counts, created."""
+    from ..broadcast.inventory import campaign_summaries, summaries_json, summaries_text
+    from ..broadcast.store import Store
+
+    store = Store(_existing_db(db))
+    try:
+        summaries = campaign_summaries(store)
+    finally:
+        store.close()
+    click.echo(
+        summaries_json(summaries) if fmt == "json" else summaries_text(summaries, db), nl=False
+    )
