@@ -215,6 +215,22 @@ def _date(value: Any, reader: _Reader, key: str, latest: date) -> date:
     return day
 
 
+def _check_json(value: Any, reader: _Reader, key: str) -> None:
+    """``value`` can be echoed in a webhook event as JSON (finite numbers, no TOML dates)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_json(v, reader, f"{key}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_json(v, reader, f"{key}[{i}]")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise reader.fail(key, f"expected a finite number, got {value}")
+    elif isinstance(value, date | time):
+        raise reader.fail(
+            key, f"dates and times are not JSON: write it as a string, {str(value)!r}"
+        )
+
+
 def _epoch(value: Any, reader: _Reader, key: str) -> float:
     if isinstance(value, str):
         try:
@@ -346,6 +362,7 @@ def load_campaign(path: str | Path) -> Campaign:
                 "allowed_countries", f"unknown region code {c!r} (use ISO codes: US, CA, …)"
             )
     custom_data = r.get("custom_data", dict, {})
+    _check_json(custom_data, r, "custom_data")
 
     webhook = None
     if (t := r.table("webhook")) is not None:

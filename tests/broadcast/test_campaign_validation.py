@@ -231,3 +231,36 @@ def test_duplicate_csv_headers_are_refused_naming_the_columns(tmp_path: Path) ->
     )
     out = run_cli("preview", str(path))
     assert out.returncode == 2 and "duplicate column names" in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("custom", "message"),
+    [
+        ('{"x": {"y": [1, NaN]}}', "custom_data.x.y[1]: expected a finite number, got nan"),
+        ('{"x": Infinity}', "custom_data.x: expected a finite number, got inf"),
+    ],
+)
+def test_custom_data_that_is_not_json_is_refused_at_load(
+    tmp_path: Path, custom: str, message: str
+) -> None:
+    # custom_data is echoed in every webhook event: a NaN crashed the run ("internal error")
+    write_campaign(tmp_path, ROWS)
+    path = tmp_path / "c.json"
+    path.write_text(
+        '{"name": "j", "dialplan": "plan.xml", "recipients": "recipients.csv",'
+        f' "custom_data": {custom}}}'
+    )
+    with pytest.raises(CampaignError) as err:
+        load_campaign(path)
+    assert str(err.value) == f"{path}: {message}"
+
+
+def test_toml_dates_in_custom_data_are_refused_at_load(tmp_path: Path) -> None:
+    path = write_campaign(tmp_path, ROWS)
+    path.write_text(path.read_text() + "[custom_data]\nwhen = 2026-01-01\n")
+    out = run_cli("run", str(path), "--db", str(tmp_path / "db.sqlite"), "--no-progress")
+    assert out.returncode == 2
+    assert out.stderr == (
+        f"dialplan: error: {path}: custom_data.when: dates and times are not JSON: write it as a"
+        " string, '2026-01-01'\n"
+    )
