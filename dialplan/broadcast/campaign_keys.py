@@ -65,10 +65,20 @@ def _sip_keys() -> frozenset[str]:
     return frozenset(KNOWN)
 
 
+def _sip_amd_keys() -> frozenset[str]:
+    from dataclasses import fields
+
+    from ..drivers.sip.amd import AmdConfig
+
+    return frozenset(f.name for f in fields(AmdConfig))
+
+
 def section_keys(section: str) -> frozenset[str] | None:
     """The keys of ``section`` (``None``: any key). Unlisted sections are free-form."""
     if section == "sip":
         return _sip_keys()
+    if section == "sip.amd":
+        return _sip_amd_keys()
     return SECTIONS.get(section)
 
 
@@ -97,7 +107,7 @@ def _walk(data: Mapping[str, Any], section: str, prefix: str) -> Iterator[tuple[
             yield f"{prefix}{key}", f"unknown key{_suggest(key, known)}"
             continue
         child = f"{section}.{key}" if section else key
-        if isinstance(value, dict) and (child in SECTIONS or child == "sip"):
+        if isinstance(value, dict) and (child in SECTIONS or child in ("sip", "sip.amd")):
             yield from _walk(value, child, f"{prefix}{key}.")
         elif key == "schedules" and not section and isinstance(value, list):
             for i, item in enumerate(value):

@@ -64,6 +64,8 @@ allow_private = true
 
 [sip]
 passwrd = "secret"
+[sip.amd]
+greting_ms = 1000
 """
 
 
@@ -84,6 +86,7 @@ def test_every_unknown_key_is_reported_at_once_with_a_suggestion(tmp_path: Path)
         "schedules[0].days_of_wek: unknown key (did you mean 'days_of_week'?)",
         "netwrok: unknown key (did you mean 'network'?)",
         "sip.passwrd: unknown key (did you mean 'password'?)",
+        "sip.amd.greting_ms: unknown key (did you mean 'greeting_ms'?)",
     ]
     assert lines[0].startswith("dialplan: error: ")
     lines[0] = lines[0].removeprefix("dialplan: error: ")
