@@ -83,13 +83,11 @@ def section_keys(section: str) -> frozenset[str] | None:
 
 
 def _suggest(key: str, known: frozenset[str]) -> str:
-    by_upper = {k.upper(): k for k in known}
-    if key.upper() in by_upper:  # simulation.weights keys are case-insensitive
-        return ""
-    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
-    if not close:
-        close = difflib.get_close_matches(key.lower(), sorted(known), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    by_lower = {k.lower(): k for k in known}
+    if key.lower() in by_lower:  # only the case differs
+        return f" (did you mean {by_lower[key.lower()]!r}?)"
+    close = difflib.get_close_matches(key.lower(), sorted(by_lower), n=1, cutoff=0.6)
+    return f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
 
 
 def unknown_keys(data: Mapping[str, Any]) -> Iterator[tuple[str, str]]:

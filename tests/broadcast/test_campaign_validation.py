@@ -104,6 +104,7 @@ def test_unknown_keys_in_json_and_free_form_tables(tmp_path: Path) -> None:
         "simulation": {"inputs": {"1;2": 1}},
         "webhook": {"url": "https://example.com/h", "secret": "s", "secrett": "x"},
         "zzz": 1,
+        "Max_Active": 2,
     }
     path = tmp_path / "c.json"
     path.write_text(json.dumps(data))
@@ -112,6 +113,7 @@ def test_unknown_keys_in_json_and_free_form_tables(tmp_path: Path) -> None:
     assert str(err.value).splitlines() == [
         f"{path}: webhook.secrett: unknown key (did you mean 'secret'?)",
         f"{path}: zzz: unknown key",
+        f"{path}: Max_Active: unknown key (did you mean 'max_active'?)",
     ]
 
 
