@@ -16,7 +16,7 @@ from .campaign import Campaign, split_inputs
 from .driver import CallRunner, CallSpec
 from .events import iso
 from .loader import column_letter
-from .service import default_runner, run_campaign
+from .service import check_webhook_url, default_runner, run_campaign
 from .skipped import SkipReasons
 from .stats import campaign_stats
 from .store import Store
@@ -37,6 +37,8 @@ def preview_campaign(
     skipped_rows: int | None = 20,
 ) -> dict[str, Any]:
     """The dry run's figures; ``skipped_rows`` caps the listed skipped rows (``None``: all)."""
+    if campaign.webhook is not None:
+        check_webhook_url(campaign)  # what `run` would refuse, the dry run refuses too
     runner = runner or default_runner(campaign)
     dry = dataclasses.replace(campaign, webhook=None)
     with tempfile.TemporaryDirectory(prefix="dialplan-preview-") as tmp:

@@ -92,6 +92,13 @@ def test_the_cli_refusal_is_one_line_with_the_hint(tmp_path: Path) -> None:
     )
 
 
+def test_preview_refuses_what_run_would_refuse(tmp_path: Path) -> None:
+    path = campaign_file(tmp_path, "http://0x7f.0.0.1/events")
+    out = cli("preview", str(path))
+    assert out.returncode == 2
+    assert out.stderr.startswith(f"dialplan: error: {path}: webhook.url: unsafe URL")
+
+
 def test_a_name_resolving_to_a_private_address_is_refused(tmp_path: Path) -> None:
     name = socket.gethostname()
     try:
