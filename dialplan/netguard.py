@@ -141,8 +141,8 @@ def blocked_reason(ip: IPAddress | str) -> str | None:
             if addr in net:
                 return reason
         return None if addr.is_global else "not globally routable"
-    for reason, net in _V6_RULES:
-        if addr in net:
+    for reason, net6 in _V6_RULES:
+        if addr in net6:
             return reason
     embedded = _embedded_v4(addr)
     if embedded is not None:

@@ -56,7 +56,7 @@ def preview_campaign(
             skipped_list = [dataclasses.asdict(s) for s in reasons.rows(skipped_rows)]
             skipped_total = reasons.count()
             columns = list(row.dispatch.get("columns", []))
-            samples = []
+            samples: list[dict[str, Any]] = []
             for item in store.iter_export(row.id):
                 if len(samples) >= sample:
                     break
