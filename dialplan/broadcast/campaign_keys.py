@@ -90,6 +90,16 @@ def _suggest(key: str, known: frozenset[str]) -> str:
     return f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
 
 
+def _elsewhere(key: str, section: str) -> str:
+    """`` (it belongs in [retry_config])`` for a key of another section."""
+    homes = [
+        f"[[{name[:-2]}]]" if name.endswith("[]") else f"[{name}]" if name else "the top level"
+        for name, keys in SECTIONS.items()
+        if name != section and keys is not None and key in keys and name != "simulation.weights"
+    ]
+    return f" (it belongs in {' or '.join(homes)})" if homes else ""
+
+
 def unknown_keys(data: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     """``(key path, message)`` for every unknown key at any depth, in file order."""
     yield from _walk(data, "", "")
@@ -102,7 +112,7 @@ def _walk(data: Mapping[str, Any], section: str, prefix: str) -> Iterator[tuple[
     case_insensitive = section == "simulation.weights"
     for key, value in data.items():
         if key not in known and not (case_insensitive and key.upper() in known):
-            yield f"{prefix}{key}", f"unknown key{_suggest(key, known)}"
+            yield f"{prefix}{key}", f"unknown key{_elsewhere(key, section) or _suggest(key, known)}"
             continue
         child = f"{section}.{key}" if section else key
         if isinstance(value, dict) and (child in SECTIONS or child in ("sip", "sip.amd")):

@@ -45,6 +45,7 @@ dialplan = "plan.xml"
 recipients = "recipients.csv"
 max_activ = 3
 scrub_duplicate = false
+minutes_between_attempts = 5
 
 [retry_config]
 max_attempt = 3
@@ -80,6 +81,7 @@ def test_every_unknown_key_is_reported_at_once_with_a_suggestion(tmp_path: Path)
     expected = [
         "max_activ: unknown key (did you mean 'max_active'?)",
         "scrub_duplicate: unknown key (did you mean 'scrub_duplicates'?)",
+        "minutes_between_attempts: unknown key (it belongs in [retry_config])",
         "retry_config.max_attempt: unknown key (did you mean 'max_attempts'?)",
         "simulation.sed: unknown key (did you mean 'seed'?)",
         "simulation.weights.BUZY: unknown key (did you mean 'BUSY'?)",
