@@ -215,6 +215,12 @@ def _date(value: Any, reader: _Reader, key: str, latest: date) -> date:
     return day
 
 
+def _has_a_calling_day(s: Schedule) -> bool:
+    assert s.start_date is not None and s.stop_date is not None
+    span = min((s.stop_date - s.start_date).days + 1, 7)
+    return any((s.start_date.weekday() + i) % 7 in s.days_of_week for i in range(span))
+
+
 def _check_json(value: Any, reader: _Reader, key: str) -> None:
     """``value`` can be echoed in a webhook event as JSON (finite numbers, no TOML dates)."""
     if isinstance(value, dict):
@@ -353,6 +359,12 @@ def load_campaign(path: str | Path) -> Campaign:
             raise t.fail("stop_time_of_day", "must be after start_time_of_day")
         if sched.start_date and sched.stop_date and sched.stop_date < sched.start_date:
             raise t.fail("stop_date", "must not be before start_date")
+        if sched.start_date and sched.stop_date and not _has_a_calling_day(sched):
+            raise t.fail(
+                "days_of_week",
+                f"none of them falls between {sched.start_date} and {sched.stop_date}:"
+                " nobody would ever be called",
+            )
         schedules.append(sched)
 
     allowed = r.get("allowed_countries", list, [])

@@ -271,3 +271,17 @@ def test_toml_dates_in_custom_data_are_refused_at_load(tmp_path: Path) -> None:
         f"dialplan: error: {path}: custom_data.when: dates and times are not JSON: write it as a"
         " string, '2026-01-01'\n"
     )
+
+
+def test_a_schedule_whose_dates_hold_none_of_its_days_is_refused(tmp_path: Path) -> None:
+    # 2026-12-01 is a Tuesday: a Monday-only schedule from Tuesday to Sunday never opens
+    schedule = {"start_date": "2026-12-01", "stop_date": "2026-12-06", "days_of_week": ["MONDAY"]}
+    path = write_campaign(tmp_path, ROWS, schedules=[schedule])
+    with pytest.raises(CampaignError) as err:
+        load_campaign(path)
+    assert str(err.value) == (
+        f"{path}: schedules[0].days_of_week: none of them falls between 2026-12-01 and"
+        " 2026-12-06: nobody would ever be called"
+    )
+    schedule["stop_date"] = "2026-12-07"  # that Monday is in
+    load_campaign(write_campaign(tmp_path, ROWS, schedules=[schedule]))
