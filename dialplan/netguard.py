@@ -24,7 +24,9 @@ unspecified (``0.0.0.0``, ``::``, ``0.0.0.0/8``), loopback (``127.0.0.0/8``, ``:
 IPv4-compatible, NAT64 (``64:ff9b::/96``), 6to4 and Teredo forms embedding such an IPv4 address, and every
 other address that ``ipaddress`` does not consider globally reachable (documentation, benchmarking,
 reserved ``240/4``, broadcast). Legacy numeric IPv4 spellings (``2130706433``, ``0x7f.1``, ``127.1``) are
-decoded the way the C library decodes them, so they cannot sneak past. ``allow_private=True`` still
+decoded the way the C library decodes them, so they cannot sneak past; a trailing dot (``127.0.0.1.``)
+is ignored as the WHATWG URL parser does, and ``localhost``, ``localhost.`` and ``*.localhost`` are
+loopback without asking a resolver (RFC 6761). ``allow_private=True`` still
 refuses non-http(s) schemes.
 
 What the transport guard covers, and what it does not
@@ -139,8 +141,8 @@ def blocked_reason(ip: IPAddress | str) -> str | None:
             if addr in net:
                 return reason
         return None if addr.is_global else "not globally routable"
-    for reason, net in _V6_RULES:
-        if addr in net:
+    for reason, net6 in _V6_RULES:
+        if addr in net6:
             return reason
     embedded = _embedded_v4(addr)
     if embedded is not None:
@@ -166,8 +168,11 @@ def check_address(ip: IPAddress | str, allow_private: bool = False, *, url: str 
 
 
 def _literal_address(host: str) -> IPAddress | None:
-    """``host`` as an IP address if it is written as one (including legacy IPv4 spellings)."""
+    """``host`` as an IP address if it is written as one (including legacy IPv4 spellings, and
+    with one trailing dot, which the WHATWG URL parser ignores: ``127.0.0.1.``)."""
     bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if bare.endswith(".") and not bare.endswith(".."):
+        bare = bare[:-1]
     try:
         return ipaddress.ip_address(bare.split("%", 1)[0])
     except ValueError:
@@ -181,6 +186,9 @@ def _literal_address(host: str) -> IPAddress | None:
     return None
 
 
+_LOCALHOST = (ipaddress.IPv4Address("127.0.0.1"), ipaddress.IPv6Address("::1"))
+
+
 def resolve_host(
     host: str, port: int | None, resolver: Resolver = socket.getaddrinfo
 ) -> list[IPAddress]:
@@ -188,6 +196,11 @@ def resolve_host(
     literal = _literal_address(host)
     if literal is not None:
         return [literal]
+    name = host.lower().removesuffix(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        # RFC 6761: localhost names are loopback whatever a resolver says (``localhost.`` may
+        # not resolve at all, or resolve through DNS to anything)
+        return list(_LOCALHOST)
     infos = resolver(host, port, type=socket.SOCK_STREAM)
     seen: list[IPAddress] = []
     for info in infos:

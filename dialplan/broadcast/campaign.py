@@ -6,7 +6,9 @@ Relative paths (dialplan, recipients, dnc) are read relative to the campaign fil
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 
 from ..errors import CampaignError
+from .campaign_keys import section_keys, unknown_keys
 
 AM_CONFIGS = ("AM_ONLY", "AM_AND_LIVE", "LIVE_WITH_AMD", "LIVE_IMMEDIATE")
 #: results a simulated attempt can have (the ``sim_result`` column and outcome weights)
@@ -25,6 +28,12 @@ SIM_RESULTS = ("LA", "AM", "BUSY", "NO_ANS", "CARRIER_ERROR")
 #: attempt results that may be retried
 #: upper bound of ``retry_config.max_attempts`` (a number that always fails is retried at most this often)
 MAX_ATTEMPTS = 100
+#: bounds of other numbers: beyond them a value is a typo, and the virtual clock would leave
+#: the range datetime can represent (100 attempts a year apart from 2199 still fit)
+MAX_ACTIVE = 10_000
+MIN_CPS, MAX_CPS = 0.001, 1000.0
+MAX_RETRY_MINUTES = 525_600.0  # one year
+EARLIEST, LATEST = date(1970, 1, 1), date(2199, 12, 31)
 RETRYABLE = ("LA", "AM", "BUSY", "NO_ANS", "CARRIER_ERROR", "XFER")
 DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 _HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)(?::([0-5]\d))?$")
@@ -112,19 +121,23 @@ class Campaign:
 
 
 class _Reader:
-    """Typed access to a table with errors that name ``file: key``."""
+    """Typed access to one section (see :mod:`.campaign_keys`) with errors that name
+    ``file: key``."""
 
-    def __init__(self, path: Path, data: dict[str, Any], prefix: str = "") -> None:
+    def __init__(
+        self, path: Path, data: dict[str, Any], prefix: str = "", section: str = ""
+    ) -> None:
         self.path = path
         self.data = data
         self.prefix = prefix
-        self.used: set[str] = set()
+        self.section = section
 
     def fail(self, key: str, message: str) -> CampaignError:
         return CampaignError(f"{self.path}: {self.prefix}{key}: {message}")
 
     def get(self, key: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
-        self.used.add(key)
+        known = section_keys(self.section)
+        assert known is None or key.upper() in known or key in known, f"{self.section}.{key}?"
         if key not in self.data:
             return default
         value = self.data[key]
@@ -135,22 +148,32 @@ class _Reader:
             value = float(value)
         if not isinstance(value, kinds):
             raise self.fail(key, f"expected {_kind_name(kinds)}, got {type(value).__name__}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(key, f"expected a finite number, got {value}")
+        return value
+
+    def number(self, key: str, kind: type, default: float, low: float, high: float) -> Any:
+        """A number between ``low`` and ``high`` (inclusive)."""
+        value = self.get(key, kind, default)
+        if not low <= value <= high:
+            raise self.fail(key, f"must be between {_num(low)} and {_num(high)}, got {_num(value)}")
         return value
 
     def require(self, key: str, kind: type | tuple[type, ...]) -> Any:
         if key not in self.data:
-            self.used.add(key)
             raise self.fail(key, "is required")
         return self.get(key, kind)
 
     def table(self, key: str) -> _Reader | None:
         value = self.get(key, dict)
-        return None if value is None else _Reader(self.path, value, f"{self.prefix}{key}.")
+        if value is None:
+            return None
+        child = f"{self.section}.{key}" if self.section else key
+        return _Reader(self.path, value, f"{self.prefix}{key}.", child)
 
-    def check_unknown(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
-        if unknown:
-            raise self.fail(unknown[0], "unknown key")
+
+def _num(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _kind_name(kinds: tuple[type, ...]) -> str:
@@ -175,17 +198,43 @@ def _zone(name: str, reader: _Reader, key: str) -> str:
     return name
 
 
-def _date(value: Any, reader: _Reader, key: str) -> date:
+def _date(value: Any, reader: _Reader, key: str, latest: date) -> date:
+    """A date between :data:`EARLIEST` and ``latest``."""
+    day: date | None = None
     if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise reader.fail(key, f"expected a date YYYY-MM-DD, got {value!r}")
+        day = value.date()
+    elif isinstance(value, date):
+        day = value
+    elif isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            day = date.fromisoformat(value)
+    if day is None:
+        raise reader.fail(key, f"expected a date YYYY-MM-DD, got {value!r}")
+    if not EARLIEST <= day <= latest:
+        raise reader.fail(key, f"must be between {EARLIEST} and {latest}, got {day}")
+    return day
+
+
+def _has_a_calling_day(s: Schedule) -> bool:
+    assert s.start_date is not None and s.stop_date is not None
+    span = min((s.stop_date - s.start_date).days + 1, 7)
+    return any((s.start_date.weekday() + i) % 7 in s.days_of_week for i in range(span))
+
+
+def _check_json(value: Any, reader: _Reader, key: str) -> None:
+    """``value`` can be echoed in a webhook event as JSON (finite numbers, no TOML dates)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_json(v, reader, f"{key}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_json(v, reader, f"{key}[{i}]")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise reader.fail(key, f"expected a finite number, got {value}")
+    elif isinstance(value, date | time):
+        raise reader.fail(
+            key, f"dates and times are not JSON: write it as a string, {str(value)!r}"
+        )
 
 
 def _epoch(value: Any, reader: _Reader, key: str) -> float:
@@ -197,11 +246,14 @@ def _epoch(value: Any, reader: _Reader, key: str) -> float:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
+        if not EARLIEST <= value.astimezone(UTC).date() <= LATEST:
+            raise reader.fail(key, f"must be between {EARLIEST} and {LATEST}, got {value}")
         return value.timestamp()
     raise reader.fail(key, f"expected an ISO 8601 date-time, got {value!r}")
 
 
-def _read_file(path: Path) -> dict[str, Any]:
+def read_campaign_data(path: Path) -> dict[str, Any]:
+    """The parsed campaign file, not validated."""
     try:
         text = path.read_bytes()
     except OSError as exc:
@@ -222,7 +274,11 @@ def _read_file(path: Path) -> dict[str, Any]:
 def load_campaign(path: str | Path) -> Campaign:
     """Read and validate a campaign file."""
     path = Path(path)
-    r = _Reader(path, _read_file(path))
+    data = read_campaign_data(path)
+    unknown = [f"{path}: {key}: {message}" for key, message in unknown_keys(data)]
+    if unknown:
+        raise CampaignError("\n".join(unknown))
+    r = _Reader(path, data)
     base = path.parent
 
     def file_key(reader: _Reader, key: str, required: bool) -> Path | None:
@@ -249,21 +305,13 @@ def load_campaign(path: str | Path) -> Campaign:
     amc = r.get("answering_machine_config", str, "AM_AND_LIVE").upper()
     if amc not in AM_CONFIGS:
         raise r.fail("answering_machine_config", f"expected one of {', '.join(AM_CONFIGS)}")
-    max_active = r.get("max_active", int, 10)
-    if max_active < 1:
-        raise r.fail("max_active", "must be at least 1")
-    cps = r.get("calls_per_second", float, 1.0)
-    if not cps > 0:
-        raise r.fail("calls_per_second", "must be greater than 0")
+    max_active = r.number("max_active", int, 10, 1, MAX_ACTIVE)
+    cps = r.number("calls_per_second", float, 1.0, MIN_CPS, MAX_CPS)
 
     retry = RetryConfig()
     if (t := r.table("retry_config")) is not None:
-        max_attempts = t.get("max_attempts", int, 1)
-        if not 1 <= max_attempts <= MAX_ATTEMPTS:
-            raise t.fail("max_attempts", f"must be between 1 and {MAX_ATTEMPTS}")
-        minutes = t.get("minutes_between_attempts", float, 60.0)
-        if minutes < 0:
-            raise t.fail("minutes_between_attempts", "must not be negative")
+        max_attempts = t.number("max_attempts", int, 1, 1, MAX_ATTEMPTS)
+        minutes = t.number("minutes_between_attempts", float, 60.0, 0, MAX_RETRY_MINUTES)
         results = t.get("retry_results", list, ["BUSY", "NO_ANS"])
         for item in results:
             if not isinstance(item, str) or item.upper() not in RETRYABLE:
@@ -271,7 +319,6 @@ def load_campaign(path: str | Path) -> Campaign:
                     "retry_results", f"unknown result {item!r}; use {', '.join(RETRYABLE)}"
                 )
         retry = RetryConfig(max_attempts, minutes, tuple(x.upper() for x in results))
-        t.check_unknown()
 
     ltr = None
     if (t := r.table("local_time_restriction")) is not None:
@@ -280,7 +327,6 @@ def load_campaign(path: str | Path) -> Campaign:
         if begin == end:
             raise t.fail("end", "must differ from begin")
         ltr = LocalTimeRestriction(begin, end)
-        t.check_unknown()
     default_tz = _zone(r.get("default_time_zone", str, "UTC"), r, "default_time_zone")
 
     schedules = []
@@ -288,7 +334,7 @@ def load_campaign(path: str | Path) -> Campaign:
     for i, item in enumerate(raw_schedules):
         if not isinstance(item, dict):
             raise r.fail(f"schedules[{i}]", "expected a table")
-        t = _Reader(path, item, f"schedules[{i}].")
+        t = _Reader(path, item, f"schedules[{i}].", "schedules[]")
         sd = t.get("start_date", (str, date), None)
         ed = t.get("stop_date", (str, date), None)
         days = t.get("days_of_week", list, list(DAYS))
@@ -297,10 +343,14 @@ def load_campaign(path: str | Path) -> Campaign:
             if not isinstance(d, str) or d.upper() not in DAYS:
                 raise t.fail("days_of_week", f"unknown day {d!r}; use {', '.join(DAYS)}")
             day_numbers.append(DAYS.index(d.upper()))
+        if not day_numbers:
+            raise t.fail(
+                "days_of_week", "is empty: nobody would ever be called (leave it out for every day)"
+            )
         sched = Schedule(
             time_zone=_zone(t.get("time_zone", str, default_tz), t, "time_zone"),
-            start_date=_date(sd, t, "start_date") if sd is not None else None,
-            stop_date=_date(ed, t, "stop_date") if ed is not None else None,
+            start_date=_date(sd, t, "start_date", LATEST) if sd is not None else None,
+            stop_date=_date(ed, t, "stop_date", date.max) if ed is not None else None,
             start_time=parse_hhmm(t.get("start_time_of_day", str, "00:00"), t, "start_time_of_day"),
             stop_time=parse_hhmm(t.get("stop_time_of_day", str, "24:00"), t, "stop_time_of_day"),
             days_of_week=tuple(sorted(set(day_numbers))),
@@ -309,7 +359,12 @@ def load_campaign(path: str | Path) -> Campaign:
             raise t.fail("stop_time_of_day", "must be after start_time_of_day")
         if sched.start_date and sched.stop_date and sched.stop_date < sched.start_date:
             raise t.fail("stop_date", "must not be before start_date")
-        t.check_unknown()
+        if sched.start_date and sched.stop_date and not _has_a_calling_day(sched):
+            raise t.fail(
+                "days_of_week",
+                f"none of them falls between {sched.start_date} and {sched.stop_date}:"
+                " nobody would ever be called",
+            )
         schedules.append(sched)
 
     allowed = r.get("allowed_countries", list, [])
@@ -319,6 +374,7 @@ def load_campaign(path: str | Path) -> Campaign:
                 "allowed_countries", f"unknown region code {c!r} (use ISO codes: US, CA, …)"
             )
     custom_data = r.get("custom_data", dict, {})
+    _check_json(custom_data, r, "custom_data")
 
     webhook = None
     if (t := r.table("webhook")) is not None:
@@ -329,11 +385,9 @@ def load_campaign(path: str | Path) -> Campaign:
         if not secret:
             raise t.fail("secret", "must not be empty (events are signed with it)")
         webhook = Webhook(url, secret)
-        t.check_unknown()
     allow_private = False
     if (t := r.table("network")) is not None:
         allow_private = t.get("allow_private", bool, False)
-        t.check_unknown()
 
     sim = Simulation()
     if (t := r.table("simulation")) is not None:
@@ -369,7 +423,6 @@ def load_campaign(path: str | Path) -> Campaign:
             weights=weights,
             inputs=inputs,
         )
-        t.check_unknown()
 
     phone_column = r.get("phone_column", str, "phone_number")
     scrub = r.get("scrub_duplicates", bool, True)
@@ -382,7 +435,6 @@ def load_campaign(path: str | Path) -> Campaign:
             from_mapping(sip, path.parent)
         except UsageError as exc:
             raise r.fail("sip", str(exc).removeprefix("[sip] ").removeprefix("[sip]: ")) from None
-    r.check_unknown()
     return Campaign(
         name=name,
         path=path,

@@ -44,6 +44,19 @@ def _open(path: Path) -> Iterator[list[str]]:
         raise CampaignError(f"{path}: malformed CSV: {exc}") from None
 
 
+def duplicate_columns(header: list[str]) -> list[str]:
+    """``"'phone_number' (columns A and C)"`` for each non-empty name given to several columns."""
+    where: dict[str, list[str]] = {}
+    for i, name in enumerate(header):
+        if name:
+            where.setdefault(name, []).append(column_letter(i))
+    return [
+        f"{name!r} (columns {', '.join(cols[:-1])} and {cols[-1]})"
+        for name, cols in where.items()
+        if len(cols) > 1
+    ]
+
+
 def read_header(campaign: Campaign, path: Path | None = None) -> tuple[list[str], int]:
     """The header row and the index of the phone column (of ``path``, by default the
     campaign's recipients file)."""
@@ -53,6 +66,9 @@ def read_header(campaign: Campaign, path: Path | None = None) -> tuple[list[str]
     if header is None:
         raise CampaignError(f"{path}: recipients file is empty")
     header = [h.strip() for h in header]
+    duplicates = duplicate_columns(header)
+    if duplicates:
+        raise CampaignError(f"{path}:1: duplicate column names: {'; '.join(duplicates)}")
     want = campaign.phone_column
     if want in header:
         return header, header.index(want)

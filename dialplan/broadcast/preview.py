@@ -16,7 +16,8 @@ from .campaign import Campaign, split_inputs
 from .driver import CallRunner, CallSpec
 from .events import iso
 from .loader import column_letter
-from .service import default_runner, run_campaign
+from .service import check_webhook_url, default_runner, run_campaign
+from .skipped import SkipReasons
 from .stats import campaign_stats
 from .store import Store
 
@@ -30,8 +31,14 @@ SKIP_REASONS = {
 
 
 def preview_campaign(
-    campaign: Campaign, runner: CallRunner | None = None, sample: int = 3
+    campaign: Campaign,
+    runner: CallRunner | None = None,
+    sample: int = 3,
+    skipped_rows: int | None = 20,
 ) -> dict[str, Any]:
+    """The dry run's figures; ``skipped_rows`` caps the listed skipped rows (``None``: all)."""
+    if campaign.webhook is not None:
+        check_webhook_url(campaign)  # what `run` would refuse, the dry run refuses too
     runner = runner or default_runner(campaign)
     dry = dataclasses.replace(campaign, webhook=None)
     with tempfile.TemporaryDirectory(prefix="dialplan-preview-") as tmp:
@@ -45,8 +52,11 @@ def preview_campaign(
             finals = store.counts_by(row.id, "final_result")
             skipped = {reason: finals.get(code, 0) for code, reason in SKIP_REASONS.items()}
             first_last = store.attempt_stats(row.id)
+            reasons = SkipReasons(store, row)
+            skipped_list = [dataclasses.asdict(s) for s in reasons.rows(skipped_rows)]
+            skipped_total = reasons.count()
             columns = list(row.dispatch.get("columns", []))
-            samples = []
+            samples: list[dict[str, Any]] = []
             for item in store.iter_export(row.id):
                 if len(samples) >= sample:
                     break
@@ -90,6 +100,8 @@ def preview_campaign(
         "recipients": stats["totalCount"],
         "to_call": stats["totalCount"] - sum(skipped.values()),
         "skipped": skipped,
+        "skipped_rows": skipped_list,
+        "skipped_rows_total": skipped_total,
         "calls_placed": stats["callsPlaced"],
         "first_call_at": iso(round(first * 1000)) if first else None,
         "last_call_end_at": iso(round(last * 1000)) if last else None,
@@ -104,6 +116,15 @@ def preview_text(p: dict[str, Any]) -> str:
     lines = [
         f"campaign {p['campaign']}: {p['recipients']} recipients, {p['to_call']} to call",
         "skipped: " + ", ".join(f"{k} {v}" for k, v in p["skipped"].items()),
+        *(f"  row {s['row']}: {s['phone_number']!r}: {s['reason']}" for s in p["skipped_rows"]),
+        *(
+            [
+                f"  … and {more} more skipped rows"
+                " (all of them: broadcast export, column skip_reason)"
+            ]
+            if (more := p["skipped_rows_total"] - len(p["skipped_rows"])) > 0
+            else []
+        ),
         f"calls placed: {p['calls_placed']}",
         f"calling from {p['first_call_at']} to {p['last_call_end_at']}"
         f" ({hours:.1f} h of calendar time)",

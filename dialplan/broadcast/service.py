@@ -51,6 +51,7 @@ def campaign_config(c: Campaign) -> dict[str, Any]:
         "dialplan": str(c.dialplan),
         "recipients": str(c.recipients),
         "raw": c.raw,
+        "created_at": time.time(),  # shown by ``broadcast list``; not compared on resume
     }
 
 
@@ -257,30 +258,21 @@ def leased(
 
 
 def check_webhook_url(campaign: Campaign) -> None:
-    """Refuse a webhook URL on a loopback/private address unless ``[network] allow_private``.
-
-    Host names are checked again at connect time by the delivery transport (no DNS here).
+    """Refuse a webhook URL that cannot be delivered to: a host that is, or resolves to, a
+    loopback/private address (numeric spellings such as ``127.1``, ``2130706433``, ``0x7f.0.0.1``,
+    ``0``, IPv6 forms and ``localhost.`` included) unless ``[network] allow_private``, and a host
+    that does not resolve. The delivery transport checks every address again at connect time.
     """
-    import ipaddress
-    from urllib.parse import urlsplit
-
     from ..netguard import UnsafeUrl, check_url
 
     assert campaign.webhook is not None
-    url = campaign.webhook.url
-    host = (urlsplit(url).hostname or "").lower()
     try:
-        literal = host == "localhost" or bool(ipaddress.ip_address(host))
-    except ValueError:
-        literal = False
-    try:
-        if literal:
-            check_url(url, campaign.allow_private)
+        check_url(campaign.webhook.url, campaign.allow_private)
     except UnsafeUrl as exc:
-        raise CampaignError(
-            f"{campaign.path}: webhook.url: {exc} (set [network] allow_private = true for"
-            " local receivers)"
-        ) from None
+        hint = ""
+        if exc.reason.startswith("host ") and " is " in exc.reason:  # blocked, not unresolvable
+            hint = " (set [network] allow_private = true for local receivers)"
+        raise CampaignError(f"{campaign.path}: webhook.url: {exc}{hint}") from None
 
 
 def finish(

@@ -10,11 +10,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 from ..errors import UsageError
+from .csvsafe import neutralise_row
+from .skipped import SkipReasons
 from .store import CampaignRow, Store
+from .undelivered import undelivered, undelivered_text
 
 #: final result → the CallBroadcastStats counter it is counted in
 COUNTER = {
@@ -78,18 +81,21 @@ def campaign_stats(store: Store, name: str) -> dict[str, Any]:
         "billedDuration": a["billed"],
         "responseRatePercent": round(100.0 * answered / attempted, 2) if attempted else 0.0,
         "respondedCount": a["responded"],
+        "webhookEventsUndelivered": undelivered(store, row.broadcast_id).count,
     }
 
 
 def export_rows(store: Store, name: str) -> Iterator[dict[str, Any]]:
     """One object per recipient row in input order (the export contract)."""
     row = find_campaign(store, name)
+    reasons = SkipReasons(store, row)
     for r in store.iter_export(row.id):
         yield {
             "phone_number": r["phone_number"],
             "e164": r["e164"],
             "attributes": r["attributes"],
             "final_result": r["final_result"],
+            "skip_reason": reasons.reason(r),
             "bucket": r["bucket"],
             "attempts": [
                 {
@@ -117,8 +123,12 @@ def write_json(store: Store, name: str, out: TextIO) -> None:
     out.write("\n]\n" if not first else "]\n")
 
 
-def write_csv(store: Store, name: str, out: TextIO) -> None:
-    """The export flattened: attributes, final result, attempt count, one column per question."""
+def write_csv(store: Store, name: str, out: TextIO, *, escape: bool = True) -> None:
+    """The export flattened: attributes, final result, attempt count, one column per question.
+
+    With ``escape`` (the default) cells and headers a spreadsheet would run as formulas are
+    neutralised (:mod:`.csvsafe`)."""
+    safe: Callable[[list[Any]], list[Any]] = neutralise_row if escape else list
     row = find_campaign(store, name)
     questions = store.questions(row.id)
     attr_names = [c for c in row.dispatch.get("columns", []) if c not in ("sim_result",)]
@@ -131,6 +141,7 @@ def write_csv(store: Store, name: str, out: TextIO) -> None:
                 "e164",
                 *attr_names,
                 "final_result",
+                "skip_reason",
                 "attempts",
                 "last_attempt_at",
                 "q850_cause",
@@ -138,29 +149,39 @@ def write_csv(store: Store, name: str, out: TextIO) -> None:
                 "duration",
                 *questions,
             ]
-            writer = csv.writer(out, lineterminator="\n")
-            writer.writerow(header)
+            # CRLF (RFC 4180): the csv module quotes a cell holding a character of the line
+            # terminator only, and a bare CR inside a cell must be quoted too
+            writer = csv.writer(out, lineterminator="\r\n")
+            writer.writerow(safe(header))
         attempts = item["attempts"]
         last = attempts[-1] if attempts else {}
         answers: dict[str, str] = {}
         for resp in item["responses"]:
             answers[resp["question"]] = resp["response"]
         writer.writerow(
-            [
-                item["phone_number"],
-                item["e164"] or "",
-                *(item["attributes"].get(a, "") for a in attr_names),
-                item["final_result"] or "",
-                len(attempts),
-                last.get("started_at", ""),
-                last.get("q850_cause", ""),
-                last.get("answered_by") or "",
-                last.get("duration", ""),
-                *(answers.get(q, "") for q in questions),
-            ]
+            safe(
+                [
+                    item["phone_number"],
+                    item["e164"] or "",
+                    *(item["attributes"].get(a, "") for a in attr_names),
+                    item["final_result"] or "",
+                    item["skip_reason"] or "",
+                    len(attempts),
+                    last.get("started_at", ""),
+                    last.get("q850_cause", ""),
+                    last.get("answered_by") or "",
+                    last.get("duration", ""),
+                    *(answers.get(q, "") for q in questions),
+                ]
+            )
         )
     if writer is None:
-        out.write("phone_number\n")
+        out.write("phone_number\r\n")
+
+
+def delivery_note(store: Store, name: str) -> str:
+    """The "webhook events undelivered: N (last error …)" line of the text outputs, or ``""``."""
+    return undelivered_text(undelivered(store, find_campaign(store, name).broadcast_id))
 
 
 def _iso(t: float | None) -> str:
@@ -194,6 +215,7 @@ DESCRIPTIONS = {
     "billedDuration": "seconds billed, answered calls rounded up to minutes",
     "responseRatePercent": "answered (live + machine) / attempted",
     "respondedCount": "recipients with at least one answer stashed",
+    "webhookEventsUndelivered": "webhook events not delivered yet (the next run retries)",
 }
 
 

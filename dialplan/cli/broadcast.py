@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +119,7 @@ def run(
     One run at a time holds a campaign: a second one is refused, or waits with --wait."""
     from ..broadcast.campaign import load_campaign
     from ..broadcast.service import run_campaign
-    from ..broadcast.stats import campaign_stats, stats_text
+    from ..broadcast.stats import campaign_stats, delivery_note, stats_text
     from ..broadcast.store import Store
 
     camp = load_campaign(campaign)
@@ -146,6 +147,7 @@ def run(
     store = Store(db, readonly=True)
     try:
         stats = campaign_stats(store, camp.name)
+        note = delivery_note(store, camp.name)
         written = _write_report(store, camp.name, out_path)
     finally:
         store.close()
@@ -170,12 +172,7 @@ def run(
     if written:
         click.echo(f"report: {written}")
     if camp.webhook is not None:
-        if report.events_pending:
-            click.echo(
-                f"webhook events still pending: {report.events_pending} (delivered on the next run)"
-            )
-        else:
-            click.echo("webhook events: all delivered")
+        click.echo(note or "webhook events: all delivered", nl=not note)
 
 
 def _waiting(wait: bool) -> dict[str, Any]:
@@ -215,19 +212,24 @@ def _write_report(store: Any, name: str, path: str) -> str | None:
 @_format_option
 @on_database("db")
 def stats(name: str, db: str, fmt: str) -> None:
-    """Statistics of campaign NAME (CallFire CallBroadcastStats names)."""
-    from ..broadcast.stats import campaign_stats, stats_text
+    """Statistics of campaign NAME (or of the campaign file NAME.toml/.json), with CallFire
+    CallBroadcastStats names."""
+    from ..broadcast.inventory import campaign_name
+    from ..broadcast.stats import campaign_stats, delivery_note, stats_text
     from ..broadcast.store import Store
+
+    name = campaign_name(name)
 
     store = Store(_existing_db(db), readonly=True)
     try:
         data = campaign_stats(store, name)
+        note = delivery_note(store, name)
     finally:
         store.close()
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
     else:
-        click.echo(stats_text(data, name), nl=False)
+        click.echo(stats_text(data, name) + note, nl=False)
 
 
 @broadcast.command()
@@ -237,16 +239,27 @@ def stats(name: str, db: str, fmt: str) -> None:
     "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file.")
+@click.option(
+    "--csv-escape/--no-csv-escape",
+    default=True,
+    show_default=True,
+    help="CSV: prefix cells starting with = + - @ tab or CR with ' so spreadsheets do not run"
+    " them as formulas (numbers and phone numbers are left as they are).",
+)
 @on_database("db")
-def export(name: str, db: str, fmt: str, output: str | None) -> None:
-    """Export one row per recipient: final result, attempts, answers."""
+def export(name: str, db: str, fmt: str, output: str | None, csv_escape: bool) -> None:
+    """Export one row per recipient of campaign NAME (or of the campaign file NAME.toml/.json):
+    final result, why a row was skipped, attempts, answers."""
+    from ..broadcast.inventory import campaign_name
     from ..broadcast.stats import find_campaign, write_csv, write_json
     from ..broadcast.store import Store
+
+    name = campaign_name(name)
 
     store = Store(_existing_db(db), readonly=True)
     try:
         find_campaign(store, name)  # an unknown name fails before anything is written
-        writer = write_json if fmt == "json" else write_csv
+        writer = write_json if fmt == "json" else partial(write_csv, escape=csv_escape)
         if output:
             _check_writable_dir(output)
             tmp = f"{output}.tmp"
@@ -276,10 +289,14 @@ def export(name: str, db: str, fmt: str, output: str | None) -> None:
 )
 @on_database("db")
 def report(name: str, db: str, output: str) -> None:
-    """Write an HTML report (results, answers per question, calls over time)."""
+    """Write an HTML report of campaign NAME (or of the campaign file NAME.toml/.json): results,
+    answers per question, calls over time."""
+    from ..broadcast.inventory import campaign_name
     from ..broadcast.report import render_report  # type: ignore[attr-defined]
     from ..broadcast.reportdata import report_data
     from ..broadcast.store import Store
+
+    name = campaign_name(name)
 
     store = Store(_existing_db(db), readonly=True)
     try:
@@ -300,12 +317,19 @@ def report(name: str, db: str, output: str) -> None:
     show_default=True,
     help="Recipients to render.",
 )
-def preview(campaign: str, fmt: str, sample: int) -> None:
+@click.option(
+    "--skipped-rows",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="Skipped rows to list with their reason (broadcast export lists all of them).",
+)
+def preview(campaign: str, fmt: str, sample: int, skipped_rows: int) -> None:
     """Dry run: duration, skipped recipients and why, and what a sample will hear."""
     from ..broadcast.campaign import load_campaign
     from ..broadcast.preview import preview_campaign, preview_json, preview_text
 
-    data = preview_campaign(load_campaign(campaign), sample=sample)
+    data = preview_campaign(load_campaign(campaign), sample=sample, skipped_rows=skipped_rows)
     click.echo(preview_json(data) if fmt == "json" else preview_text(data), nl=False)
 
 
@@ -329,3 +353,22 @@ def add(campaign_or_file: str, recipients: str, db: str, wait: bool) -> None:
     _existing_db(db)
     result = add_recipients(camp, Path(recipients), db, **_waiting(wait))
     click.echo(add_text(result, db), nl=False)
+
+
+@broadcast.command(name="list")
+@_db_option
+@_format_option
+@on_database("db")
+def list_campaigns(db: str, fmt: str) -> None:
+    """The campaigns in the database: name, status, counts, created."""
+    from ..broadcast.inventory import campaign_summaries, summaries_json, summaries_text
+    from ..broadcast.store import Store
+
+    store = Store(_existing_db(db), readonly=True)
+    try:
+        summaries = campaign_summaries(store)
+    finally:
+        store.close()
+    click.echo(
+        summaries_json(summaries) if fmt == "json" else summaries_text(summaries, db), nl=False
+    )

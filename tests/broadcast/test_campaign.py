@@ -78,7 +78,7 @@ def test_json_with_the_same_structure(tmp_path: Path) -> None:
             {},
             "answering_machine_config: expected one of",
         ),
-        ({"max_active": 0}, {}, "max_active: must be at least 1"),
+        ({"max_active": 0}, {}, "max_active: must be between 1 and 10000, got 0"),
         ({"calls_per_second": "fast"}, {}, "calls_per_second: expected a number"),
         ({"max_activ": 3}, {}, "max_activ: unknown key"),
         (

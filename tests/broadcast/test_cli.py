@@ -98,7 +98,10 @@ def test_bad_campaign_file_exits_2_with_key(tmp_path: Path) -> None:
     path = write_campaign(tmp_path, ROWS, max_active=-1)
     out = cli("run", str(path), "--db", str(tmp_path / "db.sqlite"), "--no-progress")
     assert out.returncode == 2
-    assert "max_active: must be at least 1" in out.stderr and "Traceback" not in out.stderr
+    assert (
+        "max_active: must be between 1 and 10000, got -1" in out.stderr
+        and "Traceback" not in out.stderr
+    )
 
 
 def test_report_command_writes_html_with_the_numbers(db: Path, tmp_path: Path) -> None:

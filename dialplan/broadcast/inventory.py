@@ -1,0 +1,90 @@
+"""The campaigns of a database (``broadcast list``), and campaign arguments given as files."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ..errors import CampaignError
+from .campaign import read_campaign_data
+from .events import iso
+from .store import Store
+
+CAMPAIGN_SUFFIXES = (".toml", ".json")
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignSummary:
+    name: str
+    status: str  # loading | running | finished
+    recipients: int
+    done: int  # recipients with a final result
+    remaining: int
+    calls_placed: int
+    created: str | None  # ISO 8601 UTC (the first run's start for older databases)
+
+
+def campaign_summaries(store: Store) -> list[CampaignSummary]:
+    """Every campaign of the database, oldest first."""
+    counts = {
+        cid: (total, remaining or 0)
+        for cid, total, remaining in store.db.execute(
+            "SELECT campaign_id, COUNT(*), SUM(final_result IS NULL) FROM recipients"
+            " GROUP BY campaign_id"
+        )
+    }
+    calls = dict(
+        store.db.execute(
+            "SELECT r.campaign_id, COUNT(*) FROM attempts a JOIN recipients r"
+            " ON r.id = a.recipient_id GROUP BY r.campaign_id"
+        ).fetchall()
+    )
+    out = []
+    for cid, name, state, config, started_at in store.db.execute(
+        "SELECT id, name, state, config, started_at FROM campaigns ORDER BY id"
+    ).fetchall():
+        created = json.loads(config).get("created_at", started_at)
+        total, remaining = counts.get(cid, (0, 0))
+        out.append(
+            CampaignSummary(
+                name,
+                state,
+                total,
+                total - remaining,
+                remaining,
+                calls.get(cid, 0),
+                iso(round(created * 1000)) if created is not None else None,
+            )
+        )
+    return out
+
+
+def summaries_text(summaries: list[CampaignSummary], db: str) -> str:
+    if not summaries:
+        return f"no campaigns in {db}\n"
+    header = ("name", "status", "recipients", "done", "remaining", "calls", "created")
+    rows = [
+        (s.name, s.status, *map(str, counts), s.created or "-")
+        for s in summaries
+        for counts in [(s.recipients, s.done, s.remaining, s.calls_placed)]
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    head = "  ".join(c.ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()
+    return "\n".join([head, *lines]) + "\n"
+
+
+def summaries_json(summaries: list[CampaignSummary]) -> str:
+    return json.dumps([asdict(s) for s in summaries], indent=2, ensure_ascii=False) + "\n"
+
+
+def campaign_name(arg: str) -> str:
+    """``arg`` itself, or the ``name`` of the campaign file ``arg`` (``.toml``/``.json``)."""
+    path = Path(arg)
+    if path.suffix.lower() not in CAMPAIGN_SUFFIXES or not path.is_file():
+        return arg
+    name = read_campaign_data(path).get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise CampaignError(f"{path}: name: is required (a non-empty string)")
+    return name.strip()
