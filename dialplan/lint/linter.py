@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ..diagnostics import Diagnostic, Severity, sort_diagnostics
+from ..diagnostics import Diagnostic, Severity, make, sort_diagnostics
 from ..errors import UsageError
 from ..model import Plan, build_plan
 from ..parse import ParsedDocument, ParseFailure, parse, read_source
@@ -130,7 +130,13 @@ def _workers(count: int, jobs: int | None) -> int:
 def _lint_files(files: Iterable[str], config: LintConfig) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     for path in files:
-        found.extend(lint_source(path, path, config))
+        try:
+            found.extend(lint_source(path, path, config))
+        except Exception as exc:  # one file's bug must not stop the others (E000)
+            if os.environ.get("DIALPLAN_DEBUG"):
+                raise
+            message = f"linting this file failed: {type(exc).__name__}: {exc}"
+            found.append(make("E000", "internal-error", message[:500], file=path))
     return found
 
 

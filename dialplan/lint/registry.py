@@ -53,6 +53,11 @@ class Rule:
 
 #: Codes produced outside rule modules (parser and schema), documented here.
 PIPELINE_CODES: dict[str, tuple[str, str]] = {
+    "E000": (
+        "internal-error",
+        "Linting this file failed unexpectedly (a bug in dialplan: please report it with the "
+        "file). The message names the exception; the other files are still linted.",
+    ),
     "E001": (
         "not-well-formed",
         "The file is not well-formed XML (or is empty, binary or unreadable).",
@@ -62,12 +67,21 @@ PIPELINE_CODES: dict[str, tuple[str, str]] = {
         "DOCTYPE/ENTITY declarations are refused: they enable entity attacks.",
     ),
     "E016": ("document-too-large", "The file exceeds the size limit for a dialplan."),
-    "E017": ("nesting-too-deep", "Elements nest deeper than the limit."),
+    "E017": (
+        "nesting-too-deep",
+        "Elements nest deeper than the limit (128 levels), or ${…} references nest deeper "
+        "than 32 levels (real dialplans nest two: ${choice${num}}).",
+    ),
     "E018": (
         "schema-violation",
         "The document breaks the bundled XML Schema (xsd/dialplan.xsd) in a way no other rule "
         "reports, e.g. text inside <hangup>/<record>. Schema findings that match a spec rule "
         "are reported under that rule's code. See docs/schema.md.",
+    ),
+    "E019": (
+        "value-too-large",
+        "An attribute holds a number of more than 1000 digits (counts, timeouts, key ranges "
+        "and phone numbers have a few dozen at most); the document is refused.",
     ),
 }
 
