@@ -43,6 +43,9 @@ def test(paths: tuple[str, ...], coverage: bool, fmt: str, quiet: bool) -> None:
     from ..scenarios import coverage as measure
 
     scenarios = [read_scenario(p) for p in scenario_files(paths)]
+    for scenario in scenarios:  # a missing input is a usage error, before any case runs
+        if not Path(scenario.dialplan).is_file():
+            raise UsageError(f"{scenario.path}: dialplan: no such file: {scenario.dialplan}")
     passed = failed = 0
     report: list[dict[str, object]] = []
     runs: dict[str, tuple[object, list[CallResult]]] = {}

@@ -23,9 +23,14 @@ def pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
 
 
 def load_or_report(path: str, refused: str = "not simulated") -> object:
-    """Load a dialplan; on errors print every error diagnostic and exit 1."""
+    """Load a dialplan; on errors print every error diagnostic and exit 1 (a missing file is a
+    usage error: exit 2)."""
+    from pathlib import Path
+
     from .._api import load
 
+    if not Path(path).is_file():
+        raise UsageError(f"no such file: {path}")
     try:
         return load(path)
     except InvalidDialplan as exc:

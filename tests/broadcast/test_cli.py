@@ -111,12 +111,13 @@ def test_report_command_writes_html_with_the_numbers(db: Path, tmp_path: Path) -
     assert "tickets" in html and "volunteer" in html
 
 
-def test_broken_dialplan_exits_1_before_anything_is_stored(tmp_path: Path) -> None:
+def test_broken_dialplan_exits_2_before_anything_is_stored(tmp_path: Path) -> None:
+    """A bad input of the campaign, like a bad campaign file: exit 2 (issue 13 item 13)."""
     path = write_campaign(tmp_path, ROWS)
     (tmp_path / "plan.xml").write_text("<dialplan><menu><keypress pressed='1'/></menu>")
     db = tmp_path / "db.sqlite"
     out = cli("run", str(path), "--db", str(db), "--no-progress")
-    assert out.returncode == 1 and "invalid dialplan" in out.stderr
+    assert out.returncode == 2 and "invalid dialplan" in out.stderr
     assert not db.exists()
 
 
