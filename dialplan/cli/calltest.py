@@ -11,20 +11,24 @@ import click
 from ..engine.result import CallResult
 from ..errors import InvalidDialplan, UsageError
 
+#: What a directory contributes: call-test files only (campaign files, pyproject.toml and other
+#: TOML files beside them are not scenarios).
+SCENARIO_GLOB = "*.calltest.toml"
+
 
 def scenario_files(paths: tuple[str, ...]) -> list[Path]:
-    """Files as given; directories contribute every ``*.toml`` below them."""
+    """Files as given (any name); directories contribute every ``*.calltest.toml`` below them."""
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted(path.rglob("*.toml")))
+            files.extend(sorted(p for p in path.rglob(SCENARIO_GLOB) if p.is_file()))
         elif path.is_file():
             files.append(path)
         else:
             raise UsageError(f"no such file or directory: {raw}")
     if not files:
-        raise UsageError("no scenario files (*.toml) found")
+        raise UsageError(f"no call-test files ({SCENARIO_GLOB}) in {', '.join(paths)}")
     return files
 
 
@@ -35,6 +39,8 @@ def scenario_files(paths: tuple[str, ...]) -> list[Path]:
 @click.option("-q", "--quiet", is_flag=True, help="Only print failures and the summary.")
 def test(paths: tuple[str, ...], coverage: bool, fmt: str, quiet: bool) -> None:
     """Run the call tests in scenario files (TOML; see docs/testing-dialplans.md).
+
+    PATHS are scenario files or directories (searched for *.calltest.toml).
 
     Exit status: 0 every case passed, 1 a case failed or a dialplan is invalid, 2 usage error.
     """

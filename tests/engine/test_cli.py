@@ -91,7 +91,7 @@ def test_calltest_passes_and_reports_coverage() -> None:
 
 def test_calltest_failure_and_missed_branches(tmp_path: Path) -> None:
     (tmp_path / "plan.xml").write_text(EXAMPLE.read_text())
-    (tmp_path / "s.toml").write_text(
+    (tmp_path / "s.calltest.toml").write_text(
         'dialplan = "plan.xml"\n'
         '[[case]]\nname = "wrong expectation"\ninputs = ["2"]\n'
         '[case.expect]\nresponses = { refill = "yes" }\noutcome = "transfer"\n'
