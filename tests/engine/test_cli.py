@@ -17,7 +17,7 @@ SCENARIOS = ROOT / "examples" / "pharmacy-refill.calltest.toml"
 
 def run(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    return result.exit_code, result.output
+    return result.exit_code, result.stdout
 
 
 def test_simulate_json_has_the_documented_fields() -> None:
