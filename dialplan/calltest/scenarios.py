@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .engine.result import CallResult
-from .errors import UsageError
-from .model import Plan
+from ..engine.result import CallResult
+from ..errors import UsageError
+from ..model import Plan
 
 CASE_KEYS = frozenset(
     {
@@ -189,8 +189,8 @@ def _check_options(options: Mapping[str, Any]) -> str | None:
 def _check_values(options: Mapping[str, Any]) -> str | None:
     """The values ``simulate`` would refuse (bad amd, input, transfer outcome, time): a
     scenario-file error, reported before any case runs."""
-    from .drivers.sim import check_input
-    from .drivers.simulate import TRANSFER_OUTCOMES, to_epoch
+    from ..drivers.sim import check_input
+    from ..drivers.simulate import TRANSFER_OUTCOMES, to_epoch
 
     amd = options.get("amd", "live")
     if amd not in ("live", "machine"):
@@ -227,7 +227,7 @@ def _check_expect(expect: Mapping[str, Any]) -> str | None:
 
 def run_case(plan: Plan, case: Case, scenario: str = "") -> CaseResult:
     """Simulate one case and compare the result with its expectations."""
-    from .drivers.simulate import simulate
+    from ..drivers.simulate import simulate
 
     options = dict(case.options)
     inputs = options.pop("inputs", [])
@@ -304,14 +304,14 @@ def check(result: CallResult, expect: Mapping[str, Any]) -> list[str]:
                 if got_v != value:
                     failures.append(f"transfer.{key}: expected {value!r}, got {got_v!r}")
     if "sms" in expect:
-        from .engine.effects import SendSms
+        from ..engine.effects import SendSms
 
         sent = [{"to": e.to, "text": e.text} for e in result.effects if isinstance(e, SendSms)]
         want_sms = [{"to": str(s["to"]), "text": str(s["text"])} for s in expect["sms"]]
         if sent != want_sms:
             failures.append(f"sms: expected {want_sms!r}, got {sent!r}")
     if "dnc" in expect:
-        from .engine.effects import AddToDnc
+        from ..engine.effects import AddToDnc
 
         added = [e.number for e in result.effects if isinstance(e, AddToDnc)]
         if added != [str(n) for n in expect["dnc"]]:
@@ -333,7 +333,7 @@ def branches(plan: Plan) -> list[Branch]:
     """Every branch outcome a call can record for ``plan`` (the flow graph's branch points:
     keypresses, the implicit "no match"/"no input" fall-through, live/machine, if/equal
     true/false, catch fired), in document order."""
-    from .model.flow import branch_points
+    from ..model.flow import branch_points
 
     return [
         Branch(b.node_index, b.label, f"line {b.loc.line}: {b.description}", b.loc.line)

@@ -45,8 +45,8 @@ def test(paths: tuple[str, ...], coverage: bool, fmt: str, quiet: bool) -> None:
     Exit status: 0 every case passed, 1 a case failed or a dialplan is invalid, 2 usage error.
     """
     from .._api import load
-    from ..scenarios import Coverage, read_scenario, run_case
-    from ..scenarios import coverage as measure
+    from ..calltest import Coverage, read_scenario, run_case
+    from ..calltest import coverage as measure
 
     scenarios = [read_scenario(p) for p in scenario_files(paths)]
     for scenario in scenarios:  # a missing input is a usage error, before any case runs

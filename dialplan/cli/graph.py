@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import click
 
-from ..errors import DialplanError, InvalidDialplan, UsageError
+from ..errors import InvalidDialplan, UsageError
 from ..model import Plan, build_plan
 from ..parse import ParsedDocument, ParseFailure, parse, read_source
 
@@ -43,57 +41,6 @@ def _write(text: str | bytes, output: str | None) -> None:
         raise UsageError(f"cannot write {output}: {exc.strerror}") from None
 
 
-#: Largest picture (shapes plus arrows) drawn as SVG. Graphviz's layout grows far faster than
-#: the picture: 300 take 0.5 s, 600 take 11 s, 8,800 (2,200 menus) took 9.6 GB. The biggest
-#: real plan of the corpus has 70. DOT and Mermaid text have no limit.
-SVG_MAX_ELEMENTS = 250
-#: Graphviz runs with at most this much address space and this many seconds (CPU and wall).
-DOT_MEMORY_BYTES = 512 * 1024 * 1024
-DOT_TIMEOUT_S = 10
-
-
-def _limit_dot() -> None:  # pragma: no cover - runs in the child between fork and exec
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (DOT_MEMORY_BYTES, DOT_MEMORY_BYTES))
-    resource.setrlimit(resource.RLIMIT_CPU, (DOT_TIMEOUT_S, DOT_TIMEOUT_S + 1))
-
-
-def render_svg(dot_text: str) -> bytes:
-    """SVG from DOT text through Graphviz ``dot`` (must be on PATH), under a memory cap and a
-    timeout (:data:`DOT_MEMORY_BYTES`, :data:`DOT_TIMEOUT_S`)."""
-    exe = shutil.which("dot")
-    if exe is None:
-        raise DialplanError(
-            "Graphviz 'dot' not found on PATH: install graphviz (apt-get install graphviz) "
-            "or use --format dot|mermaid"
-        )
-    too_big = (
-        f"Graphviz could not draw this flow within {DOT_TIMEOUT_S} s and "
-        f"{DOT_MEMORY_BYTES // 2**20} MB; use --format dot|mermaid"
-    )
-    try:
-        done = subprocess.run(
-            [exe, "-Tsvg"],
-            input=dot_text.encode("utf-8"),
-            capture_output=True,
-            timeout=DOT_TIMEOUT_S,
-            preexec_fn=_limit_dot,
-        )
-    except subprocess.TimeoutExpired:
-        raise DialplanError(too_big) from None
-    except OSError as exc:
-        raise DialplanError(f"Graphviz 'dot' failed: {exc}") from None
-    if done.returncode < 0:  # killed by a signal: the CPU limit, or out of memory
-        raise DialplanError(too_big)
-    if done.returncode != 0:
-        first = (done.stderr.decode("utf-8", "replace").strip().splitlines() or ["?"])[0]
-        if "alloc" in first.lower() or "memory" in first.lower():
-            raise DialplanError(too_big)
-        raise DialplanError(f"Graphviz 'dot' failed: {first}")
-    return done.stdout
-
-
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option(
@@ -111,7 +58,7 @@ def graph(file: str, fmt: str, output: str | None) -> None:
     Dashed arrows are gotos, dotted arrows catches; grey shapes can never run.
     Exit status: 0 drawn, 1 not a well-formed dialplan, 2 usage error or Graphviz missing.
     """
-    from ..flowgraph import picture, to_dot, to_mermaid
+    from ..pictures import SVG_MAX_ELEMENTS, picture, render_svg, to_dot, to_mermaid
 
     pic = picture(_plan(file))
     if fmt == "mermaid":

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .model import (
+from ..model import (
     Amd,
     Catch,
     Dialplan,
@@ -35,8 +35,8 @@ from .model import (
     Stash,
     Transfer,
 )
-from .model.flow import NORMAL, EdgeKind, Ending, FlowGraph, build_flow, in_flow
-from .model.plan import Plan
+from ..model.flow import NORMAL, EdgeKind, Ending, FlowGraph, build_flow, in_flow
+from ..model.plan import Plan
 
 #: How many words of a TTS prompt a picture shows.
 PROMPT_WORDS = 7

@@ -14,7 +14,7 @@ import pytest
 from dialplan.broadcast.campaign import load_campaign
 from dialplan.broadcast.service import run_campaign
 
-from .helpers import fake_runner, write_campaign
+from ..broadcast.helpers import fake_runner, write_campaign
 
 ROOT = Path(__file__).resolve().parents[2]
 

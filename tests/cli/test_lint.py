@@ -29,8 +29,8 @@ from dialplan.diagnostics import Diagnostic, Severity
 from dialplan.lint.formatters import format_github, format_sarif, format_text
 
 from ..conftest import CORPUS
-from . import regen_golden
-from ._support import FIXTURES
+from ..lint import regen_golden
+from ..lint._support import FIXTURES
 
 CLEAN = '<dialplan name="Root">\n  <play type="tts">Hello</play>\n  <hangup/>\n</dialplan>\n'
 # E031 on line 3 (error), W024 on line 2 (warning)
@@ -308,7 +308,7 @@ def test_rules_json_for_one_code() -> None:
 def test_rules_lists_every_code_of_these_families() -> None:
     result = run("rules")
     listed = {line.split()[0] for line in result.stdout.splitlines() if line.strip()}
-    from ._support import owned_codes
+    from ..lint._support import owned_codes
 
     assert owned_codes() <= listed
     assert "E001" in listed

@@ -17,12 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from dialplan.cli import graph as graph_cli
 from dialplan.errors import DialplanError
-from dialplan.flowgraph import picture, to_dot
 from dialplan.model import build_plan
 from dialplan.model.paths import LENGTH_CUT, MAX_STEPS, enumerate_routes
 from dialplan.parse import parse_any
+from dialplan.pictures import picture, svg, to_dot
 
 ROOT = Path(__file__).resolve().parents[2]
 #: hang-guard and memory cap for the child processes (far above the bounds measured)
@@ -119,7 +118,7 @@ def test_svg_of_a_big_flow_is_refused_before_graphviz_runs(big_plan: Path) -> No
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("dialplan: error: ")
-    assert f"SVG is drawn up to {graph_cli.SVG_MAX_ELEMENTS}" in lines[0]
+    assert f"SVG is drawn up to {svg.SVG_MAX_ELEMENTS}" in lines[0]
     assert "--format dot" in lines[0]
 
 
@@ -133,7 +132,7 @@ def test_dot_and_mermaid_of_a_big_flow_still_work(big_plan: Path) -> None:
 def test_svg_limit_lets_real_plans_through() -> None:
     """The biggest corpus plan has 70 shapes and arrows; 40 chained menus are drawn too."""
     pic = picture(build_plan(parse_any(chained_menus(40))))
-    assert len(pic.boxes) + len(pic.arrows) <= graph_cli.SVG_MAX_ELEMENTS
+    assert len(pic.boxes) + len(pic.arrows) <= svg.SVG_MAX_ELEMENTS
 
 
 needs_dot = pytest.mark.skipif(
@@ -145,19 +144,19 @@ needs_dot = pytest.mark.skipif(
 @needs_dot
 def test_graphviz_runs_under_a_memory_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     dot_text = to_dot(picture(build_plan(parse_any(chained_menus(20)))))
-    assert graph_cli.render_svg(dot_text).lstrip().startswith(b"<?xml")
-    monkeypatch.setattr(graph_cli, "DOT_MEMORY_BYTES", 30 * 2**20)
+    assert svg.render_svg(dot_text).lstrip().startswith(b"<?xml")
+    monkeypatch.setattr(svg, "DOT_MEMORY_BYTES", 30 * 2**20)
     with pytest.raises(DialplanError, match="could not draw this flow within"):
-        graph_cli.render_svg(dot_text)
+        svg.render_svg(dot_text)
 
 
 @needs_dot
 def test_graphviz_runs_under_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     """150 chained menus take Graphviz well over a minute; a one-second limit stops it."""
     dot_text = to_dot(picture(build_plan(parse_any(chained_menus(150)))))
-    monkeypatch.setattr(graph_cli, "DOT_TIMEOUT_S", 1)
+    monkeypatch.setattr(svg, "DOT_TIMEOUT_S", 1)
     with pytest.raises(DialplanError, match="could not draw this flow within 1 s"):
-        graph_cli.render_svg(dot_text)
+        svg.render_svg(dot_text)
 
 
 def test_lint_of_a_menu_with_thousands_of_keys_is_linear(tmp_path: Path) -> None:

@@ -232,7 +232,7 @@ def test_printed_commands_run_in_the_simulate_cli() -> None:
 
     seed = str(corpus_file("seeds/nonprofit-charity-ivr.xml"))
     res = CliRunner().invoke(cli, ["paths", seed, "--format", "json"])
-    routes_doc = json.loads(res.output)["routes"]
+    routes_doc = json.loads(res.stdout)["routes"]
     outcome = {"hangup": "hangup", "transferred": "transfer", "end of plan": "hangup"}
     checked = 0
     for route in routes_doc:
@@ -241,7 +241,7 @@ def test_printed_commands_run_in_the_simulate_cli() -> None:
         argv = [*route["simulate"][1:], "--format", "json"]
         run = CliRunner().invoke(cli, argv)
         assert run.exit_code == 0, (argv, run.output)
-        result = json.loads(run.output)
+        result = json.loads(run.stdout)
         assert result["outcome"] == outcome[route["ending"]], argv
         checked += 1
     assert checked == 15  # every route but the cut loop

@@ -15,7 +15,7 @@ from dialplan.diagnostics import Severity
 from dialplan.lint.linter import lint_source
 
 from ..conftest import CORPUS, corpus_file, corpus_files
-from .support import OWN_CODES
+from ._support import VALUE_CODES
 
 SAMPLES = "callfire-ivr-samples"
 
@@ -38,7 +38,7 @@ DEFECTS: dict[str, list[tuple[str, int]]] = {
 
 
 def own(path: Path) -> list[tuple[str, int]]:
-    return sorted((d.code, d.line) for d in lint_source(path) if d.code in OWN_CODES)
+    return sorted((d.code, d.line) for d in lint_source(path) if d.code in VALUE_CODES)
 
 
 @pytest.mark.parametrize("path", corpus_files(), ids=lambda p: str(p.relative_to(CORPUS)))
@@ -49,7 +49,7 @@ def test_every_corpus_file_lints_without_crashing(path: Path) -> None:
 
 def test_seed_dialplan_has_no_error_from_our_rules() -> None:
     path = corpus_file("seeds/nonprofit-charity-ivr.xml")
-    found = [d for d in lint_source(path) if d.code in OWN_CODES]
+    found = [d for d in lint_source(path) if d.code in VALUE_CODES]
     assert not [d for d in found if d.severity is Severity.ERROR]
     assert found == []
 

@@ -8,7 +8,7 @@ import pytest
 
 from dialplan.lint.registry import all_rules
 
-from .support import OWN_CODES, codes
+from ._support import VALUE_CODES, codes
 
 NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -25,7 +25,7 @@ def examples(doc: str, heading: str) -> str:
     return "\n".join(block).strip()
 
 
-@pytest.mark.parametrize("code", sorted(OWN_CODES))
+@pytest.mark.parametrize("code", sorted(VALUE_CODES))
 def test_documentation_has_summary_and_examples(code: str) -> None:
     rule = all_rules()[code]
     assert NAME.match(rule.name)
@@ -34,7 +34,7 @@ def test_documentation_has_summary_and_examples(code: str) -> None:
     assert examples(rule.doc, "Failing") and examples(rule.doc, "Passing")
 
 
-@pytest.mark.parametrize("code", sorted(OWN_CODES))
+@pytest.mark.parametrize("code", sorted(VALUE_CODES))
 def test_documented_examples_behave_as_documented(code: str) -> None:
     doc = all_rules()[code].doc
     failing = f"<dialplan>{examples(doc, 'Failing')}</dialplan>"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .support import codes, lint_own
+from ._support import codes, lint_values
 
 
 def menu(*pressed: str, max_digits: str | None = None) -> str:
@@ -33,7 +33,7 @@ def test_valid_patterns(pattern: str) -> None:
     [("9-3", "runs backwards (9 > 3)"), ("1 - 3", "without spaces: 1-3"), ("1,2", "comma")],
 )
 def test_invalid_pattern_explains_why(pattern: str, explanation: str) -> None:
-    (found,) = [d for d in lint_own(menu(pattern)) if d.code == "E040"]
+    (found,) = [d for d in lint_values(menu(pattern)) if d.code == "E040"]
     assert explanation in found.message
 
 
@@ -56,7 +56,7 @@ def test_missing_pressed_is_not_e040() -> None:
     ],
 )
 def test_duplicates(patterns: tuple[str, ...], duplicates: int) -> None:
-    found = [d for d in lint_own(menu(*patterns, max_digits="3")) if d.code == "E041"]
+    found = [d for d in lint_values(menu(*patterns, max_digits="3")) if d.code == "E041"]
     assert len(found) == duplicates
 
 
@@ -87,7 +87,7 @@ def test_overlaps(patterns: tuple[str, ...], overlap: bool) -> None:
 
 def test_overlap_reported_once_on_the_later_keypress() -> None:
     xml = menu("1-9", "2", max_digits="1")
-    found = [d for d in lint_own(xml) if d.code == "W042"]
+    found = [d for d in lint_values(xml) if d.code == "W042"]
     assert len(found) == 1
     assert 'pressed="2"' in found[0].message
 
@@ -125,5 +125,5 @@ def test_hash_inside_multi_key_pattern(pattern: str, warn: bool) -> None:
 
 def test_location_points_at_the_pressed_attribute() -> None:
     xml = '<dialplan>\n<menu maxDigits="1"><play type="tts">x</play>\n  <keypress  pressed="1,2"/></menu></dialplan>'
-    (found,) = [d for d in lint_own(xml) if d.code == "E040"]
+    (found,) = [d for d in lint_values(xml) if d.code == "E040"]
     assert (found.line, found.column) == (3, 14)

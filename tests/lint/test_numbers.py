@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from dialplan.lint.rules.numbers import Verdict, classify, split_items
 
-from .support import codes, lint_own
+from ._support import codes, lint_values
 
 
 @pytest.mark.parametrize(
@@ -54,7 +54,7 @@ def test_split_items_keeps_offsets_and_ignores_commas_in_references() -> None:
 
 def test_each_transfer_item_is_checked_and_located() -> None:
     xml = "<dialplan>\n<transfer>2135551212, 12345,\n  99</transfer></dialplan>"
-    found = [(d.code, d.line, d.column) for d in lint_own(xml)]
+    found = [(d.code, d.line, d.column) for d in lint_values(xml)]
     assert found == [("E050", 2, 23), ("E050", 3, 3)]
 
 
@@ -64,13 +64,13 @@ def test_empty_item_between_commas_is_an_error() -> None:
 
 def test_dnc_and_sms_are_checked() -> None:
     xml = '<dialplan><dnc>555-1212</dnc><sms to="12345">hi</sms></dialplan>'
-    found = sorted((d.code, d.column) for d in lint_own(xml))
+    found = sorted((d.code, d.column) for d in lint_values(xml))
     assert found == [("E050", 16), ("E050", 35)]  # the text value; the "to" attribute
 
 
 def test_sms_to_variable_is_information() -> None:
     xml = '<dialplan><sms to="${call.phonenumber}">hi</sms><dnc>${call.callerid}</dnc></dialplan>'
-    assert [d.code for d in lint_own(xml)] == ["I052", "I052"]
+    assert [d.code for d in lint_values(xml)] == ["I052", "I052"]
 
 
 def test_empty_values_are_left_to_structure_rules() -> None:

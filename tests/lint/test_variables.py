@@ -14,7 +14,7 @@ from dialplan.expr.variables import (
 )
 from dialplan.lint.rules.variables import js_placeholder
 
-from .support import codes, lint_own
+from ._support import codes, lint_values
 
 # --- the shared variable knowledge (dialplan.expr.variables) ---------------------------------
 
@@ -82,14 +82,14 @@ def plan(body: str) -> str:
 
 def test_nested_reference_checks_only_inner_part() -> None:
     xml = plan('<play type="tts">${choice${num}}</play>')
-    assert [d.code for d in lint_own(xml)] == ["I068", "W060"]
-    (w060,) = [d for d in lint_own(xml) if d.code == "W060"]
+    assert [d.code for d in lint_values(xml)] == ["I068", "W060"]
+    (w060,) = [d for d in lint_values(xml) if d.code == "W060"]
     assert "${num}" in w060.message and w060.column == 36
 
 
 def test_undefined_variable_suggests_case_variant() -> None:
     xml = plan('<setvar varname="custID">1</setvar><play type="tts">${custid}</play>')
-    (found,) = lint_own(xml)
+    (found,) = lint_values(xml)
     assert found.code == "W060" and "did you mean ${custID}" in found.message
 
 
@@ -98,18 +98,18 @@ def test_dynamic_setvar_varname_may_assign_matching_names() -> None:
         '<setvar varname="n">1</setvar><setvar varname="choice${n}">x</setvar>'
         '<play type="tts">${choice1} ${other}</play>'
     )
-    assert sorted(d.code for d in lint_own(xml)) == ["I068", "W060"]
+    assert sorted(d.code for d in lint_values(xml)) == ["I068", "W060"]
 
 
 def test_references_in_attributes_are_located_at_the_attribute() -> None:
     xml = plan('<transfer callerid="${callerNumber}">2135551212</transfer>')
-    (found,) = lint_own(xml)
+    (found,) = lint_values(xml)
     assert (found.code, found.line, found.column) == ("W060", 1, 21)
 
 
 def test_reference_position_survives_entities_and_line_breaks() -> None:
     xml = '<dialplan>\n<play type="tts">\n   a &amp; b\r\n  ${who}</play></dialplan>'
-    (found,) = lint_own(xml)
+    (found,) = lint_values(xml)
     assert (found.code, found.line, found.column) == ("W060", 4, 3)
 
 
@@ -118,11 +118,11 @@ def test_record_get_post_define_variables_and_stash_does_not() -> None:
         '<record varname="r"/><get varname="g">http://a/</get><post varname="p">http://a/</post>'
         '<stash varname="s">1</stash><play type="tts">${r} ${g} ${p} ${s}</play>'
     )
-    assert [d.code for d in lint_own(xml)] == ["W061"]
+    assert [d.code for d in lint_values(xml)] == ["W061"]
 
 
 def test_unknown_system_variable_suggests_spelling() -> None:
-    (found,) = lint_own(plan('<play type="tts">${contact.firstname}</play>'))
+    (found,) = lint_values(plan('<play type="tts">${contact.firstname}</play>'))
     assert found.code == "W062" and "contact.firstName" in found.message
 
 
@@ -136,7 +136,7 @@ def test_unknown_system_variable_suggests_spelling() -> None:
     ],
 )
 def test_unterminated_reference_column(xml: str, column: int) -> None:
-    found = [d for d in lint_own(plan(xml)) if d.code == "E063"]
+    found = [d for d in lint_values(plan(xml)) if d.code == "E063"]
     assert [d.column for d in found] == [column]
 
 
@@ -249,7 +249,7 @@ def test_assignment_in_condition(expr: str, warn: bool) -> None:
 
 def test_dynamic_stash_varname_is_information_once() -> None:
     xml = plan('<setvar varname="n">1</setvar><stash varname="s${n}">1</stash>')
-    assert [d.code for d in lint_own(xml)] == ["I068"]
+    assert [d.code for d in lint_values(xml)] == ["I068"]
 
 
 def test_placeholder() -> None:
@@ -260,5 +260,5 @@ def test_placeholder() -> None:
 
 def test_reference_position_inside_cdata() -> None:
     xml = '<dialplan>\n<play type="tts"><![CDATA[a & b ${who}]]></play></dialplan>'
-    (found,) = lint_own(xml)
+    (found,) = lint_values(xml)
     assert (found.code, found.line, found.column) == ("W060", 2, 33)

@@ -1,0 +1,28 @@
+"""Call tests: scenario files (TOML) of simulated calls with expectations, and branch coverage.
+
+``dialplan test`` is the command-line front end; the format is in docs/testing-dialplans.md.
+"""
+
+from .scenarios import (
+    Branch,
+    Case,
+    CaseResult,
+    Coverage,
+    Scenario,
+    coverage,
+    read_scenario,
+    run_case,
+    scenario_from_dict,
+)
+
+__all__ = [
+    "Branch",
+    "Case",
+    "CaseResult",
+    "Coverage",
+    "Scenario",
+    "coverage",
+    "read_scenario",
+    "run_case",
+    "scenario_from_dict",
+]

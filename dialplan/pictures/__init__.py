@@ -1,0 +1,16 @@
+"""Pictures of a dialplan's call flow: DOT and Mermaid text, and SVG through Graphviz."""
+
+from .flow import Arrow, Box, Picture, picture, summarize, to_dot, to_mermaid
+from .svg import SVG_MAX_ELEMENTS, render_svg
+
+__all__ = [
+    "SVG_MAX_ELEMENTS",
+    "Arrow",
+    "Box",
+    "Picture",
+    "picture",
+    "render_svg",
+    "summarize",
+    "to_dot",
+    "to_mermaid",
+]
