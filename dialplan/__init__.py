@@ -15,7 +15,6 @@ from .errors import (
     CampaignError,
     DialplanError,
     InvalidDialplan,
-    RuntimeLimitExceeded,
     UsageError,
 )
 from .model import Plan
@@ -29,7 +28,6 @@ __all__ = [
     "InvalidDialplan",
     "Location",
     "Plan",
-    "RuntimeLimitExceeded",
     "Severity",
     "UsageError",
     "__version__",

@@ -5,10 +5,7 @@
 
 from .scenarios import (
     Branch,
-    Case,
-    CaseResult,
     Coverage,
-    Scenario,
     coverage,
     read_scenario,
     run_case,
@@ -17,10 +14,7 @@ from .scenarios import (
 
 __all__ = [
     "Branch",
-    "Case",
-    "CaseResult",
     "Coverage",
-    "Scenario",
     "coverage",
     "read_scenario",
     "run_case",
