@@ -10,6 +10,7 @@ import click
 
 from ..engine.result import CallResult
 from ..errors import InvalidDialplan, UsageError
+from ..model import Plan
 
 #: What a directory contributes: call-test files only (campaign files, pyproject.toml and other
 #: TOML files beside them are not scenarios).
@@ -54,7 +55,7 @@ def test(paths: tuple[str, ...], coverage: bool, fmt: str, quiet: bool) -> None:
             raise UsageError(f"{scenario.path}: dialplan: no such file: {scenario.dialplan}")
     passed = failed = 0
     report: list[dict[str, object]] = []
-    runs: dict[str, tuple[object, list[CallResult]]] = {}
+    runs: dict[str, tuple[Plan, list[CallResult]]] = {}
     for scenario in scenarios:
         entry: dict[str, object] = {"file": scenario.path, "dialplan": scenario.dialplan}
         if fmt == "text":
@@ -92,7 +93,7 @@ def test(paths: tuple[str, ...], coverage: bool, fmt: str, quiet: bool) -> None:
     covered: dict[str, Coverage] = {}
     if coverage:
         for dialplan_path, (plan, results) in runs.items():
-            covered[dialplan_path] = measure(plan, results)  # type: ignore[arg-type]
+            covered[dialplan_path] = measure(plan, results)
     if fmt == "json":
         out: dict[str, object] = {"passed": passed, "failed": failed, "scenarios": report}
         if coverage:

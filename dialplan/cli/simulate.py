@@ -66,6 +66,10 @@ def transcript(result: CallResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _given(value: str | None, default: str) -> str:
+    return default if value is None else value
+
+
 def _http_pairs(values: tuple[str, ...]) -> dict[str, str]:
     """``URL=BODY``: split at the first ``=`` after the URL's path (query strings keep theirs)."""
     out: dict[str, str] = {}
@@ -123,6 +127,7 @@ def simulate(
     Exit status: 0 the call ran to an end, 1 the dialplan is invalid or the call ended with a
     runtime error (step/duration/JavaScript limit), 2 usage error.
     """
+    from ..drivers.simulate import DEFAULT_CALLERID, DEFAULT_PHONENUMBER
     from ..drivers.simulate import simulate as run
     from .simwarnings import simulate_warnings
 
@@ -143,7 +148,6 @@ def simulate(
                 f"--var {name}: only user variables, call.callerid, call.phonenumber, "
                 "call.dnis and contact.* can be preset"
             )
-    extra = {key: value for key, value in call_values.items() if value is not None}
     result = run(
         plan,
         amd=amd,
@@ -155,7 +159,9 @@ def simulate(
         now=now,
         max_steps=max_steps,
         trace=fmt == "text",
-        **extra,
+        callerid=_given(call_values["callerid"], DEFAULT_CALLERID),
+        phonenumber=_given(call_values["phonenumber"], DEFAULT_PHONENUMBER),
+        dnis=_given(call_values["dnis"], ""),
     )
     warnings = simulate_warnings(plan, result, inputs, fields)
     for warning in warnings:
