@@ -3,7 +3,7 @@
 A 2,200-menu plan made ``graph --format svg`` run Graphviz to 9.6 GB and ``paths`` print 4.4
 million lines. These tests check the bounds themselves (the step budget, the SVG size limit,
 Graphviz's memory cap and timeout); the only time limits are generous hang-guards. Measured
-figures are in docs/performance.md.
+figures are in docs/performance.md (``python -m tools.bench bigplans`` measures them).
 """
 
 from __future__ import annotations
@@ -22,26 +22,12 @@ from dialplan.model import build_plan
 from dialplan.model.paths import LENGTH_CUT, MAX_STEPS, enumerate_routes
 from dialplan.parse import parse_any
 from dialplan.pictures import picture, svg, to_dot
+from tools.bench.bigplans import chained_menus
 
 ROOT = Path(__file__).resolve().parents[2]
 #: hang-guard and memory cap for the child processes (far above the bounds measured)
 GUARD_S = 120
 MEMORY_CAP = 1_500_000_000
-
-
-def chained_menus(count: int) -> str:
-    """Menu i: 1 goes to the next menu, 2 jumps ahead, timeout hangs up (about 250 bytes each)."""
-    parts = ['<dialplan name="Big">']
-    for i in range(count):
-        parts.append(
-            f'<menu name="M{i}" maxDigits="1" timeout="5">'
-            f'<play type="tts">Menu {i}: press 1 for the next one, 2 to jump.</play>'
-            f'<keypress pressed="1"><goto>M{(i + 1) % count}</goto></keypress>'
-            f'<keypress pressed="2"><goto>M{(i * 7 + 3) % count}</goto></keypress>'
-            '<keypress pressed="timeout"><hangup/></keypress></menu>'
-        )
-    parts.append("</dialplan>")
-    return "\n".join(parts) + "\n"
 
 
 @pytest.fixture(scope="module")
