@@ -4,6 +4,7 @@ at one bad file."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -165,3 +166,56 @@ def test_an_unexpected_failure_is_a_diagnostic_on_that_file_only(hostile_dir: Pa
     assert [(d.code, d.rule) for d in boom] == [("E000", "internal-error")]
     assert "RuntimeError: rule bug" in boom[0].message
     assert {Path(d.file).name for d in found} >= {"boom.xml", *HOSTILE}
+
+
+SUPERSCRIPT = plan(
+    '<menu name="m" maxDigits="²" timeout="³"><play type="tts">hi</play>'
+    '<keypress pressed="1"><hangup/></keypress></menu><transfer timeout="²">15550100</transfer>'
+)
+
+
+def test_non_ascii_digits_are_not_counts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``"²".isdigit()`` is true but ``int("²")`` fails: the model reads ASCII digits only."""
+    path = tmp_path / "superscript.xml"
+    path.write_text(SUPERSCRIPT, encoding="utf-8")
+    found = lint_paths([path])
+    assert "E000" not in {d.code for d in found}
+    assert [d.code for d in found if d.code == "E022"] == ["E022", "E022", "E022"]
+    for command, status in (("simulate", 1), ("graph", 0), ("paths", 0)):
+        code, _, err = run(capsys, command, str(path))
+        assert code == status and "internal error" not in err, (command, err)
+    code, _, err = run(capsys, "simulate", str(tmp_path / "superscript.xml"), "--input", "²")
+    assert code in (1, 2) and "internal error" not in err
+
+
+def test_positions_of_many_references_in_one_value_are_exact() -> None:
+    """Positions are found by resuming the previous walk (walking from the value's start for
+    each reference was quadratic: 5,000 references took 17 s)."""
+    from dialplan.lint.config import LintConfig
+    from dialplan.lint.linter import lint_source
+
+    refs = "x &amp; ${a} " * 2000
+    xml = f'<dialplan name="x"><play type="tts">{refs}</play><hangup/></dialplan>'
+    found = lint_source(xml, config=LintConfig(select=("W060",)))
+    columns = [d.column for d in found]
+    starts = [i + 1 for i in range(len(xml)) if xml.startswith("${a}", i)]
+    assert columns == starts
+
+
+def test_lint_of_a_value_with_many_references_is_linear(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "refs.xml"
+    path.write_text(plan(f'<play type="tts">{"${a}" * 30_000}</play><hangup/>'), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "dialplan", "lint", str(path), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,  # hang-guard: the quadratic walk took about ten minutes here
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    assert done.returncode == 0
+    assert done.stdout.count('"W060"') == 30_000
