@@ -55,8 +55,10 @@ def _write(text: str | bytes, output: str | None) -> None:
 def graph(file: str, fmt: str, output: str | None) -> None:
     """Draw the call flow of FILE: menus and their keys, AMD, gotos, hangups and transfers.
 
-    Dashed arrows are gotos, dotted arrows catches; grey shapes can never run.
-    Exit status: 0 drawn, 1 not a well-formed dialplan, 2 usage error or Graphviz missing.
+    Dashed arrows are gotos, dotted arrows catches; grey shapes can never run. SVG is drawn for
+    flows of up to 250 shapes and arrows, by Graphviz limited to 512 MB and 10 s.
+    Exit status: 0 drawn, 1 not a well-formed dialplan, 2 usage error, Graphviz missing or the
+    flow too big for SVG.
     """
     from ..pictures import SVG_MAX_ELEMENTS, picture, render_svg, to_dot, to_mermaid
 
@@ -105,6 +107,8 @@ def paths(file: str, fmt: str, max_loops: int, limit: int) -> None:
     Each route shows the AMD verdict, the keys to press at each menu (or timeout), the
     assumptions about data-dependent conditions (if/equal, transfer answered), how the call ends
     (hangup, transfer, end of plan, loop cut), and the `dialplan simulate` command that replays it.
+    The listing stops after --limit routes or 20,000 steps in all (a longer route is cut there:
+    "length cut"); the last line says so.
     Exit status: 0 listed, 1 not a well-formed dialplan, 2 usage error.
     """
     import json
