@@ -182,7 +182,12 @@ def test_routes_replay_in_the_engine() -> None:
 
     outcome = {"hangup": "hangup", "end of plan": "hangup", "transferred": "transfer",
                "caller hangup": "caller_hangup"}  # fmt: skip
-    files = [*corpus_files(), *sorted((Path(__file__).parent / "fixtures").glob("*.xml"))]
+    flow_rule_fixtures = Path(__file__).parents[1] / "lint" / "fixtures"
+    files = [
+        *corpus_files(),
+        *sorted((Path(__file__).parent / "fixtures").glob("*.xml")),
+        *sorted(flow_rule_fixtures.glob("[EWI]07*.xml")),
+    ]
     checked = 0
     for path in files:
         plan = build_plan(parse_any(path))

@@ -10,22 +10,20 @@ from dialplan.lint.linter import lint_source
 from dialplan.lint.registry import all_rules
 from tests.conftest import corpus_file, corpus_files
 
+from ._support import expected
+
 FIXTURES = Path(__file__).parent / "fixtures"
 FLOW_CODES = ("W070", "E071", "W072", "W073", "I074", "I075", "W076")
-
-#: code → lines its trigger fixture must be reported on (exactly), derived from spec §6.7
-EXPECTED = {
-    # after <hangup/> in a keypress (8); keypress 0 taken by the digit catch (14);
-    # a top-level menu after <hangup/> (18); the play after it is the same region (not 22)
-    "W070": ("W070_unreachable.xml", [8, 14, 18]),
-    "E071": ("E071_input_free_cycle.xml", [3]),
-    # timeout branch goes straight back (6); menu whose no-input route loops via goto (11)
-    "W072": ("W072_menu_loop.xml", [6, 11]),
-    "W073": ("W073_play_cycle.xml", [2]),
-    "I074": ("I074_implicit_hangup.xml", [7]),
-    "I075": ("I075_amd.xml", [2]),
-    # digit catch target outside the catch (2); hangup handler with only a play (10)
-    "W076": ("W076_catch_target.xml", [2, 10]),
+#: code → its trigger fixture; the lines each must be reported on (exactly) are marked in the
+#: fixture with ``<!-- expect: CODE -->`` (derived from spec §6.7, the reason beside each)
+TRIGGERS = {
+    "W070": "W070_unreachable.xml",
+    "E071": "E071_input_free_cycle.xml",
+    "W072": "W072_menu_loop.xml",
+    "W073": "W073_play_cycle.xml",
+    "I074": "I074_implicit_hangup.xml",
+    "I075": "I075_amd.xml",
+    "W076": "W076_catch_target.xml",
 }
 
 
@@ -35,8 +33,10 @@ def lines(path: Path | str, code: str) -> list[int]:
 
 @pytest.mark.parametrize("code", FLOW_CODES)
 def test_trigger_fixture_reports_code_on_expected_lines(code: str) -> None:
-    name, expected = EXPECTED[code]
-    assert lines(FIXTURES / name, code) == expected
+    path = FIXTURES / TRIGGERS[code]
+    marked = sorted(line for c, line in expected(path).elements() if c == code)
+    assert marked, "the fixture marks no line for its code"
+    assert lines(path, code) == marked
 
 
 @pytest.mark.parametrize("code", FLOW_CODES)
