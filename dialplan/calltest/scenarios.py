@@ -28,6 +28,7 @@ CASE_KEYS = frozenset(
         "variables",
         "callerid",
         "phonenumber",
+        "dnis",
         "now",
         "http",
         "max_steps",
@@ -163,7 +164,7 @@ def scenario_from_dict(
 
 
 _TABLES = ("contact", "variables", "http")
-_STRINGS = ("amd", "callerid", "phonenumber", "now")
+_STRINGS = ("amd", "callerid", "phonenumber", "dnis", "now")
 
 
 def _check_options(options: Mapping[str, Any]) -> str | None:

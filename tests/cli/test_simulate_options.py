@@ -101,3 +101,19 @@ def test_var_cannot_set_other_system_values(
     code, out, err = run(capsys, "simulate", call_values_plan, "--var", "global.date=x")
     assert code == 2 and out == ""
     assert err.startswith("dialplan: error: --var global.date: only user variables")
+
+
+def test_call_test_cases_take_dnis(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    plan = tmp_path / "plan.xml"
+    plan.write_text(
+        '<dialplan name="x"><play type="tts">dialled ${call.dnis}</play><hangup/></dialplan>',
+        encoding="utf-8",
+    )
+    (tmp_path / "t.calltest.toml").write_text(
+        'dialplan = "plan.xml"\n[[case]]\nname = "dnis"\ndnis = "18005550199"\n'
+        '[case.expect]\nprompts = ["dialled 18005550199"]\n',
+        encoding="utf-8",
+    )
+    code, out, err = run(capsys, "test", str(tmp_path))
+    assert code == 0, out + err
+    assert "1 passed, 0 failed" in out
