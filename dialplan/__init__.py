@@ -16,7 +16,6 @@ from .errors import (
     CampaignError,
     DialplanError,
     InvalidDialplan,
-    RuntimeLimitExceeded,
     UsageError,
 )
 from .model import Plan
@@ -28,7 +27,6 @@ __all__ = [
     "InvalidDialplan",
     "Location",
     "Plan",
-    "RuntimeLimitExceeded",
     "Severity",
     "UsageError",
     "__version__",

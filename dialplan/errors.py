@@ -3,8 +3,9 @@
 DialplanError                 base of everything this package raises on purpose (exit 2)
 ├── InvalidDialplan           a dialplan was rejected; carries its diagnostics (exit 1)
 ├── UsageError                bad options, missing files, bad config (exit 2)
-├── CampaignError             a campaign file or recipient list is unusable (exit 2)
-└── RuntimeLimitExceeded      a call exceeded the step or duration limit (engine outcome, never escapes a call)
+└── CampaignError             a campaign file, its dialplan or recipient list is unusable (exit 2)
+
+A call that runs past a limit is not an exception: it ends with the ``error`` outcome.
 """
 
 from __future__ import annotations
@@ -49,9 +50,3 @@ class CampaignError(DialplanError):
     """A campaign definition or its recipients cannot be used."""
 
     exit_code = 2
-
-
-class RuntimeLimitExceeded(DialplanError):
-    """A call ran past the step or duration limit (reported as an ``error`` outcome)."""
-
-    exit_code = 1

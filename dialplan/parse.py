@@ -17,6 +17,7 @@ from pathlib import Path
 from lxml import etree
 
 from .diagnostics import Diagnostic, Location, make
+from .limits import TEMPLATE_MAX_DEPTH
 
 #: Refuse larger documents outright (real dialplans are a few kilobytes).
 MAX_BYTES = 4 * 1024 * 1024
@@ -27,6 +28,11 @@ MAX_DEPTH = 128
 MAX_ELEMENTS = 20_000
 #: Refuse an element with more attributes (the richest tag, transfer, has nine).
 MAX_ATTRIBUTES = 100
+#: Refuse ``${…}`` references nested deeper than the template parser reads.
+MAX_TEMPLATE_DEPTH = TEMPLATE_MAX_DEPTH
+#: Refuse an attribute holding a number longer than this (counts, timeouts, key ranges and
+#: phone numbers have at most a few dozen digits); Python refuses ``int()`` past 4,300.
+MAX_NUMBER_DIGITS = 1000
 
 #: The codes the parser reports (code → rule name, explanation for ``dialplan rules``).
 CODES: dict[str, tuple[str, str]] = {
@@ -39,7 +45,16 @@ CODES: dict[str, tuple[str, str]] = {
         "DOCTYPE/ENTITY declarations are refused: they enable entity attacks.",
     ),
     "E016": ("document-too-large", "The file exceeds the size limit for a dialplan."),
-    "E017": ("nesting-too-deep", "Elements nest deeper than the limit."),
+    "E017": (
+        "nesting-too-deep",
+        "Elements nest deeper than the limit (128 levels), or ${…} references nest deeper "
+        "than 32 levels (real dialplans nest two: ${choice${num}}).",
+    ),
+    "E019": (
+        "value-too-large",
+        "An attribute holds a number of more than 1000 digits (counts, timeouts, key ranges "
+        "and phone numbers have a few dozen at most); the document is refused.",
+    ),
 }
 
 _DECL_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._\-]+)["']""")
@@ -53,6 +68,8 @@ _too_deep: etree.XPath | None = None
 #: From a start tag's ``<`` to its closing ``>`` (attribute values may contain ``>``).
 _TAG_END = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")
 _ATTR = re.compile(r"""\s([^\s=/>]+)\s*=\s*(?:"[^"]*"|'[^']*')""")
+_TEMPLATE_TOKEN = re.compile(r"\$\{|\}")
+_LONG_NUMBER = re.compile(rf"[0-9]{{{MAX_NUMBER_DIGITS + 1},}}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,6 +381,61 @@ def _index_positions(doc: ParsedDocument, masked: str) -> None:
                     file=doc.source.name,
                 )
             )
+        _check_values(doc, el)
+
+
+def _check_values(doc: ParsedDocument, el: etree._Element) -> None:
+    """Refuse values no later stage should have to handle: over-long numbers in attributes and
+    ``${`` references nested deeper than :data:`MAX_TEMPLATE_DEPTH` (attributes and text)."""
+    tag = etree.QName(el).localname
+    for name, value in el.attrib.items():
+        attr = etree.QName(name).localname
+        if len(value) > MAX_NUMBER_DIGITS and _LONG_NUMBER.search(value):
+            raise ParseFailure(
+                make(
+                    "E019",
+                    "value-too-large",
+                    f'"{attr}" on <{tag}> holds a number of more than {MAX_NUMBER_DIGITS} digits',
+                    doc.attr_location(el, attr),
+                    file=doc.source.name,
+                )
+            )
+        if _too_deep_template(value):
+            raise ParseFailure(
+                _too_nested(f'"{attr}" on <{tag}>', doc.attr_location(el, attr), doc)
+            )
+    if _too_deep_template(el.text):
+        raise ParseFailure(_too_nested(f"the text of <{tag}>", doc.text_location(el), doc))
+    if _too_deep_template(el.tail):
+        raise ParseFailure(_too_nested(f"the text after <{tag}>", doc.location(el), doc))
+
+
+def _too_deep_template(text: str | None) -> bool:
+    if not text or text.count("${") <= MAX_TEMPLATE_DEPTH:
+        return False
+    return template_depth(text) > MAX_TEMPLATE_DEPTH
+
+
+def _too_nested(where: str, loc: Location, doc: ParsedDocument) -> Diagnostic:
+    return make(
+        "E017",
+        "nesting-too-deep",
+        f"${{…}} references in {where} nest deeper than {MAX_TEMPLATE_DEPTH} levels",
+        loc,
+        file=doc.source.name,
+    )
+
+
+def template_depth(text: str) -> int:
+    """How deep ``${`` references nest in ``text`` (unterminated ones count as open)."""
+    depth = deepest = 0
+    for m in _TEMPLATE_TOKEN.finditer(text):
+        if m.group() == "${":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif depth:
+            depth -= 1
+    return deepest
 
 
 def parse_any(src: str | bytes | os.PathLike[str], name: str | None = None) -> ParsedDocument:

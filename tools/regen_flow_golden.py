@@ -15,9 +15,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dialplan.flowgraph import picture, to_dot, to_mermaid  # noqa: E402
 from dialplan.model import build_plan  # noqa: E402
 from dialplan.parse import parse_any  # noqa: E402
+from dialplan.pictures import picture, to_dot, to_mermaid  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "flow" / "fixtures"
 GOLDEN = ROOT / "tests" / "flow" / "golden"

@@ -1,6 +1,6 @@
 """The call flow figure of the report: the dialplan's flow picture and its legend as inline SVG.
 
-Graphviz draws both (``flowgraph.to_dot``, under a memory cap and a timeout, and only for plans
+Graphviz draws both (``pictures.flow.to_dot`` through ``pictures.svg.render_svg``, under its memory cap and timeout, and only for plans
 small enough to read as a picture). Its SVG is re-serialised with lxml so that the page keeps
 what it promises: no scripts, no links, no event handlers, ids unique in the page; the width and
 height Graphviz writes become ``width="100%"`` so the picture scales to the window (the viewBox
@@ -9,24 +9,21 @@ keeps its proportions).
 
 from __future__ import annotations
 
-import resource
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
 
-from ..flowgraph import _DOT_SHAPES, picture, to_dot
+from ..errors import DialplanError
+from ..pictures.flow import DOT_SHAPES, picture, to_dot
+from ..pictures.svg import render_svg
 
 #: larger plans are not drawn in the report (``dialplan graph`` draws them on their own)
 MAX_BOXES = 300
-TIMEOUT_S = 20.0
-MEMORY_BYTES = 1 << 30
 
 SVG_NS = "http://www.w3.org/2000/svg"
 
-#: what each shape of the picture stands for, in legend order (the shapes are flowgraph's)
+#: what each shape of the picture stands for, in legend order (the shapes are pictures.flow's)
 NODE_KINDS: tuple[tuple[str, str], ...] = (
     ("start", "start"),
     ("menu", "menu: a prompt\nand its keys"),
@@ -93,7 +90,7 @@ def legend_dot() -> str:
     for i, (shape, label) in enumerate(kinds):
         dead = ', color="#999999", fontcolor="#999999", style=dashed' if label == DEAD_LABEL else ""
         text = label.replace("\n", "\\n")
-        lines.append(f'  k{i} [label="{text}", {_DOT_SHAPES[shape]}{dead}];')
+        lines.append(f'  k{i} [label="{text}", {DOT_SHAPES[shape]}{dead}];')
     arrows = []
     for i, (style, label) in enumerate(EDGE_KINDS):
         lines.append(f'  a{i} [shape=point, width=0.06]; b{i} [shape=plaintext, label="{label}"];')
@@ -111,31 +108,12 @@ class GraphvizError(Exception):
     pass
 
 
-def _limits() -> None:  # pragma: no cover - runs in the child
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
-
-
 def render(dot_text: str) -> bytes:
-    """SVG from Graphviz ``dot``, with at most ``MEMORY_BYTES`` and ``TIMEOUT_S``."""
-    exe = shutil.which("dot")
-    if exe is None:
-        raise GraphvizError("Graphviz 'dot' is not installed")
+    """SVG from Graphviz ``dot``, under the memory cap and timeout of ``render_svg``."""
     try:
-        done = subprocess.run(
-            [exe, "-Tsvg"],
-            input=dot_text.encode("utf-8"),
-            capture_output=True,
-            timeout=TIMEOUT_S,
-            preexec_fn=_limits,
-        )
-    except subprocess.TimeoutExpired:
-        raise GraphvizError(f"Graphviz took longer than {TIMEOUT_S:g} s") from None
-    except OSError as exc:
+        return render_svg(dot_text)
+    except DialplanError as exc:
         raise GraphvizError(str(exc)) from None
-    if done.returncode != 0:
-        first = (done.stderr.decode("utf-8", "replace").strip().splitlines() or ["?"])[0]
-        raise GraphvizError(f"Graphviz failed: {first}")
-    return done.stdout
 
 
 def responsive(svg: bytes, prefix: str) -> str:

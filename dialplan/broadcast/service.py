@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import CampaignError
+from ..errors import CampaignError, InvalidDialplan
+from ..model import Plan
 from .campaign import Campaign, start_of
 from .dispatcher import Clock, Dispatcher, RealClock
 from .driver import CallRunner, SimulatedDriver, TelephonyDriver
@@ -55,11 +56,20 @@ def campaign_config(c: Campaign) -> dict[str, Any]:
     }
 
 
-def default_runner(campaign: Campaign) -> CallRunner:
+def load_dialplan(campaign: Campaign) -> Plan:
+    """The campaign's dialplan; an invalid one is a bad campaign input (exit 2), not a finding."""
     from .. import load
+
+    try:
+        return load(campaign.dialplan)
+    except InvalidDialplan as exc:
+        raise CampaignError(f"{campaign.path}: dialplan: {exc}") from None
+
+
+def default_runner(campaign: Campaign) -> CallRunner:
     from .runner import EngineRunner
 
-    plan = load(campaign.dialplan)
+    plan = load_dialplan(campaign)
     return EngineRunner(plan, campaign.dialplan.read_text(encoding="utf-8"))
 
 

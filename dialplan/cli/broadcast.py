@@ -129,11 +129,11 @@ def run(
     show = tty if progress is None else progress
     telephony: Any = None
     if driver == "sip":
-        from .. import load
+        from ..broadcast.service import load_dialplan
         from ..broadcast.sip import SipCampaignDriver
 
         clock = "real"
-        telephony = SipCampaignDriver(camp, load(camp.dialplan))
+        telephony = SipCampaignDriver(camp, load_dialplan(camp))
     try:
         if show:
             report = _run_with_progress(camp, db, clock, max_wait, telephony, tty, wait)

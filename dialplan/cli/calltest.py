@@ -10,21 +10,26 @@ import click
 
 from ..engine.result import CallResult
 from ..errors import InvalidDialplan, UsageError
+from ..model import Plan
+
+#: What a directory contributes: call-test files only (campaign files, pyproject.toml and other
+#: TOML files beside them are not scenarios).
+SCENARIO_GLOB = "*.calltest.toml"
 
 
 def scenario_files(paths: tuple[str, ...]) -> list[Path]:
-    """Files as given; directories contribute every ``*.toml`` below them."""
+    """Files as given (any name); directories contribute every ``*.calltest.toml`` below them."""
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted(path.rglob("*.toml")))
+            files.extend(sorted(p for p in path.rglob(SCENARIO_GLOB) if p.is_file()))
         elif path.is_file():
             files.append(path)
         else:
             raise UsageError(f"no such file or directory: {raw}")
     if not files:
-        raise UsageError("no scenario files (*.toml) found")
+        raise UsageError(f"no call-test files ({SCENARIO_GLOB}) in {', '.join(paths)}")
     return files
 
 
@@ -36,16 +41,21 @@ def scenario_files(paths: tuple[str, ...]) -> list[Path]:
 def test(paths: tuple[str, ...], coverage: bool, fmt: str, quiet: bool) -> None:
     """Run the call tests in scenario files (TOML; see docs/testing-dialplans.md).
 
+    PATHS are scenario files or directories (searched for *.calltest.toml).
+
     Exit status: 0 every case passed, 1 a case failed or a dialplan is invalid, 2 usage error.
     """
     from .._api import load
-    from ..scenarios import Coverage, read_scenario, run_case
-    from ..scenarios import coverage as measure
+    from ..calltest import Coverage, read_scenario, run_case
+    from ..calltest import coverage as measure
 
     scenarios = [read_scenario(p) for p in scenario_files(paths)]
+    for scenario in scenarios:  # a missing input is a usage error, before any case runs
+        if not Path(scenario.dialplan).is_file():
+            raise UsageError(f"{scenario.path}: dialplan: no such file: {scenario.dialplan}")
     passed = failed = 0
     report: list[dict[str, object]] = []
-    runs: dict[str, tuple[object, list[CallResult]]] = {}
+    runs: dict[str, tuple[Plan, list[CallResult]]] = {}
     for scenario in scenarios:
         entry: dict[str, object] = {"file": scenario.path, "dialplan": scenario.dialplan}
         if fmt == "text":
@@ -83,7 +93,7 @@ def test(paths: tuple[str, ...], coverage: bool, fmt: str, quiet: bool) -> None:
     covered: dict[str, Coverage] = {}
     if coverage:
         for dialplan_path, (plan, results) in runs.items():
-            covered[dialplan_path] = measure(plan, results)  # type: ignore[arg-type]
+            covered[dialplan_path] = measure(plan, results)
     if fmt == "json":
         out: dict[str, object] = {"passed": passed, "failed": failed, "scenarios": report}
         if coverage:

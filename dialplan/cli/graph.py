@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import click
 
-from ..errors import DialplanError, InvalidDialplan, UsageError
+from ..errors import InvalidDialplan, UsageError
 from ..model import Plan, build_plan
-from ..parse import ParseFailure, parse, read_source
+from ..parse import ParsedDocument, ParseFailure, parse, read_source
+
+
+def _parsed(path: str) -> tuple[ParsedDocument, Plan]:
+    """The document and model of ``path``; any well-formed dialplan can be drawn, even one with
+    lint errors."""
+    try:
+        doc = parse(read_source(path))
+    except ParseFailure as failure:
+        raise InvalidDialplan([failure.diagnostic], failure.diagnostic.file) from None
+    return doc, build_plan(doc)
 
 
 def _plan(path: str) -> Plan:
-    """The model of ``path``; any well-formed dialplan can be drawn, even one with lint errors."""
-    try:
-        return build_plan(parse(read_source(path)))
-    except ParseFailure as failure:
-        raise InvalidDialplan([failure.diagnostic], failure.diagnostic.file) from None
+    return _parsed(path)[1]
 
 
 def _write(text: str | bytes, output: str | None) -> None:
@@ -37,26 +41,6 @@ def _write(text: str | bytes, output: str | None) -> None:
         raise UsageError(f"cannot write {output}: {exc.strerror}") from None
 
 
-def render_svg(dot_text: str) -> bytes:
-    """SVG from DOT text through Graphviz ``dot`` (must be on PATH)."""
-    exe = shutil.which("dot")
-    if exe is None:
-        raise DialplanError(
-            "Graphviz 'dot' not found on PATH: install graphviz (apt-get install graphviz) "
-            "or use --format dot|mermaid"
-        )
-    try:
-        done = subprocess.run(
-            [exe, "-Tsvg"], input=dot_text.encode("utf-8"), capture_output=True, timeout=60
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise DialplanError(f"Graphviz 'dot' failed: {exc}") from None
-    if done.returncode != 0:
-        first = (done.stderr.decode("utf-8", "replace").strip().splitlines() or ["?"])[0]
-        raise DialplanError(f"Graphviz 'dot' failed: {first}")
-    return done.stdout
-
-
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option(
@@ -71,10 +55,12 @@ def render_svg(dot_text: str) -> bytes:
 def graph(file: str, fmt: str, output: str | None) -> None:
     """Draw the call flow of FILE: menus and their keys, AMD, gotos, hangups and transfers.
 
-    Dashed arrows are gotos, dotted arrows catches; grey shapes can never run.
-    Exit status: 0 drawn, 1 not a well-formed dialplan, 2 usage error or Graphviz missing.
+    Dashed arrows are gotos, dotted arrows catches; grey shapes can never run. SVG is drawn for
+    flows of up to 250 shapes and arrows, by Graphviz limited to 512 MB and 10 s.
+    Exit status: 0 drawn, 1 not a well-formed dialplan, 2 usage error, Graphviz missing or the
+    flow too big for SVG.
     """
-    from ..flowgraph import picture, to_dot, to_mermaid
+    from ..pictures import SVG_MAX_ELEMENTS, picture, render_svg, to_dot, to_mermaid
 
     pic = picture(_plan(file))
     if fmt == "mermaid":
@@ -82,6 +68,13 @@ def graph(file: str, fmt: str, output: str | None) -> None:
     elif fmt == "dot":
         _write(to_dot(pic), output)
     else:
+        size = len(pic.boxes) + len(pic.arrows)
+        if size > SVG_MAX_ELEMENTS:
+            raise UsageError(
+                f"{file}: the flow has {size:,} shapes and arrows; SVG is drawn up to "
+                f"{SVG_MAX_ELEMENTS} (Graphviz's layout needs minutes and gigabytes beyond): "
+                "use --format dot or --format mermaid"
+            )
         _write(render_svg(to_dot(pic)), output)
 
 
@@ -114,20 +107,29 @@ def paths(file: str, fmt: str, max_loops: int, limit: int) -> None:
     Each route shows the AMD verdict, the keys to press at each menu (or timeout), the
     assumptions about data-dependent conditions (if/equal, transfer answered), how the call ends
     (hangup, transfer, end of plan, loop cut), and the `dialplan simulate` command that replays it.
+    The listing stops after --limit routes or 20,000 steps in all (a longer route is cut there:
+    "length cut"); the last line says so.
     Exit status: 0 listed, 1 not a well-formed dialplan, 2 usage error.
     """
     import json
     import shlex
 
-    from ..model.paths import enumerate_routes
+    from ..model.paths import MAX_STEPS, enumerate_routes
 
-    plan = _plan(file)
+    parsed, plan = _parsed(file)
     found = enumerate_routes(plan, max_loops=max_loops, limit=limit)
+    size_note = (
+        f"stopped at the listing's size limit of {MAX_STEPS:,} steps"
+        if found.size_limited
+        else None
+    )
     if fmt == "json":
         doc = {
             "file": file,
             "max_loops": found.max_loops,
             "truncated": found.truncated,
+            "max_steps": MAX_STEPS,
+            "size_limited": found.size_limited,
             "routes": [
                 {
                     "id": i,
@@ -158,6 +160,7 @@ def paths(file: str, fmt: str, max_loops: int, limit: int) -> None:
             ],
         }
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        _warn_if_invalid(file, parsed, plan, size_note)
         return
     for i, route in enumerate(found.routes, 1):
         click.echo(f"route {i}: {route.ending} at line {route.end_loc.line} ({route.end_what})")
@@ -181,21 +184,30 @@ def paths(file: str, fmt: str, max_loops: int, limit: int) -> None:
         click.echo(f"  $ {command}")
         click.echo("")
     total = len(found.routes)
-    more = " (stopped at --limit; there are more)" if found.truncated else ""
+    if size_note:
+        more = f" ({size_note}{'; there are more' if found.truncated else ''})"
+    else:
+        more = " (stopped at --limit; there are more)" if found.truncated else ""
     click.echo(
         f"{total} route{'s' if total != 1 else ''}, each loop taken at most {found.max_loops}x{more}"
     )
-    _warn_if_invalid(file)
+    _warn_if_invalid(file, parsed, plan, None)
 
 
-def _warn_if_invalid(file: str) -> None:
-    """Routes of a plan with lint errors are listed, but their replay commands would be refused."""
-    from .._api import load
+def _warn_if_invalid(file: str, doc: ParsedDocument, plan: Plan, size_note: str | None) -> None:
+    """Routes of a plan with lint errors are listed, but their replay commands would be refused.
 
-    try:
-        load(file)
-    except InvalidDialplan as exc:
-        errors = sum(1 for d in exc.diagnostics if d.severity.name == "ERROR")
+    ``size_note`` (JSON output) says on stderr that the listing was cut by its size limit.
+    """
+    from ..diagnostics import Severity
+    from ..lint.config import LintConfig
+    from ..lint.linter import check_document
+
+    if size_note:
+        click.echo(f"dialplan: note: {size_note}; see 'dialplan paths --help'", err=True)
+    diags = check_document(doc, LintConfig(select=("E",)), plan=plan)
+    errors = sum(1 for d in diags if d.severity is Severity.ERROR)
+    if errors:
         click.echo(
             f"dialplan: warning: {file} has {errors} lint error{'s' if errors != 1 else ''}"
             f" (see 'dialplan lint {file}'); 'dialplan simulate' will refuse to replay these routes",

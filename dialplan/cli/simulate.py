@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import click
 
@@ -23,9 +24,14 @@ def pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
 
 
 def load_or_report(path: str, refused: str = "not simulated") -> object:
-    """Load a dialplan; on errors print every error diagnostic and exit 1."""
+    """Load a dialplan; on errors print every error diagnostic and exit 1 (a missing file is a
+    usage error: exit 2)."""
+    from pathlib import Path
+
     from .._api import load
 
+    if not Path(path).is_file():
+        raise UsageError(f"no such file: {path}")
     try:
         return load(path)
     except InvalidDialplan as exc:
@@ -60,6 +66,10 @@ def transcript(result: CallResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _given(value: str | None, default: str) -> str:
+    return default if value is None else value
+
+
 def _http_pairs(values: tuple[str, ...]) -> dict[str, str]:
     """``URL=BODY``: split at the first ``=`` after the URL's path (query strings keep theirs)."""
     out: dict[str, str] = {}
@@ -80,13 +90,18 @@ def _http_pairs(values: tuple[str, ...]) -> dict[str, str]:
                    "'timeout' (silence) or 'hangup'. Repeat in order; afterwards the caller is silent.")  # fmt: skip
 @click.option("--transfer", type=click.Choice(["answered", "no_answer", "busy", "failed"]),
               default="answered", show_default=True, help="How transfers end.")  # fmt: skip
-@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Preset a variable.")
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
+              help="Preset a variable; call.callerid/call.phonenumber/call.dnis and contact.* "
+                   "set those values.")  # fmt: skip
 @click.option("--contact", "contact", multiple=True, metavar="FIELD=VALUE",
               help="A contact field (firstName) or column (A-ZZ).")  # fmt: skip
 @click.option("--http", "http", multiple=True, metavar="URL=BODY",
               help="Answer <get>/<post> to URL with BODY (status 200); other requests fail.")  # fmt: skip
 @click.option("--callerid", default=None, help="call.callerid (default 15555550100).")
 @click.option("--phonenumber", default=None, help="call.phonenumber (default 15555550123).")
+@click.option(
+    "--dnis", default=None, help="call.dnis: the number that was dialled (default empty)."
+)
 @click.option("--now", default=None, help="Virtual start time, ISO 8601 UTC (default 2026-01-05T15:30:00Z).")  # fmt: skip
 @click.option("--max-steps", type=click.IntRange(min=1), default=10_000, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)  # fmt: skip
@@ -100,38 +115,61 @@ def simulate(
     http: tuple[str, ...],
     callerid: str | None,
     phonenumber: str | None,
+    dnis: str | None,
     now: str | None,
     max_steps: int,
     fmt: str,
 ) -> None:
     """Simulate one call through FILE on a virtual clock and show what happened.
 
+    Warns on stderr (and in JSON under "warnings") about --input values the call never used
+    and ${contact.*} fields the plan reads that were not given or are empty.
     Exit status: 0 the call ran to an end, 1 the dialplan is invalid or the call ended with a
     runtime error (step/duration/JavaScript limit), 2 usage error.
     """
+    from ..drivers.simulate import DEFAULT_CALLERID, DEFAULT_PHONENUMBER
     from ..drivers.simulate import simulate as run
+    from .simwarnings import simulate_warnings
 
-    plan = load_or_report(file)
-    extra: dict[str, object] = {}
-    if callerid is not None:
-        extra["callerid"] = callerid
-    if phonenumber is not None:
-        extra["phonenumber"] = phonenumber
+    plan: Any = load_or_report(file)
+    preset = pairs(variables, "--var")
+    fields = pairs(contact, "--contact")
+    call_values = {"callerid": callerid, "phonenumber": phonenumber, "dnis": dnis}
+    for name in [n for n in preset if "." in n]:
+        head, _, rest = name.partition(".")
+        if head == "call" and rest in call_values:
+            value = preset.pop(name)
+            if call_values[rest] is None:  # the explicit option wins
+                call_values[rest] = value
+        elif head == "contact" and rest:
+            fields.setdefault(rest, preset.pop(name))
+        else:
+            raise UsageError(
+                f"--var {name}: only user variables, call.callerid, call.phonenumber, "
+                "call.dnis and contact.* can be preset"
+            )
     result = run(
-        plan,  # type: ignore[arg-type]
+        plan,
         amd=amd,
         inputs=list(inputs),
         transfer=transfer,
-        variables=pairs(variables, "--var"),
-        contact=pairs(contact, "--contact"),
+        variables=preset,
+        contact=fields,
         http=_http_pairs(http) or None,
         now=now,
         max_steps=max_steps,
         trace=fmt == "text",
-        **extra,  # type: ignore[arg-type]
+        callerid=_given(call_values["callerid"], DEFAULT_CALLERID),
+        phonenumber=_given(call_values["phonenumber"], DEFAULT_PHONENUMBER),
+        dnis=_given(call_values["dnis"], ""),
     )
+    warnings = simulate_warnings(plan, result, inputs, fields)
+    for warning in warnings:
+        click.echo(f"dialplan: warning: {warning}", err=True)
     if fmt == "json":
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        doc = result.to_dict()
+        doc["warnings"] = warnings
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
         click.echo(transcript(result), nl=False)
     if result.outcome == "error":

@@ -41,7 +41,7 @@ Responder = Callable[[str, str], HttpAnswer]
 
 def check_input(item: str) -> str:
     """Validate one script item (raise :class:`UsageError`)."""
-    if item.isdigit():
+    if item.isascii() and item.isdigit():
         return item
     text = item.strip()
     lowered = text.lower()

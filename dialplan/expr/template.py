@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from ..limits import TEMPLATE_MAX_DEPTH
+
 #: Rounds of re-substitution when a value itself contains ``${`` (spec §4.1).
 MAX_ROUNDS = 10
+#: Deepest ``${`` nesting parsed; deeper text is an error (the parser refuses such documents).
+MAX_DEPTH = TEMPLATE_MAX_DEPTH
 
 
 class TemplateError(ValueError):
@@ -101,12 +105,14 @@ def parse_template(text: str) -> Template:
     """Parse ``text``; raise :class:`TemplateError` on an unterminated ``${``."""
     if "${" not in text:
         return Template(text, (Literal(text),) if text else ())
-    parts, _ = _parse_parts(text, 0, nested=False)
+    parts, _ = _parse_parts(text, 0, nested=False, depth=0)
     return Template(text, tuple(parts))
 
 
-def _parse_parts(text: str, pos: int, nested: bool) -> tuple[list[Part], int]:
+def _parse_parts(text: str, pos: int, nested: bool, depth: int) -> tuple[list[Part], int]:
     """Parts from ``pos`` up to the end (or, ``nested``, the ``}`` closing a reference)."""
+    if depth > MAX_DEPTH:
+        raise TemplateError(f"'${{' nested deeper than {MAX_DEPTH} levels", pos - 2)
     parts: list[Part] = []
     n = len(text)
     while pos < n:
@@ -122,7 +128,7 @@ def _parse_parts(text: str, pos: int, nested: bool) -> tuple[list[Part], int]:
             return parts, n
         if ref > pos:
             parts.append(Literal(text[pos:ref]))
-        inner, pos = _parse_parts(text, ref + 2, nested=True)
+        inner, pos = _parse_parts(text, ref + 2, nested=True, depth=depth + 1)
         if pos >= n or text[pos] != "}":
             raise TemplateError("unterminated '${'", ref)
         parts.append(Ref(tuple(inner), ref))

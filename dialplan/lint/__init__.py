@@ -1,18 +1,16 @@
 """The linter: rules by family, configuration, and output formats."""
 
 from .config import LintConfig, discover_config, load_config
-from .linter import check_document, failed, iter_files, lint_paths, lint_source
-from .registry import Problem, Rule, all_rules, rule
+from .linter import check_document, failed, lint_paths, lint_source
+from .registry import Problem, all_rules, rule
 
 __all__ = [
     "LintConfig",
     "Problem",
-    "Rule",
     "all_rules",
     "check_document",
     "discover_config",
     "failed",
-    "iter_files",
     "lint_paths",
     "lint_source",
     "load_config",

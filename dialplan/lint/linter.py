@@ -6,13 +6,13 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ..diagnostics import Diagnostic, Severity, sort_diagnostics
+from ..diagnostics import Diagnostic, Severity, make, sort_diagnostics
 from ..errors import UsageError
 from ..model import Plan, build_plan
 from ..parse import ParsedDocument, ParseFailure, parse, read_source
 from .config import LintConfig
 from .context import LintContext
-from .registry import all_rules
+from .registry import CODES, all_rules
 
 
 def check_document(
@@ -118,7 +118,13 @@ def _workers(count: int, jobs: int | None) -> int:
 def _lint_files(files: Iterable[str], config: LintConfig) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     for path in files:
-        found.extend(lint_source(path, path, config))
+        try:
+            found.extend(lint_source(path, path, config))
+        except Exception as exc:  # one file's bug must not stop the others (E000)
+            if os.environ.get("DIALPLAN_DEBUG"):
+                raise
+            message = f"linting this file failed: {type(exc).__name__}: {exc}"
+            found.append(make("E000", CODES["E000"][0], message[:500], file=path))
     return found
 
 

@@ -20,6 +20,12 @@ from ..model import Node
 from ..parse import ParsedDocument
 from .context import LintContext
 
+#: Where the last walk stopped: (text, start, stop, decoded count, offset, inside CDATA). Rules
+#: ask for the positions of many references in one value in increasing order; resuming from
+#: here keeps that linear (walking from the start each time was quadratic: 5,000 references in
+#: one prompt took 17 s).
+_resume: tuple[str, int, str, int, int, bool] | None = None
+
 
 def _walk(doc: ParsedDocument, start: int, count: int, stop: str) -> int | None:
     """Source offset after ``count`` decoded characters from ``start`` (None if ``stop`` is hit).
@@ -27,11 +33,20 @@ def _walk(doc: ParsedDocument, start: int, count: int, stop: str) -> int | None:
     Entity and character references count as one character, CRLF as one, and CDATA sections
     contribute their content verbatim; any other markup (``stop``) ends the walk.
     """
+    global _resume
     text = doc.text
     i = start
     n = len(text)
     cdata = False
     done = 0
+    last = _resume
+    if (
+        last is not None
+        and last[0] is text
+        and (last[1], last[2]) == (start, stop)
+        and last[3] <= count
+    ):
+        done, i, cdata = last[3], last[4], last[5]
     while done < count:
         if i >= n:
             return None
@@ -53,6 +68,7 @@ def _walk(doc: ParsedDocument, start: int, count: int, stop: str) -> int | None:
             continue
         i += 2 if text.startswith("\r\n", i) else 1
         done += 1
+    _resume = (text, start, stop, done, i, cdata)
     if not cdata and text.startswith("<![CDATA[", i):
         i += 9
     return i

@@ -60,8 +60,17 @@ class Rule:
             )
 
 
-#: Codes produced outside rule modules (parser and schema), documented where they are made.
-PIPELINE_CODES: dict[str, tuple[str, str]] = {**parse.CODES, **schema.CODES}
+#: The linter's own code: a file whose linting failed unexpectedly (the others are still linted).
+CODES: dict[str, tuple[str, str]] = {
+    "E000": (
+        "internal-error",
+        "Linting this file failed unexpectedly (a bug in dialplan: please report it with the "
+        "file). The message names the exception; the other files are still linted.",
+    ),
+}
+
+#: Codes produced outside rule modules (parser, schema, linter), documented where they are made.
+PIPELINE_CODES: dict[str, tuple[str, str]] = {**CODES, **parse.CODES, **schema.CODES}
 
 _RULES: dict[str, Rule] = {}
 #: ``_RULES`` sorted by code, and whether the family modules were imported (checked per file)

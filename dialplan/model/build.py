@@ -54,11 +54,16 @@ class Raw:
         return lenient(value.strip()) if value is not None else None
 
 
+def _count(text: str) -> bool:
+    """A positive count in ASCII digits (``str.isdigit`` also accepts "²", which ``int`` refuses)."""
+    return text.isascii() and text.isdigit() and int(text) > 0
+
+
 def _menu(r: Raw) -> n.Node:
     keypresses = tuple(c for c in r.children if isinstance(c, n.Keypress))
     prompts = tuple(c for c in r.children if not isinstance(c, n.Keypress))
     raw_max = r.get("maxDigits")
-    if raw_max and raw_max.isdigit() and int(raw_max) > 0:
+    if raw_max and _count(raw_max):
         max_digits = int(raw_max)
     else:
         max_digits = max([k.pattern.width for k in keypresses] + [1])
@@ -93,7 +98,7 @@ def _transfer(r: Raw) -> n.Node:
         musiconhold=MUSIC_ON_HOLD_ALIASES.get(moh, moh),
         continue_after=r.flag("continue-after", False),
         mode=(r.get("mode") or "ringall").lower(),
-        timeout_s=int(timeout) if timeout and timeout.isdigit() and int(timeout) > 0 else 30,
+        timeout_s=int(timeout) if timeout and _count(timeout) else 30,
         whisper_tts=r.template("whisper-tts"),
         screen=r.flag("screen", False),
         callerid_alpha=r.get("calleridalpha"),

@@ -35,7 +35,12 @@ from .nodes import Amd, Catch, Equal, If, Menu, Transfer
 from .plan import Plan
 
 LOOP_CUT = "loop cut"
+LENGTH_CUT = "length cut"
 CALLER_HANGUP = "caller hangup"
+#: Default bound on the decisions listed over all routes (and on one route's length): a plan of
+#: thousands of chained menus has routes thousands of steps long, and listing a thousand of
+#: them would print millions of lines.
+MAX_STEPS = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +101,11 @@ class Route:
 @dataclass(frozen=True, slots=True)
 class Routes:
     routes: tuple[Route, ...]
-    #: True when enumeration stopped at the route limit
+    #: True when enumeration stopped at the route limit or at the step budget
     truncated: bool = False
     max_loops: int = 1
+    #: True when it stopped (or cut a route) because of the step budget ``max_steps``
+    size_limited: bool = False
 
 
 @dataclass(slots=True)
@@ -113,19 +120,32 @@ class _Frame:
 
 
 def enumerate_routes(
-    plan: Plan, graph: FlowGraph | None = None, max_loops: int = 1, limit: int = 1000
+    plan: Plan,
+    graph: FlowGraph | None = None,
+    max_loops: int = 1,
+    limit: int = 1000,
+    max_steps: int = MAX_STEPS,
 ) -> Routes:
-    """Every distinct route from the start, loops bounded by ``max_loops`` (at most ``limit``)."""
+    """Every distinct route from the start, loops bounded by ``max_loops`` (at most ``limit``).
+
+    Enumeration also stops once the routes found hold ``max_steps`` steps in all, and a route
+    that reaches ``max_steps`` steps on its own ends there (``LENGTH_CUT``).
+    """
     graph = graph or build_flow(plan)
-    return _Walker(plan, graph, max(0, max_loops), max(1, limit)).run()
+    return _Walker(plan, graph, max(0, max_loops), max(1, limit), max(1, max_steps)).run()
 
 
 class _Walker:
-    def __init__(self, plan: Plan, graph: FlowGraph, max_loops: int, limit: int) -> None:
+    def __init__(
+        self, plan: Plan, graph: FlowGraph, max_loops: int, limit: int, max_steps: int
+    ) -> None:
         self.plan = plan
         self.graph = graph
         self.max_loops = max_loops
         self.limit = limit
+        self.max_steps = max_steps
+        self.listed = 0
+        self.size_limited = False
         self.found: list[Route] = []
         self.steps: list[Step] = []
         self.on_path: Counter[int] = Counter()
@@ -139,8 +159,9 @@ class _Walker:
         self.on_path[start] += 1
         truncated = False
         while stack:
-            if len(self.found) >= self.limit:
+            if len(self.found) >= self.limit or self.listed >= self.max_steps:
                 truncated = True
+                self.size_limited = self.listed >= self.max_steps
                 break
             frame = stack[-1]
             if frame.i >= len(frame.choices):
@@ -157,6 +178,10 @@ class _Walker:
             is_back = self.on_path[edge.target] > 0
             if is_back and self.back[key] >= self.max_loops:
                 self.emit(step, LOOP_CUT, edge.target)
+                continue
+            if step is not None and len(self.steps) + 1 >= self.max_steps:
+                self.size_limited = True
+                self.emit(step, LENGTH_CUT, edge.target)
                 continue
             target = self.graph.vertices[edge.target]
             new = _Frame(edge.target, [])
@@ -175,7 +200,7 @@ class _Walker:
             self.on_path[edge.target] += 1
             new.choices = self.choices(target)
             stack.append(new)
-        return Routes(tuple(self.found), truncated, self.max_loops)
+        return Routes(tuple(self.found), truncated, self.max_loops, self.size_limited)
 
     def leave(self, frame: _Frame) -> None:
         self.on_path[frame.vid] -= 1
@@ -187,9 +212,10 @@ class _Walker:
             del self.state[key]
 
     def emit(self, step: Step | None, ending: str, at: int) -> None:
-        if "hangup" in self.state and ending != LOOP_CUT:
+        if "hangup" in self.state and ending not in (LOOP_CUT, LENGTH_CUT):
             ending = CALLER_HANGUP  # the handler ran to its end; the call was already gone
         steps = (*self.steps, step) if step is not None else tuple(self.steps)
+        self.listed += len(steps)
         vertex = self.graph.vertices[at]
         self.found.append(Route(steps, ending, vertex.loc, str(vertex)))
 

@@ -48,7 +48,7 @@ class Pattern:
         if self.kind is PatternKind.LITERAL:
             return digits == self.text
         if self.kind is PatternKind.RANGE:
-            return digits.isdigit() and self.lo <= int(digits) <= self.hi
+            return digits.isascii() and digits.isdigit() and self.lo <= int(digits) <= self.hi
         return False
 
 
@@ -74,7 +74,7 @@ def parse_duration_ms(raw: str | None, default_ms: int) -> int:
     if raw is None:
         return default_ms
     text = raw.strip()
-    if not text.isdigit() or int(text) <= 0:
+    if not (text.isascii() and text.isdigit()) or int(text) <= 0:
         return default_ms
     value = int(text)
     return value if value >= 1000 else value * 1000

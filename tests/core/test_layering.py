@@ -77,7 +77,7 @@ def test_nothing_imports_the_cli() -> None:
 #: never from a higher one. A module belongs to the floor of its longest matching prefix; a new
 #: top-level module or package not listed here sits on the "apps" floor (just below the CLI).
 FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("base", ("dialplan._version", "dialplan.diagnostics", "dialplan.errors")),
+    ("base", ("dialplan._version", "dialplan.diagnostics", "dialplan.errors", "dialplan.limits")),
     ("parse", ("dialplan.parse",)),
     ("expr", ("dialplan.expr",)),  # the model compiles ${…} templates when it is built
     ("model", ("dialplan.model",)),
@@ -97,7 +97,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("lint", ("dialplan.lint",)),  # the linter proper: config, files, output formats
     ("drivers", ("dialplan.netguard", "dialplan.drivers")),
     ("api", ("dialplan", "dialplan._api")),
-    ("apps", ("dialplan.broadcast", "dialplan.scenarios", "dialplan.flowgraph")),
+    ("apps", ("dialplan.broadcast", "dialplan.calltest", "dialplan.pictures")),
     ("cli", ("dialplan.cli", "dialplan.__main__")),
 )
 APPS = next(i for i, (name, _) in enumerate(FLOORS) if name == "apps")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from dialplan.calltest import run_case, scenario_from_dict
 from dialplan.model import build_plan
 from dialplan.parse import parse, read_source
-from dialplan.scenarios import run_case, scenario_from_dict
 from tests.conftest import CORPUS, corpus_files
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -1,4 +1,4 @@
-"""The scenario file reader and the expectation checker (``dialplan.scenarios``)."""
+"""The scenario file reader and the expectation checker (``dialplan.calltest``)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from dialplan.calltest.scenarios import check, read_scenario, scenario_from_dict
 from dialplan.drivers.simulate import simulate
 from dialplan.errors import UsageError
-from dialplan.scenarios import check, read_scenario, scenario_from_dict
 from tests.engine.util import plan_of
 
 PLAN = """<dialplan><menu maxDigits="1"><play type="tts">Pick one</play>

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from dialplan.cli import cli, main
-from dialplan.flowgraph import Picture, picture, summarize, to_dot, to_mermaid
 from dialplan.model import build_plan
 from dialplan.parse import parse_any
+from dialplan.pictures import Picture, picture, summarize, to_dot, to_mermaid
 from tests.conftest import corpus_file
 
 HERE = Path(__file__).parent

@@ -182,7 +182,12 @@ def test_routes_replay_in_the_engine() -> None:
 
     outcome = {"hangup": "hangup", "end of plan": "hangup", "transferred": "transfer",
                "caller hangup": "caller_hangup"}  # fmt: skip
-    files = [*corpus_files(), *sorted((Path(__file__).parent / "fixtures").glob("*.xml"))]
+    flow_rule_fixtures = Path(__file__).parents[1] / "lint" / "fixtures"
+    files = [
+        *corpus_files(),
+        *sorted((Path(__file__).parent / "fixtures").glob("*.xml")),
+        *sorted(flow_rule_fixtures.glob("[EWI]07*.xml")),
+    ]
     checked = 0
     for path in files:
         plan = build_plan(parse_any(path))
@@ -232,7 +237,7 @@ def test_printed_commands_run_in_the_simulate_cli() -> None:
 
     seed = str(corpus_file("seeds/nonprofit-charity-ivr.xml"))
     res = CliRunner().invoke(cli, ["paths", seed, "--format", "json"])
-    routes_doc = json.loads(res.output)["routes"]
+    routes_doc = json.loads(res.stdout)["routes"]
     outcome = {"hangup": "hangup", "transferred": "transfer", "end of plan": "hangup"}
     checked = 0
     for route in routes_doc:
@@ -241,7 +246,7 @@ def test_printed_commands_run_in_the_simulate_cli() -> None:
         argv = [*route["simulate"][1:], "--format", "json"]
         run = CliRunner().invoke(cli, argv)
         assert run.exit_code == 0, (argv, run.output)
-        result = json.loads(run.output)
+        result = json.loads(run.stdout)
         assert result["outcome"] == outcome[route["ending"]], argv
         checked += 1
     assert checked == 15  # every route but the cut loop

@@ -5,12 +5,12 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dialplan.flowgraph import picture, to_dot, to_mermaid
 from dialplan.lint.linter import lint_source
 from dialplan.model import build_plan
 from dialplan.model.flow import EdgeKind, branch_points, build_flow, in_flow
 from dialplan.model.paths import enumerate_routes
 from dialplan.parse import parse_any
+from dialplan.pictures import picture, to_dot, to_mermaid
 
 NAMES = ["a", "b", "c", "d"]
 

@@ -13,13 +13,13 @@ from .common import CORPUS, Figure, Report, cli, ensure_root_on_path, time_call
 
 ensure_root_on_path()
 
-from dialplan.flowgraph import picture, to_dot  # noqa: E402
 from dialplan.lint.config import LintConfig  # noqa: E402
 from dialplan.lint.linter import lint_source  # noqa: E402
 from dialplan.model import build_plan  # noqa: E402
 from dialplan.model.flow import build_flow  # noqa: E402
 from dialplan.model.paths import enumerate_routes  # noqa: E402
 from dialplan.parse import parse_any  # noqa: E402
+from dialplan.pictures import picture, to_dot  # noqa: E402
 
 FLOW_CODES = LintConfig(select=("W07", "E07", "I07"))
 

@@ -159,6 +159,9 @@ def overlapping_keypress(ctx: LintContext) -> Iterator[Problem]:
     """
     for _menu, keypresses in _menus(ctx):
         earlier: list[Keypress] = []
+        #: the earlier ranges alone: two literals never overlap, so a literal is checked against
+        #: these only (a menu of thousands of literal keys stays linear)
+        ranges: list[Keypress] = []
         idents: set[tuple[object, ...]] = set()
         for kp in keypresses:
             p = kp.pattern
@@ -167,12 +170,14 @@ def overlapping_keypress(ctx: LintContext) -> Iterator[Problem]:
                 continue  # duplicates are E041's
             value = _digits_value(p)
             if value is not None or p.kind is PatternKind.RANGE:
-                for other in earlier:
+                for other in earlier if p.kind is PatternKind.RANGE else ranges:
                     message = _overlap(kp, other, value)
                     if message:
                         yield Problem(message, kp.attr_loc("pressed"))
                         break
             earlier.append(kp)
+            if p.kind is PatternKind.RANGE:
+                ranges.append(kp)
             idents.add(ident)
 
 
