@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ..expr.js import JsError, JsSandbox, literal_value
+from ..expr.substitute import substitute
 from ..expr.template import Literal, Template
 from ..model import InputPhase, Menu, Node, Plan
 from . import effects as fx
@@ -63,6 +64,7 @@ class CallSession:
         self.barge_in = False
         self._ids = 0
         self._js: JsSandbox | None = None
+        self._data = ""
         self.out: list[fx.Effect] = []
 
     # ----------------------------------------------------------------- driver interface
@@ -202,15 +204,49 @@ class CallSession:
             self._js = JsSandbox(self.ctx.js_time_limit_s, self.ctx.js_memory_limit)
         return self._js
 
-    def value(self, text: str) -> str:
-        """Spec §5.3 value of substituted text (JavaScript with literal fall-back)."""
+    def evaluate(self, template: Template) -> str:
+        """Spec §5.3 (revised) value of a ``setvar``/``stash`` text: substituted by position,
+        evaluated when it is code, the plain substitution otherwise."""
+        value = self.operand(template)
+        return value if value is not None else self._data
+
+    def operand(self, template: Template) -> str | None:
+        """:meth:`evaluate`, but None when the text is data by rule 3 (a reference outside a
+        string literal whose value is not a plain decimal): in ``<equal>``/``<notEqual>``
+        such a text is a condition that is not met."""
+        sub = substitute(template, self.lookup)
+        code = sub.code
+        if code is None:
+            self._data = sub.plain
+            return sub.plain if sub.single else None
         sandbox = self._js
-        if sandbox is None:
-            known = literal_value(text.strip(), True)
-            if known is not None:
-                return known
-            sandbox = self.js
-        return sandbox.value(text)
+        known = literal_value(code, sandbox is None)
+        if known is not None:
+            return known
+        try:
+            return self.js.evaluate(code)
+        except JsError as exc:
+            if exc.limit:
+                raise
+            return sub.plain
+
+    def condition(self, template: Template) -> bool:
+        """Spec §5.3 (revised) truth of an ``if@expr``: JavaScript truthiness when the text is
+        code; a text that is data (or empty, or throws) is a condition that is not met."""
+        sub = substitute(template, self.lookup, condition=True)
+        code = sub.code
+        if code is None:
+            self.log("info", f"condition {sub.plain!r} holds data, not code; taken as false")
+            return False
+        if not code:
+            return False
+        try:
+            return self.js.truthy(code)
+        except JsError as exc:
+            if exc.limit:
+                raise
+            self.log("warning", f"condition {code!r} failed ({exc}); taken as false")
+            return False
 
     def lookup(self, name: str) -> str:
         """The value of ``${name}`` (spec §4.2); undefined → "" with a warning."""

@@ -7,6 +7,7 @@ lazily: a call that never evaluates JavaScript never pays for one.
 
 from __future__ import annotations
 
+import json
 import re
 
 import quickjs
@@ -198,6 +199,13 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
+#: ``String()`` of the source's value; a result containing NUL travels as JSON instead.
+_STRING_OF_SOURCE = (
+    "(s => s.indexOf('\\0') < 0 ? s : (globalThis.__dialplan_out = JSON.stringify(s), null))"
+    "(String((0, eval)(globalThis.__dialplan_src)))"
+)
+
+
 class JsSandbox:
     """One call's JavaScript context (created on first use)."""
 
@@ -223,7 +231,10 @@ class JsSandbox:
         self.evaluations += 1
         try:
             ctx.set("__dialplan_src", code)
-            return str(ctx.eval("String((0, eval)(globalThis.__dialplan_src))"))
+            out = ctx.eval(_STRING_OF_SOURCE)
+            if out is None:  # the result holds NUL, which the binding cannot return as text
+                return str(json.loads(ctx.get("__dialplan_out")))
+            return str(out)
         except quickjs.JSException as exc:
             msg = _first_line(exc)
             raise JsError(msg, limit="interrupted" in msg or "out of memory" in msg) from None

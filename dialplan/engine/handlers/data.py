@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def setvar(s: CallSession, node: Setvar) -> None:
     name = s.render(node.varname).strip()
-    value = s.value(s.render(node.value))
+    value = s.evaluate(node.value)
     s.vars[name] = value
     if s.ctx.trace:
         s.trace("ivr", f"sets {name} = {value!r}")
@@ -22,7 +22,7 @@ def setvar(s: CallSession, node: Setvar) -> None:
 def stash(s: CallSession, node: Stash) -> None:
     """Spec §3.9: no variable is defined; a repeated varname keeps its first position."""
     name = s.render(node.varname).strip()
-    value = s.value(s.render(node.value))
+    value = s.evaluate(node.value)
     s.result.stash[name] = value
     s.out.append(fx.StashResponse(name, value))
     if s.ctx.trace:
