@@ -89,6 +89,12 @@ def _http_pairs(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--phonenumber", default=None, help="call.phonenumber (default 15555550123).")
 @click.option("--now", default=None, help="Virtual start time, ISO 8601 UTC (default 2026-01-05T15:30:00Z).")  # fmt: skip
 @click.option("--max-steps", type=click.IntRange(min=1), default=10_000, show_default=True)
+@click.option("--js-budget", "js_budget_s", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True, help="JavaScript seconds per call (virtual time: 1 ms per evaluation).")  # fmt: skip
+@click.option("--max-value-length", type=click.IntRange(min=1), default=65_536, show_default=True,
+              help="Longest value of one variable or answer, in characters.")  # fmt: skip
+@click.option("--max-values-length", type=click.IntRange(min=1), default=1_048_576,
+              show_default=True, help="All values of the call together, in characters.")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)  # fmt: skip
 def simulate(
     file: str,
@@ -102,12 +108,15 @@ def simulate(
     phonenumber: str | None,
     now: str | None,
     max_steps: int,
+    js_budget_s: float,
+    max_value_length: int,
+    max_values_length: int,
     fmt: str,
 ) -> None:
     """Simulate one call through FILE on a virtual clock and show what happened.
 
     Exit status: 0 the call ran to an end, 1 the dialplan is invalid or the call ended with a
-    runtime error (step/duration/JavaScript limit), 2 usage error.
+    runtime error (a step, duration, JavaScript or value-length limit), 2 usage error.
     """
     from ..drivers.simulate import simulate as run
 
@@ -127,6 +136,9 @@ def simulate(
         http=_http_pairs(http) or None,
         now=now,
         max_steps=max_steps,
+        js_budget_s=js_budget_s,
+        max_value_length=max_value_length,
+        max_values_length=max_values_length,
         trace=fmt == "text",
         **extra,  # type: ignore[arg-type]
     )

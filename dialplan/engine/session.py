@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 
 from ..expr.js import JsError, JsSandbox, literal_value
 from ..expr.substitute import substitute
-from ..expr.template import Literal, Template
+from ..expr.template import Literal, Template, ValueTooLong
 from ..model import InputPhase, Menu, Node, Plan
 from . import effects as fx
+from .budget import CallBudget, LimitExceeded
 from .context import CallContext, normalise_contact
 from .events import Event
 from .handlers import EVENTS, HANDLERS, LINE_TAGS
@@ -46,6 +47,7 @@ class CallSession:
         self.program: Program = program_for(plan)
         self.result = CallResult()
         self.vars: dict[str, str] = dict(self.ctx.variables)
+        self.budget = CallBudget(self.ctx, sum(len(v) for v in self.vars.values()))
         self.contact = normalise_contact(self.ctx.contact) if self.ctx.contact else {}
         self.lastinput = ""
         self.now = 0.0
@@ -96,6 +98,10 @@ class CallSession:
                     self.run()
             except JsError as exc:
                 self.fail(self._js_message(exc))
+            except LimitExceeded as exc:
+                self.fail(f"{self._here()}: {exc}")
+            except ValueTooLong:
+                self.fail(f"{self._here()}: {self.budget.too_long('a substituted text')}")
         self.result.effects.extend(out)
         return out
 
@@ -191,12 +197,25 @@ class CallSession:
 
     # ----------------------------------------------------------------- values
     def render(self, template: Template) -> str:
+        """Text that is not evaluated (TTS, URLs, numbers): substituted verbatim (spec §4.1)."""
         parts = template.parts
         if not parts:
             return ""
         if len(parts) == 1 and type(parts[0]) is Literal:
             return parts[0].text
-        return template.render(self.lookup)
+        return template.render(self.lookup, self.budget.max_value)
+
+    def assign(self, name: str, value: str) -> None:
+        """Set variable ``name`` (the one place where variables change; spec §5.4 limits)."""
+        self.budget.check(f"the value of {name}", value, self.vars.get(name))
+        self.vars[name] = value
+
+    def stash(self, name: str, value: str) -> None:
+        """Spec §3.9: an answer in the call's result record (a repeated name keeps its first
+        position and takes the new value)."""
+        self.budget.check(f"the stashed value of {name}", value, self.result.stash.get(name))
+        self.result.stash[name] = value
+        self.out.append(fx.StashResponse(name, value))
 
     @property
     def js(self) -> JsSandbox:
@@ -214,7 +233,7 @@ class CallSession:
         """:meth:`evaluate`, but None when the text is data by rule 3 (a reference outside a
         string literal whose value is not a plain decimal): in ``<equal>``/``<notEqual>``
         such a text is a condition that is not met."""
-        sub = substitute(template, self.lookup)
+        sub = substitute(template, self.lookup, self.budget.max_value)
         code = sub.code
         if code is None:
             self._data = sub.plain
@@ -224,7 +243,8 @@ class CallSession:
         if known is not None:
             return known
         try:
-            return self.js.evaluate(code)
+            js = self.js
+            return self.budget.run_js(js, js.evaluate, code)
         except JsError as exc:
             if exc.limit:
                 raise
@@ -233,7 +253,7 @@ class CallSession:
     def condition(self, template: Template) -> bool:
         """Spec §5.3 (revised) truth of an ``if@expr``: JavaScript truthiness when the text is
         code; a text that is data (or empty, or throws) is a condition that is not met."""
-        sub = substitute(template, self.lookup, condition=True)
+        sub = substitute(template, self.lookup, self.budget.max_value, condition=True)
         code = sub.code
         if code is None:
             self.log("info", f"condition {sub.plain!r} holds data, not code; taken as false")
@@ -241,7 +261,8 @@ class CallSession:
         if not code:
             return False
         try:
-            return self.js.truthy(code)
+            js = self.js
+            return self.budget.run_js(js, js.truthy, code)
         except JsError as exc:
             if exc.limit:
                 raise
@@ -301,6 +322,9 @@ class CallSession:
             self.log("warning", f"unknown system variable ${{{name}}} expands to an empty string")
             return ""
         return value
+
+    def _here(self) -> str:
+        return self.where(self.node) if self.node is not None else "the dialplan"
 
     def where(self, node: Node) -> str:
         return f"{node.label} (line {node.loc.line})"

@@ -215,15 +215,25 @@ class JsSandbox:
         self.time_limit_s = time_limit_s
         self.memory_limit = memory_limit
         self._ctx: quickjs.Context | None = None
+        self._limit = time_limit_s
         self.evaluations = 0
 
     def _context(self) -> quickjs.Context:
         if self._ctx is None:
             ctx = quickjs.Context()
             ctx.set_memory_limit(self.memory_limit)
-            ctx.set_time_limit(self.time_limit_s)
+            ctx.set_time_limit(self._limit)
             self._ctx = ctx
         return self._ctx
+
+    def limit_time(self, seconds: float) -> None:
+        """Cut the time limit of the next evaluations to ``seconds`` (what is left of a call's
+        budget) when that is below the per-evaluation limit."""
+        limit = min(self.time_limit_s, seconds)
+        if limit != self._limit:
+            self._limit = limit
+            if self._ctx is not None:
+                self._ctx.set_time_limit(limit)
 
     def evaluate(self, code: str) -> str:
         """Evaluate ``code`` and return JavaScript's ``String(result)``; raise :class:`JsError`."""

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .template import Literal, Part, Ref, Template
+from .template import Literal, Part, Ref, Template, ValueTooLong
 
 #: Spec §5.3 rule 3: values inserted unquoted into code.
 PLAIN_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
@@ -26,14 +26,6 @@ _PLAIN_WORDS = frozenset({"true", "false"})
 
 #: Characters that cannot stand for themselves inside a JavaScript string literal.
 _UNSAFE = re.compile(r"[\\'\"`$\x00-\x1f\x7f\u2028\u2029]")
-
-
-class ValueTooLong(Exception):
-    """A substitution grew past the per-call limit of one value (``limit`` characters)."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"a value is longer than {limit} characters")
-        self.limit = limit
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...model import Setvar, Stash
-from .. import effects as fx
 
 if TYPE_CHECKING:
     from ..session import CallSession
@@ -14,7 +13,7 @@ if TYPE_CHECKING:
 def setvar(s: CallSession, node: Setvar) -> None:
     name = s.render(node.varname).strip()
     value = s.evaluate(node.value)
-    s.vars[name] = value
+    s.assign(name, value)
     if s.ctx.trace:
         s.trace("ivr", f"sets {name} = {value!r}")
 
@@ -23,8 +22,7 @@ def stash(s: CallSession, node: Stash) -> None:
     """Spec §3.9: no variable is defined; a repeated varname keeps its first position."""
     name = s.render(node.varname).strip()
     value = s.evaluate(node.value)
-    s.result.stash[name] = value
-    s.out.append(fx.StashResponse(name, value))
+    s.stash(name, value)
     if s.ctx.trace:
         s.trace("ivr", f"stashes {name} = {value!r}")
 

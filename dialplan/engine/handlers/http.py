@@ -41,7 +41,7 @@ def on_http_done(s: CallSession, event: ev.HttpDone) -> None:
         s.log("warning", f"{node.label} request failed ({status})")
     if isinstance(node, Http):
         if node.varname:
-            s.vars[node.varname] = event.body.strip() if ok else ""
+            s.assign(node.varname, event.body.strip() if ok else "")
         return
     if not ok:
         return

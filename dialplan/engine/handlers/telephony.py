@@ -57,7 +57,7 @@ def record(s: CallSession, node: Record) -> None:
     if node.background:
         if node.varname:
             stem = node.name or f"recording-{rid}"
-            s.vars[node.varname] = f"{s.ctx.recording_base}{s.ctx.call_id}/{stem}.mp3"
+            s.assign(node.varname, f"{s.ctx.recording_base}{s.ctx.call_id}/{stem}.mp3")
         return
     s.waiting("record", rid, node)
 
@@ -68,7 +68,7 @@ def on_recording_done(s: CallSession, event: ev.RecordingDone) -> None:
         return
     s.wait = None
     if node.varname:
-        s.vars[node.varname] = event.url
+        s.assign(node.varname, event.url)
 
 
 def sms(s: CallSession, node: Sms) -> None:
