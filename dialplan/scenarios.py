@@ -34,6 +34,7 @@ CASE_KEYS = frozenset(
         "js_budget_s",
         "max_value_length",
         "max_values_length",
+        "seed",
         "expect",
     }
 )
@@ -187,6 +188,10 @@ def _check_options(options: Mapping[str, Any]) -> str | None:
     for key in ("max_steps", "max_value_length", "max_values_length"):
         if key in options and (not isinstance(options[key], int) or options[key] < 1):
             return f"{key} must be a positive integer"
+    if "seed" in options and (
+        isinstance(options["seed"], bool) or not isinstance(options["seed"], int)
+    ):
+        return "seed must be an integer"
     budget = options.get("js_budget_s", 1.0)
     if isinstance(budget, bool) or not isinstance(budget, int | float) or not budget > 0:
         return "js_budget_s must be a positive number of seconds"

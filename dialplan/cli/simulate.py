@@ -91,6 +91,8 @@ def _http_pairs(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--max-steps", type=click.IntRange(min=1), default=10_000, show_default=True)
 @click.option("--js-budget", "js_budget_s", type=click.FloatRange(min=0, min_open=True), default=1.0,
               show_default=True, help="JavaScript seconds per call (virtual time: 1 ms per evaluation).")  # fmt: skip
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of JavaScript's Math.random (the same seed gives the same call).")  # fmt: skip
 @click.option("--max-value-length", type=click.IntRange(min=1), default=65_536, show_default=True,
               help="Longest value of one variable or answer, in characters.")  # fmt: skip
 @click.option("--max-values-length", type=click.IntRange(min=1), default=1_048_576,
@@ -109,6 +111,7 @@ def simulate(
     now: str | None,
     max_steps: int,
     js_budget_s: float,
+    seed: int,
     max_value_length: int,
     max_values_length: int,
     fmt: str,
@@ -137,6 +140,7 @@ def simulate(
         now=now,
         max_steps=max_steps,
         js_budget_s=js_budget_s,
+        seed=seed,
         max_value_length=max_value_length,
         max_values_length=max_values_length,
         trace=fmt == "text",

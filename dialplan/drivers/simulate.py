@@ -68,6 +68,7 @@ def simulate(
     js_budget_s: float = JS_BUDGET_S,
     max_value_length: int = MAX_VALUE_LENGTH,
     max_values_length: int = MAX_VALUES_LENGTH,
+    seed: int = 0,
     trace: bool = False,
 ) -> CallResult:
     """Play one call: ``amd`` verdict, caller ``inputs`` (keys, ``timeout``, ``hangup``; the
@@ -78,6 +79,9 @@ def simulate(
     ``js_budget_s`` of JavaScript (also counted as one millisecond per evaluation, so the
     result does not depend on the machine's speed), ``max_value_length`` of one value and
     ``max_values_length`` of all values, in characters.
+
+    Inside expressions ``Date`` reads the virtual clock and ``Math.random`` is seeded with
+    ``seed``: the same arguments always give the same result.
 
     Returns the :class:`CallResult` (outcome, prompts, responses, variables, transfer,
     effects, steps, decisions, duration_s of virtual time)."""
@@ -104,6 +108,7 @@ def simulate(
         js_eval_cost_s=VIRTUAL_EVAL_COST_S,
         max_value_length=max_value_length,
         max_values_length=max_values_length,
+        seed=seed,
         plan_loader=_load_plan,
         trace=trace,
     )

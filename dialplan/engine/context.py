@@ -52,6 +52,9 @@ class CallContext:
     js_eval_cost_s: float | None = None
     max_value_length: int = MAX_VALUE_LENGTH
     max_values_length: int = MAX_VALUES_LENGTH
+    #: seeds JavaScript's ``Math.random`` for this call (None: QuickJS's own generator);
+    #: simulations always give one, so the same seed gives the same call
+    seed: int | None = None
     recording_base: str = "recording://"
     plan_loader: Callable[[str], Plan] | None = None
     #: keep a human-readable trace of jumps and branches in ``CallResult.trace``

@@ -219,9 +219,13 @@ class CallSession:
 
     @property
     def js(self) -> JsSandbox:
-        if self._js is None:
-            self._js = JsSandbox(self.ctx.js_time_limit_s, self.ctx.js_memory_limit)
-        return self._js
+        """The call's JavaScript sandbox (created on first use), its ``Date`` at ``now``."""
+        js = self._js
+        if js is None:
+            ctx = self.ctx
+            js = self._js = JsSandbox(ctx.js_time_limit_s, ctx.js_memory_limit, seed=ctx.seed)
+        js.now_ms = self.now * 1000.0
+        return js
 
     def evaluate(self, template: Template) -> str:
         """Spec §5.3 (revised) value of a ``setvar``/``stash`` text: substituted by position,
