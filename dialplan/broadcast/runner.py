@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
+from ..engine import effects as fx
 from ..engine.inputs import plan_inputs
+from ..engine.result import CallResult
 from ..model import Plan
 from .driver import CallSpec, CallSummary
 
@@ -90,20 +92,18 @@ def run_engine(plan: Plan, spec: CallSpec) -> CallSummary:
     return summarize(result)
 
 
-def summarize(result: Any) -> CallSummary:
+def summarize(result: CallResult) -> CallSummary:
     """Turn the engine's ``CallResult`` into a :class:`CallSummary`."""
-    outcome = str(result.outcome)
     responses = tuple((str(r["question"]), str(r["response"])) for r in result.responses)
-    refs = []
-    dnc = []
+    refs: list[str] = []
+    dnc: list[str] = []
     for effect in result.effects:
-        kind = type(effect).__name__
-        if kind == "Play":
+        if isinstance(effect, fx.Play):
             refs.append(effect.node or f"prompt_{len(refs) + 1}")
-        elif kind == "AddToDnc":
-            dnc.append(str(effect.number))
+        elif isinstance(effect, fx.AddToDnc):
+            dnc.append(effect.number)
     prompts = tuple(
-        (refs[i] if i < len(refs) else f"prompt_{i + 1}", str(text))
+        (refs[i] if i < len(refs) else f"prompt_{i + 1}", text)
         for i, text in enumerate(result.prompts)
     )
-    return CallSummary(outcome, float(result.duration_s), responses, prompts, tuple(dnc))
+    return CallSummary(result.outcome, result.duration_s, responses, prompts, tuple(dnc))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .template import Literal, Part, Ref, Template, ValueTooLong
 
@@ -28,8 +29,7 @@ _PLAIN_WORDS = frozenset({"true", "false"})
 _UNSAFE = re.compile(r"[\\'\"`$\x00-\x1f\x7f\u2028\u2029]")
 
 
-@dataclass(frozen=True, slots=True)
-class Substitution:
+class Substitution(NamedTuple):
     """``plain``: the text with every reference replaced by its value (what the text means as
     data); ``code``: the text to evaluate, or None when the text is data (rule 1 or 3);
     ``single``: the text is one reference (rule 1), so ``plain`` is its value as it is."""
@@ -55,19 +55,49 @@ def escape_for_literal(value: str) -> str:
     return _UNSAFE.sub(_escape_char, value)
 
 
-_states: dict[str, tuple[str, ...]] = {}
-_STATES_SIZE = 4096
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What substitution needs of a template, worked out once per text: the name of its one
+    reference when the text is nothing else (rule 1), and for each part either literal text
+    or a reference (its static name, or the reference itself when its name is built) with the
+    quote it stands in."""
+
+    single: str | Ref | None
+    items: tuple[tuple[str | None, str | Ref, str], ...]
+
+
+_shapes: dict[str, _Shape] = {}
+_SHAPES_SIZE = 4096
+
+
+def _shape(template: Template) -> _Shape:
+    shape = _shapes.get(template.source)
+    if shape is None:
+        parts = template.parts
+        states = iter(_scan(parts))
+        items: list[tuple[str | None, str | Ref, str]] = []
+        refs: list[str | Ref] = []
+        blank = True
+        for part in parts:
+            if isinstance(part, Literal):
+                items.append((part.text, "", ""))
+                blank = blank and not part.text.strip()
+            else:
+                name = part.static_name
+                ref: str | Ref = name if name is not None else part
+                refs.append(ref)
+                items.append((None, ref, next(states)))
+        single = refs[0] if blank and len(refs) == 1 else None
+        shape = _Shape(single, tuple(items))
+        if len(_shapes) < _SHAPES_SIZE and len(template.source) <= 2000:
+            _shapes[template.source] = shape
+    return shape
 
 
 def quote_states(template: Template) -> tuple[str, ...]:
     """For each top-level reference of ``template``, the quote character of the JavaScript
     string literal it stands in (``'``, ``"`` or a backtick), or "" when it stands in code."""
-    states = _states.get(template.source)
-    if states is None:
-        states = _scan(template.parts)
-        if len(_states) < _STATES_SIZE and len(template.source) <= 2000:
-            _states[template.source] = states
-    return states
+    return tuple(quote for text, _, quote in _shape(template).items if text is None)
 
 
 def _scan(parts: tuple[Part, ...]) -> tuple[str, ...]:
@@ -109,39 +139,29 @@ def substitute(
     ``lookup(name)`` gives a variable's value; ``limit`` bounds the length of the result
     (:class:`ValueTooLong`), so a growing value cannot take the machine's memory.
     """
-    parts = template.parts
-    refs = [p for p in parts if isinstance(p, Ref)]
-    if (
-        not condition
-        and len(refs) == 1
-        and all(isinstance(p, Ref) or not p.text.strip() for p in parts)
-    ):
-        value = lookup(_name(refs[0], lookup))
-        _check(value, limit)
+    shape = _shapes.get(template.source) or _shape(template)
+    single = shape.single
+    if single is not None and not condition:
+        value = lookup(single if type(single) is str else _name(single, lookup))  # type: ignore[arg-type]
+        if limit is not None and len(value) > limit:
+            raise ValueTooLong(limit)
         return Substitution(value, None, True)
-    states = quote_states(template)
     plain: list[str] = []
     code: list[str] | None = []
     size = 0
-    i = 0
-    for part in parts:
-        if isinstance(part, Literal):
-            text = part.text
-            plain.append(text)
+    for text, ref, quote in shape.items:
+        if text is None:
+            text = lookup(ref if type(ref) is str else _name(ref, lookup))  # type: ignore[arg-type]
             if code is not None:
-                code.append(text)
-        else:
-            value = lookup(_name(part, lookup))
-            text = value
-            plain.append(value)
-            if code is not None:
-                if states[i]:
-                    code.append(escape_for_literal(value))
-                elif is_plain_value(value):
-                    code.append(value)
+                if quote:
+                    code.append(escape_for_literal(text))
+                elif text in _PLAIN_WORDS or PLAIN_DECIMAL.fullmatch(text) is not None:
+                    code.append(text)
                 else:
                     code = None
-            i += 1
+        elif code is not None:
+            code.append(text)
+        plain.append(text)
         size += len(text)
         if limit is not None and size > limit:
             raise ValueTooLong(limit)
@@ -154,8 +174,3 @@ def _name(ref: Ref, lookup: Callable[[str], str]) -> str:
     for part in ref.parts:
         out.append(part.text if isinstance(part, Literal) else lookup(_name(part, lookup)))
     return "".join(out).strip()
-
-
-def _check(value: str, limit: int | None) -> None:
-    if limit is not None and len(value) > limit:
-        raise ValueTooLong(limit)

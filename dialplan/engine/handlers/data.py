@@ -27,5 +27,4 @@ def stash(s: CallSession, node: Stash) -> None:
         s.trace("ivr", f"stashes {name} = {value!r}")
 
 
-HANDLERS: dict[type, Any] = {Setvar: setvar, Stash: stash}
-EVENTS: dict[type, Any] = {}
+HANDLERS: dict[type, tuple[Any, Any]] = {Setvar: (setvar, None), Stash: (stash, None)}

@@ -20,7 +20,7 @@ def amd(s: CallSession, node: Amd) -> None:
     if s.ctx.trace:
         s.trace("ivr", f"amd: {verdict}")
     if branch is not None:
-        s.next = branch
+        s.jump(branch)
 
 
 def if_(s: CallSession, node: If) -> None:
@@ -28,9 +28,9 @@ def if_(s: CallSession, node: If) -> None:
     s.decide(node, "true" if ok else "false")
     s.trace("ivr", f"if {node.expr.source.strip()}: {'true' if ok else 'false'}")
     if ok:
-        s.next = s.program.enter[node]
+        s.jump(s.program.enter[node])
     elif node.orelse is not None:
-        s.next = node.orelse
+        s.jump(node.orelse)
 
 
 def same(left: str, right: str) -> bool:
@@ -46,13 +46,10 @@ def equal(s: CallSession, node: Equal) -> None:
     right = s.operand(node.expr)
     ok = right is not None and same(left, right) != node.negate
     s.decide(node, "true" if ok else "false")
-    s.trace(
-        "ivr",
-        f"{node.raw_tag} {left.strip()!r} vs {right or node.expr.source!r}: {'true' if ok else 'false'}",
-    )
+    shown = right if right is not None else node.expr.source
+    s.trace("ivr", f"{node.raw_tag} {left.strip()!r} vs {shown!r}: {'true' if ok else 'false'}")
     if ok:
-        s.next = s.program.enter[node]
+        s.jump(s.program.enter[node])
 
 
-HANDLERS: dict[type, Any] = {Amd: amd, If: if_, Equal: equal}
-EVENTS: dict[type, Any] = {}
+HANDLERS: dict[type, tuple[Any, Any]] = {Amd: (amd, None), If: (if_, None), Equal: (equal, None)}
