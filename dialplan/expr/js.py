@@ -213,8 +213,9 @@ _STRING_OF_SOURCE = (
 
 
 #: Spec §5.4 (2026-12), no hidden clock: ``Date`` reads the call's clock
-#: (``__dialplan_now``, milliseconds, set by the host before evaluations), and, when the call
-#: has a seed, ``Math.random`` is xoshiro128** seeded from it.
+#: (``__dialplan_now``, milliseconds, set by the host before evaluations) and its local-time
+#: methods are the UTC ones (spec §4.2), and, when the call has a seed, ``Math.random`` is
+#: xoshiro128** seeded from it.
 _DETERMINISM = """(() => {
   const RealDate = Date;
   function Date_(...args) {
@@ -228,6 +229,14 @@ _DETERMINISM = """(() => {
   Object.defineProperty(RealDate.prototype, "constructor",
                         {value: Date_, writable: true, configurable: true});
   globalThis.Date = Date_;
+  // spec §4.2: all times are UTC, whatever the host's time zone
+  const proto = RealDate.prototype;
+  for (const part of ["FullYear", "Month", "Date", "Day", "Hours", "Minutes", "Seconds",
+                      "Milliseconds"]) {
+    proto["get" + part] = proto["getUTC" + part];
+    proto["set" + part] = proto["setUTC" + part];
+  }
+  proto.getTimezoneOffset = function getTimezoneOffset() { return 0; };
   const seed = globalThis.__dialplan_seed;
   delete globalThis.__dialplan_seed;
   if (!seed) return;

@@ -37,6 +37,29 @@ def test_date_reads_the_virtual_clock() -> None:
     assert simulate(plan_of(DATE), now="2026-03-08T09:05:07Z").variables == v
 
 
+def test_date_is_utc_whatever_the_hosts_time_zone() -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json; from dialplan.drivers.simulate import simulate;"
+        "from tests.engine.util import plan_of;"
+        'x = \'<dialplan><setvar varname="h">new Date().getHours() + ":" +'
+        ' new Date().getTimezoneOffset() + ":" + new Date().getDate()</setvar></dialplan>\';'
+        "print(json.dumps(simulate(plan_of(x), now='2026-03-08T23:30:00Z').variables))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    for tz in ("UTC", "America/New_York", "Asia/Tokyo"):
+        env = {**os.environ, "TZ": tz, "PYTHONPATH": str(root)}
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root
+        )
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout) == {"h": "23:0:8"}, tz
+
+
 RANDOM = """<dialplan>
   <setvar varname="r">Math.random()</setvar>
   <if expr="Math.random() &lt; 0.5"><stash varname="branch">a</stash>
