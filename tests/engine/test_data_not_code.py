@@ -212,3 +212,44 @@ def test_an_xml_attribute_keeps_working(tmp_path: object) -> None:
     # a value escaped into XML text: the engine never sees the XML quoting, only the template
     plan = _plan(f"<stash varname='v'>'{escape('${x}')}'</stash>")
     assert simulate(plan, variables={"x": "a<b&c"}).stash == {"v": "a<b&c"}
+
+
+EXPRESSIONS = [
+    "'${a}' == \"${b}\" && ${c} > 1",
+    "`x ${a}` + ${b}",
+    "'it\\'s ${a}' + ${b}",
+    '"${a}".split("").join(" ");',
+    "${a}, ${b}",
+    "'${a}${b}' + '' + ${c}",
+]
+
+
+@pytest.mark.parametrize("text", EXPRESSIONS)
+def test_lint_and_runtime_agree_on_which_references_are_quoted(text: str) -> None:
+    from dialplan.lint.rules.variables import _scan_js
+
+    lint = [tok.quoted for tok in _scan_js(text) if tok.kind == "ref"]
+    runtime = [bool(q) for q in quote_states(parse_template(text))]
+    assert lint == runtime
+
+
+def test_lint_and_runtime_agree_on_the_corpus() -> None:
+    from dialplan.lint.rules.variables import _scan_js
+    from dialplan.model import Equal, If, Setvar, Stash, build_plan
+    from dialplan.parse import parse, read_source
+    from tests.conftest import corpus_files
+
+    checked = 0
+    for path in corpus_files():
+        for node in build_plan(parse(read_source(path))).nodes:
+            if isinstance(node, Setvar | Stash):
+                template = node.value
+            elif isinstance(node, If | Equal):
+                template = node.expr
+            else:
+                continue
+            lint = [tok.quoted for tok in _scan_js(template.source) if tok.kind == "ref"]
+            assert lint == [bool(q) for q in quote_states(template)], template.source
+            checked += 1
+    if not checked:
+        pytest.skip("../shared/corpus is not available")
