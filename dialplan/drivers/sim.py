@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Union, assert_never
 
@@ -137,56 +137,56 @@ class SimDriver:
     def run(self) -> CallResult:
         session = self.session
         session.start(self.now)
-        self._handle(session.send(ev.Answered(self.script.amd), self.now))  # type: ignore[arg-type]
         heap = self._heap
         cancelled = self._cancelled
         pop = heapq.heappop
         send = session.send
-        handle = self._handle
-        while heap and not session.ended:
-            when, _, token, event = pop(heap)
-            if token and token in cancelled:
-                continue
-            self.now = when
-            handle(send(event, when))
-        if not session.ended:
-            # the engine waits for something nobody will send: the caller gives up
-            self._handle(session.send(ev.CallerHangup(), self.now))
-        return session.result
-
-    def _handle(self, effects: Iterable[fx.Effect]) -> None:
-        """What the simulated world does about each effect (every effect type is listed)."""
-        for effect in effects:
-            match effect:  # the most frequent first
-                case fx.Play():
-                    self._play(effect)
-                case fx.CollectDigits():
-                    self._collect(effect)
-                case fx.StopCollecting():
-                    self._cancelled.add(3 * effect.collect_id + 1)
-                    self._cancelled.add(3 * effect.collect_id + 2)
-                case (
-                    fx.StashResponse()
-                    | fx.Log()
-                    | fx.CallEnded()
-                    | fx.Hangup()
-                    | fx.SendSms()
-                    | fx.AddToDnc()
-                    | fx.SendDtmf()
-                ):
-                    pass  # recorded in the result; nothing answers them
-                case fx.StopPlayback():
-                    self._cancelled.add(3 * effect.play_id)
-                case fx.Transfer():
-                    self._transfer(effect)
-                case fx.Record():
-                    self._record(effect)
-                case fx.HttpRequest():
-                    self._http(effect)
-                case fx.Pause():
-                    self._at(effect.duration_ms / 1000, ev.PauseDone(effect.pause_id))
-                case _:
-                    assert_never(effect)
+        event: ev.Event = ev.Answered(self.script.amd)  # type: ignore[arg-type]
+        last = False
+        while True:
+            # what the simulated world does about each effect (every effect type is listed)
+            for effect in send(event, self.now):
+                match effect:  # the most frequent first
+                    case fx.Play():
+                        self._play(effect)
+                    case fx.CollectDigits():
+                        self._collect(effect)
+                    case fx.StopCollecting():
+                        cancelled.add(3 * effect.collect_id + 1)
+                        cancelled.add(3 * effect.collect_id + 2)
+                    case (
+                        fx.StashResponse()
+                        | fx.Log()
+                        | fx.CallEnded()
+                        | fx.Hangup()
+                        | fx.SendSms()
+                        | fx.AddToDnc()
+                        | fx.SendDtmf()
+                    ):
+                        pass  # recorded in the result; nothing answers them
+                    case fx.StopPlayback():
+                        cancelled.add(3 * effect.play_id)
+                    case fx.Transfer():
+                        self._transfer(effect)
+                    case fx.Record():
+                        self._record(effect)
+                    case fx.HttpRequest():
+                        self._http(effect)
+                    case fx.Pause():
+                        self._at(effect.duration_ms / 1000, ev.PauseDone(effect.pause_id))
+                    case _:
+                        assert_never(effect)
+            if last or session.ended:
+                return session.result
+            while heap:
+                when, _, token, event = pop(heap)
+                if not token or token not in cancelled:
+                    self.now = when
+                    break
+            else:
+                # the engine waits for something nobody will send: the caller gives up
+                event = ev.CallerHangup()
+                last = True
 
     def _play(self, effect: fx.Play) -> None:
         pid = effect.play_id

@@ -319,6 +319,10 @@ class CallSession:
     def evaluate(self, template: Template) -> str:
         """Spec §5.3 (revised) value of a ``setvar``/``stash`` text: substituted by position,
         evaluated when it is code, the plain substitution otherwise."""
+        parts = template.parts
+        if len(parts) == 1 and type(parts[0]) is Literal:  # the author's text only
+            text = parts[0].text.strip()
+            return self._value(text, text)
         plain, code, _ = substitute(template, self.lookup, self.budget.max_value)
         return plain if code is None else self._value(code, plain)
 
@@ -346,10 +350,9 @@ class CallSession:
     def condition(self, template: Template) -> bool:
         """Spec §5.3 (revised) truth of an ``if@expr``: JavaScript truthiness when the text is
         code; a text that is data (or empty, or throws) is a condition that is not met."""
-        sub = substitute(template, self.lookup, self.budget.max_value, condition=True)
-        code = sub.code
+        plain, code, _ = substitute(template, self.lookup, self.budget.max_value, condition=True)
         if code is None:
-            self.log("info", f"condition {sub.plain!r} holds data, not code; taken as false")
+            self.log("info", f"condition {plain!r} holds data, not code; taken as false")
             return False
         if not code:
             return False

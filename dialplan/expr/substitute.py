@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from .template import Literal, Part, Ref, Template, ValueTooLong
 
@@ -29,14 +28,11 @@ _PLAIN_WORDS = frozenset({"true", "false"})
 _UNSAFE = re.compile(r"[\\'\"`$\x00-\x1f\x7f\u2028\u2029]")
 
 
-class Substitution(NamedTuple):
-    """``plain``: the text with every reference replaced by its value (what the text means as
-    data); ``code``: the text to evaluate, or None when the text is data (rule 1 or 3);
-    ``single``: the text is one reference (rule 1), so ``plain`` is its value as it is."""
-
-    plain: str
-    code: str | None
-    single: bool = False
+#: ``(plain, code, single)``: ``plain`` is the text with every reference replaced by its value
+#: (what the text means as data); ``code`` the text to evaluate, or None when the text is data
+#: (rule 1 or 3); ``single``: the text is one reference (rule 1), so ``plain`` is its value as
+#: it is. A plain tuple: one is made per evaluated value.
+Substitution = tuple[str, str | None, bool]
 
 
 def is_plain_value(value: str) -> bool:
@@ -145,7 +141,7 @@ def substitute(
         value = lookup(single if type(single) is str else _name(single, lookup))  # type: ignore[arg-type]
         if limit is not None and len(value) > limit:
             raise ValueTooLong(limit)
-        return Substitution(value, None, True)
+        return value, None, True
     plain: list[str] = []
     code: list[str] | None = []
     size = 0
@@ -165,7 +161,7 @@ def substitute(
         size += len(text)
         if limit is not None and size > limit:
             raise ValueTooLong(limit)
-    return Substitution("".join(plain).strip(), None if code is None else "".join(code).strip())
+    return "".join(plain).strip(), None if code is None else "".join(code).strip(), False
 
 
 def _name(ref: Ref, lookup: Callable[[str], str]) -> str:

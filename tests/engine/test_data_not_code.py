@@ -204,8 +204,9 @@ def test_escaped_values_have_no_quote_backslash_dollar_or_line_terminator(x: str
 def test_quote_states_follow_the_authors_literals() -> None:
     t = parse_template(r"""'${a}' + "${b}\"${c}" + `${d}` + ${e} + 'it\'s' + ${f}""")
     assert quote_states(t) == ("'", '"', '"', "`", "", "")
-    sub = substitute(t, {"a": "1", "b": "x", "c": "y", "d": "z", "e": "2", "f": "3"}.__getitem__)
-    assert sub.code is not None and sub.code.startswith('\'1\' + "x\\"y" + `z` + 2')
+    values = {"a": "1", "b": "x", "c": "y", "d": "z", "e": "2", "f": "3"}
+    _, code, _ = substitute(t, values.__getitem__)
+    assert code is not None and code.startswith('\'1\' + "x\\"y" + `z` + 2')
 
 
 def test_an_xml_attribute_keeps_working(tmp_path: object) -> None:
