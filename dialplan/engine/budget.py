@@ -81,12 +81,13 @@ class CallBudget:
         finally:
             self.js_used_s += clock() - start
 
-    def check(self, what: str, value: str, replaced: str | None = None) -> None:
-        """Charge ``value`` (replacing ``replaced``) to the call's values; raise
-        :class:`LimitExceeded` when it is too long or all values together are."""
+    def check(self, what: str, name: str, value: str, replaced: str | None = None) -> None:
+        """Charge ``value`` of ``name`` (``what``: "value" or "stashed value"; replacing
+        ``replaced``) to the call's values; raise :class:`LimitExceeded` when it is too long or
+        all values together are."""
         size = len(value)
         if size > self.max_value:
-            raise LimitExceeded(self.too_long(what, size))
+            raise LimitExceeded(self.too_long(f"the {what} of {name}", size))
         total = self.values_length + size - (len(replaced) if replaced is not None else 0)
         if total > self.max_values:
             raise LimitExceeded(

@@ -296,13 +296,13 @@ class CallSession:
 
     def assign(self, name: str, value: str) -> None:
         """Set variable ``name`` (the one place where variables change; spec §5.4 limits)."""
-        self.budget.check(f"the value of {name}", value, self.vars.get(name))
+        self.budget.check("value", name, value, self.vars.get(name))
         self.vars[name] = value
 
     def stash(self, name: str, value: str) -> None:
         """Spec §3.9: an answer in the call's result record (a repeated name keeps its first
         position and takes the new value)."""
-        self.budget.check(f"the stashed value of {name}", value, self.result.stash.get(name))
+        self.budget.check("stashed value", name, value, self.result.stash.get(name))
         self.result.stash[name] = value
         self.out.append(fx.StashResponse(name, value))
 
