@@ -55,6 +55,8 @@ class CallSpec:
     contact: Mapping[str, str]
     variables: Mapping[str, str]
     now: float
+    #: seeds the call's JavaScript ``Math.random`` (per recipient and attempt)
+    seed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +126,13 @@ def uniforms(seed: int, recipient_id: int, attempt_no: int) -> tuple[float, floa
     return a * _SCALE, b * _SCALE, c * _SCALE, d * _SCALE
 
 
+def call_seed(seed: int, recipient_id: int, attempt_no: int) -> int:
+    """The seed of one attempt's JavaScript ``Math.random`` (spec §5.4): the same campaign seed,
+    recipient and attempt always give the same numbers."""
+    digest = hashlib.blake2b(f"js:{seed}:{recipient_id}:{attempt_no}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big")
+
+
 def _pick(cumulative: list[float], u: float) -> int:
     return min(bisect.bisect_right(cumulative, u * cumulative[-1]), len(cumulative) - 1)
 
@@ -176,6 +185,7 @@ class SimulatedDriver:
                 contact=call.contact,
                 variables={"call.phonenumber": call.to, "call.callerid": call.from_number},
                 now=at + ring,
+                seed=call_seed(self.seed, call.recipient_id, call.attempt_no),
             )
         )
         if summary.transferred and not machine:

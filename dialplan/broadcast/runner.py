@@ -1,35 +1,37 @@
 """The default :class:`~dialplan.broadcast.driver.CallRunner`: the engine's ``simulate``.
 
 Calls are cached: two calls with the same AMD verdict, the same inputs and the same values of
-every ``contact.*`` / ``call.*`` variable the dialplan mentions end the same way (the engine is
-deterministic). A dialplan that reads the clock (``global.*``) or JavaScript ``Date`` is never
-cached by time-free keys: the call's minute becomes part of the key.
+every ``contact.*`` / ``call.*`` variable the dialplan references end the same way (the engine
+is deterministic). What a plan references comes from its model
+(:func:`dialplan.engine.inputs.plan_inputs`). A plan that reads the clock (``global.*``,
+JavaScript ``Date``) is cached by its exact start time; a plan whose JavaScript draws random
+numbers (``Math.random``, seeded per recipient and attempt) is never cached.
 """
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from typing import Any
 
+from ..engine import effects as fx
+from ..engine.inputs import plan_inputs
+from ..engine.result import CallResult
 from ..model import Plan
 from .driver import CallSpec, CallSummary
-
-_CONTACT = re.compile(r"contact\.([A-Za-z_][\w.-]*)")
-_CALL = re.compile(r"call\.([A-Za-z_][\w.]*)")
 
 
 class EngineRunner:
     """Runs answered calls through ``dialplan.simulate`` (with a bounded result cache)."""
 
-    def __init__(self, plan: Plan, source_text: str, cache_size: int = 4096) -> None:
+    def __init__(self, plan: Plan, cache_size: int = 4096) -> None:
         self.plan = plan
-        text = source_text
-        self.contact_keys = tuple(sorted(set(_CONTACT.findall(text))))
-        # "contact" used in any other way (JS access, letters we cannot see) → whole row in key
-        self.whole_contact = text.count("contact") > len(_CONTACT.findall(text))
-        self.call_keys = tuple(sorted(set(_CALL.findall(text))))
-        self.timed = "global." in text or "Date" in text
+        inputs = plan_inputs(plan)
+        self.contact_keys = inputs.contact_keys
+        self.whole_contact = inputs.whole_contact
+        self.call_keys = inputs.call_keys
+        self.all_call = inputs.all_call
+        self.timed = inputs.clock
+        self.cacheable = not inputs.random
         self.cache: OrderedDict[tuple[Any, ...], CallSummary] = OrderedDict()
         self.cache_size = cache_size
         self.hits = 0
@@ -48,11 +50,17 @@ class EngineRunner:
                     v = contact.get(k.upper(), "")
                 values.append(v)
             ckey = tuple(values)
-        vkey = tuple(spec.variables.get(f"call.{k}", "") for k in self.call_keys)
-        tkey = int(spec.now // 60) if self.timed else 0
+        if self.all_call:
+            vkey: tuple[Any, ...] = tuple(sorted(spec.variables.items()))
+        else:
+            vkey = tuple(spec.variables.get(f"call.{k}", "") for k in self.call_keys)
+        tkey = spec.now if self.timed else 0
         return (spec.amd, spec.inputs, ckey, vkey, tkey)
 
     def __call__(self, spec: CallSpec) -> CallSummary:
+        if not self.cacheable:
+            self.misses += 1
+            return run_engine(self.plan, spec)
         key = self._key(spec)
         hit = self.cache.get(key)
         if hit is not None:
@@ -79,24 +87,23 @@ def run_engine(plan: Plan, spec: CallSpec) -> CallSummary:
         phonenumber=spec.variables.get("call.phonenumber", "").lstrip("+"),
         callerid=spec.variables.get("call.callerid", "").lstrip("+"),
         now=spec.now,
+        seed=spec.seed,
     )
     return summarize(result)
 
 
-def summarize(result: Any) -> CallSummary:
+def summarize(result: CallResult) -> CallSummary:
     """Turn the engine's ``CallResult`` into a :class:`CallSummary`."""
-    outcome = str(result.outcome)
     responses = tuple((str(r["question"]), str(r["response"])) for r in result.responses)
-    refs = []
-    dnc = []
+    refs: list[str] = []
+    dnc: list[str] = []
     for effect in result.effects:
-        kind = type(effect).__name__
-        if kind == "Play":
+        if isinstance(effect, fx.Play):
             refs.append(effect.node or f"prompt_{len(refs) + 1}")
-        elif kind == "AddToDnc":
-            dnc.append(str(effect.number))
+        elif isinstance(effect, fx.AddToDnc):
+            dnc.append(effect.number)
     prompts = tuple(
-        (refs[i] if i < len(refs) else f"prompt_{i + 1}", str(text))
+        (refs[i] if i < len(refs) else f"prompt_{i + 1}", text)
         for i, text in enumerate(result.prompts)
     )
-    return CallSummary(outcome, float(result.duration_s), responses, prompts, tuple(dnc))
+    return CallSummary(result.outcome, result.duration_s, responses, prompts, tuple(dnc))

@@ -70,7 +70,7 @@ def default_runner(campaign: Campaign) -> CallRunner:
     from .runner import EngineRunner
 
     plan = load_dialplan(campaign)
-    return EngineRunner(plan, campaign.dialplan.read_text(encoding="utf-8"))
+    return EngineRunner(plan)
 
 
 def open_campaign(store: Store, campaign: Campaign, virtual: bool) -> tuple[CampaignRow, bool]:

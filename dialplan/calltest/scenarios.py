@@ -32,6 +32,10 @@ CASE_KEYS = frozenset(
         "now",
         "http",
         "max_steps",
+        "js_budget_s",
+        "max_value_length",
+        "max_values_length",
+        "seed",
         "expect",
     }
 )
@@ -182,8 +186,16 @@ def _check_options(options: Mapping[str, Any]) -> str | None:
     transfer = options.get("transfer", "answered")
     if not isinstance(transfer, str | list):
         return "transfer must be a string or a list of strings"
-    if "max_steps" in options and not isinstance(options["max_steps"], int):
-        return "max_steps must be an integer"
+    for key in ("max_steps", "max_value_length", "max_values_length"):
+        if key in options and (not isinstance(options[key], int) or options[key] < 1):
+            return f"{key} must be a positive integer"
+    if "seed" in options and (
+        isinstance(options["seed"], bool) or not isinstance(options["seed"], int)
+    ):
+        return "seed must be an integer"
+    budget = options.get("js_budget_s", 1.0)
+    if isinstance(budget, bool) or not isinstance(budget, int | float) or not budget > 0:
+        return "js_budget_s must be a positive number of seconds"
     return _check_values(options)
 
 

@@ -104,6 +104,14 @@ def _http_pairs(values: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--now", default=None, help="Virtual start time, ISO 8601 UTC (default 2026-01-05T15:30:00Z).")  # fmt: skip
 @click.option("--max-steps", type=click.IntRange(min=1), default=10_000, show_default=True)
+@click.option("--js-budget", "js_budget_s", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True, help="JavaScript seconds per call (virtual time: 1 ms per evaluation).")  # fmt: skip
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of JavaScript's Math.random (the same seed gives the same call).")  # fmt: skip
+@click.option("--max-value-length", type=click.IntRange(min=1), default=65_536, show_default=True,
+              help="Longest value of one variable or answer, in characters.")  # fmt: skip
+@click.option("--max-values-length", type=click.IntRange(min=1), default=1_048_576,
+              show_default=True, help="All values of the call together, in characters.")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)  # fmt: skip
 def simulate(
     file: str,
@@ -118,6 +126,10 @@ def simulate(
     dnis: str | None,
     now: str | None,
     max_steps: int,
+    js_budget_s: float,
+    seed: int,
+    max_value_length: int,
+    max_values_length: int,
     fmt: str,
 ) -> None:
     """Simulate one call through FILE on a virtual clock and show what happened.
@@ -125,7 +137,7 @@ def simulate(
     Warns on stderr (and in JSON under "warnings") about --input values the call never used
     and ${contact.*} fields the plan reads that were not given or are empty.
     Exit status: 0 the call ran to an end, 1 the dialplan is invalid or the call ended with a
-    runtime error (step/duration/JavaScript limit), 2 usage error.
+    runtime error (a step, duration, JavaScript or value-length limit), 2 usage error.
     """
     from ..drivers.simulate import DEFAULT_CALLERID, DEFAULT_PHONENUMBER
     from ..drivers.simulate import simulate as run
@@ -158,6 +170,10 @@ def simulate(
         http=_http_pairs(http) or None,
         now=now,
         max_steps=max_steps,
+        js_budget_s=js_budget_s,
+        seed=seed,
+        max_value_length=max_value_length,
+        max_values_length=max_values_length,
         trace=fmt == "text",
         callerid=_given(call_values["callerid"], DEFAULT_CALLERID),
         phonenumber=_given(call_values["phonenumber"], DEFAULT_PHONENUMBER),

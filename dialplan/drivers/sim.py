@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Union
+from typing import Union, assert_never
 
 from ..engine import effects as fx
 from ..engine import events as ev
@@ -137,48 +137,62 @@ class SimDriver:
     def run(self) -> CallResult:
         session = self.session
         session.start(self.now)
-        self._handle(session.send(ev.Answered(self.script.amd), self.now))  # type: ignore[arg-type]
         heap = self._heap
         cancelled = self._cancelled
-        table = self._table
         pop = heapq.heappop
         send = session.send
-        while heap and not session.ended:
-            when, _, token, event = pop(heap)
-            if token and token in cancelled:
-                continue
-            self.now = when
-            for effect in send(event, when):
-                action = table.get(type(effect))
-                if action is not None:
-                    action(self, effect)
-        if not session.ended:
-            # the engine waits for something nobody will send: the caller gives up
-            self._handle(session.send(ev.CallerHangup(), self.now))
-        return session.result
-
-    def _handle(self, effects: Iterable[fx.Effect]) -> None:
-        table = self._table
-        for effect in effects:
-            action = table.get(type(effect))
-            if action is not None:
-                action(self, effect)
+        event: ev.Event = ev.Answered(self.script.amd)  # type: ignore[arg-type]
+        last = False
+        while True:
+            # what the simulated world does about each effect (every effect type is listed)
+            for effect in send(event, self.now):
+                match effect:  # the most frequent first
+                    case fx.Play():
+                        self._play(effect)
+                    case fx.CollectDigits():
+                        self._collect(effect)
+                    case fx.StopCollecting():
+                        cancelled.add(3 * effect.collect_id + 1)
+                        cancelled.add(3 * effect.collect_id + 2)
+                    case (
+                        fx.StashResponse()
+                        | fx.Log()
+                        | fx.CallEnded()
+                        | fx.Hangup()
+                        | fx.SendSms()
+                        | fx.AddToDnc()
+                        | fx.SendDtmf()
+                    ):
+                        pass  # recorded in the result; nothing answers them
+                    case fx.StopPlayback():
+                        cancelled.add(3 * effect.play_id)
+                    case fx.Transfer():
+                        self._transfer(effect)
+                    case fx.Record():
+                        self._record(effect)
+                    case fx.HttpRequest():
+                        self._http(effect)
+                    case fx.Pause():
+                        self._at(effect.duration_ms / 1000, ev.PauseDone(effect.pause_id))
+                    case _:
+                        assert_never(effect)
+            if last or session.ended:
+                return session.result
+            while heap:
+                when, _, token, event = pop(heap)
+                if not token or token not in cancelled:
+                    self.now = when
+                    break
+            else:
+                # the engine waits for something nobody will send: the caller gives up
+                event = ev.CallerHangup()
+                last = True
 
     def _play(self, effect: fx.Play) -> None:
         pid = effect.play_id
         done = _PLAYBACK_DONE[pid] if 0 <= pid < len(_PLAYBACK_DONE) else ev.PlaybackDone(pid)
         self._seq += 1  # the most frequent timer: `_at` inlined
         heapq.heappush(self._heap, (self.now + play_seconds(effect), self._seq, 3 * pid, done))
-
-    def _stop_collecting(self, effect: fx.StopCollecting) -> None:
-        self._cancelled.add(3 * effect.collect_id + 1)
-        self._cancelled.add(3 * effect.collect_id + 2)
-
-    def _stop_playback(self, effect: fx.StopPlayback) -> None:
-        self._cancelled.add(3 * effect.play_id)
-
-    def _pause(self, effect: fx.Pause) -> None:
-        self._at(effect.duration_ms / 1000, ev.PauseDone(effect.pause_id))
 
     def _collect(self, effect: fx.CollectDigits) -> None:
         cid = effect.collect_id
@@ -230,16 +244,3 @@ class SimDriver:
         else:
             status, body = answer
         self._at(HTTP_SECONDS, ev.HttpDone(effect.request_id, status, body))
-
-
-#: effect type → what the simulated world does about it (other effects need no answer)
-SimDriver._table = {  # type: ignore[attr-defined]
-    fx.Play: SimDriver._play,
-    fx.CollectDigits: SimDriver._collect,
-    fx.StopCollecting: SimDriver._stop_collecting,
-    fx.StopPlayback: SimDriver._stop_playback,
-    fx.Transfer: SimDriver._transfer,
-    fx.Record: SimDriver._record,
-    fx.HttpRequest: SimDriver._http,
-    fx.Pause: SimDriver._pause,
-}

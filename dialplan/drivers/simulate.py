@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from ..engine.context import MAX_DURATION_S, MAX_STEPS, CallContext
+from ..engine.context import (
+    JS_BUDGET_S,
+    MAX_DURATION_S,
+    MAX_STEPS,
+    MAX_VALUE_LENGTH,
+    MAX_VALUES_LENGTH,
+    VIRTUAL_EVAL_COST_S,
+    CallContext,
+)
 from ..engine.result import CallResult
 from ..engine.session import CallSession
 from ..errors import UsageError
@@ -56,11 +65,23 @@ def simulate(
     http: Responder | Mapping[str, str] | None = None,
     max_steps: int = MAX_STEPS,
     max_duration_s: float = MAX_DURATION_S,
+    js_budget_s: float = JS_BUDGET_S,
+    max_value_length: int = MAX_VALUE_LENGTH,
+    max_values_length: int = MAX_VALUES_LENGTH,
+    seed: int = 0,
     trace: bool = False,
 ) -> CallResult:
     """Play one call: ``amd`` verdict, caller ``inputs`` (keys, ``timeout``, ``hangup``; the
     caller stays silent when they run out), ``transfer`` outcome(s), preset ``variables``,
     ``contact`` fields/columns, and ``http`` answers (None: every request fails).
+
+    Per-call limits (spec §2.6, §5.4): ``max_steps``, ``max_duration_s`` of virtual time,
+    ``js_budget_s`` of JavaScript (also counted as one millisecond per evaluation, so the
+    result does not depend on the machine's speed), ``max_value_length`` of one value and
+    ``max_values_length`` of all values, in characters.
+
+    Inside expressions ``Date`` reads the virtual clock and ``Math.random`` is seeded with
+    ``seed``: the same arguments always give the same result.
 
     Returns the :class:`CallResult` (outcome, prompts, responses, variables, transfer,
     effects, steps, decisions, duration_s of virtual time)."""
@@ -82,6 +103,12 @@ def simulate(
         variables={str(k): str(v) for k, v in variables.items()} if variables else {},
         max_steps=max_steps,
         max_duration_s=max_duration_s,
+        js_budget_s=js_budget_s,
+        js_clock=time.thread_time,
+        js_eval_cost_s=VIRTUAL_EVAL_COST_S,
+        max_value_length=max_value_length,
+        max_values_length=max_values_length,
+        seed=seed,
         plan_loader=_load_plan,
         trace=trace,
     )

@@ -66,9 +66,13 @@ class Program:
     catches: dict[Node, tuple[Catch, ...]]
     menus: dict[Node, MenuTable]
     plays: dict[Node, PlaySpec]
+    #: plain blocks (dialplan, keypress, live, machine, else, catch) → their first child; the
+    #: run loop enters them without a handler call (empty blocks are left to the handler)
+    blocks: dict[Node, Node | InputPhase]
 
 
-_BLOCKS = (Dialplan, Keypress, Live, Machine, Else, Catch, Equal)
+_PLAIN_BLOCKS = (Dialplan, Keypress, Live, Machine, Else, Catch)
+_BLOCKS = (*_PLAIN_BLOCKS, Equal)
 
 
 def compile_plan(plan: Plan) -> Program:
@@ -111,7 +115,12 @@ def compile_plan(plan: Plan) -> Program:
         scope = tuple(a for a in node.ancestors() if isinstance(a, Catch))
         if scope:
             catches[node] = scope
-    return Program(plan, after, enter, path, catches, menus, plays)
+    blocks: dict[Node, Node | InputPhase] = {
+        node: first
+        for node, first in enter.items()
+        if isinstance(node, _PLAIN_BLOCKS) and first is not None
+    }
+    return Program(plan, after, enter, path, catches, menus, plays, blocks)
 
 
 def _step(node: Node) -> str:

@@ -1,9 +1,13 @@
 """One call as a sans-IO state machine: ``send(event, now)`` in, a list of effects out.
 
-The session owns the call's state (position, variables, stash, menu input) and the run loop;
-what each tag does lives in one small handler per tag family (``handlers/``), found through a
-table keyed by node class. Time is an input (``now``, seconds since the epoch, from the
-driver); nothing here reads a clock, sleeps, or does I/O.
+The session owns the call's state (position, variables, budgets, what it waits for) and the
+run loop; what each tag does lives in its handler (``handlers/``): ``enter`` when the node runs
+and ``on_event`` for the events that arrive while that node waits (the session routes each
+event to the waiting node's handler). Handlers use only the session API below (emit, wait,
+resume, new_id, evaluate/operand/condition/render, assign/stash, decide, jump, finish/fail,
+log/trace) and read ``plan``, ``program``, ``ctx``, ``node``, ``result``. Time is an input
+(``now``, seconds since the epoch, from the driver); nothing here reads a clock, sleeps, or
+does I/O.
 
 Decision labels recorded in ``result.decisions`` as ``(node.index, label)``: a menu → the
 chosen keypress's pattern key (``1``, ``1-3``, ``default``, ``timeout``) or ``no match`` /
@@ -13,27 +17,36 @@ chosen keypress's pattern key (``1``, ``1-3``, ``default``, ``timeout``) or ``no
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import assert_never
 
-from ..expr.js import JsError, JsSandbox, literal_value
-from ..expr.template import Literal, Template
-from ..model import InputPhase, Menu, Node, Plan
+from ..expr.js import JsError, JsSandbox, literal_condition, literal_value
+from ..expr.substitute import substitute
+from ..expr.template import Literal, Template, ValueTooLong
+from ..model import InputPhase, Node, Plan
+from ..model.tags import LINE_TAG_NAMES
 from . import effects as fx
+from . import events as ev
+from .budget import CallBudget, LimitExceeded
 from .context import CallContext, normalise_contact
-from .events import Event
-from .handlers import EVENTS, HANDLERS, LINE_TAGS
-from .handlers.menu import input_phase
+from .events import (
+    Answered,
+    CallerHangup,
+    DigitPressed,
+    HttpDone,
+    InputTimeout,
+    PauseDone,
+    PlaybackDone,
+    RecordingDone,
+    TransferDone,
+)
+from .handlers import ENTER, ON_EVENT
+from .handlers.catch import on_caller_hangup, stray_digit
+from .handlers.menu import MenuInput, input_phase
 from .program import Next, Program, program_for
 from .result import CallResult, TraceEntry
-
-#: what the session is waiting for (None: running)
-WAIT_ANSWER = "answer"
-WAIT_PLAY = "play"
-WAIT_INPUT = "input"
-WAIT_TRANSFER = "transfer"
-WAIT_RECORD = "record"
-WAIT_HTTP = "http"
-WAIT_PAUSE = "pause"
+from .wait import WaitFor
 
 
 class CallSession:
@@ -45,6 +58,7 @@ class CallSession:
         self.program: Program = program_for(plan)
         self.result = CallResult()
         self.vars: dict[str, str] = dict(self.ctx.variables)
+        self.budget = CallBudget(self.ctx, sum(map(len, self.vars.values())))
         self.contact = normalise_contact(self.ctx.contact) if self.ctx.contact else {}
         self.lastinput = ""
         self.now = 0.0
@@ -52,18 +66,21 @@ class CallSession:
         self.answered_by = "live"
         self.next: Next = None
         self.node: Node | None = None
-        self.wait: str | None = WAIT_ANSWER
-        self.wait_id = 0
+        #: what the call waits for (None: running), the node that waits, the id it waits on
+        self.waits_for: WaitFor | None = WaitFor.ANSWER
         self.wait_node: Node | None = None
+        self.wait_id = 0
         self.ended = False
+        #: the caller hung up (spec §2.5: tags that need the line are skipped from now on)
         self.line_gone = False
         self.hangup_catch_fired = False
-        self.digits = ""
-        self.barge: Menu | None = None
-        self.barge_in = False
+        #: the caller's entry in progress (the menu handler's state)
+        self.input = MenuInput()
         self._ids = 0
         self._js: JsSandbox | None = None
         self.out: list[fx.Effect] = []
+        #: ``emit(effect)``: append to this event's effects (the list's own ``append``)
+        self.emit: Callable[[fx.Effect], None] = self.out.append
 
     # ----------------------------------------------------------------- driver interface
     @property
@@ -77,7 +94,7 @@ class CallSession:
         self.now = now
         return []
 
-    def send(self, event: Event, now: float) -> list[fx.Effect]:
+    def send(self, event: ev.Event, now: float) -> list[fx.Effect]:
         """Feed one event at time ``now``; return the effects it causes, in order."""
         if self.ended:
             return []
@@ -85,15 +102,48 @@ class CallSession:
         if self.t0 is None:
             self.t0 = now
         out = self.out = []
+        self.emit = out.append
         if now - self.t0 > self.ctx.max_duration_s:
             self.fail(f"call exceeded the maximum duration of {self.ctx.max_duration_s:g} s")
         else:
             try:
-                EVENTS[type(event)](self, event)
-                if self.wait is None and not self.ended:
+                # each event goes to the handler of the node that waits for it; the caller's
+                # hang-up and the answer are the call's own (every event type is listed)
+                match event:
+                    case (
+                        PlaybackDone()
+                        | DigitPressed()
+                        | InputTimeout()
+                        | TransferDone()
+                        | RecordingDone()
+                        | HttpDone()
+                        | PauseDone()
+                    ):
+                        node = self.wait_node
+                        if node is not None:
+                            ON_EVENT[type(node)](self, node, event)
+                        elif type(event) is DigitPressed:
+                            stray_digit(self, event.key)
+                    case CallerHangup():
+                        on_caller_hangup(self)
+                    case Answered():
+                        if self.waits_for is WaitFor.ANSWER:
+                            verdict = event.answered_by
+                            self.answered_by = verdict if verdict in ("live", "machine") else "live"
+                            self.waits_for = None
+                            self.next = self.plan.root
+                            if self.ctx.trace:
+                                self.trace("call", f"answered ({self.answered_by})")
+                    case _:
+                        assert_never(event)
+                if self.waits_for is None and not self.ended:
                     self.run()
             except JsError as exc:
                 self.fail(self._js_message(exc))
+            except LimitExceeded as exc:
+                self.fail(f"{self._here()}: {exc}")
+            except ValueTooLong:
+                self.fail(f"{self._here()}: {self.budget.too_long('a substituted text')}")
         self.result.effects.extend(out)
         return out
 
@@ -102,15 +152,26 @@ class CallSession:
         """Execute nodes until the call waits for the driver or ends."""
         max_steps = self.ctx.max_steps
         result = self.result
-        handlers = HANDLERS
-        while self.wait is None and not self.ended:
+        enter = ENTER
+        blocks = self.program.blocks
+        while self.waits_for is None and not self.ended:
             item = self.next
             if item is None:
                 self.finish("caller_hangup" if self.line_gone else "hangup", "hangup")
                 return
             kind = type(item)
             if kind is InputPhase:
+                self.node = item.menu  # type: ignore[union-attr]
                 input_phase(self, item.menu)  # type: ignore[union-attr]
+                continue
+            block = blocks.get(item)  # type: ignore[arg-type]
+            if block is not None:  # a block runs its children in order (spec §2.1)
+                result.steps += 1
+                if result.steps > max_steps:
+                    self.fail(f"step limit exceeded: more than {max_steps} tags executed")
+                    return
+                self.node = item  # type: ignore[assignment]
+                self.next = block
                 continue
             steps = result.steps = result.steps + 1
             if steps > max_steps:
@@ -118,22 +179,59 @@ class CallSession:
                 return
             self.node = item  # type: ignore[assignment]
             self.next = self.program.after[item]  # type: ignore[index]
-            if self.line_gone and kind in LINE_TAGS:
+            if self.line_gone and item.tag in LINE_TAG_NAMES:  # type: ignore[union-attr]
                 continue
-            handlers[kind](self, item)
+            enter[kind](self, item)
 
-    # ----------------------------------------------------------------- helpers for handlers
+    # ----------------------------------------------------------------- the handlers' API
     def new_id(self) -> int:
+        """A fresh id for an effect that the driver answers (play, input, record, request)."""
         self._ids += 1
         return self._ids
 
-    def emit(self, effect: fx.Effect) -> None:
-        self.out.append(effect)
-
-    def waiting(self, kind: str, wait_id: int = 0, node: Node | None = None) -> None:
-        self.wait = kind
+    def wait(self, kind: WaitFor, node: Node, wait_id: int | None = None) -> int:
+        """Stop running until the event ``kind`` arrives for ``node``; returns the id the
+        event will carry (a new one unless ``wait_id`` is given)."""
+        if wait_id is None:
+            wait_id = self._ids = self._ids + 1
+        self.waits_for = kind
         self.wait_id = wait_id
         self.wait_node = node
+        return wait_id
+
+    def resume(self) -> None:
+        """The awaited event arrived: the run loop continues with ``next``."""
+        self.waits_for = None
+        self.wait_node = None
+
+    def report_transfer(self, numbers: tuple[str, ...], mode: str, callerid: str) -> None:
+        """A transfer started (``CallResult.transfer``; its outcome follows)."""
+        self.result.transfer = {
+            "numbers": list(numbers),
+            "mode": mode,
+            "callerid": callerid,
+            "outcome": None,
+        }
+
+    def report_transfer_outcome(self, outcome: str) -> None:
+        if self.result.transfer is not None:
+            self.result.transfer["outcome"] = outcome
+
+    def lose_line(self) -> bool:
+        """The caller hung up; whether the line was already gone."""
+        gone = self.line_gone
+        self.line_gone = True
+        return gone
+
+    def prompt(self, text: str) -> None:
+        """Record what the caller heard (``CallResult.prompts``)."""
+        self.result.prompts.append(text)
+
+    def replace_plan(self, plan: Plan) -> None:
+        """``<gotoXML>``: continue at the root of another plan; variables survive."""
+        self.plan = plan
+        self.program = program_for(plan)
+        self.next = plan.root
 
     def jump(self, target: Next) -> None:
         self.next = target
@@ -156,14 +254,13 @@ class CallSession:
     def cancel_wait(self, *, line_up: bool = True) -> None:
         """Abandon what the call waits for (a catch jump or the end of the call)."""
         if line_up:
-            if self.wait == WAIT_PLAY:
+            if self.waits_for is WaitFor.PLAY:
                 self.out.append(fx.StopPlayback(self.wait_id))
-            elif self.wait == WAIT_INPUT:
+            elif self.waits_for is WaitFor.INPUT:
                 self.out.append(fx.stop_collecting(self.wait_id))
-        self.wait = None
+        self.waits_for = None
         self.wait_node = None
-        self.barge = None
-        self.digits = ""
+        self.input.clear()
 
     def finish(self, outcome: str, hangup_reason: str | None, error: str | None = None) -> None:
         """End the call: stop what runs, hang up (unless the line is gone), report."""
@@ -189,28 +286,87 @@ class CallSession:
 
     # ----------------------------------------------------------------- values
     def render(self, template: Template) -> str:
+        """Text that is not evaluated (TTS, URLs, numbers): substituted verbatim (spec §4.1)."""
         parts = template.parts
         if not parts:
             return ""
         if len(parts) == 1 and type(parts[0]) is Literal:
             return parts[0].text
-        return template.render(self.lookup)
+        return template.render(self.lookup, self.budget.max_value)
+
+    def assign(self, name: str, value: str) -> None:
+        """Set variable ``name`` (the one place where variables change; spec §5.4 limits)."""
+        self.budget.check("value", name, value, self.vars.get(name))
+        self.vars[name] = value
+
+    def stash(self, name: str, value: str) -> None:
+        """Spec §3.9: an answer in the call's result record (a repeated name keeps its first
+        position and takes the new value)."""
+        self.budget.check("stashed value", name, value, self.result.stash.get(name))
+        self.result.stash[name] = value
+        self.out.append(fx.StashResponse(name, value))
 
     @property
     def js(self) -> JsSandbox:
-        if self._js is None:
-            self._js = JsSandbox(self.ctx.js_time_limit_s, self.ctx.js_memory_limit)
-        return self._js
+        """The call's JavaScript sandbox (created on first use), its ``Date`` at ``now``."""
+        js = self._js
+        if js is None:
+            ctx = self.ctx
+            js = self._js = JsSandbox(ctx.js_time_limit_s, ctx.js_memory_limit, seed=ctx.seed)
+        js.now_ms = self.now * 1000.0
+        return js
 
-    def value(self, text: str) -> str:
-        """Spec §5.3 value of substituted text (JavaScript with literal fall-back)."""
-        sandbox = self._js
-        if sandbox is None:
-            known = literal_value(text.strip(), True)
-            if known is not None:
-                return known
-            sandbox = self.js
-        return sandbox.value(text)
+    def evaluate(self, template: Template) -> str:
+        """Spec §5.3 (revised) value of a ``setvar``/``stash`` text: substituted by position,
+        evaluated when it is code, the plain substitution otherwise."""
+        parts = template.parts
+        if len(parts) == 1 and type(parts[0]) is Literal:  # the author's text only
+            text = parts[0].text.strip()
+            return self._value(text, text)
+        plain, code, _ = substitute(template, self.lookup, self.budget.max_value)
+        return plain if code is None else self._value(code, plain)
+
+    def operand(self, template: Template) -> str | None:
+        """:meth:`evaluate`, but None when the text is data by rule 3 (a reference outside a
+        string literal whose value is not a plain decimal): in ``<equal>``/``<notEqual>``
+        such a text is a condition that is not met."""
+        plain, code, single = substitute(template, self.lookup, self.budget.max_value)
+        if code is None:
+            return plain if single else None
+        return self._value(code, plain)
+
+    def _value(self, code: str, plain: str) -> str:
+        known = literal_value(code, self._js is None)
+        if known is not None:
+            return known
+        try:
+            js = self.js
+            return self.budget.run_js(js, js.evaluate, code)
+        except JsError as exc:
+            if exc.limit:
+                raise
+            return plain
+
+    def condition(self, template: Template) -> bool:
+        """Spec §5.3 (revised) truth of an ``if@expr``: JavaScript truthiness when the text is
+        code; a text that is data (or empty, or throws) is a condition that is not met."""
+        plain, code, _ = substitute(template, self.lookup, self.budget.max_value, condition=True)
+        if code is None:
+            self.log("info", f"condition {plain!r} holds data, not code; taken as false")
+            return False
+        if not code:
+            return False
+        known = literal_condition(code)
+        if known is not None:
+            return known
+        try:
+            js = self.js
+            return self.budget.run_js(js, js.truthy, code)
+        except JsError as exc:
+            if exc.limit:
+                raise
+            self.log("warning", f"condition {code!r} failed ({exc}); taken as false")
+            return False
 
     def lookup(self, name: str) -> str:
         """The value of ``${name}`` (spec §4.2); undefined → "" with a warning."""
@@ -265,6 +421,9 @@ class CallSession:
             self.log("warning", f"unknown system variable ${{{name}}} expands to an empty string")
             return ""
         return value
+
+    def _here(self) -> str:
+        return self.where(self.node) if self.node is not None else "the dialplan"
 
     def where(self, node: Node) -> str:
         return f"{node.label} (line {node.loc.line})"

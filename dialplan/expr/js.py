@@ -7,6 +7,8 @@ lazily: a call that never evaluates JavaScript never pays for one.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 
 import quickjs
@@ -96,7 +98,12 @@ def _global_names() -> frozenset[str]:
             "(() => { const seen = []; for (let o = globalThis; o; o = Object.getPrototypeOf(o))"
             " seen.push(...Object.getOwnPropertyNames(o)); return seen.join(' '); })()"
         )
-        _globals = frozenset(str(names).split())
+        # the host's own globals of a call's context (see JsSandbox)
+        _globals = frozenset(str(names).split()) | {
+            "__dialplan_now",
+            "__dialplan_src",
+            "__dialplan_out",
+        }
     return _globals
 
 
@@ -198,24 +205,106 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
+#: ``String()`` of the source's value; a result containing NUL travels as JSON instead.
+_STRING_OF_SOURCE = (
+    "(s => s.indexOf('\\0') < 0 ? s : (globalThis.__dialplan_out = JSON.stringify(s), null))"
+    "(String((0, eval)(globalThis.__dialplan_src)))"
+)
+
+
+#: Spec §5.4 (2026-12), no hidden clock: ``Date`` reads the call's clock
+#: (``__dialplan_now``, milliseconds, set by the host before evaluations) and its local-time
+#: methods are the UTC ones (spec §4.2), and, when the call has a seed, ``Math.random`` is
+#: xoshiro128** seeded from it.
+_DETERMINISM = """(() => {
+  const RealDate = Date;
+  function Date_(...args) {
+    if (!new.target) return new RealDate(globalThis.__dialplan_now).toString();
+    return args.length ? new RealDate(...args) : new RealDate(globalThis.__dialplan_now);
+  }
+  Date_.prototype = RealDate.prototype;
+  Date_.now = function now() { return globalThis.__dialplan_now; };
+  Date_.UTC = RealDate.UTC;
+  Date_.parse = RealDate.parse;
+  Object.defineProperty(RealDate.prototype, "constructor",
+                        {value: Date_, writable: true, configurable: true});
+  globalThis.Date = Date_;
+  // spec §4.2: all times are UTC, whatever the host's time zone
+  const proto = RealDate.prototype;
+  for (const part of ["FullYear", "Month", "Date", "Day", "Hours", "Minutes", "Seconds",
+                      "Milliseconds"]) {
+    proto["get" + part] = proto["getUTC" + part];
+    proto["set" + part] = proto["setUTC" + part];
+  }
+  proto.getTimezoneOffset = function getTimezoneOffset() { return 0; };
+  const seed = globalThis.__dialplan_seed;
+  delete globalThis.__dialplan_seed;
+  if (!seed) return;
+  let [a, b, c, d] = seed;
+  const rotl = (x, k) => (x << k) | (x >>> (32 - k));
+  Math.random = function random() {
+    const r = Math.imul(rotl(Math.imul(b, 5), 7), 9);
+    const t = b << 9;
+    c ^= a; d ^= b; b ^= c; a ^= d; c ^= t; d = rotl(d, 11);
+    return (r >>> 0) / 4294967296;
+  };
+})()"""
+
+
+def seed_words(seed: int) -> list[int]:
+    """Four 32-bit words of xoshiro128** state from any integer seed (never all zero)."""
+    digest = hashlib.blake2b(str(seed).encode(), digest_size=16).digest()
+    words = [int.from_bytes(digest[i : i + 4], "big") for i in range(0, 16, 4)]
+    return words if any(words) else [1, 2, 3, 4]
+
+
 class JsSandbox:
-    """One call's JavaScript context (created on first use)."""
+    """One call's JavaScript context (created on first use).
+
+    ``now_ms`` is the call's clock for ``Date`` (milliseconds since the epoch; the host sets
+    it, nothing here reads a clock); ``seed`` seeds ``Math.random`` (None: QuickJS's own).
+    """
 
     def __init__(
-        self, time_limit_s: float = TIME_LIMIT_S, memory_limit: int = MEMORY_LIMIT
+        self,
+        time_limit_s: float = TIME_LIMIT_S,
+        memory_limit: int = MEMORY_LIMIT,
+        *,
+        seed: int | None = None,
+        now_ms: float = 0.0,
     ) -> None:
         self.time_limit_s = time_limit_s
         self.memory_limit = memory_limit
+        self.seed = seed
+        self.now_ms = now_ms
+        self._sent_now: float | None = None
         self._ctx: quickjs.Context | None = None
+        self._limit = time_limit_s
         self.evaluations = 0
 
     def _context(self) -> quickjs.Context:
-        if self._ctx is None:
+        ctx = self._ctx
+        if ctx is None:
             ctx = quickjs.Context()
             ctx.set_memory_limit(self.memory_limit)
-            ctx.set_time_limit(self.time_limit_s)
+            ctx.set_time_limit(self._limit)
+            if self.seed is not None:
+                ctx.set("__dialplan_seed", ctx.parse_json(json.dumps(seed_words(self.seed))))
+            ctx.eval(_DETERMINISM)
             self._ctx = ctx
-        return self._ctx
+        if self._sent_now != self.now_ms:
+            ctx.set("__dialplan_now", self.now_ms)
+            self._sent_now = self.now_ms
+        return ctx
+
+    def limit_time(self, seconds: float) -> None:
+        """Cut the time limit of the next evaluations to ``seconds`` (what is left of a call's
+        budget) when that is below the per-evaluation limit."""
+        limit = min(self.time_limit_s, seconds)
+        if limit != self._limit:
+            self._limit = limit
+            if self._ctx is not None:
+                self._ctx.set_time_limit(limit)
 
     def evaluate(self, code: str) -> str:
         """Evaluate ``code`` and return JavaScript's ``String(result)``; raise :class:`JsError`."""
@@ -223,7 +312,10 @@ class JsSandbox:
         self.evaluations += 1
         try:
             ctx.set("__dialplan_src", code)
-            return str(ctx.eval("String((0, eval)(globalThis.__dialplan_src))"))
+            out = ctx.eval(_STRING_OF_SOURCE)
+            if out is None:  # the result holds NUL, which the binding cannot return as text
+                return str(json.loads(ctx.get("__dialplan_out")))
+            return str(out)
         except quickjs.JSException as exc:
             msg = _first_line(exc)
             raise JsError(msg, limit="interrupted" in msg or "out of memory" in msg) from None

@@ -21,6 +21,14 @@ class TemplateError(ValueError):
         self.offset = offset
 
 
+class ValueTooLong(Exception):
+    """A substitution grew past a limit on the length of one value (``limit`` characters)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"a value is longer than {limit} characters")
+        self.limit = limit
+
+
 @dataclass(frozen=True, slots=True)
 class Literal:
     text: str
@@ -68,11 +76,16 @@ class Template:
                 yield part
                 stack.extend(reversed(part.parts))
 
-    def render(self, lookup: Callable[[str], str]) -> str:
-        """Substitute with ``lookup(name) -> value``; repeat while ``${`` remains (bounded)."""
+    def render(self, lookup: Callable[[str], str], limit: int | None = None) -> str:
+        """Substitute with ``lookup(name) -> value``; repeat while ``${`` remains (bounded).
+
+        ``limit`` bounds the length of the text (:class:`ValueTooLong`), so values that hold
+        references to themselves cannot grow it round after round."""
         text = _render_parts(self.parts, lookup)
         rounds = 1
         while "${" in text and rounds < MAX_ROUNDS:
+            if limit is not None and len(text) > limit:
+                raise ValueTooLong(limit)
             try:
                 again = parse_template(text)
             except TemplateError:
@@ -81,6 +94,8 @@ class Template:
                 break
             text = _render_parts(again.parts, lookup)
             rounds += 1
+        if limit is not None and len(text) > limit:
+            raise ValueTooLong(limit)
         return text
 
     def placeholder(self, fill: str = "0") -> str:

@@ -36,6 +36,8 @@ class TagSpec:
     forbidden_parents: tuple[str, ...] = ()
     #: documented (False = SDK-only: W004)
     documented: bool = True
+    #: needs the phone line: skipped once the caller hung up, inside a hangup catch (§2.5)
+    needs_line: bool = False
 
 
 def _t(name: str, attrs: dict[str, bool] | None = None, **kw: object) -> TagSpec:
@@ -53,9 +55,15 @@ TAGS: dict[str, TagSpec] = {
             {"timeout": False, "maxDigits": False},
             container=True,
             forbidden_parents=("menu",),
+            needs_line=True,
         ),
         _t("keypress", {"pressed": True}, container=True, parents=("menu",)),
-        _t("play", {"type": True, "voice": False, "cache": False}, value_required=True),
+        _t(
+            "play",
+            {"type": True, "voice": False, "cache": False},
+            value_required=True,
+            needs_line=True,
+        ),
         _t("goto", value_required=True),
         _t("hangup"),
         _t(
@@ -71,6 +79,7 @@ TAGS: dict[str, TagSpec] = {
                 "screen": False,
             },
             value_required=True,
+            needs_line=True,
         ),
         _t("amd", container=True),
         _t("live", container=True, parents=("amd",)),
@@ -81,15 +90,19 @@ TAGS: dict[str, TagSpec] = {
         _t("else", container=True, parents=("if",)),
         _t("equal", {"var": True, "expr": True}, container=True),
         _t("notEqual", {"var": True, "expr": True}, container=True),
-        _t("record", {"varname": False, "background": False, "timeout": False}),
+        _t(
+            "record",
+            {"varname": False, "background": False, "timeout": False},
+            needs_line=True,
+        ),
         _t("get", {"varname": False}, value_required=True),
         _t("post", {"varname": False}, value_required=True),
         _t("sms", {"to": True}, value_required=True),
         _t("dnc", {"loggingEnabled": False}, value_required=True),
         _t("catch", {"type": True, "value": False, "goto": True}, container=True),
         _t("gotoXML", value_required=True, documented=False),
-        _t("dtmf", documented=False),
-        _t("wait", documented=False),
+        _t("dtmf", documented=False, needs_line=True),
+        _t("wait", documented=False, needs_line=True),
         _t(
             "analytics",
             {
@@ -114,6 +127,9 @@ CAMEL_ATTRS = {"maxdigits": "maxDigits", "loggingenabled": "loggingEnabled"}
 CONTAINERS = frozenset(name for name, spec in TAGS.items() if spec.container)
 #: Tags whose children run as a plain block.
 TEXT_TAGS = frozenset(name for name, spec in TAGS.items() if not spec.container)
+#: Tags that need the phone line (spec §2.5): the engine skips them after the caller hung up,
+#: lint W076 reports hangup catches that hold only these.
+LINE_TAG_NAMES = frozenset(name for name, spec in TAGS.items() if spec.needs_line)
 #: Tags that wait for the caller (break input-free cycles, W071/W073).
 INPUT_TAGS = frozenset({"menu", "record", "transfer"})
 

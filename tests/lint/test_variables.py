@@ -203,6 +203,9 @@ def test_assignment_with_reference_is_both_a_syntax_error_and_w067() -> None:
         "${call.callerid} == 'blocked'",
         "'anonymous' === ${call.callerid}",
         "${contact.firstName}.length",
+        "${answer} == 'yes'",  # spec §5.3 revised rule 3: never met unless answer is a number
+        "'no' != ${answer}",
+        "${answer}.toUpperCase() == 'YES'",
     ],
 )
 def test_unquoted_string_variable(expr: str) -> None:
@@ -218,6 +221,8 @@ def test_unquoted_string_variable(expr: str) -> None:
         "${call.callerid} == 15551234567",
         "${global.date.dayOfWeek} == 'x'",  # numeric variable
         "'x ${call.callerid} y'.length",
+        "'${answer}' == 'yes'",
+        "${count} == 3",
     ],
 )
 def test_quoted_or_numeric_is_fine(expr: str) -> None:

@@ -9,6 +9,7 @@ number of concurrent calls; the broadcast runner calls :meth:`SipDriver.place` p
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -253,6 +254,8 @@ class _CallRun:
     def __init__(self, driver: SipDriver, call: Call, plan: Plan, context: CallContext) -> None:
         self.driver = driver
         self.call = call
+        if context.js_clock is None:  # real time: the call's JavaScript time (spec §5.4)
+            context = dataclasses.replace(context, js_clock=time.thread_time)
         self.session = CallSession(plan, context)
         self.plan = plan
         self.events: asyncio.Queue[ev.Event] = asyncio.Queue()

@@ -1,27 +1,38 @@
-"""One small handler per tag family, collected into dispatch tables (node class → handler,
-event class → handler). A handler gets the session and its node; by the time it runs,
-``session.next`` already holds the normal continuation (spec §2.1), which it may replace."""
+"""Each tag's whole behaviour in one place: a :class:`TagHandler` per node class with
+``enter(session, node)`` (the node runs; ``session.next`` already holds the normal continuation,
+spec §2.1, which it may replace) and ``on_event(session, node, event)`` (an event arrived while
+this node waits for it). Handlers use the session API only (see ``session.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ...model import Dtmf, Menu, Play, Record, Transfer, Wait
 from . import audio, catch, data, flow, http, logic, menu, telephony
 
 if TYPE_CHECKING:
+    from ..events import Event
     from ..session import CallSession
 
-Handler = Callable[["CallSession", Any], None]
 
-HANDLERS: dict[type, Handler] = {}
-EVENTS: dict[type, Handler] = {}
+def ignore(s: CallSession, node: Any, event: Event) -> None:
+    """A node that never waits gets no events."""
+
+
+class TagHandler(NamedTuple):
+    enter: Callable[[CallSession, Any], None]
+    on_event: Callable[[CallSession, Any, Event], None] = ignore
+
+
+HANDLERS: dict[type, TagHandler] = {}
 for _module in (flow, menu, audio, logic, data, telephony, http, catch):
-    HANDLERS.update(_module.HANDLERS)
-    EVENTS.update(_module.EVENTS)
+    for _node_class, (_enter, _on_event) in _module.HANDLERS.items():
+        HANDLERS[_node_class] = TagHandler(_enter, _on_event or ignore)
 
-#: Tags that need the line: skipped after the caller hung up inside a hangup catch (spec §2.5).
-LINE_TAGS: frozenset[type] = frozenset({Play, Menu, Record, Transfer, Dtmf, Wait})
+#: The run loop's and the router's views of the one table (plain dicts: one lookup each).
+ENTER: dict[type, Callable[[CallSession, Any], None]] = {k: h.enter for k, h in HANDLERS.items()}
+ON_EVENT: dict[type, Callable[[CallSession, Any, Event], None]] = {
+    k: h.on_event for k, h in HANDLERS.items()
+}
 
-__all__ = ["EVENTS", "HANDLERS", "LINE_TAGS", "Handler"]
+__all__ = ["ENTER", "HANDLERS", "ON_EVENT", "TagHandler"]

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 from ...model import Dtmf, Play, Wait
 from .. import effects as fx
 from .. import events as ev
+from ..wait import WaitFor
+from .catch import digit_catch, fire, stray_digit
 
 if TYPE_CHECKING:
     from ..session import CallSession
@@ -15,25 +17,37 @@ if TYPE_CHECKING:
 def play(s: CallSession, node: Play) -> None:
     spec = s.program.plays[node]
     menu = spec.menu
-    if menu is not None and s.barge is menu:
+    if menu is not None and s.input.barge is menu:
         return  # barged-in: the remaining prompt audio is skipped (spec §2.3)
     value = spec.text if spec.text is not None else s.render(node.value).strip()
     kind = node.kind
-    s.result.prompts.append(value if kind != "callfireid" else f"callfireid:{value}")
-    pid = s._ids = s._ids + 1
-    prompt = menu is not None
-    s.out.append(fx.Play(pid, kind, value, node.voice, node.cache, prompt, spec.path))
-    s.barge_in = prompt
-    s.wait = "play"
-    s.wait_id = pid
-    s.wait_node = node
+    s.prompt(value if kind != "callfireid" else f"callfireid:{value}")
+    pid = s.wait(WaitFor.PLAY, node)
+    s.emit(fx.Play(pid, kind, value, node.voice, node.cache, menu is not None, spec.path))
     if s.ctx.trace:
         s.trace("ivr", f"says: {value}" if kind == "tts" else f"plays {kind} {value}")
 
 
-def on_playback_done(s: CallSession, event: ev.PlaybackDone) -> None:
-    if s.wait == "play" and event.play_id == s.wait_id:
-        s.wait = None
+def on_play_event(s: CallSession, node: Play, event: ev.Event) -> None:
+    if type(event) is ev.PlaybackDone:
+        if event.play_id == s.wait_id:
+            s.resume()
+    elif type(event) is ev.DigitPressed:
+        menu = s.program.plays[node].menu
+        if menu is None:
+            stray_digit(s, event.key)
+            return
+        found = digit_catch(s, event.key)
+        if found is not None:
+            s.trace("caller", f"presses {event.key}")
+            fire(s, found)
+            return
+        # barge-in (spec §2.3): the prompt stops, the key starts the menu's input
+        s.emit(fx.StopPlayback(s.wait_id))
+        s.resume()
+        s.input.barge = menu
+        s.input.digits = event.key
+        s.trace("caller", f"presses {event.key} (barge-in)")
 
 
 def dtmf(s: CallSession, node: Dtmf) -> None:
@@ -43,16 +57,21 @@ def dtmf(s: CallSession, node: Dtmf) -> None:
 
 
 def wait(s: CallSession, node: Wait) -> None:
-    pid = s.new_id()
+    pid = s.wait(WaitFor.PAUSE, node)
     s.emit(fx.Pause(pid, node.duration_ms))
-    s.waiting("pause", pid, node)
     s.trace("ivr", f"waits {node.duration_ms} ms")
 
 
-def on_pause_done(s: CallSession, event: ev.PauseDone) -> None:
-    if s.wait == "pause" and event.pause_id == s.wait_id:
-        s.wait = None
+def on_wait_event(s: CallSession, node: Wait, event: ev.Event) -> None:
+    if type(event) is ev.PauseDone:
+        if event.pause_id == s.wait_id:
+            s.resume()
+    elif type(event) is ev.DigitPressed:
+        stray_digit(s, event.key)
 
 
-HANDLERS: dict[type, Any] = {Play: play, Dtmf: dtmf, Wait: wait}
-EVENTS: dict[type, Any] = {ev.PlaybackDone: on_playback_done, ev.PauseDone: on_pause_done}
+HANDLERS: dict[type, tuple[Any, Any]] = {
+    Play: (play, on_play_event),
+    Dtmf: (dtmf, None),
+    Wait: (wait, on_wait_event),
+}

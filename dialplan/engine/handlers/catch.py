@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...model import Catch
-from .. import events as ev
+from ..wait import WaitFor
+from .flow import enter
 
 if TYPE_CHECKING:
     from ..session import CallSession
@@ -35,15 +36,24 @@ def fire(s: CallSession, c: Catch, *, line_up: bool = True) -> None:
         s.fail(f"{s.where(c)}: no node is named {c.goto!r}")
         return
     s.trace("ivr", f"catch {c.type}: goto {c.goto}")
-    s.next = target
+    s.jump(target)
 
 
-def on_caller_hangup(s: CallSession, event: ev.CallerHangup) -> None:
+def stray_digit(s: CallSession, key: str, *, log: bool = True) -> None:
+    """A key while no menu collects input: a digit catch in scope fires, else it is ignored."""
+    found = digit_catch(s, key)
+    if found is not None:
+        s.trace("caller", f"presses {key}")
+        fire(s, found)
+    elif log:
+        s.log("info", f"digit {key} pressed while no input was expected; ignored")
+
+
+def on_caller_hangup(s: CallSession) -> None:
     s.trace("caller", "hangs up")
-    if s.line_gone:
+    if s.lose_line():
         return
-    s.line_gone = True
-    if s.wait == "answer":
+    if s.waits_for is WaitFor.ANSWER:
         s.finish("caller_hangup", None)
         return
     if not s.hangup_catch_fired:
@@ -55,5 +65,4 @@ def on_caller_hangup(s: CallSession, event: ev.CallerHangup) -> None:
     s.finish("caller_hangup", None)
 
 
-HANDLERS: dict[type, Any] = {}
-EVENTS: dict[type, Any] = {ev.CallerHangup: on_caller_hangup}
+HANDLERS: dict[type, tuple[Any, Any]] = {Catch: (enter, None)}

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...model import Setvar, Stash
-from .. import effects as fx
 
 if TYPE_CHECKING:
     from ..session import CallSession
@@ -13,8 +12,8 @@ if TYPE_CHECKING:
 
 def setvar(s: CallSession, node: Setvar) -> None:
     name = s.render(node.varname).strip()
-    value = s.value(s.render(node.value))
-    s.vars[name] = value
+    value = s.evaluate(node.value)
+    s.assign(name, value)
     if s.ctx.trace:
         s.trace("ivr", f"sets {name} = {value!r}")
 
@@ -22,12 +21,10 @@ def setvar(s: CallSession, node: Setvar) -> None:
 def stash(s: CallSession, node: Stash) -> None:
     """Spec §3.9: no variable is defined; a repeated varname keeps its first position."""
     name = s.render(node.varname).strip()
-    value = s.value(s.render(node.value))
-    s.result.stash[name] = value
-    s.out.append(fx.StashResponse(name, value))
+    value = s.evaluate(node.value)
+    s.stash(name, value)
     if s.ctx.trace:
         s.trace("ivr", f"stashes {name} = {value!r}")
 
 
-HANDLERS: dict[type, Any] = {Setvar: setvar, Stash: stash}
-EVENTS: dict[type, Any] = {}
+HANDLERS: dict[type, tuple[Any, Any]] = {Setvar: (setvar, None), Stash: (stash, None)}

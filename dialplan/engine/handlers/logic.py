@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ...expr.js import JsError
 from ...model import Amd, Equal, If
 
 if TYPE_CHECKING:
@@ -21,24 +20,17 @@ def amd(s: CallSession, node: Amd) -> None:
     if s.ctx.trace:
         s.trace("ivr", f"amd: {verdict}")
     if branch is not None:
-        s.next = branch
+        s.jump(branch)
 
 
 def if_(s: CallSession, node: If) -> None:
-    code = s.render(node.expr).strip()
-    try:
-        ok = s.js.truthy(code) if code else False
-    except JsError as exc:
-        if exc.limit:
-            raise
-        s.log("warning", f"condition {code!r} failed ({exc}); taken as false")
-        ok = False
+    ok = s.condition(node.expr)
     s.decide(node, "true" if ok else "false")
-    s.trace("ivr", f"if {code}: {'true' if ok else 'false'}")
+    s.trace("ivr", f"if {node.expr.source.strip()}: {'true' if ok else 'false'}")
     if ok:
-        s.next = s.program.enter[node]
+        s.jump(s.program.enter[node])
     elif node.orelse is not None:
-        s.next = node.orelse
+        s.jump(node.orelse)
 
 
 def same(left: str, right: str) -> bool:
@@ -51,13 +43,13 @@ def same(left: str, right: str) -> bool:
 
 def equal(s: CallSession, node: Equal) -> None:
     left = s.render(node.var)
-    right = s.value(s.render(node.expr))
-    ok = same(left, right) != node.negate
+    right = s.operand(node.expr)
+    ok = right is not None and same(left, right) != node.negate
     s.decide(node, "true" if ok else "false")
-    s.trace("ivr", f"{node.raw_tag} {left.strip()!r} vs {right!r}: {'true' if ok else 'false'}")
+    shown = right if right is not None else node.expr.source
+    s.trace("ivr", f"{node.raw_tag} {left.strip()!r} vs {shown!r}: {'true' if ok else 'false'}")
     if ok:
-        s.next = s.program.enter[node]
+        s.jump(s.program.enter[node])
 
 
-HANDLERS: dict[type, Any] = {Amd: amd, If: if_, Equal: equal}
-EVENTS: dict[type, Any] = {}
+HANDLERS: dict[type, tuple[Any, Any]] = {Amd: (amd, None), If: (if_, None), Equal: (equal, None)}

@@ -7,106 +7,90 @@ from typing import TYPE_CHECKING, Any
 from ...model import Menu
 from .. import effects as fx
 from .. import events as ev
+from ..wait import WaitFor
 from .catch import digit_catch, fire
 
 if TYPE_CHECKING:
     from ..session import CallSession
 
 
+class MenuInput:
+    """The caller's entry in progress: ``digits`` so far, and ``barge``, the menu whose prompt
+    a key interrupted (its remaining audio prompts are skipped, spec §2.3)."""
+
+    __slots__ = ("barge", "digits")
+
+    def __init__(self) -> None:
+        self.digits = ""
+        self.barge: Menu | None = None
+
+    def clear(self) -> None:
+        self.digits = ""
+        self.barge = None
+
+
 def menu(s: CallSession, node: Menu) -> None:
     """Start the prompt phase (its first prompt, or straight to input)."""
-    s.barge = None
-    s.digits = ""
-    s.next = s.program.enter[node]
+    entry = s.input
+    entry.digits = ""
+    entry.barge = None
+    s.jump(s.program.enter[node])
 
 
 def input_phase(s: CallSession, node: Menu) -> None:
     """The prompts are done: take digits already pressed (barge-in) or arm the input timer."""
-    s.node = node
+    entry = s.input
     if s.line_gone:
-        s.next = s.program.after[node]
+        s.jump(s.program.after[node])
         return
-    if s.barge is node and s.digits:
-        s.barge = None
-        if s.digits == "#" or len(s.digits) >= node.max_digits:
-            select(s, node, s.digits)
+    if entry.barge is node and entry.digits:
+        entry.barge = None
+        if entry.digits == "#" or len(entry.digits) >= node.max_digits:
+            select(s, node, entry.digits)
             return
     else:
-        s.barge = None
-        s.digits = ""
-    cid = s._ids = s._ids + 1
-    s.out.append(fx.CollectDigits(cid, node.max_digits, node.timeout_ms))
-    s.wait = "input"
-    s.wait_id = cid
-    s.wait_node = node
+        entry.digits = ""
+        entry.barge = None
+    cid = s.wait(WaitFor.INPUT, node)
+    s.emit(fx.CollectDigits(cid, node.max_digits, node.timeout_ms))
 
 
-def on_digit(s: CallSession, event: ev.DigitPressed) -> None:
-    key = event.key
-    wait = s.wait
-    if wait == "input":
-        node = s.wait_node
-        assert isinstance(node, Menu)
-        if not s.digits and s.node in s.program.catches:
-            found = digit_catch(s, key)
-            if found is not None:
-                s.trace("caller", f"presses {key}")
-                fire(s, found)
-                return
-        if key == "#":
-            s.out.append(fx.stop_collecting(s.wait_id))
-            s.wait = None
-            select(s, node, s.digits or "#")
-            return
-        s.digits += key
-        if len(s.digits) >= node.max_digits:
-            s.out.append(fx.stop_collecting(s.wait_id))
-            s.wait = None
-            select(s, node, s.digits)
+def on_menu_event(s: CallSession, node: Menu, event: ev.Event) -> None:
+    if type(event) is not ev.DigitPressed:
+        if type(event) is ev.InputTimeout and event.collect_id == s.wait_id:
+            s.resume()
+            select(s, node, s.input.digits)
         return
-    if wait == "play" and s.barge_in:
+    key = event.key
+    entry = s.input
+    if not entry.digits and s.node in s.program.catches:
         found = digit_catch(s, key)
         if found is not None:
             s.trace("caller", f"presses {key}")
             fire(s, found)
             return
-        prompt = s.wait_node
-        assert prompt is not None and isinstance(prompt.parent, Menu)
-        s.emit(fx.StopPlayback(s.wait_id))
-        s.wait = None
-        s.barge = prompt.parent
-        s.digits = key
-        s.trace("caller", f"presses {key} (barge-in)")
+    if key == "#":
+        s.emit(fx.stop_collecting(s.wait_id))
+        s.resume()
+        select(s, node, entry.digits or "#")
         return
-    if wait == "transfer":
-        return  # the caller is bridged: keys go to the other party
-    found = digit_catch(s, key)
-    if found is not None:
-        s.trace("caller", f"presses {key}")
-        fire(s, found)
-        return
-    if wait != "record":  # '#' ends a recording: the driver's business
-        s.log("info", f"digit {key} pressed while no input was expected; ignored")
-
-
-def on_timeout(s: CallSession, event: ev.InputTimeout) -> None:
-    if s.wait != "input" or event.collect_id != s.wait_id:
-        return
-    node = s.wait_node
-    assert isinstance(node, Menu)
-    s.wait = None
-    select(s, node, s.digits)
+    entry.digits += key
+    if len(entry.digits) >= node.max_digits:
+        s.emit(fx.stop_collecting(s.wait_id))
+        s.resume()
+        select(s, node, entry.digits)
 
 
 def select(s: CallSession, node: Menu, digits: str) -> None:
     """Spec §2.3/§3.3: literal, then ranges, then default; empty input → timeout branch."""
     table = s.program.menus[node]
-    s.digits = ""
-    s.lastinput = "" if digits == "" else digits
+    s.input.digits = ""
+    s.lastinput = digits
+    trace = s.ctx.trace
     if digits == "":
         chosen = table.timeout
         label = "timeout" if chosen is not None else "no input"
-        if s.ctx.trace:
+        if trace:
             s.trace("caller", "stays silent (timeout)")
     else:
         chosen = table.literals.get(digits)
@@ -118,18 +102,17 @@ def select(s: CallSession, node: Menu, digits: str) -> None:
             else:
                 chosen = table.default
         label = table.labels[chosen] if chosen is not None else "no match"
-        if s.ctx.trace:
+        if trace:
             s.trace("caller", f"presses {digits}")
-    s.result.decisions.append((node.index, label))
+    s.decide(node, label)
     if chosen is not None:
-        if s.ctx.trace:
+        if trace:
             s.trace("ivr", f"menu {node.name or node.index}: branch {label}")
-        s.next = chosen
+        s.jump(chosen)
     else:
-        if s.ctx.trace:
+        if trace:
             s.trace("ivr", f"menu {node.name or node.index}: {label}, continues after the menu")
-        s.next = s.program.after[node]
+        s.jump(s.program.after[node])
 
 
-HANDLERS: dict[type, Any] = {Menu: menu}
-EVENTS: dict[type, Any] = {ev.DigitPressed: on_digit, ev.InputTimeout: on_timeout}
+HANDLERS: dict[type, tuple[Any, Any]] = {Menu: (menu, on_menu_event)}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ...model import Dnc, Record, Sms, Transfer
 from .. import effects as fx
 from .. import events as ev
+from ..wait import WaitFor
+from .catch import stray_digit
 
 if TYPE_CHECKING:
     from ..session import CallSession
@@ -16,7 +18,7 @@ def transfer(s: CallSession, node: Transfer) -> None:
     numbers = tuple(n.strip() for n in s.render(node.numbers).split(",") if n.strip())
     callerid = s.render(node.callerid).strip() if node.callerid is not None else s.ctx.callerid
     whisper = s.render(node.whisper_tts).strip() if node.whisper_tts is not None else None
-    mode = "waterfall" if node.mode == "waterfall" else "ringall"
+    mode: Literal["ringall", "waterfall"] = "waterfall" if node.mode == "waterfall" else "ringall"
     s.emit(
         fx.Transfer(
             numbers,
@@ -28,23 +30,17 @@ def transfer(s: CallSession, node: Transfer) -> None:
             node.continue_after,
         )
     )
-    s.result.transfer = {
-        "numbers": list(numbers),
-        "mode": mode,
-        "callerid": callerid,
-        "outcome": None,
-    }
-    s.waiting("transfer", 0, node)
+    s.report_transfer(numbers, mode, callerid)
+    s.wait(WaitFor.TRANSFER, node, 0)  # one transfer at a time: no id
     s.trace("ivr", f"transfers to {', '.join(numbers)} ({mode})")
 
 
-def on_transfer_done(s: CallSession, event: ev.TransferDone) -> None:
-    node = s.wait_node
-    if s.wait != "transfer" or not isinstance(node, Transfer):
+def on_transfer_event(s: CallSession, node: Transfer, event: ev.Event) -> None:
+    # digits while bridged go to the other party, not to the dialplan
+    if type(event) is not ev.TransferDone:
         return
-    s.wait = None
-    if s.result.transfer is not None:
-        s.result.transfer["outcome"] = event.outcome
+    s.resume()
+    s.report_transfer_outcome(event.outcome)
     s.trace("call", f"transfer {event.outcome}")
     if event.outcome == "answered" and not node.continue_after:
         s.finish("transfer", "transfer")
@@ -57,18 +53,18 @@ def record(s: CallSession, node: Record) -> None:
     if node.background:
         if node.varname:
             stem = node.name or f"recording-{rid}"
-            s.vars[node.varname] = f"{s.ctx.recording_base}{s.ctx.call_id}/{stem}.mp3"
+            s.assign(node.varname, f"{s.ctx.recording_base}{s.ctx.call_id}/{stem}.mp3")
         return
-    s.waiting("record", rid, node)
+    s.wait(WaitFor.RECORD, node, rid)
 
 
-def on_recording_done(s: CallSession, event: ev.RecordingDone) -> None:
-    node = s.wait_node
-    if s.wait != "record" or event.record_id != s.wait_id or not isinstance(node, Record):
-        return
-    s.wait = None
-    if node.varname:
-        s.vars[node.varname] = event.url
+def on_record_event(s: CallSession, node: Record, event: ev.Event) -> None:
+    if type(event) is ev.DigitPressed:
+        stray_digit(s, event.key, log=False)  # '#' ends a recording: the driver's business
+    elif type(event) is ev.RecordingDone and event.record_id == s.wait_id:
+        s.resume()
+        if node.varname:
+            s.assign(node.varname, event.url)
 
 
 def sms(s: CallSession, node: Sms) -> None:
@@ -84,5 +80,9 @@ def dnc(s: CallSession, node: Dnc) -> None:
     s.trace("ivr", f"adds {number} to the do-not-call list")
 
 
-HANDLERS: dict[type, Any] = {Transfer: transfer, Record: record, Sms: sms, Dnc: dnc}
-EVENTS: dict[type, Any] = {ev.TransferDone: on_transfer_done, ev.RecordingDone: on_recording_done}
+HANDLERS: dict[type, tuple[Any, Any]] = {
+    Transfer: (transfer, on_transfer_event),
+    Record: (record, on_record_event),
+    Sms: (sms, None),
+    Dnc: (dnc, None),
+}

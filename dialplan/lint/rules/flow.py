@@ -22,12 +22,13 @@ from ...model.flow import (
     selectable_keypresses,
 )
 from ...model.patterns import PatternKind
+from ...model.tags import LINE_TAG_NAMES
 from ..context import LintContext
 from ..index import tagged
 from ..registry import Problem, rule
 
 #: Tags that need the phone line: skipped after the caller hung up (spec §2.5).
-_AUDIO_TAGS = frozenset({"play", "menu", "record", "transfer", "dtmf", "wait"})
+_AUDIO_TAGS = LINE_TAG_NAMES
 #: Tags that only steer control; they neither use the line nor leave a trace.
 _CONTROL_TAGS = frozenset(
     {"goto", "hangup", "if", "else", "equal", "notEqual", "catch", "keypress", "live", "machine",

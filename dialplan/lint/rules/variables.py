@@ -478,30 +478,36 @@ def _expression_values(ctx: LintContext) -> Iterator[tuple[Node, str | None, str
 
 @rule("W066", "unquoted-string-variable")
 def unquoted_string_variable(ctx: LintContext) -> Iterator[Problem]:
-    """A string-valued system variable is used unquoted where it is treated as a string.
+    """A string variable is used unquoted where it is treated as a string.
 
-    Substitution is textual (spec §5.2): `${call.callerid}.toLowerCase()` becomes
+    Substitution is textual in CallFire (spec §5.2): `${call.callerid}.toLowerCase()` becomes
     `anonymous.toLowerCase()` or `2135551212.toLowerCase()` — a reference to an undefined name
-    or a syntax error, not a string. The same holds for `${call.callerid} == 'blocked'`. Wrap
-    string values in quotes. Numeric variables (`global.date.dayOfWeek`, …) are not reported.
+    or a syntax error, not a string. The same holds for `${call.callerid} == 'blocked'`. Here
+    (spec §5.3 revised, rule 3) a reference outside quotes is only inserted when its value is a
+    plain number or `true`/`false`; any other value makes the text data, so such a condition is
+    never met. Wrap string values in quotes. This applies to the dialplan's own variables too
+    (`${answer} == 'yes'`); numeric system variables (`global.date.dayOfWeek`, …) are not
+    reported.
 
     Failing:
 
         <if expr="${call.callerid}.toLowerCase() == 'anonymous'"><hangup/></if>
+        <if expr="${answer} == 'yes'"><hangup/></if>
 
     Passing:
 
         <if expr="'${call.callerid}'.toLowerCase() == 'anonymous'"><hangup/></if>
+        <if expr="'${answer}' == 'yes'"><hangup/></if>
     """
     for node, attr, raw in _expression_values(ctx):
-        if "call." not in raw and "contact." not in raw and "global." not in raw:
-            continue
         for token in _scan_js(raw):
             if token.kind != "ref" or token.quoted:
                 continue
             name = raw[token.offset + 2 : token.end - 1].strip()
-            if "${" in name or name in NUMERIC_VARIABLES or not is_system_variable(name):
+            if "${" in name or name in NUMERIC_VARIABLES:
                 continue
+            if is_system_name(name) and not is_system_variable(name):
+                continue  # an unknown system variable: W062's business
             after = raw[token.end :]
             if _METHOD_AFTER.match(after):
                 how = "a string method is applied to it"
@@ -511,8 +517,9 @@ def unquoted_string_variable(ctx: LintContext) -> Iterator[Problem]:
                 how = "it is compared with a quoted string"
             else:
                 continue
+            what = "is a string" if is_system_name(name) else "holds text"
             yield Problem(
-                f"${{{name}}} is a string but is used unquoted where {how}; write '${{{name}}}'",
+                f"${{{name}}} {what} but is used unquoted where {how}; write '${{{name}}}'",
                 _loc(ctx, node, attr, token.offset),
             )
 
