@@ -178,7 +178,7 @@ CREATE FUNCTION dp_claim(
 ) LANGUAGE plpgsql AS $$
 DECLARE
     g dial_gates%ROWTYPE;
-    now_ms bigint := floor(p_now * 1000);
+    now_ms bigint := ceil(p_now * 1000);  -- a slot is never before the claim
     first_ms bigint;
     n integer;
 BEGIN

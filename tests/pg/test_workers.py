@@ -1,0 +1,118 @@
+"""Real worker processes hammer the claim/lease/rate primitives; one is SIGKILLed mid-run."""
+
+from __future__ import annotations
+
+import collections
+import multiprocessing
+import os
+import signal
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from . import workload
+
+CPS = 100
+MAX_ACTIVE = 10
+TTL = 2.0
+
+
+def _logs(folder: Path) -> dict[str, list[list[str]]]:
+    return {
+        p.stem: [line.split() for line in p.read_text().splitlines()] for p in folder.glob("*.log")
+    }
+
+
+def _spawn(target: object, *args: object) -> multiprocessing.process.BaseProcess:
+    proc = multiprocessing.get_context("spawn").Process(target=target, args=args)
+    proc.start()
+    return proc
+
+
+def _run_with_a_kill(
+    target: object, dsn: str, cid: int, folder: Path, scale: float, kill_after: float
+) -> str:
+    """Three workers, the first SIGKILLed once it has calls in flight, then a fourth started."""
+    procs = [_spawn(target, dsn, cid, str(folder), TTL, scale) for _ in range(3)]
+    victim = procs[0]
+    deadline = time.monotonic() + 60
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while True:  # wait until the victim has calls in flight (attempt rows not yet booked)
+            row = conn.execute(
+                "SELECT w.id, count(a.*) FROM workers w JOIN attempts a ON a.worker_id = w.id"
+                " AND a.result IS NULL WHERE w.pid = %s GROUP BY w.id",
+                (victim.pid,),
+            ).fetchone()
+            if row and row[1] >= 2 and time.monotonic() > deadline - 60 + kill_after:
+                break
+            assert time.monotonic() < deadline, "the victim never had calls in flight"
+            time.sleep(0.01)
+    assert victim.pid is not None
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.join()
+    procs.append(_spawn(target, dsn, cid, str(folder), TTL, scale))  # a restart is a new worker
+    for p in procs[1:]:
+        p.join(180)
+        assert p.exitcode == 0, f"worker exited with {p.exitcode}"
+    return str(row[0])
+
+
+def _dials(logs: dict[str, list[list[str]]]) -> list[tuple[int, int, str]]:
+    return [(int(l[1]), int(l[2]), w) for w, lines in logs.items() for l in lines if l[0] == "dial"]
+
+
+@pytest.mark.slow
+def test_real_clock_workers_share_rate_and_lines_and_book_a_lost_worker_once(
+    pg_db: str, tmp_path: Path
+) -> None:
+    cid = workload.setup_campaign(pg_db, 300, CPS, MAX_ACTIVE, now=0.0)
+    victim = _run_with_a_kill(workload.real_clock_worker, pg_db, cid, tmp_path, 0.04, 0.5)
+    logs = _logs(tmp_path)
+    dials = _dials(logs)
+
+    # at most one dial per (recipient, attempt), across all workers
+    pairs = collections.Counter((r, n) for r, n, _ in dials)
+    assert max(pairs.values()) == 1
+    with psycopg.connect(pg_db) as conn:
+        attempts = conn.execute(
+            "SELECT recipient_id, attempt_no, worker_id, started_at, ended_at, result, reason"
+            " FROM attempts ORDER BY started_at"
+        ).fetchall()
+        finals = conn.execute(
+            "SELECT count(*) FROM recipients WHERE final_result IS NULL"
+        ).fetchone()
+        gate = conn.execute("SELECT active FROM dial_gates").fetchone()
+    assert finals == (0,) and gate == (0,)
+    # every dial had its attempt row (on that worker) committed first
+    booked = {(r, n): w for r, n, w, *_ in attempts}
+    assert all(booked[(r, n)].replace(":", "_") == w for r, n, w in dials)
+
+    # rate: no window of one second holds more than CPS starts, across all workers
+    starts = sorted(a[3] for a in attempts)
+    assert len(starts) > CPS
+    assert all(starts[i + CPS] - starts[i] >= 1.0 - 1e-9 for i in range(len(starts) - CPS))
+    # lines: never more than MAX_ACTIVE calls at once
+    edges = sorted([(a[3], 1) for a in attempts] + [(a[4], -1) for a in attempts])
+    level = peak = 0
+    for _, step in edges:
+        level += step
+        peak = max(peak, level)
+    assert peak <= MAX_ACTIVE
+
+    # the victim's calls in flight (dialled, never ended) are INTERNAL_ERROR "worker lost", once
+    victim_log = logs[victim.replace(":", "_")]
+    ended = {(int(l[1]), int(l[2])) for l in victim_log if l[0] == "end"}
+    in_flight = {(int(l[1]), int(l[2])) for l in victim_log if l[0] == "dial"} - ended
+    lost = {(r, n) for r, n, w, _, _, result, reason in attempts if reason == "worker lost"}
+    assert in_flight and in_flight <= lost
+    assert all(booked[p] == victim for p in lost)
+    assert {(r, n) for r, n, _, _, _, res, _ in attempts if res == "INTERNAL_ERROR"} == lost
+    reaps = collections.Counter(
+        (int(l[1]), int(l[2])) for lines in logs.values() for l in lines if l[0] == "reap"
+    )
+    assert set(reaps) == lost and max(reaps.values()) == 1
+    # ... and the retry policy then decided: the next attempt was made (INTERNAL_ERROR retries)
+    made = {(r, n) for r, n, *_ in attempts}
+    assert all((r, n + 1) in made for r, n in lost if n < workload.MAX_ATTEMPTS)
