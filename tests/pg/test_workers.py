@@ -60,7 +60,9 @@ def _run_with_a_kill(
 
 
 def _dials(logs: dict[str, list[list[str]]]) -> list[tuple[int, int, str]]:
-    return [(int(l[1]), int(l[2]), w) for w, lines in logs.items() for l in lines if l[0] == "dial"]
+    return [
+        (int(ln[1]), int(ln[2]), w) for w, lines in logs.items() for ln in lines if ln[0] == "dial"
+    ]
 
 
 @pytest.mark.slow
@@ -103,14 +105,14 @@ def test_real_clock_workers_share_rate_and_lines_and_book_a_lost_worker_once(
 
     # the victim's calls in flight (dialled, never ended) are INTERNAL_ERROR "worker lost", once
     victim_log = logs[victim.replace(":", "_")]
-    ended = {(int(l[1]), int(l[2])) for l in victim_log if l[0] == "end"}
-    in_flight = {(int(l[1]), int(l[2])) for l in victim_log if l[0] == "dial"} - ended
+    ended = {(int(ln[1]), int(ln[2])) for ln in victim_log if ln[0] == "end"}
+    in_flight = {(int(ln[1]), int(ln[2])) for ln in victim_log if ln[0] == "dial"} - ended
     lost = {(r, n) for r, n, w, _, _, result, reason in attempts if reason == "worker lost"}
     assert in_flight and in_flight <= lost
     assert all(booked[p] == victim for p in lost)
     assert {(r, n) for r, n, _, _, _, res, _ in attempts if res == "INTERNAL_ERROR"} == lost
     reaps = collections.Counter(
-        (int(l[1]), int(l[2])) for lines in logs.values() for l in lines if l[0] == "reap"
+        (int(ln[1]), int(ln[2])) for lines in logs.values() for ln in lines if ln[0] == "reap"
     )
     assert set(reaps) == lost and max(reaps.values()) == 1
     # ... and the retry policy then decided: the next attempt was made (INTERNAL_ERROR retries)
