@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import signal
 import time
+from pathlib import Path
 
 import psycopg
 
@@ -59,7 +60,7 @@ def test_concurrent_deliverers_post_every_event_at_least_once_with_stable_ids(
     os.kill(stuck.pid, signal.SIGKILL)
     stuck.join()
 
-    posts = [line.split() for line in open(out).read().splitlines()]
+    posts = [line.split() for line in Path(out).read_text().splitlines()]
     per_event = collections.Counter(event for _, event, _ in posts)
     assert set(per_event) == {f"evt-{i}" for i in range(400)}  # every event, at least once
     # only the one the stuck deliverer held was posted twice, with the same id both times
