@@ -108,7 +108,8 @@ def test_real_clock_workers_share_rate_and_lines_and_book_a_lost_worker_once(
     ended = {(int(ln[1]), int(ln[2])) for ln in victim_log if ln[0] == "end"}
     in_flight = {(int(ln[1]), int(ln[2])) for ln in victim_log if ln[0] == "dial"} - ended
     lost = {(r, n) for r, n, w, _, _, result, reason in attempts if reason == "worker lost"}
-    assert in_flight and in_flight <= lost
+    assert lost and in_flight <= lost  # booked, and dialled or about to be
+    assert lost.isdisjoint(ended)  # a call the victim had finished keeps its result
     assert all(booked[p] == victim for p in lost)
     assert {(r, n) for r, n, _, _, _, res, _ in attempts if res == "INTERNAL_ERROR"} == lost
     reaps = collections.Counter(

@@ -142,7 +142,11 @@ CREATE TABLE dial_gates (
     spacing_ms bigint NOT NULL CHECK (spacing_ms >= 1),
     max_active integer NOT NULL CHECK (max_active >= 1),
     next_start_ms bigint NOT NULL DEFAULT 0,
-    active integer NOT NULL DEFAULT 0 CHECK (active >= 0)
+    active integer NOT NULL DEFAULT 0 CHECK (active >= 0),
+    -- the latest end booked for a line given back: a claim's slot is never before it, so the
+    -- booked times agree with the order the database saw (a claim made with a stale ``now``
+    -- cannot start a call on a line before the call that freed it ended)
+    lines_free_from_ms bigint NOT NULL DEFAULT 0
 );
 CREATE TABLE clocks (
     name text PRIMARY KEY,
@@ -187,7 +191,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'campaign % has no dial gate', p_campaign USING ERRCODE = 'DPL02';
     END IF;
-    first_ms := greatest(now_ms, g.next_start_ms);
+    first_ms := greatest(now_ms, g.next_start_ms, g.lines_free_from_ms);
     IF first_ms > now_ms + p_horizon_ms THEN
         RETURN;
     END IF;
@@ -289,10 +293,12 @@ CREATE FUNCTION dp_finish(
                final_result = u.final
           FROM u JOIN booked b ON b.recipient_id = u.rid
          WHERE r.id = u.rid AND r.claimed_by = p_worker
-        RETURNING r.id, r.campaign_id
+        RETURNING r.id, r.campaign_id, u.ended
     ), lines AS (
-        UPDATE dial_gates g SET active = g.active - f.k
-          FROM (SELECT campaign_id, count(*) AS k FROM freed GROUP BY campaign_id) f
+        UPDATE dial_gates g SET active = g.active - f.k,
+               lines_free_from_ms = greatest(g.lines_free_from_ms, f.last_end_ms)
+          FROM (SELECT campaign_id, count(*) AS k, max(ceil(ended * 1000))::bigint AS last_end_ms
+                  FROM freed GROUP BY campaign_id) f
          WHERE g.campaign_id = f.campaign_id
     )
     SELECT id FROM freed
@@ -327,7 +333,8 @@ BEGIN
         UPDATE recipients r SET claimed_by = NULL, claimed_at = NULL
          WHERE r.claimed_by = ANY (lost) RETURNING r.campaign_id
     )
-    UPDATE dial_gates g SET active = g.active - f.k
+    UPDATE dial_gates g SET active = g.active - f.k,
+           lines_free_from_ms = greatest(g.lines_free_from_ms, ceil(p_now * 1000)::bigint)
       FROM (SELECT campaign_id, count(*) AS k FROM freed GROUP BY campaign_id) f
      WHERE g.campaign_id = f.campaign_id;
 END $$;
