@@ -50,7 +50,7 @@ def test_three_workers_in_virtual_time_match_one_worker_and_survive_a_kill(
         conn.execute("INSERT INTO clocks (name, now) VALUES ('test', 0)")
         offset = conn.execute("SELECT min(id) - 1 FROM recipients").fetchone()
     assert offset is not None
-    _run_with_a_kill(workload.virtual_clock_worker, pg_db, cid, together, 1.0, 0.3)
+    _run_with_a_kill(workload.virtual_clock_worker, pg_db, cid, together, 1.0, 5)
     shared = {r - offset[0]: v for r, v in _finals(pg_db).items()}
 
     logs = _logs(together)

@@ -32,31 +32,39 @@ def _spawn(target: object, *args: object) -> multiprocessing.process.BaseProcess
 
 
 def _run_with_a_kill(
-    target: object, dsn: str, cid: int, folder: Path, scale: float, kill_after: float
+    target: object, dsn: str, cid: int, folder: Path, scale: float, min_done: int
 ) -> str:
-    """Three workers, the first SIGKILLed once it has calls in flight, then a fourth started."""
+    """Three workers, the first SIGKILLed once it has finished ``min_done`` calls and has some
+    in flight, then a fourth started (a restart is a new worker); returns the victim's id."""
     procs = [_spawn(target, dsn, cid, str(folder), TTL, scale) for _ in range(3)]
-    victim = procs[0]
-    deadline = time.monotonic() + 60
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        while True:  # wait until the victim has calls in flight (attempt rows not yet booked)
-            row = conn.execute(
-                "SELECT w.id, count(a.*) FROM workers w JOIN attempts a ON a.worker_id = w.id"
-                " AND a.result IS NULL WHERE w.pid = %s GROUP BY w.id",
-                (victim.pid,),
-            ).fetchone()
-            if row and row[1] >= 2 and time.monotonic() > deadline - 60 + kill_after:
-                break
-            assert time.monotonic() < deadline, "the victim never had calls in flight"
-            time.sleep(0.01)
-    assert victim.pid is not None
-    os.kill(victim.pid, signal.SIGKILL)
-    victim.join()
-    procs.append(_spawn(target, dsn, cid, str(folder), TTL, scale))  # a restart is a new worker
-    for p in procs[1:]:
-        p.join(180)
-        assert p.exitcode == 0, f"worker exited with {p.exitcode}"
-    return str(row[0])
+    try:
+        victim = procs[0]
+        deadline = time.monotonic() + 60
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            while True:
+                row = conn.execute(
+                    "SELECT w.id, count(*) FILTER (WHERE a.result IS NULL),"
+                    " count(*) FILTER (WHERE a.result IS NOT NULL) FROM workers w"
+                    " JOIN attempts a ON a.worker_id = w.id WHERE w.pid = %s GROUP BY w.id",
+                    (victim.pid,),
+                ).fetchone()
+                if row and row[1] >= 2 and row[2] >= min_done:
+                    break
+                assert time.monotonic() < deadline, "the victim never had calls in flight"
+                time.sleep(0.01)
+        assert victim.pid is not None
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.join()
+        procs.append(_spawn(target, dsn, cid, str(folder), TTL, scale))
+        for p in procs[1:]:
+            p.join(180)
+            assert p.exitcode == 0, f"worker exited with {p.exitcode}"
+        return str(row[0])
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+                p.join()
 
 
 def _dials(logs: dict[str, list[list[str]]]) -> list[tuple[int, int, str]]:
@@ -70,7 +78,7 @@ def test_real_clock_workers_share_rate_and_lines_and_book_a_lost_worker_once(
     pg_db: str, tmp_path: Path
 ) -> None:
     cid = workload.setup_campaign(pg_db, 300, CPS, MAX_ACTIVE, now=0.0)
-    victim = _run_with_a_kill(workload.real_clock_worker, pg_db, cid, tmp_path, 0.04, 0.5)
+    victim = _run_with_a_kill(workload.real_clock_worker, pg_db, cid, tmp_path, 0.04, 5)
     logs = _logs(tmp_path)
     dials = _dials(logs)
 
@@ -106,10 +114,11 @@ def test_real_clock_workers_share_rate_and_lines_and_book_a_lost_worker_once(
     # the victim's calls in flight (dialled, never ended) are INTERNAL_ERROR "worker lost", once
     victim_log = logs[victim.replace(":", "_")]
     ended = {(int(ln[1]), int(ln[2])) for ln in victim_log if ln[0] == "end"}
-    in_flight = {(int(ln[1]), int(ln[2])) for ln in victim_log if ln[0] == "dial"} - ended
+    ending = {(int(ln[1]), int(ln[2])) for ln in victim_log if ln[0] == "ending"}
+    in_flight = {(int(ln[1]), int(ln[2])) for ln in victim_log if ln[0] == "dial"} - ending
     lost = {(r, n) for r, n, w, _, _, result, reason in attempts if reason == "worker lost"}
     assert lost and in_flight <= lost  # booked, and dialled or about to be
-    assert lost.isdisjoint(ended)  # a call the victim had finished keeps its result
+    assert ended and lost.isdisjoint(ended)  # a call the victim had finished keeps its result
     assert all(booked[p] == victim for p in lost)
     assert {(r, n) for r, n, _, _, _, res, _ in attempts if res == "INTERNAL_ERROR"} == lost
     reaps = collections.Counter(

@@ -139,6 +139,8 @@ def real_clock_worker(
             last_reap = now
         ended = [c for c in calls if c.dialled_at is not None and c.ends_at <= now]
         if ended:
+            for c in ended:  # "ending" before the commit, "end" after: a kill between is either
+                log.line("ending", c.claim.recipient_id, c.claim.attempt_no)
             finish(conn, worker, [_outcome(c, now, RETRY_AFTER) for c in ended])
             for c in ended:
                 log.line("end", c.claim.recipient_id, c.claim.attempt_no)
