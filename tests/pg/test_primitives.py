@@ -20,6 +20,7 @@ from dialplan.broadcast.pg import (
     reap,
     register,
     start,
+    stop,
     unclaim,
 )
 
@@ -117,3 +118,21 @@ def test_the_clock_moves_only_when_every_worker_is_idle(conn: psycopg.Connection
     assert moved.advanced and moved.now == 7.0
     assert not a.idle(None).advanced and not b.idle(None).advanced  # nothing left: it stays
     assert a.read().now == 7.0
+
+
+def test_a_stopping_worker_gives_back_unstarted_claims_and_keeps_its_lease_while_calling(
+    conn: psycopg.Connection,
+) -> None:
+    cid = workload.setup_campaign(conn.info.dsn, 3, 10, 3)
+    w = register(conn, 60)
+    calling, *waiting = claim(conn, cid, w, 0.0, 3, horizon=1.0)
+    start(conn, workload.BROADCAST, w, [calling])
+    stop(conn, w)
+    assert conn.execute("SELECT state FROM workers").fetchone() == ("live",)  # a call in flight
+    assert conn.execute("SELECT active FROM dial_gates").fetchone() == (1,)
+    claimed = conn.execute("SELECT id FROM recipients WHERE claimed_by IS NOT NULL").fetchall()
+    assert claimed == [(calling.recipient_id,)]
+    finish(conn, w, [_outcome(calling.recipient_id, 1, 1.0)])
+    stop(conn, w)
+    assert conn.execute("SELECT state FROM workers").fetchone() == ("stopped",)
+    assert len(waiting) == 2
