@@ -64,7 +64,14 @@ def test_three_workers_in_virtual_time_match_one_worker_and_survive_a_kill(
     )
     assert max(dials.values()) == 1
     with psycopg.connect(pg_db) as conn:
-        starts = [r[0] for r in conn.execute("SELECT started_at FROM attempts ORDER BY 1")]
-    # virtual seconds: never more than CPS starts in any one-second window
+        spans = conn.execute("SELECT started_at, ended_at FROM attempts ORDER BY 1").fetchall()
+    starts = [a for a, _ in spans]
+    # virtual seconds: never more than CPS starts in any one-second window ...
     assert all(starts[i + CPS] - starts[i] >= 1.0 - 1e-9 for i in range(len(starts) - CPS))
+    # ... and never more than MAX_ACTIVE calls at one virtual instant
+    level = peak = 0
+    for _, step in sorted([(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans]):
+        level += step
+        peak = max(peak, level)
+    assert 1 < peak <= MAX_ACTIVE
     assert len(starts) >= len(ref_attempts)  # the lost calls were tried again

@@ -6,7 +6,8 @@ queue here is the recipients table itself — claims must be ordered by each rec
 attempt rows in the same transaction — which a generic queue (procrastinate, pgqueuer …) would
 duplicate in a table of its own, with a second source of truth for what is due.
 
-Modules: ``schema`` (tables, PL/pgSQL primitives, migrations), ``workers`` (leases, reaping
+Modules: ``connect`` (a worker's connection pool, one-line errors), ``schema`` (tables,
+PL/pgSQL primitives, migrations), ``workers`` (leases, reaping
 lost workers), ``dialing`` (claim, start, finish under the dial gate), ``clock`` (the shared
 virtual clock), ``outbox`` (webhook events), ``throwaway`` (a local server for tests and
 benchmarks).
@@ -15,6 +16,7 @@ benchmarks).
 from __future__ import annotations
 
 from .clock import ClockReading, SharedClock
+from .connect import open_pool
 from .dialing import Claim, Outcome, claim, finish, open_gate, start, unclaim
 from .outbox import PgOutbox
 from .schema import MIGRATIONS, Migration, SchemaTooNew, migrate, schema_version
@@ -37,6 +39,7 @@ __all__ = [
     "heartbeat",
     "migrate",
     "open_gate",
+    "open_pool",
     "reap",
     "register",
     "schema_version",
