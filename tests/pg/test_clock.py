@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from . import workload
-from .test_workers import MAX_ACTIVE, _logs, _run_with_a_kill, _spawn
+from .test_workers import MAX_ACTIVE, TTL, _logs, _run_with_a_kill, _spawn
 
 CPS = 5
 
@@ -32,7 +32,7 @@ def test_three_workers_in_virtual_time_match_one_worker_and_survive_a_kill(
     cid = workload.setup_campaign(pg_db, 200, CPS, MAX_ACTIVE, now=0.0)
     with psycopg.connect(pg_db, autocommit=True) as conn:
         conn.execute("INSERT INTO clocks (name, now) VALUES ('test', 0)")
-    p = _spawn(workload.virtual_clock_worker, pg_db, cid, str(alone), 2.0, 1.0)
+    p = _spawn(workload.virtual_clock_worker, pg_db, cid, str(alone), TTL, 1.0)
     p.join(300)
     assert p.exitcode == 0
     reference = _finals(pg_db)

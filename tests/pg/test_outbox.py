@@ -49,7 +49,7 @@ def test_concurrent_deliverers_post_every_event_at_least_once_with_stable_ids(
     while not os.path.exists(out):  # the stuck deliverer has posted one event and hangs
         time.sleep(0.01)
     workers = [
-        ctx.Process(target=_deliver, args=(pg_db, f"w{i}", out, 1.0, False)) for i in range(3)
+        ctx.Process(target=_deliver, args=(pg_db, f"w{i}", out, 5.0, False)) for i in range(3)
     ]
     for w in workers:
         w.start()

@@ -136,3 +136,10 @@ def test_a_stopping_worker_gives_back_unstarted_claims_and_keeps_its_lease_while
     stop(conn, w)
     assert conn.execute("SELECT state FROM workers").fetchone() == ("stopped",)
     assert len(waiting) == 2
+
+
+def test_the_package_exports_what_it_lists() -> None:
+    import dialplan.broadcast.pg as pg
+
+    assert pg.__all__ == sorted(set(pg.__all__), key=lambda n: (not n.isupper(), n))
+    assert all(getattr(pg, name, None) is not None for name in pg.__all__)

@@ -16,7 +16,7 @@ from . import workload
 
 CPS = 100
 MAX_ACTIVE = 10
-TTL = 2.0
+TTL = 3.0
 
 
 def _logs(folder: Path) -> dict[str, list[list[str]]]:

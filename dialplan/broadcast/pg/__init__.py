@@ -7,10 +7,9 @@ attempt rows in the same transaction — which a generic queue (procrastinate, p
 duplicate in a table of its own, with a second source of truth for what is due.
 
 Modules: ``connect`` (a worker's connection pool, one-line errors), ``schema`` (tables,
-PL/pgSQL primitives, migrations), ``workers`` (leases, reaping
-lost workers), ``dialing`` (claim, start, finish under the dial gate), ``clock`` (the shared
-virtual clock), ``outbox`` (webhook events), ``throwaway`` (a local server for tests and
-benchmarks).
+PL/pgSQL primitives, migrations), ``workers`` (leases, reaping lost workers), ``dialing``
+(claim, start, finish under the dial gate), ``clock`` (the shared virtual clock), ``outbox``
+(webhook events), ``throwaway`` (a local server for tests and benchmarks).
 """
 
 from __future__ import annotations
