@@ -29,7 +29,14 @@ class PostgresUnavailable(RuntimeError):
 
 
 def find_bindir() -> Path:
-    """The folder holding ``initdb`` and ``pg_ctl``, or raise :class:`PostgresUnavailable`."""
+    """The folder holding ``initdb`` and ``pg_ctl`` — ``$DIALPLAN_PG_BINDIR`` when set (and only
+    it), else ``pg_config --bindir``, else the newest ``/usr/lib/postgresql/*/bin`` — or raise
+    :class:`PostgresUnavailable`."""
+    if os.environ.get("DIALPLAN_PG_BINDIR"):
+        folder = Path(os.environ["DIALPLAN_PG_BINDIR"])
+        if (folder / "initdb").is_file() and (folder / "pg_ctl").is_file():
+            return folder
+        raise PostgresUnavailable(f"DIALPLAN_PG_BINDIR={folder}: no initdb and pg_ctl there")
     candidates: list[Path] = []
     pg_config = shutil.which("pg_config")
     if pg_config:
@@ -100,7 +107,12 @@ class ThrowawayServer:
 
     def _init(self) -> None:
         if os.geteuid() == 0:
-            user = pwd.getpwnam("postgres")
+            try:
+                user = pwd.getpwnam("postgres")
+            except KeyError:
+                raise PostgresUnavailable(
+                    "running as root, and there is no `postgres` user to run initdb as"
+                ) from None
             os.chown(self.folder, user.pw_uid, user.pw_gid)
         done = self._run(
             "initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust",
