@@ -143,3 +143,42 @@ def test_the_package_exports_what_it_lists() -> None:
 
     assert pg.__all__ == sorted(set(pg.__all__), key=lambda n: (not n.isupper(), n))
     assert all(getattr(pg, name, None) is not None for name in pg.__all__)
+
+
+def test_claims_take_only_the_zones_whose_window_is_open(conn: psycopg.Connection) -> None:
+    cid = workload.setup_campaign(conn.info.dsn, 6, 100, 6)
+    zones = [
+        int(r[0])
+        for r in conn.execute(
+            "INSERT INTO zones (key) VALUES ('America/New_York'), ('America/Los_Angeles')"
+            " RETURNING id"
+        ).fetchall()
+    ]
+    conn.execute("UPDATE recipients SET zone_id = %s WHERE id %% 2 = 0", (zones[0],))
+    conn.execute("UPDATE recipients SET zone_id = %s WHERE id %% 2 = 1", (zones[1],))
+    w = register(conn, 60)
+    east = claim(conn, cid, w, 0.0, 6, horizon=1.0, zones=[zones[0]])
+    assert len(east) == 3 and all(c.recipient_id % 2 == 0 for c in east)
+    assert claim(conn, cid, w, 0.0, 6, horizon=1.0, zones=[]) == []
+
+
+def test_a_reaper_passes_by_a_lost_worker_that_is_finishing_a_call(
+    conn: psycopg.Connection,
+) -> None:
+    cid = workload.setup_campaign(conn.info.dsn, 2, 10, 2)
+    late = register(conn, 0.3)
+    c1, c2 = claim(conn, cid, late, 0.0, 2, horizon=1.0)
+    start(conn, workload.BROADCAST, late, [c1, c2])
+    time.sleep(0.4)  # its lease expired, but it is still alive and books c1's outcome
+    finishing = psycopg.connect(conn.info.dsn)  # one open transaction, not yet committed
+    assert finish(finishing, late, [_outcome(c1.recipient_id, 1, 1.0)]) == {c1.recipient_id}
+    reaper = psycopg.connect(conn.info.dsn, autocommit=True)
+    reaper.execute("SET statement_timeout = '3s'")  # waiting on the finisher would be a bug
+    assert reap(reaper, 2.0, lambda a: Booking(9.0, None)) == []  # passed by, not blocked
+    finishing.commit()
+    finishing.close()
+    reaped = reap(reaper, 2.0, lambda a: Booking(9.0, None))
+    assert [(a.recipient_id, a.attempt_no) for a in reaped] == [(c2.recipient_id, 1)]
+    reaper.close()
+    results = conn.execute("SELECT recipient_id, result FROM attempts ORDER BY 1").fetchall()
+    assert results == [(c1.recipient_id, "LA"), (c2.recipient_id, "INTERNAL_ERROR")]

@@ -272,11 +272,16 @@ END $$;
 
 -- Book finished attempts and hand their recipients back with the retry policy's decision
 -- (next_at, final_result). Attempts the reaper already booked are left alone (exactly once).
+-- The worker's row is held FOR SHARE first, so a reaper (FOR UPDATE SKIP LOCKED) passes this
+-- worker by until the finish is committed: the two never interleave, never deadlock.
 CREATE FUNCTION dp_finish(
     p_worker text, p_ids bigint[], p_nos integer[], p_results text[], p_q850 integer[],
     p_answered double precision[], p_ended double precision[], p_answered_by text[],
     p_duration double precision[], p_next_at double precision[], p_final text[]
-) RETURNS SETOF bigint LANGUAGE sql AS $$
+) RETURNS SETOF bigint LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM workers WHERE id = p_worker FOR SHARE;
+    RETURN QUERY
     WITH u AS (
         SELECT * FROM unnest(p_ids, p_nos, p_results, p_q850, p_answered, p_ended, p_answered_by,
                              p_duration, p_next_at, p_final)
@@ -301,8 +306,8 @@ CREATE FUNCTION dp_finish(
                   FROM freed GROUP BY campaign_id) f
          WHERE g.campaign_id = f.campaign_id
     )
-    SELECT id FROM freed
-$$;
+    SELECT f.id FROM freed f;
+END $$;
 
 -- Workers whose lease expired are lost: their in-flight attempts are booked INTERNAL_ERROR
 -- ("worker lost") exactly once, their claims and lines are freed. Returns the booked attempts
