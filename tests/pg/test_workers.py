@@ -109,7 +109,7 @@ def test_real_clock_workers_share_rate_and_lines_and_book_a_lost_worker_once(
     for _, step in edges:
         level += step
         peak = max(peak, level)
-    assert peak <= MAX_ACTIVE
+    assert peak == MAX_ACTIVE  # reached, never passed
 
     # the victim's calls in flight (dialled, never ended) are INTERNAL_ERROR "worker lost", once
     victim_log = logs[victim.replace(":", "_")]
@@ -128,3 +128,37 @@ def test_real_clock_workers_share_rate_and_lines_and_book_a_lost_worker_once(
     # ... and the retry policy then decided: the next attempt was made (INTERNAL_ERROR retries)
     made = {(r, n) for r, n, *_ in attempts}
     assert all((r, n + 1) in made for r, n in lost if n < workload.MAX_ATTEMPTS)
+
+
+@pytest.mark.slow
+def test_four_workers_together_never_start_more_calls_than_the_campaign_rate(
+    pg_db: str, tmp_path: Path
+) -> None:
+    rate = 40  # calls are short and lines plenty: only the rate holds them back
+    cid = workload.setup_campaign(pg_db, 160, rate, 1000, now=0.0)
+    procs = [
+        _spawn(workload.real_clock_worker, pg_db, cid, str(tmp_path), TTL, 0.002) for _ in range(4)
+    ]
+    try:
+        for p in procs:
+            p.join(180)
+            assert p.exitcode == 0
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+                p.join()
+    dialled = sorted(
+        float(ln[3]) for lines in _logs(tmp_path).values() for ln in lines if ln[0] == "dial"
+    )
+    with psycopg.connect(pg_db) as conn:
+        workers = conn.execute("SELECT count(DISTINCT worker_id) FROM attempts").fetchone()
+        starts = [r[0] for r in conn.execute("SELECT started_at FROM attempts ORDER BY 1")]
+    assert workers == (4,) and len(starts) == len(dialled) > 2 * rate
+    # the slots never put more than `rate` starts in one second, and they were used to the full
+    gaps = [starts[i + rate] - starts[i] for i in range(len(starts) - rate)]
+    assert min(gaps) >= 1.0 - 1e-9
+    assert min(starts[i + rate - 1] - starts[i] for i in range(len(starts) - rate)) < 1.0
+    # every call was placed at or after its slot (never early)
+    booked = sorted(starts)
+    assert all(d >= b - 1e-6 for d, b in zip(dialled, booked, strict=True))
