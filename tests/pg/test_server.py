@@ -1,0 +1,56 @@
+"""The throwaway server itself: removed afterwards; skipped only outside CI without binaries."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dialplan.broadcast.pg.throwaway import ThrowawayServer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_server_listens_on_loopback_without_fsync_and_leaves_nothing_behind() -> None:
+    server = ThrowawayServer.start()
+    try:
+        with psycopg.connect(server.dsn()) as conn:
+            settings = dict(
+                conn.execute(
+                    "SELECT name, setting FROM pg_settings WHERE name IN"
+                    " ('listen_addresses', 'fsync', 'port')"
+                ).fetchall()
+            )
+        assert settings == {
+            "listen_addresses": "127.0.0.1",
+            "fsync": "off",
+            "port": str(server.port),
+        }
+    finally:
+        server.stop()
+    assert not server.folder.exists()
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(server.dsn(), connect_timeout=2)
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("", "1 skipped"), ("1", "1 error")])
+def test_missing_binaries_skip_outside_ci_and_fail_in_ci(
+    tmp_path: Path, ci: str, outcome: str
+) -> None:
+    (tmp_path / "conftest.py").write_text("from tests.pg.conftest import pg_server  # noqa: F401\n")
+    (tmp_path / "test_needs_pg.py").write_text("def test_it(pg_server):\n    pass\n")
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env |= {"DIALPLAN_PG_BINDIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    if ci:
+        env["CI"] = ci
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path), str(tmp_path)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert outcome in done.stdout, done.stdout
+    if ci:
+        assert "CI must run the PostgreSQL tests" in done.stdout
