@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from dialplan.broadcast.pg.schema import migrate
-from dialplan.broadcast.pg.throwaway import PostgresUnavailable, ThrowawayServer, find_bindir
+from tools.pg_server import PostgresUnavailable, ThrowawayServer, find_bindir
 
 _names = itertools.count()
 

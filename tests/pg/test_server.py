@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dialplan.broadcast.pg.throwaway import ThrowawayServer
+from tools.pg_server import ThrowawayServer
 
 ROOT = Path(__file__).resolve().parents[2]
 

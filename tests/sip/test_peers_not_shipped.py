@@ -23,6 +23,7 @@ def imported_names(path: Path) -> list[str]:
 
 def test_the_package_ships_no_test_peers_and_imports_no_test_code() -> None:
     assert importlib.util.find_spec("dialplan.drivers.sip.peers") is None
+    assert importlib.util.find_spec("dialplan.broadcast.pg.throwaway") is None
     offenders = [
         f"{path.relative_to(PACKAGE)}: imports {name}"
         for path in sorted(PACKAGE.rglob("*.py"))

@@ -2,7 +2,7 @@
 and the database round trips and transactions per attempt.
 
 ``python -m tools.bench pg [--json] [--quick]`` starts a throwaway server (``fsync=off``, on
-127.0.0.1; see ``dialplan/broadcast/pg/throwaway.py``), loads a campaign, and lets N processes
+127.0.0.1; see ``tools/pg_server.py``), loads a campaign, and lets N processes
 run every attempt through the real primitives — ``claim`` (SKIP LOCKED under the dial gate),
 ``start`` (attempt row committed before the call) and ``finish`` — with zero-length calls, so
 what is measured is the database's share of an attempt. The gate's rate and line limits are
@@ -34,7 +34,7 @@ from dialplan.broadcast.pg import (  # noqa: E402
     register,
     start,
 )
-from dialplan.broadcast.pg.throwaway import PostgresUnavailable, ThrowawayServer  # noqa: E402
+from tools.pg_server import PostgresUnavailable, ThrowawayServer  # noqa: E402
 
 BROADCAST = "bench-pg"
 

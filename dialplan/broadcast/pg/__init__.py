@@ -9,12 +9,13 @@ duplicate in a table of its own, with a second source of truth for what is due.
 Modules: ``connect`` (a worker's connection pool, one-line errors), ``schema`` (tables,
 PL/pgSQL primitives, migrations), ``workers`` (leases, reaping lost workers), ``dialing``
 (claim, start, finish under the dial gate), ``clock`` (the shared virtual clock), ``outbox``
-(webhook events), ``throwaway`` (a local server for tests and benchmarks).
+(webhook events). The throwaway server that tests and benchmarks start is ``tools/pg_server.py``
+(not shipped).
 """
 
 from __future__ import annotations
 
-from .clock import ClockReading, SharedClock
+from .clock import SharedClock
 from .connect import open_pool
 from .dialing import Claim, Outcome, claim, finish, open_gate, start, unclaim
 from .outbox import PgOutbox
@@ -25,7 +26,6 @@ __all__ = [
     "MIGRATIONS",
     "Booking",
     "Claim",
-    "ClockReading",
     "LostAttempt",
     "Migration",
     "Outcome",
