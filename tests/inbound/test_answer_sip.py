@@ -1,0 +1,116 @@
+"""`dialplan answer` end to end: SIPp callers on loopback against the real server process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .conftest import require
+
+pytestmark = pytest.mark.sip
+
+NUMBERS = """
+blacklist = ["15550006666"]
+
+[sip]
+prompt_cache_dir = "@PROMPTS@"
+t1_s = 0.1
+
+[numbers."15551230001"]
+dialplan = "menu.xml"
+variables = {{ office = "Springfield" }}
+
+[numbers."15551230002"]
+dialplan = "hold.xml"
+max_concurrent = 1
+
+[numbers."15551230003"]
+dialplan = "short.xml"
+answer_after_s = {ring}
+"""
+
+
+def numbers(ring: float = 0) -> str:
+    return NUMBERS.format(ring=ring)
+
+
+def test_sipp_caller_presses_a_key_and_the_stash_is_stored(answer_server: Any, caller: Any) -> None:
+    require("espeak-ng", "sox", "sipp", root=True)
+    server = answer_server(numbers())
+    peer = caller(server, "+15551230001", digits="2", first_digit_ms=1500, hangup="callee")
+    assert peer.wait(40) == 0, (peer.directory / "sipp.log").read_text(errors="replace")
+    [call] = server.wait_finished(1)
+    assert call.number == "15551230001" and call.caller == "15550001111"
+    assert call.caller_name == "Ann Lee" and call.result == "LA" and call.outcome == "hangup"
+    assert call.responses == [
+        {"question": "department", "response": "support"},
+        {"question": "caller", "response": "15550001111/15550001111/+15551230001/Springfield"},
+    ]
+    assert call.ended_by == "local" and call.answered_at is not None
+    assert call.duration_s > 1.0
+
+
+def test_unknown_number_gets_404_and_is_stored(answer_server: Any, caller: Any) -> None:
+    require("sipp")
+    server = answer_server(numbers())
+    peer = caller(server, "15559999999", expect=404)
+    assert peer.wait(20) == 0
+    [call] = server.wait_finished(1)
+    assert (call.result, call.sip_status, call.number) == ("INVALID", 404, "15559999999")
+
+
+def test_blacklisted_caller_gets_603(answer_server: Any, caller: Any) -> None:
+    require("sipp")
+    server = answer_server(numbers())
+    peer = caller(server, "15551230001", expect=603, caller="15550006666")
+    assert peer.wait(20) == 0
+    [call] = server.wait_finished(1)
+    assert (call.result, call.sip_status) == ("REJECTED", 603)
+
+
+def test_a_full_number_answers_486(answer_server: Any, caller: Any) -> None:
+    require("espeak-ng", "sox", "sipp")
+    server = answer_server(numbers())
+    first = caller(server, "15551230002", hold_ms=6000, name="first")
+    server_calls = _wait_for(lambda: [c for c in server.calls() if c.answered_at], 15)
+    assert len(server_calls) == 1
+    second = caller(server, "15551230002", expect=486, name="second")
+    assert second.wait(20) == 0
+    assert first.wait(30) == 0
+    calls = server.wait_finished(2)
+    assert sorted(c.result for c in calls) == ["BUSY", "LA"]
+    held = next(c for c in calls if c.result == "LA")
+    assert held.ended_by == "remote"  # the caller's BYE
+    assert held.outcome == "caller_hangup"
+
+
+def test_cancel_before_the_answer(answer_server: Any, caller: Any) -> None:
+    require("sipp")
+    server = answer_server(numbers(ring=5))
+    peer = caller(server, "15551230003", cancel_after_ms=500)
+    assert peer.wait(20) == 0, (peer.directory / "sipp.log").read_text(errors="replace")
+    [call] = server.wait_finished(1)
+    assert (call.result, call.sip_status, call.ended_by) == ("ABANDONED", 487, "cancelled")
+    assert call.answered_at is None
+
+
+def test_bye_from_the_server_when_the_dialplan_hangs_up(answer_server: Any, caller: Any) -> None:
+    require("espeak-ng", "sox", "sipp")
+    server = answer_server(numbers())
+    peer = caller(server, "15551230003", hangup="callee")
+    assert peer.wait(20) == 0  # SIPp received our BYE and answered it
+    [call] = server.wait_finished(1)
+    assert (call.result, call.ended_by, call.outcome) == ("LA", "local", "hangup")
+
+
+def _wait_for(probe: Any, timeout: float) -> Any:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
