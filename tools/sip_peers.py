@@ -426,7 +426,7 @@ def sipp_uac_scenario(
     """A SIPp UAC scenario calling ``[service]`` (``-s NUMBER``). ``expect``: the final status
     it must get (non-2xx: it ACKs and ends). Answered: plays ``digits`` (SIPp's RFC 4733
     captures), then ``hangup="caller"`` sends BYE after ``hold_ms``, ``"callee"`` waits for
-    the callee's BYE. ``cancel_after_ms``: CANCEL while it rings, expect 200 then 487.
+    the callee's BYE, ``"either"`` waits ``hold_ms`` for it, then sends its own. ``cancel_after_ms``: CANCEL while it rings, expect 200 then 487.
     ``auth``: answer a 401 challenge (``-au``/``-ap`` give the credentials)."""
     fill = {"caller": caller, "display": display}
 
@@ -477,13 +477,16 @@ def sipp_uac_scenario(
             out.append(f'  <pause milliseconds="{digit_gap_ms}" />\n')
         pcap = PCAP_DIR / f"dtmf_2833_{_PCAP_NAMES.get(key, key)}.pcap"
         out.append(f'  <nop><action><exec play_pcap_audio="{pcap}" /></action></nop>\n')
+    bye = send(_uac_request("BYE", f"{cseq + 1} BYE")) + '  <recv response="200" crlf="true" />\n'
+    ok = "SIP/2.0 200 OK\n[last_Via:]\n[last_From:]\n[last_To:]\n[last_Call-ID:]\n"
+    ok = send(ok + "[last_CSeq:]\nContent-Length: 0", retrans=False)
     if hangup == "caller":
-        out.append(f'  <pause milliseconds="{hold_ms}" />\n')
-        out.append(send(_uac_request("BYE", f"{cseq + 1} BYE")))
-        out.append('  <recv response="200" crlf="true" />\n')
+        out.append(f'  <pause milliseconds="{hold_ms}" />\n' + bye)
+    elif hangup == "either":  # the callee's BYE within hold_ms, else ours
+        out.append(f'  <recv request="BYE" timeout="{hold_ms}" ontimeout="1" />\n')
+        out.append(ok.replace("  </send>", '  </send>\n  <nop next="2" />', 1))
+        out.append('  <label id="1" />\n' + bye + '  <label id="2" />\n')
     else:
-        out.append('  <recv request="BYE" />\n')
-        ok = "SIP/2.0 200 OK\n[last_Via:]\n[last_From:]\n[last_To:]\n[last_Call-ID:]\n"
-        out.append(send(ok + "[last_CSeq:]\nContent-Length: 0", retrans=False))
+        out.append('  <recv request="BYE" />\n' + ok)
     out.append("</scenario>\n")
     return "".join(out)

@@ -299,6 +299,7 @@ class InboundServer:
         record.variables = dict(result.variables)
         record.transfer = result.transfer
         record.dnc = list(run.dnc)
+        record.prompts = list(result.prompts)
         self.store.save(record)
         self._event("disconnected", record)
 

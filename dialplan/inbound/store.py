@@ -40,7 +40,8 @@ MIGRATIONS: tuple[str, ...] = (
         recordings TEXT NOT NULL DEFAULT '[]',
         variables TEXT NOT NULL DEFAULT '{}',
         transfer TEXT,
-        dnc TEXT NOT NULL DEFAULT '[]'
+        dnc TEXT NOT NULL DEFAULT '[]',
+        prompts TEXT NOT NULL DEFAULT '[]'
     );
     CREATE INDEX calls_number_started ON calls (number, started_at);
     CREATE TABLE outbox (
@@ -84,6 +85,8 @@ class CallRecord:
     variables: dict[str, str] = field(default_factory=dict)
     transfer: dict[str, Any] | None = None
     dnc: list[str] = field(default_factory=list)
+    #: what the caller was played: TTS text after substitution, or the audio reference
+    prompts: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,14 +111,15 @@ class CallRecord:
             "variables": dict(self.variables),
             "transfer": self.transfer,
             "dnc": list(self.dnc),
+            "prompts": list(self.prompts),
         }
 
 
-_JSON = ("responses", "recordings", "variables", "transfer", "dnc")
+_JSON = ("responses", "recordings", "variables", "transfer", "dnc", "prompts")
 _COLUMNS = (
     *("call_id", "number", "caller", "caller_name", "dialplan", "out_of_hours", "started_at"),
     *("answered_at", "ended_at", "duration_s", "result", "cause", "sip_status", "ended_by"),
-    *("outcome", "error", "responses", "recordings", "variables", "transfer", "dnc"),
+    *("outcome", "error", "responses", "recordings", "variables", "transfer", "dnc", "prompts"),
 )
 
 

@@ -114,3 +114,62 @@ def _wait_for(probe: Any, timeout: float) -> Any:
             return value
         time.sleep(0.1)
     raise AssertionError("timed out")
+
+
+def test_signed_webhooks_for_ringing_connected_disconnected(
+    answer_server: Any, caller: Any
+) -> None:
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from dialplan.broadcast.webhooks import verify_signature
+
+    require("espeak-ng", "sox", "sipp")
+    received: list[tuple[bytes, str | None]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((body, self.headers.get("X-Dialplan-Signature")))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    http = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    try:
+        server = answer_server(
+            numbers() + f'\n[webhook]\nurl = "http://127.0.0.1:{http.server_address[1]}/hook"\n'
+            'secret = "hush"\nallow_private = true\n'
+        )
+        peer = caller(server, "15551230003", hangup="callee")
+        assert peer.wait(20) == 0
+        [call] = server.wait_finished(1)
+        server.stop()  # drains the outbox
+    finally:
+        http.shutdown()
+    assert all(verify_signature(body, sig, "hush") for body, sig in received)
+    events = [json.loads(body) for body, _ in received]
+    assert [e["event"] for e in events] == ["ringing", "connected", "disconnected"]
+    assert {e["voice_id"] for e in events} == {call.call_id}
+    assert {e["from"] for e in events} == {"15550001111"}
+    assert {e["to"] for e in events} == {"15551230003"}
+    assert events[2]["call_result"] == "LA" and events[2]["disconnect_cause_code"] == 16
+
+
+def test_trunk_digest_authentication(answer_server: Any, caller: Any) -> None:
+    require("espeak-ng", "sox", "sipp")
+    server = answer_server(numbers() + '\n[auth]\nusername = "trunk"\npassword = "s3cret"\n')
+    # SIPp gets a 401, answers the challenge with trunk/s3cret, and is answered
+    peer = caller(server, "15551230003", hangup="callee", auth=True)
+    assert peer.wait(20) == 0, (peer.directory / "sipp.log").read_text(errors="replace")
+    [call] = server.wait_finished(1)
+    assert call.result == "LA"
+    # without credentials: challenged, never answered, nothing stored
+    peer = caller(server, "15551230003", expect=401, name="noauth")
+    assert peer.wait(20) == 0
+    assert len(server.calls()) == 1

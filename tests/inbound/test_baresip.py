@@ -95,8 +95,10 @@ def test_bridged_transfer_whispers_to_the_agent_only_and_continues_after(
     agent.stop()
     caller_heard = speech_span_s(_heard(peer))[2]
     agent_heard = speech_span_s(_heard(agent))
-    voiced = {name: ulaw_speech_span_s(audio)[2] for name, audio in
-              (("hold", hold), ("whisper", whisper), ("back", back))}
+    voiced = {
+        name: ulaw_speech_span_s(audio)[2]
+        for name, audio in (("hold", hold), ("whisper", whisper), ("back", back))
+    }
     spoken = speech_span_s(wav_pcm(caller_voice))[2]
     # the caller heard the two prompts and not the whisper
     assert abs(caller_heard - (voiced["hold"] + voiced["back"])) < 0.2 * voiced["whisper"] + 0.3
