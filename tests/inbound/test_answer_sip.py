@@ -129,7 +129,7 @@ def test_signed_webhooks_for_ringing_connected_disconnected(
     received: list[tuple[bytes, str | None]] = []
 
     class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             received.append((body, self.headers.get("X-Dialplan-Signature")))
             self.send_response(204)
