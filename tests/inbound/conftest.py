@@ -18,7 +18,7 @@ import pytest
 from dialplan.inbound.store import CallRecord, InboundStore
 from tools.sip_peers import Sipp, sipp_uac_scenario
 
-from ..sip.conftest import baresip, require  # noqa: F401 (fixture)
+from ..sip.conftest import baresip, require, sipp  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
 PLANS = Path(__file__).parent / "plans"

@@ -15,12 +15,15 @@ process on 127.0.0.1; SIPp is the caller (started and stopped by this script).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import os
 import resource
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -135,9 +138,13 @@ async def _measure(directory: Path, sizes: dict[str, float]) -> dict[str, Any]:
     return out
 
 
-def run(quick: bool = False) -> Report:
+def run(quick: bool = False, **given: float | None) -> Report:
+    """The two runs, ``QUICK`` or ``FULL`` sizes unless given (``calls``, ``rate_setup``,
+    ``concurrent``, ``rate``, ``hold_s``)."""
     sizes = dict(QUICK if quick else FULL)
+    sizes.update({k: float(v) for k, v in given.items() if v is not None})
     command = "python -m tools.bench inbound" + (" --quick" if quick else "")
+    command += "".join(f" --{k.replace('_', '-')} {v:g}" for k, v in given.items() if v is not None)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
     raw: dict[str, Any] = {
@@ -188,3 +195,25 @@ def run(quick: bool = False) -> Report:
         Figure("peak RSS", raw["peak_rss_mb"], "MiB"),
     ]
     return Report("inbound", figures, command=command, details=raw)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench inbound", description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--quick", action="store_true", help="small run (smoke test)")
+    parser.add_argument("--calls", type=int, help="calls of the setup-rate run (2000)")
+    parser.add_argument("--rate-setup", type=float, help="SIPp calls/s of that run (400)")
+    parser.add_argument("--concurrent", type=int, help="concurrent calls (500)")
+    parser.add_argument("--rate", type=float, help="ramp-up calls per second (100)")
+    parser.add_argument("--hold-s", type=float, help="seconds measured at full load (10)")
+    args = parser.parse_args(argv)
+    report = run(
+        args.quick,
+        calls=args.calls,
+        rate_setup=args.rate_setup,
+        concurrent=args.concurrent,
+        rate=args.rate,
+        hold_s=args.hold_s,
+    )
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.table())
+    return 0
