@@ -105,3 +105,27 @@ def test_bridged_transfer_whispers_to_the_agent_only_and_continues_after(
     # the agent heard the whisper first, then the caller through the bridge
     assert agent_heard[0] < 1.0
     assert abs(agent_heard[2] - (voiced["whisper"] + spoken)) < 0.2 * (voiced["whisper"] + spoken)
+
+
+def test_a_caller_leaves_a_recorded_message(
+    answer_server: Any, baresip: Any, prompt_dir: Path, tmp_path: Path
+) -> None:
+    require("espeak-ng", "sox", "baresip")
+    _tts(prompt_dir, "Leave a message.")
+    voice = speech_wav(
+        tmp_path / "msg.wav", "I would like to refill my prescription, please.", 30, 2.5
+    )
+    server = answer_server(
+        '[sip]\nprompt_cache_dir = "@PROMPTS@"\nrecordings_dir = "rec"\n'
+        '[numbers."15551230004"]\ndialplan = "voicemail.xml"\n'
+    )
+    peer = baresip("caller", user="15550004444", greeting=voice)
+    peer.command("dial", f"sip:15551230004@{server.hostport}")
+    [call] = server.wait_finished(1, timeout=30)
+    [url] = call.recordings
+    assert call.responses == [{"question": "file", "response": url}]
+    path = Path(url.removeprefix("file://"))
+    assert path.is_file() and path.parent.parent == server.db.parent / "rec"
+    heard = speech_span_s(wav_pcm(path))[2]
+    spoken = speech_span_s(wav_pcm(voice))[2]
+    assert abs(heard - spoken) < 0.2 * spoken

@@ -21,6 +21,7 @@ import json
 import os
 import resource
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -144,6 +145,8 @@ def run(quick: bool = False, **given: float | None) -> Report:
     sizes = dict(QUICK if quick else FULL)
     sizes.update({k: float(v) for k, v in given.items() if v is not None})
     command = "python -m tools.bench inbound" + (" --quick" if quick else "")
+    if os.sched_getscheduler(0) == os.SCHED_RR:
+        command += " --realtime"
     command += "".join(f" --{k.replace('_', '-')} {v:g}" for k, v in given.items() if v is not None)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
@@ -206,7 +209,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrent", type=int, help="concurrent calls (500)")
     parser.add_argument("--rate", type=float, help="ramp-up calls per second (100)")
     parser.add_argument("--hold-s", type=float, help="seconds measured at full load (10)")
+    parser.add_argument(
+        "--realtime", action="store_true", help="run with SCHED_RR real-time priority (root)"
+    )
     args = parser.parse_args(argv)
+    if args.realtime:
+        try:
+            os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(10))
+        except (AttributeError, PermissionError, OSError) as exc:
+            print(f"--realtime: cannot set SCHED_RR: {exc}", file=sys.stderr)
     report = run(
         args.quick,
         calls=args.calls,
