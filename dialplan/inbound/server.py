@@ -28,6 +28,7 @@ from ..drivers.sip.driver import END_GRACE_S, SipDriver
 from ..drivers.sip.message import SipMessage, response_to
 from ..engine import events as ev
 from ..engine.context import CallContext
+from ..model import Plan
 from .bridge import InboundRun
 from .numbers import NumberConfig, NumbersFile
 from .store import CallRecord, InboundStore
@@ -226,7 +227,7 @@ class InboundServer:
         self.store.save(record)
 
     async def _serve(
-        self, call: InboundCall, config: NumberConfig, plan: object, record: CallRecord
+        self, call: InboundCall, config: NumberConfig, plan: Plan, record: CallRecord
     ) -> None:
         try:
             await self._serve_call(call, config, plan, record)
@@ -246,7 +247,7 @@ class InboundServer:
                 self.idle.set()
 
     async def _serve_call(
-        self, call: InboundCall, config: NumberConfig, plan: object, record: CallRecord
+        self, call: InboundCall, config: NumberConfig, plan: Plan, record: CallRecord
     ) -> None:
         self.store.save(record)
         self._event("ringing", record)
@@ -254,7 +255,10 @@ class InboundServer:
         if config.answer_after_s > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(call.hangup_event.wait(), config.answer_after_s)
-        problem = "cancelled" if call.state != "ringing" else await call.answer()
+        if call.state != "ringing":  # CANCELled, or refused because the server stops
+            problem = "cancelled" if call.ended_by == "cancelled" else "shutdown"
+        else:
+            problem = await call.answer()
         self.pending.pop((call.call_id, call.invite_request.branch), None)
         if problem:
             self._end_unanswered(call, record, problem)
@@ -275,7 +279,7 @@ class InboundServer:
             variables=dict(config.variables),
             max_duration_s=cfg.max_duration_s,
         )
-        run = InboundRun(self.driver, call, plan, context, config.transfer)  # type: ignore[arg-type]
+        run = InboundRun(self.driver, call, plan, context, config.transfer)
         self.runs[call.call_id] = run
         bound = cfg.max_duration_s + 64 * cfg.t1 + END_GRACE_S
         try:
@@ -309,6 +313,10 @@ class InboundServer:
             record.result, record.cause, record.sip_status = "ABANDONED", 16, 487
             record.ended_by = "cancelled"
             record.error = "the caller hung up before the answer (CANCEL)"
+        elif problem == "shutdown":
+            record.result, record.cause, record.sip_status = "CARRIER_ERROR", 41, 503
+            record.ended_by = "shutdown"
+            record.error = "the server was stopped before the answer"
         else:
             record.result, record.cause, record.sip_status = "CARRIER_ERROR", 65, 488
             record.ended_by = "media"

@@ -152,3 +152,34 @@ def _ok(req: SipMessage) -> SipMessage:
     from dialplan.drivers.sip.message import response_to
 
     return response_to(req, 200)
+
+
+def test_stopping_the_server_hangs_up_and_keeps_the_calls(tmp_path: Path) -> None:
+    require("espeak-ng", "sox")
+    server, store = server_for(tmp_path)
+
+    async def scenario() -> None:
+        await server.start()
+        port = server.address[1]
+        far = await peer()
+        media = await RtpSession.open("127.0.0.1")
+        inv = invite(far, port, media.local_port, "200")
+        far.send(inv, ("127.0.0.1", port))
+        for _ in range(3):
+            ok, _, _ = await far.recv()
+        assert ok.status == 200
+        far.send(request("ACK", ok, far, 1), ("127.0.0.1", port))
+        await asyncio.sleep(0.3)
+        closing = asyncio.ensure_future(server.close())
+        bye, _, addr = await far.recv(5)
+        while bye.method != "BYE":  # 200s that crossed the ACK
+            bye, _, addr = await far.recv(5)
+        far.send(_ok(bye), addr)
+        await closing
+        media.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
+    [call] = list(store.calls())
+    assert (call.result, call.ended_by) == ("LA", "shutdown")
+    assert call.ended_at is not None
+    store.close()
