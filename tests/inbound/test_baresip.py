@@ -48,7 +48,10 @@ def test_baresip_caller_hears_the_prompt_and_its_key_is_stashed(
     )
     peer = baresip("caller", user="15550002222")
     peer.command("dial", f"sip:15551230001@{server.hostport}")
-    time.sleep(len(greeting) / 8000 + 0.8)  # the whole prompt, then the key
+    deadline = time.monotonic() + 10
+    while not any(c.answered_at for c in server.calls()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(len(greeting) / 8000 + 1.5)  # the whole prompt, then the key (4 s to press it)
     peer.command("sndcode", "1")
     [call] = server.wait_finished(1, timeout=20)
     assert call.caller == "15550002222" and call.result == "LA"
