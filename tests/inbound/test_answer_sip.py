@@ -175,20 +175,21 @@ def test_trunk_digest_authentication(answer_server: Any, caller: Any) -> None:
     assert len(server.calls()) == 1
 
 
-def test_bridged_waterfall_skips_a_busy_agent_and_continues_after(
-    answer_server: Any, caller: Any, sipp: Any
+@pytest.mark.parametrize("mode", ["waterfall", "ringall"])
+def test_bridged_transfer_past_a_busy_agent_continues_after(
+    answer_server: Any, caller: Any, sipp: Any, mode: str
 ) -> None:
     from pathlib import Path
 
     require("espeak-ng", "sox", "sipp")
     scenario = (Path(__file__).parent / "scenarios" / "agents.xml").read_text()
     agents = sipp(scenario, calls=2, name="agents")
-    text = numbers() + '\n[numbers."15551230010"]\ndialplan = "waterfall.xml"\n'
+    text = numbers() + f'\n[numbers."15551230010"]\ndialplan = "{mode}.xml"\n'
     uri = f'transfer_uri = "sip:{{number}}@{agents.hostport}"\n'
     server = answer_server(text.replace("[sip]\n", "[sip]\n" + uri, 1))
     peer = caller(server, "15551230010", hangup="callee")
     assert peer.wait(40) == 0, (peer.directory / "sipp.log").read_text(errors="replace")
-    assert agents.wait(10) == 0  # SIPp saw a busy call, then a bridged one it hung up
+    assert agents.wait(10) == 0  # SIPp saw a busy call and a bridged one it hung up
     [call] = server.wait_finished(1)
     assert call.transfer is not None and call.transfer["outcome"] == "answered"
     assert call.transfer["numbers"] == ["2135550001", "2135550002"]

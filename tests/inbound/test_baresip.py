@@ -132,3 +132,47 @@ def test_a_caller_leaves_a_recorded_message(
     heard = speech_span_s(wav_pcm(path))[2]
     spoken = speech_span_s(wav_pcm(voice))[2]
     assert abs(heard - spoken) < 0.2 * spoken
+
+
+def _tone_seconds(pcm16: bytes, freqs: tuple[float, ...] = (440.0, 480.0)) -> float:
+    """Seconds of 20 ms frames whose energy is mostly at ``freqs`` (the US ringback)."""
+    import numpy as np
+
+    samples = np.frombuffer(pcm16, dtype="<i2").astype(float)
+    frames = samples[: len(samples) // 160 * 160].reshape(-1, 160)
+    t = np.arange(160) / 8000
+    power = (frames**2).sum(axis=1) + 1e-9
+    at = sum(np.abs(frames @ np.exp(-2j * np.pi * f * t)) ** 2 * 2 / 160 for f in freqs)
+    toned = (at / power > 0.5) & (power > 160 * 300**2)
+    return float(toned.sum() * 0.02)
+
+
+@pytest.mark.parametrize("style", ["ringing", "silence"])
+def test_music_on_hold_while_the_agent_rings_and_hears_the_whisper(
+    answer_server: Any, baresip: Any, sipp: Any, prompt_dir: Path, tmp_path: Path, style: str
+) -> None:
+    require("espeak-ng", "sox", "baresip", "sipp")
+    _tts(prompt_dir, "Support call.")
+    scenario = (Path(__file__).parent / "scenarios" / "agents.xml").read_text()
+    agents = sipp(scenario, calls=1, name="agents")
+    plan = tmp_path / "moh.xml"
+    plan.write_text(
+        f'<dialplan><transfer timeout="10" musiconhold="{style}" continue-after="true" '
+        'whisper-tts="Support call.">2135550002</transfer><hangup/></dialplan>'
+    )
+    server = answer_server(
+        f'[sip]\nprompt_cache_dir = "@PROMPTS@"\n'
+        f'transfer_uri = "sip:{{number}}@{agents.hostport}"\n'
+        f'[numbers."15551230011"]\ndialplan = "{plan}"\n'
+    )
+    peer = baresip("caller", user="15550005555")
+    peer.command("dial", f"sip:15551230011@{server.hostport}")
+    [call] = server.wait_finished(1, timeout=30)
+    assert call.transfer is not None and call.transfer["outcome"] == "answered"
+    time.sleep(0.5)
+    peer.stop()
+    ringback = _tone_seconds(_heard(peer))
+    if style == "ringing":  # 0.3 s of ringing + the whisper, inside the first 2 s tone burst
+        assert 0.8 < ringback <= 2.1
+    else:
+        assert ringback < 0.1
