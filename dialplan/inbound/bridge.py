@@ -77,6 +77,9 @@ class InboundRun(CallRun):
         self.dnc: list[str] = []
         self.legs: list[Call] = []
         self.bridged_s = 0.0
+        #: the caller hung up while bridged to an agent (the call counts as transferred)
+        self.ended_in_bridge = False
+        self._relaying = False
 
     def handle(self, effects: list[fx.Effect]) -> None:
         for effect in effects:
@@ -85,6 +88,8 @@ class InboundRun(CallRun):
         super().handle(effects)
 
     def cleanup(self) -> None:
+        if self._relaying and self.call.state != "confirmed":
+            self.ended_in_bridge = True  # the bridge task may not have seen it yet
         super().cleanup()
         for leg in self.legs:
             if leg.state == "confirmed":
@@ -211,6 +216,7 @@ class InboundRun(CallRun):
         caller_rtp.audio_sinks.append(leg_rtp.relay)
         leg_rtp.audio_sinks.append(caller_rtp.relay)
         started = time.monotonic()
+        self._relaying = True
         waits: list[asyncio.Future[Any]] = [
             asyncio.ensure_future(leg.hangup_event.wait()),
             asyncio.ensure_future(self.call.hangup_event.wait()),
@@ -218,6 +224,7 @@ class InboundRun(CallRun):
         try:
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            self._relaying = False
             for w in waits:
                 w.cancel()
             if leg_rtp.relay in caller_rtp.audio_sinks:
@@ -225,5 +232,6 @@ class InboundRun(CallRun):
             if caller_rtp.relay in leg_rtp.audio_sinks:
                 leg_rtp.audio_sinks.remove(caller_rtp.relay)
             if self.call.state != "confirmed":
+                self.ended_in_bridge = True
                 await leg.bye()
         return time.monotonic() - started

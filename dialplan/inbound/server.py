@@ -292,7 +292,8 @@ class InboundServer:
         result = run.session.result
         record.ended_at = time.time()
         record.duration_s = call.duration_s
-        record.result = "XFER" if result.outcome == "transfer" else "LA"
+        transferred = result.outcome == "transfer" or run.ended_in_bridge
+        record.result = "XFER" if transferred else "LA"
         record.cause = NORMAL_CLEARING
         record.sip_status = 200
         record.ended_by = call.ended_by

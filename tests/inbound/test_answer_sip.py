@@ -195,3 +195,21 @@ def test_bridged_transfer_past_a_busy_agent_continues_after(
     assert call.transfer["numbers"] == ["2135550001", "2135550002"]
     assert call.responses == [{"question": "back", "response": "yes"}]  # continue-after
     assert (call.result, call.ended_by) == ("LA", "local")
+
+
+def test_the_caller_hanging_up_in_a_bridge_hangs_up_the_agent(
+    answer_server: Any, caller: Any, sipp: Any
+) -> None:
+    from tools.sip_peers import sipp_uas_scenario
+
+    require("espeak-ng", "sox", "sipp")
+    agent = sipp(sipp_uas_scenario(200), name="agent")  # answers, then waits for a BYE
+    uri = f'transfer_uri = "sip:{{number}}@{agent.hostport}"\n'
+    text = numbers() + '\n[numbers."15551230012"]\ndialplan = "transfer_only.xml"\n'
+    server = answer_server(text.replace("[sip]\n", "[sip]\n" + uri, 1))
+    peer = caller(server, "15551230012", hangup="caller", hold_ms=4000)
+    assert peer.wait(30) == 0
+    assert agent.wait(10) == 0  # the agent got our BYE when the caller left
+    [call] = server.wait_finished(1)
+    assert (call.result, call.ended_by, call.outcome) == ("XFER", "remote", "caller_hangup")
+    assert call.responses == []  # the dialplan did not go on
