@@ -110,7 +110,8 @@ class InboundServer:
             run.call.ended_by = run.call.ended_by or "shutdown"
             run.post(ev.CallerHangup())
         for call in list(self.pending.values()):
-            call.reject(503, "Service Unavailable")
+            if call.state == "ringing":  # answered ones (waiting for the ACK) get a BYE below
+                call.reject(503, "Service Unavailable")
         if self.tasks:
             await asyncio.wait(list(self.tasks), timeout=hangup_grace_s)
         await self.driver.close()
@@ -259,6 +260,9 @@ class InboundServer:
             problem = "cancelled" if call.ended_by == "cancelled" else "shutdown"
         else:
             problem = await call.answer()
+            if not problem and self._stopping:  # answered as the server stopped
+                await call.bye(reason="shutdown")
+                problem = "shutdown"
         self.pending.pop((call.call_id, call.invite_request.branch), None)
         if problem:
             self._end_unanswered(call, record, problem)
@@ -315,7 +319,8 @@ class InboundServer:
             record.ended_by = "cancelled"
             record.error = "the caller hung up before the answer (CANCEL)"
         elif problem == "shutdown":
-            record.result, record.cause, record.sip_status = "CARRIER_ERROR", 41, 503
+            status = 200 if call.times.answered is not None else 503
+            record.result, record.cause, record.sip_status = "CARRIER_ERROR", 41, status
             record.ended_by = "shutdown"
             record.error = "the server was stopped before the answer"
         else:

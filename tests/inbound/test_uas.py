@@ -183,3 +183,40 @@ def test_stopping_the_server_hangs_up_and_keeps_the_calls(tmp_path: Path) -> Non
     assert (call.result, call.ended_by) == ("LA", "shutdown")
     assert call.ended_at is not None
     store.close()
+
+
+def test_digest_challenge_wrong_password_403_right_password_answered(tmp_path: Path) -> None:
+    from dialplan.drivers.sip import digest
+
+    require("espeak-ng", "sox")
+    store = server_for(tmp_path)[1]
+    path = tmp_path / "numbers.toml"
+    path.write_text(path.read_text() + '[auth]\nusername = "trunk"\npassword = "s3cret"\n')
+    server = InboundServer(load_numbers(path), store, local_port=0)
+
+    async def scenario() -> None:
+        await server.start()
+        port = server.address[1]
+        far = await peer()
+        statuses = []
+        challenge = ""
+        for n, password in enumerate(["", "wrong", "s3cret"], start=1):
+            inv = invite(far, port, 9, "200")
+            inv.set("Via", f"SIP/2.0/UDP 127.0.0.1:{far.port};branch=z9hG4bKauth{n}")
+            inv.set("CSeq", f"{n} INVITE")
+            if password:
+                answer = digest.authorization(
+                    digest.parse_challenge(challenge), "INVITE", inv.uri, "trunk", password
+                )
+                inv.add("Authorization", answer)
+            far.send(inv, ("127.0.0.1", port))
+            resp, _, _ = await far.recv()
+            statuses.append(resp.status)
+            if resp.status == 401:
+                challenge = resp.get("WWW-Authenticate")
+        assert statuses == [401, 403, 100]
+        await server.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert len(list(store.calls())) == 1  # challenged and refused INVITEs are not calls
+    store.close()
