@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 
@@ -123,8 +124,6 @@ def authorization(
 def verify(value: str, method: str, username: str, password: str, nonces: set[str]) -> bool:
     """Whether an ``Authorization`` value answers one of our challenges (``nonces``) for
     ``username``/``password`` (the UAS side: a trunk authenticating to us)."""
-    import hmac
-
     scheme, _, rest = value.strip().partition(" ")
     if scheme.lower() != "digest":
         return False
