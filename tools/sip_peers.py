@@ -375,3 +375,118 @@ def sipp_uas_scenario(
     out.append(_response(200, "OK"))
     out.append("</scenario>\n")
     return "".join(out)
+
+
+_UAC_SDP = """v=0
+o=sipp 1 1 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0 101
+a=rtpmap:0 PCMU/8000
+a=rtpmap:101 telephone-event/8000
+a=fmtp:101 0-15"""
+
+
+def _uac_request(
+    method: str, cseq: str, extra: str = "", body: str = "", branch: str = "[branch]"
+) -> str:
+    lines = [
+        f"{method} sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
+        f"Via: SIP/2.0/[transport] [local_ip]:[local_port];branch={branch}",
+        'From: "{display}" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]',
+        "To: <sip:[service]@[remote_ip]:[remote_port]>"
+        + ("[peer_tag_param]" if method in ("ACK", "BYE") else ""),
+        "Call-ID: [call_id]",
+        f"CSeq: {cseq}",
+        "Contact: <sip:{caller}@[local_ip]:[local_port]>",
+        "Max-Forwards: 70",
+    ]
+    if extra:
+        lines.append(extra)
+    if body:
+        lines += ["Content-Type: application/sdp", "Content-Length: [len]", "", body]
+    else:
+        lines.append("Content-Length: 0")
+    return "\n".join(lines)
+
+
+def sipp_uac_scenario(
+    expect: int = 200,
+    hangup: str = "caller",
+    hold_ms: int = 2000,
+    digits: str = "",
+    first_digit_ms: int = 500,
+    digit_gap_ms: int = 700,
+    cancel_after_ms: int = 0,
+    caller: str = "15550001111",
+    display: str = "Ann Lee",
+    auth: bool = False,
+) -> str:
+    """A SIPp UAC scenario calling ``[service]`` (``-s NUMBER``). ``expect``: the final status
+    it must get (non-2xx: it ACKs and ends). Answered: plays ``digits`` (SIPp's RFC 4733
+    captures), then ``hangup="caller"`` sends BYE after ``hold_ms``, ``"callee"`` waits for
+    the callee's BYE, ``"either"`` waits ``hold_ms`` for it, then sends its own. ``cancel_after_ms``: CANCEL while it rings, expect 200 then 487.
+    ``auth``: answer a 401 challenge (``-au``/``-ap`` give the credentials)."""
+    fill = {"caller": caller, "display": display}
+
+    def send(text: str, retrans: bool = True) -> str:
+        attr = ' retrans="500"' if retrans else ""
+        return f"  <send{attr}>\n    <![CDATA[\n{text.format(**fill)}\n\n    ]]>\n  </send>\n"
+
+    out = [
+        '<?xml version="1.0" encoding="ISO-8859-1" ?>\n<!DOCTYPE scenario SYSTEM "sipp.dtd">\n'
+        '<scenario name="uac">\n'
+    ]
+    invite_branch = "z9hG4bK-inv1-[pid]-[call_number]"
+    out.append(send(_uac_request("INVITE", "1 INVITE", body=_UAC_SDP, branch=invite_branch)))
+    cseq = 1
+    if auth:
+        out.append('  <recv response="100" optional="true" />\n')
+        out.append('  <recv response="401" auth="true" />\n')
+        out.append(send(_uac_request("ACK", "1 ACK", branch=invite_branch), retrans=False))
+        cseq = 2
+        invite_branch = "z9hG4bK-inv2-[pid]-[call_number]"
+        second = _uac_request(
+            "INVITE", "2 INVITE", extra="[authentication]", body=_UAC_SDP, branch=invite_branch
+        )
+        out.append(send(second))
+    out.append('  <recv response="100" optional="true" />\n')
+    if cancel_after_ms:
+        out.append('  <recv response="180" />\n')
+        out.append(f'  <pause milliseconds="{cancel_after_ms}" />\n')
+        out.append(send(_uac_request("CANCEL", f"{cseq} CANCEL", branch=invite_branch)))
+        out.append('  <recv response="200" />\n  <recv response="487" />\n')
+        ack = _uac_request("ACK", f"{cseq} ACK", branch=invite_branch)
+        out.append(send(ack, retrans=False))
+        out.append("</scenario>\n")
+        return "".join(out)
+    out.append('  <recv response="180" optional="true" />\n')
+    if expect != 200:
+        out.append(f'  <recv response="{expect}" />\n')
+        ack = _uac_request("ACK", f"{cseq} ACK", branch=invite_branch)
+        out.append(send(ack, retrans=False))
+        out.append("</scenario>\n")
+        return "".join(out)
+    out.append('  <recv response="200" rtd="true" />\n')
+    out.append(send(_uac_request("ACK", f"{cseq} ACK"), retrans=False))
+    if digits:
+        out.append(f'  <pause milliseconds="{first_digit_ms}" />\n')
+    for i, key in enumerate(digits):
+        if i:
+            out.append(f'  <pause milliseconds="{digit_gap_ms}" />\n')
+        pcap = PCAP_DIR / f"dtmf_2833_{_PCAP_NAMES.get(key, key)}.pcap"
+        out.append(f'  <nop><action><exec play_pcap_audio="{pcap}" /></action></nop>\n')
+    bye = send(_uac_request("BYE", f"{cseq + 1} BYE")) + '  <recv response="200" crlf="true" />\n'
+    ok = "SIP/2.0 200 OK\n[last_Via:]\n[last_From:]\n[last_To:]\n[last_Call-ID:]\n"
+    ok = send(ok + "[last_CSeq:]\nContent-Length: 0", retrans=False)
+    if hangup == "caller":
+        out.append(f'  <pause milliseconds="{hold_ms}" />\n' + bye)
+    elif hangup == "either":  # the callee's BYE within hold_ms, else ours
+        out.append(f'  <recv request="BYE" timeout="{hold_ms}" ontimeout="1" />\n')
+        out.append(ok.replace("  </send>", '  </send>\n  <nop next="2" />', 1))
+        out.append('  <label id="1" />\n' + bye + '  <label id="2" />\n')
+    else:
+        out.append('  <recv request="BYE" />\n' + ok)
+    out.append("</scenario>\n")
+    return "".join(out)

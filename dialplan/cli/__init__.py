@@ -32,6 +32,8 @@ COMMANDS: dict[str, str] = {
     "paths": "graph:paths",
     "broadcast": "broadcast:broadcast",
     "call": "call:call",
+    "answer": "answer:answer",
+    "inbound": "inbound:inbound",
 }
 
 

@@ -34,6 +34,8 @@ class CallContext:
 
     callerid: str = ""
     callerid_alpha: str = ""
+    #: the caller's number as the network identifies it (ANI; inbound calls); "" = callerid
+    ani: str = ""
     phonenumber: str = ""
     dnis: str = ""
     call_id: str = "call-1"

@@ -397,6 +397,8 @@ class CallSession:
             return ctx.callerid_alpha
         if rest == "dnis":
             return ctx.dnis
+        if rest == "ani":
+            return ctx.ani or ctx.callerid
         if rest == "id":
             return ctx.call_id
         if rest == "path":

@@ -15,6 +15,7 @@ from .template import Ref, Template
 #: ``call.*`` and ``global.*`` variables of spec §4.2 (exact, case-sensitive names).
 CALL_VARIABLES = frozenset(
     {
+        "call.ani",
         "call.callerid",
         "call.callerid.alpha",
         "call.dnis",

@@ -226,7 +226,7 @@ def test_a_call_past_its_bound_is_hung_up_and_abandoned(
     async def stuck(self: Any) -> None:
         await asyncio.Event().wait()
 
-    monkeypatch.setattr(sip_driver._CallRun, "run", stuck)
+    monkeypatch.setattr(sip_driver.CallRun, "run", stuck)
     config = SipConfig(t1=T1, ring_timeout_s=1, max_duration_s=1)
     bound = config.end_bound_s() + sip_driver.END_GRACE_S
 

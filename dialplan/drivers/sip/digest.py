@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 
@@ -118,3 +119,37 @@ def authorization(
     if challenge.opaque is not None:
         parts.append(f'opaque="{challenge.opaque}"')
     return "Digest " + ", ".join(parts)
+
+
+def verify(value: str, method: str, username: str, password: str, nonces: set[str]) -> bool:
+    """Whether an ``Authorization`` value answers one of our challenges (``nonces``) for
+    ``username``/``password`` (the UAS side: a trunk authenticating to us)."""
+    scheme, _, rest = value.strip().partition(" ")
+    if scheme.lower() != "digest":
+        return False
+    params = _parse_params(rest)
+    if params.get("username") != username or params.get("nonce") not in nonces:
+        return False
+    qop = params.get("qop")
+    nc = params.get("nc", "1")
+    try:
+        challenge = Challenge(
+            realm=params.get("realm", ""),
+            nonce=params["nonce"],
+            algorithm=params.get("algorithm", "MD5"),
+            qop=(qop,) if qop else (),
+            opaque=params.get("opaque"),
+        )
+        expected = authorization(
+            challenge,
+            method,
+            params.get("uri", ""),
+            username,
+            password,
+            nc=int(nc, 16),
+            cnonce=params.get("cnonce"),
+        )
+    except (DigestError, ValueError):
+        return False
+    answer = _parse_params(expected.partition(" ")[2])["response"]
+    return hmac.compare_digest(answer, params.get("response", ""))

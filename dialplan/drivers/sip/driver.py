@@ -208,7 +208,7 @@ class SipDriver:
             )
         context = context or CallContext(call_id=call.call_id)
         limit = min(context.max_duration_s, self.config.max_duration_s)
-        run = _CallRun(self, call, plan, replace(context, max_duration_s=limit))
+        run = CallRun(self, call, plan, replace(context, max_duration_s=limit))
         try:
             await run.run()
         finally:
@@ -248,7 +248,7 @@ def plan_uses_amd(plan: Plan) -> bool:
     return any(isinstance(node, Amd) for node in plan.nodes)
 
 
-class _CallRun:
+class CallRun:
     """One answered call: the event queue between the line and the engine."""
 
     def __init__(self, driver: SipDriver, call: Call, plan: Plan, context: CallContext) -> None:
@@ -382,9 +382,9 @@ class _CallRun:
         for effect in effects:
             if observer is not None:
                 observer(self.call.call_id, effect)
-            handler = _HANDLERS.get(type(effect))
-            if handler is not None:
-                handler(self, effect)
+            name = _HANDLERS.get(type(effect))
+            if name is not None:  # by name, so a subclass (the inbound run) can override one
+                getattr(self, name)(effect)
 
     def _play(self, effect: fx.Play) -> None:
         self.current_play = effect.play_id
@@ -549,17 +549,17 @@ def _safe(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)[:80] or "call"
 
 
-_HANDLERS: dict[type, Callable[[_CallRun, Any], None]] = {
-    fx.Play: _CallRun._play,
-    fx.StopPlayback: _CallRun._stop_playback,
-    fx.CollectDigits: _CallRun._collect,
-    fx.StopCollecting: _CallRun._stop_collecting,
-    fx.Transfer: _CallRun._transfer,
-    fx.Record: _CallRun._record,
-    fx.HttpRequest: _CallRun._http,
-    fx.SendDtmf: _CallRun._send_dtmf,
-    fx.Hangup: _CallRun._hangup,
-    fx.CallEnded: _CallRun._ended,
-    fx.Pause: _CallRun._pause,
-    fx.Log: _CallRun._log,
+_HANDLERS: dict[type, str] = {
+    fx.Play: "_play",
+    fx.StopPlayback: "_stop_playback",
+    fx.CollectDigits: "_collect",
+    fx.StopCollecting: "_stop_collecting",
+    fx.Transfer: "_transfer",
+    fx.Record: "_record",
+    fx.HttpRequest: "_http",
+    fx.SendDtmf: "_send_dtmf",
+    fx.Hangup: "_hangup",
+    fx.CallEnded: "_ended",
+    fx.Pause: "_pause",
+    fx.Log: "_log",
 }

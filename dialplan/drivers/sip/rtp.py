@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import array
 import asyncio
+import collections
 import random
 import socket
 import struct
@@ -21,6 +22,8 @@ SAMPLES_PER_FRAME = 160
 FRAME = bytes([SILENCE]) * SAMPLES_PER_FRAME
 DTMF_KEYS = "0123456789*#ABCD"
 _HEADER = struct.Struct("!BBHII")
+#: at most this many relayed frames wait (100 ms): a bridge never lags further behind
+RELAY_FRAMES = 5
 
 
 class RtpError(ValueError):
@@ -253,6 +256,8 @@ class RtpSession(asyncio.DatagramProtocol):
         self._rx_last_ssrc = -1
         self.on_digit: Callable[[str], None] | None = None
         self.audio_sinks: list[Callable[[bytes], None]] = []
+        #: frames from another call (a bridged transfer), sent when no prompt plays
+        self._relay: collections.deque[bytes] = collections.deque(maxlen=RELAY_FRAMES)
         self.last_received = time.monotonic()
         self.packets_sent = 0
         self.packets_received = 0
@@ -317,6 +322,11 @@ class RtpSession(asyncio.DatagramProtocol):
         self._prompt_pos = 0
         self._prompt_done = on_done
 
+    def relay(self, payload: bytes) -> None:
+        """Queue audio received on another call to be sent on this one's clock (a bridge).
+        The queue holds :data:`RELAY_FRAMES` frames: older audio is dropped, never delayed."""
+        self._relay.append(payload)
+
     def stop_prompt(self) -> None:
         self._prompt = None
         self._prompt_done = None
@@ -364,6 +374,9 @@ class RtpSession(asyncio.DatagramProtocol):
                 self._prompt_done = None
                 if done is not None:
                     self.loop_call(done)
+        elif self._relay:
+            relayed = self._relay.popleft()[:SAMPLES_PER_FRAME]
+            frame = relayed + FRAME[len(relayed) :]
         self._send(0, frame, self._ts, marker)
 
     def _dtmf_tick(self) -> bool:

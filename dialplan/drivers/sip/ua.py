@@ -14,6 +14,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from ...engine.context import MAX_DURATION_S
 from . import digest, sdp
@@ -33,6 +34,16 @@ from .message import (
 from .rtp import RtpSession
 
 log = logging.getLogger("dialplan.sip")
+
+
+class InviteServer(Protocol):
+    """What answers out-of-dialog INVITEs and their CANCELs (the inbound server)."""
+
+    def invite(self, request: SipMessage, addr: tuple[str, int]) -> None: ...
+
+    def cancel(self, request: SipMessage, addr: tuple[str, int]) -> bool: ...
+
+
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, INFO"
 USER_AGENT = "dialplan-sip/0.1"
 SOCKET_BUFFER = 4 * 1024 * 1024
@@ -193,6 +204,8 @@ class SipEndpoint(asyncio.DatagramProtocol):
         self.unanswered: dict[tuple[str, str], Call] = {}
         self._responses_sent: dict[tuple[str, str, int], bytes] = {}
         self.background: set[asyncio.Task[None]] = set()
+        #: answers new INVITEs (None: an outbound-only endpoint, INVITEs get 480)
+        self.server: InviteServer | None = None
         self.messages_in = 0
         self.messages_out = 0
 
@@ -287,7 +300,11 @@ class SipEndpoint(asyncio.DatagramProtocol):
         self.send(data, addr)
 
     def _request(self, msg: SipMessage, addr: tuple[str, int]) -> None:
-        if msg.method == "ACK":  # for our 200 to a re-INVITE: nothing to do (no retransmission)
+        if msg.method == "ACK":  # completes a server INVITE transaction (ours: nothing to do)
+            ack_tag = tag_of(msg.get("To"))
+            acked = self.dialogs.get((msg.call_id, ack_tag)) if ack_tag else None
+            if acked is not None:
+                acked.acked(msg)
             return
         cached = self._responses_sent.get((msg.branch, msg.method, msg.cseq[0]))
         if cached is not None:  # a retransmitted request: repeat our answer
@@ -301,9 +318,13 @@ class SipEndpoint(asyncio.DatagramProtocol):
         if msg.method == "OPTIONS":
             self.respond(msg, addr, self.options_response(msg))
         elif msg.method == "CANCEL":
-            self.respond(msg, addr, response_to(msg, 481))
+            if self.server is None or not self.server.cancel(msg, addr):
+                self.respond(msg, addr, response_to(msg, 481))
         elif msg.method == "INVITE" and not local_tag:
-            self.respond(msg, addr, response_to(msg, 480, "Outbound only", to_tag=new_tag()))
+            if self.server is not None:
+                self.server.invite(msg, addr)
+            else:
+                self.respond(msg, addr, response_to(msg, 480, "Outbound only", to_tag=new_tag()))
         elif local_tag:
             self.respond(msg, addr, response_to(msg, 481))
         else:
@@ -590,6 +611,9 @@ class Call:
         self.endpoint.background.add(task)
         task.add_done_callback(self.endpoint.background.discard)
 
+    def acked(self, ack: SipMessage) -> None:
+        """An ACK in this dialog: a UAC has nothing to do (the UAS side overrides it)."""
+
     def resend_ack(self, response: SipMessage) -> None:
         if self._ack is not None and self._ack_addr is not None:
             self.endpoint.send(self._ack, self._ack_addr)
@@ -785,4 +809,4 @@ def _dtmf_relay_key(body: bytes) -> str:
     return ""
 
 
-__all__ = ["Call", "CallTimes", "ClientTransaction", "SipConfig", "SipEndpoint"]
+__all__ = ["Call", "CallTimes", "ClientTransaction", "InviteServer", "SipConfig", "SipEndpoint"]
