@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -17,22 +18,21 @@ from dialplan.cli import COMMANDS, cli, main
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 
-#: every command and subcommand a user can type
-COMMAND_PATHS = [
-    ("lint",),
-    ("rules",),
-    ("schema",),
-    ("simulate",),
-    ("test",),
-    ("graph",),
-    ("paths",),
-    ("call",),
-    ("broadcast", "run"),
-    ("broadcast", "preview"),
-    ("broadcast", "stats"),
-    ("broadcast", "export"),
-    ("broadcast", "report"),
-]
+def _command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command and subcommand a user can type, read from the CLI itself (so a new
+    command is covered without editing this file)."""
+    ctx = click.Context(group)
+    paths: list[tuple[str, ...]] = []
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        if isinstance(command, click.Group):
+            paths += _command_paths(command, (*prefix, name))
+        elif command is not None:
+            paths.append((*prefix, name))
+    return paths
+
+
+COMMAND_PATHS = _command_paths(cli)
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
