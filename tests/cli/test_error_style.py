@@ -18,6 +18,7 @@ from dialplan.cli import COMMANDS, cli, main
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 
+
 def _command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     """Every command and subcommand a user can type, read from the CLI itself (so a new
     command is covered without editing this file)."""
