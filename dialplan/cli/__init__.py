@@ -30,6 +30,8 @@ COMMANDS: dict[str, str] = {
     "paths": "graph:paths",
     "broadcast": "broadcast:broadcast",
     "call": "call:call",
+    "serve": "serve:serve",
+    "keys": "keys:keys",
 }
 
 

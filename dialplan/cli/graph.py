@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import click
 
-from ..errors import DialplanError, InvalidDialplan, UsageError
+from ..errors import InvalidDialplan, UsageError
+from ..graphviz import render_svg
 from ..model import Plan, build_plan
 from ..parse import ParseFailure, parse, read_source
+from ..routes_doc import MAX_LOOPS
 
 
 def _plan(path: str) -> Plan:
@@ -35,26 +35,6 @@ def _write(text: str | bytes, output: str | None) -> None:
             Path(output).write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror}") from None
-
-
-def render_svg(dot_text: str) -> bytes:
-    """SVG from DOT text through Graphviz ``dot`` (must be on PATH)."""
-    exe = shutil.which("dot")
-    if exe is None:
-        raise DialplanError(
-            "Graphviz 'dot' not found on PATH: install graphviz (apt-get install graphviz) "
-            "or use --format dot|mermaid"
-        )
-    try:
-        done = subprocess.run(
-            [exe, "-Tsvg"], input=dot_text.encode("utf-8"), capture_output=True, timeout=60
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise DialplanError(f"Graphviz 'dot' failed: {exc}") from None
-    if done.returncode != 0:
-        first = (done.stderr.decode("utf-8", "replace").strip().splitlines() or ["?"])[0]
-        raise DialplanError(f"Graphviz 'dot' failed: {first}")
-    return done.stdout
 
 
 @click.command()
@@ -83,10 +63,6 @@ def graph(file: str, fmt: str, output: str | None) -> None:
         _write(to_dot(pic), output)
     else:
         _write(render_svg(to_dot(pic)), output)
-
-
-#: ``--max-loops`` ceiling: the number of routes grows fast with it (loops combine)
-MAX_LOOPS = 10
 
 
 @click.command()
@@ -120,43 +96,12 @@ def paths(file: str, fmt: str, max_loops: int, limit: int) -> None:
     import shlex
 
     from ..model.paths import enumerate_routes
+    from ..routes_doc import routes_document
 
     plan = _plan(file)
     found = enumerate_routes(plan, max_loops=max_loops, limit=limit)
     if fmt == "json":
-        doc = {
-            "file": file,
-            "max_loops": found.max_loops,
-            "truncated": found.truncated,
-            "routes": [
-                {
-                    "id": i,
-                    "ending": route.ending,
-                    "end": {
-                        "line": route.end_loc.line,
-                        "column": route.end_loc.column,
-                        "tag": route.end_what,
-                    },
-                    "amd": route.amd,
-                    "transfer": route.transfer,
-                    "inputs": list(route.inputs),
-                    "assumptions": list(route.assumptions),
-                    "steps": [
-                        {
-                            "kind": s.kind,
-                            "node_index": s.node_index,
-                            "label": s.label,
-                            "value": s.value,
-                            "line": s.loc.line,
-                            "tag": s.what,
-                        }
-                        for s in route.steps
-                    ],
-                    "simulate": ["dialplan", "simulate", file, *route.simulate_args()],
-                }
-                for i, route in enumerate(found.routes, 1)
-            ],
-        }
+        doc = routes_document(found, file)
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         return
     for i, route in enumerate(found.routes, 1):
