@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBasic, HTTPBearer
 from fastapi.security import HTTPBasicCredentials as BasicCredentials
 
@@ -23,7 +23,19 @@ from .keys import ApiKey, find_key
 from .problems import ProblemError
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`")
-_basic = HTTPBasic(auto_error=False, description="HTTP Basic; the key is the password")
+
+
+class _LenientBasic(HTTPBasic):
+    """HTTP Basic that yields None for a malformed header (we answer 401 with our own problem)."""
+
+    async def __call__(self, request: Request) -> BasicCredentials | None:  # type: ignore[override]
+        try:
+            return await super().__call__(request)
+        except HTTPException:
+            return None
+
+
+_basic = _LenientBasic(auto_error=False, description="HTTP Basic; the key is the password")
 _x_api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
 _api_key = APIKeyHeader(name="api-key", auto_error=False, scheme_name="ApiKeyHeaderLower")
 

@@ -7,13 +7,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .problems import problem_response
 
 
-class BodyTooLarge(Exception):
-    """Raised inside ``receive`` when a chunked body grows past the limit."""
-
-
 class BodyLimit:
-    """ASGI middleware: 413 for a ``Content-Length`` over ``max_bytes``, or a streamed body
-    that grows past it."""
+    """ASGI middleware: 413 for a ``Content-Length`` over ``max_bytes``, or a streamed
+    (chunked) body that grows past it."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -33,29 +29,32 @@ class BodyLimit:
                 if declared < 0 or declared > self.max_bytes:
                     await self._refuse(scope, receive, send, path)
                     return
-        seen = 0
-        started = False
-
-        async def counting_receive() -> Message:
-            nonlocal seen
+        if not any(name == b"transfer-encoding" for name, _ in scope.get("headers", ())):
+            await self.app(scope, receive, send)
+            return
+        # A streamed body (no Content-Length): read it here, up to the limit, then replay it, so
+        # the app never sees a body that is cut short (it would call that a parse error).
+        body = bytearray()
+        more = True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
+            if message["type"] != "http.request":
+                return  # the client went away
+            body += message.get("body", b"")
+            more = bool(message.get("more_body", False))
+            if len(body) > self.max_bytes:
                 await self._refuse(scope, receive, send, path)
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         response = problem_response(

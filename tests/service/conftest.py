@@ -34,9 +34,7 @@ class Server:
     log: Path
     process: subprocess.Popen[bytes]
 
-    def key(
-        self, account: str = "acme", *scopes: str, rate_per_s: float | None = None
-    ) -> str:
+    def key(self, account: str = "acme", *scopes: str, rate_per_s: float | None = None) -> str:
         _, secret = create_key(
             Database(self.db_path), account, list(scopes or ("write",)), rate_per_s=rate_per_s
         )
@@ -44,9 +42,7 @@ class Server:
 
     def client(self, key: str | None = None, **kw: object) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return httpx.Client(
-            base_url=self.url, headers=headers, trust_env=False, timeout=30, **kw
-        )
+        return httpx.Client(base_url=self.url, headers=headers, trust_env=False, timeout=30, **kw)
 
 
 def start_server(tmp: Path, *options: str) -> Server:
@@ -56,8 +52,18 @@ def start_server(tmp: Path, *options: str) -> Server:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "dialplan", "serve", "--db", str(db_path), "--port", "0",
-             "--no-access-log", *options],  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "dialplan",
+                "serve",
+                "--db",
+                str(db_path),
+                "--port",
+                "0",
+                "--no-access-log",
+                *options,
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
@@ -143,7 +149,9 @@ class Receiver:
         with self.lock:
             return [json.loads(body) for _, body in self.received]
 
-    def wait_for(self, test: Callable[[list[dict[str, object]]], bool], timeout: float = 15) -> None:
+    def wait_for(
+        self, test: Callable[[list[dict[str, object]]], bool], timeout: float = 15
+    ) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if test(self.bodies()):
