@@ -12,6 +12,7 @@ import hashlib
 import re
 import secrets
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import UsageError
@@ -70,7 +71,7 @@ def _row_key(r: sqlite3.Row) -> ApiKey:
 def create_key(
     db: Database,
     account: str,
-    scopes: list[str] | tuple[str, ...],
+    scopes: Sequence[str],
     label: str = "",
     rate_per_s: float | None = None,
 ) -> tuple[ApiKey, str]:
