@@ -53,13 +53,14 @@ class CallBook(CallEvents):
         self._lock = threading.Lock()
 
     def recover(self) -> int:
-        """Mark calls a previous server left unfinished as failed; return how many."""
-        with self.db.write() as conn:
-            return conn.execute(
-                "UPDATE calls SET status = 'failed', failure_reason = 'interrupted',"
-                " ended_at = ? WHERE ended_at IS NULL",
-                (now(),),
-            ).rowcount
+        """End the calls a previous server left unfinished (failed, "interrupted"), with their
+        webhook events; return how many."""
+        with self.db.connect() as conn:
+            ids = [r["id"] for r in conn.execute("SELECT id FROM calls WHERE ended_at IS NULL")]
+        for call_id in ids:
+            self.failed(call_id, "interrupted")
+            self.ended(call_id, None)
+        return len(ids)
 
     # -- creating and reading -------------------------------------------------------------
 

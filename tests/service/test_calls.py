@@ -222,3 +222,49 @@ def test_webhooks_to_loopback_are_refused_without_allow_private(
     assert r.json()["type"].endswith("/unsafe-url")
     assert "loopback" in r.json()["detail"]
     assert receiver.received == []
+
+
+def test_outbox_and_unfinished_calls_survive_a_restart(tmp_path: Any, receiver: Receiver) -> None:
+    from .conftest import charity_xml
+
+    receiver.statuses = [500] * 1000  # the receiver is down while the first server runs
+    first = start_server(tmp_path, "--allow-private")
+    key = first.key("acme", "write")
+    try:
+        with first.client(key) as c:
+            flow = c.post("/v1/flows", json={"name": "c", "xml": charity_xml()}).json()["id"]
+            hooked = call_body(
+                flow, mode="webhook", webhook_url=receiver.url, webhook_secret=SECRET
+            )
+            done = c.post("/v1/calls", json=hooked).json()["id"]
+            ringing = c.post("/v1/calls", json={**hooked, "simulation": {"ring_s": 30}}).json()[
+                "id"
+            ]
+            receiver.wait_for(lambda bodies: len(bodies) >= 2)
+    finally:
+        first.process.kill()  # kill -9: no graceful shutdown
+        first.process.wait()
+    with receiver.lock:
+        receiver.statuses = []
+        receiver.received.clear()
+    second = start_server(tmp_path, "--allow-private")
+    try:
+        with second.client(key) as c:
+            interrupted = c.get(f"/v1/calls/{ringing}").json()
+            assert interrupted["status"] == "failed" and interrupted["final"]
+            assert interrupted["failure_reason"] == "interrupted"
+            receiver.wait_for(
+                lambda bodies: (
+                    {(b["call_id"], b["event"]) for b in bodies}
+                    >= {
+                        (done, "call.answered"),
+                        (done, "call.ended"),
+                        (ringing, "call.failed"),
+                        (ringing, "call.ended"),
+                    }
+                )
+            )
+    finally:
+        stop_server(second)
+    for headers, body in receiver.received:
+        assert verify_signature(body, headers["x-dialplan-signature"], SECRET)
