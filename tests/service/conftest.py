@@ -97,7 +97,7 @@ def stop_server(server: Server) -> None:
 
 
 #: The options of the shared test server (short sync limit, small body limit, loopback webhooks).
-SERVER_OPTIONS = ("--allow-private", "--sync-limit", "0.5", "--max-body", "65536")
+SERVER_OPTIONS = ("--allow-private", "--sync-limit", "1", "--max-body", "65536")
 
 
 @pytest.fixture(scope="session")

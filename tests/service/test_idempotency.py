@@ -63,13 +63,13 @@ def test_refusals_are_replayed_too(server: Server, acme: str) -> None:
 
 
 def test_still_running_is_409(server: Server, acme: str, flow_id: str) -> None:
-    # a sync call holds its request (0.5 s limit here); the same key meanwhile is a conflict
+    # a sync call holds its request (1 s limit here); the same key meanwhile is a conflict
     body = {
         "flow_id": flow_id,
         "to": "+15555550123",
         "caller_id": "+15555550100",
         "mode": "sync",
-        "simulation": {"ring_s": 2},
+        "simulation": {"ring_s": 3},
     }
     results: list[httpx.Response] = []
 
