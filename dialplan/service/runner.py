@@ -76,7 +76,7 @@ class SimulatedCallRunner:
     watch a call in progress (and tests can cross the sync-mode limit).
     """
 
-    def __init__(self, workers: int = 8) -> None:
+    def __init__(self, workers: int = 32) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sim-call")
         self._closing = threading.Event()
 
