@@ -38,7 +38,10 @@ class KeyInfo(BaseModel):
 
 
 class NewKey(KeyInfo):
-    key: str = Field(description="The secret: shown once, never again.")
+    key: str | None = Field(
+        description="The secret: shown once, never again (null in a replay of the same "
+        "Idempotency-Key: the secret is not stored)."
+    )
 
 
 class KeyList(BaseModel):
@@ -65,7 +68,7 @@ async def create(request: Request, who: AdminKey, body: KeyCreate) -> Response:
             raise ProblemError(422, "invalid-request", str(exc)) from None
         return JSONResponse({**_out(made), "key": secret}, status_code=201)
 
-    return await run_once(db, who.account, request, produce)
+    return await run_once(db, who.account, request, produce, secret_fields=("key",))
 
 
 @router.get(

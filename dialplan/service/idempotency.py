@@ -43,8 +43,13 @@ async def run_once(
     account: str,
     request: Request,
     produce: Callable[[], Awaitable[Response]],
+    secret_fields: tuple[str, ...] = (),
 ) -> Response:
-    """Run ``produce`` unless this request's Idempotency-Key already ran; see the module docstring."""
+    """Run ``produce`` unless this request's Idempotency-Key already ran; see the module docstring.
+
+    ``secret_fields`` of a JSON response are stored as ``null`` (a replay never shows a secret
+    that is not kept anywhere else either).
+    """
     key = request.headers.get(HEADER)
     if key is None:
         return await produce()
@@ -69,11 +74,16 @@ async def run_once(
         _release(db, account, key)
         return response
     headers = {k: v for k, v in response.headers.items() if k.lower() in _KEPT_HEADERS}
+    stored = bytes(response.body)
+    if secret_fields and response.status_code < 300:
+        document = json.loads(stored)
+        document.update(dict.fromkeys(secret_fields))
+        stored = json.dumps(document).encode("utf-8")
     with db.write() as conn:
         conn.execute(
             "UPDATE idempotency SET state = 'done', status = ?, headers = ?, body = ?"
             " WHERE account = ? AND key = ?",
-            (response.status_code, json.dumps(headers), bytes(response.body), account, key),
+            (response.status_code, json.dumps(headers), stored, account, key),
         )
     return response
 

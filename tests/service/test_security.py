@@ -88,6 +88,16 @@ def test_admin_keys_api(server: Server) -> None:
         assert {k["account"] for k in listed} == {"initech"}
     with server.client(made["key"]) as c:
         assert c.get("/v1/flows").status_code == 200
+    with server.client(admin) as c:
+        once = c.post("/v1/keys", json={"scopes": ["read"]}, headers={"Idempotency-Key": "k1"})
+        again = c.post("/v1/keys", json={"scopes": ["read"]}, headers={"Idempotency-Key": "k1"})
+    assert once.json()["key"].startswith("dpk_")
+    assert again.status_code == 201 and again.json()["id"] == once.json()["id"]
+    assert again.json()["key"] is None  # the secret is not kept, not even for replays
+    stored = b"".join(
+        p.read_bytes() for p in server.db_path.parent.glob(server.db_path.name + "*")
+    )  # the database and its WAL
+    assert once.json()["key"].encode() not in stored
 
 
 def test_rate_limit_is_429_with_retry_after(server: Server) -> None:
