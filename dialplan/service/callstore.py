@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import sqlite3
 import threading
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -163,7 +164,7 @@ class CallBook(CallEvents):
         self._kick()
         self._notify(call_id)
 
-    def _event(self, conn: Any, call_id: str, event: str, **fields: Any) -> None:
+    def _event(self, conn: sqlite3.Connection, call_id: str, event: str, **fields: Any) -> None:
         row = conn.execute("SELECT * FROM calls WHERE id = ?", (call_id,)).fetchone()
         request = json.loads(row["request"])
         if request.get("mode") != "webhook" or not request.get("webhook_url"):
@@ -186,7 +187,7 @@ class CallBook(CallEvents):
             self.deliverer.wake()
 
 
-def _call_out(row: Any) -> dict[str, Any]:
+def _call_out(row: sqlite3.Row) -> dict[str, Any]:
     request = json.loads(row["request"])
     return {
         "id": row["id"],

@@ -15,7 +15,7 @@ from . import flowstore
 from .auth import ReadKey, WriteKey
 from .idempotency import run_once
 from .problems import ProblemError, problem_responses
-from .storage import iso
+from .storage import Database, iso
 
 router = APIRouter(prefix="/v1/flows", tags=["flows"])
 
@@ -150,7 +150,7 @@ class Routes(BaseModel):
     routes: list[Route]
 
 
-def _flow_out(db: Any, v: flowstore.FlowVersion) -> dict[str, Any]:
+def _flow_out(db: Database, v: flowstore.FlowVersion) -> dict[str, Any]:
     return {
         "id": v.flow_id,
         "name": v.name,
