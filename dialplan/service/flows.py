@@ -302,7 +302,7 @@ def graph(
     version: VersionParam = None,
 ) -> Response:
     from ..flowgraph import picture, to_dot, to_mermaid
-    from ..graphviz import render_svg
+    from ..graphviz import SVG_MAX_ELEMENTS, render_svg
 
     v = flowstore.get_version(request.app.state.db, who.account, flow_id, version)
     pic = picture(v.plan())
@@ -311,6 +311,15 @@ def graph(
     elif format == "dot":
         body = to_dot(pic)
     else:
+        size = len(pic.boxes) + len(pic.arrows)
+        if size > SVG_MAX_ELEMENTS:
+            raise ProblemError(
+                422,
+                "flow-too-big-for-svg",
+                f"the flow has {size:,} shapes and arrows; SVG is drawn up to {SVG_MAX_ELEMENTS}"
+                " (Graphviz's layout needs minutes and gigabytes beyond): use format=mermaid or"
+                " format=dot",
+            )
         try:
             body = render_svg(to_dot(pic))
         except DialplanError as exc:

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -194,3 +195,26 @@ def test_unknown_flow_is_404_everywhere(server: Server, acme: str) -> None:
         ):
             assert r.status_code == 404, r.request.url
             assert r.json()["type"].endswith("/not-found")
+
+
+def big_flow(menus: int) -> str:
+    """A valid flow of ``menus`` chained menus (about 5 shapes and arrows each)."""
+    body = "".join(
+        f'<menu name="m{i}" maxDigits="1" timeout="3000"><play type="tts">Menu {i}</play>'
+        f'<keypress pressed="1"><goto>m{(i + 1) % menus}</goto></keypress>'
+        '<keypress pressed="2"><hangup/></keypress></menu>'
+        for i in range(menus)
+    )
+    return f'<dialplan name="Big">{body}</dialplan>'
+
+
+def test_svg_of_a_flow_too_big_for_graphviz_is_refused_fast(server: Server, acme: str) -> None:
+    with server.client(acme) as c:
+        flow = c.post("/v1/flows", json={"name": "big", "xml": big_flow(130)}).json()["id"]
+        started = time.monotonic()
+        r = c.get(f"/v1/flows/{flow}/graph")
+        assert time.monotonic() - started < 2
+        assert r.status_code == 422
+        assert r.json()["type"].endswith("/flow-too-big-for-svg")
+        assert "653 shapes and arrows" in r.json()["detail"]
+        assert c.get(f"/v1/flows/{flow}/graph", params={"format": "mermaid"}).status_code == 200
