@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,10 +31,31 @@ class FlowVersion:
 
     def plan(self) -> Plan:
         """The model of this version (stored versions passed the linter, so they build)."""
-        try:
-            return build_plan(parse(read_source(self.source.encode("utf-8"), self.name)))
-        except ParseFailure as failure:  # pragma: no cover - refused at upload
-            raise ProblemError(422, "invalid-dialplan", str(failure.diagnostic.message)) from None
+        return _plan(self.flow_id, self.version, self.name, self.source)
+
+
+#: Models of recently used versions: versions never change, and reusing one Plan object also
+#: lets the engine reuse its compiled program (``engine.program.program_for`` caches by plan).
+_PLANS: OrderedDict[tuple[str, int], Plan] = OrderedDict()
+_PLANS_MAX = 32
+_PLANS_LOCK = threading.Lock()
+
+
+def _plan(flow_id: str, version: int, name: str, source: str) -> Plan:
+    key = (flow_id, version)
+    with _PLANS_LOCK:
+        if key in _PLANS:
+            _PLANS.move_to_end(key)
+            return _PLANS[key]
+    try:
+        plan = build_plan(parse(read_source(source.encode("utf-8"), name)))
+    except ParseFailure as failure:  # pragma: no cover - refused at upload
+        raise ProblemError(422, "invalid-dialplan", str(failure.diagnostic.message)) from None
+    with _PLANS_LOCK:
+        plan = _PLANS.setdefault(key, plan)
+        while len(_PLANS) > _PLANS_MAX:
+            _PLANS.popitem(last=False)
+    return plan
 
 
 def checked_findings(name: str, xml: str) -> list[dict[str, Any]]:

@@ -1,7 +1,7 @@
 """The service's SQLite database: API keys, flows and their versions, calls, idempotency, outbox.
 
-One connection per operation (the server runs handlers on a thread pool; SQLite connections are
-cheap to open and WAL lets readers run beside the one writer). Writes that must not race take the
+One connection per thread, kept (the server runs handlers on a thread pool; WAL lets readers run
+beside the one writer). Writes that must not race take the
 write lock up front (``BEGIN IMMEDIATE``). The schema is versioned with ``PRAGMA user_version`` and
 upgraded by the migrations below, applied in order.
 """
@@ -9,6 +9,7 @@ upgraded by the migrations below, applied in order.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -94,6 +95,7 @@ class Database:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        self._local = threading.local()
         self._migrate()
 
     def _open(self) -> sqlite3.Connection:
@@ -102,8 +104,15 @@ class Database:
         except sqlite3.Error as exc:
             raise UsageError(f"{self.path}: cannot open database: {exc}") from None
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA busy_timeout = 30000")
-        conn.execute("PRAGMA foreign_keys = ON")
+        try:
+            conn.execute("PRAGMA busy_timeout = 30000")
+            # WAL + NORMAL (as the broadcast store): no fsync per commit; a crash of the process
+            # loses nothing, a power cut at most the last commits, never the database's consistency
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise UsageError(f"{self.path}: not a dialplan service database ({exc})") from None
         return conn
 
     def _migrate(self) -> None:
@@ -132,12 +141,27 @@ class Database:
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
-        """A fresh connection (autocommit), closed afterwards."""
-        conn = self._open()
+        """The calling thread's connection (autocommit), opened once per thread: opening one
+        costs more than most queries (a write on a fresh connection: ~5 ms, on a kept one: <0.1 ms).
+        A nested use on the same thread gets a connection of its own."""
+        local = self._local
+        if getattr(local, "busy", False):
+            nested = self._open()
+            try:
+                yield nested
+            finally:
+                nested.close()
+            return
+        kept: sqlite3.Connection | None = getattr(local, "conn", None)
+        if kept is None:
+            kept = local.conn = self._open()
+        local.busy = True
         try:
-            yield conn
+            yield kept
         finally:
-            conn.close()
+            local.busy = False
+            if kept.in_transaction:  # never hand a half-done transaction to the next user
+                kept.execute("ROLLBACK")
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
