@@ -19,6 +19,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from .problems import ProblemError, problem_response
@@ -58,7 +59,8 @@ async def run_once(
             400, "bad-request", f"{HEADER} must be 1-{MAX_KEY_LENGTH} printable characters"
         )
     fingerprint = _fingerprint(request, await request.body())
-    claimed = _claim(db, account, key, fingerprint)
+    # SQLite waits for its write lock: do that on a worker thread, never on the event loop
+    claimed = await run_in_threadpool(_claim, db, account, key, fingerprint)
     if claimed is not None:
         return claimed
     try:
@@ -68,10 +70,10 @@ async def run_once(
             exc.status, exc.kind, exc.detail, request.url.path, exc.headers, **exc.extensions
         )
     except BaseException:
-        _release(db, account, key)
+        _release(db, account, key)  # not awaited: this also runs when the task is cancelled
         raise
     if response.status_code >= 500:
-        _release(db, account, key)
+        await run_in_threadpool(_release, db, account, key)
         return response
     headers = {k: v for k, v in response.headers.items() if k.lower() in _KEPT_HEADERS}
     stored = bytes(response.body)
@@ -79,12 +81,7 @@ async def run_once(
         document = json.loads(stored)
         document.update(dict.fromkeys(secret_fields))
         stored = json.dumps(document).encode("utf-8")
-    with db.write() as conn:
-        conn.execute(
-            "UPDATE idempotency SET state = 'done', status = ?, headers = ?, body = ?"
-            " WHERE account = ? AND key = ?",
-            (response.status_code, json.dumps(headers), stored, account, key),
-        )
+    await run_in_threadpool(_store, db, account, key, response.status_code, headers, stored)
     return response
 
 
@@ -120,6 +117,17 @@ def _claim(db: Database, account: str, key: str, fingerprint: str) -> Response |
     headers["Idempotent-Replayed"] = "true"
     media_type = headers.pop("content-type", None)
     return Response(row["body"], status_code=row["status"], headers=headers, media_type=media_type)
+
+
+def _store(
+    db: Database, account: str, key: str, status: int, headers: dict[str, str], body: bytes
+) -> None:
+    with db.write() as conn:
+        conn.execute(
+            "UPDATE idempotency SET state = 'done', status = ?, headers = ?, body = ?"
+            " WHERE account = ? AND key = ?",
+            (status, json.dumps(headers), body, account, key),
+        )
 
 
 def _release(db: Database, account: str, key: str) -> None:
