@@ -34,6 +34,8 @@ COMMANDS: dict[str, str] = {
     "call": "call:call",
     "answer": "answer:answer",
     "inbound": "inbound:inbound",
+    "serve": "serve:serve",
+    "keys": "keys:keys",
 }
 
 

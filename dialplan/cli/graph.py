@@ -9,6 +9,7 @@ import click
 from ..errors import InvalidDialplan, UsageError
 from ..model import Plan, build_plan
 from ..parse import ParsedDocument, ParseFailure, parse, read_source
+from ..routes_doc import MAX_LOOPS
 
 
 def _parsed(path: str) -> tuple[ParsedDocument, Plan]:
@@ -78,10 +79,6 @@ def graph(file: str, fmt: str, output: str | None) -> None:
         _write(render_svg(to_dot(pic)), output)
 
 
-#: ``--max-loops`` ceiling: the number of routes grows fast with it (loops combine)
-MAX_LOOPS = 10
-
-
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option(
@@ -115,6 +112,7 @@ def paths(file: str, fmt: str, max_loops: int, limit: int) -> None:
     import shlex
 
     from ..model.paths import MAX_STEPS, enumerate_routes
+    from ..routes_doc import routes_document
 
     parsed, plan = _parsed(file)
     found = enumerate_routes(plan, max_loops=max_loops, limit=limit)
@@ -124,41 +122,7 @@ def paths(file: str, fmt: str, max_loops: int, limit: int) -> None:
         else None
     )
     if fmt == "json":
-        doc = {
-            "file": file,
-            "max_loops": found.max_loops,
-            "truncated": found.truncated,
-            "max_steps": MAX_STEPS,
-            "size_limited": found.size_limited,
-            "routes": [
-                {
-                    "id": i,
-                    "ending": route.ending,
-                    "end": {
-                        "line": route.end_loc.line,
-                        "column": route.end_loc.column,
-                        "tag": route.end_what,
-                    },
-                    "amd": route.amd,
-                    "transfer": route.transfer,
-                    "inputs": list(route.inputs),
-                    "assumptions": list(route.assumptions),
-                    "steps": [
-                        {
-                            "kind": s.kind,
-                            "node_index": s.node_index,
-                            "label": s.label,
-                            "value": s.value,
-                            "line": s.loc.line,
-                            "tag": s.what,
-                        }
-                        for s in route.steps
-                    ],
-                    "simulate": ["dialplan", "simulate", file, *route.simulate_args()],
-                }
-                for i, route in enumerate(found.routes, 1)
-            ],
-        }
+        doc = routes_document(found, file)
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         _warn_if_invalid(file, parsed, plan, size_note)
         return

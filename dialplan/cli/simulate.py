@@ -141,7 +141,7 @@ def simulate(
     """
     from ..drivers.simulate import DEFAULT_CALLERID, DEFAULT_PHONENUMBER
     from ..drivers.simulate import simulate as run
-    from .simwarnings import simulate_warnings
+    from ..drivers.simwarnings import simulate_warnings
 
     plan: Any = load_or_report(file)
     preset = pairs(variables, "--var")

@@ -1,4 +1,4 @@
-"""What ``dialplan simulate`` warns about: script inputs the call never used and contact fields
+"""What a simulated call warns about (``dialplan simulate`` and the service's simulate): script inputs the call never used and contact fields
 the plan reads that were not given (or given empty)."""
 
 from __future__ import annotations

@@ -1,0 +1,210 @@
+"""Single calls: their rows, the events a runner reports, webhooks and sync-mode waiters.
+
+Status moves ``queued`` → ``in-progress`` → ``completed``, or ``queued`` → ``busy`` |
+``no-answer`` | ``failed`` | ``canceled`` when the call is not answered. A call is final once it has
+``ended_at``. Calls left unfinished by a stopped server are marked ``failed`` ("interrupted") at
+the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import sqlite3
+import threading
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .outbox import Deliverer, add_event, new_event_id
+from .problems import ProblemError
+from .runner import CallEvents, CallOrder, CallRunner
+from .storage import Database, iso, now
+
+FINAL_FAILURES = {
+    "busy": "busy",
+    "no-answer": "no-answer",
+    "failed": "failed",
+    "canceled": "canceled",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CallRequest:
+    """The stored request of a call (what the client asked for)."""
+
+    to: str
+    caller_id: str
+    variables: dict[str, str]
+    detect_answering_machine: bool
+    mode: str
+    webhook_url: str | None
+    webhook_secret: str | None
+    simulation: dict[str, Any]
+
+
+class CallBook(CallEvents):
+    """Creates calls, records what runners report, queues webhooks, wakes sync waiters."""
+
+    def __init__(self, db: Database, runner: CallRunner, deliverer: Deliverer | None) -> None:
+        self.db = db
+        self.runner = runner
+        self.deliverer = deliverer
+        self._waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+        self._lock = threading.Lock()
+
+    def recover(self) -> int:
+        """End the calls a previous server left unfinished (failed, "interrupted"), with their
+        webhook events; return how many."""
+        with self.db.connect() as conn:
+            ids = [r["id"] for r in conn.execute("SELECT id FROM calls WHERE ended_at IS NULL")]
+        for call_id in ids:
+            self.failed(call_id, "interrupted")
+            self.ended(call_id, None)
+        return len(ids)
+
+    # -- creating and reading -------------------------------------------------------------
+
+    def create(self, account: str, flow_id: str, flow_version: int, request: CallRequest) -> str:
+        call_id = "call_" + secrets.token_hex(10)
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO calls (id, account, flow_id, flow_version, request, status, created_at)"
+                " VALUES (?, ?, ?, ?, ?, 'queued', ?)",
+                (call_id, account, flow_id, flow_version, json.dumps(asdict(request)), now()),
+            )
+        return call_id
+
+    def place(self, order: CallOrder) -> None:
+        self.runner.place(order, self)
+
+    def get(self, account: str, call_id: str) -> dict[str, Any]:
+        """The call as the API shows it; 404 when the account has no such call."""
+        with self.db.connect() as conn:
+            row = conn.execute(
+                "SELECT * FROM calls WHERE id = ? AND account = ?", (call_id, account)
+            ).fetchone()
+        if row is None:
+            raise ProblemError(404, "not-found", f"no call {call_id!r}")
+        return _call_out(row)
+
+    def list(self, account: str, limit: int, offset: int) -> list[dict[str, Any]]:
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                "SELECT * FROM calls WHERE account = ? ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+                (account, limit, offset),
+            ).fetchall()
+        return [_call_out(r) for r in rows]
+
+    # -- sync mode --------------------------------------------------------------------------
+
+    def waiter(self, call_id: str) -> asyncio.Event:
+        """An event set when the call ends (register it *before* placing the call)."""
+        event = asyncio.Event()
+        with self._lock:
+            self._waiters.setdefault(call_id, []).append((asyncio.get_running_loop(), event))
+        return event
+
+    def forget(self, call_id: str, event: asyncio.Event) -> None:
+        with self._lock:
+            left = [(lp, ev) for lp, ev in self._waiters.get(call_id, []) if ev is not event]
+            if left:
+                self._waiters[call_id] = left
+            else:
+                self._waiters.pop(call_id, None)
+
+    def _notify(self, call_id: str) -> None:
+        with self._lock:
+            waiting = self._waiters.pop(call_id, [])
+        for loop, event in waiting:
+            loop.call_soon_threadsafe(event.set)
+
+    # -- CallEvents ---------------------------------------------------------------------------
+
+    def answered(self, call_id: str, answered_by: str | None) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE calls SET status = 'in-progress', answered_by = ?, answered_at = ?"
+                " WHERE id = ?",
+                (answered_by, now(), call_id),
+            )
+            self._event(conn, call_id, "call.answered", answered_by=answered_by)
+        self._kick()
+
+    def failed(self, call_id: str, reason: str) -> None:
+        status = FINAL_FAILURES.get(reason, "failed")
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE calls SET status = ?, failure_reason = ? WHERE id = ?",
+                (status, reason, call_id),
+            )
+            self._event(conn, call_id, "call.failed", reason=reason)
+        self._kick()
+
+    def ended(self, call_id: str, result: dict[str, Any] | None) -> None:
+        with self.db.write() as conn:
+            if result is not None:
+                conn.execute(
+                    "UPDATE calls SET status = 'completed', result = ?, ended_at = ? WHERE id = ?",
+                    (json.dumps(result), now(), call_id),
+                )
+            else:
+                conn.execute("UPDATE calls SET ended_at = ? WHERE id = ?", (now(), call_id))
+            row = conn.execute("SELECT * FROM calls WHERE id = ?", (call_id,)).fetchone()
+            out = _call_out(row)
+            self._event(
+                conn,
+                call_id,
+                "call.ended",
+                status=out["status"],
+                outcome=(result or {}).get("outcome"),
+                duration_s=(result or {}).get("duration_s"),
+                responses=(result or {}).get("responses", []),
+            )
+        self._kick()
+        self._notify(call_id)
+
+    def _event(self, conn: sqlite3.Connection, call_id: str, event: str, **fields: Any) -> None:
+        row = conn.execute("SELECT * FROM calls WHERE id = ?", (call_id,)).fetchone()
+        request = json.loads(row["request"])
+        if request.get("mode") != "webhook" or not request.get("webhook_url"):
+            return
+        body = {
+            "event": event,
+            "event_id": new_event_id(),
+            "call_id": call_id,
+            "flow_id": row["flow_id"],
+            "to": request["to"],
+            "caller_id": request["caller_id"],
+            "timestamp": iso(now()),
+            **fields,
+        }
+        add_event(conn, call_id, request["webhook_url"], request["webhook_secret"], body)
+
+    def _kick(self) -> None:
+        """Tell the deliverer about new events (after their transaction committed)."""
+        if self.deliverer is not None:
+            self.deliverer.wake()
+
+
+def _call_out(row: sqlite3.Row) -> dict[str, Any]:
+    request = json.loads(row["request"])
+    return {
+        "id": row["id"],
+        "flow_id": row["flow_id"],
+        "flow_version": row["flow_version"],
+        "to": request["to"],
+        "caller_id": request["caller_id"],
+        "mode": request["mode"],
+        "variables": request["variables"],
+        "detect_answering_machine": request["detect_answering_machine"],
+        "webhook_url": request["webhook_url"],
+        "status": row["status"],
+        "final": row["ended_at"] is not None,
+        "answered_by": row["answered_by"],
+        "failure_reason": row["failure_reason"],
+        "result": json.loads(row["result"]) if row["result"] else None,
+        "created_at": iso(row["created_at"]),
+        "answered_at": iso(row["answered_at"]),
+        "ended_at": iso(row["ended_at"]),
+    }

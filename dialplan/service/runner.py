@@ -1,0 +1,123 @@
+"""The port a single call is placed through, and its simulated implementation.
+
+A :class:`CallRunner` takes a :class:`CallOrder` and reports what happens to :class:`CallEvents`:
+``answered`` (with the AMD verdict), ``failed`` (before answer: busy, no answer, failed) and
+``ended`` (always last, once). ``place`` returns at once; the call runs in the background. A SIP
+runner implements the same two methods over :mod:`dialplan.drivers.sip`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from ..errors import DialplanError
+from ..model import Plan
+
+log = logging.getLogger("dialplan.service")
+
+SimResult = Literal["answered", "busy", "no-answer", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class SimScript:
+    """How the simulated driver plays a call: its result, AMD verdict, caller inputs, ring time."""
+
+    result: SimResult = "answered"
+    amd: Literal["live", "machine"] = "live"
+    inputs: tuple[str, ...] = ()
+    ring_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CallOrder:
+    """Everything a runner needs to place one call."""
+
+    call_id: str
+    plan: Plan
+    to: str
+    caller_id: str
+    variables: dict[str, str] = field(default_factory=dict)
+    detect_answering_machine: bool = False
+    script: SimScript = SimScript()
+
+
+class CallEvents(Protocol):
+    """Where a runner reports a call's progress (each method is called from a runner thread)."""
+
+    def answered(self, call_id: str, answered_by: str | None) -> None: ...
+
+    def failed(self, call_id: str, reason: str) -> None: ...
+
+    def ended(self, call_id: str, result: dict[str, Any] | None) -> None: ...
+
+
+class CallRunner(Protocol):
+    """Places calls in the background and reports to :class:`CallEvents`."""
+
+    def place(self, order: CallOrder, events: CallEvents) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _digits(number: str) -> str:
+    if number.startswith(("sip:", "sips:")):
+        return number.split(":", 1)[1].split("@", 1)[0]
+    return number.lstrip("+")
+
+
+class SimulatedCallRunner:
+    """Runs each call through :func:`dialplan.simulate` on a worker thread (virtual call time).
+
+    ``script.ring_s`` real seconds pass before the call is answered or fails, so that clients can
+    watch a call in progress (and tests can cross the sync-mode limit).
+    """
+
+    def __init__(self, workers: int = 32) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sim-call")
+        self._closing = threading.Event()
+
+    def place(self, order: CallOrder, events: CallEvents) -> None:
+        self._pool.submit(self._run, order, events)
+
+    def close(self) -> None:
+        self._closing.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _run(self, order: CallOrder, events: CallEvents) -> None:
+        from ..drivers.simulate import simulate
+
+        script = order.script
+        if script.ring_s > 0 and self._closing.wait(script.ring_s):
+            events.failed(order.call_id, "canceled")
+            events.ended(order.call_id, None)
+            return
+        if script.result != "answered":
+            events.failed(order.call_id, script.result)
+            events.ended(order.call_id, None)
+            return
+        verdict = (
+            ("human" if script.amd == "live" else "machine")
+            if order.detect_answering_machine
+            else None
+        )
+        events.answered(order.call_id, verdict)
+        try:
+            result = simulate(
+                order.plan,
+                amd=script.amd,
+                inputs=list(script.inputs),
+                variables=order.variables,
+                callerid=_digits(order.caller_id),
+                phonenumber=_digits(order.to),
+                call_id=order.call_id,
+            ).to_dict()
+        except DialplanError as exc:
+            result = {"outcome": "error", "error": str(exc)}
+        except Exception as exc:  # a bug must still end the call (and is logged)
+            log.exception("simulated call %s crashed", order.call_id)
+            result = {"outcome": "error", "error": f"internal error: {type(exc).__name__}"}
+        events.ended(order.call_id, result)
