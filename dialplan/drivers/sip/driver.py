@@ -510,7 +510,11 @@ class _CallRun:
 
         try:
             resp = await self.driver.http().request(
-                effect.method, effect.url, timeout=effect.timeout_s
+                effect.method,
+                effect.url,
+                timeout=effect.timeout_s,
+                headers=list(effect.headers),
+                content=effect.body.encode() if effect.body else None,
             )
             self.post(ev.HttpDone(effect.request_id, resp.status_code, resp.text))
         except httpx.HTTPError as exc:
