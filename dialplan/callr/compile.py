@@ -104,13 +104,15 @@ class _Compiler:
             for key, value in variables.value.items():
                 name = key[1:] if key.startswith("$") else key
                 if not _VAR.match("$" + name):
-                    self.find("E02D", f"variable name {key!r} is not a $name", variables.key_loc(key))
+                    self.find(
+                        "E02D", f"variable name {key!r} is not a $name", variables.key_loc(key)
+                    )
                     continue
                 declared[name] = _scalar_text(value.plain())
         self.el(root, "runvars", variables.loc if variables else doc.loc, json.dumps(declared))
         branches = doc.get("branches")
         if branches is None or not isinstance(branches.value, dict) or not branches.value:
-            self.find("E020", "a Callr scenario needs `branches`", doc.loc)
+            self.find("E02C", "a Callr scenario needs `branches`", doc.loc)
             return self.out
         self.branches = branches.value
         main, before, after = self.entry(branches)
@@ -123,7 +125,7 @@ class _Compiler:
             self.item(root, item)
         if main is not None:
             self.actions(root, self.branches[main])
-        if len(root) and root[-1].tag != "goto":
+        if _falls_through(root):
             self.el(root, "goto", branches.loc, AFTER)
         for name, branch in self.branches.items():
             if name in ("api-initiated", main):
@@ -133,10 +135,13 @@ class _Compiler:
             if len(root) == first:
                 self.el(root, "setvar", branch.loc, name, varname="__branch")
             root[first].set("name", f"__branch_{name}")
-            if root[-1].tag != "goto":
+            if _falls_through(root):
                 self.el(root, "goto", branch.loc, AFTER)
-        end = self.el(root, "setvar", branches.loc, "ended", varname="__call", name=AFTER)
-        self.out.locs[end] = branches.loc
+        if not _falls_through(root) and not any(
+            e.text == AFTER or e.get("goto") == AFTER for e in root.iter("goto", "catch")
+        ):
+            return self.out  # nothing reaches the end of the call: it ends inside the flow
+        self.el(root, "setvar", branches.loc, "ended", varname="__call", name=AFTER)
         for item in after:
             self.item(root, item)
         self.el(root, "hangup", branches.loc)
@@ -210,7 +215,7 @@ class _Compiler:
         elif item.get("goto") is not None:
             self.goto(block, item.get("goto"))  # type: ignore[arg-type]
         else:
-            self.find("E020", "`if` needs `then`, `action` or `goto`", item.key_loc("if"))
+            self.find("E02C", "`if` needs `then`, `action` or `goto`", item.key_loc("if"))
         orelse = item.get("else")
         if orelse is not None:
             other = self.el(block, "else", orelse.loc)
@@ -224,31 +229,32 @@ class _Compiler:
             name = str(branch.value)
             if name not in self.branches:
                 self.find("E034", f"goto names no branch {name!r}", branch.loc)
-            self.el(parent, "goto", branch.loc, f"__branch_{name}")
+            else:
+                self.el(parent, "goto", branch.loc, f"__branch_{name}")
         elif label is not None and isinstance(label.value, str):
             self.el(parent, "goto", label.loc, label.value)
         else:
-            self.find("E020", "`goto` needs `label` or `branch`", target.loc)
+            self.find("E02C", "`goto` needs `label` or `branch`", target.loc)
 
     def check_params(self, item: YNode, spec: Any) -> dict[str, YNode]:
         params_node = item.get("params")
         params: dict[str, YNode] = {}
         if params_node is not None:
             if not isinstance(params_node.value, dict):
-                self.find("E02C", f"{spec.name}: `params` must be a mapping", params_node.loc)
+                self.find("E02D", f"{spec.name}: `params` must be a mapping", params_node.loc)
             else:
                 params = params_node.value
         where = params_node.loc if params_node is not None else item.key_loc("action")
         for key, p in spec.params.items():
             if p.required and key not in params:
-                self.find("E02B", f"{spec.name} needs the parameter {key!r}", where)
+                self.find("E02C", f"{spec.name} needs the parameter {key!r}", where)
         for key, value in params.items():
             loc = params_node.key_loc(key) if params_node is not None else where
             p = spec.params.get(key)
             if p is None:
-                self.find("E02C", f"{spec.name} has no parameter {key!r}", loc)
+                self.find("E02D", f"{spec.name} has no parameter {key!r}", loc)
             elif not _kind_ok(p, value):
-                self.find("E02C", f"{spec.name}: {key!r} must be {_KIND_WORDS[p.kind]}", value.loc)
+                self.find("E02D", f"{spec.name}: {key!r} must be {_KIND_WORDS[p.kind]}", value.loc)
         return params
 
     def action(self, parent: etree._Element, item: YNode) -> None:
@@ -265,6 +271,8 @@ class _Compiler:
             self.find("E00B", f"{name} cannot run here: no runtime support", action.loc)
             return
         params = self.check_params(item, spec)
+        if any(p.required and key not in params for key, p in spec.params.items()):
+            return  # reported (E02C); nothing to run
         getattr(self, "_" + name.split("@")[0])(parent, item, params)
 
     def _text(self, parent: etree._Element, params: dict[str, YNode], key: str) -> str:
@@ -320,7 +328,9 @@ class _Compiler:
         e = self.el(parent, "fetch", item.loc, url,
                     method=str(method.value).upper() if method is not None else "GET",
                     headers=json.dumps(headers) if headers else None, body=body, varname=var)  # fmt: skip
-        self.out.attr_locs[e] = {k: params[k].loc for k in ("method", "headers", "body") if k in params}
+        self.out.attr_locs[e] = {
+            k: params[k].loc for k in ("method", "headers", "body") if k in params
+        }
 
     def _record(self, parent: etree._Element, item: YNode, params: dict[str, YNode]) -> None:
         result = params.get("result")
@@ -388,6 +398,11 @@ def _scalar_text(value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value)
     return str(value)
+
+
+def _falls_through(block: etree._Element) -> bool:
+    """Whether the run continues after the last element of ``block``."""
+    return not len(block) or block[-1].tag not in ("goto", "hangup")
 
 
 def _items(branch: YNode) -> list[YNode]:

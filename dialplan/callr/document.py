@@ -51,8 +51,12 @@ def parse_yaml(source: Source) -> YamlDocument:
     except UnicodeDecodeError as exc:
         line = source.data[: exc.start].count(b"\n") + 1
         raise ParseFailure(
-            _diag("E001", "bytes are not valid UTF-8 (is this a binary file?)",
-                  Location(line, 1), source.name)  # fmt: skip
+            _diag(
+                "E001",
+                "bytes are not valid UTF-8 (is this a binary file?)",
+                Location(line, 1),
+                source.name,
+            )  # fmt: skip
         ) from None
     try:
         scenario = load(text)
