@@ -11,9 +11,9 @@ import codecs
 import os
 import re
 from dataclasses import dataclass, field
-from typing import ClassVar
 from itertools import accumulate
 from pathlib import Path
+from typing import ClassVar
 
 from lxml import etree
 

@@ -117,26 +117,29 @@ class _Compiler:
         self.branches = branches.value
         main, before, after = self.entry(branches)
         has_after = bool(after)
+        self.hangup_goes_to = AFTER if has_after else None
+        # the caller's hang-up ends the call's flow: the catch watches everything inside it
+        body = root
         if has_after or "hangup" in self.branches:
             goto = "__branch_hangup" if "hangup" in self.branches else AFTER
-            self.el(root, "catch", branches.loc, type="hangup", goto=goto)
-        self.hangup_goes_to = AFTER if has_after else None
+            body = self.el(root, "catch", branches.loc, type="hangup", goto=goto)
         for item in before:
-            self.item(root, item)
+            self.item(body, item)
         if main is not None:
-            self.actions(root, self.branches[main])
-        if _falls_through(root):
-            self.el(root, "goto", branches.loc, AFTER)
+            self.actions(body, self.branches[main])
+        if _falls_through(body):
+            self.el(body, "goto", branches.loc, AFTER)
         for name, branch in self.branches.items():
             if name in ("api-initiated", main):
                 continue
-            first = len(root)
-            self.actions(root, branch)
-            if len(root) == first:
-                self.el(root, "setvar", branch.loc, name, varname="__branch")
-            root[first].set("name", f"__branch_{name}")
-            if _falls_through(root):
-                self.el(root, "goto", branch.loc, AFTER)
+            block = root if name == "hangup" else body
+            first = len(block)
+            self.actions(block, branch)
+            if len(block) == first:
+                self.el(block, "setvar", branch.loc, name, varname="__branch")
+            block[first].set("name", f"__branch_{name}")
+            if _falls_through(block):
+                self.el(block, "goto", branch.loc, AFTER)
         if not _falls_through(root) and not any(
             e.text == AFTER or e.get("goto") == AFTER for e in root.iter("goto", "catch")
         ):
@@ -164,8 +167,13 @@ class _Compiler:
                     main = None
                 result = params.get("result") if params is not None else None
                 if result is not None and _VAR.match(str(result.value)):
-                    self.el(self.out.root, "setvar", result.loc, "answered",
-                            varname=str(result.value)[1:])  # fmt: skip
+                    self.el(
+                        self.out.root,
+                        "setvar",
+                        result.loc,
+                        "answered",
+                        varname=str(result.value)[1:],
+                    )
                 return main, items[:i], items[i + 1 :]
         for name in ("inbound-call", "answered"):
             if name in self.branches:
@@ -282,8 +290,14 @@ class _Compiler:
     def _say(self, parent: etree._Element, item: YNode, params: dict[str, YNode]) -> None:
         text = self._text(parent, params, "what")
         voice = params.get("voice")
-        self.el(parent, "play", item.loc, text, type="tts",
-                voice=str(voice.value) if voice is not None else None)  # fmt: skip
+        self.el(
+            parent,
+            "play",
+            item.loc,
+            text,
+            type="tts",
+            voice=str(voice.value) if voice is not None else None,
+        )
 
     def _play(self, parent: etree._Element, item: YNode, params: dict[str, YNode]) -> None:
         self.el(parent, "play", item.loc, self._text(parent, params, "media"), type="url")
@@ -291,8 +305,9 @@ class _Compiler:
     def _gather(self, parent: etree._Element, item: YNode, params: dict[str, YNode]) -> None:
         max_digits = params.get("maxDigits")
         timeout = params.get("timeout")
-        menu = self.el(parent, "menu", item.loc,
-                       maxDigits=_int_text(max_digits), timeout=_int_text(timeout))  # fmt: skip
+        menu = self.el(
+            parent, "menu", item.loc, maxDigits=_int_text(max_digits), timeout=_int_text(timeout)
+        )
         # every entry (and silence) leaves the menu; the input is in ${call.lastinput}
         self.el(menu, "keypress", item.loc, pressed="default")
         self.el(menu, "keypress", item.loc, pressed="timeout")
@@ -311,8 +326,12 @@ class _Compiler:
 
     def _javascript(self, parent: etree._Element, item: YNode, params: dict[str, YNode]) -> None:
         code = params.get("code")
-        self.el(parent, "script", code.loc if code else item.loc,
-                _scalar_text(code.value) if code else "")  # fmt: skip
+        self.el(
+            parent,
+            "script",
+            code.loc if code else item.loc,
+            _scalar_text(code.value) if code else "",
+        )
 
     def _fetch(self, parent: etree._Element, item: YNode, params: dict[str, YNode]) -> None:
         url = self._text(parent, params, "url")
@@ -325,9 +344,16 @@ class _Compiler:
         method = params.get("method")
         result = params.get("result")
         var = str(result.value)[1:] + ".body" if result is not None else None
-        e = self.el(parent, "fetch", item.loc, url,
-                    method=str(method.value).upper() if method is not None else "GET",
-                    headers=json.dumps(headers) if headers else None, body=body, varname=var)  # fmt: skip
+        e = self.el(
+            parent,
+            "fetch",
+            item.loc,
+            url,
+            method=str(method.value).upper() if method is not None else "GET",
+            headers=json.dumps(headers) if headers else None,
+            body=body,
+            varname=var,
+        )
         self.out.attr_locs[e] = {
             k: params[k].loc for k in ("method", "headers", "body") if k in params
         }
@@ -335,8 +361,9 @@ class _Compiler:
     def _record(self, parent: etree._Element, item: YNode, params: dict[str, YNode]) -> None:
         result = params.get("result")
         var = str(result.value)[1:] if result is not None else None
-        self.el(parent, "record", item.loc, varname=var,
-                timeout=_int_text(params.get("maxDuration")))  # fmt: skip
+        self.el(
+            parent, "record", item.loc, varname=var, timeout=_int_text(params.get("maxDuration"))
+        )
 
     def _hangup(self, parent: etree._Element, item: YNode, params: dict[str, YNode]) -> None:
         if self.hangup_goes_to:
@@ -355,8 +382,14 @@ class _Compiler:
                 number = t.get("number") if isinstance(t.value, dict) else t
                 if number is not None:
                     numbers.append(self.template(parent, number))
-        self.el(parent, "transfer", item.loc, ",".join(numbers),
-                timeout=_int_text(params.get("timeout")), continue_after="true")  # fmt: skip
+        self.el(
+            parent,
+            "transfer",
+            item.loc,
+            ",".join(numbers),
+            timeout=_int_text(params.get("timeout")),
+            continue_after="true",
+        )
 
 
 _KIND_WORDS = {

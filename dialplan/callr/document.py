@@ -44,8 +44,11 @@ class YamlDocument(ParsedDocument):
 def parse_yaml(source: Source) -> YamlDocument:
     """Read, check and compile a Callr scenario; raise :class:`ParseFailure` if unusable."""
     if len(source.data) > MAX_BYTES:
-        raise ParseFailure(_diag("E016", f"document is larger than the limit of {MAX_BYTES} bytes",
-                                 file=source.name))  # fmt: skip
+        raise ParseFailure(
+            _diag(
+                "E016", f"document is larger than the limit of {MAX_BYTES} bytes", file=source.name
+            )
+        )
     try:
         text = source.data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -56,7 +59,7 @@ def parse_yaml(source: Source) -> YamlDocument:
                 "bytes are not valid UTF-8 (is this a binary file?)",
                 Location(line, 1),
                 source.name,
-            )  # fmt: skip
+            )
         ) from None
     try:
         scenario = load(text)
@@ -66,10 +69,16 @@ def parse_yaml(source: Source) -> YamlDocument:
     xml = etree.tostring(compiled.root, encoding="unicode", pretty_print=True)
     base = parse(Source(source.name + "#xml", xml.encode()))
     doc = YamlDocument(
-        source, base.text, base.root, base._offsets, base._line_starts,
-        masked=base.masked, scenario=scenario, findings=compiled.findings,
+        source,
+        base.text,
+        base.root,
+        base._offsets,
+        base._line_starts,
+        masked=base.masked,
+        scenario=scenario,
+        findings=compiled.findings,
         language=compiled.language,
-    )  # fmt: skip
+    )
     _map(doc, base, compiled)
     return doc
 

@@ -101,10 +101,12 @@ def endless_loops(scenario: YNode) -> Iterator[EndlessLoop]:
             if not counters:
                 continue  # not a counter loop (input-free loops are E071's)
             exits = [
-                b for b in body
-                if b.get("if") is not None and _leaves(b, label)
+                b
+                for b in body
+                if b.get("if") is not None
+                and _leaves(b, label)
                 and any(f"${c}" in str(b.get("if").value) for c in counters)  # type: ignore[union-attr]
-            ]  # fmt: skip
+            ]
             names = ", ".join(f"${c}" for c in counters)
             if not exits:
                 yield EndlessLoop(

@@ -22,10 +22,10 @@ from ...model.tags import (
     TagSpec,
     canonical_attr,
 )
+from ..callr import compile_findings
 from ..context import LintContext
 from ..index import tagged
 from ..positions import attr_loc, element_of, value_loc
-from ..callr import compile_findings
 from ..registry import Problem, rule
 
 #: Enumerated attributes: (tag, attribute) → allowed values (compared case-insensitively).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
+from ...callr.loops import endless_loops
 from ...model import Catch, Goto, Hangup, Keypress, Menu, Node, Play, Transfer
 from ...model.flow import (
     NORMAL,
@@ -23,10 +24,8 @@ from ...model.flow import (
 )
 from ...model.patterns import PatternKind
 from ...model.tags import LINE_TAG_NAMES
-from ...callr.loops import endless_loops
 from ..context import LintContext
 from ..index import tagged
-from ..callr import compile_findings
 from ..registry import Problem, rule
 
 #: Tags that need the phone line: skipped after the caller hung up (spec §2.5).

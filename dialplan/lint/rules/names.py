@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 from ...diagnostics import Location
 from ...model import Catch, Goto, Node
+from ..callr import compile_findings
 from ..context import LintContext
 from ..positions import value_loc
-from ..callr import compile_findings
 from ..registry import Problem, rule
 
 #: Containers whose children are entered only by selection (a branch) or as a menu's prompts.

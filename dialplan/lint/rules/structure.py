@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 from ...model import Node
 from ...model.tags import CAMEL_TAGS, TAGS, YAML_ONLY_TAGS, TagSpec
+from ..callr import compile_findings
 from ..context import LintContext
 from ..index import tagged
 from ..positions import loose_text
-from ..callr import compile_findings
 from ..registry import Problem, rule
 
 #: What the text value of each value-required tag should be (E013 messages).
