@@ -102,8 +102,8 @@ class _Compiler:
         declared: dict[str, str] = {}
         if variables is not None and isinstance(variables.value, dict):
             for key, value in variables.value.items():
-                name = key[1:] if key.startswith("$") else key
-                if not _VAR.match("$" + name):
+                name = key[1:]
+                if not _VAR.match(key):
                     self.find(
                         "E02D", f"variable name {key!r} is not a $name", variables.key_loc(key)
                     )
@@ -133,11 +133,8 @@ class _Compiler:
             if name in ("api-initiated", main):
                 continue
             block = root if name == "hangup" else body
-            first = len(block)
+            self.el(block, "setvar", branch.loc, name, varname="__branch", name=f"__branch_{name}")
             self.actions(block, branch)
-            if len(block) == first:
-                self.el(block, "setvar", branch.loc, name, varname="__branch")
-            block[first].set("name", f"__branch_{name}")
             if _falls_through(block):
                 self.el(block, "goto", branch.loc, AFTER)
         if not _falls_through(root) and not any(
@@ -201,7 +198,7 @@ class _Compiler:
         if cond is not None:
             self.conditional(parent, item, cond)
         elif item.get("goto") is not None:
-            self.goto(parent, item.get("goto"))  # type: ignore[arg-type]
+            self.goto(parent, item)
         elif item.get("action") is not None:
             self.action(parent, item)
         else:
@@ -221,7 +218,7 @@ class _Compiler:
         elif item.get("action") is not None:
             self.action(block, item)
         elif item.get("goto") is not None:
-            self.goto(block, item.get("goto"))  # type: ignore[arg-type]
+            self.goto(block, item)
         else:
             self.find("E02C", "`if` needs `then`, `action` or `goto`", item.key_loc("if"))
         orelse = item.get("else")
@@ -230,7 +227,8 @@ class _Compiler:
             for sub in orelse.value if isinstance(orelse.value, list) else [orelse]:
                 self.item(other, sub)
 
-    def goto(self, parent: etree._Element, target: YNode) -> None:
+    def goto(self, parent: etree._Element, item: YNode) -> None:
+        target = item.value["goto"]
         label = target.get("label") if isinstance(target.value, dict) else target
         branch = target.get("branch") if isinstance(target.value, dict) else None
         if branch is not None:
@@ -242,7 +240,7 @@ class _Compiler:
         elif label is not None and isinstance(label.value, str):
             self.el(parent, "goto", label.loc, label.value)
         else:
-            self.find("E02C", "`goto` needs `label` or `branch`", target.loc)
+            self.find("E02C", "`goto` needs `label` or `branch`", item.key_loc("goto"))
 
     def check_params(self, item: YNode, spec: Any) -> dict[str, YNode]:
         params_node = item.get("params")
@@ -252,7 +250,7 @@ class _Compiler:
                 self.find("E02D", f"{spec.name}: `params` must be a mapping", params_node.loc)
             else:
                 params = params_node.value
-        where = params_node.loc if params_node is not None else item.key_loc("action")
+        where = item.key_loc("params") if params_node is not None else item.key_loc("action")
         for key, p in spec.params.items():
             if p.required and key not in params:
                 self.find("E02C", f"{spec.name} needs the parameter {key!r}", where)

@@ -35,10 +35,18 @@ class YamlDocument(ParsedDocument):
     language: str = ""
     _map_offsets: list[int] = field(default_factory=list)
     _map_locs: list[Location] = field(default_factory=list)
+    _first_offsets: dict[Location, int] = field(default_factory=dict)
 
     def position(self, offset: int) -> Location:
         i = bisect.bisect_right(self._map_offsets, offset) - 1
         return self._map_locs[i] if i >= 0 else Location(1, 1)
+
+    def offset(self, loc: Location) -> int:
+        """The generated XML's offset of the first element compiled from ``loc``."""
+        if not self._first_offsets:
+            for off, mapped in zip(self._map_offsets, self._map_locs, strict=True):
+                self._first_offsets.setdefault(mapped, off)
+        return self._first_offsets.get(loc, 0)
 
 
 def parse_yaml(source: Source) -> YamlDocument:

@@ -133,7 +133,7 @@ def _moves_away(scenario: YNode, cond: str, counters: dict[str, int]) -> bool:
         return False
     goal = int(m.group(2))
     step = counters[m.group(1)]
-    return (goal - start) * step < 0
+    return (goal - (start + step)) * step < 0  # the first check sees the value after one step
 
 
 __all__ = ["EndlessLoop", "endless_loops"]

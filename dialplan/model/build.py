@@ -188,7 +188,9 @@ def _runvars(r: Raw) -> n.Node:
         loaded = json.loads(r.text or "{}")
     except ValueError:
         loaded = {}
-    declared = tuple((str(k), str(v)) for k, v in loaded.items()) if isinstance(loaded, dict) else ()
+    declared = (
+        tuple((str(k), str(v)) for k, v in loaded.items()) if isinstance(loaded, dict) else ()
+    )
     return n.RunVars(r.common, declared=declared)
 
 
