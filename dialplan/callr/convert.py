@@ -15,7 +15,7 @@ import yaml
 from lxml import etree
 
 from ..errors import DialplanError
-from ..model import Goto, Hangup, Keypress, Menu, Node, Play, Plan
+from ..model import Goto, Hangup, Keypress, Menu, Node, Plan, Play
 from ..model.patterns import PatternKind
 from ..parse import ParsedDocument
 
