@@ -106,6 +106,14 @@ def _check_events(text: str) -> None:
         mark = exc.problem_mark or exc.context_mark
         where = _loc(mark) if mark is not None else None
         raise YamlFailure("E001", f"not valid YAML: {exc.problem or exc.context}", where) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise YamlFailure(
+            "E001",
+            f"not valid YAML: {exc.reason} (character {exc.character!r})",
+            Location(line, column),
+        ) from None
     except yaml.YAMLError as exc:
         raise YamlFailure("E001", f"not valid YAML: {exc}") from None
 

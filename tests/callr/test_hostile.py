@@ -87,19 +87,22 @@ def test_huge_numbers_are_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "code", "where", "fragment"),
     [
-        "",
-        "just text\n",
-        "- a\n- b\n",
-        "a: 1\n---\nb: 2\n",
-        "a: [\n",
-        "\x00\x01binary",
-        "a: 1\na: 2\n",
+        ("", "E001", (1, 1), "empty document"),
+        ("just text\n", "E00A", (1, 1), "a Callr scenario is a mapping"),
+        ("- a\n- b\n", "E00A", (1, 1), "a Callr scenario is a mapping"),
+        ("a: 1\n---\nb: 2\n", "E001", (2, 1), "one YAML document"),
+        ("a: [\n", "E001", (2, 1), "not valid YAML"),
+        ("a: \x01\n", "E001", (1, 4), "not valid YAML"),
+        ("a: 1\na: 2\n", "E001", (2, 1), "duplicate key 'a'"),
     ],
 )
-def test_broken_documents_get_one_error_with_a_position(text: str) -> None:
+def test_broken_documents_get_one_error_with_a_position(
+    text: str, code: str, where: tuple[int, int], fragment: str
+) -> None:
     with pytest.raises(InvalidDialplan) as caught:
         dialplan.load(text.encode(), "bad.yaml")
     first = caught.value.diagnostics[0]
-    assert first.code.startswith("E0") and first.line >= 1 and first.column >= 1
+    assert (first.code, (first.line, first.column)) == (code, where), first.message
+    assert fragment in first.message and first.file == "bad.yaml"
