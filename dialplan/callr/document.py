@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
 from lxml import etree
@@ -76,13 +76,10 @@ def parse_yaml(source: Source) -> YamlDocument:
     compiled = compile_scenario(scenario)
     xml = etree.tostring(compiled.root, encoding="unicode", pretty_print=True)
     base = parse(Source(source.name + "#xml", xml.encode()))
+    # the generated document's tables, with the YAML source and the position map on top
+    shared = {f.name: getattr(base, f.name) for f in fields(ParsedDocument)}
     doc = YamlDocument(
-        source,
-        base.text,
-        base.root,
-        base._offsets,
-        base._line_starts,
-        masked=base.masked,
+        **{**shared, "source": source},
         scenario=scenario,
         findings=compiled.findings,
         language=compiled.language,

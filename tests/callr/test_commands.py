@@ -28,6 +28,10 @@ def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 
 
 def test_load_gives_the_typed_model() -> None:
+    from dialplan.callr import YamlDocument
+    from dialplan.parse import parse_any
+
+    assert isinstance(parse_any(YAML), YamlDocument)
     plan = dialplan.load(YAML)
     kinds = {type(n) for n in plan.nodes}
     assert Play in kinds and Script in kinds

@@ -22,8 +22,8 @@ from ...model.tags import (
     TagSpec,
     canonical_attr,
 )
-from ..callr import compile_findings
 from ..context import LintContext
+from ..frontends import compile_findings
 from ..index import tagged
 from ..positions import attr_loc, element_of, value_loc
 from ..registry import Problem, rule

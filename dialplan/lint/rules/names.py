@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 from ...diagnostics import Location
 from ...model import Catch, Goto, Node
-from ..callr import compile_findings
 from ..context import LintContext
+from ..frontends import compile_findings
 from ..positions import value_loc
 from ..registry import Problem, rule
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 from ...model import Node
 from ...model.tags import CAMEL_TAGS, TAGS, YAML_ONLY_TAGS, TagSpec
-from ..callr import compile_findings
 from ..context import LintContext
+from ..frontends import compile_findings
 from ..index import tagged
 from ..positions import loose_text
 from ..registry import Problem, rule

@@ -1,4 +1,4 @@
-"""What the lint rules read from a Callr YAML scenario (nothing for XML dialplans)."""
+"""What the lint rules read from a document of another front-end (Callr YAML; nothing for XML)."""
 
 from __future__ import annotations
 
