@@ -56,9 +56,11 @@ def to_xml(doc: ParsedDocument) -> str:
             )
     root = etree.fromstring(etree.tostring(doc.root))
     for el in list(root.iter("runvars")):
-        el.getparent().remove(el)  # type: ignore[union-attr]
+        parent = el.getparent()
+        if parent is not None:
+            parent.remove(el)
     etree.indent(root, space="  ")
-    return etree.tostring(root, encoding="unicode") + "\n"
+    return str(etree.tostring(root, encoding="unicode")) + "\n"
 
 
 def _refuse(node: Node, file: str, what: str = "") -> NotConvertible:

@@ -102,3 +102,24 @@ def test_predefined_call_variable() -> None:
         "      - action: javascript@v1\n        params:\n          code: $who = $call.callerid\n"
     )
     assert dialplan.simulate(plan, callerid="15555550100").variables["who"] == "15555550100"
+
+
+def test_dial_outside_the_broadcast_leg_is_a_transfer() -> None:
+    plan = scenario(
+        "      - action: dial@v1\n"
+        "        params:\n"
+        "          targets:\n"
+        "            - number: '+15550103000'\n"
+        "            - number: ${{ $backup }}\n"
+        "          timeout: 20\n"
+        "      - action: say@v2\n"
+        "        params:\n"
+        "          what: Nobody answered.\n",
+        "  $backup: '+15550103001'\n",
+    )
+    result = dialplan.simulate(plan, transfer="no_answer")
+    assert result.transfer is not None
+    assert result.transfer["numbers"] == ["+15550103000", "+15550103001"]
+    assert result.prompts == ["Nobody answered."]
+    transfers = [e for e in result.effects if isinstance(e, fx.Transfer)]
+    assert transfers[0].timeout_s == 20
