@@ -97,11 +97,14 @@ def test_a_throwing_script_is_a_warning_not_a_crash() -> None:
     )
 
 
-def test_predefined_call_variable() -> None:
-    plan = scenario(
-        "      - action: javascript@v1\n        params:\n          code: $who = $call.callerid\n"
+def test_predefined_call_run_and_now_variables() -> None:
+    code = "$who = $call.callerid + ' ' + $run.variables.userID + ' ' + new Date($now).getUTCFullYear()"
+    plan = scenario(f"      - action: javascript@v1\n        params:\n          code: {code}\n")
+    result = dialplan.simulate(
+        plan, callerid="15555550100", contact={"userID": "7"}, now="2026-12-06T10:00:00Z"
     )
-    assert dialplan.simulate(plan, callerid="15555550100").variables["who"] == "15555550100"
+    assert result.variables["who"] == "15555550100 7 2026"
+    assert "run" not in result.variables and "call.id" not in result.variables
 
 
 def test_dial_outside_the_broadcast_leg_is_a_transfer() -> None:

@@ -34,14 +34,20 @@ _RUN = """(() => {
 })()"""
 
 
+#: Read-only in scripts: never written back as variables.
+_PREDEFINED = frozenset({"call", "run", "now"})
+
+
 def _scope(s: CallSession) -> dict[str, Any]:
-    """The variables as JS values: ``a.b`` → ``$a = {b: …}``; predefined ``call``, ``now``."""
+    """The variables as JS values: ``a.b`` → ``$a = {b: …}``; predefined ``call``, ``run``
+    (the run's own variables: contact fields and preset variables) and ``now``."""
     scope: dict[str, Any] = {
         "call": {
             "id": s.ctx.call_id,
             "callerid": s.ctx.callerid,
             "phonenumber": s.ctx.phonenumber,
         },
+        "run": {"id": s.ctx.call_id, "variables": {**s.ctx.contact, **s.ctx.variables}},
         "now": int(s.now * 1000),
     }
     for name, value in s.vars.items():
@@ -87,7 +93,7 @@ def script(s: CallSession, node: Script) -> None:
         return
     result, after = json.loads(out)
     for name, value in after.items():
-        if name in ("call", "now") or before.get(name) == value:
+        if name in _PREDEFINED or before.get(name) == value:
             continue
         if isinstance(value, dict):
             for key, sub in value.items():
