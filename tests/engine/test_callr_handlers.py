@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import dialplan
 from dialplan.engine import effects as fx
@@ -126,3 +127,20 @@ def test_dial_outside_the_broadcast_leg_is_a_transfer() -> None:
     assert result.prompts == ["Nobody answered."]
     transfers = [e for e in result.effects if isinstance(e, fx.Transfer)]
     assert transfers[0].timeout_s == 20
+
+
+def test_what_a_scenario_depends_on_for_the_campaign_result_cache() -> None:
+    from dialplan.engine.inputs import plan_inputs
+
+    reminder = plan_inputs(
+        dialplan.load(
+            Path(__file__).resolve().parents[2] / "examples" / "appointment-reminder.yaml"
+        )
+    )
+    assert reminder.whole_contact and reminder.all_call  # run variables, $call
+    assert not reminder.clock and not reminder.random
+    clocked = scenario(
+        "      - action: javascript@v1\n        params:\n          code: $t = $now + Math.random()\n"
+    )
+    found = plan_inputs(dialplan.load(clocked))
+    assert found.clock and found.random
