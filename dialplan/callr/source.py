@@ -72,24 +72,38 @@ def _loc(mark: Any) -> Location:
 
 
 def _check_events(text: str) -> None:
-    """Refuse what is too deep, too big or alias-heavy before composing anything."""
+    """Refuse what is too deep, too big or alias-heavy before composing anything.
+
+    ``nodes`` counts aliases expanded: each anchor's size is known when its node ends, and an
+    alias adds that size, so an alias bomb is refused after reading its few lines.
+    """
     depth = nodes = aliases = 0
+    #: for each open collection: nodes counted when it started, and its anchor
+    open_: list[tuple[int, str | None]] = []
+    sizes: dict[str, int] = {}
     try:
         for event in yaml.parse(text, Loader=_Loader):
             kind = type(event)
             if kind in (yaml.MappingStartEvent, yaml.SequenceStartEvent):
                 depth += 1
                 nodes += 1
+                open_.append((nodes, event.anchor))
                 if depth > MAX_DEPTH:
                     raise YamlFailure(
                         "E017", f"YAML nests deeper than {MAX_DEPTH} levels", _loc(event.start_mark)
                     )
             elif kind in (yaml.MappingEndEvent, yaml.SequenceEndEvent):
                 depth -= 1
+                start, anchor = open_.pop()
+                if anchor is not None:
+                    sizes[anchor] = nodes - start + 1
             elif kind is yaml.ScalarEvent:
                 nodes += 1
+                if event.anchor is not None:
+                    sizes[event.anchor] = 1
             elif kind is yaml.AliasEvent:
                 aliases += 1
+                nodes += sizes.get(event.anchor, 1)
                 if aliases > MAX_ALIASES:
                     raise YamlFailure(
                         "E016",
@@ -101,7 +115,10 @@ def _check_events(text: str) -> None:
                     "E001", "a scenario file holds one YAML document", _loc(event.start_mark)
                 )
             if nodes > MAX_NODES:
-                raise YamlFailure("E016", f"document has more than {MAX_NODES} nodes")
+                where = _loc(event.start_mark)
+                raise YamlFailure(
+                    "E016", f"document has more than {MAX_NODES} nodes (aliases expanded)", where
+                )
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = _loc(mark) if mark is not None else None

@@ -38,7 +38,7 @@ def test_alias_bomb_is_refused_fast_in_a_memory_capped_child() -> None:
     assert done.returncode == 0, done.stderr.decode()[-500:]
     found, seconds = done.stdout.decode().split()
     assert found == "E016"
-    assert float(seconds) < 1.0
+    assert float(seconds) < 0.5  # refused while reading the events (about 4 ms here)
 
 
 def test_many_aliases_are_refused() -> None:
