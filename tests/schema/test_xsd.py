@@ -14,7 +14,6 @@ from lxml import etree
 from dialplan import schema, validate
 from dialplan.model.tags import TAGS as ALL_TAGS
 from dialplan.model.tags import YAML_ONLY_TAGS
-
 from dialplan.parse import parse_any
 from tests.conftest import ROOT, corpus_files
 
