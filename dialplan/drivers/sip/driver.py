@@ -508,6 +508,8 @@ class _CallRun:
     async def _http_async(self, effect: fx.HttpRequest) -> None:
         import httpx
 
+        from ...netguard import UnsafeUrl
+
         try:
             resp = await self.driver.http().request(
                 effect.method,
@@ -517,7 +519,7 @@ class _CallRun:
                 content=effect.body.encode() if effect.body else None,
             )
             self.post(ev.HttpDone(effect.request_id, resp.status_code, resp.text))
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, UnsafeUrl) as exc:  # a refused address is a failed request
             log.info("HTTP %s %s failed: %s", effect.method, effect.url, exc)
             self.post(ev.HttpDone(effect.request_id, None, ""))
 
