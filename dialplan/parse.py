@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
+from typing import ClassVar
 
 from lxml import etree
 
@@ -87,6 +88,9 @@ class ParsedDocument:
     Every source position of the project is computed here: :meth:`position` is the one place a
     0-based character offset becomes a 1-based line and column (and :meth:`offset` the way back).
     """
+
+    #: the front-end that wrote the document ("yaml": :mod:`dialplan.callr`)
+    frontend: ClassVar[str] = "xml"
 
     source: Source
     text: str
@@ -170,7 +174,7 @@ def read_source(src: str | bytes | os.PathLike[str], name: str | None = None) ->
     """Turn a path, XML text or XML bytes into a :class:`Source` (size-checked before reading)."""
     if isinstance(src, bytes):
         return Source(name or "<bytes>", src)
-    if isinstance(src, str) and looks_like_xml(src):
+    if isinstance(src, str) and (looks_like_xml(src) or src.lstrip().startswith("dialplan: yaml")):
         if len(src) > MAX_BYTES:  # at least as many bytes as characters: refuse before encoding
             raise ParseFailure(_too_large(len(src), name or "<string>", "characters"))
         return Source(name or "<string>", src.encode("utf-8"))
@@ -259,7 +263,16 @@ def _decode(source: Source) -> str:
 
 
 def parse(source: Source) -> ParsedDocument:
-    """Parse ``source`` safely; raise :class:`ParseFailure` with one diagnostic if it is unusable."""
+    """Parse ``source`` safely; raise :class:`ParseFailure` with one diagnostic if it is unusable.
+
+    The one dispatch point by file type: a Callr scenario (``.yaml``/``.yml`` or a
+    ``dialplan: yaml`` marker) goes to the YAML front-end (:mod:`dialplan.callr`), which
+    compiles it into a document the same model builder reads.
+    """
+    from .callr import is_yaml, parse_yaml
+
+    if is_yaml(source):
+        return parse_yaml(source)
     data = source.data
     if len(data) > MAX_BYTES:
         raise ParseFailure(_too_large(len(data), source.name))

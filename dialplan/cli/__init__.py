@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "test": "calltest:test",
     "graph": "graph:graph",
     "paths": "graph:paths",
+    "convert": "convert:convert",
     "broadcast": "broadcast:broadcast",
     "call": "call:call",
     "answer": "answer:answer",

@@ -48,6 +48,7 @@ def test(paths: tuple[str, ...], coverage: bool, fmt: str, quiet: bool) -> None:
     from .._api import load
     from ..calltest import Coverage, read_scenario, run_case
     from ..calltest import coverage as measure
+    from ..drivers.simwarnings import run_variable_notes
 
     scenarios = [read_scenario(p) for p in scenario_files(paths)]
     for scenario in scenarios:  # a missing input is a usage error, before any case runs
@@ -71,6 +72,15 @@ def test(paths: tuple[str, ...], coverage: bool, fmt: str, quiet: bool) -> None:
             continue
         cases = []
         results = runs.setdefault(scenario.dialplan, (plan, []))[1]
+        notes: dict[str, None] = {}
+        for case in scenario.cases:
+            for note in run_variable_notes(plan, case.options.get("contact") or {}):
+                notes.setdefault(note, None)
+        if notes:
+            entry["notes"] = list(notes)
+            if fmt == "text":
+                for note in notes:
+                    click.echo(f"  note: {note}")
         for case in scenario.cases:
             outcome = run_case(plan, case, scenario.path)
             if outcome.result is not None:

@@ -11,7 +11,7 @@ import click
 from ..errors import UsageError
 from ..lint.config import discover_config, load_config, split_codes
 from ..lint.formatters import FORMATTERS, format_text
-from ..lint.linter import failed, lint_paths
+from ..lint.linter import dialplan_files, failed, lint_paths
 
 
 def _use_color(stream: object) -> bool:
@@ -54,15 +54,19 @@ def lint(
     config_path: str | None,
     output: str | None,
 ) -> None:
-    """Lint dialplan files and directories (recursing into *.xml); report every finding.
+    """Lint dialplan files and directories (recursing into *.xml and Callr *.yaml); report
+    every finding.
 
     Exit status: 0 no errors, 1 at least one error (or warning with --strict), 2 usage error.
     """
     config = load_config(config_path) if config_path else discover_config(Path.cwd())
     config = config.merged(split_codes(select), split_codes(ignore), strict)
     for path in paths:
-        if Path(path).is_dir() and next(Path(path).rglob("*.xml"), None) is None:
-            click.echo(f"dialplan: warning: no *.xml files in directory {path}", err=True)
+        if Path(path).is_dir() and next(dialplan_files(Path(path)), None) is None:
+            click.echo(
+                f"dialplan: warning: no dialplan files (*.xml, Callr *.yaml) in directory {path}",
+                err=True,
+            )
     diags = lint_paths(paths, config)
     if fmt == "text":
         report = format_text(diags, color=output is None and _use_color(sys.stdout))

@@ -141,7 +141,7 @@ def simulate(
     """
     from ..drivers.simulate import DEFAULT_CALLERID, DEFAULT_PHONENUMBER
     from ..drivers.simulate import simulate as run
-    from ..drivers.simwarnings import simulate_warnings
+    from ..drivers.simwarnings import run_variable_notes, simulate_warnings
 
     plan: Any = load_or_report(file)
     preset = pairs(variables, "--var")
@@ -182,6 +182,8 @@ def simulate(
     warnings = simulate_warnings(plan, result, inputs, fields)
     for warning in warnings:
         click.echo(f"dialplan: warning: {warning}", err=True)
+    for note in run_variable_notes(plan, fields):
+        click.echo(f"dialplan: note: {note}", err=True)
     if fmt == "json":
         doc = result.to_dict()
         doc["warnings"] = warnings

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from ..engine.effects import CollectDigits
 from ..engine.result import CallResult
 from ..expr.template import lenient
-from ..model import Plan
+from ..model import Plan, RunVars
 
 
 def contact_fields(plan: Plan) -> list[str]:
@@ -56,3 +56,19 @@ def simulate_warnings(
         elif not given[key].strip():
             warnings.append(f"${{{name}}} is used by the plan but given empty")
     return warnings
+
+
+def run_variable_notes(plan: Plan, contact: Mapping[str, str]) -> list[str]:
+    """Callr scenarios: the run's variables (contact fields) the scenario does not declare;
+    they are accepted and visible as ``$name`` (docs/callr-yaml.md)."""
+    declared: set[str] | None = None
+    for node in plan.nodes:
+        if isinstance(node, RunVars):
+            declared = {name for name, _ in node.declared}
+    if declared is None:
+        return []
+    return [
+        f"run variable ${name} is not declared by the scenario (accepted and visible)"
+        for name in contact
+        if name not in declared and name.isidentifier()
+    ]

@@ -78,12 +78,15 @@ class Record:
 
 @record
 class HttpRequest:
-    """An HTTP GET/POST for ``<get>``/``<post>`` (POST body empty, spec §3.14)."""
+    """An HTTP request: ``<get>``/``<post>`` (POST body empty, spec §3.14), or a Callr
+    ``fetch@v2`` with any method, ``headers`` and a ``body``."""
 
     request_id: int
-    method: Literal["GET", "POST"]
+    method: str
     url: str
     timeout_s: float = 10.0
+    headers: tuple[tuple[str, str], ...] = ()
+    body: str = ""
 
 
 @record

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from ..expr.template import Literal, Ref, Template
-from ..model import Equal, GotoXML, If, Node, Plan, Setvar, Stash
+from ..model import Equal, GotoXML, If, Node, Plan, RunVars, Script, Setvar, Stash
 
 #: Words in the author's JavaScript that reach the clock or a random source, directly or
 #: through a computed name (``Math["random"]``, ``globalThis``, ``eval``…).
@@ -59,6 +59,12 @@ def plan_inputs(plan: Plan) -> PlanInputs:
     for node in plan.nodes:
         if isinstance(node, GotoXML):
             random = True
+        elif isinstance(node, RunVars):  # a Callr run's variables are any contact field
+            whole_contact = True
+        elif isinstance(node, Script):  # $call, $now and any JavaScript (docs/callr-yaml.md)
+            all_call = True
+            clock = clock or "$now" in node.code or _CLOCK.search(node.code) is not None
+            random = random or _RANDOM.search(node.code) is not None
         for template in _templates(node):
             for ref in template.refs():
                 name = ref.static_name

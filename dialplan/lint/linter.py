@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -52,18 +53,41 @@ def lint_source(
 def iter_files(
     paths: Iterable[str | os.PathLike[str]], config: LintConfig | None = None
 ) -> Iterator[Path]:
-    """The files to lint: given files as they are, directories searched for ``*.xml``."""
+    """The files to lint: given files as they are, directories searched for ``*.xml`` and
+    Callr scenarios (``*.yaml``/``*.yml`` with a top-level ``branches:`` or the
+    ``dialplan: yaml`` marker; other YAML, such as CI configuration, is not a dialplan)."""
     config = config or LintConfig()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            for found in sorted(path.rglob("*.xml")):
-                if found.is_file() and not config.excluded(found):
+            for found in sorted(dialplan_files(path)):
+                if not config.excluded(found):
                     yield found
         elif path.exists():
             yield path
         else:
             raise UsageError(f"no such file or directory: {raw}")
+
+
+_SCENARIO = re.compile(rb"^(?:branches|dialplan)\s*:", re.M)
+
+
+def dialplan_files(directory: Path) -> Iterator[Path]:
+    """The dialplans under ``directory``: ``*.xml`` and Callr scenarios."""
+    for found in directory.rglob("*"):
+        if not found.is_file():
+            continue
+        suffix = found.suffix.lower()
+        if suffix == ".xml":
+            yield found
+        elif suffix in (".yaml", ".yml"):
+            try:
+                with found.open("rb") as fh:
+                    head = fh.read(65536)
+            except OSError:
+                continue
+            if _SCENARIO.search(head):
+                yield found
 
 
 #: From this many files on, ``lint_paths`` spreads the work over one process per CPU.

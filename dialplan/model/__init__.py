@@ -9,6 +9,7 @@ from .nodes import (
     Dtmf,
     Else,
     Equal,
+    Fetch,
     Goto,
     GotoXML,
     Hangup,
@@ -16,11 +17,14 @@ from .nodes import (
     If,
     Keypress,
     Live,
+    LogLine,
     Machine,
     Menu,
     Node,
     Play,
     Record,
+    RunVars,
+    Script,
     Setvar,
     Sms,
     Stash,
@@ -32,8 +36,8 @@ from .patterns import Pattern, PatternKind, parse_duration_ms, parse_pattern
 from .plan import InputPhase, Plan, build_plan
 
 __all__ = [
-    "Amd", "Catch", "Dialplan", "Dnc", "Dtmf", "Else", "Equal", "Goto", "GotoXML", "Hangup",
-    "Http", "If", "InputPhase", "Keypress", "Live", "Machine", "Menu", "Node", "Pattern", "PatternKind", "Plan",
-    "Play", "Record", "Setvar", "Sms", "Stash", "Transfer", "Unknown", "Wait", "build_nodes",
+    "Amd", "Catch", "Dialplan", "Dnc", "Dtmf", "Else", "Equal", "Fetch", "Goto", "GotoXML", "Hangup",
+    "Http", "If", "InputPhase", "Keypress", "Live", "LogLine", "Machine", "Menu", "Node", "Pattern", "PatternKind", "Plan",
+    "Play", "Record", "RunVars", "Script", "Setvar", "Sms", "Stash", "Transfer", "Unknown", "Wait", "build_nodes",
     "build_plan", "parse_duration_ms", "parse_pattern",
 ]  # fmt: skip

@@ -7,6 +7,7 @@ whose lint found errors.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -161,6 +162,38 @@ def _catch(r: Raw) -> n.Node:
     )
 
 
+def _fetch(r: Raw) -> n.Node:
+    headers: tuple[tuple[str, Template], ...] = ()
+    raw_headers = r.attrs.get("headers")
+    if raw_headers:
+        try:
+            loaded = json.loads(raw_headers)
+        except ValueError:
+            loaded = {}
+        if isinstance(loaded, dict):
+            headers = tuple((str(k), lenient(str(v))) for k, v in loaded.items())
+    body = r.attrs.get("body")
+    return n.Fetch(
+        r.common,
+        method=(r.get("method") or "GET").upper(),
+        url=lenient(r.text),
+        varname=r.get("varname"),
+        headers=headers,
+        body=lenient(body) if body is not None else None,
+    )
+
+
+def _runvars(r: Raw) -> n.Node:
+    try:
+        loaded = json.loads(r.text or "{}")
+    except ValueError:
+        loaded = {}
+    declared = (
+        tuple((str(k), str(v)) for k, v in loaded.items()) if isinstance(loaded, dict) else ()
+    )
+    return n.RunVars(r.common, declared=declared)
+
+
 def _sms(r: Raw) -> n.Node:
     return n.Sms(r.common, to=lenient(r.get("to") or ""), message=lenient(r.text))
 
@@ -200,6 +233,10 @@ BUILDERS: dict[str, Callable[[Raw], n.Node]] = {
     "catch": _catch,
     "gotoXML": lambda r: n.GotoXML(r.common, url=lenient(r.text)),
     "dtmf": lambda r: n.Dtmf(r.common, tones=lenient(r.text)),
+    "script": lambda r: n.Script(r.common, code=r.text, varname=r.get("varname")),
+    "runvars": _runvars,
+    "log": lambda r: n.LogLine(r.common, message=lenient(r.text)),
+    "fetch": _fetch,
     "wait": lambda r: n.Wait(r.common, duration_ms=parse_duration_ms(r.text or None, 1000)),
 }
 

@@ -227,6 +227,45 @@ class Http(Node):
     varname: str | None = None
 
 
+class Fetch(Http):
+    """``fetch@v2`` of the Callr YAML front-end: an HTTP request with headers and a body.
+
+    ``headers`` and ``body`` are templates (``${…}`` filled from variables, never evaluated).
+    """
+
+    headers: tuple[tuple[str, Template], ...] = ()
+    body: Template | None = None
+
+
+class Script(Node):
+    """``javascript@v1`` (and the ``if:`` conditions and ``${{ }}`` expressions compiled from
+    Callr YAML): JavaScript that sees the call's variables as ``$name`` globals.
+
+    ``code`` is the author's text, run as written; values reach it only as data. With
+    ``varname`` the result is stored there (``String(result)``), without it only the ``$``
+    variables the code changed are.
+    """
+
+    code: str
+    varname: str | None = None
+
+
+class RunVars(Node):
+    """The variables a Callr scenario declares, with their defaults (``name`` → text).
+
+    A run's own variables (the contact's fields) take precedence; the ones the scenario does
+    not declare are accepted and visible too (with a note).
+    """
+
+    declared: tuple[tuple[str, str], ...] = ()
+
+
+class LogLine(Node):
+    """``log@v1`` of the Callr YAML front-end: a message for the call's log."""
+
+    message: Template
+
+
 class Sms(Node):
     """``<sms>`` (and its SDK alias ``<text>``)."""
 

@@ -38,6 +38,9 @@ class TagSpec:
     documented: bool = True
     #: needs the phone line: skipped once the caller hung up, inside a hangup catch (§2.5)
     needs_line: bool = False
+    #: the front-end that writes the tag: "xml", or "yaml" for the Callr YAML front-end's own
+    #: tags (no XML file may use them; ``dialplan convert`` refuses them)
+    frontend: str = "xml"
 
 
 def _t(name: str, attrs: dict[str, bool] | None = None, **kw: object) -> TagSpec:
@@ -117,8 +120,21 @@ TAGS: dict[str, TagSpec] = {
         ),
         _t("gtalk", {"username": False, "password": False, "to": False}, documented=False),
         _t("text", {"to": True}, value_required=True, documented=False),
+        # the Callr YAML front-end's own tags (docs/callr-yaml.md); XML files cannot use them
+        _t("script", {"varname": False}, value_required=True, frontend="yaml"),
+        _t("runvars", frontend="yaml"),
+        _t("log", value_required=True, frontend="yaml"),
+        _t(
+            "fetch",
+            {"method": False, "varname": False, "headers": False, "body": False},
+            value_required=True,
+            frontend="yaml",
+        ),
     )
 }
+
+#: Tags only the Callr YAML front-end writes.
+YAML_ONLY_TAGS = frozenset(name for name, spec in TAGS.items() if spec.frontend == "yaml")
 
 #: Documented camel-case spellings also accepted in lower case (spec §1).
 CAMEL_TAGS = {"notequal": "notEqual", "gotoxml": "gotoXML"}

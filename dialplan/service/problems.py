@@ -159,7 +159,7 @@ def install(app: FastAPI) -> None:
     async def on_crash(request: Request, exc: Exception) -> Response:
         log.exception("internal error on %s %s", request.method, request.url.path)
         return problem_response(
-            500, "internal-error", "internal server error (logged)", request.url.path
+            500, "server-error", "internal server error (logged)", request.url.path
         )
 
     app.add_exception_handler(ProblemError, on_problem)

@@ -44,7 +44,8 @@ def test_directory_runs_only_call_tests(capsys: pytest.CaptureFixture[str], proj
     assert code == 0, out + err
     assert "charity-drive.toml" not in out and "pyproject.toml" not in out
     assert "pharmacy-refill.calltest.toml" in out and "again.calltest.toml" in out
-    assert "14 passed, 0 failed" in out
+    assert "appointment-reminder.calltest.toml" in out  # the Callr YAML example (6 cases)
+    assert "20 passed, 0 failed" in out
 
 
 def test_explicit_file_of_any_name_is_still_a_scenario(

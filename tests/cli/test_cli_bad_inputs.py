@@ -127,11 +127,12 @@ def test_lint_warns_about_a_directory_without_dialplans(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     (tmp_path / "notes.txt").write_text("not a dialplan", encoding="utf-8")
+    (tmp_path / "ci.yaml").write_text("jobs:\n  test: {}\n", encoding="utf-8")
     code, _, err = run(capsys, "lint", str(tmp_path))
     assert code == 0
-    assert f"no *.xml files in directory {tmp_path}" in err
+    assert f"no dialplan files (*.xml, Callr *.yaml) in directory {tmp_path}" in err
     code, _, err = run(capsys, "lint", str(EXAMPLES))
-    assert "no *.xml files" not in err
+    assert "no dialplan files" not in err
 
 
 def test_paths_warns_that_an_invalid_plan_cannot_be_replayed(

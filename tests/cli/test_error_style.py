@@ -100,6 +100,7 @@ MISSING_INPUT = [
     (("test", f"{MISSING}.calltest.toml"), f"{MISSING}.calltest.toml"),
     (("graph", f"{MISSING}.xml"), f"{MISSING}.xml"),
     (("paths", f"{MISSING}.xml"), f"{MISSING}.xml"),
+    (("convert", f"{MISSING}.yaml", "--to", "xml"), f"{MISSING}.yaml"),
     (("call", f"{MISSING}.xml", "--to", "sip:1@127.0.0.1:9"), f"{MISSING}.xml"),
     (("broadcast", "run", f"{MISSING}.toml"), f"{MISSING}.toml"),
     (("broadcast", "preview", f"{MISSING}.toml"), f"{MISSING}.toml"),

@@ -78,7 +78,8 @@ def test_nothing_imports_the_cli() -> None:
 #: top-level module or package not listed here sits on the "apps" floor (just below the CLI).
 FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("dialplan._version", "dialplan.diagnostics", "dialplan.errors", "dialplan.limits")),
-    ("parse", ("dialplan.parse",)),
+    # the Callr YAML front-end reads and compiles documents for the model builder, like parse
+    ("parse", ("dialplan.parse", "dialplan.callr")),
     ("expr", ("dialplan.expr",)),  # the model compiles ${…} templates when it is built
     ("model", ("dialplan.model",)),
     ("engine", ("dialplan.engine",)),
@@ -90,6 +91,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "dialplan.lint.context",
             "dialplan.lint.index",
             "dialplan.lint.positions",
+            "dialplan.lint.frontends",
             "dialplan.lint.rules",
         ),
     ),
@@ -97,7 +99,10 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("lint", ("dialplan.lint",)),  # the linter proper: config, files, output formats
     ("drivers", ("dialplan.netguard", "dialplan.drivers")),
     ("api", ("dialplan", "dialplan._api")),
-    ("apps", ("dialplan.broadcast", "dialplan.calltest", "dialplan.pictures")),
+    (
+        "apps",
+        ("dialplan.broadcast", "dialplan.calltest", "dialplan.pictures", "dialplan.callr.convert"),
+    ),
     ("cli", ("dialplan.cli", "dialplan.__main__")),
 )
 APPS = next(i for i, (name, _) in enumerate(FLOORS) if name == "apps")

@@ -508,12 +508,18 @@ class CallRun:
     async def _http_async(self, effect: fx.HttpRequest) -> None:
         import httpx
 
+        from ...netguard import UnsafeUrl
+
         try:
             resp = await self.driver.http().request(
-                effect.method, effect.url, timeout=effect.timeout_s
+                effect.method,
+                effect.url,
+                timeout=effect.timeout_s,
+                headers=list(effect.headers),
+                content=effect.body.encode() if effect.body else None,
             )
             self.post(ev.HttpDone(effect.request_id, resp.status_code, resp.text))
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, UnsafeUrl) as exc:  # a refused address is a failed request
             log.info("HTTP %s %s failed: %s", effect.method, effect.url, exc)
             self.post(ev.HttpDone(effect.request_id, None, ""))
 

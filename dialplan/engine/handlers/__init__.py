@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from . import audio, catch, data, flow, http, logic, menu, telephony
+from . import audio, callr, catch, data, flow, http, logic, menu, telephony
 
 if TYPE_CHECKING:
     from ..events import Event
@@ -25,7 +25,7 @@ class TagHandler(NamedTuple):
 
 
 HANDLERS: dict[type, TagHandler] = {}
-for _module in (flow, menu, audio, logic, data, telephony, http, catch):
+for _module in (flow, menu, audio, logic, data, telephony, http, catch, callr):
     for _node_class, (_enter, _on_event) in _module.HANDLERS.items():
         HANDLERS[_node_class] = TagHandler(_enter, _on_event or ignore)
 

@@ -23,6 +23,7 @@ from ...model.tags import (
     canonical_attr,
 )
 from ..context import LintContext
+from ..frontends import compile_findings
 from ..index import tagged
 from ..positions import attr_loc, element_of, value_loc
 from ..registry import Problem, rule
@@ -513,3 +514,65 @@ def url_not_absolute(ctx: LintContext) -> Iterator[Problem]:
         yield Problem(
             f'"{shown}" in <{node.raw_tag}> is not an absolute http(s) URL', value_loc(ctx, node)
         )
+
+
+@rule("E02C", "callr-missing-param")
+def callr_missing_param(ctx: LintContext) -> Iterator[Problem]:
+    """A Callr YAML action lacks a required parameter (or the scenario lacks ``branches``).
+
+    ``say@v2`` needs ``what``, ``play@v1`` ``media``, ``fetch@v2`` ``url``, ``javascript@v1``
+    ``code``, ``log@v1`` ``message`` and ``dial@v1`` ``targets``; ``goto`` needs ``label`` or
+    ``branch``. Without them the action has nothing to do.
+
+    Fails::
+
+        dialplan: yaml
+        branches:
+          inbound-call:
+            actions:
+              - action: say@v2
+
+    Passes::
+
+        dialplan: yaml
+        branches:
+          inbound-call:
+            actions:
+              - action: say@v2
+                params:
+                  what: Hello
+    """
+    yield from compile_findings(ctx, "E02C")
+
+
+@rule("E02D", "callr-wrong-param")
+def callr_wrong_param(ctx: LintContext) -> Iterator[Problem]:
+    """A Callr YAML parameter of the wrong type, or one the action does not have.
+
+    ``maxDigits`` is an integer (or ``${{ }}``), ``result`` a ``$variable``, ``headers`` and
+    ``prompt`` mappings, ``targets`` a list; a parameter the action does not know is a typo
+    whose intent would be lost. Variable names are ``$`` followed by letters, digits and ``_``.
+
+    Fails::
+
+        dialplan: yaml
+        branches:
+          inbound-call:
+            actions:
+              - action: gather@v2
+                params:
+                  maxDigits: one
+                  result: dtmf
+
+    Passes::
+
+        dialplan: yaml
+        branches:
+          inbound-call:
+            actions:
+              - action: gather@v2
+                params:
+                  maxDigits: 1
+                  result: $dtmf
+    """
+    yield from compile_findings(ctx, "E02D")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
+from ...callr.loops import endless_loops
 from ...model import Catch, Goto, Hangup, Keypress, Menu, Node, Play, Transfer
 from ...model.flow import (
     NORMAL,
@@ -577,3 +578,58 @@ def _handler_acts(graph: FlowGraph, target: Node) -> bool:
             e.target for e in graph.successors(vid, _WITHOUT_OUTCOME) if e.target is not None
         )
     return False
+
+
+@rule("W077", "callr-endless-counter-loop")
+def callr_endless_counter_loop(ctx: LintContext) -> Iterator[Problem]:
+    """A Callr YAML counter loop that can never end.
+
+    A ``goto`` back to a label whose loop body changes a counter (``$repeat--``) is a retry
+    loop; it ends only through an ``if`` on that counter that hangs up or jumps away. Without
+    one, or when the counter moves away from the value the ``if`` waits for (``$n++`` from 3
+    while waiting for ``$n == 0``), a caller who never answers keeps the line busy until the
+    call's step limit. The document's own retry loop (``$repeat--`` then ``if: $repeat == 0``
+    with ``hangup@v1``) passes.
+
+    Fails::
+
+        dialplan: yaml
+        variables:
+          $repeat: 3
+        branches:
+          inbound-call:
+            actions:
+              - label: again
+                action: javascript@v1
+                params:
+                  code: $repeat--
+              - action: gather@v2
+                params:
+                  maxDigits: 1
+              - goto:
+                  label: again
+
+    Passes::
+
+        dialplan: yaml
+        variables:
+          $repeat: 3
+        branches:
+          inbound-call:
+            actions:
+              - label: again
+                action: javascript@v1
+                params:
+                  code: $repeat--
+              - action: gather@v2
+                params:
+                  maxDigits: 1
+              - if: $repeat == 0
+                action: hangup@v1
+              - goto:
+                  label: again
+    """
+    scenario = getattr(ctx.doc, "scenario", None)
+    if scenario is not None:
+        for loop in endless_loops(scenario):
+            yield Problem(loop.message, loop.loc)

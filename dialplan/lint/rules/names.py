@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from ...diagnostics import Location
 from ...model import Catch, Goto, Node
 from ..context import LintContext
+from ..frontends import compile_findings
 from ..positions import value_loc
 from ..registry import Problem, rule
 
@@ -197,3 +198,34 @@ def goto_into_branch(ctx: LintContext) -> Iterator[Problem]:
             f"call then goes on as the rest of that <{entered.raw_tag}> would (spec §2.2)",
             loc,
         )
+
+
+@rule("E034", "callr-unknown-branch")
+def callr_unknown_branch(ctx: LintContext) -> Iterator[Problem]:
+    """A Callr YAML ``goto: branch:`` or ``answerOnBranch`` names no branch of the scenario.
+
+    The call would have nowhere to go. (A ``goto: label:`` naming no label is E031, as for
+    ``<goto>`` in XML.)
+
+    Fails::
+
+        dialplan: yaml
+        branches:
+          inbound-call:
+            actions:
+              - goto:
+                  branch: menu
+
+    Passes::
+
+        dialplan: yaml
+        branches:
+          inbound-call:
+            actions:
+              - goto:
+                  branch: menu
+          menu:
+            actions:
+              - action: hangup@v1
+    """
+    yield from compile_findings(ctx, "E034")

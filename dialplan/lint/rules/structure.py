@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...model import Node
-from ...model.tags import CAMEL_TAGS, TAGS, TagSpec
+from ...model.tags import CAMEL_TAGS, TAGS, YAML_ONLY_TAGS, TagSpec
 from ..context import LintContext
+from ..frontends import compile_findings
 from ..index import tagged
 from ..positions import loose_text
 from ..registry import Problem, rule
@@ -37,7 +38,7 @@ def _spec(node: Node) -> TagSpec | None:
 
 def _suggest(raw: str) -> str:
     """``; did you mean <play>?`` for a case-insensitive or close match, else ``""``."""
-    names = list(TAGS)
+    names = [name for name in TAGS if name not in YAML_ONLY_TAGS]
     for name in names:
         if name.lower() == raw.lower():
             return f"; did you mean <{name}>?"
@@ -90,13 +91,14 @@ def unknown_tag(ctx: LintContext) -> Iterator[Problem]:
 
         <dialplan><play type="tts">Hi</play></dialplan>
     """
+    xml = ctx.doc.frontend == "xml"  # the YAML front-end's own tags are not XML
     for node in ctx.plan.nodes:
         if node.parent is None:
             continue  # the root is E002's
         parent_spec = _spec(node.parent)
         if parent_spec is not None and not parent_spec.container:
             continue  # markup inside a text value is E012's
-        if _spec(node) is None:
+        if _spec(node) is None or (xml and node.tag in YAML_ONLY_TAGS):
             yield Problem(f"unknown tag <{node.raw_tag}>{_suggest(node.raw_tag)}", node.loc)
 
 
@@ -444,3 +446,61 @@ def empty_assignment(ctx: LintContext) -> Iterator[Problem]:
         yield Problem(
             f"<{node.raw_tag}>{target} has an empty value; it sets the empty string", node.loc
         )
+
+
+@rule("E00A", "callr-unknown-action")
+def callr_unknown_action(ctx: LintContext) -> Iterator[Problem]:
+    """A Callr YAML action (or version) this runtime does not know, or a malformed item.
+
+    Callr scenarios name actions with their version (``say@v2``); a misspelt name or a version
+    that does not exist (``say@v9``) cannot run, and neither can an action item that is not a
+    mapping with ``action``, ``if`` or ``goto``. The message lists the known versions.
+
+    Fails::
+
+        dialplan: yaml
+        branches:
+          inbound-call:
+            actions:
+              - action: say@v9
+                params:
+                  what: Hello
+
+    Passes::
+
+        dialplan: yaml
+        branches:
+          inbound-call:
+            actions:
+              - action: say@v2
+                params:
+                  what: Hello
+    """
+    yield from compile_findings(ctx, "E00A")
+
+
+@rule("E00B", "callr-unsupported-action")
+def callr_unsupported_action(ctx: LintContext) -> Iterator[Problem]:
+    """A Callr YAML action this runtime cannot honour (``voicebot@v1``, ``memcache@v1``).
+
+    These actions exist in Callr but need services this runtime does not have (a voice AI
+    agent, Callr's shared cache). They are refused, never silently skipped, so that a call
+    cannot take a path the scenario does not describe.
+
+    Fails::
+
+        dialplan: yaml
+        branches:
+          inbound-call:
+            actions:
+              - action: memcache@v1
+
+    Passes::
+
+        dialplan: yaml
+        branches:
+          inbound-call:
+            actions:
+              - action: hangup@v1
+    """
+    yield from compile_findings(ctx, "E00B")
