@@ -11,7 +11,7 @@ import heapq
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Union, assert_never
+from typing import Any, Union
 
 from ..engine import effects as fx
 from ..engine import events as ev
@@ -141,41 +141,15 @@ class SimDriver:
         cancelled = self._cancelled
         pop = heapq.heappop
         send = session.send
+        reactions = REACTIONS
         event: ev.Event = ev.Answered(self.script.amd)  # type: ignore[arg-type]
         last = False
         while True:
-            # what the simulated world does about each effect (every effect type is listed)
+            # what the simulated world does about each effect (REACTIONS lists every type)
             for effect in send(event, self.now):
-                match effect:  # the most frequent first
-                    case fx.Play():
-                        self._play(effect)
-                    case fx.CollectDigits():
-                        self._collect(effect)
-                    case fx.StopCollecting():
-                        cancelled.add(3 * effect.collect_id + 1)
-                        cancelled.add(3 * effect.collect_id + 2)
-                    case (
-                        fx.StashResponse()
-                        | fx.Log()
-                        | fx.CallEnded()
-                        | fx.Hangup()
-                        | fx.SendSms()
-                        | fx.AddToDnc()
-                        | fx.SendDtmf()
-                    ):
-                        pass  # recorded in the result; nothing answers them
-                    case fx.StopPlayback():
-                        cancelled.add(3 * effect.play_id)
-                    case fx.Transfer():
-                        self._transfer(effect)
-                    case fx.Record():
-                        self._record(effect)
-                    case fx.HttpRequest():
-                        self._http(effect)
-                    case fx.Pause():
-                        self._at(effect.duration_ms / 1000, ev.PauseDone(effect.pause_id))
-                    case _:
-                        assert_never(effect)
+                react = reactions[type(effect)]
+                if react is not None:
+                    react(self, effect)
             if last or session.ended:
                 return session.result
             while heap:
@@ -215,6 +189,16 @@ class SimDriver:
             # an unfinished entry: the timer, re-armed by each key, expires after the last one
             self._at(delay - KEY_INTERVAL + timeout, ev.InputTimeout(cid), 3 * cid + 1)
 
+    def _stop_collecting(self, effect: fx.StopCollecting) -> None:
+        self._cancelled.add(3 * effect.collect_id + 1)
+        self._cancelled.add(3 * effect.collect_id + 2)
+
+    def _stop_playback(self, effect: fx.StopPlayback) -> None:
+        self._cancelled.add(3 * effect.play_id)
+
+    def _pause(self, effect: fx.Pause) -> None:
+        self._at(effect.duration_ms / 1000, ev.PauseDone(effect.pause_id))
+
     def _transfer(self, effect: fx.Transfer) -> None:
         index = min(self._transfer_index, len(self._transfers) - 1)
         outcome = self._transfers[index]
@@ -244,3 +228,24 @@ class SimDriver:
         else:
             status, body = answer
         self._at(HTTP_SECONDS, ev.HttpDone(effect.request_id, status, body))
+
+
+#: What the simulated world does about each effect type (every type of ``fx.Effect`` is a key;
+#: a test checks it): None → nothing answers it (it is recorded in the result).
+REACTIONS: dict[type, Callable[[SimDriver, Any], None] | None] = {
+    fx.Play: SimDriver._play,
+    fx.CollectDigits: SimDriver._collect,
+    fx.StopCollecting: SimDriver._stop_collecting,
+    fx.StopPlayback: SimDriver._stop_playback,
+    fx.Transfer: SimDriver._transfer,
+    fx.Record: SimDriver._record,
+    fx.HttpRequest: SimDriver._http,
+    fx.Pause: SimDriver._pause,
+    fx.StashResponse: None,
+    fx.Log: None,
+    fx.CallEnded: None,
+    fx.Hangup: None,
+    fx.SendSms: None,
+    fx.AddToDnc: None,
+    fx.SendDtmf: None,
+}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import assert_never
+from typing import Any
 
 from ..expr.js import JsError, JsSandbox, literal_condition, literal_value
 from ..expr.substitute import substitute
@@ -107,35 +107,17 @@ class CallSession:
             self.fail(f"call exceeded the maximum duration of {self.ctx.max_duration_s:g} s")
         else:
             try:
-                # each event goes to the handler of the node that waits for it; the caller's
-                # hang-up and the answer are the call's own (every event type is listed)
-                match event:
-                    case (
-                        PlaybackDone()
-                        | DigitPressed()
-                        | InputTimeout()
-                        | TransferDone()
-                        | RecordingDone()
-                        | HttpDone()
-                        | PauseDone()
-                    ):
-                        node = self.wait_node
-                        if node is not None:
-                            ON_EVENT[type(node)](self, node, event)
-                        elif type(event) is DigitPressed:
-                            stray_digit(self, event.key)
-                    case CallerHangup():
-                        on_caller_hangup(self)
-                    case Answered():
-                        if self.waits_for is WaitFor.ANSWER:
-                            verdict = event.answered_by
-                            self.answered_by = verdict if verdict in ("live", "machine") else "live"
-                            self.waits_for = None
-                            self.next = self.plan.root
-                            if self.ctx.trace:
-                                self.trace("call", f"answered ({self.answered_by})")
-                    case _:
-                        assert_never(event)
+                # each event goes to the handler of the node that waits for it (ROUTES: None);
+                # the caller's hang-up and the answer are the call's own
+                route = ROUTES[type(event)]
+                if route is None:
+                    node = self.wait_node
+                    if node is not None:
+                        ON_EVENT[type(node)](self, node, event)
+                    elif type(event) is DigitPressed:
+                        stray_digit(self, event.key)  # type: ignore[union-attr]
+                else:
+                    route(self, event)
                 if self.waits_for is None and not self.ended:
                     self.run()
             except JsError as exc:
@@ -146,6 +128,15 @@ class CallSession:
                 self.fail(f"{self._here()}: {self.budget.too_long('a substituted text')}")
         self.result.effects.extend(out)
         return out
+
+    def _answered(self, event: Answered) -> None:
+        if self.waits_for is WaitFor.ANSWER:
+            verdict = event.answered_by
+            self.answered_by = verdict if verdict in ("live", "machine") else "live"
+            self.waits_for = None
+            self.next = self.plan.root
+            if self.ctx.trace:
+                self.trace("call", f"answered ({self.answered_by})")
 
     # ----------------------------------------------------------------- run loop
     def run(self) -> None:
@@ -438,3 +429,18 @@ class CallSession:
         else:
             why = text
         return f"JavaScript in {where} stopped: {why}"
+
+
+#: Where each event type goes (every type of ``ev.Event`` is a key; a test checks it): None →
+#: the handler of the node that waits for it, else a function of (session, event).
+ROUTES: dict[type, Callable[[Any, Any], None] | None] = {
+    PlaybackDone: None,
+    DigitPressed: None,
+    InputTimeout: None,
+    TransferDone: None,
+    RecordingDone: None,
+    HttpDone: None,
+    PauseDone: None,
+    CallerHangup: lambda session, event: on_caller_hangup(session),
+    Answered: CallSession._answered,
+}
