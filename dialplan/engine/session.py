@@ -115,7 +115,7 @@ class CallSession:
                     if node is not None:
                         ON_EVENT[type(node)](self, node, event)
                     elif type(event) is DigitPressed:
-                        stray_digit(self, event.key)  # type: ignore[union-attr]
+                        stray_digit(self, event.key)
                 else:
                     route(self, event)
                 if self.waits_for is None and not self.ended:
