@@ -6,7 +6,9 @@ dictionary lookups while a call runs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ..model import (
     Catch,
@@ -24,8 +26,11 @@ from ..model import (
     Plan,
     Play,
 )
+from ..model.tags import LINE_TAG_NAMES
+from .handlers import ENTER
 
 Next = Node | InputPhase | None
+Step = tuple[Callable[[Any, Any], None] | None, Next, bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +74,10 @@ class Program:
     #: plain blocks (dialplan, keypress, live, machine, else, catch) → their first child; the
     #: run loop enters them without a handler call (empty blocks are left to the handler)
     blocks: dict[Node, Node | InputPhase]
+    #: the run loop's view of each node, one lookup per step: ``(enter, next, needs_line)`` —
+    #: the handler's ``enter`` (None for a plain block: ``next`` is then its first child), the
+    #: normal continuation, and whether the tag is skipped once the caller hung up (spec §2.5)
+    steps: dict[Node, Step]
 
 
 _PLAIN_BLOCKS = (Dialplan, Keypress, Live, Machine, Else, Catch)
@@ -120,7 +129,14 @@ def compile_plan(plan: Plan) -> Program:
         for node, first in enter.items()
         if isinstance(node, _PLAIN_BLOCKS) and first is not None
     }
-    return Program(plan, after, enter, path, catches, menus, plays, blocks)
+    steps: dict[Node, Step] = {}
+    for node in plan.nodes:
+        first = blocks.get(node)
+        if first is not None:
+            steps[node] = (None, first, False)
+        else:
+            steps[node] = (ENTER[type(node)], after[node], node.tag in LINE_TAG_NAMES)
+    return Program(plan, after, enter, path, catches, menus, plays, blocks, steps)
 
 
 def _step(node: Node) -> str:

@@ -25,7 +25,6 @@ from ..expr.js import JsError, JsSandbox, literal_condition, literal_value
 from ..expr.substitute import substitute
 from ..expr.template import Literal, Template, ValueTooLong
 from ..model import InputPhase, Node, Plan
-from ..model.tags import LINE_TAG_NAMES
 from . import effects as fx
 from . import events as ev
 from .budget import CallBudget, LimitExceeded
@@ -41,7 +40,7 @@ from .events import (
     RecordingDone,
     TransferDone,
 )
-from .handlers import ENTER, ON_EVENT
+from .handlers import ON_EVENT
 from .handlers.catch import on_caller_hangup, stray_digit
 from .handlers.menu import MenuInput, input_phase
 from .program import Next, Program, program_for
@@ -143,36 +142,30 @@ class CallSession:
         """Execute nodes until the call waits for the driver or ends."""
         max_steps = self.ctx.max_steps
         result = self.result
-        enter = ENTER
-        blocks = self.program.blocks
+        table = self.program.steps
         while self.waits_for is None and not self.ended:
             item = self.next
             if item is None:
                 self.finish("caller_hangup" if self.line_gone else "hangup", "hangup")
                 return
-            kind = type(item)
-            if kind is InputPhase:
-                self.node = item.menu  # type: ignore[union-attr]
-                input_phase(self, item.menu)  # type: ignore[union-attr]
+            if type(item) is InputPhase:
+                self.node = item.menu
+                input_phase(self, item.menu)
                 continue
-            block = blocks.get(item)  # type: ignore[arg-type]
-            if block is not None:  # a block runs its children in order (spec §2.1)
-                result.steps += 1
-                if result.steps > max_steps:
-                    self.fail(f"step limit exceeded: more than {max_steps} tags executed")
-                    return
-                self.node = item  # type: ignore[assignment]
-                self.next = block
-                continue
+            node: Node = item  # type: ignore[assignment]  # not an InputPhase (checked above)
+            step = table.get(node)
+            if step is None:  # a handler replaced the plan (<gotoXML>)
+                table = self.program.steps
+                step = table[node]
             steps = result.steps = result.steps + 1
             if steps > max_steps:
                 self.fail(f"step limit exceeded: more than {max_steps} tags executed")
                 return
-            self.node = item  # type: ignore[assignment]
-            self.next = self.program.after[item]  # type: ignore[index]
-            if self.line_gone and item.tag in LINE_TAG_NAMES:  # type: ignore[union-attr]
-                continue
-            enter[kind](self, item)
+            self.node = node
+            enter, self.next, needs_line = step
+            # a plain block runs its children in order (spec §2.1): no handler call
+            if enter is not None and not (needs_line and self.line_gone):
+                enter(self, node)
 
     # ----------------------------------------------------------------- the handlers' API
     def new_id(self) -> int:
