@@ -165,8 +165,11 @@ class SimDriver:
     def _play(self, effect: fx.Play) -> None:
         pid = effect.play_id
         done = _PLAYBACK_DONE[pid] if 0 <= pid < len(_PLAYBACK_DONE) else ev.PlaybackDone(pid)
+        seconds = _durations.get(effect.value) if effect.kind == "tts" else None
+        if seconds is None:
+            seconds = play_seconds(effect)
         self._seq += 1  # the most frequent timer: `_at` inlined
-        heapq.heappush(self._heap, (self.now + play_seconds(effect), self._seq, 3 * pid, done))
+        heapq.heappush(self._heap, (self.now + seconds, self._seq, 3 * pid, done))
 
     def _collect(self, effect: fx.CollectDigits) -> None:
         cid = effect.collect_id
@@ -182,8 +185,12 @@ class SimDriver:
         end = item.find("#") + 1 or len(item)
         keys = item[: min(end, effect.max_digits)] if "#" not in item[:1] else "#"
         delay = FIRST_KEY_DELAY
+        token = 3 * cid + 2
+        heap = self._heap
         for key in keys:
-            self._at(delay, _KEY_EVENTS.get(key) or ev.DigitPressed(key), 3 * cid + 2)
+            self._seq += 1  # `_at` inlined
+            event = _KEY_EVENTS.get(key) or ev.DigitPressed(key)
+            heapq.heappush(heap, (self.now + delay, self._seq, token, event))
             delay += KEY_INTERVAL
         if keys[-1] != "#" and len(keys) < effect.max_digits:
             # an unfinished entry: the timer, re-armed by each key, expires after the last one

@@ -165,6 +165,8 @@ Effect = (
 # Effects that carry only a small id or a fixed reason are immutable values, so one shared
 # object can stand for all of them: the engine emits several per call.
 _SHARED_IDS = 256
+#: a plan's constant ``Play`` effects are shared for play ids below this (``PlaySpec.effects``)
+SHARED_PLAY_IDS = 64
 _STOP_COLLECTING = tuple(StopCollecting(i) for i in range(_SHARED_IDS))
 _HANGUPS = {reason: Hangup(reason) for reason in ("hangup", "error", "transfer")}
 

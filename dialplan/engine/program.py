@@ -7,7 +7,7 @@ dictionary lookups while a call runs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import (
@@ -27,6 +27,7 @@ from ..model import (
     Play,
 )
 from ..model.tags import LINE_TAG_NAMES
+from . import effects as fx
 from .handlers import ENTER
 
 Next = Node | InputPhase | None
@@ -56,6 +57,9 @@ class PlaySpec:
     text: str | None
     #: ``call.path`` of the play tag
     path: str
+    #: the ``Play`` effects of a constant text by play id, shared by every call of the plan
+    #: (effects are immutable; ids below ``fx.SHARED_PLAY_IDS`` only)
+    effects: dict[int, fx.Play] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

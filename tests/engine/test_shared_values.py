@@ -58,3 +58,34 @@ def test_repeated_calls_give_equal_results() -> None:
     first = simulate(plan, inputs=["1"]).to_dict()
     for _ in range(3):
         assert simulate(plan, inputs=["1"]).to_dict() == first
+
+
+def test_constant_play_effects_are_shared_between_calls_and_equal_fresh_ones() -> None:
+    plan = load(PLAN)
+    first = [e for e in simulate(plan, inputs=["1"]).effects if isinstance(e, fx.Play)]
+    second = [e for e in simulate(plan, inputs=["1"]).effects if isinstance(e, fx.Play)]
+    # constant texts ("Hello there", "Press 1") reuse one object per play id; "Hi ${who}" not
+    assert [a is b for a, b in zip(first, second, strict=True)] == [True, False, True]
+    assert first[0] == fx.Play(
+        first[0].play_id, "tts", "Hello there", None, True, False, "Root/play[1]"
+    )
+    assert first == second
+    specs = list(program_for(plan).plays.values())
+    assert specs[0].effects == {first[0].play_id: first[0]}
+    assert specs[1].effects == {}
+
+
+def test_play_effects_are_shared_only_for_small_ids() -> None:
+    loop = """<dialplan name="Root">
+      <setvar varname="n">0</setvar>
+      <play type="tts" name="again">Hi</play>
+      <setvar varname="n">${n}+1</setvar>
+      <if expr="${n} &lt; 70"><goto>again</goto></if>
+    </dialplan>"""
+    plan = load(loop)
+    result = simulate(plan)
+    plays = [e for e in result.effects if isinstance(e, fx.Play)]
+    assert len(plays) == 70
+    assert [p.play_id for p in plays] == list(range(1, 71))
+    spec = next(iter(program_for(plan).plays.values()))
+    assert sorted(spec.effects) == list(range(1, fx.SHARED_PLAY_IDS))
