@@ -88,6 +88,8 @@ class Script:
 _durations: dict[str, float] = {}
 #: one (immutable) event object per key, shared by all simulated calls
 _KEY_EVENTS = {key: ev.DigitPressed(key) for key in "0123456789*#"}
+#: likewise ``Answered`` for the two verdicts
+_ANSWERED = {verdict: ev.Answered(verdict) for verdict in ("live", "machine")}
 #: likewise ``PlaybackDone`` for the small prompt ids every call uses (index = play id)
 _PLAYBACK_DONE = tuple(ev.PlaybackDone(pid) for pid in range(256))
 
@@ -142,7 +144,8 @@ class SimDriver:
         pop = heapq.heappop
         send = session.send
         reactions = REACTIONS
-        event: ev.Event = ev.Answered(self.script.amd)  # type: ignore[arg-type]
+        amd = self.script.amd
+        event: ev.Event = _ANSWERED.get(amd) or ev.Answered(amd)  # type: ignore[arg-type]
         last = False
         while True:
             # what the simulated world does about each effect (REACTIONS lists every type)

@@ -93,7 +93,11 @@ def simulate(
             raise UsageError(
                 f"bad transfer outcome {outcome!r}: use one of {', '.join(TRANSFER_OUTCOMES)}"
             )
-    script_inputs = [check_input(str(item)) for item in inputs]
+    script_inputs = []
+    for item in inputs:  # keys are the usual items: checked inline
+        if type(item) is not str or not (item.isdigit() and item.isascii()):
+            item = check_input(str(item))
+        script_inputs.append(item)
     context = CallContext(
         callerid=callerid,
         phonenumber=phonenumber,

@@ -51,14 +51,41 @@ from .wait import WaitFor
 class CallSession:
     """The engine side of one call. ``start(now)``, then ``send(event, now)`` until ``done``."""
 
+    __slots__ = (
+        "_ids",
+        "_js",
+        "answered_by",
+        "budget",
+        "contact",
+        "ctx",
+        "emit",
+        "ended",
+        "hangup_catch_fired",
+        "input",
+        "lastinput",
+        "line_gone",
+        "next",
+        "node",
+        "now",
+        "out",
+        "plan",
+        "program",
+        "result",
+        "t0",
+        "vars",
+        "wait_id",
+        "wait_node",
+        "waits_for",
+    )
+
     def __init__(self, plan: Plan, context: CallContext | None = None) -> None:
         self.plan = plan
-        self.ctx = context if context is not None else CallContext()
+        self.ctx = ctx = context if context is not None else CallContext()
         self.program: Program = program_for(plan)
         self.result = CallResult()
-        self.vars: dict[str, str] = dict(self.ctx.variables)
-        self.budget = CallBudget(self.ctx, sum(map(len, self.vars.values())))
-        self.contact = normalise_contact(self.ctx.contact) if self.ctx.contact else {}
+        self.vars: dict[str, str] = dict(ctx.variables)
+        self.budget = CallBudget(ctx, sum(map(len, self.vars.values())) if self.vars else 0)
+        self.contact = normalise_contact(ctx.contact) if ctx.contact else {}
         self.lastinput = ""
         self.now = 0.0
         self.t0: float | None = None
@@ -259,7 +286,7 @@ class CallSession:
         result = self.result
         result.outcome = outcome
         result.error = error
-        result.variables = dict(self.vars)
+        result.variables = self.vars  # no copy: nothing changes them once the call ended
         result.answered_by = self.answered_by
         result.duration_s = self.elapsed
         if error:
