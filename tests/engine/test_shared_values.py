@@ -89,3 +89,26 @@ def test_play_effects_are_shared_only_for_small_ids() -> None:
     assert [p.play_id for p in plays] == list(range(1, 71))
     spec = next(iter(program_for(plan).plays.values()))
     assert sorted(spec.effects) == list(range(1, fx.SHARED_PLAY_IDS))
+
+
+IDS = """<dialplan name="Root">
+  <setvar varname="id">${call.id}/${call.callerid}/${who}</setvar>
+</dialplan>"""
+
+
+def test_shared_call_contexts_keep_calls_apart_and_are_bounded() -> None:
+    from dialplan.drivers import simulate as module
+
+    plan = load(IDS)
+    assert simulate(plan, call_id="a").variables["id"] == "a/15555550100/"
+    assert (
+        simulate(plan, call_id="a", variables={"who": "Ann"}).variables["id"] == "a/15555550100/Ann"
+    )
+    assert simulate(plan, call_id="a").variables["id"] == "a/15555550100/"  # Ann did not stay
+    assert simulate(plan, call_id="b", callerid="1").variables["id"] == "b/1/"
+    first = simulate(plan, call_id="a")
+    first.variables["id"] = "changed by the caller"
+    assert simulate(plan, call_id="a").variables["id"] == "a/15555550100/"
+    for n in range(module._CONTEXTS_SIZE + 10):
+        simulate(plan, call_id=f"c{n}")
+    assert len(module._contexts) <= module._CONTEXTS_SIZE
