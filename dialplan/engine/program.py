@@ -25,6 +25,8 @@ from ..model import (
     PatternKind,
     Plan,
     Play,
+    Setvar,
+    Stash,
 )
 from ..model.tags import LINE_TAG_NAMES
 from . import effects as fx
@@ -82,6 +84,9 @@ class Program:
     #: the handler's ``enter`` (None for a plain block: ``next`` is then its first child), the
     #: normal continuation, and whether the tag is skipped once the caller hung up (spec §2.5)
     steps: dict[Node, Step]
+    #: the variable name of each ``<setvar>``/``<stash>`` whose varname has no ``${…}``
+    #: (stripped); the others are rendered per call
+    names: dict[Node, str]
 
 
 _PLAIN_BLOCKS = (Dialplan, Keypress, Live, Machine, Else, Catch)
@@ -140,7 +145,12 @@ def compile_plan(plan: Plan) -> Program:
             steps[node] = (None, first, False)
         else:
             steps[node] = (ENTER[type(node)], after[node], node.tag in LINE_TAG_NAMES)
-    return Program(plan, after, enter, path, catches, menus, plays, blocks, steps)
+    names: dict[Node, str] = {
+        node: node.varname.placeholder().strip()
+        for node in plan.nodes
+        if isinstance(node, Setvar | Stash) and node.varname.is_constant
+    }
+    return Program(plan, after, enter, path, catches, menus, plays, blocks, steps, names)
 
 
 def _step(node: Node) -> str:

@@ -112,3 +112,16 @@ def test_shared_call_contexts_keep_calls_apart_and_are_bounded() -> None:
     for n in range(module._CONTEXTS_SIZE + 10):
         simulate(plan, call_id=f"c{n}")
     assert len(module._contexts) <= module._CONTEXTS_SIZE
+
+
+def test_constant_varnames_are_worked_out_once_per_plan() -> None:
+    plan = load("""<dialplan name="Root">
+      <setvar varname=" who ">Ann</setvar>
+      <setvar varname="k${who}">1</setvar>
+      <stash varname="q">${kAnn}</stash>
+    </dialplan>""")
+    names = program_for(plan).names
+    assert sorted(names.values()) == ["q", "who"]  # the templated varname is rendered per call
+    result = simulate(plan)
+    assert result.variables == {"who": "Ann", "kAnn": "1"}
+    assert result.stash == {"q": "1"}
