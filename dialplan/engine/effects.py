@@ -178,6 +178,22 @@ def stop_collecting(collect_id: int) -> StopCollecting:
     return StopCollecting(collect_id)
 
 
+_STASHED: dict[tuple[str, str], StashResponse] = {}
+_STASHED_SIZE = 4096
+
+
+def stash_response(question: str, response: str) -> StashResponse:
+    """``StashResponse(question, response)`` (shared instances for short answers; at most
+    ``_STASHED_SIZE`` of them, none added when full)."""
+    key = (question, response)
+    effect = _STASHED.get(key)
+    if effect is None:
+        effect = StashResponse(question, response)
+        if len(_STASHED) < _STASHED_SIZE and len(question) + len(response) <= 200:
+            _STASHED[key] = effect
+    return effect
+
+
 def hangup(reason: str) -> Hangup:
     """``Hangup(reason)`` (a shared instance for the usual reasons)."""
     return _HANGUPS.get(reason) or Hangup(reason)

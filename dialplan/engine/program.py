@@ -47,6 +47,9 @@ class MenuTable:
     phase: InputPhase
     #: decision label of each keypress (its pattern key)
     labels: dict[Keypress, str]
+    #: the menu's ``CollectDigits`` effects by collect id, shared by every call of the plan
+    #: (ids below ``fx.SHARED_PLAY_IDS`` only)
+    collects: dict[int, fx.CollectDigits] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

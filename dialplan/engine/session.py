@@ -315,7 +315,7 @@ class CallSession:
         position and takes the new value)."""
         self.budget.check("stashed value", name, value, self.result.stash.get(name))
         self.result.stash[name] = value
-        self.out.append(fx.StashResponse(name, value))
+        self.out.append(fx.stash_response(name, value))
 
     @property
     def js(self) -> JsSandbox:

@@ -125,3 +125,24 @@ def test_constant_varnames_are_worked_out_once_per_plan() -> None:
     result = simulate(plan)
     assert result.variables == {"who": "Ann", "kAnn": "1"}
     assert result.stash == {"q": "1"}
+
+
+def test_stash_responses_are_shared_bounded_and_equal_fresh_ones() -> None:
+    assert fx.stash_response("q", "1") is fx.stash_response("q", "1")
+    assert fx.stash_response("q", "1") == fx.StashResponse("q", "1")
+    long = "x" * 300
+    assert fx.stash_response("q", long) == fx.StashResponse("q", long)
+    assert ("q", long) not in fx._STASHED
+    for n in range(fx._STASHED_SIZE + 10):
+        assert fx.stash_response("n", str(n)) == fx.StashResponse("n", str(n))
+    assert len(fx._STASHED) <= fx._STASHED_SIZE
+
+
+def test_menu_collect_effects_are_shared_between_calls() -> None:
+    plan = load(PLAN)
+    first = [e for e in simulate(plan, inputs=["1"]).effects if isinstance(e, fx.CollectDigits)]
+    second = [e for e in simulate(plan, inputs=["1"]).effects if isinstance(e, fx.CollectDigits)]
+    assert len(first) == 1 and first[0] is second[0]
+    assert first[0] == fx.CollectDigits(first[0].collect_id, 1, 2000)
+    table = next(iter(program_for(plan).menus.values()))
+    assert table.collects == {first[0].collect_id: first[0]}
