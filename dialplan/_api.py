@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .diagnostics import Diagnostic
@@ -37,6 +38,16 @@ def lint(
 
 def simulate(plan: Source | Plan, **options: Any) -> CallResult:
     """Play one call through the engine with the simulated driver (see ``dialplan.engine``)."""
-    from .drivers.simulate import simulate as _simulate
+    run = _simulate[0] if _simulate else _import_simulate()
+    return run(plan if type(plan) is Plan else load(plan), **options)
 
-    return _simulate(load(plan), **options)
+
+#: ``drivers.simulate.simulate``, imported on first use (``import dialplan`` stays light)
+_simulate: list[Callable[..., CallResult]] = []
+
+
+def _import_simulate() -> Callable[..., CallResult]:
+    from .drivers.simulate import simulate as run
+
+    _simulate.append(run)
+    return run

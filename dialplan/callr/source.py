@@ -83,8 +83,7 @@ def _check_events(text: str) -> None:
     sizes: dict[str, int] = {}
     try:
         for event in yaml.parse(text, Loader=_Loader):
-            kind = type(event)
-            if kind in (yaml.MappingStartEvent, yaml.SequenceStartEvent):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
                 nodes += 1
                 open_.append((nodes, event.anchor))
@@ -92,25 +91,25 @@ def _check_events(text: str) -> None:
                     raise YamlFailure(
                         "E017", f"YAML nests deeper than {MAX_DEPTH} levels", _loc(event.start_mark)
                     )
-            elif kind in (yaml.MappingEndEvent, yaml.SequenceEndEvent):
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
                 start, anchor = open_.pop()
                 if anchor is not None:
                     sizes[anchor] = nodes - start + 1
-            elif kind is yaml.ScalarEvent:
+            elif isinstance(event, yaml.ScalarEvent):
                 nodes += 1
                 if event.anchor is not None:
                     sizes[event.anchor] = 1
-            elif kind is yaml.AliasEvent:
+            elif isinstance(event, yaml.AliasEvent):
                 aliases += 1
-                nodes += sizes.get(event.anchor, 1)
+                nodes += sizes.get(event.anchor or "", 1)
                 if aliases > MAX_ALIASES:
                     raise YamlFailure(
                         "E016",
                         f"document uses more than {MAX_ALIASES} aliases",
                         _loc(event.start_mark),
                     )
-            elif kind is yaml.DocumentStartEvent and nodes:
+            elif isinstance(event, yaml.DocumentStartEvent) and nodes:
                 raise YamlFailure(
                     "E001", "a scenario file holds one YAML document", _loc(event.start_mark)
                 )
@@ -121,8 +120,8 @@ def _check_events(text: str) -> None:
                 )
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = _loc(mark) if mark is not None else None
-        raise YamlFailure("E001", f"not valid YAML: {exc.problem or exc.context}", where) from None
+        at = _loc(mark) if mark is not None else None
+        raise YamlFailure("E001", f"not valid YAML: {exc.problem or exc.context}", at) from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1

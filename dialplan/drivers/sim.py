@@ -11,7 +11,7 @@ import heapq
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Union, assert_never
+from typing import Any, Union
 
 from ..engine import effects as fx
 from ..engine import events as ev
@@ -88,6 +88,8 @@ class Script:
 _durations: dict[str, float] = {}
 #: one (immutable) event object per key, shared by all simulated calls
 _KEY_EVENTS = {key: ev.DigitPressed(key) for key in "0123456789*#"}
+#: likewise ``Answered`` for the two verdicts
+_ANSWERED = {verdict: ev.Answered(verdict) for verdict in ("live", "machine")}
 #: likewise ``PlaybackDone`` for the small prompt ids every call uses (index = play id)
 _PLAYBACK_DONE = tuple(ev.PlaybackDone(pid) for pid in range(256))
 
@@ -141,41 +143,16 @@ class SimDriver:
         cancelled = self._cancelled
         pop = heapq.heappop
         send = session.send
-        event: ev.Event = ev.Answered(self.script.amd)  # type: ignore[arg-type]
+        reactions = REACTIONS
+        amd = self.script.amd
+        event: ev.Event = _ANSWERED.get(amd) or ev.Answered(amd)  # type: ignore[arg-type]
         last = False
         while True:
-            # what the simulated world does about each effect (every effect type is listed)
+            # what the simulated world does about each effect (REACTIONS lists every type)
             for effect in send(event, self.now):
-                match effect:  # the most frequent first
-                    case fx.Play():
-                        self._play(effect)
-                    case fx.CollectDigits():
-                        self._collect(effect)
-                    case fx.StopCollecting():
-                        cancelled.add(3 * effect.collect_id + 1)
-                        cancelled.add(3 * effect.collect_id + 2)
-                    case (
-                        fx.StashResponse()
-                        | fx.Log()
-                        | fx.CallEnded()
-                        | fx.Hangup()
-                        | fx.SendSms()
-                        | fx.AddToDnc()
-                        | fx.SendDtmf()
-                    ):
-                        pass  # recorded in the result; nothing answers them
-                    case fx.StopPlayback():
-                        cancelled.add(3 * effect.play_id)
-                    case fx.Transfer():
-                        self._transfer(effect)
-                    case fx.Record():
-                        self._record(effect)
-                    case fx.HttpRequest():
-                        self._http(effect)
-                    case fx.Pause():
-                        self._at(effect.duration_ms / 1000, ev.PauseDone(effect.pause_id))
-                    case _:
-                        assert_never(effect)
+                react = reactions[type(effect)]
+                if react is not None:
+                    react(self, effect)
             if last or session.ended:
                 return session.result
             while heap:
@@ -191,8 +168,11 @@ class SimDriver:
     def _play(self, effect: fx.Play) -> None:
         pid = effect.play_id
         done = _PLAYBACK_DONE[pid] if 0 <= pid < len(_PLAYBACK_DONE) else ev.PlaybackDone(pid)
+        seconds = _durations.get(effect.value) if effect.kind == "tts" else None
+        if seconds is None:
+            seconds = play_seconds(effect)
         self._seq += 1  # the most frequent timer: `_at` inlined
-        heapq.heappush(self._heap, (self.now + play_seconds(effect), self._seq, 3 * pid, done))
+        heapq.heappush(self._heap, (self.now + seconds, self._seq, 3 * pid, done))
 
     def _collect(self, effect: fx.CollectDigits) -> None:
         cid = effect.collect_id
@@ -208,12 +188,26 @@ class SimDriver:
         end = item.find("#") + 1 or len(item)
         keys = item[: min(end, effect.max_digits)] if "#" not in item[:1] else "#"
         delay = FIRST_KEY_DELAY
+        token = 3 * cid + 2
+        heap = self._heap
         for key in keys:
-            self._at(delay, _KEY_EVENTS.get(key) or ev.DigitPressed(key), 3 * cid + 2)
+            self._seq += 1  # `_at` inlined
+            event = _KEY_EVENTS.get(key) or ev.DigitPressed(key)
+            heapq.heappush(heap, (self.now + delay, self._seq, token, event))
             delay += KEY_INTERVAL
         if keys[-1] != "#" and len(keys) < effect.max_digits:
             # an unfinished entry: the timer, re-armed by each key, expires after the last one
             self._at(delay - KEY_INTERVAL + timeout, ev.InputTimeout(cid), 3 * cid + 1)
+
+    def _stop_collecting(self, effect: fx.StopCollecting) -> None:
+        self._cancelled.add(3 * effect.collect_id + 1)
+        self._cancelled.add(3 * effect.collect_id + 2)
+
+    def _stop_playback(self, effect: fx.StopPlayback) -> None:
+        self._cancelled.add(3 * effect.play_id)
+
+    def _pause(self, effect: fx.Pause) -> None:
+        self._at(effect.duration_ms / 1000, ev.PauseDone(effect.pause_id))
 
     def _transfer(self, effect: fx.Transfer) -> None:
         index = min(self._transfer_index, len(self._transfers) - 1)
@@ -244,3 +238,24 @@ class SimDriver:
         else:
             status, body = answer
         self._at(HTTP_SECONDS, ev.HttpDone(effect.request_id, status, body))
+
+
+#: What the simulated world does about each effect type (every type of ``fx.Effect`` is a key;
+#: a test checks it): None → nothing answers it (it is recorded in the result).
+REACTIONS: dict[type, Callable[[SimDriver, Any], None] | None] = {
+    fx.Play: SimDriver._play,
+    fx.CollectDigits: SimDriver._collect,
+    fx.StopCollecting: SimDriver._stop_collecting,
+    fx.StopPlayback: SimDriver._stop_playback,
+    fx.Transfer: SimDriver._transfer,
+    fx.Record: SimDriver._record,
+    fx.HttpRequest: SimDriver._http,
+    fx.Pause: SimDriver._pause,
+    fx.StashResponse: None,
+    fx.Log: None,
+    fx.CallEnded: None,
+    fx.Hangup: None,
+    fx.SendSms: None,
+    fx.AddToDnc: None,
+    fx.SendDtmf: None,
+}

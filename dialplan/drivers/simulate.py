@@ -93,28 +93,45 @@ def simulate(
             raise UsageError(
                 f"bad transfer outcome {outcome!r}: use one of {', '.join(TRANSFER_OUTCOMES)}"
             )
-    script_inputs = [check_input(str(item)) for item in inputs]
-    context = CallContext(
-        callerid=callerid,
-        phonenumber=phonenumber,
-        dnis=dnis,
-        call_id=call_id,
-        contact=contact or {},
-        variables={str(k): str(v) for k, v in variables.items()} if variables else {},
-        max_steps=max_steps,
-        max_duration_s=max_duration_s,
-        js_budget_s=js_budget_s,
-        js_clock=time.thread_time,
-        js_eval_cost_s=VIRTUAL_EVAL_COST_S,
-        max_value_length=max_value_length,
-        max_values_length=max_values_length,
-        seed=seed,
-        plan_loader=_load_plan,
-        trace=trace,
-    )
+    script_inputs = []
+    for item in inputs:  # keys are the usual items: checked inline
+        if type(item) is not str or not (item.isdigit() and item.isascii()):
+            item = check_input(str(item))
+        script_inputs.append(item)
+    # a call without contact or variables shares its (never changed) context with every
+    # call of the same arguments: creating one costs more than a whole short call's step
+    key: tuple[object, ...] = (callerid, phonenumber, dnis, call_id, max_steps, max_duration_s)
+    key += (js_budget_s, max_value_length, max_values_length, seed, trace)
+    context = None if contact or variables else _contexts.get(key)
+    if context is None:
+        context = CallContext(
+            callerid=callerid,
+            phonenumber=phonenumber,
+            dnis=dnis,
+            call_id=call_id,
+            contact=contact or {},
+            variables={str(k): str(v) for k, v in variables.items()} if variables else {},
+            max_steps=max_steps,
+            max_duration_s=max_duration_s,
+            js_budget_s=js_budget_s,
+            js_clock=time.thread_time,
+            js_eval_cost_s=VIRTUAL_EVAL_COST_S,
+            max_value_length=max_value_length,
+            max_values_length=max_values_length,
+            seed=seed,
+            plan_loader=_load_plan,
+            trace=trace,
+        )
+        if not (contact or variables) and len(_contexts) < _CONTEXTS_SIZE:
+            _contexts[key] = context
     session = CallSession(plan, context)
     script = Script(amd, script_inputs, outcomes, make_responder(http))
     return SimDriver(session, script, to_epoch(now), trace=trace).run()
+
+
+#: shared contexts of calls without contact or variables (by the other arguments)
+_contexts: dict[tuple[object, ...], CallContext] = {}
+_CONTEXTS_SIZE = 256
 
 
 def _load_plan(text: str) -> Plan:

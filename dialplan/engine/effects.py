@@ -168,6 +168,8 @@ Effect = (
 # Effects that carry only a small id or a fixed reason are immutable values, so one shared
 # object can stand for all of them: the engine emits several per call.
 _SHARED_IDS = 256
+#: a plan's constant ``Play`` effects are shared for play ids below this (``PlaySpec.effects``)
+SHARED_PLAY_IDS = 64
 _STOP_COLLECTING = tuple(StopCollecting(i) for i in range(_SHARED_IDS))
 _HANGUPS = {reason: Hangup(reason) for reason in ("hangup", "error", "transfer")}
 
@@ -177,6 +179,22 @@ def stop_collecting(collect_id: int) -> StopCollecting:
     if 0 <= collect_id < _SHARED_IDS:
         return _STOP_COLLECTING[collect_id]
     return StopCollecting(collect_id)
+
+
+_STASHED: dict[tuple[str, str], StashResponse] = {}
+_STASHED_SIZE = 4096
+
+
+def stash_response(question: str, response: str) -> StashResponse:
+    """``StashResponse(question, response)`` (shared instances for short answers; at most
+    ``_STASHED_SIZE`` of them, none added when full)."""
+    key = (question, response)
+    effect = _STASHED.get(key)
+    if effect is None:
+        effect = StashResponse(question, response)
+        if len(_STASHED) < _STASHED_SIZE and len(question) + len(response) <= 200:
+            _STASHED[key] = effect
+    return effect
 
 
 def hangup(reason: str) -> Hangup:

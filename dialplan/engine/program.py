@@ -6,7 +6,9 @@ dictionary lookups while a call runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from ..model import (
     Catch,
@@ -23,9 +25,15 @@ from ..model import (
     PatternKind,
     Plan,
     Play,
+    Setvar,
+    Stash,
 )
+from ..model.tags import LINE_TAG_NAMES
+from . import effects as fx
+from .handlers import ENTER
 
 Next = Node | InputPhase | None
+Step = tuple[Callable[[Any, Any], None] | None, Next, bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +47,9 @@ class MenuTable:
     phase: InputPhase
     #: decision label of each keypress (its pattern key)
     labels: dict[Keypress, str]
+    #: the menu's ``CollectDigits`` effects by collect id, shared by every call of the plan
+    #: (ids below ``fx.SHARED_PLAY_IDS`` only)
+    collects: dict[int, fx.CollectDigits] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +62,9 @@ class PlaySpec:
     text: str | None
     #: ``call.path`` of the play tag
     path: str
+    #: the ``Play`` effects of a constant text by play id, shared by every call of the plan
+    #: (effects are immutable; ids below ``fx.SHARED_PLAY_IDS`` only)
+    effects: dict[int, fx.Play] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -69,6 +83,13 @@ class Program:
     #: plain blocks (dialplan, keypress, live, machine, else, catch) → their first child; the
     #: run loop enters them without a handler call (empty blocks are left to the handler)
     blocks: dict[Node, Node | InputPhase]
+    #: the run loop's view of each node, one lookup per step: ``(enter, next, needs_line)`` —
+    #: the handler's ``enter`` (None for a plain block: ``next`` is then its first child), the
+    #: normal continuation, and whether the tag is skipped once the caller hung up (spec §2.5)
+    steps: dict[Node, Step]
+    #: the variable name of each ``<setvar>``/``<stash>`` whose varname has no ``${…}``
+    #: (stripped); the others are rendered per call
+    names: dict[Node, str]
 
 
 _PLAIN_BLOCKS = (Dialplan, Keypress, Live, Machine, Else, Catch)
@@ -120,7 +141,19 @@ def compile_plan(plan: Plan) -> Program:
         for node, first in enter.items()
         if isinstance(node, _PLAIN_BLOCKS) and first is not None
     }
-    return Program(plan, after, enter, path, catches, menus, plays, blocks)
+    steps: dict[Node, Step] = {}
+    for node in plan.nodes:
+        first = blocks.get(node)
+        if first is not None:
+            steps[node] = (None, first, False)
+        else:
+            steps[node] = (ENTER[type(node)], after[node], node.tag in LINE_TAG_NAMES)
+    names: dict[Node, str] = {
+        node: node.varname.placeholder().strip()
+        for node in plan.nodes
+        if isinstance(node, Setvar | Stash) and node.varname.is_constant
+    }
+    return Program(plan, after, enter, path, catches, menus, plays, blocks, steps, names)
 
 
 def _step(node: Node) -> str:

@@ -94,4 +94,4 @@ def record(cls: type[T]) -> type[T]:
             "__signature__": inspect.signature(fields_cls),
         },
     )
-    return public  # type: ignore[return-value]
+    return public

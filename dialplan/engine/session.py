@@ -19,13 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import assert_never
+from typing import Any
 
 from ..expr.js import JsError, JsSandbox, literal_condition, literal_value
 from ..expr.substitute import substitute
 from ..expr.template import Literal, Template, ValueTooLong
 from ..model import InputPhase, Node, Plan
-from ..model.tags import LINE_TAG_NAMES
 from . import effects as fx
 from . import events as ev
 from .budget import CallBudget, LimitExceeded
@@ -41,7 +40,7 @@ from .events import (
     RecordingDone,
     TransferDone,
 )
-from .handlers import ENTER, ON_EVENT
+from .handlers import ON_EVENT
 from .handlers.catch import on_caller_hangup, stray_digit
 from .handlers.menu import MenuInput, input_phase
 from .program import Next, Program, program_for
@@ -52,14 +51,41 @@ from .wait import WaitFor
 class CallSession:
     """The engine side of one call. ``start(now)``, then ``send(event, now)`` until ``done``."""
 
+    __slots__ = (
+        "_ids",
+        "_js",
+        "answered_by",
+        "budget",
+        "contact",
+        "ctx",
+        "emit",
+        "ended",
+        "hangup_catch_fired",
+        "input",
+        "lastinput",
+        "line_gone",
+        "next",
+        "node",
+        "now",
+        "out",
+        "plan",
+        "program",
+        "result",
+        "t0",
+        "vars",
+        "wait_id",
+        "wait_node",
+        "waits_for",
+    )
+
     def __init__(self, plan: Plan, context: CallContext | None = None) -> None:
         self.plan = plan
-        self.ctx = context if context is not None else CallContext()
+        self.ctx = ctx = context if context is not None else CallContext()
         self.program: Program = program_for(plan)
         self.result = CallResult()
-        self.vars: dict[str, str] = dict(self.ctx.variables)
-        self.budget = CallBudget(self.ctx, sum(map(len, self.vars.values())))
-        self.contact = normalise_contact(self.ctx.contact) if self.ctx.contact else {}
+        self.vars: dict[str, str] = dict(ctx.variables)
+        self.budget = CallBudget(ctx, sum(map(len, self.vars.values())) if self.vars else 0)
+        self.contact = normalise_contact(ctx.contact) if ctx.contact else {}
         self.lastinput = ""
         self.now = 0.0
         self.t0: float | None = None
@@ -107,35 +133,17 @@ class CallSession:
             self.fail(f"call exceeded the maximum duration of {self.ctx.max_duration_s:g} s")
         else:
             try:
-                # each event goes to the handler of the node that waits for it; the caller's
-                # hang-up and the answer are the call's own (every event type is listed)
-                match event:
-                    case (
-                        PlaybackDone()
-                        | DigitPressed()
-                        | InputTimeout()
-                        | TransferDone()
-                        | RecordingDone()
-                        | HttpDone()
-                        | PauseDone()
-                    ):
-                        node = self.wait_node
-                        if node is not None:
-                            ON_EVENT[type(node)](self, node, event)
-                        elif type(event) is DigitPressed:
-                            stray_digit(self, event.key)
-                    case CallerHangup():
-                        on_caller_hangup(self)
-                    case Answered():
-                        if self.waits_for is WaitFor.ANSWER:
-                            verdict = event.answered_by
-                            self.answered_by = verdict if verdict in ("live", "machine") else "live"
-                            self.waits_for = None
-                            self.next = self.plan.root
-                            if self.ctx.trace:
-                                self.trace("call", f"answered ({self.answered_by})")
-                    case _:
-                        assert_never(event)
+                # each event goes to the handler of the node that waits for it (ROUTES: None);
+                # the caller's hang-up and the answer are the call's own
+                route = ROUTES[type(event)]
+                if route is None:
+                    node = self.wait_node
+                    if node is not None:
+                        ON_EVENT[type(node)](self, node, event)
+                    elif type(event) is DigitPressed:
+                        stray_digit(self, event.key)
+                else:
+                    route(self, event)
                 if self.waits_for is None and not self.ended:
                     self.run()
             except JsError as exc:
@@ -147,41 +155,44 @@ class CallSession:
         self.result.effects.extend(out)
         return out
 
+    def _answered(self, event: Answered) -> None:
+        if self.waits_for is WaitFor.ANSWER:
+            verdict = event.answered_by
+            self.answered_by = verdict if verdict in ("live", "machine") else "live"
+            self.waits_for = None
+            self.next = self.plan.root
+            if self.ctx.trace:
+                self.trace("call", f"answered ({self.answered_by})")
+
     # ----------------------------------------------------------------- run loop
     def run(self) -> None:
         """Execute nodes until the call waits for the driver or ends."""
         max_steps = self.ctx.max_steps
         result = self.result
-        enter = ENTER
-        blocks = self.program.blocks
+        table = self.program.steps
         while self.waits_for is None and not self.ended:
             item = self.next
             if item is None:
                 self.finish("caller_hangup" if self.line_gone else "hangup", "hangup")
                 return
-            kind = type(item)
-            if kind is InputPhase:
-                self.node = item.menu  # type: ignore[union-attr]
-                input_phase(self, item.menu)  # type: ignore[union-attr]
+            if type(item) is InputPhase:
+                self.node = item.menu
+                input_phase(self, item.menu)
                 continue
-            block = blocks.get(item)  # type: ignore[arg-type]
-            if block is not None:  # a block runs its children in order (spec §2.1)
-                result.steps += 1
-                if result.steps > max_steps:
-                    self.fail(f"step limit exceeded: more than {max_steps} tags executed")
-                    return
-                self.node = item  # type: ignore[assignment]
-                self.next = block
-                continue
+            node: Node = item  # type: ignore[assignment]  # not an InputPhase (checked above)
+            step = table.get(node)
+            if step is None:  # a handler replaced the plan (<gotoXML>)
+                table = self.program.steps
+                step = table[node]
             steps = result.steps = result.steps + 1
             if steps > max_steps:
                 self.fail(f"step limit exceeded: more than {max_steps} tags executed")
                 return
-            self.node = item  # type: ignore[assignment]
-            self.next = self.program.after[item]  # type: ignore[index]
-            if self.line_gone and item.tag in LINE_TAG_NAMES:  # type: ignore[union-attr]
-                continue
-            enter[kind](self, item)
+            self.node = node
+            enter, self.next, needs_line = step
+            # a plain block runs its children in order (spec §2.1): no handler call
+            if enter is not None and not (needs_line and self.line_gone):
+                enter(self, node)
 
     # ----------------------------------------------------------------- the handlers' API
     def new_id(self) -> int:
@@ -275,7 +286,7 @@ class CallSession:
         result = self.result
         result.outcome = outcome
         result.error = error
-        result.variables = dict(self.vars)
+        result.variables = self.vars  # no copy: nothing changes them once the call ended
         result.answered_by = self.answered_by
         result.duration_s = self.elapsed
         if error:
@@ -304,7 +315,7 @@ class CallSession:
         position and takes the new value)."""
         self.budget.check("stashed value", name, value, self.result.stash.get(name))
         self.result.stash[name] = value
-        self.out.append(fx.StashResponse(name, value))
+        self.out.append(fx.stash_response(name, value))
 
     @property
     def js(self) -> JsSandbox:
@@ -440,3 +451,18 @@ class CallSession:
         else:
             why = text
         return f"JavaScript in {where} stopped: {why}"
+
+
+#: Where each event type goes (every type of ``ev.Event`` is a key; a test checks it): None →
+#: the handler of the node that waits for it, else a function of (session, event).
+ROUTES: dict[type, Callable[[Any, Any], None] | None] = {
+    PlaybackDone: None,
+    DigitPressed: None,
+    InputTimeout: None,
+    TransferDone: None,
+    RecordingDone: None,
+    HttpDone: None,
+    PauseDone: None,
+    CallerHangup: lambda session, event: on_caller_hangup(session),
+    Answered: CallSession._answered,
+}

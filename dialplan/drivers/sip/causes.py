@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...engine.events import TransferOutcome
+
 #: result codes of a call that was not answered (answered calls are ``LA``/``AM``)
 BUSY = "BUSY"
 NO_ANS = "NO_ANS"
@@ -81,7 +83,7 @@ def media_failure(reason: str) -> Failure:
     return Failure(refused.result, refused.cause, 200, reason)
 
 
-def transfer_outcome(status: int) -> str:
+def transfer_outcome(status: int) -> TransferOutcome:
     """A REFER NOTIFY sipfrag status → engine ``TransferDone.outcome``."""
     if 200 <= status < 300:
         return "answered"

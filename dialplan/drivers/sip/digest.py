@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 class DigestError(ValueError):
@@ -70,7 +72,7 @@ def _parse_params(text: str) -> dict[str, str]:
     return params
 
 
-def _hash(algorithm: str) -> type:
+def _hash(algorithm: str) -> Callable[[bytes], Any]:
     algo = algorithm.upper().removesuffix("-SESS")
     if algo == "MD5":
         return hashlib.md5

@@ -348,7 +348,8 @@ class CallRun:
         try:
             hangup = asyncio.ensure_future(self.call.hangup_event.wait())
             limit = min(config.total_analysis_ms / 1000 + 1.0, deadline - time.monotonic())
-            await asyncio.wait({done, hangup}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+            waiting: set[asyncio.Future[Any]] = {done, hangup}
+            await asyncio.wait(waiting, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
             hangup.cancel()
             if done.done():
                 return done.result()
@@ -449,7 +450,7 @@ class CallRun:
         the first number; waterfall tries the numbers in turn until one answers."""
         numbers = effect.numbers if effect.mode == "waterfall" else effect.numbers[:1]
         started = time.monotonic()
-        outcome = "failed"
+        outcome: ev.TransferOutcome = "failed"
         for number in numbers:
             try:
                 target = self.driver.config.transfer_target(number)
@@ -462,7 +463,7 @@ class CallRun:
                 break
         self.post(
             ev.TransferDone(outcome, time.monotonic() - started if outcome == "answered" else 0.0)
-        )  # type: ignore[arg-type]
+        )
 
     def _record(self, effect: fx.Record) -> None:
         ctx = self.session.ctx

@@ -19,11 +19,22 @@ def play(s: CallSession, node: Play) -> None:
     menu = spec.menu
     if menu is not None and s.input.barge is menu:
         return  # barged-in: the remaining prompt audio is skipped (spec §2.3)
-    value = spec.text if spec.text is not None else s.render(node.value).strip()
     kind = node.kind
-    s.prompt(value if kind != "callfireid" else f"callfireid:{value}")
-    pid = s.wait(WaitFor.PLAY, node)
-    s.emit(fx.Play(pid, kind, value, node.voice, node.cache, menu is not None, spec.path))
+    value = spec.text
+    if value is not None:  # a constant text: its effect for this id may already exist
+        s.prompt(value if kind != "callfireid" else f"callfireid:{value}")
+        pid = s.wait(WaitFor.PLAY, node)
+        effect = spec.effects.get(pid)
+        if effect is None:
+            effect = fx.Play(pid, kind, value, node.voice, node.cache, menu is not None, spec.path)
+            if pid < fx.SHARED_PLAY_IDS:
+                spec.effects[pid] = effect
+    else:
+        value = s.render(node.value).strip()
+        s.prompt(value if kind != "callfireid" else f"callfireid:{value}")
+        pid = s.wait(WaitFor.PLAY, node)
+        effect = fx.Play(pid, kind, value, node.voice, node.cache, menu is not None, spec.path)
+    s.emit(effect)
     if s.ctx.trace:
         s.trace("ivr", f"says: {value}" if kind == "tts" else f"plays {kind} {value}")
 

@@ -11,7 +11,9 @@ if TYPE_CHECKING:
 
 
 def setvar(s: CallSession, node: Setvar) -> None:
-    name = s.render(node.varname).strip()
+    name = s.program.names.get(node)
+    if name is None:
+        name = s.render(node.varname).strip()
     value = s.evaluate(node.value)
     s.assign(name, value)
     if s.ctx.trace:
@@ -20,7 +22,9 @@ def setvar(s: CallSession, node: Setvar) -> None:
 
 def stash(s: CallSession, node: Stash) -> None:
     """Spec §3.9: no variable is defined; a repeated varname keeps its first position."""
-    name = s.render(node.varname).strip()
+    name = s.program.names.get(node)
+    if name is None:
+        name = s.render(node.varname).strip()
     value = s.evaluate(node.value)
     s.stash(name, value)
     if s.ctx.trace:

@@ -52,7 +52,13 @@ def input_phase(s: CallSession, node: Menu) -> None:
         entry.digits = ""
         entry.barge = None
     cid = s.wait(WaitFor.INPUT, node)
-    s.emit(fx.CollectDigits(cid, node.max_digits, node.timeout_ms))
+    shared = s.program.menus[node].collects
+    effect = shared.get(cid)
+    if effect is None:
+        effect = fx.CollectDigits(cid, node.max_digits, node.timeout_ms)
+        if cid < fx.SHARED_PLAY_IDS:
+            shared[cid] = effect
+    s.emit(effect)
 
 
 def on_menu_event(s: CallSession, node: Menu, event: ev.Event) -> None:
