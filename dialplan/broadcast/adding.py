@@ -20,8 +20,8 @@ from .fingerprint import check_inputs, file_sha256
 from .loader import BATCH, load_dnc, read_header, recipient_rows
 from .phones import Normalizer
 from .service import leased
-from .sqlitefile import database_errors
-from .store import InputRow, Store
+from .store.sqlite import InputRow, Store
+from .store.sqlitefile import database_errors
 
 
 @dataclass

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import CampaignError
 from .campaign import SIM_RESULTS, Campaign, split_inputs
 from .phones import Normalizer
-from .store import Store
+from .store.sqlite import Store
 
 BATCH = 5000
 SPECIAL = ("sim_result", "sim_inputs")

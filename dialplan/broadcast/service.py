@@ -17,16 +17,16 @@ from typing import Any
 
 from ..errors import CampaignError
 from .campaign import Campaign, start_of
-from .dispatcher import Clock, Dispatcher, RealClock
-from .driver import CallRunner, SimulatedDriver, TelephonyDriver
-from .events import EventBuilder
 from .fingerprint import check_inputs, current_inputs
-from .lease import Lease
 from .loader import load_dnc, load_recipients, read_header
 from .phones import Normalizer
 from .progress import Progress, ProgressFn
-from .sqlitefile import database_errors
-from .store import CampaignRow, Store
+from .runners.virtual import Clock, Dispatcher, RealClock
+from .store.lease import Lease
+from .store.sqlite import CampaignRow, Store
+from .store.sqlitefile import database_errors
+from .telephony.simulated import CallRunner, SimulatedDriver, TelephonyDriver
+from .webhooks.events import EventBuilder
 
 DEFAULT_DELIVERY_WAIT = 30.0
 
@@ -57,7 +57,7 @@ def campaign_config(c: Campaign) -> dict[str, Any]:
 
 def default_runner(campaign: Campaign) -> CallRunner:
     from .. import load
-    from .runner import EngineRunner
+    from .telephony.engine import EngineRunner
 
     plan = load(campaign.dialplan)
     return EngineRunner(plan, campaign.dialplan.read_text(encoding="utf-8"))
@@ -162,14 +162,14 @@ def run_campaign(
                 store.commit()
             deliverer = None
             if deliver and campaign.webhook is not None:
-                from .webhooks import WebhookDeliverer
+                from .webhooks.delivery import WebhookDeliverer
 
                 deliverer = WebhookDeliverer(
                     store, campaign.webhook.secret, allow_private=campaign.allow_private
                 )
             dispatcher_cls: type[Dispatcher] = Dispatcher
             if hasattr(driver, "start"):  # calls run concurrently in real time (SIP)
-                from .realtime import ConcurrentDispatcher
+                from .runners.realtime import ConcurrentDispatcher
 
                 dispatcher_cls = ConcurrentDispatcher
             disp = dispatcher_cls(
@@ -300,7 +300,7 @@ def deliver_outbox(store: Store, campaign: Campaign, max_wait: float) -> int:
     """Deliver pending webhook events (the ``webhooks`` module); returns how many remain."""
     assert campaign.webhook is not None
     try:
-        from . import webhooks
+        from .webhooks import delivery as webhooks
     except ImportError:  # the delivery worker is not installed: events wait in the outbox
         return store.pending_count()
     deliver_fn: Any = getattr(webhooks, "deliver_pending", None)

@@ -13,8 +13,8 @@ import time
 from typing import Any
 
 from dialplan.broadcast.campaign import load_campaign
-from dialplan.broadcast.driver import AttemptOutcome, CallRequest, SimulatedDriver
 from dialplan.broadcast.service import run_campaign
+from dialplan.broadcast.telephony.simulated import AttemptOutcome, CallRequest, SimulatedDriver
 from dialplan.errors import DialplanError
 
 from .helpers import fake_runner

@@ -16,8 +16,8 @@ import pytest
 
 from dialplan.broadcast.adding import add_recipients
 from dialplan.broadcast.campaign import load_campaign
-from dialplan.broadcast.driver import AttemptOutcome, CallRequest, SimulatedDriver
 from dialplan.broadcast.service import run_campaign
+from dialplan.broadcast.telephony.simulated import AttemptOutcome, CallRequest, SimulatedDriver
 from dialplan.errors import CampaignError
 
 from .helpers import count, fake_runner, write_campaign
@@ -215,7 +215,7 @@ def test_add_refusals_are_one_line(tmp_path: Path, setup: str, csv_text: str, me
         con.commit()
         con.close()
     elif setup == "none":
-        from dialplan.broadcast.store import Store
+        from dialplan.broadcast.store.sqlite import Store
 
         Store(db).close()
     before = count(db, "SELECT COUNT(*) FROM recipients")

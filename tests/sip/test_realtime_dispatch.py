@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 from dialplan.broadcast.campaign import load_campaign
-from dialplan.broadcast.driver import AttemptOutcome, CallRequest
+from dialplan.broadcast.reporting.stats import export_rows
 from dialplan.broadcast.service import run_campaign
-from dialplan.broadcast.stats import export_rows
-from dialplan.broadcast.store import Store
+from dialplan.broadcast.store.sqlite import Store
+from dialplan.broadcast.telephony.simulated import AttemptOutcome, CallRequest
 
 PLAN = '<dialplan name="T"><play type="tts">Hi</play></dialplan>\n'
 

@@ -99,9 +99,9 @@ start = "2026-12-01T12:00:00Z"
 def child(campaign_path: str, db: str, runner_kind: str) -> None:
     """Run the campaign in this process and print a JSON line with the figures."""
     from dialplan.broadcast.campaign import load_campaign
+    from dialplan.broadcast.reporting.stats import campaign_stats
     from dialplan.broadcast.service import default_runner, run_campaign
-    from dialplan.broadcast.stats import campaign_stats
-    from dialplan.broadcast.store import Store
+    from dialplan.broadcast.store.sqlite import Store
 
     campaign = load_campaign(campaign_path)
     runner: Any
@@ -116,7 +116,7 @@ def child(campaign_path: str, db: str, runner_kind: str) -> None:
     if runner_kind == "engine":
         runner = default_runner(campaign)
     else:
-        from dialplan.broadcast.driver import CallSpec, CallSummary
+        from dialplan.broadcast.telephony.simulated import CallSpec, CallSummary
 
         def runner(spec: CallSpec) -> CallSummary:  # stand-in when the engine is absent
             if spec.amd == "machine":

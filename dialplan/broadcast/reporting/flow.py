@@ -17,7 +17,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from ..flowgraph import _DOT_SHAPES, picture, to_dot
+from ...flowgraph import _DOT_SHAPES, picture, to_dot
 
 #: larger plans are not drawn in the report (``dialplan graph`` draws them on their own)
 MAX_BOXES = 300
@@ -56,8 +56,8 @@ class FlowFigure:
 
 def flow_figure(dialplan: Path) -> FlowFigure:
     """The figure for the dialplan file ``dialplan`` (a note instead when it cannot be drawn)."""
-    from ..model import build_plan
-    from ..parse import ParseFailure, parse, read_source
+    from ...model import build_plan
+    from ...parse import ParseFailure, parse, read_source
 
     try:
         plan = build_plan(parse(read_source(str(dialplan))))

@@ -42,7 +42,7 @@ from typing import Any
 
 import jinja2
 
-from .reportflow import FlowFigure
+from .flow import FlowFigure
 
 __all__ = [
     "ATTEMPTS",

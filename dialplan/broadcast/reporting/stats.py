@@ -13,11 +13,11 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
-from ..errors import UsageError
+from ...errors import UsageError
+from ..skipped import SkipReasons
+from ..store.sqlite import CampaignRow, Store
+from ..webhooks.undelivered import undelivered, undelivered_text
 from .csvsafe import neutralise_row
-from .skipped import SkipReasons
-from .store import CampaignRow, Store
-from .undelivered import undelivered, undelivered_text
 
 #: final result → the CallBroadcastStats counter it is counted in
 COUNTER = {
@@ -187,7 +187,7 @@ def delivery_note(store: Store, name: str) -> str:
 def _iso(t: float | None) -> str:
     if t is None:
         return ""
-    from .events import iso
+    from ..webhooks.events import iso
 
     return iso(round(t * 1000))
 

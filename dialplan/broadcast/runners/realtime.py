@@ -1,6 +1,6 @@
 """Dispatching on the wall clock to a driver whose calls run concurrently (real telephony).
 
-The :class:`~dialplan.broadcast.dispatcher.Dispatcher` books each attempt the moment the
+The :class:`~dialplan.broadcast.runners.virtual.Dispatcher` books each attempt the moment the
 driver returns it, which suits the simulated driver (an attempt is computed, not lived). A
 real driver needs seconds per call and many calls at once: a :class:`ConcurrentDriver` starts
 a call and hands back a future, and :class:`ConcurrentDispatcher` keeps up to ``max_active``
@@ -19,9 +19,9 @@ import math
 import time
 from typing import Any, Protocol
 
-from .dispatcher import Dispatcher, _Queue
-from .driver import AttemptOutcome, CallRequest
-from .store import Pending
+from ..store.sqlite import Pending
+from ..telephony.simulated import AttemptOutcome, CallRequest
+from .virtual import Dispatcher, _Queue
 
 
 class ConcurrentDriver(Protocol):

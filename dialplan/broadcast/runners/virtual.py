@@ -24,14 +24,14 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .campaign import Campaign, split_inputs
-from .driver import AttemptOutcome, CallRequest, TelephonyDriver, voice_id_for
-from .events import EventBuilder
-from .loader import column_letter
-from .phones import Normalizer
-from .progress import Progress, ProgressFn, Waiting
-from .store import Pending, Store
-from .windows import Windows, windows_for
+from ..campaign import Campaign, split_inputs
+from ..loader import column_letter
+from ..phones import Normalizer
+from ..progress import Progress, ProgressFn, Waiting
+from ..scheduler.windows import Windows, windows_for
+from ..store.sqlite import Pending, Store
+from ..telephony.simulated import AttemptOutcome, CallRequest, TelephonyDriver, voice_id_for
+from ..webhooks.events import EventBuilder
 
 PAGE = 1000
 #: real-clock waits shorter than this (ms) are not announced (the rate limit, short retries)

@@ -2,7 +2,7 @@
 
 Everything the engine persists goes through :class:`Store` (so a PostgreSQL implementation can
 follow with the same methods): campaigns, recipients, attempts, responses and the webhook outbox
-(:class:`~dialplan.broadcast.outbox.Outbox`). Writes are batched by the caller: nothing is
+(:class:`~dialplan.broadcast.webhooks.outbox.Outbox`). Writes are batched by the caller: nothing is
 committed until :meth:`Store.commit`, so a crash loses only uncommitted (and therefore
 never-reported) work.
 """
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .driver import voice_id_for
+from ..telephony.simulated import voice_id_for
+from ..webhooks.outbox import OutboxEvent
 from .lease import LEASES_TABLE
-from .outbox import OutboxEvent
 from .sqlitefile import database_error, open_readonly
 
 SCHEMA_VERSION = 1
@@ -589,7 +589,7 @@ class Store:
         ):
             yield (row[0] or voice_id_for(broadcast_id, row[6], row[7]), *row[1:6])
 
-    # -- the webhook outbox (dialplan.broadcast.outbox.Outbox) --------------------------
+    # -- the webhook outbox (dialplan.broadcast.webhooks.outbox.Outbox) --------------------------
     def add(self, event_id: str, url: str, body: bytes, now: float) -> None:
         self.db.execute(
             "INSERT OR IGNORE INTO outbox (event_id, url, body, created_at, next_attempt_at)"

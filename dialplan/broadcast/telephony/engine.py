@@ -1,4 +1,4 @@
-"""The default :class:`~dialplan.broadcast.driver.CallRunner`: the engine's ``simulate``.
+"""The default :class:`~dialplan.broadcast.telephony.simulated.CallRunner`: the engine's ``simulate``.
 
 Calls are cached: two calls with the same AMD verdict, the same inputs and the same values of
 every ``contact.*`` / ``call.*`` variable the dialplan mentions end the same way (the engine is
@@ -12,8 +12,8 @@ import re
 from collections import OrderedDict
 from typing import Any
 
-from ..model import Plan
-from .driver import CallSpec, CallSummary
+from ...model import Plan
+from .simulated import CallSpec, CallSummary
 
 _CONTACT = re.compile(r"contact\.([A-Za-z_][\w.-]*)")
 _CALL = re.compile(r"call\.([A-Za-z_][\w.]*)")
@@ -69,7 +69,7 @@ class EngineRunner:
 
 def run_engine(plan: Plan, spec: CallSpec) -> CallSummary:
     """One call through ``dialplan.simulate``, summarised."""
-    from .. import simulate
+    from ... import simulate
 
     result = simulate(
         plan,

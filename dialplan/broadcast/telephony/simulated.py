@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .campaign import Campaign
+from ..campaign import Campaign
 
 #: Q.850 cause and reason text per attempt result
 Q850: dict[str, tuple[int, str]] = {

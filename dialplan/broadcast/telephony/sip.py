@@ -3,7 +3,7 @@
 :class:`SipCampaignDriver` runs one asyncio loop in a background thread with one
 :class:`~dialplan.drivers.sip.driver.SipDriver` (one UDP socket for every call); ``start``
 hands back a future per attempt for the
-:class:`~dialplan.broadcast.realtime.ConcurrentDispatcher`. Recipient numbers become request
+:class:`~dialplan.broadcast.runners.realtime.ConcurrentDispatcher`. Recipient numbers become request
 URIs on the configured trunk (``sip:+15551234567@<[sip] proxy>``).
 """
 
@@ -15,14 +15,14 @@ import threading
 import time
 from typing import Any
 
-from ..drivers.sip.config import from_mapping
-from ..drivers.sip.driver import CallOutcome, SipDriver
-from ..engine.context import CallContext
-from ..errors import CampaignError
-from ..model import Plan
-from .campaign import Campaign
-from .driver import AttemptOutcome, CallRequest
-from .runner import summarize
+from ...drivers.sip.config import from_mapping
+from ...drivers.sip.driver import CallOutcome, SipDriver
+from ...engine.context import CallContext
+from ...errors import CampaignError
+from ...model import Plan
+from ..campaign import Campaign
+from .engine import summarize
+from .simulated import AttemptOutcome, CallRequest
 
 _ANSWERED_BY = {"live": "HUMAN", "machine": "MACHINE"}
 

@@ -28,7 +28,7 @@ Signatures
 
 Delivery
 --------
-:func:`deliver_pending` drains an :class:`~dialplan.broadcast.outbox.Outbox` until it is empty or
+:func:`deliver_pending` drains an :class:`~dialplan.broadcast.webhooks.outbox.Outbox` until it is empty or
 ``max_wait_s`` is over, and returns a :class:`DeliveryReport` (``pending`` = how many are still
 undelivered). Each due event is POSTed with ``Content-Type: application/json``, the signature,
 ``X-Dialplan-Event-Id``, ``X-Dialplan-Attempt`` and a ``User-Agent``. A 2xx answer means delivered;
@@ -58,9 +58,9 @@ from typing import Any, Final, Literal
 
 import httpx
 
-from .. import __version__
-from ..netguard import Resolver, UnsafeUrl, guarded_transport
-from . import webhook_contract as contract
+from ... import __version__
+from ...netguard import Resolver, UnsafeUrl, guarded_transport
+from . import contract
 from .outbox import Outbox, OutboxEvent
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""The webhook events of a campaign's calls, built with :mod:`dialplan.broadcast.webhooks`.
+"""The webhook events of a campaign's calls, built with :mod:`dialplan.broadcast.webhooks.delivery`.
 
 Per attempt: ``ringing`` (not for busy lines or carrier errors), ``connected`` (answered calls,
 with the AMD verdict when AMD is on), ``playstate`` initiated/playfinished per prompt (at most
@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from . import webhooks
-from .driver import REASONS, AttemptOutcome
+from ..telephony.simulated import REASONS, AttemptOutcome
+from . import delivery as webhooks
 
 MAX_PROMPT_EVENTS = 10
 
