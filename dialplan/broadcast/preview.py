@@ -18,7 +18,7 @@ from .reporting.stats import campaign_stats
 from .service import check_webhook_url, default_runner, run_campaign
 from .skipped import SkipReasons
 from .store.sqlite import Store
-from .telephony.simulated import CallRunner, CallSpec
+from .telephony.port import CallRunner, CallSpec
 from .webhooks.events import iso
 
 SKIP_REASONS = {

@@ -134,16 +134,13 @@ def run(
 
         clock = "real"
         telephony = SipCampaignDriver(camp, load(camp.dialplan))
-    try:
-        if show:
-            report = _run_with_progress(camp, db, clock, max_wait, telephony, tty, wait)
-        else:
-            report = run_campaign(
-                camp, db, clock=clock, max_wait=max_wait, driver=telephony, **_waiting(wait)
-            )
-    finally:
-        if telephony is not None:
-            telephony.close()
+    # the runner opens and closes the driver on its own loop
+    if show:
+        report = _run_with_progress(camp, db, clock, max_wait, telephony, tty, wait)
+    else:
+        report = run_campaign(
+            camp, db, clock=clock, max_wait=max_wait, driver=telephony, **_waiting(wait)
+        )
     store = Store(db, readonly=True)
     try:
         stats = campaign_stats(store, camp.name)

@@ -13,7 +13,7 @@ import pytest
 from dialplan.broadcast.campaign import load_campaign
 from dialplan.broadcast.reporting.csvsafe import neutralise
 from dialplan.broadcast.service import run_campaign
-from dialplan.broadcast.telephony.simulated import CallSpec, CallSummary
+from dialplan.broadcast.telephony.port import CallSpec, CallSummary
 
 from .helpers import write_campaign
 

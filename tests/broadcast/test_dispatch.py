@@ -14,7 +14,7 @@ from dialplan.broadcast.campaign import load_campaign
 from dialplan.broadcast.reporting.stats import campaign_stats, export_rows
 from dialplan.broadcast.service import run_campaign
 from dialplan.broadcast.store.sqlite import Store
-from dialplan.broadcast.telephony.simulated import CallSpec, CallSummary
+from dialplan.broadcast.telephony.port import CallSpec, CallSummary
 
 from .helpers import campaign, fake_runner, write_campaign
 

@@ -17,7 +17,8 @@ import pytest
 from dialplan.broadcast.adding import add_recipients
 from dialplan.broadcast.campaign import load_campaign
 from dialplan.broadcast.service import run_campaign
-from dialplan.broadcast.telephony.simulated import AttemptOutcome, CallRequest, SimulatedDriver
+from dialplan.broadcast.telephony.port import AttemptOutcome, CallRequest
+from dialplan.broadcast.telephony.simulated import SimulatedDriver
 from dialplan.errors import CampaignError
 
 from .helpers import count, fake_runner, write_campaign
@@ -37,16 +38,16 @@ def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     )
 
 
-class Recording:
+class Recording(SimulatedDriver):
     """The simulated driver, remembering every (recipient, attempt) it places."""
 
     def __init__(self, path: Path) -> None:
-        self.inner = SimulatedDriver(load_campaign(path), fake_runner)
+        super().__init__(load_campaign(path), fake_runner)
         self.placed: list[tuple[int, int]] = []
 
     def place(self, call: CallRequest, now: float) -> AttemptOutcome:
         self.placed.append((call.recipient_id, call.attempt_no))
-        return self.inner.place(call, now)
+        return super().place(call, now)
 
 
 def run(path: Path, db: Path) -> list[tuple[int, int]]:

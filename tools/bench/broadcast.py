@@ -116,7 +116,7 @@ def child(campaign_path: str, db: str, runner_kind: str) -> None:
     if runner_kind == "engine":
         runner = default_runner(campaign)
     else:
-        from dialplan.broadcast.telephony.simulated import CallSpec, CallSummary
+        from dialplan.broadcast.telephony.port import CallSpec, CallSummary
 
         def runner(spec: CallSpec) -> CallSummary:  # stand-in when the engine is absent
             if spec.amd == "machine":

@@ -1,116 +1,116 @@
-"""Dispatching on the wall clock to a driver whose calls run concurrently (real telephony).
+"""The real-clock runner: one asyncio loop for the scheduler, the calls and the webhooks.
 
-The :class:`~dialplan.broadcast.runners.virtual.Dispatcher` books each attempt the moment the
-driver returns it, which suits the simulated driver (an attempt is computed, not lived). A
-real driver needs seconds per call and many calls at once: a :class:`ConcurrentDriver` starts
-a call and hands back a future, and :class:`ConcurrentDispatcher` keeps up to ``max_active``
-of them in flight, starts new ones no faster than ``calls_per_second`` inside the campaign's
-windows, and books each attempt (retries included) when its future completes.
-
-Resume: attempts are committed as they finish; calls still in flight when the process dies
-are placed again on the next run.
+Calls are lived: the driver's ``dial`` runs on this loop (the SIP driver's sockets included — no
+thread bridge) and up to ``max_active`` of them are in flight at once. Before a call is placed its
+attempt is committed (:meth:`~.common.Booking.start`), so a runner that dies mid-call never
+dials that attempt again: on resume it is booked ``INTERNAL_ERROR`` and the retry policy decides.
+Webhook events are delivered by a separate task (:mod:`..webhooks.async_delivery`), so a receiver
+that hangs never delays a call.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import heapq
-import math
+import asyncio
 import time
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import assert_never
 
-from ..store.sqlite import Pending
-from ..telephony.simulated import AttemptOutcome, CallRequest
-from .virtual import Dispatcher, _Queue
+from ..scheduler.core import Done, Fetch, Place, Scheduler, Wait
+from ..telephony.port import AttemptOutcome, TelephonyPort
+from .common import Booking
 
-
-class ConcurrentDriver(Protocol):
-    def start(self, call: CallRequest) -> cf.Future[AttemptOutcome]:
-        """Start dialling ``call`` now; the future completes when the attempt is over."""
-
-    def close(self) -> None: ...
+#: real-clock waits shorter than this (ms) are not announced (the rate limit, short retries)
+ANNOUNCE_WAIT_MS = 1000
 
 
-class ConcurrentDispatcher(Dispatcher):
-    """The dispatcher's queues, windows, rate and bookkeeping, with calls in flight."""
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
-    def run(self, start_ms: int, state: dict[str, Any]) -> int:
-        driver: ConcurrentDriver = self.driver  # type: ignore[assignment]
-        self.errors: list[str] = []
-        max_active = self.c.max_active
-        max_attempts = self.c.retry.max_attempts
-        retry_results = set(self.c.retry.retry_results)
-        inflight: dict[cf.Future[AttemptOutcome], tuple[_Queue, int, Pending, int]] = {}
-        next_slot = 0
+
+async def run_real(
+    sched: Scheduler,
+    booking: Booking,
+    driver: TelephonyPort,
+    *,
+    commit_seconds: float = 2.0,
+    background: Callable[[], Awaitable[None]] | None = None,
+) -> int:
+    """Run until nobody can be called any more and every call has ended; returns the clock
+    (ms). ``background``: a coroutine run beside the calls (webhook delivery), cancelled at
+    the end."""
+    in_flight: dict[asyncio.Task[AttemptOutcome], Place] = {}
+    helper = asyncio.create_task(background()) if background is not None else None
+    await driver.open()
+    try:
+        booking.recover(sched)
+        booking.report(sched, _now_ms())
         last_commit = time.monotonic()
-
-        def now_ms() -> int:
-            return int(time.time() * 1000)
-
-        if self.progress:
-            self.progress(self.snapshot(now_ms()))
-
-        def harvest(timeout: float | None) -> None:
-            if timeout != 0:  # commit before blocking: no lock held while calls ring
-                self._flush()
-                self.store.commit()
-            if not inflight:
-                if timeout:
-                    time.sleep(timeout)
-                return
-            done, _ = cf.wait(list(inflight), timeout=timeout, return_when=cf.FIRST_COMPLETED)
-            for fut in done:
-                q, t, p, n = inflight.pop(fut)
-                try:
-                    out = fut.result()
-                except Exception as exc:  # the driver broke: count it as a carrier error
-                    self.errors.append(repr(exc))
-                    out = AttemptOutcome("CARRIER_ERROR", 41, None, 0.0, 0.0)
-                self._record_outcome(q, t, p, n, out, max_attempts, retry_results)
-
         while True:
-            harvest(0)
-            if time.monotonic() - last_commit >= self.commit_seconds:
-                self._checkpoint(now_ms(), next_slot, [])
+            _harvest(sched, booking, in_flight, [t for t in in_flight if t.done()])
+            if time.monotonic() - last_commit >= commit_seconds:
+                booking.checkpoint(sched, _now_ms())
                 last_commit = time.monotonic()
-            if len(inflight) >= max_active:
-                harvest(None)
-                continue
-            now = now_ms()
-            t = max(now, next_slot)
-            best: _Queue | None = None
-            best_key = (math.inf, 0)
-            for q in self.queues:
-                if q.dead:
-                    continue
-                head = self._head(q)
-                if head is None:
-                    continue
-                ready = max(t, math.ceil(head.next_at * 1000))
-                opens = q.windows.next_open(ready / 1000)
-                if opens is None:
-                    q.dead = True
-                    continue
-                key = (math.ceil(opens * 1000), head.id)
-                if key < best_key:
-                    best, best_key = q, key
-            if best is None:
-                if not inflight:
+            action = sched.next(_now_ms())
+            match action:
+                case Place():
+                    booking.waiting = None
+                    if action.at > _now_ms():  # the rate: starts 1/cps apart
+                        await asyncio.sleep((action.at - _now_ms()) / 1000)
+                    booking.start(action)  # committed before the call is placed
+                    request = booking.request(action)
+                    task = asyncio.create_task(driver.dial(request, action.at / 1000))
+                    in_flight[task] = action
+                    await asyncio.sleep(0)  # let the call start before the next decision
+                case Wait():
+                    booking.flush(sched)
+                    booking.store.commit()  # no lock held while calls ring
+                    now = _now_ms()
+                    if action.until is not None and action.until - now >= ANNOUNCE_WAIT_MS:
+                        waiting = sched.why(action)
+                        if waiting is not None and waiting != booking.waiting:
+                            booking.waiting = waiting
+                            booking.report(sched, now)
+                    timeout = commit_seconds
+                    if action.until is not None:
+                        timeout = min(timeout, max(action.until - now, 0) / 1000)
+                    if in_flight:
+                        done, _ = await asyncio.wait(
+                            in_flight, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                        )
+                        _harvest(sched, booking, in_flight, list(done))
+                    else:
+                        await asyncio.sleep(timeout)
+                case Fetch():
+                    booking.fetch(sched, action.zone_id, action.after)
+                case Done():
+                    end = max(action.at, _now_ms())
                     break
-                harvest(None)  # a finished call may bring a retry back
-                continue
-            if best_key[0] > now:
-                self._wait_for(best, now, int(best_key[0]))
-                harvest(min((best_key[0] - now) / 1000, 1.0))
-                continue
-            self.waiting = None
-            _, _, head = heapq.heappop(best.heap)
-            if head.e164 in self.runtime_dnc:
-                self._final(head, head.attempts, "DNC")
-                continue
-            n = head.attempts + 1
-            inflight[driver.start(self._request(head, n))] = (best, now, head, n)
-            next_slot = now + self.spacing
-        end = now_ms()
-        self._checkpoint(end, next_slot, [])
+                case _:
+                    assert_never(action)
+        sched.now = end
+        sched.active.clear()
+        booking.checkpoint(sched, end)
         return end
+    finally:
+        for task in in_flight:
+            task.cancel()
+        if helper is not None:
+            helper.cancel()
+            await asyncio.gather(helper, return_exceptions=True)
+        await driver.close()
+
+
+def _harvest(
+    sched: Scheduler,
+    booking: Booking,
+    in_flight: dict[asyncio.Task[AttemptOutcome], Place],
+    done: list[asyncio.Task[AttemptOutcome]],
+) -> None:
+    for task in done:
+        place = in_flight.pop(task)
+        try:
+            out = task.result()
+        except Exception as exc:  # the driver broke: count it as a carrier error
+            booking.errors.append(repr(exc))
+            out = AttemptOutcome("CARRIER_ERROR", 41, None, 0.0, 0.0)
+        booking.book(sched, place, out)

@@ -17,91 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..telephony.simulated import voice_id_for
+from ..telephony.port import voice_id_for
 from ..webhooks.outbox import OutboxEvent
-from .lease import LEASES_TABLE
+from .migrations import LATEST, QUEUE_INDEX, check_version, migrate
+from .rows import AttemptRow, InFlight, Pending, RecipientUpdate, ResponseRow
 from .sqlitefile import database_error, open_readonly
-
-SCHEMA_VERSION = 1
-
-_QUEUE_INDEX = """CREATE INDEX IF NOT EXISTS recipients_queue
-    ON recipients (campaign_id, zone_id, next_at, id) WHERE final_result IS NULL"""
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS campaigns (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    broadcast_id TEXT NOT NULL,
-    config TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'loading',
-    loaded_rows INTEGER NOT NULL DEFAULT 0,
-    clock REAL,
-    started_at REAL,
-    finished_at REAL,
-    dispatch TEXT NOT NULL DEFAULT '{}'
-);
-CREATE TABLE IF NOT EXISTS zones (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);
-CREATE TABLE IF NOT EXISTS recipients (
-    id INTEGER PRIMARY KEY,
-    campaign_id INTEGER NOT NULL,
-    row_no INTEGER NOT NULL,
-    phone TEXT NOT NULL,
-    e164 TEXT,
-    region TEXT,
-    zone_id INTEGER,
-    attributes TEXT NOT NULL,
-    sim_result TEXT,
-    sim_inputs TEXT,
-    bucket TEXT NOT NULL DEFAULT 'call_initiated',
-    final_result TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_at REAL NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS attempts (
-    recipient_id INTEGER NOT NULL,
-    attempt_no INTEGER NOT NULL,
-    voice_id TEXT,
-    started_at REAL NOT NULL,
-    answered_at REAL,
-    ended_at REAL NOT NULL,
-    result TEXT NOT NULL,
-    q850_cause INTEGER NOT NULL,
-    answered_by TEXT,
-    duration REAL NOT NULL,
-    PRIMARY KEY (recipient_id, attempt_no)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS responses (
-    id INTEGER PRIMARY KEY,
-    recipient_id INTEGER NOT NULL,
-    attempt_no INTEGER NOT NULL,
-    question TEXT NOT NULL,
-    response TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS responses_recipient ON responses (recipient_id);
-CREATE TABLE IF NOT EXISTS dnc (campaign_id INTEGER NOT NULL, number TEXT NOT NULL,
-    source TEXT NOT NULL, PRIMARY KEY (campaign_id, number)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY,
-    event_id TEXT NOT NULL UNIQUE,
-    url TEXT NOT NULL,
-    body BLOB NOT NULL,
-    created_at REAL NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at REAL NOT NULL DEFAULT 0,
-    delivered_at REAL,
-    last_error TEXT
-);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at, id) WHERE delivered_at IS NULL;
-CREATE TABLE IF NOT EXISTS campaign_inputs (
-    campaign_id INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    path TEXT NOT NULL,
-    recorded_at REAL NOT NULL,
-    PRIMARY KEY (campaign_id, kind, sha256)
-) WITHOUT ROWID;
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,19 +48,6 @@ class InputRow:
     recorded_at: float
 
 
-@dataclass(slots=True)  # not frozen: one per call/row, and frozen init is slow
-class Pending:
-    """A recipient waiting for its next attempt (what the dispatcher queues)."""
-
-    next_at: float
-    id: int
-    e164: str
-    attempts: int
-    attributes: str
-    sim_result: str | None
-    sim_inputs: str | None
-
-
 class Store:
     """SQLite implementation of the repository (and of the webhook :class:`Outbox`)."""
 
@@ -155,7 +62,10 @@ class Store:
         self._in_tx = False
         if readonly:
             self.db = open_readonly(self.path)
+            #: the schema version (a read-only store never upgrades the file)
+            self.version = check_version(self.db, self.path)
             return
+        self.version = LATEST
         try:
             self.db = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=10.0
@@ -177,13 +87,7 @@ class Store:
                 self.db.execute("PRAGMA synchronous=NORMAL")
                 self.db.execute("PRAGMA cache_size=-16000")
                 self.db.execute("PRAGMA wal_autocheckpoint=8192")
-                self.db.executescript(_SCHEMA)
-                self.db.execute(_QUEUE_INDEX)
-                self.db.execute(LEASES_TABLE)
-                self.db.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
-                )
+                migrate(self.db, self.path)
                 return
             except sqlite3.OperationalError as exc:
                 busy = getattr(exc, "sqlite_errorname", "").startswith("SQLITE_BUSY")
@@ -301,7 +205,7 @@ class Store:
         self.db.execute("DROP INDEX IF EXISTS recipients_queue")
 
     def build_queue_index(self) -> None:
-        self.db.execute(_QUEUE_INDEX)
+        self.db.execute(QUEUE_INDEX)
 
     # -- zones --------------------------------------------------------------------------
     def zone_ids(self) -> dict[str, int]:
@@ -377,28 +281,51 @@ class Store:
         ).fetchall()
         return [Pending(*r) for r in rows]
 
-    def record_attempts(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Rows: (recipient_id, attempt_no, voice_id, started_at, answered_at, ended_at,
-        result, q850_cause, answered_by, duration)."""
+    def record_attempts(self, rows: Sequence[AttemptRow]) -> None:
         self.db.executemany(
             "INSERT OR REPLACE INTO attempts (recipient_id, attempt_no, voice_id, started_at,"
-            " answered_at, ended_at, result, q850_cause, answered_by, duration)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+            " answered_at, ended_at, result, q850_cause, answered_by, duration, reason)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (a.recipient_id, a.attempt_no, a.voice_id, a.started_at, a.answered_at,
+                 a.ended_at, a.result, a.q850_cause, a.answered_by, a.duration, a.reason)
+                for a in rows
+            ],
+        )  # fmt: skip
 
-    def record_responses(self, rows: Sequence[tuple[int, int, str, str]]) -> None:
+    def record_responses(self, rows: Sequence[ResponseRow]) -> None:
         self.db.executemany(
             "INSERT INTO responses (recipient_id, attempt_no, question, response)"
             " VALUES (?, ?, ?, ?)",
-            rows,
+            [(r.recipient_id, r.attempt_no, r.question, r.response) for r in rows],
         )
 
-    def update_recipients(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Rows: (attempts, next_at, final_result, recipient_id)."""
+    def update_recipients(self, rows: Sequence[RecipientUpdate]) -> None:
         self.db.executemany(
-            "UPDATE recipients SET attempts = ?, next_at = ?, final_result = ? WHERE id = ?", rows
+            "UPDATE recipients SET attempts = ?, next_at = ?, final_result = ? WHERE id = ?",
+            [(u.attempts, u.next_at, u.final_result, u.recipient_id) for u in rows],
         )
+
+    # -- attempts in flight (real time: committed before the call is placed) ----------------
+    def add_in_flight(self, campaign_id: int, row: InFlight) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO in_flight (campaign_id, recipient_id, attempt_no, voice_id,"
+            " started_at) VALUES (?, ?, ?, ?, ?)",
+            (campaign_id, row.recipient_id, row.attempt_no, row.voice_id, row.started_at),
+        )
+
+    def in_flight(self, campaign_id: int) -> list[InFlight]:
+        return [
+            InFlight(*r)
+            for r in self.db.execute(
+                "SELECT recipient_id, attempt_no, voice_id, started_at FROM in_flight"
+                " WHERE campaign_id = ? ORDER BY recipient_id, attempt_no",
+                (campaign_id,),
+            )
+        ]
+
+    def remove_in_flight(self, keys: Sequence[tuple[int, int]]) -> None:
+        self.db.executemany("DELETE FROM in_flight WHERE recipient_id = ? AND attempt_no = ?", keys)
 
     def finish_remaining(self, campaign_id: int) -> int:
         """Recipients the campaign can no longer call: the last attempt's result, or

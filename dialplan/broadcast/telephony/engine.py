@@ -13,7 +13,7 @@ from collections import OrderedDict
 from typing import Any
 
 from ...model import Plan
-from .simulated import CallSpec, CallSummary
+from .port import CallSpec, CallSummary
 
 _CONTACT = re.compile(r"contact\.([A-Za-z_][\w.-]*)")
 _CALL = re.compile(r"call\.([A-Za-z_][\w.]*)")

@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from ..telephony.simulated import REASONS, AttemptOutcome
+from ..telephony.port import AttemptOutcome
+from ..telephony.simulated import REASONS
 from . import delivery as webhooks
 
 MAX_PROMPT_EVENTS = 10

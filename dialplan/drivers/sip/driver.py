@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 from ...engine import effects as fx
 from ...engine import events as ev
@@ -379,9 +379,42 @@ class _CallRun:
         for effect in effects:
             if observer is not None:
                 observer(self.call.call_id, effect)
-            handler = _HANDLERS.get(type(effect))
-            if handler is not None:
-                handler(self, effect)
+            self._dispatch(effect)
+
+    def _dispatch(self, effect: fx.Effect) -> None:
+        """Every effect type is named here (mypy and ``assert_never`` say when one is new)."""
+        match effect:
+            case fx.Play():
+                self._play(effect)
+            case fx.StopPlayback():
+                self._stop_playback(effect)
+            case fx.CollectDigits():
+                self._collect(effect)
+            case fx.StopCollecting():
+                self._stop_collecting(effect)
+            case fx.Transfer():
+                self._transfer(effect)
+            case fx.Record():
+                self._record(effect)
+            case fx.HttpRequest():
+                self._http(effect)
+            case fx.SendDtmf():
+                self._send_dtmf(effect)
+            case fx.Hangup():
+                self._hangup(effect)
+            case fx.CallEnded():
+                self._ended(effect)
+            case fx.Pause():
+                self._pause(effect)
+            case fx.Log():
+                self._log(effect)
+            case fx.StashResponse() | fx.AddToDnc():
+                pass  # booked from the call's result (responses, runtime DNC) by the caller
+            case fx.SendSms():
+                # no SMS gateway: campaigns that need one are refused before they start
+                log.error("%s: <sms> to %s not sent (no SMS gateway)", self.call.call_id, effect.to)
+            case _:
+                assert_never(effect)
 
     def _play(self, effect: fx.Play) -> None:
         self.current_play = effect.play_id
@@ -546,17 +579,5 @@ def _safe(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)[:80] or "call"
 
 
-_HANDLERS: dict[type, Callable[[_CallRun, Any], None]] = {
-    fx.Play: _CallRun._play,
-    fx.StopPlayback: _CallRun._stop_playback,
-    fx.CollectDigits: _CallRun._collect,
-    fx.StopCollecting: _CallRun._stop_collecting,
-    fx.Transfer: _CallRun._transfer,
-    fx.Record: _CallRun._record,
-    fx.HttpRequest: _CallRun._http,
-    fx.SendDtmf: _CallRun._send_dtmf,
-    fx.Hangup: _CallRun._hangup,
-    fx.CallEnded: _CallRun._ended,
-    fx.Pause: _CallRun._pause,
-    fx.Log: _CallRun._log,
-}
+#: effects this driver cannot carry out: a campaign whose dialplan emits one is refused
+UNSUPPORTED_EFFECTS: frozenset[type] = frozenset({fx.SendSms})
