@@ -453,6 +453,7 @@ class Store:
         broadcast_id = self.db.execute(
             "SELECT broadcast_id FROM campaigns WHERE id = ?", (campaign_id,)
         ).fetchone()[0]
+        reason = "reason" if self.version >= 2 else "NULL"  # release 1 read-only: no column
         cur = self.db.cursor()
         cur.execute(
             "SELECT id, phone, e164, attributes, final_result, bucket FROM recipients"
@@ -465,23 +466,24 @@ class Store:
             attempts: dict[int, list[dict[str, Any]]] = {}
             for a in self.db.execute(
                 "SELECT recipient_id, attempt_no, voice_id, result, q850_cause, answered_by,"
-                f" started_at, answered_at, ended_at, duration FROM attempts"
+                f" started_at, answered_at, ended_at, duration, {reason} FROM attempts"
                 f" WHERE recipient_id IN ({marks}) ORDER BY recipient_id, attempt_no",
                 ids,
             ):
-                attempts.setdefault(a[0], []).append(
-                    {
-                        "attempt": a[1],
-                        "voice_id": a[2] or voice_id_for(broadcast_id, a[0], a[1]),
-                        "result": a[3],
-                        "q850_cause": a[4],
-                        "answered_by": a[5],
-                        "started_at": a[6],
-                        "answered_at": a[7],
-                        "ended_at": a[8],
-                        "duration": a[9],
-                    }
-                )
+                attempt = {
+                    "attempt": a[1],
+                    "voice_id": a[2] or voice_id_for(broadcast_id, a[0], a[1]),
+                    "result": a[3],
+                    "q850_cause": a[4],
+                    "answered_by": a[5],
+                    "started_at": a[6],
+                    "answered_at": a[7],
+                    "ended_at": a[8],
+                    "duration": a[9],
+                }
+                if a[10] is not None:  # booked by the runtime itself (e.g. a lost runner)
+                    attempt["reason"] = a[10]
+                attempts.setdefault(a[0], []).append(attempt)
             responses: dict[int, list[dict[str, str]]] = {}
             for p in self.db.execute(
                 f"SELECT recipient_id, question, response FROM responses"
