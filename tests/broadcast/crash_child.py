@@ -24,8 +24,8 @@ from .helpers import fake_runner
 class LoggingDriver(SimulatedDriver):
     """The simulated driver, writing one line per placed call (unbuffered: kill -9 safe)."""
 
-    def __init__(self, campaign: Campaign, fd: int, delay: float) -> None:
-        super().__init__(campaign, fake_runner)
+    def __init__(self, campaign: Campaign, fd: int, delay: float, lived: bool = False) -> None:
+        super().__init__(campaign, fake_runner, lived=lived)
         self.fd = fd
         self.delay = delay
 
@@ -42,12 +42,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--wait", action="store_true")
     parser.add_argument("--log")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds per call")
+    parser.add_argument("--clock", default="virtual", choices=["virtual", "real"])
     args = parser.parse_args(argv)
     campaign = load_campaign(args.campaign)
     driver: Any = None
     if args.log:
         fd = os.open(args.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-        driver = LoggingDriver(campaign, fd, args.delay)
+        driver = LoggingDriver(campaign, fd, args.delay, lived=args.clock == "real")
     try:
         run_campaign(
             campaign,
@@ -55,6 +56,7 @@ def main(argv: list[str]) -> int:
             runner=fake_runner,
             driver=driver,
             deliver=False,
+            clock=args.clock,
             commit_every=500,
             wait=args.wait,
             on_wait=lambda text: print(f"dialplan: {text}", file=sys.stderr, flush=True),

@@ -97,19 +97,23 @@ def export_rows(store: Store, name: str) -> Iterator[dict[str, Any]]:
             "final_result": r["final_result"],
             "skip_reason": reasons.reason(r),
             "bucket": r["bucket"],
-            "attempts": [
-                {
-                    "result": a["result"],
-                    "q850_cause": a["q850_cause"],
-                    "answered_by": a["answered_by"],
-                    "started_at": _iso(a["started_at"]),
-                    "duration": a["duration"],
-                    "voice_id": a["voice_id"],
-                }
-                for a in r["attempts"]
-            ],
+            "attempts": [_attempt(a) for a in r["attempts"]],
             "responses": r["responses"],
         }
+
+
+def _attempt(a: dict[str, Any]) -> dict[str, Any]:
+    out = {
+        "result": a["result"],
+        "q850_cause": a["q850_cause"],
+        "answered_by": a["answered_by"],
+        "started_at": _iso(a["started_at"]),
+        "duration": a["duration"],
+        "voice_id": a["voice_id"],
+    }
+    if "reason" in a:  # booked by the runtime itself (an attempt whose runner was lost)
+        out["reason"] = a["reason"]
+    return out
 
 
 def write_json(store: Store, name: str, out: TextIO) -> None:
