@@ -4,6 +4,7 @@ throttling, DNC never called, final results, lost attempts)."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -115,7 +116,7 @@ def test_every_rule_holds_for_every_start(
     starts = [p.at for p, _ in placed]
     assert starts == sorted(starts)
     # throttling: starts at least 1/cps apart, never more than max_active lines at once
-    assert all(b - a >= spacing for a, b in zip(starts, starts[1:], strict=False))
+    assert all(b - a >= spacing for a, b in itertools.pairwise(starts))
     spans = [(round(a.started_at * 1000), round(a.ended_at * 1000)) for _, a in placed]
     for s, _ in spans:
         assert sum(1 for s2, e2 in spans if s2 <= s < e2) <= rules.max_active
@@ -126,10 +127,10 @@ def test_every_rule_holds_for_every_start(
     by_rid: dict[int, list[AttemptRow]] = defaultdict(list)
     for _, row in placed:
         by_rid[row.recipient_id].append(row)
-    for rid, rows in by_rid.items():
+    for rows in by_rid.values():
         assert [r.attempt_no for r in rows] == list(range(1, len(rows) + 1))
         assert len(rows) <= rules.max_attempts
-        for prev, nxt in zip(rows, rows[1:], strict=False):
+        for prev, nxt in itertools.pairwise(rows):
             assert prev.result in rules.retry_results
             assert nxt.started_at - prev.ended_at >= rules.retry_ms / 1000 - 1e-6
     # final results: one per recipient that ended, the last attempt's result
@@ -158,9 +159,7 @@ def test_dnc_numbers_are_never_called_even_when_added_mid_run() -> None:
 
 def test_schedules_and_why_waiting_as_data() -> None:
     # Saturdays only, 10:00-11:00 New York; the run starts on a Wednesday
-    sched_set = ScheduleSet(
-        [Schedule("America/New_York", None, None, 10 * 3600, 11 * 3600, (5,))]
-    )
+    sched_set = ScheduleSet([Schedule("America/New_York", None, None, 10 * 3600, 11 * 3600, (5,))])
     windows = {0: Windows([sched_set])}
     rules = Rules(1, 1.0, 1, frozenset(), 0.0, "America/New_York")
     sched, queues, _ = build(1, [0], ["LA"], rules, windows)
