@@ -137,6 +137,11 @@ def run_campaign(
     if driver is None and runner is None:
         runner = default_runner(campaign)  # a broken dialplan fails before anything is stored
     read_header(campaign)  # so does an empty, binary or phone_number-less recipients file
+    on = "real" if clock == "real" else "virtual"
+    if driver is not None and (driver.unsupported or on not in driver.clocks):
+        from .. import load  # a driver that cannot run this campaign fails before it starts
+
+        check_supported(driver, plan or load(campaign.dialplan), on, campaign.path)
     with database_errors(db), leased(db, campaign.name, wait, on_wait) as store:
         row, resumed = open_campaign(store, campaign, clock == "virtual")
         row = prepare(store, campaign, row, progress)
@@ -146,11 +151,6 @@ def run_campaign(
                 assert runner is not None
                 runner_obj = runner
                 driver = SimulatedDriver(campaign, runner_obj, lived=clock == "real")
-            on = "real" if clock == "real" else "virtual"
-            if driver.unsupported or on not in driver.clocks:  # fail before anything is dialled
-                from .. import load
-
-                check_supported(driver, plan or load(campaign.dialplan), on, campaign.path)
             placed, end_ms, total = _dispatch(
                 store, campaign, row, driver, clock, progress, deliver, commit_every
             )
