@@ -29,7 +29,7 @@ from .store.lease import Lease
 from .store.rows import DispatchState
 from .store.sqlite import CampaignRow, Store
 from .store.sqlitefile import database_errors
-from .telephony.port import CallRunner, TelephonyPort, check_supported
+from .telephony.port import CallRunner, Clock, TelephonyPort, check_supported
 from .telephony.simulated import SimulatedDriver
 from .webhooks.events import EventBuilder
 
@@ -137,7 +137,7 @@ def run_campaign(
     if driver is None and runner is None:
         runner = default_runner(campaign)  # a broken dialplan fails before anything is stored
     read_header(campaign)  # so does an empty, binary or phone_number-less recipients file
-    on = "real" if clock == "real" else "virtual"
+    on: Clock = "real" if clock == "real" else "virtual"
     if driver is not None and (driver.unsupported or on not in driver.clocks):
         from .. import load  # a driver that cannot run this campaign fails before it starts
 
@@ -275,8 +275,12 @@ def _dispatch(
             deliverer = WebhookDeliverer(
                 store, webhook.secret, allow_private=campaign.allow_private
             )
-            # deliver what is due while calling (one batch per commit)
-            booking.on_commit = lambda: deliverer.run_once(time.time())  # type: ignore[union-attr]
+            sender = deliverer
+
+            def deliver_due() -> None:  # what is due, while calling (one batch per commit)
+                sender.run_once(time.time())
+
+            booking.on_commit = deliver_due
         try:
             end_ms = run_virtual(sched, booking, driver, start_ms, commit_every=commit_every)
         finally:

@@ -18,8 +18,8 @@ from ..phones import Normalizer
 from ..progress import Progress, ProgressFn, Waiting
 from ..scheduler.core import Place, Rules, Scheduler
 from ..scheduler.windows import windows_for
-from ..store.rows import AttemptRow, DispatchState, InFlight, Pending, ResponseRow
-from ..store.sqlite import Store
+from ..store.interfaces import CampaignDatabase
+from ..store.rows import AttemptRow, DispatchState, InFlight, OutboxRow, Pending, ResponseRow
 from ..telephony.port import AttemptOutcome, CallRequest, voice_id_for
 from ..webhooks.events import EventBuilder
 
@@ -40,7 +40,7 @@ def rules_of(campaign: Campaign) -> Rules:
 
 
 def scheduler_for(
-    store: Store,
+    store: CampaignDatabase,
     campaign: Campaign,
     campaign_id: int,
     state: DispatchState,
@@ -64,7 +64,7 @@ class Booking:
 
     def __init__(
         self,
-        store: Store,
+        store: CampaignDatabase,
         campaign: Campaign,
         campaign_id: int,
         broadcast_id: str,
@@ -91,7 +91,7 @@ class Booking:
         self._normalize = lambda raw: normalizer(raw).e164
         self.attempts: list[AttemptRow] = []
         self.responses: list[ResponseRow] = []
-        self.outbox: list[tuple[str, str, bytes, float]] = []
+        self.outbox: list[OutboxRow] = []
         self.dnc: list[str] = []
         self.done_in_flight: list[tuple[int, int]] = []
         self.waiting: Waiting | None = None

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from typing import assert_never
+from collections.abc import Callable, Coroutine
+from typing import Any, assert_never
 
 from ..scheduler.core import Done, Fetch, Place, Scheduler, Wait
 from ..telephony.port import AttemptOutcome, TelephonyPort
@@ -33,7 +33,7 @@ async def run_real(
     driver: TelephonyPort,
     *,
     commit_seconds: float = 2.0,
-    background: Callable[[], Awaitable[None]] | None = None,
+    background: Callable[[], Coroutine[Any, Any, None]] | None = None,
 ) -> int:
     """Run until nobody can be called any more and every call has ended; returns the clock
     (ms). ``background``: a coroutine run beside the calls (webhook delivery), cancelled at

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
 @dataclass(slots=True)  # not frozen: one per recipient, and frozen init is slow
@@ -64,8 +64,9 @@ class ResponseRow:
     response: str
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxRow:
+class OutboxRow(NamedTuple):
+    """A webhook event for the outbox (``event_id`` makes adding it idempotent)."""
+
     event_id: str
     url: str
     body: bytes
@@ -101,3 +102,32 @@ class DispatchState:
         out["active"] = sorted(self.active)
         out["floors"] = {str(k): v for k, v in self.floors}
         return out
+
+
+class RecipientRow(NamedTuple):
+    """One loaded recipient (a NamedTuple: a million of them go straight to ``executemany``)."""
+
+    campaign_id: int
+    row_no: int
+    phone: str
+    e164: str | None
+    region: str | None
+    zone_id: int | None
+    attributes: str  # JSON object of the other columns
+    sim_result: str | None
+    sim_inputs: str | None
+    bucket: str
+    final_result: str | None
+    next_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallLegRow:
+    """The last attempt of one dialled recipient (the ``broadcastcall_complete`` event)."""
+
+    voice_id: str
+    to: str
+    duration: float
+    result: str
+    answered_by: str | None
+    q850_cause: int

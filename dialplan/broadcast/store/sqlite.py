@@ -1,10 +1,11 @@
-"""The campaign store: one SQLite file (WAL) behind a small repository layer.
+"""The campaign store on SQLite: one file (WAL), one connection, split by job.
 
-Everything the engine persists goes through :class:`Store` (so a PostgreSQL implementation can
-follow with the same methods): campaigns, recipients, attempts, responses and the webhook outbox
-(:class:`~dialplan.broadcast.webhooks.outbox.Outbox`). Writes are batched by the caller: nothing is
-committed until :meth:`Store.commit`, so a crash loses only uncommitted (and therefore
-never-reported) work.
+:class:`Store` implements every interface of :mod:`.interfaces` on one connection, so one
+transaction can span them (an attempt, its recipient, its webhook events and the dispatch state
+commit together): campaigns and zones here, the recipient queue in :mod:`.sqlite_queue`, the
+webhook outbox in :mod:`.sqlite_outbox`, reporting queries in :mod:`.sqlite_reporting`. Writes are
+batched by the caller: nothing is committed until :meth:`Store.commit`, so a crash loses only
+uncommitted (and therefore never-reported) work. The schema's versions are :mod:`.migrations`.
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..telephony.port import voice_id_for
-from ..webhooks.outbox import OutboxEvent
 from .migrations import LATEST, QUEUE_INDEX, check_version, migrate
-from .rows import AttemptRow, InFlight, Pending, RecipientUpdate, ResponseRow
+from .sqlite_outbox import SqliteOutbox
+from .sqlite_queue import SqliteQueue
+from .sqlite_reporting import SqliteReporting
 from .sqlitefile import database_error, open_readonly
 
 
@@ -48,7 +49,7 @@ class InputRow:
     recorded_at: float
 
 
-class Store:
+class Store(SqliteQueue, SqliteOutbox, SqliteReporting):
     """SQLite implementation of the repository (and of the webhook :class:`Outbox`)."""
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
@@ -224,343 +225,3 @@ class Store:
                 (campaign_id,),
             )
         )
-
-    # -- recipients ---------------------------------------------------------------------
-    def add_recipients(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Rows: (campaign_id, row_no, phone, e164, region, zone_id, attributes_json,
-        sim_result, sim_inputs, bucket, final_result, next_at)."""
-        self.db.executemany(
-            "INSERT INTO recipients (campaign_id, row_no, phone, e164, region, zone_id,"
-            " attributes, sim_result, sim_inputs, bucket, final_result, next_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-
-    def add_dnc(self, campaign_id: int, numbers: Iterable[str], source: str) -> None:
-        self.db.executemany(
-            "INSERT OR IGNORE INTO dnc (campaign_id, number, source) VALUES (?, ?, ?)",
-            ((campaign_id, n, source) for n in numbers),
-        )
-
-    def dnc_numbers(self, campaign_id: int, source: str) -> set[str]:
-        return {
-            r[0]
-            for r in self.db.execute(
-                "SELECT number FROM dnc WHERE campaign_id = ? AND source = ?", (campaign_id, source)
-            )
-        }
-
-    def bucket_dnc_and_duplicates(self, campaign_id: int, scrub_duplicates: bool) -> None:
-        """Set-based bucketing after loading: DNC list entries, then duplicate numbers."""
-        self.db.execute(
-            "UPDATE recipients SET bucket = 'call_blacklisted', final_result = 'DNC'"
-            " WHERE campaign_id = ?1 AND final_result IS NULL AND e164 IN"
-            " (SELECT number FROM dnc WHERE campaign_id = ?1)",
-            (campaign_id,),
-        )
-        if scrub_duplicates:
-            self.db.execute(
-                "UPDATE recipients SET bucket = 'duplicate', final_result = 'DUP'"
-                " WHERE campaign_id = ?1 AND e164 IS NOT NULL AND id NOT IN"
-                " (SELECT MIN(id) FROM recipients WHERE campaign_id = ?1 AND e164 IS NOT NULL"
-                "  GROUP BY e164)",
-                (campaign_id,),
-            )
-
-    def pending(
-        self, campaign_id: int, zone_id: int, after: tuple[float, int], limit: int
-    ) -> list[Pending]:
-        """Queued recipients of one zone, by (next_at, id) strictly after ``after``."""
-        t, rid = after
-        rows = self.db.execute(
-            "SELECT next_at, id, e164, attempts, attributes, sim_result, sim_inputs"
-            " FROM recipients INDEXED BY recipients_queue"
-            " WHERE campaign_id = ? AND zone_id = ? AND final_result IS NULL"
-            " AND (next_at > ? OR (next_at = ? AND id > ?)) ORDER BY next_at, id LIMIT ?",
-            (campaign_id, zone_id, t, t, rid, limit),
-        ).fetchall()
-        return [Pending(*r) for r in rows]
-
-    def record_attempts(self, rows: Sequence[AttemptRow]) -> None:
-        self.db.executemany(
-            "INSERT OR REPLACE INTO attempts (recipient_id, attempt_no, voice_id, started_at,"
-            " answered_at, ended_at, result, q850_cause, answered_by, duration, reason)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (a.recipient_id, a.attempt_no, a.voice_id, a.started_at, a.answered_at,
-                 a.ended_at, a.result, a.q850_cause, a.answered_by, a.duration, a.reason)
-                for a in rows
-            ],
-        )  # fmt: skip
-
-    def record_responses(self, rows: Sequence[ResponseRow]) -> None:
-        self.db.executemany(
-            "INSERT INTO responses (recipient_id, attempt_no, question, response)"
-            " VALUES (?, ?, ?, ?)",
-            [(r.recipient_id, r.attempt_no, r.question, r.response) for r in rows],
-        )
-
-    def update_recipients(self, rows: Sequence[RecipientUpdate]) -> None:
-        self.db.executemany(
-            "UPDATE recipients SET attempts = ?, next_at = ?, final_result = ? WHERE id = ?",
-            [(u.attempts, u.next_at, u.final_result, u.recipient_id) for u in rows],
-        )
-
-    # -- attempts in flight (real time: committed before the call is placed) ----------------
-    def add_in_flight(self, campaign_id: int, row: InFlight) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO in_flight (campaign_id, recipient_id, attempt_no, voice_id,"
-            " started_at) VALUES (?, ?, ?, ?, ?)",
-            (campaign_id, row.recipient_id, row.attempt_no, row.voice_id, row.started_at),
-        )
-
-    def in_flight(self, campaign_id: int) -> list[InFlight]:
-        return [
-            InFlight(*r)
-            for r in self.db.execute(
-                "SELECT recipient_id, attempt_no, voice_id, started_at FROM in_flight"
-                " WHERE campaign_id = ? ORDER BY recipient_id, attempt_no",
-                (campaign_id,),
-            )
-        ]
-
-    def remove_in_flight(self, keys: Sequence[tuple[int, int]]) -> None:
-        self.db.executemany("DELETE FROM in_flight WHERE recipient_id = ? AND attempt_no = ?", keys)
-
-    def finish_remaining(self, campaign_id: int) -> int:
-        """Recipients the campaign can no longer call: the last attempt's result, or
-        ``UNDIALED`` if they were never called."""
-        cur = self.db.execute(
-            "UPDATE recipients SET final_result = COALESCE((SELECT a.result FROM attempts a"
-            " WHERE a.recipient_id = recipients.id AND a.attempt_no = recipients.attempts),"
-            " 'UNDIALED') WHERE campaign_id = ? AND final_result IS NULL",
-            (campaign_id,),
-        )
-        return cur.rowcount
-
-    def counts_by(self, campaign_id: int, column: str) -> dict[str | None, int]:
-        assert column in ("final_result", "bucket")
-        return {
-            k: n
-            for k, n in self.db.execute(
-                f"SELECT {column}, COUNT(*) FROM recipients WHERE campaign_id = ? GROUP BY 1",
-                (campaign_id,),
-            )
-        }
-
-    def recipient_numbers(self, campaign_id: int, bucket: str, limit: int) -> list[str]:
-        return [
-            r[0]
-            for r in self.db.execute(
-                "SELECT COALESCE(e164, phone) FROM recipients WHERE campaign_id = ? AND bucket = ?"
-                " ORDER BY id LIMIT ?",
-                (campaign_id, bucket, limit),
-            )
-        ]
-
-    def attempt_stats(self, campaign_id: int) -> dict[str, Any]:
-        row = self.db.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT a.recipient_id), COALESCE(SUM(a.duration), 0),"
-            " COALESCE(SUM(CASE WHEN a.answered_at IS NOT NULL"
-            "   THEN ((CAST(a.duration AS INTEGER) + 59) / 60) * 60 ELSE 0 END), 0),"
-            " MIN(a.started_at), MAX(a.ended_at)"
-            " FROM attempts a JOIN recipients r ON r.id = a.recipient_id WHERE r.campaign_id = ?",
-            (campaign_id,),
-        ).fetchone()
-        awaiting = self.db.execute(
-            "SELECT COUNT(*) FROM recipients WHERE campaign_id = ? AND final_result IS NULL"
-            " AND attempts > 0",
-            (campaign_id,),
-        ).fetchone()[0]
-        responded = self.db.execute(
-            "SELECT COUNT(DISTINCT p.recipient_id) FROM responses p JOIN recipients r"
-            " ON r.id = p.recipient_id WHERE r.campaign_id = ?",
-            (campaign_id,),
-        ).fetchone()[0]
-        return {
-            "placed": row[0],
-            "attempted": row[1],
-            "duration": row[2],
-            "billed": row[3],
-            "first": row[4],
-            "last": row[5],
-            "awaiting": awaiting,
-            "responded": responded,
-        }
-
-    def questions(self, campaign_id: int) -> list[str]:
-        return [
-            r[0]
-            for r in self.db.execute(
-                "SELECT p.question FROM responses p JOIN recipients r ON r.id = p.recipient_id"
-                " WHERE r.campaign_id = ? GROUP BY p.question ORDER BY MIN(p.id)",
-                (campaign_id,),
-            )
-        ]
-
-    def answer_counts(self, campaign_id: int) -> list[tuple[str, str, int]]:
-        return list(
-            self.db.execute(
-                "SELECT p.question, p.response, COUNT(*) FROM responses p JOIN recipients r"
-                " ON r.id = p.recipient_id WHERE r.campaign_id = ? GROUP BY 1, 2 ORDER BY 1, 2",
-                (campaign_id,),
-            )
-        )
-
-    def respondents(self, campaign_id: int) -> dict[str, int]:
-        """Question → recipients who gave it at least one response (for the report's shares)."""
-        return dict(
-            self.db.execute(
-                "SELECT p.question, COUNT(DISTINCT p.recipient_id) FROM responses p JOIN"
-                " recipients r ON r.id = p.recipient_id WHERE r.campaign_id = ? GROUP BY 1",
-                (campaign_id,),
-            )
-        )
-
-    def zone_keys(self, ids: Sequence[int]) -> dict[int, str]:
-        """Recipient id → its zone key (``America/New_York``, or several joined by ``|``)."""
-        out: dict[int, str] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            out.update(
-                self.db.execute(
-                    "SELECT r.id, z.key FROM recipients r JOIN zones z ON z.id = r.zone_id"
-                    f" WHERE r.id IN ({','.join('?' * len(chunk))})",
-                    chunk,
-                )
-            )
-        return out
-
-    def calls_over_time(
-        self, campaign_id: int, bucket_s: float
-    ) -> list[tuple[float, dict[str, int]]]:
-        """Attempts per time bucket (start, epoch seconds) and result."""
-        out: list[tuple[float, dict[str, int]]] = []
-        for b, result, n in self.db.execute(
-            "SELECT CAST(a.started_at / ? AS INTEGER) AS b, a.result, COUNT(*) FROM attempts a"
-            " JOIN recipients r ON r.id = a.recipient_id WHERE r.campaign_id = ?"
-            " GROUP BY b, a.result ORDER BY b, a.result",
-            (bucket_s, campaign_id),
-        ):
-            start = float(b) * bucket_s
-            if not out or out[-1][0] != start:
-                out.append((start, {}))
-            out[-1][1][result] = n
-        return out
-
-    def iter_export(self, campaign_id: int) -> Iterator[dict[str, Any]]:
-        """Recipients in input order with their attempts and responses (streamed)."""
-        broadcast_id = self.db.execute(
-            "SELECT broadcast_id FROM campaigns WHERE id = ?", (campaign_id,)
-        ).fetchone()[0]
-        reason = "reason" if self.version >= 2 else "NULL"  # release 1 read-only: no column
-        cur = self.db.cursor()
-        cur.execute(
-            "SELECT id, phone, e164, attributes, final_result, bucket FROM recipients"
-            " WHERE campaign_id = ? ORDER BY id",
-            (campaign_id,),
-        )
-        while batch := cur.fetchmany(500):
-            ids = [r[0] for r in batch]
-            marks = ",".join("?" * len(ids))
-            attempts: dict[int, list[dict[str, Any]]] = {}
-            for a in self.db.execute(
-                "SELECT recipient_id, attempt_no, voice_id, result, q850_cause, answered_by,"
-                f" started_at, answered_at, ended_at, duration, {reason} FROM attempts"
-                f" WHERE recipient_id IN ({marks}) ORDER BY recipient_id, attempt_no",
-                ids,
-            ):
-                attempt = {
-                    "attempt": a[1],
-                    "voice_id": a[2] or voice_id_for(broadcast_id, a[0], a[1]),
-                    "result": a[3],
-                    "q850_cause": a[4],
-                    "answered_by": a[5],
-                    "started_at": a[6],
-                    "answered_at": a[7],
-                    "ended_at": a[8],
-                    "duration": a[9],
-                }
-                if a[10] is not None:  # booked by the runtime itself (e.g. a lost runner)
-                    attempt["reason"] = a[10]
-                attempts.setdefault(a[0], []).append(attempt)
-            responses: dict[int, list[dict[str, str]]] = {}
-            for p in self.db.execute(
-                f"SELECT recipient_id, question, response FROM responses"
-                f" WHERE recipient_id IN ({marks}) ORDER BY id",
-                ids,
-            ):
-                responses.setdefault(p[0], []).append({"question": p[1], "response": p[2]})
-            for rid, phone, e164, attrs, final, bucket in batch:
-                yield {
-                    "id": rid,
-                    "phone_number": phone,
-                    "e164": e164,
-                    "attributes": json.loads(attrs),
-                    "final_result": final,
-                    "bucket": bucket,
-                    "attempts": attempts.get(rid, []),
-                    "responses": responses.get(rid, []),
-                }
-
-    def call_summaries(self, campaign_id: int) -> Iterator[tuple[Any, ...]]:
-        """Last attempt per dialled recipient: (voice_id, to, duration, result, answered_by,
-        q850)."""
-        broadcast_id = self.db.execute(
-            "SELECT broadcast_id FROM campaigns WHERE id = ?", (campaign_id,)
-        ).fetchone()[0]
-        for row in self.db.execute(
-            "SELECT a.voice_id, r.e164, a.duration, a.result, a.answered_by, a.q850_cause,"
-            " a.recipient_id, a.attempt_no"
-            " FROM attempts a JOIN recipients r ON r.id = a.recipient_id"
-            " WHERE r.campaign_id = ? AND a.attempt_no = r.attempts ORDER BY r.id",
-            (campaign_id,),
-        ):
-            yield (row[0] or voice_id_for(broadcast_id, row[6], row[7]), *row[1:6])
-
-    # -- the webhook outbox (dialplan.broadcast.webhooks.outbox.Outbox) --------------------------
-    def add(self, event_id: str, url: str, body: bytes, now: float) -> None:
-        self.db.execute(
-            "INSERT OR IGNORE INTO outbox (event_id, url, body, created_at, next_attempt_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (event_id, url, body, now, now),
-        )
-
-    def add_many(self, rows: Sequence[tuple[str, str, bytes, float]]) -> None:
-        self.db.executemany(
-            "INSERT OR IGNORE INTO outbox (event_id, url, body, created_at, next_attempt_at)"
-            " VALUES (?1, ?2, ?3, ?4, ?4)",
-            rows,
-        )
-
-    def due(self, now: float, limit: int) -> list[OutboxEvent]:
-        rows = self.db.execute(
-            "SELECT id, event_id, url, body, attempts, next_attempt_at FROM outbox"
-            " WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id"
-            " LIMIT ?",
-            (now, limit),
-        ).fetchall()
-        return [OutboxEvent(r[0], r[1], r[2], bytes(r[3]), r[4], r[5]) for r in rows]
-
-    def delivered(self, id: int, now: float) -> None:
-        self.db.execute(
-            "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?", (now, id)
-        )
-
-    def retry_later(self, id: int, next_attempt_at: float, error: str) -> None:
-        self.db.execute(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
-            " WHERE id = ?",
-            (next_attempt_at, error[:500], id),
-        )
-
-    def pending_count(self) -> int:
-        return int(
-            self.db.execute("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0]
-        )
-
-    def next_due_at(self) -> float | None:
-        row = self.db.execute(
-            "SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL"
-        ).fetchone()
-        return None if row[0] is None else float(row[0])
