@@ -11,7 +11,7 @@ import heapq
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Union
+from typing import Union, get_args
 
 from ..engine import effects as fx
 from ..engine import events as ev
@@ -232,8 +232,10 @@ class SimDriver:
         self._at(HTTP_SECONDS, ev.HttpDone(effect.request_id, status, body))
 
 
-#: effect type → what the simulated world does about it (other effects need no answer)
-SimDriver._table = {  # type: ignore[attr-defined]
+#: effect type → what the simulated world does about it. Every effect type is listed (a table,
+#: not a ``match``: this is the engine's hot loop); those that need no answer map to None — they
+#: are in the call's result (stashes, SMS, DNC, logs) — so a new effect type fails loudly here.
+_ACTIONS = {
     fx.Play: SimDriver._play,
     fx.CollectDigits: SimDriver._collect,
     fx.StopCollecting: SimDriver._stop_collecting,
@@ -242,4 +244,15 @@ SimDriver._table = {  # type: ignore[attr-defined]
     fx.Record: SimDriver._record,
     fx.HttpRequest: SimDriver._http,
     fx.Pause: SimDriver._pause,
+    fx.SendSms: None,
+    fx.AddToDnc: None,
+    fx.SendDtmf: None,
+    fx.StashResponse: None,
+    fx.Log: None,
+    fx.Hangup: None,
+    fx.CallEnded: None,
 }
+_missing = set(get_args(fx.Effect)) ^ set(_ACTIONS)
+if _missing:  # pragma: no cover - caught by the test suite the moment an effect is added
+    raise AssertionError(f"the simulated driver does not list {sorted(map(str, _missing))}")
+SimDriver._table = {k: v for k, v in _ACTIONS.items() if v is not None}  # type: ignore[attr-defined]
