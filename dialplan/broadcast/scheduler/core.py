@@ -64,7 +64,7 @@ class Fetch:
     after: tuple[float, int]  # (next_at, id) of the last recipient read
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per call, and frozen init is slow
 class Place:
     recipient: Pending
     attempt_no: int

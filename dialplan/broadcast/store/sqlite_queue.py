@@ -67,15 +67,11 @@ class SqliteQueue:
 
     def record_attempts(self, rows: Sequence[AttemptRow]) -> None:
         self.db.executemany(
-            "INSERT OR REPLACE INTO attempts (recipient_id, attempt_no, voice_id, started_at,"
-            " answered_at, ended_at, result, q850_cause, answered_by, duration, reason)"
+            "INSERT OR REPLACE INTO attempts (recipient_id, attempt_no, started_at, answered_at,"
+            " ended_at, result, q850_cause, answered_by, duration, voice_id, reason)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (a.recipient_id, a.attempt_no, a.voice_id, a.started_at, a.answered_at,
-                 a.ended_at, a.result, a.q850_cause, a.answered_by, a.duration, a.reason)
-                for a in rows
-            ],
-        )  # fmt: skip
+            rows,
+        )
 
     def record_responses(self, rows: Sequence[ResponseRow]) -> None:
         self.db.executemany(
