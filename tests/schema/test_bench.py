@@ -324,7 +324,8 @@ def test_broadcast_floor_writes_the_same_rows(tmp_path) -> None:
     from tools.bench import broadcast
 
     broadcast.write_inputs(tmp_path, 300, "fake")
-    assert broadcast.floor_s(tmp_path, 450) > 0
+    wall, cpu = broadcast.floor_s(tmp_path, 450)
+    assert wall > 0 and cpu > 0
     db = sqlite3.connect(tmp_path / "floor.sqlite")
     counts = [
         db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("recipients", "attempts")
