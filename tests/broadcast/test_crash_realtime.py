@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from dialplan.broadcast.reporting.stats import campaign_stats
+from dialplan.broadcast.store.sqlite import Store
+
 from .helpers import count, write_campaign
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,3 +104,11 @@ def test_kill_9_mid_call_never_dials_an_attempt_twice(tmp_path: Path, retry_lost
     )  # fmt: skip
     reasons = [a.get("reason") for r in json.loads(export.stdout) for a in r["attempts"]]
     assert sum(1 for r in reasons if r) == len(lost)
+    store = Store(db, readonly=True)
+    try:
+        stats = campaign_stats(store, "test")
+    finally:
+        store.close()
+    lost_finals = sum(1 for v in finals.values() if v == "INTERNAL_ERROR")
+    assert stats["errorCount"] == lost_finals  # counted as errors, and the counts add up
+    assert stats["busyCount"] + stats["errorCount"] == stats["totalCount"] == 10

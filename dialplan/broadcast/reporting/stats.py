@@ -29,6 +29,7 @@ COUNTER = {
     "DNC": "doNotCallCount",
     "CARRIER_ERROR": "errorCount",
     "INVALID": "errorCount",
+    "INTERNAL_ERROR": "errorCount",  # the runner was lost during the call
 }
 #: every other final result (DUP, SKIPPED, UNDIALED) is counted in miscCount
 
