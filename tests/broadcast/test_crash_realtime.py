@@ -6,6 +6,7 @@ follows — they are never dialled blindly again."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -18,8 +19,11 @@ from pathlib import Path
 
 import pytest
 
+from dialplan.broadcast.campaign import load_campaign
 from dialplan.broadcast.reporting.stats import campaign_stats
+from dialplan.broadcast.service import run_campaign
 from dialplan.broadcast.store.sqlite import Store
+from dialplan.broadcast.telephony.port import AttemptOutcome, CallRequest
 
 from .helpers import count, write_campaign
 
@@ -112,3 +116,53 @@ def test_kill_9_mid_call_never_dials_an_attempt_twice(tmp_path: Path, retry_lost
     lost_finals = sum(1 for v in finals.values() if v == "INTERNAL_ERROR")
     assert stats["errorCount"] == lost_finals  # counted as errors, and the counts add up
     assert stats["busyCount"] + stats["errorCount"] == stats["totalCount"] == 10
+
+
+class Auditor:
+    """A real-clock driver that, at every dial, reads what is committed from another
+    connection: a booked attempt without its recipient's update would be redialled after a
+    crash at that instant."""
+
+    clocks = frozenset({"real"})
+    unsupported: frozenset[type] = frozenset()
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+        self.dials = 0
+        self.torn: list[tuple[int, int]] = []
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def dial(self, call: CallRequest, at: float) -> AttemptOutcome:
+        self.dials += 1
+        con = sqlite3.connect(self.db, timeout=5)
+        try:
+            self.torn += con.execute(
+                "SELECT a.recipient_id, a.attempt_no FROM attempts a JOIN recipients r"
+                " ON r.id = a.recipient_id WHERE r.attempts < a.attempt_no"
+            ).fetchall()
+            in_flight = con.execute(
+                "SELECT COUNT(*) FROM in_flight WHERE recipient_id = ? AND attempt_no = ?",
+                (call.recipient_id, call.attempt_no),
+            ).fetchone()[0]
+        finally:
+            con.close()
+        assert in_flight == 1  # this very attempt is committed before it is dialled
+        await asyncio.sleep(0.05)
+        return AttemptOutcome("BUSY", 17, None, 0.05, 0.0)
+
+
+def test_every_commit_keeps_attempts_and_their_recipients_together(tmp_path: Path) -> None:
+    rows = [{"phone_number": f"(212) 555-{i:04d}"} for i in range(12)]
+    retry = {"max_attempts": 2, "minutes_between_attempts": 0, "retry_results": ["BUSY"]}
+    path = write_campaign(
+        tmp_path, rows, max_active=1, calls_per_second=100, tables={"retry_config": retry}
+    )
+    driver = Auditor(tmp_path / "db.sqlite")
+    run_campaign(load_campaign(path), tmp_path / "db.sqlite", driver=driver, clock="real")
+    assert driver.dials == 24
+    assert driver.torn == []

@@ -128,11 +128,12 @@ class Booking:
         if not self.virtual:
             self.done_in_flight.append((p.id, n))
 
-    def start(self, place: Place) -> None:
+    def start(self, sched: Scheduler, place: Place) -> None:
         """Real time: the attempt (with its voice_id) is committed before the call is placed,
-        so a lost runner can never make a second dial of it (see :meth:`recover`)."""
+        so a lost runner can never make a second dial of it (see :meth:`recover`). What waits
+        is committed with it: a booked attempt and its recipient's update always together."""
         p = place.recipient
-        self.flush(None)
+        self.flush(sched)
         self.store.begin()
         self.store.add_in_flight(
             self.cid,
@@ -173,9 +174,9 @@ class Booking:
         return len(lost)
 
     # -- persistence ------------------------------------------------------------------------
-    def flush(self, sched: Scheduler | None) -> None:
+    def flush(self, sched: Scheduler) -> None:
         """Write what waits (inside the open transaction; the caller commits)."""
-        updates = sched.take_updates() if sched is not None else []
+        updates = sched.take_updates()
         if not (self.attempts or updates or self.outbox or self.dnc or self.done_in_flight):
             return
         store = self.store

@@ -56,7 +56,7 @@ async def run_real(
                     booking.waiting = None
                     if action.at > _now_ms():  # the rate: starts 1/cps apart
                         await asyncio.sleep((action.at - _now_ms()) / 1000)
-                    booking.start(action)  # committed before the call is placed
+                    booking.start(sched, action)  # committed before the call is placed
                     request = booking.request(action)
                     task = asyncio.create_task(driver.dial(request, action.at / 1000))
                     in_flight[task] = action
