@@ -20,8 +20,9 @@ from .fingerprint import check_inputs, file_sha256
 from .loader import BATCH, load_dnc, read_header, recipient_rows
 from .phones import Normalizer
 from .service import leased
-from .sqlitefile import database_errors
-from .store import InputRow, Store
+from .store.rows import RecipientRow
+from .store.sqlite import InputRow, Store
+from .store.sqlitefile import database_errors
 
 
 @dataclass
@@ -100,7 +101,7 @@ def add_recipients(
             ).fetchone()[0]
         )
         store.begin()
-        batch: list[tuple[object, ...]] = []
+        batch: list[RecipientRow] = []
         read = 0
         for item in recipient_rows(store, campaign, row.id, path, first_row_no=next_row):
             batch.append(item)

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import CampaignError
 from .campaign import Campaign
-from .store import CampaignRow, InputRow, Store
+from .store.sqlite import CampaignRow, InputRow, Store
 
 #: campaign-file keys whose *contents* are fingerprinted rather than their names
 FILE_KEYS = ("dialplan", "recipients")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from ..errors import CampaignError
 from .campaign import read_campaign_data
-from .events import iso
-from .store import Store
+from .store.sqlite import Store
+from .webhooks.events import iso
 
 CAMPAIGN_SUFFIXES = (".toml", ".json")
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from ..errors import CampaignError
 from .campaign import SIM_RESULTS, Campaign, split_inputs
 from .phones import Normalizer
-from .store import Store
+from .store.rows import RecipientRow
+from .store.sqlite import Store
 
 BATCH = 5000
 SPECIAL = ("sim_result", "sim_inputs")
@@ -97,7 +98,7 @@ def load_recipients(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Insert the rows after the first ``skip`` data rows; returns the total rows loaded."""
-    batch: list[tuple[object, ...]] = []
+    batch: list[RecipientRow] = []
     loaded = skip
     for row in recipient_rows(store, campaign, campaign_id, campaign.recipients, skip):
         batch.append(row)
@@ -122,7 +123,7 @@ def recipient_rows(
     path: Path,
     skip: int = 0,
     first_row_no: int = 1,
-) -> Iterator[tuple[object, ...]]:
+) -> Iterator[RecipientRow]:
     """The recipients rows of ``path`` after the first ``skip`` data rows, bucketed, ready for
     :meth:`Store.add_recipients` (``row_no`` counts from ``first_row_no``)."""
     header, phone_index = read_header(campaign, path)
@@ -173,7 +174,7 @@ def recipient_rows(
             zone_id = zone_ids.get(key)
             if zone_id is None:
                 zone_id = zone_ids[key] = store.add_zone(key)
-        yield (
+        yield RecipientRow(
             campaign_id,
             first_row_no - 1 + index,
             raw,
@@ -189,7 +190,7 @@ def recipient_rows(
         )
 
 
-def _flush(store: Store, campaign_id: int, batch: list[tuple[object, ...]], loaded: int) -> None:
+def _flush(store: Store, campaign_id: int, batch: list[RecipientRow], loaded: int) -> None:
     store.begin()
     store.add_recipients(batch)
     store.update_campaign(campaign_id, loaded_rows=loaded)

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from .campaign import Campaign, split_inputs
-from .driver import CallRunner, CallSpec
-from .events import iso
 from .loader import column_letter
+from .reporting.stats import campaign_stats
 from .service import check_webhook_url, default_runner, run_campaign
 from .skipped import SkipReasons
-from .stats import campaign_stats
-from .store import Store
+from .store.sqlite import Store
+from .telephony.port import CallRunner, CallSpec
+from .webhooks.events import iso
 
 SKIP_REASONS = {
     "DNC": "dnc",

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 import uuid
@@ -18,16 +19,20 @@ from typing import Any
 from ..errors import CampaignError, InvalidDialplan
 from ..model import Plan
 from .campaign import Campaign, start_of
-from .dispatcher import Clock, Dispatcher, RealClock
-from .driver import CallRunner, SimulatedDriver, TelephonyDriver
-from .events import EventBuilder
 from .fingerprint import check_inputs, current_inputs
-from .lease import Lease
 from .loader import load_dnc, load_recipients, read_header
 from .phones import Normalizer
 from .progress import Progress, ProgressFn
-from .sqlitefile import database_errors
-from .store import CampaignRow, Store
+from .runners.common import Booking, scheduler_for
+from .runners.realtime import run_real
+from .runners.virtual import run_virtual
+from .store.lease import Lease
+from .store.rows import DispatchState
+from .store.sqlite import CampaignRow, Store
+from .store.sqlitefile import database_errors
+from .telephony.port import CallRunner, Clock, TelephonyPort, check_supported
+from .telephony.simulated import SimulatedDriver
+from .webhooks.events import EventBuilder
 
 DEFAULT_DELIVERY_WAIT = 30.0
 
@@ -67,7 +72,7 @@ def load_dialplan(campaign: Campaign) -> Plan:
 
 
 def default_runner(campaign: Campaign) -> CallRunner:
-    from .runner import EngineRunner
+    from .telephony.engine import EngineRunner
 
     plan = load_dialplan(campaign)
     return EngineRunner(plan)
@@ -124,7 +129,8 @@ def run_campaign(
     db: str | Path,
     *,
     runner: CallRunner | None = None,
-    driver: TelephonyDriver | None = None,
+    driver: TelephonyPort | None = None,
+    plan: Any = None,
     clock: str = "virtual",
     progress: ProgressFn | None = None,
     deliver: bool = True,
@@ -141,6 +147,11 @@ def run_campaign(
     if driver is None and runner is None:
         runner = default_runner(campaign)  # a broken dialplan fails before anything is stored
     read_header(campaign)  # so does an empty, binary or phone_number-less recipients file
+    on: Clock = "real" if clock == "real" else "virtual"
+    if driver is not None and (driver.unsupported or on not in driver.clocks):
+        from .. import load  # a driver that cannot run this campaign fails before it starts
+
+        check_supported(driver, plan or load(campaign.dialplan), on, campaign.path)
     with database_errors(db), leased(db, campaign.name, wait, on_wait) as store:
         row, resumed = open_campaign(store, campaign, clock == "virtual")
         row = prepare(store, campaign, row, progress)
@@ -149,61 +160,11 @@ def run_campaign(
             if driver is None:
                 assert runner is not None
                 runner_obj = runner
-                driver = SimulatedDriver(campaign, runner_obj)
-            events = None
-            if campaign.webhook is not None:
-                events = EventBuilder(
-                    row.broadcast_id,
-                    campaign.from_number,
-                    campaign.custom_data,
-                    campaign.webhook.url,
-                    campaign.amd_enabled,
-                )
-            counts = store.counts_by(row.id, "final_result")
-            total = sum(counts.values())
-            state = dict(row.dispatch)
-            columns = list(state.pop("columns", []))
-            # the virtual clock starts at [simulation] start; the real one now
-            start = time.time() if clock == "real" else start_of(campaign, time.time())
-            start_ms = round(start * 1000)
-            if row.started_at is None:
-                store.begin()
-                store.update_campaign(row.id, started_at=start_ms / 1000)
-                store.commit()
-            deliverer = None
-            if deliver and campaign.webhook is not None:
-                from .webhooks import WebhookDeliverer
-
-                deliverer = WebhookDeliverer(
-                    store, campaign.webhook.secret, allow_private=campaign.allow_private
-                )
-            dispatcher_cls: type[Dispatcher] = Dispatcher
-            if hasattr(driver, "start"):  # calls run concurrently in real time (SIP)
-                from .realtime import ConcurrentDispatcher
-
-                dispatcher_cls = ConcurrentDispatcher
-            disp = dispatcher_cls(
-                store,
-                campaign,
-                row.id,
-                driver,
-                row.broadcast_id,
-                columns,
-                events=events,
-                clock=RealClock() if clock == "real" else Clock(),
-                progress=progress,
-                commit_every=commit_every,
-                results_before={k: n for k, n in counts.items() if k is not None},
-                total=total,
-                # deliver what is due while calling (one batch per commit)
-                on_commit=(lambda: deliverer.run_once(time.time())) if deliverer else None,
+                driver = SimulatedDriver(campaign, runner_obj, lived=clock == "real")
+            placed, end_ms, total = _dispatch(
+                store, campaign, row, driver, clock, progress, deliver, commit_every
             )
-            try:
-                end_ms = disp.run(start_ms, {**state, "columns": columns})
-            finally:
-                if deliverer is not None:
-                    deliverer.close()
-            finish(store, campaign, row, end_ms, events)
+            finish(store, campaign, row, end_ms, _events(campaign, row))
             if progress:
                 finals = store.counts_by(row.id, "final_result")
                 results = {k: n for k, n in finals.items() if k is not None}
@@ -213,7 +174,7 @@ def run_campaign(
                         sum(results.values()),
                         total,
                         results,
-                        disp.placed,
+                        placed,
                         end_ms / 1000,
                         virtual=clock != "real",
                     )
@@ -267,6 +228,91 @@ def leased(
             store.db.close()
 
 
+def _events(campaign: Campaign, row: CampaignRow) -> EventBuilder | None:
+    if campaign.webhook is None:
+        return None
+    return EventBuilder(
+        row.broadcast_id,
+        campaign.from_number,
+        campaign.custom_data,
+        campaign.webhook.url,
+        campaign.amd_enabled,
+    )
+
+
+def _dispatch(
+    store: Store,
+    campaign: Campaign,
+    row: CampaignRow,
+    driver: TelephonyPort,
+    clock: str,
+    progress: ProgressFn | None,
+    deliver: bool,
+    commit_every: int,
+) -> tuple[int, int, int]:
+    """Run the scheduler on the campaign's clock; returns (calls placed, end clock ms, total)."""
+    counts = store.counts_by(row.id, "final_result")
+    total = sum(counts.values())
+    state = DispatchState.from_json(row.dispatch)
+    real = clock == "real"
+    # the virtual clock starts at [simulation] start; the real one now
+    start_ms = round((time.time() if real else start_of(campaign, time.time())) * 1000)
+    if row.started_at is None:
+        store.begin()
+        store.update_campaign(row.id, started_at=start_ms / 1000)
+        store.commit()
+    if real:  # a real run starts now, whatever an earlier run left
+        state = DispatchState(state.columns, floors=state.floors)
+    results_before = {k: n for k, n in counts.items() if k is not None}
+    sched = scheduler_for(store, campaign, row.id, state, results_before)
+    booking = Booking(
+        store,
+        campaign,
+        row.id,
+        row.broadcast_id,
+        state.columns,
+        events=_events(campaign, row),
+        progress=progress,
+        total=total,
+        virtual=not real,
+    )
+    webhook = campaign.webhook if deliver else None
+    if not real:
+        deliverer = None
+        if webhook is not None:
+            from .webhooks.delivery import WebhookDeliverer
+
+            deliverer = WebhookDeliverer(
+                store, webhook.secret, allow_private=campaign.allow_private
+            )
+            sender = deliverer
+
+            def deliver_due() -> None:  # what is due, while calling (one batch per commit)
+                sender.run_once(time.time())
+
+            booking.on_commit = deliver_due
+        try:
+            end_ms = run_virtual(sched, booking, driver, start_ms, commit_every=commit_every)
+        finally:
+            if deliverer is not None:
+                deliverer.close()
+        return sched.placed, end_ms, total
+
+    async def real_run() -> int:
+        background = None
+        if webhook is not None:
+            from .webhooks.async_delivery import AsyncWebhookDeliverer
+
+            sender = AsyncWebhookDeliverer(
+                store, webhook.secret, allow_private=campaign.allow_private
+            )
+            background = sender.run_forever
+        return await run_real(sched, booking, driver, background=background)
+
+    end_ms = asyncio.run(real_run())
+    return sched.placed, end_ms, total
+
+
 def check_webhook_url(campaign: Campaign) -> None:
     """Refuse a webhook URL that cannot be delivered to: a host that is, or resolves to, a
     loopback/private address (numeric spellings such as ``127.1``, ``2130706433``, ``0x7f.0.0.1``,
@@ -310,7 +356,7 @@ def deliver_outbox(store: Store, campaign: Campaign, max_wait: float) -> int:
     """Deliver pending webhook events (the ``webhooks`` module); returns how many remain."""
     assert campaign.webhook is not None
     try:
-        from . import webhooks
+        from .webhooks import delivery as webhooks
     except ImportError:  # the delivery worker is not installed: events wait in the outbox
         return store.pending_count()
     deliver_fn: Any = getattr(webhooks, "deliver_pending", None)

@@ -14,7 +14,7 @@ from typing import Any
 
 import phonenumbers
 
-from .store import CampaignRow, Store
+from .store.sqlite import CampaignRow, Store
 
 #: buckets whose rows are never dialled (the loader's names)
 SKIPPED_BUCKETS = ("invalid", "country_not_allowed", "call_blacklisted", "duplicate")

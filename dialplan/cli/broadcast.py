@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from ..broadcast.sqlitefile import on_database
+from ..broadcast.store.sqlitefile import on_database
 from ..errors import UsageError
 
 DEFAULT_DB = "broadcast.sqlite"
@@ -118,9 +118,9 @@ def run(
 
     One run at a time holds a campaign: a second one is refused, or waits with --wait."""
     from ..broadcast.campaign import load_campaign
+    from ..broadcast.reporting.stats import campaign_stats, delivery_note, stats_text
     from ..broadcast.service import run_campaign
-    from ..broadcast.stats import campaign_stats, delivery_note, stats_text
-    from ..broadcast.store import Store
+    from ..broadcast.store.sqlite import Store
 
     camp = load_campaign(campaign)
     out_path = report_path or f"{Path(campaign).stem}-report.html"
@@ -130,20 +130,17 @@ def run(
     telephony: Any = None
     if driver == "sip":
         from ..broadcast.service import load_dialplan
-        from ..broadcast.sip import SipCampaignDriver
+        from ..broadcast.telephony.sip import SipCampaignDriver
 
         clock = "real"
         telephony = SipCampaignDriver(camp, load_dialplan(camp))
-    try:
-        if show:
-            report = _run_with_progress(camp, db, clock, max_wait, telephony, tty, wait)
-        else:
-            report = run_campaign(
-                camp, db, clock=clock, max_wait=max_wait, driver=telephony, **_waiting(wait)
-            )
-    finally:
-        if telephony is not None:
-            telephony.close()
+    # the runner opens and closes the driver on its own loop
+    if show:
+        report = _run_with_progress(camp, db, clock, max_wait, telephony, tty, wait)
+    else:
+        report = run_campaign(
+            camp, db, clock=clock, max_wait=max_wait, driver=telephony, **_waiting(wait)
+        )
     store = Store(db, readonly=True)
     try:
         stats = campaign_stats(store, camp.name)
@@ -195,10 +192,10 @@ def _run_with_progress(
 
 def _write_report(store: Any, name: str, path: str) -> str | None:
     """Render the HTML report if the report module is available; returns the path."""
-    from ..broadcast.reportdata import report_data
+    from ..broadcast.reporting.data import report_data
 
     try:
-        from ..broadcast.report import render_report  # type: ignore[attr-defined]
+        from ..broadcast.reporting.report import render_report  # type: ignore[attr-defined]
     except ImportError:
         return None
     html = render_report(report_data(store, name))
@@ -215,8 +212,8 @@ def stats(name: str, db: str, fmt: str) -> None:
     """Statistics of campaign NAME (or of the campaign file NAME.toml/.json), with CallFire
     CallBroadcastStats names."""
     from ..broadcast.inventory import campaign_name
-    from ..broadcast.stats import campaign_stats, delivery_note, stats_text
-    from ..broadcast.store import Store
+    from ..broadcast.reporting.stats import campaign_stats, delivery_note, stats_text
+    from ..broadcast.store.sqlite import Store
 
     name = campaign_name(name)
 
@@ -251,8 +248,8 @@ def export(name: str, db: str, fmt: str, output: str | None, csv_escape: bool) -
     """Export one row per recipient of campaign NAME (or of the campaign file NAME.toml/.json):
     final result, why a row was skipped, attempts, answers."""
     from ..broadcast.inventory import campaign_name
-    from ..broadcast.stats import find_campaign, write_csv, write_json
-    from ..broadcast.store import Store
+    from ..broadcast.reporting.stats import find_campaign, write_csv, write_json
+    from ..broadcast.store.sqlite import Store
 
     name = campaign_name(name)
 
@@ -292,9 +289,9 @@ def report(name: str, db: str, output: str) -> None:
     """Write an HTML report of campaign NAME (or of the campaign file NAME.toml/.json): results,
     answers per question, calls over time."""
     from ..broadcast.inventory import campaign_name
-    from ..broadcast.report import render_report  # type: ignore[attr-defined]
-    from ..broadcast.reportdata import report_data
-    from ..broadcast.store import Store
+    from ..broadcast.reporting.data import report_data
+    from ..broadcast.reporting.report import render_report  # type: ignore[attr-defined]
+    from ..broadcast.store.sqlite import Store
 
     name = campaign_name(name)
 
@@ -362,7 +359,7 @@ def add(campaign_or_file: str, recipients: str, db: str, wait: bool) -> None:
 def list_campaigns(db: str, fmt: str) -> None:
     """The campaigns in the database: name, status, counts, created."""
     from ..broadcast.inventory import campaign_summaries, summaries_json, summaries_text
-    from ..broadcast.store import Store
+    from ..broadcast.store.sqlite import Store
 
     store = Store(_existing_db(db), readonly=True)
     try:

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from ..broadcast.progress import Progress, Waiting
-from ..broadcast.report import RESULT_CODES
+from ..broadcast.reporting.report import RESULT_CODES
 
 #: seconds between two lines when the output is not a terminal (CI logs, pipes)
 LINE_INTERVAL = 10.0

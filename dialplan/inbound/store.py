@@ -1,7 +1,7 @@
 """SQLite store of inbound calls (one row per call) and their webhook outbox.
 
 The schema is versioned with ``PRAGMA user_version``; each migration runs once, in order.
-The outbox implements :class:`dialplan.broadcast.outbox.Outbox`, so the campaigns' delivery
+The outbox implements :class:`dialplan.broadcast.webhooks.outbox.Outbox`, so the campaigns' delivery
 worker (signing, retries, the private-address guard) delivers inbound events unchanged.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..broadcast.outbox import OutboxEvent
+from ..broadcast.webhooks.outbox import OutboxEvent
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -194,7 +194,7 @@ class InboundStore:
     def numbers(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT number FROM calls ORDER BY 1")]
 
-    # -- outbox (dialplan.broadcast.outbox.Outbox) --------------------------------------------
+    # -- outbox (dialplan.broadcast.webhooks.outbox.Outbox) --------------------------------------------
     def add(self, event_id: str, url: str, body: bytes, now: float) -> None:
         self.db.execute(
             "INSERT OR IGNORE INTO outbox (event_id, url, body, created_at, next_attempt_at) "

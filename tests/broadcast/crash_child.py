@@ -12,26 +12,27 @@ import sys
 import time
 from typing import Any
 
-from dialplan.broadcast.campaign import load_campaign
-from dialplan.broadcast.driver import AttemptOutcome, CallRequest, SimulatedDriver
+from dialplan.broadcast.campaign import Campaign, load_campaign
 from dialplan.broadcast.service import run_campaign
+from dialplan.broadcast.telephony.port import AttemptOutcome, CallRequest
+from dialplan.broadcast.telephony.simulated import SimulatedDriver
 from dialplan.errors import DialplanError
 
 from .helpers import fake_runner
 
 
-class LoggingDriver:
+class LoggingDriver(SimulatedDriver):
     """The simulated driver, writing one line per placed call (unbuffered: kill -9 safe)."""
 
-    def __init__(self, inner: SimulatedDriver, fd: int, delay: float) -> None:
-        self.inner = inner
+    def __init__(self, campaign: Campaign, fd: int, delay: float, lived: bool = False) -> None:
+        super().__init__(campaign, fake_runner, lived=lived)
         self.fd = fd
         self.delay = delay
 
     def place(self, call: CallRequest, now: float) -> AttemptOutcome:
         os.write(self.fd, f"{call.recipient_id} {call.attempt_no}\n".encode())
         time.sleep(self.delay)  # a slower "network", so that runs overlap
-        return self.inner.place(call, now)
+        return super().place(call, now)
 
 
 def main(argv: list[str]) -> int:
@@ -41,12 +42,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--wait", action="store_true")
     parser.add_argument("--log")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds per call")
+    parser.add_argument("--clock", default="virtual", choices=["virtual", "real"])
     args = parser.parse_args(argv)
     campaign = load_campaign(args.campaign)
     driver: Any = None
     if args.log:
         fd = os.open(args.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-        driver = LoggingDriver(SimulatedDriver(campaign, fake_runner), fd, args.delay)
+        driver = LoggingDriver(campaign, fd, args.delay, lived=args.clock == "real")
     try:
         run_campaign(
             campaign,
@@ -54,6 +56,7 @@ def main(argv: list[str]) -> int:
             runner=fake_runner,
             driver=driver,
             deliver=False,
+            clock=args.clock,
             commit_every=500,
             wait=args.wait,
             on_wait=lambda text: print(f"dialplan: {text}", file=sys.stderr, flush=True),

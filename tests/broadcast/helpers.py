@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from dialplan.broadcast.campaign import Campaign, load_campaign
-from dialplan.broadcast.driver import CallSpec, CallSummary
-from dialplan.broadcast.stats import export_rows
-from dialplan.broadcast.store import Store
+from dialplan.broadcast.reporting.stats import export_rows
+from dialplan.broadcast.store.sqlite import Store
+from dialplan.broadcast.telephony.port import CallSpec, CallSummary
 
 PLAN = """<dialplan name="T">
   <amd><live><play type="tts">Hi ${contact.first}</play></live>

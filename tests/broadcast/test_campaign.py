@@ -121,7 +121,7 @@ def test_missing_files_and_bad_syntax(tmp_path: Path) -> None:
 
 
 def test_bad_sim_result_names_the_csv_line(tmp_path: Path) -> None:
-    from dialplan.broadcast.store import Store
+    from dialplan.broadcast.store.sqlite import Store
 
     rows = [
         {"phone_number": "2125550101", "sim_result": "LA"},

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from dialplan.broadcast.campaign import load_campaign
-from dialplan.broadcast.csvsafe import neutralise
-from dialplan.broadcast.driver import CallSpec, CallSummary
+from dialplan.broadcast.reporting.csvsafe import neutralise
 from dialplan.broadcast.service import run_campaign
+from dialplan.broadcast.telephony.port import CallSpec, CallSummary
 
 from .helpers import write_campaign
 

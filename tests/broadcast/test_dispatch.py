@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from dialplan.broadcast.campaign import load_campaign
-from dialplan.broadcast.driver import CallSpec, CallSummary
+from dialplan.broadcast.reporting.stats import campaign_stats, export_rows
 from dialplan.broadcast.service import run_campaign
-from dialplan.broadcast.stats import campaign_stats, export_rows
-from dialplan.broadcast.store import Store
+from dialplan.broadcast.store.sqlite import Store
+from dialplan.broadcast.telephony.port import CallSpec, CallSummary
 
 from .helpers import campaign, fake_runner, write_campaign
 

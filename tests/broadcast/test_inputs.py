@@ -16,8 +16,9 @@ import pytest
 
 from dialplan.broadcast.adding import add_recipients
 from dialplan.broadcast.campaign import load_campaign
-from dialplan.broadcast.driver import AttemptOutcome, CallRequest, SimulatedDriver
 from dialplan.broadcast.service import run_campaign
+from dialplan.broadcast.telephony.port import AttemptOutcome, CallRequest
+from dialplan.broadcast.telephony.simulated import SimulatedDriver
 from dialplan.errors import CampaignError
 
 from .helpers import count, fake_runner, write_campaign
@@ -37,16 +38,16 @@ def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     )
 
 
-class Recording:
+class Recording(SimulatedDriver):
     """The simulated driver, remembering every (recipient, attempt) it places."""
 
     def __init__(self, path: Path) -> None:
-        self.inner = SimulatedDriver(load_campaign(path), fake_runner)
+        super().__init__(load_campaign(path), fake_runner)
         self.placed: list[tuple[int, int]] = []
 
     def place(self, call: CallRequest, now: float) -> AttemptOutcome:
         self.placed.append((call.recipient_id, call.attempt_no))
-        return self.inner.place(call, now)
+        return super().place(call, now)
 
 
 def run(path: Path, db: Path) -> list[tuple[int, int]]:
@@ -215,7 +216,7 @@ def test_add_refusals_are_one_line(tmp_path: Path, setup: str, csv_text: str, me
         con.commit()
         con.close()
     elif setup == "none":
-        from dialplan.broadcast.store import Store
+        from dialplan.broadcast.store.sqlite import Store
 
         Store(db).close()
     before = count(db, "SELECT COUNT(*) FROM recipients")

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from dialplan.broadcast.campaign import load_campaign
-from dialplan.broadcast.lease import CampaignBusy, Lease, LeaseLost, pid_alive
 from dialplan.broadcast.service import run_campaign
-from dialplan.broadcast.store import Store
+from dialplan.broadcast.store.lease import CampaignBusy, Lease, LeaseLost, pid_alive
+from dialplan.broadcast.store.sqlite import Store
 from dialplan.errors import CampaignError
 
 from .helpers import count, crash_campaign, fake_runner, snapshot, write_campaign

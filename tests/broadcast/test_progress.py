@@ -15,8 +15,8 @@ from rich.console import Console
 
 from dialplan.broadcast.campaign import load_campaign
 from dialplan.broadcast.progress import Progress, Waiting
+from dialplan.broadcast.scheduler.windows import windows_for
 from dialplan.broadcast.service import run_campaign
-from dialplan.broadcast.windows import windows_for
 from dialplan.cli.progress import LineProgress, LiveProgress, waiting_text
 
 from .helpers import fake_runner, write_campaign

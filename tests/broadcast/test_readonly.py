@@ -16,7 +16,7 @@ import pytest
 
 from dialplan.broadcast.campaign import load_campaign
 from dialplan.broadcast.service import run_campaign
-from dialplan.broadcast.store import Store
+from dialplan.broadcast.store.sqlite import Store
 
 from .helpers import fake_runner, write_campaign
 
@@ -114,7 +114,7 @@ def test_a_database_left_in_wal_mode_by_a_killed_run_can_be_read_read_only(
     db = campaign_dir / "db.sqlite"
     # a writer that dies without closing leaves the database in WAL mode (+ -wal, -shm)
     code = (
-        "import os, sys; from dialplan.broadcast.store import Store;"
+        "import os, sys; from dialplan.broadcast.store.sqlite import Store;"
         "s = Store(sys.argv[1]); s.begin(); s.update_campaign(1, state='finished'); s.commit();"
         "os._exit(0)"
     )

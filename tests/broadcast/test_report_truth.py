@@ -13,12 +13,12 @@ import lxml.html
 import pytest
 
 from dialplan.broadcast.campaign import load_campaign
-from dialplan.broadcast.report import PAGE_SIZE, render_report
-from dialplan.broadcast.reportdata import report_data
-from dialplan.broadcast.reportflow import EDGE_KINDS, MAX_BOXES, NODE_KINDS, flow_figure
+from dialplan.broadcast.reporting.data import report_data
+from dialplan.broadcast.reporting.flow import EDGE_KINDS, MAX_BOXES, NODE_KINDS, flow_figure
+from dialplan.broadcast.reporting.report import PAGE_SIZE, render_report
+from dialplan.broadcast.reporting.stats import campaign_stats
 from dialplan.broadcast.service import run_campaign
-from dialplan.broadcast.stats import campaign_stats
-from dialplan.broadcast.store import Store
+from dialplan.broadcast.store.sqlite import Store
 
 from .helpers import fake_runner, write_campaign
 
@@ -219,7 +219,7 @@ def test_calls_over_time_has_a_linear_time_axis(tmp_path: Path) -> None:
 
 
 def test_hostile_dialplan_text_stays_text_in_the_flow(tmp_path: Path) -> None:
-    from dialplan.broadcast.report import ReportData
+    from dialplan.broadcast.reporting.report import ReportData
 
     evil = "&lt;/svg&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;"
     path = tmp_path / "evil.xml"

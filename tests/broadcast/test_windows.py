@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dialplan.broadcast.campaign import LocalTimeRestriction, Schedule
+from dialplan.broadcast.scheduler.windows import DailyWindow, ScheduleSet, Windows
 from dialplan.broadcast.service import run_campaign
-from dialplan.broadcast.windows import DailyWindow, ScheduleSet, Windows
 
 from .helpers import campaign, fake_runner
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dialplan.broadcast.report import ReportData, render_report
+from dialplan.broadcast.reporting.report import ReportData, render_report
 
 
 def test_one_response_is_singular() -> None:

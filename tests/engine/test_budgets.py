@@ -164,9 +164,9 @@ def test_real_time_budget_uses_the_drivers_clock() -> None:
 
 
 def test_other_calls_of_a_campaign_are_unaffected(tmp_path: Path) -> None:
+    from dialplan.broadcast.reporting.stats import export_rows
     from dialplan.broadcast.service import run_campaign
-    from dialplan.broadcast.stats import export_rows
-    from dialplan.broadcast.store import Store
+    from dialplan.broadcast.store.sqlite import Store
     from tests.broadcast.helpers import campaign
 
     recipients = [

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from dialplan import load
-from dialplan.broadcast.runner import EngineRunner
+from dialplan.broadcast.reporting.stats import export_rows
 from dialplan.broadcast.service import run_campaign
-from dialplan.broadcast.stats import export_rows
-from dialplan.broadcast.store import Store
+from dialplan.broadcast.store.sqlite import Store
+from dialplan.broadcast.telephony.engine import EngineRunner
 from dialplan.drivers.simulate import simulate
 from dialplan.engine.inputs import plan_inputs
 from tests.broadcast.helpers import campaign
@@ -128,7 +128,7 @@ def test_a_campaign_branching_on_math_random_takes_both_branches_reproducibly(
 
 
 def test_random_and_clock_plans_are_not_reused_from_the_cache() -> None:
-    from dialplan.broadcast.driver import CallSpec
+    from dialplan.broadcast.telephony.port import CallSpec
 
     def spec(seed: int, now: float) -> CallSpec:
         return CallSpec("live", (), {}, {}, now, seed)

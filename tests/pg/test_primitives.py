@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from dialplan.broadcast.driver import voice_id_for
 from dialplan.broadcast.pg import (
     Booking,
     Outcome,
@@ -23,6 +22,7 @@ from dialplan.broadcast.pg import (
     stop,
     unclaim,
 )
+from dialplan.broadcast.telephony.port import voice_id_for
 
 from . import workload
 

@@ -305,3 +305,30 @@ def test_sip_command_names_the_sizes_it_ran(monkeypatch) -> None:
     report = sip.run(quick=True, calls=100, hold_s=0.5)
     assert report.command == "python -m tools.bench sip --quick --calls 100 --hold 0.5"
     assert report.details["sizes"]["concurrent"] == sip.QUICK["concurrent"]
+
+
+def test_broadcast_judges_the_ratio_to_the_floor_of_the_same_run(monkeypatch) -> None:
+    from tools.bench import broadcast
+
+    big = {**_campaign(1_000_000, 30.0, 28.0, 80.0), "floor_s": 20.0, "floor_ratio": 1.5}
+    sizes = {100_000: _campaign(100_000, 3.0, 2.8, 70.0), 1_000_000: big}
+    monkeypatch.setattr(broadcast, "measure", lambda n, runner: sizes[n])
+    figures = {f.name: f for f in broadcast.run().figures}
+    ratio = figures["campaign / floor (phonenumbers + executemany of the same rows)"]
+    assert (ratio.value, ratio.met) == (1.5, False)  # 1.5x > 1.2x
+
+
+def test_broadcast_floor_writes_the_same_rows(tmp_path) -> None:
+    import sqlite3
+
+    from tools.bench import broadcast
+
+    broadcast.write_inputs(tmp_path, 300, "fake")
+    wall, cpu = broadcast.floor_s(tmp_path, 450)
+    assert wall > 0 and cpu > 0
+    db = sqlite3.connect(tmp_path / "floor.sqlite")
+    counts = [
+        db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("recipients", "attempts")
+    ]
+    assert counts == [300, 450]
+    assert db.execute("SELECT e164 FROM recipients WHERE id = 2").fetchone()[0].startswith("+1")

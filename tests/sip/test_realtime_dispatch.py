@@ -1,18 +1,17 @@
-"""The concurrent dispatcher with a fake concurrent driver: calls overlap up to max_active,
+"""The real-clock runner with a fake asyncio driver: calls overlap up to max_active,
 retries come back after they finish, every attempt is booked (no SIP needed)."""
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import threading
+import asyncio
 import time
 from pathlib import Path
 
 from dialplan.broadcast.campaign import load_campaign
-from dialplan.broadcast.driver import AttemptOutcome, CallRequest
+from dialplan.broadcast.reporting.stats import export_rows
 from dialplan.broadcast.service import run_campaign
-from dialplan.broadcast.stats import export_rows
-from dialplan.broadcast.store import Store
+from dialplan.broadcast.store.sqlite import Store
+from dialplan.broadcast.telephony.port import AttemptOutcome, CallRequest
 
 PLAN = '<dialplan name="T"><play type="tts">Hi</play></dialplan>\n'
 
@@ -20,31 +19,29 @@ PLAN = '<dialplan name="T"><play type="tts">Hi</play></dialplan>\n'
 class FakeDriver:
     """Each call takes 0.2 s; the first attempt of even recipients is BUSY."""
 
+    clocks = frozenset({"real"})
+    unsupported: frozenset[type] = frozenset()
+
     def __init__(self) -> None:
-        self.pool = cf.ThreadPoolExecutor(max_workers=64)
-        self.lock = threading.Lock()
         self.active = 0
         self.peak = 0
         self.started: list[tuple[int, int]] = []
 
-    def start(self, call: CallRequest) -> cf.Future[AttemptOutcome]:
-        with self.lock:
-            self.started.append((call.recipient_id, call.attempt_no))
-        return self.pool.submit(self._call, call)
+    async def open(self) -> None:
+        return None
 
-    def _call(self, call: CallRequest) -> AttemptOutcome:
-        with self.lock:
-            self.active += 1
-            self.peak = max(self.peak, self.active)
-        time.sleep(0.2)
-        with self.lock:
-            self.active -= 1
+    async def close(self) -> None:
+        return None
+
+    async def dial(self, call: CallRequest, at: float) -> AttemptOutcome:
+        self.started.append((call.recipient_id, call.attempt_no))
+        self.active += 1
+        self.peak = max(self.peak, self.active)
+        await asyncio.sleep(0.2)
+        self.active -= 1
         if call.recipient_id % 2 == 0 and call.attempt_no == 1:
             return AttemptOutcome("BUSY", 17, None, 0.2, 0.0)
         return AttemptOutcome("LA", 16, "HUMAN", 0.05, 0.15, (("q", f"a{call.recipient_id}"),))
-
-    def close(self) -> None:
-        self.pool.shutdown()
 
 
 def test_concurrent_dispatch_with_retries(tmp_path: Path) -> None:
@@ -59,10 +56,7 @@ def test_concurrent_dispatch_with_retries(tmp_path: Path) -> None:
     camp = load_campaign(tmp_path / "c.toml")
     driver = FakeDriver()
     started = time.monotonic()
-    try:
-        run_campaign(camp, tmp_path / "db.sqlite", driver=driver, clock="real", deliver=False)  # type: ignore[arg-type]
-    finally:
-        driver.close()
+    run_campaign(camp, tmp_path / "db.sqlite", driver=driver, clock="real", deliver=False)
     elapsed = time.monotonic() - started
     assert driver.peak == 5  # calls overlapped, never more than max_active
     assert len(driver.started) == 30  # 20 first attempts + 10 retries of the busy ones

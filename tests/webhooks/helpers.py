@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dialplan.broadcast.outbox import OutboxEvent
-from dialplan.broadcast.webhooks import SIGNATURE_HEADER, verify_signature
+from dialplan.broadcast.webhooks.delivery import SIGNATURE_HEADER, verify_signature
+from dialplan.broadcast.webhooks.outbox import OutboxEvent
 
 
 class FakeClock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dialplan.broadcast.report import ReportData
+from dialplan.broadcast.reporting.report import ReportData
 
 RESULTS = {
     "LA": 412,

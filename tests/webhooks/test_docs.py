@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from dialplan.broadcast import webhooks as wh
-from dialplan.broadcast.memory_outbox import MemoryOutbox
+from dialplan.broadcast.webhooks.memory_outbox import MemoryOutbox
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
 

@@ -11,14 +11,14 @@ import jsonschema
 import lxml.html
 import pytest
 
-from dialplan.broadcast.webhooks import deliver_pending
+from dialplan.broadcast.webhooks.delivery import deliver_pending
 
 from .helpers import LoopbackServer, Receiver, all_signatures_valid
 
 broadcast = pytest.importorskip("dialplan.broadcast.service")
-reportdata = pytest.importorskip("dialplan.broadcast.reportdata")
-store_mod = pytest.importorskip("dialplan.broadcast.store")
-stats_mod = pytest.importorskip("dialplan.broadcast.stats")
+reportdata = pytest.importorskip("dialplan.broadcast.reporting.data")
+store_mod = pytest.importorskip("dialplan.broadcast.store.sqlite")
+stats_mod = pytest.importorskip("dialplan.broadcast.reporting.stats")
 bhelpers = pytest.importorskip("tests.broadcast.helpers")
 
 SCHEMA = json.loads(
@@ -84,7 +84,7 @@ def test_report_from_the_cli_report_data(tmp_path: Path) -> None:
         stats = stats_mod.campaign_stats(store, "test")
     finally:
         store.close()
-    from dialplan.broadcast.report import render_report
+    from dialplan.broadcast.reporting.report import render_report
 
     doc = lxml.html.document_fromstring(render_report(data))
     assert doc.get_element_by_id("campaign-name").text_content() == "test"

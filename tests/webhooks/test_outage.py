@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from dialplan.broadcast import webhooks as wh
-from dialplan.broadcast.memory_outbox import MemoryOutbox
-from dialplan.broadcast.webhooks import RetryPolicy, deliver_pending
+from dialplan.broadcast.webhooks.delivery import RetryPolicy, deliver_pending
+from dialplan.broadcast.webhooks.memory_outbox import MemoryOutbox
 
 from .helpers import LoopbackServer, Receiver, SqliteOutbox, all_signatures_valid
 
@@ -90,7 +90,7 @@ WORKER = textwrap.dedent(
     """
     import sys
     sys.path.insert(0, sys.argv[1])
-    from dialplan.broadcast.webhooks import RetryPolicy, deliver_pending
+    from dialplan.broadcast.webhooks.delivery import RetryPolicy, deliver_pending
     from tests.webhooks.helpers import SqliteOutbox
 
     outbox = SqliteOutbox(sys.argv[2])

@@ -9,7 +9,7 @@ import lxml.etree
 import lxml.html
 import pytest
 
-from dialplan.broadcast.report import RESULT_CODES, ReportData, render_report
+from dialplan.broadcast.reporting.report import RESULT_CODES, ReportData, render_report
 
 from .report_sample import ANSWERS, RESULTS, STATS, TIMELINE, sample_data
 
@@ -291,7 +291,7 @@ def test_bad_counts_are_rejected(override: dict[str, object]) -> None:
 
 
 def test_plain_mapping_in_the_report_data_shape() -> None:
-    """The dict ``broadcast.reportdata.report_data`` returns is accepted as is."""
+    """The dict ``broadcast.reporting.data.report_data`` returns is accepted as is."""
     mapping = {
         "name": "Spring survey",
         "broadcast_id": "b-42",
@@ -345,7 +345,7 @@ def test_mapping_in_the_dataclass_shape() -> None:
 
 
 def test_many_distinct_responses_are_summarised() -> None:
-    from dialplan.broadcast.report import MAX_RESPONSES, OTHER_RESPONSES
+    from dialplan.broadcast.reporting.report import MAX_RESPONSES, OTHER_RESPONSES
 
     zips = {f"{10000 + i}": 100 - i for i in range(40)}
     _, doc = parse(sample_data(answers={"zip": zips}))

@@ -11,14 +11,14 @@ import httpx
 import pytest
 
 from dialplan.broadcast import webhooks as wh
-from dialplan.broadcast.memory_outbox import MemoryOutbox
-from dialplan.broadcast.webhooks import (
+from dialplan.broadcast.webhooks.delivery import (
     CallInfo,
     RetryPolicy,
     deliver_pending,
     sign,
     verify_signature,
 )
+from dialplan.broadcast.webhooks.memory_outbox import MemoryOutbox
 
 from .helpers import FakeClock
 

@@ -49,6 +49,10 @@ PLAN = """<dialplan name="Bench">
 """
 
 
+#: issue 9: a campaign in virtual time within 1.2x the floor measured in the same run
+TARGET_FLOOR_RATIO = 1.2
+
+
 def write_inputs(tmp: Path, n: int, runner: str) -> Path:
     rng = random.Random(42)
     (tmp / "plan.xml").write_text(PLAN)
@@ -99,9 +103,9 @@ start = "2026-12-01T12:00:00Z"
 def child(campaign_path: str, db: str, runner_kind: str) -> None:
     """Run the campaign in this process and print a JSON line with the figures."""
     from dialplan.broadcast.campaign import load_campaign
+    from dialplan.broadcast.reporting.stats import campaign_stats
     from dialplan.broadcast.service import default_runner, run_campaign
-    from dialplan.broadcast.stats import campaign_stats
-    from dialplan.broadcast.store import Store
+    from dialplan.broadcast.store.sqlite import Store
 
     campaign = load_campaign(campaign_path)
     runner: Any
@@ -116,7 +120,7 @@ def child(campaign_path: str, db: str, runner_kind: str) -> None:
     if runner_kind == "engine":
         runner = default_runner(campaign)
     else:
-        from dialplan.broadcast.driver import CallSpec, CallSummary
+        from dialplan.broadcast.telephony.port import CallSpec, CallSummary
 
         def runner(spec: CallSpec) -> CallSummary:  # stand-in when the engine is absent
             if spec.amd == "machine":
@@ -173,6 +177,59 @@ def peer_rows_per_s(tmp: Path) -> float:
     return rows / elapsed if elapsed > 0 else 0.0
 
 
+def floor_s(tmp: Path, attempts: int) -> tuple[float, float]:
+    """The floor of issue 9: every number of the same CSV parsed and formatted with
+    phonenumbers, plus as many recipient and attempt rows as the campaign wrote, each table
+    filled with one plain SQLite ``executemany`` per 5,000 rows (one process): (wall s, CPU s)."""
+    import sqlite3
+
+    import phonenumbers
+
+    db = sqlite3.connect(tmp / "floor.sqlite")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute(
+        "CREATE TABLE recipients (id INTEGER PRIMARY KEY, row_no INTEGER, phone TEXT, e164 TEXT,"
+        " attributes TEXT, final_result TEXT, attempts INTEGER, next_at REAL)"
+    )
+    db.execute(
+        "CREATE TABLE attempts (recipient_id INTEGER, attempt_no INTEGER, started_at REAL,"
+        " answered_at REAL, ended_at REAL, result TEXT, q850_cause INTEGER, answered_by TEXT,"
+        " duration REAL, PRIMARY KEY (recipient_id, attempt_no)) WITHOUT ROWID"
+    )
+    e164 = phonenumbers.PhoneNumberFormat.E164
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    rows: list[tuple[Any, ...]] = []
+    n = 0
+    with (tmp / "recipients.csv").open(newline="") as fh:
+        reader = csv.reader(fh)
+        next(reader)
+        for n, (phone, first, member, city) in enumerate(reader, 1):
+            try:
+                number = phonenumbers.format_number(phonenumbers.parse(phone, "US"), e164)
+            except phonenumbers.NumberParseException:
+                number = None
+            attrs = json.dumps({"first": first, "member_id": member, "city": city})
+            rows.append((n, n, phone, number, attrs, "LA", 1, 0.0))
+            if len(rows) == 5000:
+                db.executemany("INSERT INTO recipients VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                rows = []
+    db.executemany("INSERT INTO recipients VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    batch: list[tuple[Any, ...]] = []
+    for i in range(attempts):
+        batch.append((i % max(n, 1) + 1, i // max(n, 1) + 1, 1.0, 2.0, 3.0, "LA", 16, None, 1.0))
+        if len(batch) == 5000:
+            db.executemany("INSERT INTO attempts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
+            batch = []
+    db.executemany("INSERT INTO attempts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
+    db.commit()
+    elapsed = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+    db.close()
+    return elapsed, cpu
+
+
 def measure(n: int, runner: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="dialplan-bench-") as tmp_s:
         tmp = Path(tmp_s)
@@ -195,6 +252,10 @@ def measure(n: int, runner: str) -> dict[str, Any]:
         result["generate_s"] = round(gen, 2)
         result["db_mb"] = round(sum(p.stat().st_size for p in tmp.glob("db.sqlite*")) / 1e6, 1)
         result["peer_csv_to_sqlite_rows_per_s"] = round(peer_rows_per_s(tmp))
+        wall, cpu = floor_s(tmp, int(result["calls_placed"]))
+        result["floor_s"], result["floor_cpu_s"] = round(wall, 2), round(cpu, 2)
+        result["floor_ratio"] = round(result["elapsed_s"] / wall, 2)
+        result["floor_cpu_ratio"] = round(result["cpu_s"] / cpu, 2)
         return result
 
 
@@ -274,6 +335,18 @@ def run(quick: bool = False, sizes: list[int] | None = None, runner: str = "auto
                 "x",
                 note=f"{results[0]['peak_rss_mb']:.0f} -> {big['peak_rss_mb']:.0f} MB "
                 f"for {big['recipients'] / results[0]['recipients']:g}x the recipients",
+            )
+        )
+    if "floor_ratio" in big:
+        figures.append(
+            Figure(
+                "campaign / floor (phonenumbers + executemany of the same rows)",
+                big["floor_ratio"],
+                "x",
+                f"<= {TARGET_FLOOR_RATIO:g}x",
+                big["floor_ratio"] <= TARGET_FLOOR_RATIO,
+                note=f"floor {big['floor_s']:.1f} s for {big['recipients']:,} recipients, same run;"
+                f" CPU {big.get('floor_cpu_ratio', 0):.2f}x its {big.get('floor_cpu_s', 0):.1f} s",
             )
         )
     peer = big["peer_csv_to_sqlite_rows_per_s"]

@@ -19,8 +19,8 @@ from .common import Figure, Report, cli, ensure_root_on_path
 ensure_root_on_path()
 
 from dialplan.broadcast import webhooks as wh  # noqa: E402
-from dialplan.broadcast.memory_outbox import MemoryOutbox  # noqa: E402
-from dialplan.broadcast.report import ReportData, render_report  # noqa: E402
+from dialplan.broadcast.reporting.report import ReportData, render_report  # noqa: E402
+from dialplan.broadcast.webhooks.memory_outbox import MemoryOutbox  # noqa: E402
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from ..driver import voice_id_for
+from ..telephony.port import voice_id_for
 from .workers import fenced
 
 __all__ = ["Claim", "Outcome", "claim", "finish", "open_gate", "start", "unclaim"]

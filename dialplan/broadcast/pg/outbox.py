@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import psycopg
 
-from ..outbox import OutboxEvent
+from ..webhooks.outbox import OutboxEvent
 
 __all__ = ["PgOutbox"]
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 from ...engine import effects as fx
 from ...engine import events as ev
@@ -383,9 +383,42 @@ class CallRun:
         for effect in effects:
             if observer is not None:
                 observer(self.call.call_id, effect)
-            name = _HANDLERS.get(type(effect))
-            if name is not None:  # by name, so a subclass (the inbound run) can override one
-                getattr(self, name)(effect)
+            self._dispatch(effect)
+
+    def _dispatch(self, effect: fx.Effect) -> None:
+        """Every effect type is named here (mypy and ``assert_never`` say when one is new)."""
+        match effect:
+            case fx.Play():
+                self._play(effect)
+            case fx.StopPlayback():
+                self._stop_playback(effect)
+            case fx.CollectDigits():
+                self._collect(effect)
+            case fx.StopCollecting():
+                self._stop_collecting(effect)
+            case fx.Transfer():
+                self._transfer(effect)
+            case fx.Record():
+                self._record(effect)
+            case fx.HttpRequest():
+                self._http(effect)
+            case fx.SendDtmf():
+                self._send_dtmf(effect)
+            case fx.Hangup():
+                self._hangup(effect)
+            case fx.CallEnded():
+                self._ended(effect)
+            case fx.Pause():
+                self._pause(effect)
+            case fx.Log():
+                self._log(effect)
+            case fx.StashResponse() | fx.AddToDnc():
+                pass  # booked from the call's result (responses, runtime DNC) by the caller
+            case fx.SendSms():
+                # no SMS gateway: campaigns that need one are refused before they start
+                log.error("%s: <sms> to %s not sent (no SMS gateway)", self.call.call_id, effect.to)
+            case _:
+                assert_never(effect)
 
     def _play(self, effect: fx.Play) -> None:
         self.current_play = effect.play_id
@@ -556,17 +589,5 @@ def _safe(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)[:80] or "call"
 
 
-_HANDLERS: dict[type, str] = {
-    fx.Play: "_play",
-    fx.StopPlayback: "_stop_playback",
-    fx.CollectDigits: "_collect",
-    fx.StopCollecting: "_stop_collecting",
-    fx.Transfer: "_transfer",
-    fx.Record: "_record",
-    fx.HttpRequest: "_http",
-    fx.SendDtmf: "_send_dtmf",
-    fx.Hangup: "_hangup",
-    fx.CallEnded: "_ended",
-    fx.Pause: "_pause",
-    fx.Log: "_log",
-}
+#: effects this driver cannot carry out: a campaign whose dialplan emits one is refused
+UNSUPPORTED_EFFECTS: frozenset[type] = frozenset({fx.SendSms})

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 from urllib.parse import quote
 
-from ..errors import CampaignError
+from ...errors import CampaignError
 
 P = ParamSpec("P")
 R = TypeVar("R")

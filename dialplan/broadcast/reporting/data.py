@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .events import iso
+from ..store.sqlite import Store
+from ..webhooks.events import iso
 from .report import LOCAL_COLUMN, UTC_COLUMN
 from .stats import campaign_stats, find_campaign
-from .store import Store
 
 #: recipients listed in the report's results table (paginated); beyond it, the CSV export
 ROWS_LIMIT = 2000
@@ -65,7 +65,7 @@ def report_data(store: Store, name: str, rows_limit: int = ROWS_LIMIT) -> dict[s
     }
     dialplan = row.config.get("dialplan")
     if dialplan:
-        from .reportflow import flow_figure
+        from .flow import flow_figure
 
         data["flow"] = flow_figure(Path(dialplan))
     return data

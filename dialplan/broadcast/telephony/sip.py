@@ -1,34 +1,34 @@
 """``--driver sip``: campaign attempts as real SIP calls (the ``dialplan.drivers.sip`` driver).
 
-:class:`SipCampaignDriver` runs one asyncio loop in a background thread with one
-:class:`~dialplan.drivers.sip.driver.SipDriver` (one UDP socket for every call); ``start``
-hands back a future per attempt for the
-:class:`~dialplan.broadcast.realtime.ConcurrentDispatcher`. Recipient numbers become request
-URIs on the configured trunk (``sip:+15551234567@<[sip] proxy>``).
+:class:`SipCampaignDriver` implements the telephony port on the real-clock runner's own event
+loop: one :class:`~dialplan.drivers.sip.driver.SipDriver` (one UDP socket for every call) is
+opened on it, and each ``dial`` is a coroutine there — no thread bridge. Recipient numbers become
+request URIs on the configured trunk (``sip:+15551234567@<[sip] proxy>``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures as cf
-import threading
 import time
 from typing import Any
 
-from ..drivers.sip.config import from_mapping
-from ..drivers.sip.driver import CallOutcome, SipDriver
-from ..engine.context import CallContext
-from ..errors import CampaignError
-from ..model import Plan
-from .campaign import Campaign
-from .driver import AttemptOutcome, CallRequest
-from .runner import summarize
+from ...drivers.sip.config import from_mapping
+from ...drivers.sip.driver import UNSUPPORTED_EFFECTS, CallOutcome, SipDriver
+from ...engine.context import CallContext
+from ...errors import CampaignError
+from ...model import Plan
+from ..campaign import Campaign
+from .engine import summarize
+from .port import AttemptOutcome, CallRequest
 
 _ANSWERED_BY = {"live": "HUMAN", "machine": "MACHINE"}
 
 
 class SipCampaignDriver:
     """Places each attempt as a real call and reports it as an :class:`AttemptOutcome`."""
+
+    name = "sip"
+    clocks = frozenset({"real"})
+    unsupported: frozenset[type] = UNSUPPORTED_EFFECTS
 
     def __init__(self, campaign: Campaign, plan: Plan) -> None:
         if not campaign.sip.get("proxy"):
@@ -48,22 +48,15 @@ class SipCampaignDriver:
             self.options.amd_mode = "never"
         elif amc in ("AM_ONLY", "LIVE_WITH_AMD") and "amd_mode" not in campaign.sip:
             self.options.amd_mode = "always"
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self.loop.run_forever, name="sip-driver", daemon=True
-        )
-        self._thread.start()
+        self.driver: SipDriver | None = None
+
+    async def open(self) -> None:
+        """Bind the SIP socket on the running loop (the runner's)."""
         self.driver = SipDriver(self.config, self.options)
-        asyncio.run_coroutine_threadsafe(self.driver.open(), self.loop).result(10)
+        await self.driver.open()
 
-    def start(self, call: CallRequest) -> cf.Future[AttemptOutcome]:
-        return asyncio.run_coroutine_threadsafe(self._place(call), self.loop)
-
-    def place(self, call: CallRequest, at: float) -> AttemptOutcome:
-        """The synchronous port (one call at a time) for the plain dispatcher."""
-        return self.start(call).result()
-
-    async def _place(self, call: CallRequest) -> AttemptOutcome:
+    async def dial(self, call: CallRequest, at: float) -> AttemptOutcome:
+        assert self.driver is not None, "open() first"
         context = CallContext(
             callerid=self.config.from_user,
             phonenumber=call.to.lstrip("+"),
@@ -74,15 +67,14 @@ class SipCampaignDriver:
         outcome = await self.driver.place(call.to, self.plan, context)
         return attempt_outcome(outcome, time.monotonic() - started)
 
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.driver.close(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(5)
-        self.loop.close()
+    async def close(self) -> None:
+        if self.driver is not None:
+            await self.driver.close()
+            self.driver = None
 
 
 def attempt_outcome(outcome: CallOutcome, total_s: float) -> AttemptOutcome:
-    """A finished SIP call as the dispatcher's attempt record."""
+    """A finished SIP call as the scheduler's attempt record."""
     talk = round(outcome.duration_s, 3)
     ring = round(max(total_s - talk, 0.0), 3)
     if outcome.call is None:

@@ -1,4 +1,4 @@
-"""The webhook events of a campaign's calls, built with :mod:`dialplan.broadcast.webhooks`.
+"""The webhook events of a campaign's calls, built with :mod:`dialplan.broadcast.webhooks.delivery`.
 
 Per attempt: ``ringing`` (not for busy lines or carrier errors), ``connected`` (answered calls,
 with the AMD verdict when AMD is on), ``playstate`` initiated/playfinished per prompt (at most
@@ -14,12 +14,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from . import webhooks
-from .driver import REASONS, AttemptOutcome
+from ..store.rows import CallLegRow, OutboxRow
+from ..telephony.port import AttemptOutcome
+from ..telephony.simulated import REASONS
+from . import delivery as webhooks
 
 MAX_PROMPT_EVENTS = 10
-
-OutboxRow = tuple[str, str, bytes, float]
 
 
 def iso(ms: int) -> str:
@@ -61,7 +61,7 @@ class EventBuilder:
         def add(build: Any, name: str, ms: int, **fields: Any) -> None:
             eid = webhooks.stable_event_id(self.broadcast_id, voice_id, name, len(rows))
             body = build(event_id=eid, timestamp=ms / 1000, **common, **fields)
-            rows.append((eid, self.url, body, wall_now))
+            rows.append(OutboxRow(eid, self.url, body, wall_now))
 
         by = out.answered_by if self.amd_enabled and out.answered else None
         if out.result not in ("BUSY", "CARRIER_ERROR"):
@@ -93,23 +93,25 @@ class EventBuilder:
     def complete(
         self,
         ms: int,
-        summaries: Iterable[tuple[Any, ...]],
+        summaries: Iterable[CallLegRow],
         blacklisted: list[str],
         not_allowed: list[str],
         wall_now: float,
     ) -> OutboxRow:
         info = [
             webhooks.CallInfo(
-                voice_id=voice_id,
-                to=to,
-                call_duration=round(duration, 3),
-                call_state="Call Answered" if result in ("LA", "AM", "XFER") else "Not Answered",
-                disconnect_reason=REASONS.get(q850, "Unknown"),
-                disconnect_reason_code=q850,
-                call_answered_by=answered_by if self.amd_enabled else None,
-                call_result=result,
+                voice_id=leg.voice_id,
+                to=leg.to,
+                call_duration=round(leg.duration, 3),
+                call_state="Call Answered"
+                if leg.result in ("LA", "AM", "XFER")
+                else "Not Answered",
+                disconnect_reason=REASONS.get(leg.q850_cause, "Unknown"),
+                disconnect_reason_code=leg.q850_cause,
+                call_answered_by=leg.answered_by if self.amd_enabled else None,
+                call_result=leg.result,
             )
-            for voice_id, to, duration, result, answered_by, q850 in summaries
+            for leg in summaries
         ]
         eid = webhooks.stable_event_id(self.broadcast_id, "broadcastcall_complete")
         body = webhooks.broadcastcall_complete(
@@ -121,4 +123,4 @@ class EventBuilder:
             call_blacklisted=blacklisted,
             country_not_allowed=not_allowed,
         )
-        return (eid, self.url, body, wall_now)
+        return OutboxRow(eid, self.url, body, wall_now)

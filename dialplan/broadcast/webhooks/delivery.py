@@ -28,7 +28,7 @@ Signatures
 
 Delivery
 --------
-:func:`deliver_pending` drains an :class:`~dialplan.broadcast.outbox.Outbox` until it is empty or
+:func:`deliver_pending` drains an :class:`~dialplan.broadcast.webhooks.outbox.Outbox` until it is empty or
 ``max_wait_s`` is over, and returns a :class:`DeliveryReport` (``pending`` = how many are still
 undelivered). Each due event is POSTed with ``Content-Type: application/json``, the signature,
 ``X-Dialplan-Event-Id``, ``X-Dialplan-Attempt`` and a ``User-Agent``. A 2xx answer means delivered;
@@ -58,9 +58,9 @@ from typing import Any, Final, Literal
 
 import httpx
 
-from .. import __version__
-from ..netguard import Resolver, UnsafeUrl, guarded_transport
-from . import webhook_contract as contract
+from ... import __version__
+from ...netguard import Resolver, UnsafeUrl, guarded_transport
+from . import contract
 from .outbox import Outbox, OutboxEvent
 
 __all__ = [
@@ -472,7 +472,92 @@ class _UrlState:
     last_failed_id: int | None = None
 
 
-class WebhookDeliverer:
+class DeliveryBook:
+    """What every deliverer shares: the outbox, the signing key, the retry policy and the
+    per-URL backoff state — which events to try now, their headers, and booking the result."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        secret: str | bytes,
+        policy: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+        seed: int | None = None,
+        batch_size: int = 100,
+    ) -> None:
+        self.outbox = outbox
+        self._key = _key(secret)
+        self.policy = policy or RetryPolicy()
+        self._rng = rng if rng is not None else random.Random(seed)
+        self.batch_size = batch_size
+        self._urls: dict[str, _UrlState] = {}
+
+    def next_unblock_at(self, now: float) -> float | None:
+        """The earliest time a URL held back after transport failures may be tried again."""
+        times = [s.blocked_until for s in self._urls.values() if s.blocked_until > now]
+        return min(times) if times else None
+
+    def headers(self, event: OutboxEvent) -> dict[str, str]:
+        return {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: "sha256="
+            + hmac.new(self._key, event.body, hashlib.sha256).hexdigest(),
+            EVENT_ID_HEADER: event.event_id,
+            ATTEMPT_HEADER: str(event.attempts + 1),
+        }
+
+    def due_now(self, now: float, limit: int | None) -> list[OutboxEvent]:
+        """The events to try at ``now``: due, and their URL not held back."""
+        batch = min(self.batch_size, limit) if limit is not None else self.batch_size
+        due = self.outbox.due(now, batch)
+        # The event that failed last on its URL goes after the others, so one event that always
+        # hangs the receiver cannot hold back the rest of that URL forever (stable sort: id order).
+        due.sort(key=lambda e: e.id == self._urls.get(e.url, _UrlState()).last_failed_id)
+        return due
+
+    def held_back(self, event: OutboxEvent, now: float) -> bool:
+        return self._urls.setdefault(event.url, _UrlState()).blocked_until > now
+
+    def settle(
+        self, event: OutboxEvent, error: str | None, now: float, report: DeliveryReport
+    ) -> bool:
+        """Book one try of ``event`` (``error`` None: delivered); True when delivered."""
+        state = self._urls.setdefault(event.url, _UrlState())
+        if error is None:
+            self.outbox.delivered(event.id, now)
+            state.failures = 0
+            state.blocked_until = 0.0
+            report.delivered += 1
+            return True
+        report.failed_attempts += 1
+        report._error(f"{event.event_id}: {error}")
+        if error.startswith("refused:") or error.startswith("InvalidURL"):
+            delay = self.policy.max_s  # will not get better soon: retry at the slowest pace
+        else:
+            delay = self.policy.backoff(event.attempts + 1, self._rng.random)
+        self.outbox.retry_later(event.id, now + delay, error)
+        state.last_failed_id = event.id
+        if not error.startswith("HTTP "):
+            # Transport-level failure: the receiver is down or hanging; hold the URL back.
+            state.failures += 1
+            state.blocked_until = now + self.policy.backoff(state.failures, self._rng.random)
+        return False
+
+
+def failure(exc: Exception) -> str:
+    """Why a POST failed, for the outbox (``timeout (…)``, ``ConnectError: …``, ``refused: …``)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timeout ({type(exc).__name__})"
+    if isinstance(exc, httpx.TransportError):
+        return f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, httpx.InvalidURL):
+        return f"InvalidURL: {exc}"
+    if isinstance(exc, UnsafeUrl):
+        return f"refused: {exc.reason}"
+    raise exc
+
+
+class WebhookDeliverer(DeliveryBook):
     """Posts outbox events; one instance keeps the HTTP connection pool and per-URL backoff state.
 
     Most callers want :func:`deliver_pending`. Use this class directly to interleave delivery with other
@@ -494,12 +579,8 @@ class WebhookDeliverer:
         user_agent: str = USER_AGENT,
         batch_size: int = 100,
     ) -> None:
-        self.outbox = outbox
-        self._key = _key(secret)
-        self.policy = policy or RetryPolicy()
-        self._rng = rng if rng is not None else random.Random(seed)
+        super().__init__(outbox, secret, policy, rng, seed, batch_size)
         self._allow_private = allow_private
-        self.batch_size = batch_size
         if transport is None:
             kwargs: dict[str, Any] = {} if resolver is None else {"resolver": resolver}
             transport = guarded_transport(allow_private, **kwargs)
@@ -510,7 +591,6 @@ class WebhookDeliverer:
             trust_env=False,
             headers={"User-Agent": user_agent},
         )
-        self._urls: dict[str, _UrlState] = {}
 
     def __enter__(self) -> WebhookDeliverer:
         return self
@@ -521,37 +601,21 @@ class WebhookDeliverer:
     def close(self) -> None:
         self._client.close()
 
-    def next_unblock_at(self, now: float) -> float | None:
-        """The earliest time a URL held back after transport failures may be tried again."""
-        times = [s.blocked_until for s in self._urls.values() if s.blocked_until > now]
-        return min(times) if times else None
-
     def attempt(self, event: OutboxEvent) -> str | None:
         """POST one event once; ``None`` when the receiver took it (2xx), else why it failed.
 
         Raises nothing for network trouble; records nothing in the outbox (see :meth:`run_once`).
         """
-        headers = {
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: "sha256="
-            + hmac.new(self._key, event.body, hashlib.sha256).hexdigest(),
-            EVENT_ID_HEADER: event.event_id,
-            ATTEMPT_HEADER: str(event.attempts + 1),
-        }
         try:
-            with self._client.stream("POST", event.url, content=event.body, headers=headers) as r:
+            with self._client.stream(
+                "POST", event.url, content=event.body, headers=self.headers(event)
+            ) as r:
                 status = r.status_code
                 # Drain a small body so the connection can be reused; give up on big ones (the
                 # connection is then closed instead): only the status matters.
                 _drain(r)
-        except httpx.TimeoutException as exc:
-            return f"timeout ({type(exc).__name__})"
-        except httpx.TransportError as exc:
-            return f"{type(exc).__name__}: {exc}"
-        except httpx.InvalidURL as exc:
-            return f"InvalidURL: {exc}"
-        except UnsafeUrl as exc:
-            return f"refused: {exc.reason}"
+        except (httpx.TimeoutException, httpx.TransportError, httpx.InvalidURL, UnsafeUrl) as exc:
+            return failure(exc)
         if 200 <= status < 300:
             return None
         return f"HTTP {status}"
@@ -566,38 +630,14 @@ class WebhookDeliverer:
         """
         report = report if report is not None else DeliveryReport()
         attempted = delivered = 0
-        batch = min(self.batch_size, limit) if limit is not None else self.batch_size
-        due = self.outbox.due(now, batch)
-        # The event that failed last on its URL goes after the others, so one event that always
-        # hangs the receiver cannot hold back the rest of that URL forever (stable sort: id order).
-        due.sort(key=lambda e: e.id == self._urls.get(e.url, _UrlState()).last_failed_id)
-        for event in due:
-            state = self._urls.setdefault(event.url, _UrlState())
-            if state.blocked_until > now:
+        for event in self.due_now(now, limit):
+            if self.held_back(event, now):
                 continue
             attempted += 1
-            error = self.attempt(event)
-            if error is None:
-                self.outbox.delivered(event.id, now)
-                state.failures = 0
-                state.blocked_until = 0.0
-                report.delivered += 1
+            if self.settle(event, self.attempt(event), now, report):
                 delivered += 1
                 if limit is not None and delivered >= limit:
                     break
-                continue
-            report.failed_attempts += 1
-            report._error(f"{event.event_id}: {error}")
-            if error.startswith("refused:") or error.startswith("InvalidURL"):
-                delay = self.policy.max_s  # will not get better soon: retry at the slowest pace
-            else:
-                delay = self.policy.backoff(event.attempts + 1, self._rng.random)
-            self.outbox.retry_later(event.id, now + delay, error)
-            state.last_failed_id = event.id
-            if not error.startswith("HTTP "):
-                # Transport-level failure: the receiver is down or hanging; hold the URL back.
-                state.failures += 1
-                state.blocked_until = now + self.policy.backoff(state.failures, self._rng.random)
         return attempted
 
 

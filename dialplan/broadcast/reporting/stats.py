@@ -13,11 +13,11 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
-from ..errors import UsageError
+from ...errors import UsageError
+from ..skipped import SkipReasons
+from ..store.sqlite import CampaignRow, Store
+from ..webhooks.undelivered import undelivered, undelivered_text
 from .csvsafe import neutralise_row
-from .skipped import SkipReasons
-from .store import CampaignRow, Store
-from .undelivered import undelivered, undelivered_text
 
 #: final result → the CallBroadcastStats counter it is counted in
 COUNTER = {
@@ -29,6 +29,7 @@ COUNTER = {
     "DNC": "doNotCallCount",
     "CARRIER_ERROR": "errorCount",
     "INVALID": "errorCount",
+    "INTERNAL_ERROR": "errorCount",  # the runner was lost during the call
 }
 #: every other final result (DUP, SKIPPED, UNDIALED) is counted in miscCount
 
@@ -97,19 +98,23 @@ def export_rows(store: Store, name: str) -> Iterator[dict[str, Any]]:
             "final_result": r["final_result"],
             "skip_reason": reasons.reason(r),
             "bucket": r["bucket"],
-            "attempts": [
-                {
-                    "result": a["result"],
-                    "q850_cause": a["q850_cause"],
-                    "answered_by": a["answered_by"],
-                    "started_at": _iso(a["started_at"]),
-                    "duration": a["duration"],
-                    "voice_id": a["voice_id"],
-                }
-                for a in r["attempts"]
-            ],
+            "attempts": [_attempt(a) for a in r["attempts"]],
             "responses": r["responses"],
         }
+
+
+def _attempt(a: dict[str, Any]) -> dict[str, Any]:
+    out = {
+        "result": a["result"],
+        "q850_cause": a["q850_cause"],
+        "answered_by": a["answered_by"],
+        "started_at": _iso(a["started_at"]),
+        "duration": a["duration"],
+        "voice_id": a["voice_id"],
+    }
+    if "reason" in a:  # booked by the runtime itself (an attempt whose runner was lost)
+        out["reason"] = a["reason"]
+    return out
 
 
 def write_json(store: Store, name: str, out: TextIO) -> None:
@@ -187,7 +192,7 @@ def delivery_note(store: Store, name: str) -> str:
 def _iso(t: float | None) -> str:
     if t is None:
         return ""
-    from .events import iso
+    from ..webhooks.events import iso
 
     return iso(round(t * 1000))
 

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ..errors import CampaignError
+from ...errors import CampaignError
 
 #: a lease whose heartbeat is older than this is stale (seconds, wall clock)
 LEASE_SECONDS = 30.0

@@ -1,4 +1,4 @@
-"""An in-memory :class:`~dialplan.broadcast.outbox.Outbox`: for tests and dry runs (nothing survives a crash)."""
+"""An in-memory :class:`~dialplan.broadcast.webhooks.outbox.Outbox`: for tests and dry runs (nothing survives a crash)."""
 
 from __future__ import annotations
 

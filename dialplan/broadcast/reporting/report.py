@@ -13,7 +13,7 @@ Public API
 ``ReportData``   plain dataclass of what the report shows (see its fields below).
 ``render_report(data: ReportData | Mapping) -> str``   the HTML document (template
 ``dialplan/data/templates/report.html.j2``, autoescaped: every string from the campaign is escaped).
-    A plain mapping, such as ``broadcast.reportdata.report_data(store, name)`` returns, goes through
+    A plain mapping, such as ``broadcast.reporting.data.report_data(store, name)`` returns, goes through
     ``ReportData.from_mapping`` first.
 
 Charts (geometry computed here, drawn by the template as SVG):
@@ -42,7 +42,7 @@ from typing import Any
 
 import jinja2
 
-from .reportflow import FlowFigure
+from .flow import FlowFigure
 
 __all__ = [
     "ATTEMPTS",
@@ -175,7 +175,7 @@ class ReportData:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> ReportData:
-        """Build from plain JSON-like data, as ``broadcast.reportdata.report_data`` returns it.
+        """Build from plain JSON-like data, as ``broadcast.reporting.data.report_data`` returns it.
 
         Accepts ``name`` (or ``campaign_name``), ``stats``, ``results`` as ``[{"result", "count"}]``
         or ``{code: count}``, ``answers`` as ``[{"question", "responses": [{"response", "count"}]}]``

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .store import Store
+from ..store.sqlite import Store
 
 _MINE = "delivered_at IS NULL AND json_extract(CAST(body AS TEXT), '$.broadcast_id') = ?"
 

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from .campaign import Campaign, LocalTimeRestriction, Schedule
+from ..campaign import Campaign, LocalTimeRestriction, Schedule
 
 Interval = tuple[float, float]
 _MAX_DAYS = 800

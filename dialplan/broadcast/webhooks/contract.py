@@ -1,6 +1,6 @@
 """The webhook body contract, read from its one source: ``data/schemas/webhook-event.schema.json``.
 
-The builders in :mod:`dialplan.broadcast.webhooks` check each field they are given against that
+The builders in :mod:`dialplan.broadcast.webhooks.delivery` check each field they are given against that
 field's subschema here, so the published schema and the checks cannot drift apart. Only the
 keywords the schema's fields use are understood (``$ref`` to ``$defs``, ``type``, ``enum``,
 ``const``, ``minLength``, ``minimum``, ``maximum``, ``pattern``); the whole-body rules (which

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from lxml import etree
 
-from ..errors import DialplanError
-from ..pictures.flow import DOT_SHAPES, picture, to_dot
-from ..pictures.svg import render_svg
+from ...errors import DialplanError
+from ...pictures.flow import DOT_SHAPES, picture, to_dot
+from ...pictures.svg import render_svg
 
 #: larger plans are not drawn in the report (``dialplan graph`` draws them on their own)
 MAX_BOXES = 300
@@ -53,8 +53,8 @@ class FlowFigure:
 
 def flow_figure(dialplan: Path) -> FlowFigure:
     """The figure for the dialplan file ``dialplan`` (a note instead when it cannot be drawn)."""
-    from ..model import build_plan
-    from ..parse import ParseFailure, parse, read_source
+    from ...model import build_plan
+    from ...parse import ParseFailure, parse, read_source
 
     try:
         plan = build_plan(parse(read_source(str(dialplan))))

@@ -1,4 +1,4 @@
-"""The default :class:`~dialplan.broadcast.driver.CallRunner`: the engine's ``simulate``.
+"""The default :class:`~dialplan.broadcast.telephony.simulated.CallRunner`: the engine's ``simulate``.
 
 Calls are cached: two calls with the same AMD verdict, the same inputs and the same values of
 every ``contact.*`` / ``call.*`` variable the dialplan references end the same way (the engine
@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from ..engine import effects as fx
-from ..engine.inputs import plan_inputs
-from ..engine.result import CallResult
-from ..model import Plan
-from .driver import CallSpec, CallSummary
+from ...engine import effects as fx
+from ...engine.inputs import plan_inputs
+from ...engine.result import CallResult
+from ...model import Plan
+from .port import CallSpec, CallSummary
 
 
 class EngineRunner:
@@ -77,7 +77,7 @@ class EngineRunner:
 
 def run_engine(plan: Plan, spec: CallSpec) -> CallSummary:
     """One call through ``dialplan.simulate``, summarised."""
-    from .. import simulate
+    from ... import simulate
 
     result = simulate(
         plan,

@@ -1,8 +1,7 @@
-"""The telephony port and the simulated driver.
+"""The simulated driver: seeded call outcomes behind the telephony port (:mod:`.port`).
 
-The dispatcher hands each call to a :class:`TelephonyDriver`; the driver reports how the
-attempt went (:class:`AttemptOutcome`). What happens once a call is answered — the dialplan —
-is run by a :class:`CallRunner` (the engine by default; tests inject small fakes).
+What happens once a call is answered — the dialplan — is run by a
+:class:`~.port.CallRunner` (the engine by default; tests inject small fakes).
 
 :class:`SimulatedDriver` is deterministic for a seed: each attempt draws from a random stream
 seeded by (seed, recipient, attempt number), so a resumed run repeats exactly what an
@@ -11,15 +10,14 @@ uninterrupted one would have done.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import hashlib
 import itertools
 import struct
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Protocol
 
-from .campaign import Campaign
+from ..campaign import Campaign
+from .port import AttemptOutcome, CallRequest, CallRunner, CallSpec
 
 #: Q.850 cause and reason text per attempt result
 Q850: dict[str, tuple[int, str]] = {
@@ -44,75 +42,6 @@ REASONS: dict[int, str] = dict(
         (65, "Bearer Capability Not Implemented"),  # SIP: an answer without usable media
     ]
 )
-
-
-@dataclass(slots=True)  # not frozen: one per call/row, and frozen init is slow
-class CallSpec:
-    """One answered call for the dialplan: the AMD verdict, caller inputs, contact row."""
-
-    amd: str  # "live" | "machine"
-    inputs: tuple[str, ...]
-    contact: Mapping[str, str]
-    variables: Mapping[str, str]
-    now: float
-    #: seeds the call's JavaScript ``Math.random`` (per recipient and attempt)
-    seed: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class CallSummary:
-    """What the dialplan did on an answered call."""
-
-    outcome: str  # "hangup" | "transfer" | "error" | …
-    duration_s: float
-    responses: tuple[tuple[str, str], ...] = ()
-    prompts: tuple[tuple[str, str], ...] = ()  # (prompt_ref, text)
-    dnc: tuple[str, ...] = ()
-
-    @property
-    def transferred(self) -> bool:
-        return self.outcome == "transfer"
-
-
-CallRunner = Callable[[CallSpec], CallSummary]
-
-
-@dataclass(slots=True)  # not frozen: one per call/row, and frozen init is slow
-class CallRequest:
-    recipient_id: int
-    attempt_no: int
-    to: str
-    from_number: str
-    contact: Mapping[str, str]
-    sim_result: str | None = None
-    sim_inputs: tuple[str, ...] | None = None
-
-
-@dataclass(slots=True)  # not frozen: one per call/row, and frozen init is slow
-class AttemptOutcome:
-    """One attempt, with offsets in seconds from its start."""
-
-    result: str  # LA, AM, XFER, BUSY, NO_ANS, CARRIER_ERROR
-    q850_cause: int
-    answered_by: str | None  # HUMAN, MACHINE or None (no AMD / not answered)
-    ring_s: float  # start → answer (or → give-up for unanswered calls)
-    talk_s: float  # answer → end (0 when not answered)
-    responses: tuple[tuple[str, str], ...] = ()
-    prompts: tuple[tuple[str, str], ...] = ()
-    dnc: tuple[str, ...] = field(default=())
-
-    @property
-    def answered(self) -> bool:
-        return self.result in ("LA", "AM", "XFER")
-
-    @property
-    def total_s(self) -> float:
-        return self.ring_s + self.talk_s
-
-
-class TelephonyDriver(Protocol):
-    def place(self, call: CallRequest, at: float) -> AttemptOutcome:
-        """Dial ``call`` at (virtual) time ``at`` and report how the attempt went."""
 
 
 _UNPACK = struct.Struct(">4Q").unpack
@@ -140,7 +69,13 @@ def _pick(cumulative: list[float], u: float) -> int:
 class SimulatedDriver:
     """Seeded outcomes (or the recipient's ``sim_result``), dialplan run by ``runner``."""
 
-    def __init__(self, campaign: Campaign, runner: CallRunner) -> None:
+    name = "simulated"
+    clocks = frozenset({"virtual", "real"})
+    unsupported: frozenset[type] = frozenset()
+
+    def __init__(self, campaign: Campaign, runner: CallRunner, *, lived: bool = False) -> None:
+        #: ``lived``: each call lasts its simulated duration (the real clock)
+        self.lived = lived
         self.campaign = campaign
         self.runner = runner
         sim = campaign.simulation
@@ -151,7 +86,21 @@ class SimulatedDriver:
         self._input_weights = list(itertools.accumulate(w for _, w in sim.inputs))
         self.amc = campaign.answering_machine_config
 
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def dial(self, call: CallRequest, at: float) -> AttemptOutcome:
+        """The attempt as computed; on the real clock it also takes its time."""
+        out = self.place(call, at)
+        if self.lived:
+            await asyncio.sleep(out.total_s)
+        return out
+
     def place(self, call: CallRequest, at: float) -> AttemptOutcome:
+        """The attempt at ``at`` (computed at once)."""
         u0, u1, u2, u3 = uniforms(self.seed, call.recipient_id, call.attempt_no)
         raw = call.sim_result or self._results[_pick(self._weights, u0)]
         if raw == "BUSY":
@@ -200,12 +149,3 @@ class SimulatedDriver:
             summary.prompts,
             summary.dnc,
         )
-
-
-def voice_id_for(broadcast_id: str, recipient_id: int, attempt_no: int) -> str:
-    """A stable UUID (version 4 layout) for one call leg: the same after a resume."""
-    h = hashlib.blake2b(
-        f"{broadcast_id}:{recipient_id}:{attempt_no}".encode(), digest_size=16
-    ).hexdigest()
-    variant = "89ab"[int(h[16], 16) & 3]
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"

@@ -1,0 +1,1 @@
+"""Reading a campaign back: statistics, exports and the HTML report."""

@@ -1,0 +1,1 @@
+"""The loops that drive the scheduler: one per clock (virtual time, the real clock)."""

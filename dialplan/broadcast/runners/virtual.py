@@ -1,0 +1,63 @@
+"""The virtual-time runner: the scheduler's decisions on a clock that never waits.
+
+Calls are computed, not lived (the driver's ``dial`` never suspends: :func:`~..telephony.port.run_now`),
+so each attempt is booked the moment it is placed and the clock jumps to the next instant the
+scheduler names. Work is committed in batches with the scheduler's state; attempts after the last
+commit are recomputed identically on resume (the simulated driver is seeded per attempt).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import assert_never
+
+from ..scheduler.core import Done, Fetch, Place, Scheduler, Wait
+from ..telephony.port import TelephonyPort, run_now
+from .common import Booking
+
+
+def run_virtual(
+    sched: Scheduler,
+    booking: Booking,
+    driver: TelephonyPort,
+    start_ms: int,
+    *,
+    commit_every: int = 10_000,
+    commit_seconds: float = 2.0,
+) -> int:
+    """Run until nobody can be called any more; returns the final (virtual) clock in ms."""
+    now = sched.now or start_ms
+    since_commit = 0
+    last_commit = time.monotonic()
+    booking.report(sched, now)
+    run_now(driver.open())
+    dial = driver.dial
+    while True:
+        action = sched.next(now)
+        match action:
+            case Place():
+                now = action.at
+                out = run_now(dial(booking.request(action), now / 1000))
+                booking.book(sched, action, out)
+                since_commit += 1
+                if since_commit >= commit_every or (
+                    time.monotonic() - last_commit >= commit_seconds
+                ):
+                    booking.checkpoint(sched, now)
+                    since_commit = 0
+                    last_commit = time.monotonic()
+            case Wait():
+                assert action.until is not None  # no call is ever in flight here
+                now = action.until
+            case Fetch():
+                booking.fetch(sched, action.zone_id, action.after)
+            case Done():
+                end = action.at
+                break
+            case _:
+                assert_never(action)
+    sched.now = end
+    sched.active.clear()
+    booking.checkpoint(sched, end)
+    run_now(driver.close())
+    return end

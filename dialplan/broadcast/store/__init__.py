@@ -1,0 +1,1 @@
+"""Campaign persistence: the store interfaces, the SQLite backend, its migrations and lease."""
