@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def test_both_drivers_name_every_engine_effect() -> None:
-    """Exhaustive dispatch: the simulated driver lists every effect type (its table) and the
+    """Exhaustive dispatch: the simulated driver lists every effect type (its REACTIONS table) and the
     SIP driver's ``match`` names every one (``assert_never`` for the rest, checked by mypy)."""
     import ast
     from pathlib import Path
@@ -14,7 +14,7 @@ def test_both_drivers_name_every_engine_effect() -> None:
     from dialplan.engine import effects as fx
 
     every = set(get_args(fx.Effect))
-    assert set(sim._ACTIONS) == every
+    assert set(sim.REACTIONS) == every
     source = (Path(sim.__file__).parent / "sip" / "driver.py").read_text(encoding="utf-8")
     named = {
         node.cls.attr
