@@ -57,9 +57,7 @@ def test_same_call_same_outcome_on_both_drivers(
         1, 1, "+12125550000", campaign.from_number, {"first": "R0"}, sim_result, sim_inputs
     )
 
-    simulated = SimulatedDriver(
-        campaign, EngineRunner(plan, campaign.dialplan.read_text(encoding="utf-8"))
-    )
+    simulated = SimulatedDriver(campaign, EngineRunner(plan))
     expected = run_now(simulated.dial(scripted, 0.0))
 
     async def over_sip() -> AttemptOutcome:
