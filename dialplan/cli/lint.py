@@ -9,9 +9,11 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
-from ..lint.config import discover_config, load_config, split_codes
-from ..lint.formatters import FORMATTERS, format_text
-from ..lint.linter import failed, lint_paths
+from ..lint import cache
+from ..lint.cache import LintCache
+from ..lint.config import ConfigFinder, LintConfig, load_config, split_codes
+from ..lint.formatters import FORMATTERS, format_statistics, format_text
+from ..lint.linter import failed, lint_run, lint_source
 
 
 def _use_color(stream: object) -> bool:
@@ -31,10 +33,13 @@ def _use_color(stream: object) -> bool:
     type=click.Choice(sorted(FORMATTERS)),
     default="text",
     show_default=True,
-    help="Output format.",
+    help="Output format (text shows each finding's source line; concise does not).",
 )
 @click.option(
     "--select", multiple=True, help="Only these codes or prefixes (E, W06, E041); comma-separated."
+)
+@click.option(
+    "--extend-select", multiple=True, help="Codes or prefixes to add to the configured selection."
 )
 @click.option("--ignore", multiple=True, help="Skip these codes or prefixes; comma-separated.")
 @click.option("--strict/--no-strict", default=None, help="Warnings fail the run too.")
@@ -42,30 +47,80 @@ def _use_color(stream: object) -> bool:
     "--config",
     "config_path",
     type=click.Path(dir_okay=False),
-    help="A TOML config file (default: [tool.dialplan.lint] of the nearest pyproject.toml).",
+    help="A TOML config file for every file (default: each file's nearest dialplan.toml, or "
+    "pyproject.toml with a [tool.dialplan.lint] table).",
+)
+@click.option(
+    "--stdin-filename",
+    help="The name to report (and to find the configuration from) for the file read from '-'.",
+)
+@click.option("--statistics", is_flag=True, help="Count the findings per code instead of listing.")
+@click.option(
+    "--no-cache", is_flag=True, help="Lint every file, neither reading nor writing the cache."
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    help="Where the cache lives (default: cache-dir setting, $DIALPLAN_CACHE_DIR, .dialplan_cache).",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to a file.")
 def lint(
     paths: tuple[str, ...],
     fmt: str,
     select: tuple[str, ...],
+    extend_select: tuple[str, ...],
     ignore: tuple[str, ...],
     strict: bool | None,
     config_path: str | None,
+    stdin_filename: str | None,
+    statistics: bool,
+    no_cache: bool,
+    cache_dir: str | None,
     output: str | None,
 ) -> None:
     """Lint dialplan files and directories (recursing into *.xml); report every finding.
 
+    '-' reads one dialplan from standard input. Inline comments silence findings:
+    <!-- dialplan: ignore[W070] --> on the line before, <!-- dialplan: ignore-file[W070] -->
+    for the whole file.
+
     Exit status: 0 no errors, 1 at least one error (or warning with --strict), 2 usage error.
     """
-    config = load_config(config_path) if config_path else discover_config(Path.cwd())
-    config = config.merged(split_codes(select), split_codes(ignore), strict)
+    cli_select, cli_ignore = split_codes(select), split_codes(ignore)
+    cli_extend = split_codes(extend_select)
+    finder = ConfigFinder()
+    explicit = load_config(config_path) if config_path else None
+
+    def config_of(path: Path) -> LintConfig:
+        base = explicit if explicit is not None else finder.for_file(path)
+        return base.merged(cli_select, cli_ignore, strict, cli_extend)
+
+    top = config_of(Path.cwd() / "-")
     for path in paths:
         if Path(path).is_dir() and next(Path(path).rglob("*.xml"), None) is None:
             click.echo(f"dialplan: warning: no *.xml files in directory {path}", err=True)
-    diags = lint_paths(paths, config)
-    if fmt == "text":
-        report = format_text(diags, color=output is None and _use_color(sys.stdout))
+    files = [p for p in paths if p != "-"]
+    stdin_text: str | None = None
+    diags = []
+    checked = 0
+    if len(files) != len(paths):
+        data = click.get_binary_stream("stdin").read()
+        name = stdin_filename or "-"
+        stdin_path = Path(name)
+        diags.extend(lint_source(data, name, config_of(stdin_path).for_file(stdin_path)))
+        stdin_text = _decode(data)
+        checked += 1
+    if files:
+        cache = None if no_cache else LintCache(_cache_dir(cache_dir, top))
+        run = lint_run(files, config_of, cache=cache)
+        diags.extend(run.diagnostics)
+        checked += run.files
+    if fmt == "text" and statistics:
+        report = format_statistics(diags, checked)
+    elif fmt == "text":
+        lines = _SourceLines({stdin_filename or "-": stdin_text} if stdin_text is not None else {})
+        color = output is None and _use_color(sys.stdout)
+        report = format_text(diags, color=color, source=lines, checked=checked)
     else:
         report = FORMATTERS[fmt](diags)
     if output:
@@ -75,8 +130,42 @@ def lint(
             raise UsageError(f"cannot write {output}: {exc.strerror}") from None
     else:
         click.echo(report, nl=False)
-    if failed(diags, config.strict):
+    if failed(diags, top.strict):
         sys.exit(1)
+
+
+def _cache_dir(option: str | None, config: LintConfig) -> str:
+    return option or config.cache_dir or os.environ.get("DIALPLAN_CACHE_DIR") or cache.DEFAULT_DIR
+
+
+def _decode(data: bytes) -> str:
+    from ..parse import detect_encoding
+
+    try:
+        return data.decode(detect_encoding(data), errors="replace")
+    except LookupError:
+        return data.decode("utf-8", errors="replace")
+
+
+class _SourceLines:
+    """A finding's source line, each file read (and decoded like the parser does) once."""
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self._lines = {name: text.splitlines() for name, text in texts.items()}
+
+    def __call__(self, file: str, line: int) -> str | None:
+        if file not in self._lines:
+            try:
+                from ..parse import detect_encoding
+
+                data = Path(file).read_bytes()
+                self._lines[file] = data.decode(
+                    detect_encoding(data), errors="replace"
+                ).splitlines()
+            except (OSError, LookupError, ValueError):
+                self._lines[file] = []
+        lines = self._lines[file]
+        return lines[line - 1] if 0 < line <= len(lines) else None
 
 
 @click.command()
@@ -88,6 +177,7 @@ def rules(code: str | None, fmt: str) -> None:
     """List every lint rule, or explain one (dialplan rules W070)."""
     import json
 
+    from ..diagnostics import Severity
     from ..lint.registry import PIPELINE_CODES, all_rules
 
     registry = all_rules()
@@ -119,7 +209,7 @@ def rules(code: str | None, fmt: str) -> None:
                 + _plain(rule.doc)
             )
         return
-    rows = [(c, n, "error", t) for c, (n, t) in PIPELINE_CODES.items()]
+    rows = [(c, n, Severity.from_code(c).label, t) for c, (n, t) in PIPELINE_CODES.items()]
     rows += [(r.code, r.name, r.severity.label, r.summary) for r in registry.values()]
     rows.sort()
     if fmt == "json":

@@ -90,6 +90,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "dialplan.lint.context",
             "dialplan.lint.index",
             "dialplan.lint.positions",
+            "dialplan.lint.suppress",
             "dialplan.lint.rules",
         ),
     ),
