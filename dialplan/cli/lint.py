@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -63,6 +64,11 @@ def _use_color(stream: object) -> bool:
     type=click.Path(file_okay=False),
     help="Where the cache lives (default: cache-dir setting, $DIALPLAN_CACHE_DIR, .dialplan_cache).",
 )
+@click.option("--fix", is_flag=True, help="Repair the findings whose repair is certain.")
+@click.option("--diff", is_flag=True, help="Show the --fix repairs as a diff; change nothing.")
+@click.option(
+    "--unsafe-fixes", is_flag=True, help="Also repairs that change a value (URL whitespace)."
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to a file.")
 def lint(
     paths: tuple[str, ...],
@@ -76,6 +82,9 @@ def lint(
     statistics: bool,
     no_cache: bool,
     cache_dir: str | None,
+    fix: bool,
+    diff: bool,
+    unsafe_fixes: bool,
     output: str | None,
 ) -> None:
     """Lint dialplan files and directories (recursing into *.xml); report every finding.
@@ -100,6 +109,9 @@ def lint(
         if Path(path).is_dir() and next(Path(path).rglob("*.xml"), None) is None:
             click.echo(f"dialplan: warning: no *.xml files in directory {path}", err=True)
     files = [p for p in paths if p != "-"]
+    if fix or diff:
+        _fix(paths, config_of, stdin_filename, diff, unsafe_fixes, top)
+        return
     stdin_text: str | None = None
     diags = []
     checked = 0
@@ -131,6 +143,72 @@ def lint(
     else:
         click.echo(report, nl=False)
     if failed(diags, top.strict):
+        sys.exit(1)
+
+
+def _fix(
+    paths: tuple[str, ...],
+    config_of: Callable[[Path], LintConfig],
+    stdin_filename: str | None,
+    diff: bool,
+    unsafe: bool,
+    top: LintConfig,
+) -> None:
+    """``--fix``/``--diff``: repair (or show the repairs of) each file, then report what is left.
+
+    With ``-`` the repaired text goes to standard output (the report to standard error).
+    """
+    from ..lint.fixes import fix_source, unified_diff
+    from ..lint.linter import iter_files
+
+    jobs: list[tuple[str, bytes | None]] = []
+    for raw in paths:
+        if raw == "-":
+            jobs.append((stdin_filename or "-", click.get_binary_stream("stdin").read()))
+        else:
+            jobs.extend((str(p), None) for p in iter_files([raw], config_of))
+    left = []
+    fixed = changed = 0
+    to_stdout = any(raw == "-" for raw in paths)
+    for name, data in jobs:
+        from_stdin = data is not None
+        if data is None:
+            try:
+                data = Path(name).read_bytes()
+            except OSError as exc:
+                raise UsageError(f"cannot read {name}: {exc.strerror}") from None
+        result = fix_source(data, name, config_of(Path(name)).for_file(Path(name)), unsafe)
+        fixed += result.fixed
+        changed += result.changed
+        left.extend(result.diagnostics)
+        if diff:
+            click.echo(unified_diff(result, name), nl=False)
+        elif from_stdin:
+            click.get_binary_stream("stdout").write(result.encoded())
+        elif result.changed:
+            try:
+                Path(name).write_bytes(result.encoded())
+            except OSError as exc:
+                raise UsageError(f"cannot write {name}: {exc.strerror}") from None
+    out = sys.stderr if (to_stdout and not diff) or diff else sys.stdout
+    if diff:
+        n = f"{fixed} fix{'es' * (fixed != 1)}"
+        click.echo(f"would apply {n} in {changed} file{'s' * (changed != 1)}", file=out)
+        sys.exit(1 if changed else 0)
+    if not to_stdout:
+        click.echo(
+            format_text(
+                left, color=_use_color(sys.stdout), source=_SourceLines({}), checked=len(jobs)
+            ),
+            nl=False,
+        )
+    else:
+        click.echo(format_text(left, checked=len(jobs)), nl=False, file=out)
+    click.echo(
+        f"fixed {fixed} finding{'s' * (fixed != 1)} in {changed} file{'s' * (changed != 1)}",
+        file=out,
+    )
+    if failed(left, top.strict):
         sys.exit(1)
 
 

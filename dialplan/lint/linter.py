@@ -52,6 +52,12 @@ def lint_source(
         doc = parse(read_source(src, name))
     except ParseFailure as failure:
         return [failure.diagnostic] if config.enabled(failure.diagnostic.code) else []
+    return lint_document(doc, config)
+
+
+def lint_document(doc: ParsedDocument, config: LintConfig | None = None) -> list[Diagnostic]:
+    """Diagnostics for a parsed document, suppressions applied, sorted by position."""
+    config = config or LintConfig()
     found = check_document(doc, config)
     found = apply_suppressions(found, doc.text, doc.source.name, config.enabled, _known)
     return sort_diagnostics(found)
