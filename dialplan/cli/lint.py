@@ -100,9 +100,14 @@ def lint(
     finder = ConfigFinder()
     explicit = load_config(config_path) if config_path else None
 
+    merged: dict[int, LintConfig] = {}
+
     def config_of(path: Path) -> LintConfig:
         base = explicit if explicit is not None else finder.for_file(path)
-        return base.merged(cli_select, cli_ignore, strict, cli_extend)
+        found = merged.get(id(base))
+        if found is None:  # (the finder keeps each base alive: ids are not reused)
+            found = merged[id(base)] = base.merged(cli_select, cli_ignore, strict, cli_extend)
+        return found
 
     top = config_of(Path.cwd() / "-")
     for path in paths:

@@ -268,9 +268,18 @@ class ConfigFinder:
 
     def __init__(self) -> None:
         self._by_folder: dict[Path, LintConfig] = {}
+        #: by folder as given (not resolved): most files share a few folders
+        self._as_given: dict[Path, LintConfig] = {}
 
     def for_folder(self, start: Path) -> LintConfig:
-        here = start.resolve()
+        known = self._as_given.get(start)
+        if known is not None:
+            return known
+        found = self._for_resolved(start.resolve())
+        self._as_given[start] = found
+        return found
+
+    def _for_resolved(self, here: Path) -> LintConfig:
         seen: list[Path] = []
         found = LintConfig()
         for folder in (here, *here.parents):
