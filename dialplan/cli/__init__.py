@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "paths": "graph:paths",
     "broadcast": "broadcast:broadcast",
     "call": "call:call",
+    "lsp": "lsp:lsp",
 }
 
 

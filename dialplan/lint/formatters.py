@@ -49,15 +49,22 @@ def format_concise(diags: Sequence[Diagnostic]) -> str:
 _TOKEN_END = frozenset(" \t\r\n=<>/\"'")
 
 
-def snippet(text: str, line: int, column: int, color: str | None = None) -> list[str]:
-    """The source line under a gutter, and a caret run under the token at ``column``."""
-    text = text.rstrip("\r\n")
-    gutter = " " * len(str(line))
+def token_span(text: str, column: int) -> tuple[int, int]:
+    """0-based [start, end) of the token at 1-based ``column`` of a source line (at least one
+    character: a tag name with its ``<``, an attribute name, a word of a value)."""
     start = min(max(column - 1, 0), len(text))
     end = start + 1
     if start < len(text) and (text[start] == "<" or text[start] not in _TOKEN_END):
         while end < len(text) and text[end] not in _TOKEN_END:
             end += 1
+    return start, min(end, max(len(text), start + 1))
+
+
+def snippet(text: str, line: int, column: int, color: str | None = None) -> list[str]:
+    """The source line under a gutter, and a caret run under the token at ``column``."""
+    text = text.rstrip("\r\n")
+    gutter = " " * len(str(line))
+    start, end = token_span(text, column)
     # keep tabs under tabs so that the caret lines up whatever the tab width
     pad = "".join("\t" if ch == "\t" else " " for ch in text[:start])
     carets = "^" * max(1, min(end, len(text)) - start)
@@ -100,14 +107,14 @@ def format_json(diags: Sequence[Diagnostic]) -> str:
     Laid out as ``json.dumps(…, indent=2, ensure_ascii=False)`` would, built with the C string
     encoder (the indenting encoder is pure Python: 10× slower on 50,000 findings).
     """
-    from json.encoder import encode_basestring as enc  # type: ignore[attr-defined]
+    from json.encoder import encode_basestring as enc
 
     if not diags:
         return "[]\n"
     items = [
         "  {\n"
         + ",\n".join(
-            f"    {enc(key)}: {value if isinstance(value, int) else enc(value)}"
+            f"    {enc(key)}: {value if isinstance(value, int) else enc(str(value))}"
             for key, value in d.to_dict().items()
         )
         + "\n  }"
