@@ -27,6 +27,7 @@ COMMAND_PATHS = [
     ("graph",),
     ("paths",),
     ("call",),
+    ("lsp",),
     ("broadcast", "run"),
     ("broadcast", "preview"),
     ("broadcast", "stats"),
