@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from .._version import __version__
@@ -74,6 +73,8 @@ class LintCache:
             entries.setdefault(key, rows)
         if entries == self._old:
             return
+        import tempfile  # only when writing (start-up time)
+
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             ignore = self.folder / ".gitignore"
