@@ -8,7 +8,6 @@ each file is linted with the nearest configuration above it (:class:`ConfigFinde
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import re
 from collections.abc import Iterable, Mapping
@@ -137,6 +136,8 @@ def split_codes(values: Iterable[str]) -> list[str]:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'select'?)`` for the closest choice, or nothing."""
+    import difflib  # only for error messages (start-up time)
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
