@@ -297,6 +297,7 @@ def parse(source: Source) -> ParsedDocument:
             source,
             _position(line_starts, dtd.start()),
         )
+    _text_before_root(masked, line_starts, source)
     parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -338,6 +339,23 @@ def parse(source: Source) -> ParsedDocument:
     doc = ParsedDocument(source, text, root, {}, line_starts, masked=masked)
     _index_positions(doc, masked)
     return doc
+
+
+def _text_before_root(masked: str, line_starts: list[int], source: Source) -> None:
+    """E001 quoting the text before the root element (libxml2 only says "'<' not found")."""
+    stripped = masked.lstrip().lstrip("\ufeff")
+    if not stripped or stripped[0] == "<":
+        return
+    start = len(masked) - len(stripped)
+    end = masked.find("<", start)
+    junk = " ".join(masked[start : end if end >= 0 else len(masked)].split())
+    shown = junk if len(junk) <= 40 else junk[:39] + "…"
+    _fail(
+        "E001",
+        f"text before the root element: {shown!r} (a dialplan starts with <dialplan> or <?xml …?>)",
+        source,
+        _position(line_starts, start),
+    )
 
 
 def _line_starts(text: str) -> list[int]:

@@ -1,4 +1,4 @@
-"""Counter loops of a Callr scenario that can never end (lint W077).
+"""Counter loops of a Callr scenario that can never end (lint W078).
 
 A counter loop is a ``goto`` back to a label of the same action list whose body always changes
 a ``$counter`` (``$n--``, ``$n++``, ``$n -= 1``, ``$n += 1`` in ``javascript@v1``). It ends

@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "inbound": "inbound:inbound",
     "serve": "serve:serve",
     "keys": "keys:keys",
+    "lsp": "lsp:lsp",
 }
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from .. import parse, schema
 from ..diagnostics import Diagnostic, Location, Severity
+from . import suppress
 
 #: Rule family modules, in the order ``dialplan rules`` lists them.
 FAMILIES = (
@@ -70,7 +71,12 @@ CODES: dict[str, tuple[str, str]] = {
 }
 
 #: Codes produced outside rule modules (parser, schema, linter), documented where they are made.
-PIPELINE_CODES: dict[str, tuple[str, str]] = {**CODES, **parse.CODES, **schema.CODES}
+PIPELINE_CODES: dict[str, tuple[str, str]] = {
+    **CODES,
+    **parse.CODES,
+    **schema.CODES,
+    **suppress.CODES,
+}
 
 _RULES: dict[str, Rule] = {}
 #: ``_RULES`` sorted by code, and whether the family modules were imported (checked per file)

@@ -74,7 +74,7 @@ def codes(result: Result) -> list[tuple[str, int]]:
 def test_clean_file_exits_0(work: Path) -> None:
     result = run("lint", "clean.xml")
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip().splitlines()[-1] == "no problems found"
+    assert result.stdout.strip().splitlines()[-1] == "no problems found in 1 file checked"
 
 
 def test_file_with_an_error_exits_1(work: Path) -> None:
@@ -330,4 +330,4 @@ def test_malformed_file_is_e001_and_exits_1(work: Path) -> None:
 def test_directory_without_dialplans_reports_nothing(tmp_path: Path) -> None:
     result = run("lint", str(tmp_path))
     assert result.exit_code == 0
-    assert result.stdout == "no problems found\n"
+    assert result.stdout == "no problems found in 0 files checked\n"

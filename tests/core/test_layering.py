@@ -92,6 +92,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "dialplan.lint.index",
             "dialplan.lint.positions",
             "dialplan.lint.frontends",
+            "dialplan.lint.suppress",
             "dialplan.lint.rules",
         ),
     ),

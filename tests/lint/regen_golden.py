@@ -14,7 +14,13 @@ from click.testing import CliRunner
 from dialplan.cli import cli
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-FORMATS = {"text": "txt", "json": "json", "sarif": "sarif", "github": "github"}
+FORMATS = {
+    "text": "txt",
+    "concise": "concise",
+    "json": "json",
+    "sarif": "sarif",
+    "github": "github",
+}
 
 
 def render(fmt: str) -> tuple[int, str]:

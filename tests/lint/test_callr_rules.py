@@ -17,7 +17,7 @@ from dialplan.lint import LintConfig, all_rules, lint_source
 from ._support import assert_doc_examples
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "callr"
-CODES = ("E00A", "E00B", "E02C", "E02D", "E034", "W077")
+CODES = ("E00A", "E00B", "E02C", "E02D", "E034", "W078")
 _MARK = re.compile(r"#\s*expect:\s*([A-Z0-9 ,]+?)\s*$")
 
 

@@ -30,14 +30,14 @@ SPEC_CODES: dict[str, set[str]] = {
     "names": {"E030", "E031", "E032", "I033"},
     "structure": {
     "E002", "E003", "W004", "E005", "E006", "W007", "W008",
-    "E009", "W010", "E011", "E012", "E013", "W014",
+    "E009", "W010", "E011", "E012", "E013", "W014", "W01B",
 },
     "menus": {"E040", "E041", "W042", "E043", "I044", "W045"},
     "numbers": {"E050", "W051", "I052", "W053"},
     "variables": {
-    "W060", "W061", "W062", "E063", "W064", "E065", "W066", "W067", "I068",
+    "W060", "W061", "W062", "E063", "W064", "E065", "W066", "W067", "I068", "W069",
 },
-    "flow": {"W070", "E071", "W072", "W073", "I074", "I075", "W076"},
+    "flow": {"W070", "E071", "W072", "W073", "I074", "I075", "W076", "W077"},
 }  # fmt: skip
 #: the Callr YAML front-end's rules in the same families (tests/lint/test_callr_rules.py,
 #: fixtures/callr/*.yaml; docs/callr-yaml.md)
@@ -45,7 +45,7 @@ CALLR_CODES: dict[str, set[str]] = {
     "structure": {"E00A", "E00B"},
     "attributes": {"E02C", "E02D"},
     "names": {"E034"},
-    "flow": {"W077"},
+    "flow": {"W078"},
 }
 #: families whose docstrings use the ``Fails::``/``Passes::`` example convention
 DOC_EXAMPLE_FAMILIES = ("attributes", "flow", "names", "structure")

@@ -13,7 +13,7 @@ from tests.conftest import corpus_file, corpus_files
 from ._support import expected
 
 FIXTURES = Path(__file__).parent / "fixtures"
-FLOW_CODES = ("W070", "E071", "W072", "W073", "I074", "I075", "W076")
+FLOW_CODES = ("W070", "E071", "W072", "W073", "I074", "I075", "W076", "W077")
 #: code → its trigger fixture; the lines each must be reported on (exactly) are marked in the
 #: fixture with ``<!-- expect: CODE -->`` (derived from spec §6.7, the reason beside each)
 TRIGGERS = {
@@ -24,6 +24,7 @@ TRIGGERS = {
     "I074": "I074_implicit_hangup.xml",
     "I075": "I075_amd.xml",
     "W076": "W076_catch_target.xml",
+    "W077": "W077_silence_falls_through.xml",
 }
 
 
@@ -168,8 +169,9 @@ def test_bilingual_spanish_menu_reachable_only_by_goto_is_not_dead() -> None:
 def test_charity_seed_findings() -> None:
     path = corpus_file("seeds/nonprofit-charity-ivr.xml")
     found = sorted((d.code, d.line) for d in lint_source(path) if d.code in FLOW_CODES)
-    # AMD present (line 4); every route ends in hangup, transfer or goto Hangup: no I074
-    assert found == [("I075", 4)]
+    # AMD present (line 4); every route ends in hangup, transfer or goto Hangup: no I074; a
+    # silent caller in menu "Live" (line 13, no timeout branch) falls into the sales transfer
+    assert found == [("I075", 4), ("W077", 13)]
 
 
 @pytest.mark.parametrize("code", FLOW_CODES)

@@ -512,7 +512,9 @@ def url_not_absolute(ctx: LintContext) -> Iterator[Problem]:
             continue
         shown = value if len(value) <= 60 else value[:59] + "…"
         yield Problem(
-            f'"{shown}" in <{node.raw_tag}> is not an absolute http(s) URL', value_loc(ctx, node)
+            f"{_quote(shown)} in <{node.raw_tag}> is not an absolute http(s) URL: "
+            f"{_url_trouble(value)}",
+            value_loc(ctx, node),
         )
 
 
@@ -576,3 +578,22 @@ def callr_wrong_param(ctx: LintContext) -> Iterator[Problem]:
                   result: $dtmf
     """
     yield from compile_findings(ctx, "E02D")
+
+
+def _quote(text: str) -> str:
+    """``text`` in double quotes, line breaks and tabs shown as ``\\n``/``\\t`` (one line)."""
+    return '"' + text.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t") + '"'
+
+
+def _url_trouble(value: str) -> str:
+    """What is wrong with a URL value, in the caller's words."""
+    if "\n" in value or "\r" in value:
+        return "it contains a line break"
+    if any(ch.isspace() for ch in value):
+        return "it contains a space"
+    scheme, sep, _ = value.partition("://")
+    if not sep:
+        return "it has no scheme (write https://…)"
+    if scheme.lower() not in ("http", "https"):
+        return f"the scheme {scheme!r} is not http or https"
+    return "it has no host name"

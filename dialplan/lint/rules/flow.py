@@ -119,9 +119,14 @@ def unreachable(ctx: LintContext) -> Iterator[Problem]:
     graph = _cfg(ctx)
     live = _live(ctx)
     targets = _jump_targets(ctx)
+    from .names import broken_jump_targets
+
+    meant = broken_jump_targets(ctx)
     for node in plan.nodes:
         if node.parent is None or node.index in live or node.index in targets:
             continue
+        if node.name is not None and node.name in meant:
+            continue  # a misspelt jump meant to reach it: E031 reports the cause
         if not in_flow(node) or node.parent.index not in live:
             continue  # an enclosing region is reported (or cannot run at all)
         before = _previous(ctx, node)
@@ -144,6 +149,11 @@ def unreachable(ctx: LintContext) -> Iterator[Problem]:
         else:
             why = "no route from the start reaches it and no goto or catch names it"
         yield Problem(f"{node.label} can never run: {why}", node.loc)
+
+
+def is_unreachable(ctx: LintContext, node: Node) -> bool:
+    """Whether no route from the start reaches ``node`` and no jump names it."""
+    return node.index not in _live(ctx) and node.index not in _jump_targets(ctx)
 
 
 def _stopper(node: Node) -> str:
@@ -443,6 +453,10 @@ def implicit_hangup(ctx: LintContext) -> Iterator[Problem]:
 
         <dialplan><play type="tts">Thanks for calling</play><hangup/></dialplan>
     """
+    from .structure import is_empty_plan
+
+    if is_empty_plan(ctx):
+        return  # W01B reports the cause
     graph = _cfg(ctx)
     # a hangup handler running off the end is how it is meant to finish: the caller is gone
     connected = _reachable_while_connected(graph)
@@ -580,7 +594,7 @@ def _handler_acts(graph: FlowGraph, target: Node) -> bool:
     return False
 
 
-@rule("W077", "callr-endless-counter-loop")
+@rule("W078", "callr-endless-counter-loop")
 def callr_endless_counter_loop(ctx: LintContext) -> Iterator[Problem]:
     """A Callr YAML counter loop that can never end.
 
@@ -633,3 +647,59 @@ def callr_endless_counter_loop(ctx: LintContext) -> Iterator[Problem]:
     if scenario is not None:
         for loop in endless_loops(scenario):
             yield Problem(loop.message, loop.loc)
+
+
+@rule("W077", "silence-falls-into-next-menu")
+def silence_falls_through(ctx: LintContext) -> Iterator[Problem]:
+    """A menu without a ``timeout`` branch, followed by another menu: silence falls into it.
+
+    A caller who presses nothing continues after the menu (spec §3.3). When the next tag is
+    another menu, that caller hears the next question without having answered this one — rarely
+    what the designer meant. Add a ``<keypress pressed="timeout">`` that replays the menu a few
+    times or ends the call. (A menu that loops forever on silence is W072's; one without any
+    keypress is W007's.)
+
+    Fails::
+
+        <dialplan>
+          <menu name="lang"><play type="tts">Press 1 for English</play>
+            <keypress pressed="1"><setvar varname="l">en</setvar></keypress></menu>
+          <menu name="main"><play type="tts">Press 1 for sales</play>
+            <keypress pressed="1"><transfer>2135551212</transfer></keypress></menu>
+          <hangup/>
+        </dialplan>
+
+    Passes::
+
+        <dialplan>
+          <menu name="lang"><play type="tts">Press 1 for English</play>
+            <keypress pressed="1"><setvar varname="l">en</setvar></keypress>
+            <keypress pressed="timeout"><hangup/></keypress></menu>
+          <menu name="main"><play type="tts">Press 1 for sales</play>
+            <keypress pressed="1"><transfer>2135551212</transfer></keypress></menu>
+          <hangup/>
+        </dialplan>
+    """
+    live = _live(ctx)
+    traps = _silent_traps(ctx)
+    graph = _cfg(ctx)
+    for node in tagged(ctx, "menu"):
+        if not isinstance(node, Menu) or not in_flow(node) or node.index not in live:
+            continue
+        keypresses = selectable_keypresses(node)
+        if not keypresses or any(k.pattern.kind is PatternKind.TIMEOUT for k in keypresses):
+            continue
+        if graph.input_phase(node).id in traps:
+            continue  # W072 reports this menu
+        parent = node.parent
+        if parent is None:
+            continue
+        siblings = parent.prompts if isinstance(parent, Menu) else parent.children
+        after = [s for s in siblings if s.index > node.index]
+        nxt = after[0] if after else None
+        if isinstance(nxt, Menu):
+            yield Problem(
+                f"a caller who presses nothing in {node.label} falls into {nxt.label} "
+                f'(line {nxt.loc.line}); add a <keypress pressed="timeout">',
+                node.loc,
+            )

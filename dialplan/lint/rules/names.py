@@ -86,6 +86,44 @@ def _suggestion(ctx: LintContext, target: str) -> str:
     return f'; did you mean "{close[0]}"?' if close else ""
 
 
+def _meant(ctx: LintContext, target: str) -> list[str]:
+    """The names a broken jump target was probably meant to be (case, then close spelling)."""
+    same = sorted(_by_lower_case(ctx).get(target.lower(), []))
+    if same or len(ctx.plan.names) > _FUZZY_LIMIT:
+        return same
+    import difflib
+
+    return difflib.get_close_matches(target, list(ctx.plan.names), n=1, cutoff=0.8)
+
+
+def broken_jump_targets(ctx: LintContext) -> dict[str, list[Location]]:
+    """Name → where jumps that do not resolve were probably meant to reach it (E031's cause).
+
+    The flow rules leave the knock-on findings of such a jump (the named tag never runs) to E031.
+    """
+
+    def compute() -> dict[str, list[Location]]:
+        meant: dict[str, list[Location]] = {}
+        for _node, _what, target, loc in _references(ctx):
+            if target and "${" not in target and ctx.plan.resolve(target) is None:
+                for name in _meant(ctx, target):
+                    meant.setdefault(name, []).append(loc)
+        return meant
+
+    return ctx.cached("names.broken", compute)
+
+
+def _knock_on(ctx: LintContext, target: str) -> str:
+    """`` — so <menu name="Main"> (line 4) never runs`` when nothing else reaches the meant tag."""
+    from .flow import is_unreachable
+
+    for name in _meant(ctx, target):
+        node = ctx.plan.resolve(name)
+        if node is not None and is_unreachable(ctx, node):
+            return f"; so {node.label} (line {node.loc.line}) never runs"
+    return ""
+
+
 @rule("E031", "goto-target-not-found")
 def goto_target_not_found(ctx: LintContext) -> Iterator[Problem]:
     """A ``<goto>`` or ``catch@goto`` names a node that does not exist.
@@ -107,7 +145,8 @@ def goto_target_not_found(ctx: LintContext) -> Iterator[Problem]:
             continue  # empty: E013/E020; dynamic: E032
         if ctx.plan.resolve(target) is None:
             yield Problem(
-                f'{what} target "{target}" not found{_suggestion(ctx, target)}',
+                f'{what} target "{target}" not found{_suggestion(ctx, target)}'
+                f"{_knock_on(ctx, target)}",
                 loc,
             )
 

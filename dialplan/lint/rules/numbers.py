@@ -9,6 +9,7 @@ are judged by the ``phonenumbers`` library: a valid number of another country is
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -306,6 +307,8 @@ def suspicious_caller_id(ctx: LintContext) -> Iterator[Problem]:
         raw = node.attrs.get("callerid")
         if raw is None or not raw.strip() or "${" in raw:
             continue
+        if re.match(r"\s*\$(?:call|contact|global)\.", raw):
+            continue  # a reference without braces: W069 names the cause
         verdict, _ = classify(raw)
         if verdict is not Verdict.NANP or _extension_at(raw) is not None:
             yield Problem(

@@ -504,3 +504,29 @@ def callr_unsupported_action(ctx: LintContext) -> Iterator[Problem]:
               - action: hangup@v1
     """
     yield from compile_findings(ctx, "E00B")
+
+
+def is_empty_plan(ctx: LintContext) -> bool:
+    """Whether the root element holds no tag at all."""
+    root = ctx.plan.nodes[0] if ctx.plan.nodes else None
+    return root is not None and root.parent is None and not root.children
+
+
+@rule("W01B", "empty-dialplan")
+def empty_dialplan(ctx: LintContext) -> Iterator[Problem]:
+    """The dialplan holds no tag: the call is answered and immediately ends.
+
+    Usually a file saved before it was written, or a template whose content was lost. (The
+    flow rules say nothing more about an empty dialplan.)
+
+    Fails::
+
+        <dialplan name="Root"></dialplan>
+
+    Passes::
+
+        <dialplan name="Root"><play type="tts">Hello</play><hangup/></dialplan>
+    """
+    if is_empty_plan(ctx):
+        root = ctx.plan.nodes[0]
+        yield Problem(f"{root.label} is empty: the call ends as soon as it is answered", root.loc)

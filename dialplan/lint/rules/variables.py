@@ -590,3 +590,45 @@ def dynamic_variable_name(ctx: LintContext) -> Iterator[Problem]:
                     "not checked statically",
                     _loc(ctx, site.node, site.attr, ref.offset),
                 )
+
+
+_BARE_REF = re.compile(r"(?<![$\\])\$(?!\{)((?:call|contact|global)\.[A-Za-z_][\w.]*|[A-Za-z_]\w*)")
+#: Where ``$name`` would be read literally (a JavaScript expression may use ``$`` in names).
+_BARE_ATTRS = ("callerid", "to", "whisper-tts")
+
+
+@rule("W069", "reference-without-braces")
+def reference_without_braces(ctx: LintContext) -> Iterator[Problem]:
+    """A ``$name`` or ``$call.x`` written without ``${…}``: the caller hears it literally.
+
+    Only ``${name}`` is substituted (spec §4.1); ``$firstName`` or ``$contact.firstName`` stays
+    as written, so text-to-speech reads out "dollar first name". Reported for system variables
+    (``call.``, ``contact.``, ``global.``) and for names the dialplan stores (``varname``).
+
+    Failing (reported):
+
+        <play type="tts">Hello $contact.firstName</play>
+
+    Passing (not reported):
+
+        <play type="tts">Hello ${contact.firstName}</play>
+    """
+    if "$" not in ctx.doc.text:
+        return
+    stored = {raw.strip() for _node, raw in _facts(ctx).varnames}
+    for node in ctx.plan.nodes:
+        values: list[tuple[str | None, str]] = [
+            (attr, node.attrs[attr]) for attr in _BARE_ATTRS if "$" in node.attrs.get(attr, "")
+        ]
+        if node.tag in TEMPLATE_TEXT_TAGS and "$" in node.text:
+            values.append((None, node.text))
+        for attr, value in values:
+            for m in _BARE_REF.finditer(value):
+                name = m.group(1)
+                if "." not in name and name not in stored:
+                    continue
+                name = name.rstrip(".")
+                yield Problem(
+                    f'"${name}" is read literally; write "${{{name}}}" to insert the value',
+                    _loc(ctx, node, attr, m.start()),
+                )

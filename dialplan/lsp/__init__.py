@@ -1,0 +1,1 @@
+"""The language server (``dialplan lsp``): lint findings, hover, completion and names in editors."""
