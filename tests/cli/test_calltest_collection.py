@@ -9,19 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from dialplan.cli import main
+from tests.clirun import run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

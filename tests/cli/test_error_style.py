@@ -13,7 +13,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from dialplan.cli import COMMANDS, cli, main
+from dialplan.cli import COMMANDS, cli
+from tests.clirun import run
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -34,16 +35,6 @@ def _command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tup
 
 
 COMMAND_PATHS = _command_paths(cli)
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_one_line_error(code: int, out: str, err: str, *expected: str) -> None:

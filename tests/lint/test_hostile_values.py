@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from dialplan.cli import main
 from dialplan.lint import registry
 from dialplan.lint.context import LintContext
 from dialplan.lint.linter import lint_paths
 from dialplan.parse import MAX_NUMBER_DIGITS, MAX_TEMPLATE_DEPTH
+from tests.clirun import run
 
 HUGE = "1" * 5000
 NESTED = "${" * 1000 + "x" + "}" * 1000
@@ -61,16 +61,6 @@ def hostile_dir(tmp_path: Path) -> Path:
         (tmp_path / name).write_text(xml, encoding="utf-8")
     (tmp_path / "good.xml").write_text(plan("<hangup/>"), encoding="utf-8")
     return tmp_path
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_lint_reports_each_hostile_value_at_its_position(hostile_dir: Path) -> None:
