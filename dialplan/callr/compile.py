@@ -26,6 +26,16 @@ _VAR = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 AFTER = "__after"
 
 
+#: Scenario languages (BCP 47, matched by their primary subtag) → the CallFire TTS voice that
+#: speaks them; English, and any language without a voice here, keeps the default voice.
+LANGUAGE_VOICES: dict[str, str] = {"es": "spanish1", "fr": "frenchcanadian1"}
+
+
+def voice_for(language: str) -> str | None:
+    """The ``<play voice>`` for a ``say@v2`` in ``language`` (``es-ES`` → ``spanish1``)."""
+    return LANGUAGE_VOICES.get(language.split("-")[0].split("_")[0].lower()) if language else None
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     code: str
@@ -288,13 +298,16 @@ class _Compiler:
     def _say(self, parent: etree._Element, item: YNode, params: dict[str, YNode]) -> None:
         text = self._text(parent, params, "what")
         voice = params.get("voice")
+        language = params.get("language")
         self.el(
             parent,
             "play",
             item.loc,
             text,
             type="tts",
-            voice=str(voice.value) if voice is not None else None,
+            voice=str(voice.value)
+            if voice is not None
+            else voice_for(str(language.value) if language is not None else self.out.language),
         )
 
     def _play(self, parent: etree._Element, item: YNode, params: dict[str, YNode]) -> None:
