@@ -33,9 +33,9 @@ from dialplan.inbound.numbers import load_numbers
 from dialplan.inbound.server import InboundServer
 from dialplan.inbound.store import InboundStore
 from tools.bench.common import Figure, Report, peak_rss_mb
+from tools.bench.sip import stream_figures
 from tools.sip_peers import Sipp, sipp_uac_scenario
 
-TARGET_P99_MS = 5.0
 QUICK = {"calls": 200, "rate_setup": 200, "concurrent": 50, "rate": 50.0, "hold_s": 2.0}
 FULL = {"calls": 2000, "rate_setup": 400, "concurrent": 500, "rate": 100.0, "hold_s": 10.0}
 PROMPT = (
@@ -177,24 +177,7 @@ def run(quick: bool = False, **given: float | None) -> Report:
             f">= {c['requested']}",
             c["up"] >= c["requested"],
         ),
-        Figure(
-            "RTP send lateness p99",
-            c["lateness_p99_ms"],
-            "ms",
-            f"<= {TARGET_P99_MS:g} ms",
-            c["lateness_p99_ms"] <= TARGET_P99_MS,
-            note=f"{c['up']} streams, {raw['scheduler']} scheduling, hold {c['hold_s']:g} s",
-        ),
-        Figure("RTP send lateness p50", c["lateness_p50_ms"], "ms"),
-        Figure("RTP send lateness max", c["lateness_max_ms"], "ms"),
-        Figure(
-            "RTP packets/s sent / expected",
-            c["packets_per_s"] / c["expected_packets_per_s"]
-            if c["expected_packets_per_s"]
-            else None,
-            "x",
-        ),
-        Figure("CPU while streaming (share of one core)", c["cpu_share_of_one_core"], "core"),
+        *stream_figures(c, raw),
         Figure("peak RSS", raw["peak_rss_mb"], "MiB"),
     ]
     return Report("inbound", figures, command=command, details=raw)

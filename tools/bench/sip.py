@@ -251,25 +251,7 @@ def run(
             c["up"] >= wanted,
             note=f"of {c['requested']} requested",
         ),
-        Figure(
-            "RTP send lateness p99",
-            c["lateness_p99_ms"],
-            "ms",
-            f"<= {TARGET_P99_MS:g} ms",
-            c["lateness_p99_ms"] <= TARGET_P99_MS,
-            note=f"{c['up']} streams, {raw['scheduler']} scheduling, hold {c['hold_s']:g} s",
-        ),
-        Figure("RTP send lateness p50", c["lateness_p50_ms"], "ms"),
-        Figure("RTP send lateness max", c["lateness_max_ms"], "ms"),
-        Figure(
-            "RTP packets/s sent / expected",
-            c["packets_per_s"] / c["expected_packets_per_s"]
-            if c["expected_packets_per_s"]
-            else None,
-            "x",
-            note=f"{c['packets_per_s']} of {c['expected_packets_per_s']}",
-        ),
-        Figure("CPU while streaming (share of one core)", c["cpu_share_of_one_core"], "core"),
+        *stream_figures(c, raw),
         Figure("peak RSS", raw["peak_rss_mb"], "MiB"),
     ]
     return Report("sip", figures, command=command, details=raw)
@@ -327,3 +309,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def stream_figures(c: dict[str, Any], raw: dict[str, Any]) -> list[Figure]:
+    """The RTP figures of a streaming run (``c``: its counts; ``raw``: the report's details),
+    shared by the outbound and the inbound benchmark: send lateness, packet rate, CPU."""
+    return [
+        Figure(
+            "RTP send lateness p99",
+            c["lateness_p99_ms"],
+            "ms",
+            f"<= {TARGET_P99_MS:g} ms",
+            c["lateness_p99_ms"] <= TARGET_P99_MS,
+            note=f"{c['up']} streams, {raw['scheduler']} scheduling, hold {c['hold_s']:g} s",
+        ),
+        Figure("RTP send lateness p50", c["lateness_p50_ms"], "ms"),
+        Figure("RTP send lateness max", c["lateness_max_ms"], "ms"),
+        Figure(
+            "RTP packets/s sent / expected",
+            c["packets_per_s"] / c["expected_packets_per_s"]
+            if c["expected_packets_per_s"]
+            else None,
+            "x",
+            note=f"{c['packets_per_s']} of {c['expected_packets_per_s']}",
+        ),
+        Figure("CPU while streaming (share of one core)", c["cpu_share_of_one_core"], "core"),
+    ]
