@@ -35,6 +35,12 @@ MIN_CPS, MAX_CPS = 0.001, 1000.0
 MAX_RETRY_MINUTES = 525_600.0  # one year
 EARLIEST, LATEST = date(1970, 1, 1), date(2199, 12, 31)
 RETRYABLE = ("LA", "AM", "BUSY", "NO_ANS", "CARRIER_ERROR", "XFER", "INTERNAL_ERROR")
+#: results a simulated text can have (the ``sim_result`` column and outcome weights)
+TEXT_SIM_RESULTS = ("DELIVERED", "UNDELIVERED", "NO_RECEIPT", "CARRIER_ERROR", "CARRIER_TEMP_ERROR")
+#: text results that may be retried (temporary submit errors, a lost runner)
+TEXT_RETRYABLE = ("CARRIER_TEMP_ERROR", "CARRIER_ERROR", "INTERNAL_ERROR")
+CHANNELS = ("voice", "sms")
+BIG_MESSAGE_STRATEGIES = ("SEND_MULTIPLE", "TRIM", "DO_NOT_SEND")
 DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 _HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)(?::([0-5]\d))?$")
 
@@ -89,6 +95,31 @@ class Simulation:
 
 
 @dataclass(frozen=True, slots=True)
+class TextSettings:
+    """A text campaign (``channel = "sms"``): the message and the replies to keywords."""
+
+    message: str
+    message_column: str = "message"
+    big_message_strategy: str = "SEND_MULTIPLE"
+    help_reply: str = "Reply STOP to stop receiving messages."
+    stop_reply: str = (
+        "You are unsubscribed and will receive no more messages. Reply START to resubscribe."
+    )
+    start_reply: str = "You are subscribed again. Reply STOP to stop."
+    #: the ``[smpp]`` table for ``--driver smpp`` (see :mod:`dialplan.messaging.smpp_config`)
+    smpp: dict[str, Any] = field(default_factory=dict)
+
+
+TEXT_WEIGHTS: tuple[tuple[str, float], ...] = (
+    ("DELIVERED", 0.93),
+    ("UNDELIVERED", 0.03),
+    ("NO_RECEIPT", 0.01),
+    ("CARRIER_ERROR", 0.01),
+    ("CARRIER_TEMP_ERROR", 0.02),
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Campaign:
     name: str
     path: Path
@@ -114,6 +145,9 @@ class Campaign:
     #: the ``[sip]`` table for ``--driver sip`` (see ``dialplan.drivers.sip.config``)
     sip: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+    #: ``voice`` (calls running ``dialplan``) or ``sms`` (texts: :attr:`text`)
+    channel: str = "voice"
+    text: TextSettings | None = None
 
     @property
     def amd_enabled(self) -> bool:
@@ -293,7 +327,17 @@ def load_campaign(path: str | Path) -> Campaign:
     name = r.require("name", str).strip()
     if not name:
         raise r.fail("name", "must not be empty")
-    dialplan = file_key(r, "dialplan", True)
+    channel = r.get("channel", str, "voice").lower()
+    if channel not in CHANNELS:
+        raise r.fail("channel", f"expected one of {', '.join(CHANNELS)}, got {channel!r}")
+    sms = channel == "sms"
+    for key in ("message", "message_column", "big_message_strategy", "messages_per_second"):
+        if not sms and key in data:
+            raise r.fail(key, 'only text campaigns have it (add channel = "sms")')
+    if sms and "dialplan" in data:
+        raise r.fail("dialplan", "a text campaign sends `message`, it runs no dialplan")
+    # a text campaign has no dialplan: its file stands in for it where a path is needed
+    dialplan = path if sms else file_key(r, "dialplan", True)
     recipients = file_key(r, "recipients", True)
     dnc = file_key(r, "dnc", False)
     assert dialplan is not None and recipients is not None
@@ -307,16 +351,21 @@ def load_campaign(path: str | Path) -> Campaign:
         raise r.fail("answering_machine_config", f"expected one of {', '.join(AM_CONFIGS)}")
     max_active = r.number("max_active", int, 10, 1, MAX_ACTIVE)
     cps = r.number("calls_per_second", float, 1.0, MIN_CPS, MAX_CPS)
+    if sms and "messages_per_second" in data:
+        if "calls_per_second" in data:
+            raise r.fail("messages_per_second", "give it or calls_per_second, not both")
+        cps = r.number("messages_per_second", float, 1.0, MIN_CPS, MAX_CPS)
+    retryable = TEXT_RETRYABLE if sms else RETRYABLE
 
-    retry = RetryConfig()
+    retry = RetryConfig(retry_results=("CARRIER_TEMP_ERROR",)) if sms else RetryConfig()
     if (t := r.table("retry_config")) is not None:
         max_attempts = t.number("max_attempts", int, 1, 1, MAX_ATTEMPTS)
         minutes = t.number("minutes_between_attempts", float, 60.0, 0, MAX_RETRY_MINUTES)
-        results = t.get("retry_results", list, ["BUSY", "NO_ANS"])
+        results = t.get("retry_results", list, list(retry.retry_results))
         for item in results:
-            if not isinstance(item, str) or item.upper() not in RETRYABLE:
+            if not isinstance(item, str) or item.upper() not in retryable:
                 raise t.fail(
-                    "retry_results", f"unknown result {item!r}; use {', '.join(RETRYABLE)}"
+                    "retry_results", f"unknown result {item!r}; use {', '.join(retryable)}"
                 )
         retry = RetryConfig(max_attempts, minutes, tuple(x.upper() for x in results))
 
@@ -389,7 +438,8 @@ def load_campaign(path: str | Path) -> Campaign:
     if (t := r.table("network")) is not None:
         allow_private = t.get("allow_private", bool, False)
 
-    sim = Simulation()
+    sim = Simulation(weights=TEXT_WEIGHTS) if sms else Simulation()
+    sim_results = TEXT_SIM_RESULTS if sms else SIM_RESULTS
     if (t := r.table("simulation")) is not None:
         seed = t.get("seed", int, 0)
         start = t.get("start", (str, datetime), None)
@@ -397,8 +447,8 @@ def load_campaign(path: str | Path) -> Campaign:
         if (w := t.table("weights")) is not None:
             pairs = []
             for key in w.data:
-                if key.upper() not in SIM_RESULTS:
-                    raise w.fail(key, f"unknown result; use {', '.join(SIM_RESULTS)}")
+                if key.upper() not in sim_results:
+                    raise w.fail(key, f"unknown result; use {', '.join(sim_results)}")
                 value = w.get(key, float)
                 if value < 0:
                     raise w.fail(key, "must not be negative")
@@ -435,6 +485,12 @@ def load_campaign(path: str | Path) -> Campaign:
             from_mapping(sip, path.parent)
         except UsageError as exc:
             raise r.fail("sip", str(exc).removeprefix("[sip] ").removeprefix("[sip]: ")) from None
+    text = _text_settings(r, data, path) if sms else None
+    if not sms and ("text" in data or "smpp" in data):
+        raise r.fail(
+            "text" if "text" in data else "smpp",
+            'only text campaigns have it (add channel = "sms")',
+        )
     return Campaign(
         name=name,
         path=path,
@@ -459,7 +515,35 @@ def load_campaign(path: str | Path) -> Campaign:
         simulation=sim,
         sip=dict(sip),
         raw=r.data,
+        channel=channel,
+        text=text,
     )
+
+
+def _text_settings(r: _Reader, data: dict[str, Any], path: Path) -> TextSettings:
+    from ..messaging.smpp_config import smpp_config
+
+    message = r.require("message", str)
+    column = r.get("message_column", str, "message")
+    strategy = r.get("big_message_strategy", str, "SEND_MULTIPLE").upper()
+    if strategy not in BIG_MESSAGE_STRATEGIES:
+        raise r.fail("big_message_strategy", f"expected one of {', '.join(BIG_MESSAGE_STRATEGIES)}")
+    replies: dict[str, str] = {}
+    if (t := r.table("text")) is not None:
+        for key in ("help_reply", "stop_reply", "start_reply"):
+            value = t.get(key, str)
+            if value is not None:
+                if not value.strip():
+                    raise t.fail(key, "must not be empty")
+                replies[key] = value
+    smpp = r.get("smpp", dict, None) or {}
+    try:
+        smpp_config(smpp, "smpp")
+    except ValueError as exc:
+        raise CampaignError(f"{path}: {exc}") from None
+    if not r.get("from_number", str, "").strip():
+        raise r.fail("from_number", "a text campaign needs the number it sends from")
+    return TextSettings(message, column, strategy, smpp=dict(smpp), **replies)
 
 
 def split_inputs(text: str) -> tuple[str, ...]:

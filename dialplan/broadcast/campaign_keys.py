@@ -36,6 +36,14 @@ SECTIONS: dict[str, frozenset[str] | None] = {
             "network",
             "simulation",
             "sip",
+            # text campaigns (channel = "sms", docs/sms.md)
+            "channel",
+            "message",
+            "message_column",
+            "big_message_strategy",
+            "messages_per_second",
+            "text",
+            "smpp",
         }
     ),
     "retry_config": frozenset({"max_attempts", "minutes_between_attempts", "retry_results"}),
@@ -53,7 +61,11 @@ SECTIONS: dict[str, frozenset[str] | None] = {
     "webhook": frozenset({"url", "secret"}),
     "network": frozenset({"allow_private"}),
     "simulation": frozenset({"seed", "start", "weights", "inputs"}),
-    "simulation.weights": frozenset({"LA", "AM", "BUSY", "NO_ANS", "CARRIER_ERROR"}),
+    "simulation.weights": frozenset(
+        {"LA", "AM", "BUSY", "NO_ANS", "CARRIER_ERROR"}
+        | {"DELIVERED", "UNDELIVERED", "CARRIER_TEMP_ERROR", "NO_RECEIPT"}
+    ),
+    "text": frozenset({"help_reply", "stop_reply", "start_reply"}),
     "simulation.inputs": None,
     "custom_data": None,
 }
@@ -79,6 +91,10 @@ def section_keys(section: str) -> frozenset[str] | None:
         return _sip_keys()
     if section == "sip.amd":
         return _sip_amd_keys()
+    if section == "smpp":
+        from ..messaging.smpp_config import KNOWN as smpp_keys
+
+        return smpp_keys
     return SECTIONS.get(section)
 
 
@@ -115,7 +131,7 @@ def _walk(data: Mapping[str, Any], section: str, prefix: str) -> Iterator[tuple[
             yield f"{prefix}{key}", f"unknown key{_elsewhere(key, section) or _suggest(key, known)}"
             continue
         child = f"{section}.{key}" if section else key
-        if isinstance(value, dict) and (child in SECTIONS or child in ("sip", "sip.amd")):
+        if isinstance(value, dict) and (child in SECTIONS or child in ("sip", "sip.amd", "smpp")):
             yield from _walk(value, child, f"{prefix}{key}.")
         elif key == "schedules" and not section and isinstance(value, list):
             for i, item in enumerate(value):

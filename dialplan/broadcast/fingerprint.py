@@ -47,11 +47,14 @@ def settings_sha256(raw: dict[str, Any]) -> str:
 
 def current_inputs(campaign: Campaign, now: float | None = None) -> list[InputRow]:
     at = time.time() if now is None else now
-    return [
+    rows = [
         InputRow("recipients", file_sha256(campaign.recipients), str(campaign.recipients), at),
         InputRow("dialplan", file_sha256(campaign.dialplan), str(campaign.dialplan), at),
         InputRow("settings", settings_sha256(campaign.raw), str(campaign.path), at),
     ]
+    if campaign.channel == "sms":  # a text campaign has no dialplan (its message is a setting)
+        del rows[1]
+    return rows
 
 
 def changed_keys(old: Any, new: Any, prefix: str = "") -> list[str]:

@@ -14,13 +14,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import CampaignError
-from .campaign import SIM_RESULTS, Campaign, split_inputs
+from .campaign import SIM_RESULTS, TEXT_SIM_RESULTS, Campaign, split_inputs
 from .phones import Normalizer
 from .store.rows import RecipientRow
 from .store.sqlite import Store
 
 BATCH = 5000
 SPECIAL = ("sim_result", "sim_inputs")
+#: a text campaign's simulation columns: the scripted reply is kept where a call's inputs are
+TEXT_SPECIAL = ("sim_result", "sim_reply")
 
 
 def column_letter(index: int) -> str:
@@ -130,11 +132,13 @@ def recipient_rows(
     normalize = Normalizer(campaign.default_region)
     zone_ids = store.zone_ids()
     allowed = set(campaign.allowed_countries)
-    special = {name: header.index(name) for name in SPECIAL if name in header}
-    attr_cols = [
-        (i, h) for i, h in enumerate(header) if i != phone_index and h not in SPECIAL and h
-    ]
+    sms = campaign.channel == "sms"
+    names = TEXT_SPECIAL if sms else SPECIAL
+    inputs_col = names[1]
+    special = {name: header.index(name) for name in names if name in header}
+    attr_cols = [(i, h) for i, h in enumerate(header) if i != phone_index and h not in names and h]
     encode = json.JSONEncoder(ensure_ascii=False).encode
+    sim_results = TEXT_SIM_RESULTS if campaign.channel == "sms" else SIM_RESULTS
     rows = _open(path)
     next(rows)
     index = 0
@@ -151,16 +155,16 @@ def recipient_rows(
         if "sim_result" in special and special["sim_result"] < len(row):
             value = row[special["sim_result"]].strip().upper()
             if value:
-                if value not in SIM_RESULTS:
+                if value not in sim_results:
                     raise CampaignError(
                         f"{path}:{line}: sim_result: unknown result {value!r}"
-                        f" (use {', '.join(SIM_RESULTS)})"
+                        f" (use {', '.join(sim_results)})"
                     )
                 sim_result = value
-        if "sim_inputs" in special and special["sim_inputs"] < len(row):
-            value = row[special["sim_inputs"]].strip()
+        if inputs_col in special and special[inputs_col] < len(row):
+            value = row[special[inputs_col]].strip()
             if value:
-                sim_inputs = ";".join(split_inputs(value))
+                sim_inputs = value if sms else ";".join(split_inputs(value))
         number = normalize(raw)
         zone_id = None
         final = None

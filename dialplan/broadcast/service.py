@@ -115,6 +115,8 @@ def prepare(
         store.begin()
         store.add_dnc(row.id, load_dnc(campaign, Normalizer(campaign.default_region)), "list")
         store.bucket_dnc_and_duplicates(row.id, campaign.scrub_duplicates)
+        if campaign.channel == "sms":  # replied STOP to this number in an earlier campaign
+            store.bucket_opted_out(row.id, campaign.from_number)
         store.build_queue_index()
         store.update_campaign(row.id, state="running", dispatch={"columns": header})
         store.commit()
@@ -138,13 +140,20 @@ def run_campaign(
     commit_every: int = 10_000,
     wait: bool = False,
     on_wait: Callable[[str], None] | None = None,
+    messaging: Any = None,
 ) -> RunReport:
     """Run (or resume) ``campaign`` in the database ``db``, holding the campaign's lease
     (``wait``: until the runner that holds it is done, else refuse)."""
     t0 = time.monotonic()
     if campaign.webhook is not None:
         check_webhook_url(campaign)
-    if driver is None and runner is None:
+    sms = campaign.channel == "sms"
+    if sms:
+        from .telephony.texts import compile_message
+
+        assert campaign.text is not None
+        compile_message(campaign.text.message, f"{campaign.path}: message")  # before storing
+    elif driver is None and runner is None:
         runner = default_runner(campaign)  # a broken dialplan fails before anything is stored
     read_header(campaign)  # so does an empty, binary or phone_number-less recipients file
     on: Clock = "real" if clock == "real" else "virtual"
@@ -157,7 +166,9 @@ def run_campaign(
         row = prepare(store, campaign, row, progress)
         runner_obj: Any = None
         if row.state == "running":
-            if driver is None:
+            if sms:
+                driver = text_driver(campaign, store, row, messaging, clock)
+            elif driver is None:
                 assert runner is not None
                 runner_obj = runner
                 driver = SimulatedDriver(campaign, runner_obj, lived=clock == "real")
@@ -199,6 +210,24 @@ def run_campaign(
             pending,
             stats,
         )
+
+
+def text_driver(
+    campaign: Campaign, store: Store, row: CampaignRow, messaging: Any, clock: str
+) -> TelephonyPort:
+    """The telephony port of a text campaign: its messages through ``messaging`` (by default
+    the simulated messaging driver, seeded by ``[simulation]``)."""
+    from ..messaging.simulated import SimulatedMessaging
+    from .telephony.texts import TextCampaignDriver
+
+    if messaging is None:
+        messaging = SimulatedMessaging(campaign.simulation.seed, campaign.simulation.weights)
+    on: Clock = "real" if clock == "real" else "virtual"
+    if on not in messaging.clocks:
+        raise CampaignError(
+            f"{campaign.path}: the {messaging.name} driver cannot run on the {on} clock"
+        )
+    return TextCampaignDriver(campaign, messaging, store, row.broadcast_id)
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from ..store.sqlite import Store
 from ..webhooks.events import iso
 from .report import LOCAL_COLUMN, UTC_COLUMN
 from .stats import campaign_stats, find_campaign
+from .text_stats import is_text
 
 #: recipients listed in the report's results table (paginated); beyond it, the CSV export
 ROWS_LIMIT = 2000
@@ -39,6 +40,11 @@ def report_data(store: Store, name: str, rows_limit: int = ROWS_LIMIT) -> dict[s
         for t, counts in _contiguous(store.calls_over_time(row.id, bucket), bucket)
     ]
     columns, rows = _rows(store, row.id, row.dispatch.get("columns", []), rows_limit)
+    if not is_text(row):
+        for r in rows:
+            del r["_id"]
+    if is_text(row):  # a text campaign: the segments and delivery of each recipient's text
+        columns, rows = _text_rows(store, columns, rows)
     data: dict[str, Any] = {
         "name": name,
         "broadcast_id": row.broadcast_id,
@@ -51,7 +57,7 @@ def report_data(store: Store, name: str, rows_limit: int = ROWS_LIMIT) -> dict[s
             {"question": q, "responses": [{"response": r, "count": n} for r, n in rs.items()]}
             for q, rs in answers.items()
         ],
-        "reached": stats["liveCount"],
+        "reached": stats.get("liveCount", stats.get("deliveredCount", 0)),
         "respondents": store.respondents(row.id),
         "calls_over_time": over_time,
         "bucket_seconds": bucket,
@@ -117,6 +123,7 @@ def _rows(
                 questions.append(r["question"])
         out.append(
             {
+                "_id": item["id"],
                 "phone_number": item["phone_number"],
                 **item["attributes"],
                 "final_result": item["final_result"] or "",
@@ -133,6 +140,24 @@ def _rows(
     fixed = ["final_result", "attempts", "answered_by", UTC_COLUMN, LOCAL_COLUMN]
     columns = ["phone_number", *attrs, *fixed, *questions]
     return columns, out
+
+
+def _text_rows(
+    store: Store, columns: list[str], rows: list[dict[str, Any]]
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """The text campaign's table: segments and delivery instead of the AMD verdict."""
+    row_ids = [r.pop("_id") for r in rows]
+    last: dict[int, tuple[Any, ...]] = {}
+    for t in store.texts_of(row_ids):
+        last[t[0]] = t
+    for rid, r in zip(row_ids, rows, strict=True):
+        text = last.get(rid)
+        r.pop("answered_by", None)
+        r["segments"] = text[4] if text else ""
+        r["delivery"] = (text[5] or "") if text else ""
+    columns = [c for c in columns if c != "answered_by"]
+    at = columns.index("attempts") + 1
+    return [*columns[:at], "segments", "delivery", *columns[at:]], rows
 
 
 def _utc(t: float | None) -> str:

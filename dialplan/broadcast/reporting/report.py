@@ -109,6 +109,10 @@ CARD_FACTS: tuple[Fact, ...] = (
     Fact("Answer rate", ("responseRatePercent",), True, "live or machine, of numbers dialled"),
     Fact("Responded", ("respondedCount",), hint="contacts with an answer stashed"),
     Fact("Remaining", ("callsRemaining", "remainingOutboundCount"), hint="no final result yet"),
+    # text campaigns (TextBroadcastStatsDto and its extension fields)
+    Fact("Texts sent", ("sentCount",), hint="accepted by the SMSC"),
+    Fact("Delivered", ("deliveredCount",), hint="every segment delivered"),
+    Fact("Segments", ("segmentsCount",), hint="submitted"),
 )
 #: The statistics table (what neither a card nor a result bar shows).
 TABLE_FACTS: tuple[Fact, ...] = (

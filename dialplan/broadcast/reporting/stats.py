@@ -18,6 +18,8 @@ from ..skipped import SkipReasons
 from ..store.sqlite import CampaignRow, Store
 from ..webhooks.undelivered import undelivered, undelivered_text
 from .csvsafe import neutralise_row
+from .text_stats import DESCRIPTIONS as TEXT_DESCRIPTIONS
+from .text_stats import is_text, text_stats, with_texts
 
 #: final result → the CallBroadcastStats counter it is counted in
 COUNTER = {
@@ -44,6 +46,8 @@ def find_campaign(store: Store, name: str) -> CampaignRow:
 
 def campaign_stats(store: Store, name: str) -> dict[str, Any]:
     row = find_campaign(store, name)
+    if is_text(row):
+        return text_stats(store, row, undelivered(store, row.broadcast_id).count)
     finals = store.counts_by(row.id, "final_result")
     a = store.attempt_stats(row.id)
     total = sum(finals.values())
@@ -90,7 +94,8 @@ def export_rows(store: Store, name: str) -> Iterator[dict[str, Any]]:
     """One object per recipient row in input order (the export contract)."""
     row = find_campaign(store, name)
     reasons = SkipReasons(store, row)
-    for r in store.iter_export(row.id):
+    rows = store.iter_export(row.id)
+    for r in with_texts(store, rows) if is_text(row) else rows:
         yield {
             "phone_number": r["phone_number"],
             "e164": r["e164"],
@@ -114,6 +119,9 @@ def _attempt(a: dict[str, Any]) -> dict[str, Any]:
     }
     if "reason" in a:  # booked by the runtime itself (an attempt whose runner was lost)
         out["reason"] = a["reason"]
+    for key in ("message", "encoding", "segments", "delivery", "delivered_segments"):
+        if key in a:  # a text attempt
+            out[key] = a[key]
     return out
 
 
@@ -138,6 +146,9 @@ def write_csv(store: Store, name: str, out: TextIO, *, escape: bool = True) -> N
     questions = store.questions(row.id)
     attr_names = [c for c in row.dispatch.get("columns", []) if c not in ("sim_result",)]
     writer: Any = None
+    text = is_text(row)
+    text_cols = ["message", "encoding", "segments", "delivery"] if text else []
+    header_text = ["sent_message", "encoding", "segments", "delivery"] if text else []
     for item in export_rows(store, name):
         if writer is None:
             attr_names = [c for c in attr_names if c in item["attributes"]]
@@ -152,6 +163,7 @@ def write_csv(store: Store, name: str, out: TextIO, *, escape: bool = True) -> N
                 "q850_cause",
                 "answered_by",
                 "duration",
+                *header_text,
                 *questions,
             ]
             # CRLF (RFC 4180): the csv module quotes a cell holding a character of the line
@@ -176,12 +188,17 @@ def write_csv(store: Store, name: str, out: TextIO, *, escape: bool = True) -> N
                     last.get("q850_cause", ""),
                     last.get("answered_by") or "",
                     last.get("duration", ""),
+                    *(_blank(last.get(c)) for c in text_cols),
                     *(answers.get(q, "") for q in questions),
                 ]
             )
         )
     if writer is None:
         out.write("phone_number\r\n")
+
+
+def _blank(value: Any) -> Any:
+    return "" if value is None else value
 
 
 def delivery_note(store: Store, name: str) -> str:
@@ -230,7 +247,8 @@ def stats_text(stats: dict[str, Any], name: str) -> str:
     buf.write(f"campaign {name}\n")
     width = max((len(str(v)) for v in stats.values()), default=0)
     for key, value in stats.items():
-        desc = DESCRIPTIONS.get(key, "")
+        desc = (TEXT_DESCRIPTIONS if "sentCount" in stats else DESCRIPTIONS).get(key, "")
+        desc = desc or DESCRIPTIONS.get(key, "")
         line = f"  {key:<24} {value!s:>{width}}   {desc}" if desc else f"  {key:<24} {value}"
         buf.write(line.rstrip() + "\n")
     return buf.getvalue()

@@ -19,7 +19,15 @@ from ..progress import Progress, ProgressFn, Waiting
 from ..scheduler.core import Place, Rules, Scheduler
 from ..scheduler.windows import windows_for
 from ..store.interfaces import CampaignDatabase
-from ..store.rows import AttemptRow, DispatchState, InFlight, OutboxRow, Pending, ResponseRow
+from ..store.rows import (
+    AttemptRow,
+    DispatchState,
+    InFlight,
+    OutboxRow,
+    Pending,
+    ResponseRow,
+    TextRow,
+)
 from ..telephony.port import AttemptOutcome, CallRequest, voice_id_for
 from ..webhooks.events import EventBuilder
 
@@ -93,6 +101,7 @@ class Booking:
         self.responses: list[ResponseRow] = []
         self.outbox: list[OutboxRow] = []
         self.dnc: list[str] = []
+        self.texts: list[TextRow] = []
         self.done_in_flight: list[tuple[int, int]] = []
         self.waiting: Waiting | None = None
         self.errors: list[str] = []
@@ -120,11 +129,23 @@ class Booking:
             numbers = [e for e in map(self._normalize, out.dnc) if e is not None]
             sched.add_dnc(numbers)
             self.dnc.extend(numbers)
+        if out.text is not None:
+            t = out.text
+            ids = json.dumps(list(t.message_ids))
+            self.texts.append(
+                TextRow(p.id, n, t.message, t.encoding, t.segments, ids, t.delivery,
+                        t.delivered_segments)
+            )  # fmt: skip
         if self.events is not None:
             voice_id = voice_id_for(self.broadcast_id, p.id, n)
-            self.outbox.extend(
-                self.events.call_events(voice_id, p.e164, place.at, out, time.time())
-            )
+            if out.text is not None:
+                self.outbox.extend(
+                    self.events.text_events(voice_id, p.e164, place.at, out, time.time())
+                )
+            else:
+                self.outbox.extend(
+                    self.events.call_events(voice_id, p.e164, place.at, out, time.time())
+                )
         if not self.virtual:
             self.done_in_flight.append((p.id, n))
 
@@ -177,7 +198,9 @@ class Booking:
     def flush(self, sched: Scheduler) -> None:
         """Write what waits (inside the open transaction; the caller commits)."""
         updates = sched.take_updates()
-        if not (self.attempts or updates or self.outbox or self.dnc or self.done_in_flight):
+        if not (
+            self.attempts or updates or self.outbox or self.dnc or self.done_in_flight or self.texts
+        ):
             return
         store = self.store
         store.begin()
@@ -190,6 +213,9 @@ class Booking:
             store.add_dnc(self.cid, self.dnc, "runtime")
         if self.done_in_flight:
             store.remove_in_flight(self.done_in_flight)
+        if self.texts:
+            store.record_texts(self.texts)  # type: ignore[attr-defined]
+            self.texts = []
         self.attempts, self.responses, self.outbox, self.dnc = [], [], [], []
         self.done_in_flight = []
 

@@ -125,9 +125,30 @@ def _v2(db: sqlite3.Connection) -> None:
     )
 
 
+def _v3(db: sqlite3.Connection) -> None:
+    # one row per text attempt (its segments and delivery); the do-not-text list of each
+    # sending number, across campaigns (STOP replies)
+    db.execute(
+        "CREATE TABLE texts (recipient_id INTEGER NOT NULL, attempt_no INTEGER NOT NULL,"
+        " message TEXT, encoding TEXT, segments INTEGER NOT NULL DEFAULT 0,"
+        " message_ids TEXT NOT NULL DEFAULT '[]', delivery TEXT,"
+        " delivered_segments INTEGER NOT NULL DEFAULT 0, receipt_at REAL,"
+        " PRIMARY KEY (recipient_id, attempt_no)) WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE TABLE text_optouts (from_number TEXT NOT NULL, number TEXT NOT NULL,"
+        " added_at REAL NOT NULL, PRIMARY KEY (from_number, number)) WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE TABLE inbound_texts (id INTEGER PRIMARY KEY, from_number TEXT NOT NULL,"
+        " to_number TEXT NOT NULL, body TEXT NOT NULL, keyword TEXT, received_at REAL NOT NULL)"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "campaigns, recipients, attempts, responses, DNC, outbox, inputs, leases", _v1),
     Migration(2, "attempts.reason; in_flight: attempts committed before their call", _v2),
+    Migration(3, "texts: segments and delivery per text; text_optouts; inbound_texts", _v3),
 )
 LATEST = MIGRATIONS[-1].version
 

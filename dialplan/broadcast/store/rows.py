@@ -131,3 +131,16 @@ class CallLegRow:
     result: str
     answered_by: str | None
     q850_cause: int
+
+
+class TextRow(NamedTuple):
+    """One text attempt: what was sent, in how many segments, and how it was delivered."""
+
+    recipient_id: int
+    attempt_no: int
+    message: str
+    encoding: str
+    segments: int
+    message_ids: str  # JSON list of the SMSC's ids, one per segment
+    delivery: str | None
+    delivered_segments: int

@@ -22,6 +22,7 @@ from .migrations import LATEST, QUEUE_INDEX, check_version, migrate
 from .sqlite_outbox import SqliteOutbox
 from .sqlite_queue import SqliteQueue
 from .sqlite_reporting import SqliteReporting
+from .sqlite_texts import SqliteTexts
 from .sqlitefile import database_error, open_readonly
 
 
@@ -49,7 +50,7 @@ class InputRow:
     recorded_at: float
 
 
-class Store(SqliteQueue, SqliteOutbox, SqliteReporting):
+class Store(SqliteQueue, SqliteOutbox, SqliteReporting, SqliteTexts):
     """SQLite implementation of the repository (and of the webhook :class:`Outbox`)."""
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:

@@ -67,6 +67,18 @@ class CallRequest:
     sim_inputs: tuple[str, ...] | None = None
 
 
+@dataclass(slots=True)
+class TextAttempt:
+    """What a text attempt sent (``channel = "sms"``): booked beside its attempt row."""
+
+    message: str
+    encoding: str  # GSM7 | UCS2
+    segments: int  # 0: nothing was submitted (TOO_BIG, DNT, a refused submit)
+    message_ids: tuple[str, ...] = ()
+    delivery: str | None = None
+    delivered_segments: int = 0
+
+
 @dataclass(slots=True)  # not frozen: one per call/row, and frozen init is slow
 class AttemptOutcome:
     """One attempt, with offsets in seconds from its start."""
@@ -79,6 +91,8 @@ class AttemptOutcome:
     responses: tuple[tuple[str, str], ...] = ()
     prompts: tuple[tuple[str, str], ...] = ()
     dnc: tuple[str, ...] = field(default=())
+    #: a text attempt's message and segments (``None`` for calls)
+    text: TextAttempt | None = None
 
     @property
     def answered(self) -> bool:

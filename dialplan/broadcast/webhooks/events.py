@@ -90,6 +90,31 @@ class EventBuilder:
         )
         return rows
 
+    def text_events(
+        self, text_id: str, to: str, start_ms: int, out: AttemptOutcome, wall_now: float
+    ) -> list[OutboxRow]:
+        """One ``text_finished`` event per text attempt (CallFire's OutboundText "finished"):
+        the text result, its segments and — when already known — its delivery state."""
+        assert out.text is not None
+        eid = webhooks.stable_event_id(self.broadcast_id, text_id, "text_finished", 0)
+        body = webhooks.canonical_json(
+            {
+                "event": "text_finished",
+                "event_id": eid,
+                "broadcast_id": self.broadcast_id,
+                "text_id": text_id,
+                "to": to,
+                "from": self.from_number,
+                "timestamp": webhooks.iso_timestamp(start_ms / 1000),
+                "text_result": out.result,
+                "segments": out.text.segments,
+                "encoding": out.text.encoding,
+                "delivery": out.text.delivery,
+                "custom_data": self.custom_data,
+            }
+        )
+        return [OutboxRow(eid, self.url, body, wall_now)]
+
     def complete(
         self,
         ms: int,

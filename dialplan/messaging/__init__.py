@@ -1,0 +1,1 @@
+"""Text messages: encoding and segmentation, the messaging port and its drivers, keywords."""
