@@ -16,8 +16,8 @@ class SmppConfig:
     system_type: str = ""
     #: submits awaiting their response at once (the SMPP window)
     window: int = 10
-    #: seconds between enquire_link keep-alives
-    enquire_link_s: float = 30.0
+    #: seconds between checks that the session is alive (smpp34 itself sends enquire_link)
+    liveness_s: float = 5.0
     #: reconnect backoff: first and longest wait (seconds), and how long to keep trying
     reconnect_min_s: float = 0.5
     reconnect_max_s: float = 30.0
@@ -35,7 +35,7 @@ KNOWN = frozenset(f.name for f in fields(SmppConfig))
 _LIMITS: dict[str, tuple[float, float]] = {
     "port": (1, 65535),
     "window": (1, 1000),
-    "enquire_link_s": (0.1, 3600),
+    "liveness_s": (0.05, 3600),
     "reconnect_min_s": (0.01, 3600),
     "reconnect_max_s": (0.01, 3600),
     "reconnect_give_up_s": (0, 86400),
