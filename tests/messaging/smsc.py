@@ -95,6 +95,7 @@ class LoopbackSmsc:
         self._sessions: dict[str, Any] = {}
         self._last_session: str | None = None
         self._conns: list[asyncio.StreamWriter] = []
+        self._tasks: set[asyncio.Task[None]] = set()
         self._n = 0
         self._window_start = time.monotonic()
         self._in_window = 0
@@ -162,7 +163,9 @@ class LoopbackSmsc:
                 self._last_session = ev.session_id
                 self.binds += 1
             elif isinstance(ev, smpp34.SubmitSmEvent):
-                asyncio.create_task(self._submit(ev))
+                task = asyncio.create_task(self._submit(ev))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
     def _over_rate(self) -> bool:
         if not self.max_per_s:
