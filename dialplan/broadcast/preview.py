@@ -39,6 +39,10 @@ def preview_campaign(
     """The dry run's figures; ``skipped_rows`` caps the listed skipped rows (``None``: all)."""
     if campaign.webhook is not None:
         check_webhook_url(campaign)  # what `run` would refuse, the dry run refuses too
+    if campaign.channel == "sms":
+        from .text_preview import preview_texts
+
+        return preview_texts(campaign, sample, skipped_rows)
     runner = runner or default_runner(campaign)
     dry = dataclasses.replace(campaign, webhook=None)
     with tempfile.TemporaryDirectory(prefix="dialplan-preview-") as tmp:
@@ -112,6 +116,10 @@ def preview_campaign(
 
 
 def preview_text(p: dict[str, Any]) -> str:
+    if "longest" in p:
+        from .text_preview import text_preview_text
+
+        return text_preview_text(p)
     hours = p["duration_s"] / 3600
     lines = [
         f"campaign {p['campaign']}: {p['recipients']} recipients, {p['to_call']} to call",

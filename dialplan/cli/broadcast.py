@@ -69,10 +69,11 @@ def _existing_db(db: str) -> str:
 @_db_option
 @click.option(
     "--driver",
-    type=click.Choice(["sim", "sip"]),
+    type=click.Choice(["sim", "sip", "smpp"]),
     default="sim",
     show_default=True,
-    help="sim: simulated calls; sip: real SIP calls to the campaign's [sip] trunk (real clock).",
+    help="sim: simulated calls or texts; sip: real SIP calls to the campaign's [sip] trunk;"
+    " smpp: real texts through the text campaign's [smpp] SMSC (both on the real clock).",
 )
 @click.option(
     "--clock",
@@ -128,7 +129,20 @@ def run(
     tty = sys.stderr.isatty()
     show = tty if progress is None else progress
     telephony: Any = None
-    if driver == "sip":
+    messaging: Any = None
+    if (driver == "smpp") != (camp.channel == "sms") and driver != "sim":
+        raise UsageError(
+            f"{campaign}: --driver {driver} is for "
+            + ("text campaigns (channel = \"sms\")" if driver == "smpp" else "voice campaigns")
+        )
+    if driver == "smpp":
+        from ..messaging.smpp import SmppMessaging
+        from ..messaging.smpp_config import smpp_config
+
+        assert camp.text is not None
+        clock = "real"
+        messaging = SmppMessaging(smpp_config(camp.text.smpp, "smpp"))
+    elif driver == "sip":
         from ..broadcast.service import load_dialplan
         from ..broadcast.telephony.sip import SipCampaignDriver
 
@@ -136,10 +150,16 @@ def run(
         telephony = SipCampaignDriver(camp, load_dialplan(camp))
     # the runner opens and closes the driver on its own loop
     if show:
-        report = _run_with_progress(camp, db, clock, max_wait, telephony, tty, wait)
+        report = _run_with_progress(camp, db, clock, max_wait, telephony, tty, wait, messaging)
     else:
         report = run_campaign(
-            camp, db, clock=clock, max_wait=max_wait, driver=telephony, **_waiting(wait)
+            camp,
+            db,
+            clock=clock,
+            max_wait=max_wait,
+            driver=telephony,
+            messaging=messaging,
+            **_waiting(wait),
         )
     store = Store(db, readonly=True)
     try:
@@ -178,12 +198,25 @@ def _waiting(wait: bool) -> dict[str, Any]:
 
 
 def _run_with_progress(
-    camp: Any, db: str, clock: str, max_wait: float, driver: Any, tty: bool, wait: bool = False
+    camp: Any,
+    db: str,
+    clock: str,
+    max_wait: float,
+    driver: Any,
+    tty: bool,
+    wait: bool = False,
+    messaging: Any = None,
 ) -> Any:
     from ..broadcast.service import run_campaign
     from .progress import LineProgress, LiveProgress
 
-    options = {"clock": clock, "max_wait": max_wait, "driver": driver, **_waiting(wait)}
+    options = {
+        "clock": clock,
+        "max_wait": max_wait,
+        "driver": driver,
+        "messaging": messaging,
+        **_waiting(wait),
+    }
     if not tty:
         return run_campaign(camp, db, progress=LineProgress(sys.stderr), **options)
     with LiveProgress() as bar:
