@@ -106,8 +106,6 @@ class TextSettings:
         "You are unsubscribed and will receive no more messages. Reply START to resubscribe."
     )
     start_reply: str = "You are subscribed again. Reply STOP to stop."
-    #: the ``[smpp]`` table for ``--driver smpp`` (see :mod:`dialplan.messaging.smpp_config`)
-    smpp: dict[str, Any] = field(default_factory=dict)
 
 
 TEXT_WEIGHTS: tuple[tuple[str, float], ...] = (
@@ -148,6 +146,9 @@ class Campaign:
     #: ``voice`` (calls running ``dialplan``) or ``sms`` (texts: :attr:`text`)
     channel: str = "voice"
     text: TextSettings | None = None
+    #: the ``[smpp]`` table (see :mod:`dialplan.messaging.smpp_config`): the SMSC of a text
+    #: campaign's ``--driver smpp``, and of a voice campaign's ``<sms>`` on ``--driver sip``
+    smpp: dict[str, Any] = field(default_factory=dict)
 
     @property
     def amd_enabled(self) -> bool:
@@ -485,12 +486,16 @@ def load_campaign(path: str | Path) -> Campaign:
             from_mapping(sip, path.parent)
         except UsageError as exc:
             raise r.fail("sip", str(exc).removeprefix("[sip] ").removeprefix("[sip]: ")) from None
-    text = _text_settings(r, data, path) if sms else None
-    if not sms and ("text" in data or "smpp" in data):
-        raise r.fail(
-            "text" if "text" in data else "smpp",
-            'only text campaigns have it (add channel = "sms")',
-        )
+    text = _text_settings(r, data) if sms else None
+    if not sms and "text" in data:
+        raise r.fail("text", 'only text campaigns have it (add channel = "sms")')
+    smpp = r.get("smpp", dict, None) or {}
+    try:
+        from ..messaging.smpp_config import smpp_config
+
+        smpp_config(smpp, "smpp")
+    except ValueError as exc:
+        raise CampaignError(f"{path}: {exc}") from None
     return Campaign(
         name=name,
         path=path,
@@ -517,12 +522,11 @@ def load_campaign(path: str | Path) -> Campaign:
         raw=r.data,
         channel=channel,
         text=text,
+        smpp=dict(smpp),
     )
 
 
-def _text_settings(r: _Reader, data: dict[str, Any], path: Path) -> TextSettings:
-    from ..messaging.smpp_config import smpp_config
-
+def _text_settings(r: _Reader, data: dict[str, Any]) -> TextSettings:
     message = r.require("message", str)
     column = r.get("message_column", str, "message")
     strategy = r.get("big_message_strategy", str, "SEND_MULTIPLE").upper()
@@ -536,14 +540,9 @@ def _text_settings(r: _Reader, data: dict[str, Any], path: Path) -> TextSettings
                 if not value.strip():
                     raise t.fail(key, "must not be empty")
                 replies[key] = value
-    smpp = r.get("smpp", dict, None) or {}
-    try:
-        smpp_config(smpp, "smpp")
-    except ValueError as exc:
-        raise CampaignError(f"{path}: {exc}") from None
     if not r.get("from_number", str, "").strip():
         raise r.fail("from_number", "a text campaign needs the number it sends from")
-    return TextSettings(message, column, strategy, smpp=dict(smpp), **replies)
+    return TextSettings(message, column, strategy, **replies)
 
 
 def split_inputs(text: str) -> tuple[str, ...]:

@@ -133,15 +133,14 @@ def run(
     if (driver == "smpp") != (camp.channel == "sms") and driver != "sim":
         raise UsageError(
             f"{campaign}: --driver {driver} is for "
-            + ("text campaigns (channel = \"sms\")" if driver == "smpp" else "voice campaigns")
+            + ('text campaigns (channel = "sms")' if driver == "smpp" else "voice campaigns")
         )
     if driver == "smpp":
         from ..messaging.smpp import SmppMessaging
         from ..messaging.smpp_config import smpp_config
 
-        assert camp.text is not None
         clock = "real"
-        messaging = SmppMessaging(smpp_config(camp.text.smpp, "smpp"))
+        messaging = SmppMessaging(smpp_config(camp.smpp, "smpp"))
     elif driver == "sip":
         from ..broadcast.service import load_dialplan
         from ..broadcast.telephony.sip import SipCampaignDriver

@@ -8,11 +8,13 @@ request URIs on the configured trunk (``sip:+15551234567@<[sip] proxy>``).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 from ...drivers.sip.config import from_mapping
 from ...drivers.sip.driver import UNSUPPORTED_EFFECTS, CallOutcome, SipDriver
+from ...engine import effects as fx
 from ...engine.context import CallContext
 from ...errors import CampaignError
 from ...model import Plan
@@ -49,11 +51,38 @@ class SipCampaignDriver:
         elif amc in ("AM_ONLY", "LIVE_WITH_AMD") and "amd_mode" not in campaign.sip:
             self.options.amd_mode = "always"
         self.driver: SipDriver | None = None
+        self.messaging: Any = None
+        if campaign.smpp:  # <sms> goes out through the campaign's SMSC
+            from ...messaging.smpp import SmppMessaging
+            from ...messaging.smpp_config import smpp_config
+
+            self.messaging = SmppMessaging(smpp_config(campaign.smpp, "smpp"))
+            self.unsupported = UNSUPPORTED_EFFECTS - {fx.SendSms}
+            self.options.send_sms = self._send_sms
+        self._texts = 0
+        self._sms_tasks: set[asyncio.Task[Any]] = set()
 
     async def open(self) -> None:
-        """Bind the SIP socket on the running loop (the runner's)."""
+        """Bind the SIP socket on the running loop (the runner's), and the SMSC session."""
+        if self.messaging is not None:
+            await self.messaging.open()
         self.driver = SipDriver(self.config, self.options)
         await self.driver.open()
+
+    def _send_sms(self, to: str, text: str) -> None:
+        """One ``<sms>`` of a call, submitted like a campaign text on a task of this driver (it
+        outlives the call, whose own tasks end with it); its receipt is not booked."""
+        from ...messaging.encoding import segment
+        from ...messaging.port import OutboundText
+        from ..phones import Normalizer
+
+        number = Normalizer(self.campaign.default_region)(to).e164 or to
+        self._texts += 1
+        msg = OutboundText(-self._texts, 1, number, self.campaign.from_number, segment(text),
+                           self._texts & 0xFF)  # fmt: skip
+        task = asyncio.create_task(self.messaging.send(msg, time.time()))
+        self._sms_tasks.add(task)
+        task.add_done_callback(self._sms_tasks.discard)
 
     async def dial(self, call: CallRequest, at: float) -> AttemptOutcome:
         assert self.driver is not None, "open() first"
@@ -71,6 +100,10 @@ class SipCampaignDriver:
         if self.driver is not None:
             await self.driver.close()
             self.driver = None
+        if self.messaging is not None:
+            await asyncio.gather(*self._sms_tasks, return_exceptions=True)
+            self.messaging.take_receipts()
+            await self.messaging.close()
 
 
 def attempt_outcome(outcome: CallOutcome, total_s: float) -> AttemptOutcome:

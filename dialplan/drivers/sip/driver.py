@@ -100,6 +100,9 @@ class DriverOptions:
     allow_private: bool = False
     #: called with (call id, effect) for every effect the engine emits (logging, tests)
     on_effect: Callable[[str, fx.Effect], None] | None = None
+    #: hands an ``<sms>`` (to, text) to a messaging port, which sends it on a task of its own
+    #: (it outlives the call); ``None``: no SMS gateway
+    send_sms: Callable[[str, str], None] | None = None
 
 
 class SipDriver:
@@ -415,8 +418,10 @@ class CallRun:
             case fx.StashResponse() | fx.AddToDnc():
                 pass  # booked from the call's result (responses, runtime DNC) by the caller
             case fx.SendSms():
-                # no SMS gateway: campaigns that need one are refused before they start
-                log.error("%s: <sms> to %s not sent (no SMS gateway)", self.call.call_id, effect.to)
+                if self.driver.options.send_sms is not None:  # the call goes on meanwhile
+                    self.driver.options.send_sms(effect.to, effect.text)
+                else:  # no SMS gateway: campaigns that need one are refused before they start
+                    log.error("%s: <sms> to %s not sent (no gateway)", self.call.call_id, effect.to)
             case _:
                 assert_never(effect)
 
