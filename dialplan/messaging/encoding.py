@@ -10,6 +10,7 @@ cut between characters, so an escape sequence or a surrogate pair is never split
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,6 +29,10 @@ _SEPTET = {ch: i for i, ch in enumerate(BASIC) if i != ESCAPE}
 _BY_SEPTET = {i: ch for ch, i in _SEPTET.items()}
 _BY_EXTENSION = {v: k for k, v in EXTENSION.items()}
 
+#: any character outside the alphabet and its extension (one C-level scan per text)
+_NOT_GSM = re.compile("[^" + re.escape("".join(_SEPTET) + "".join(EXTENSION)) + "]")
+_EXTENDED = re.compile("[" + re.escape("".join(EXTENSION)) + "]")
+
 #: units per segment: (single, concatenated)
 LIMITS: dict[Encoding, tuple[int, int]] = {"GSM7": (160, 153), "UCS2": (70, 67)}
 #: SMPP ``data_coding`` per encoding (0: the SMSC default alphabet, GSM 03.38 here)
@@ -38,7 +43,7 @@ MAX_SEGMENTS = 255
 
 def is_gsm(text: str) -> bool:
     """Every character of ``text`` is in the GSM 03.38 default alphabet or its extension."""
-    return all(ch in _SEPTET or ch in EXTENSION for ch in text)
+    return _NOT_GSM.search(text) is None
 
 
 def encoding_of(text: str) -> Encoding:
@@ -53,7 +58,10 @@ def char_units(ch: str, encoding: Encoding) -> int:
 
 
 def units(text: str, encoding: Encoding) -> int:
-    return sum(char_units(ch, encoding) for ch in text)
+    """Septets (GSM) or UTF-16 code units (UCS-2) of ``text``."""
+    if encoding == "GSM7":
+        return len(text) + len(_EXTENDED.findall(text))
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from dialplan.messaging.port import OutboundText, Receipt
 from dialplan.messaging.smpp import SmppMessaging
 from dialplan.messaging.smpp_config import SmppConfig
 
-from .smsc import LoopbackSmsc
+from tools.smsc_peer import LoopbackSmsc
 
 GSM_LONG = ("Dear customer, your parcel 12345 costs 10€ and arrives on Monday. " * 6).strip()
 UCS_LONG = "Zażółć gęślą jaźń 😀 " * 9

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from dialplan.cli import cli
-from tests.messaging.smsc import LoopbackSmsc
+from tools.smsc_peer import LoopbackSmsc
 
 from .conftest import require, uas
 from .test_campaign_sip import write_campaign

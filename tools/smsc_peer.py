@@ -1,4 +1,4 @@
-"""A real SMSC on loopback for the tests: smpp34's server, in a thread with its own loop.
+"""A real SMSC on loopback for the tests and `tools/bench sms`: smpp34's server, in a thread with its own loop.
 
 It checks concatenation on its own — the user data header is parsed here, independently of
 the driver's encoder — and keeps every submit it received. It can throttle (answer
