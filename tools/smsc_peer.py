@@ -87,6 +87,9 @@ class LoopbackSmsc:
     throttled: int = 0
     binds: int = 0
     accepted_at: list[float] = field(default_factory=list)
+    #: submits awaiting their response now, and the most there ever were (the ESME's window)
+    in_flight: int = 0
+    max_in_flight: int = 0
 
     def __post_init__(self) -> None:
         self.port = free_port()
@@ -179,6 +182,14 @@ class LoopbackSmsc:
         return False
 
     async def _submit(self, ev: Any) -> None:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await self._answer(ev)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, ev: Any) -> None:
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         if self._over_rate():

@@ -116,7 +116,10 @@ def prepare(
         store.add_dnc(row.id, load_dnc(campaign, Normalizer(campaign.default_region)), "list")
         store.bucket_dnc_and_duplicates(row.id, campaign.scrub_duplicates)
         if campaign.channel == "sms":  # replied STOP to this number in an earlier campaign
-            store.bucket_opted_out(row.id, campaign.from_number)
+            from .telephony.texts import sending_number
+
+            number = sending_number(campaign.from_number, campaign.default_region)
+            store.bucket_opted_out(row.id, number)
         store.build_queue_index()
         store.update_campaign(row.id, state="running", dispatch={"columns": header})
         store.commit()

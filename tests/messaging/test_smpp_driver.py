@@ -110,6 +110,20 @@ def test_throttling_replies_are_retried_and_nothing_is_lost() -> None:
     assert elapsed >= 2.0  # 30 texts at 10 a second: the SMSC's limit, not ours, set the pace
 
 
+def test_the_window_bounds_the_submits_awaiting_a_response() -> None:
+    async def run(smsc: LoopbackSmsc) -> None:
+        port = SmppMessaging(config(smsc, window=3))
+        await port.open()
+        texts = [text(i, f"hi {i}", to=f"+120255501{i:02d}") for i in range(12)]
+        subs = await asyncio.gather(*(port.send(t, time.time()) for t in texts))
+        await port.close()
+        assert {s.result for s in subs} == {"SENT"}
+
+    with LoopbackSmsc(delay_s=0.05, receipts=False) as smsc:
+        asyncio.run(run(smsc))
+    assert smsc.max_in_flight == 3
+
+
 def test_unreachable_smsc_fails_the_text_as_temporary() -> None:
     async def run() -> None:
         port = SmppMessaging(

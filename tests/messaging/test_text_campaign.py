@@ -243,3 +243,17 @@ def test_voice_keys_and_drivers_are_refused_on_the_wrong_channel(
     voice.write_text('name = "v"\ndialplan = "x.xml"\nrecipients = "r.csv"\nmessage = "hi"\n')
     with pytest.raises(CampaignError, match="message: only text campaigns have it"):
         load_campaign(voice)
+
+
+def test_texts_keep_to_the_recipients_local_window(tmp_path: Path) -> None:
+    rows = ["+12125550101,Ann,,DELIVERED,", "+13035550102,Bob,,DELIVERED,"]
+    extra = '[local_time_restriction]\nbegin = "10:00"\nend = "20:00"\n'
+    path = write(tmp_path, rows, extra)
+    run_campaign(load_campaign(path), tmp_path / "db.sqlite")  # starts 15:00Z: 10:00 in New York
+    store = Store(tmp_path / "db.sqlite", readonly=True)
+    starts = {r["e164"]: r["attempts"][0]["started_at"] for r in export_rows(store, "texts")}
+    store.close()
+    assert starts == {
+        "+12125550101": "2026-01-05T15:00:00.000Z",  # 10:00 in New York
+        "+13035550102": "2026-01-05T17:00:00.000Z",  # 10:00 in Denver
+    }

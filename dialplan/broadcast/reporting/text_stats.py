@@ -13,6 +13,7 @@ from itertools import islice
 from typing import Any
 
 from ..store.sqlite import CampaignRow, Store
+from ..telephony.texts import sending_number
 
 #: final results counted as not texted because of a do-not-text list
 DO_NOT_TEXT = ("DNC", "DNT")
@@ -49,7 +50,10 @@ def text_stats(store: Store, row: CampaignRow, undelivered_events: int) -> dict[
     sent = finals.get("SENT", 0)
     placed = store.attempt_stats(row.id)["placed"]
     t = store.text_stats(row.id)
-    from_number = str(row.config.get("raw", {}).get("from_number", ""))
+    raw = row.config.get("raw", {})
+    from_number = sending_number(
+        str(raw.get("from_number", "")), str(raw.get("default_region", "US")).upper()
+    )
     received = store.db.execute(
         "SELECT COUNT(*) FROM inbound_texts WHERE to_number = ? AND from_number IN"
         " (SELECT e164 FROM recipients WHERE campaign_id = ?)",

@@ -23,6 +23,7 @@ from ...messaging.encoding import Segmented, segment, trim
 from ...messaging.keywords import OptOuts, handle
 from ...messaging.port import SENT, MessagingPort, OutboundText
 from ..campaign import Campaign, TextSettings
+from ..phones import Normalizer
 from .port import AttemptOutcome, CallRequest, TextAttempt
 
 #: texts the runner may submit without result (the lines of ``max_active``) are not calls:
@@ -67,6 +68,17 @@ def render(template: Template, contact: Mapping[str, Any]) -> str:
     return template.render(lookup, limit=10_000)
 
 
+def sending_number(from_number: str, region: str) -> str:
+    """The campaign's ``from_number`` as texts carry it: a short code (up to 8 digits, no ``+``)
+    or an alphanumeric sender as written, a long code in E.164 (``+1 212 555 0100`` →
+    ``+12125550100``) — the key of its do-not-text list."""
+    raw = from_number.strip()
+    digits = raw.replace(" ", "").replace("-", "")
+    if (digits.isdigit() and len(digits) <= 8) or not any(c.isdigit() for c in raw):
+        return digits if digits.isdigit() else raw
+    return Normalizer(region)(raw).e164 or raw
+
+
 def reference(broadcast_id: str, recipient_id: int, attempt_no: int) -> int:
     """The 8-bit concatenation reference of one text (the same after a resume)."""
     h = hashlib.blake2b(f"{broadcast_id}:{recipient_id}:{attempt_no}".encode(), digest_size=1)
@@ -87,7 +99,7 @@ class TextCampaignDriver:
         self.book = book
         self.name = f"sms/{port.name}"
         self.clocks = port.clocks
-        self.from_number = campaign.from_number
+        self.from_number = sending_number(campaign.from_number, campaign.default_region)
         self.broadcast_id = broadcast_id
         self.template = compile_message(self.settings.message, f"{campaign.path}: message")
         self._overrides: dict[str, Template] = {}
