@@ -11,7 +11,6 @@ from dialplan.messaging.encoding import segment
 from dialplan.messaging.port import OutboundText, Receipt
 from dialplan.messaging.smpp import SmppMessaging
 from dialplan.messaging.smpp_config import SmppConfig
-
 from tools.smsc_peer import LoopbackSmsc
 
 GSM_LONG = ("Dear customer, your parcel 12345 costs 10€ and arrives on Monday. " * 6).strip()

@@ -11,8 +11,8 @@ from pathlib import Path
 from dialplan.broadcast.campaign import load_campaign
 from dialplan.broadcast.service import run_campaign
 from dialplan.messaging.smpp import SmppMessaging
-
 from tools.smsc_peer import LoopbackSmsc
+
 from .test_smpp_driver import config
 
 N = 40
