@@ -145,6 +145,7 @@ def smpp_rate(texts: int, window: int, smsc_limit: float) -> dict[str, Any]:
         "texts": texts,
         "window": window,
         "smsc_limit": smsc_limit,
+        "accepted": accepted,
         "submits_per_s": round(accepted / elapsed, 1),
         "throttled": throttled,
     }
