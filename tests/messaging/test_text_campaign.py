@@ -257,3 +257,21 @@ def test_texts_keep_to_the_recipients_local_window(tmp_path: Path) -> None:
         "+12125550101": "2026-01-05T15:00:00.000Z",  # 10:00 in New York
         "+13035550102": "2026-01-05T17:00:00.000Z",  # 10:00 in Denver
     }
+
+
+def test_a_database_of_the_previous_release_gets_the_text_tables(tmp_path: Path) -> None:
+    from tests.broadcast.test_migrations import release1_db
+
+    path = release1_db(tmp_path)
+    store = Store(path)  # a writing open upgrades (migration 3)
+    try:
+        tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master")}
+        assert {"texts", "text_optouts", "inbound_texts"} <= tables
+        assert campaign_stats(store, "Charity Drive")["callsAttempted"] == 7  # voice untouched
+    finally:
+        store.close()
+    # and a text campaign runs in it beside the old voice campaign
+    run_campaign(load_campaign(write(tmp_path, ["+12025550101,Ann,,DELIVERED,"])), path)
+    store = Store(path, readonly=True)
+    assert campaign_stats(store, "texts")["sentCount"] == 1
+    store.close()
