@@ -21,6 +21,7 @@ import phonenumbers
 
 from ..errors import CampaignError
 from .campaign_keys import section_keys, unknown_keys
+from .sounds_campaign import Sounds, read_sounds
 
 AM_CONFIGS = ("AM_ONLY", "AM_AND_LIVE", "LIVE_WITH_AMD", "LIVE_IMMEDIATE")
 #: results a simulated attempt can have (the ``sim_result`` column and outcome weights)
@@ -92,7 +93,8 @@ class Simulation:
 class Campaign:
     name: str
     path: Path
-    dialplan: Path
+    #: the dialplan file; ``None`` for a message campaign (``sounds``)
+    dialplan: Path | None
     recipients: Path
     from_number: str = ""
     default_region: str = "US"
@@ -114,6 +116,12 @@ class Campaign:
     #: the ``[sip]`` table for ``--driver sip`` (see ``dialplan.drivers.sip.config``)
     sip: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+    #: the ``[sounds]`` table: a message campaign compiled into a dialplan (see .sounds_campaign)
+    sounds: Sounds | None = None
+    labels: tuple[str, ...] = ()
+    resume_next_day: bool = False
+    #: transfers in progress at once (``None``: no limit); see docs/sounds.md
+    max_active_transfers: int | None = None
 
     @property
     def amd_enabled(self) -> bool:
@@ -293,10 +301,23 @@ def load_campaign(path: str | Path) -> Campaign:
     name = r.require("name", str).strip()
     if not name:
         raise r.fail("name", "must not be empty")
-    dialplan = file_key(r, "dialplan", True)
+    sounds = None
+    if (t := r.table("sounds")) is not None:
+        if "dialplan" in data:
+            raise r.fail("sounds", "give a dialplan or a [sounds] table, not both")
+        sounds = read_sounds(t)
+    dialplan = file_key(r, "dialplan", sounds is None)
     recipients = file_key(r, "recipients", True)
     dnc = file_key(r, "dnc", False)
-    assert dialplan is not None and recipients is not None
+    assert recipients is not None
+    labels = r.get("labels", list, [])
+    for i, label in enumerate(labels):
+        if not isinstance(label, str) or not label.strip():
+            raise r.fail(f"labels[{i}]", "expected a non-empty string")
+    resume_next_day = r.get("resume_next_day", bool, False)
+    max_transfers = r.get("max_active_transfers", int, None)
+    if max_transfers is not None and not 1 <= max_transfers <= MAX_ACTIVE:
+        raise r.fail("max_active_transfers", f"must be between 1 and {MAX_ACTIVE}")
 
     region = r.get("default_region", str, "US").upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
@@ -459,6 +480,10 @@ def load_campaign(path: str | Path) -> Campaign:
         simulation=sim,
         sip=dict(sip),
         raw=r.data,
+        sounds=sounds,
+        labels=tuple(label.strip() for label in labels),
+        resume_next_day=resume_next_day,
+        max_active_transfers=max_transfers,
     )
 
 

@@ -54,18 +54,25 @@ def campaign_config(c: Campaign) -> dict[str, Any]:
     return {
         "name": c.name,
         "path": str(c.path),
-        "dialplan": str(c.dialplan),
+        "dialplan": str(c.dialplan) if c.dialplan is not None else "[sounds]",
         "recipients": str(c.recipients),
         "raw": c.raw,
         "created_at": time.time(),  # shown by ``broadcast list``; not compared on resume
     }
 
 
-def load_dialplan(campaign: Campaign) -> Plan:
-    """The campaign's dialplan; an invalid one is a bad campaign input (exit 2), not a finding."""
+def load_dialplan(campaign: Campaign, library: set[str] | None = None) -> Plan:
+    """The campaign's dialplan (a message campaign's is generated from its ``[sounds]``); an
+    invalid one is a bad campaign input (exit 2), not a finding."""
     from .. import load
 
     try:
+        if campaign.sounds is not None:
+            from .sounds_campaign import generated_dialplan
+
+            xml = generated_dialplan(campaign, library)
+            return load(xml.encode("utf-8"), f"{campaign.path} [sounds]")
+        assert campaign.dialplan is not None
         return load(campaign.dialplan)
     except InvalidDialplan as exc:
         raise CampaignError(f"{campaign.path}: dialplan: {exc}") from None
@@ -149,9 +156,8 @@ def run_campaign(
     read_header(campaign)  # so does an empty, binary or phone_number-less recipients file
     on: Clock = "real" if clock == "real" else "virtual"
     if driver is not None and (driver.unsupported or on not in driver.clocks):
-        from .. import load  # a driver that cannot run this campaign fails before it starts
-
-        check_supported(driver, plan or load(campaign.dialplan), on, campaign.path)
+        # a driver that cannot run this campaign fails before it starts
+        check_supported(driver, plan or load_dialplan(campaign), on, campaign.path)
     with database_errors(db), leased(db, campaign.name, wait, on_wait) as store:
         row, resumed = open_campaign(store, campaign, clock == "virtual")
         row = prepare(store, campaign, row, progress)
