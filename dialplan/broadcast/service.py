@@ -121,6 +121,7 @@ def prepare(
         )
         store.begin()
         store.add_dnc(row.id, load_dnc(campaign, Normalizer(campaign.default_region)), "list")
+        store.add_account_dnc(row.id)
         store.bucket_dnc_and_duplicates(row.id, campaign.scrub_duplicates)
         store.build_queue_index()
         store.update_campaign(row.id, state="running", dispatch={"columns": header})
@@ -151,6 +152,10 @@ def run_campaign(
     t0 = time.monotonic()
     if campaign.webhook is not None:
         check_webhook_url(campaign)
+    if campaign.sounds is not None:  # every sound it plays is in the library, or it fails now
+        from ..sounds.library import library_names
+
+        load_dialplan(campaign, library_names(db) or set())
     if driver is None and runner is None:
         runner = default_runner(campaign)  # a broken dialplan fails before anything is stored
     read_header(campaign)  # so does an empty, binary or phone_number-less recipients file

@@ -172,7 +172,9 @@ def recipient_plays(
                         f"{path}:{line}: more than {MAX_TTS_VOICES} voice/language pairs"
                     )
         if kinds == ["prompt"] and library is not None and cell("prompt") not in library:
-            raise CampaignError(f"{path}:{line}: prompt: no sound {cell('prompt')!r} in the library")
+            raise CampaignError(
+                f"{path}:{line}: prompt: no sound {cell('prompt')!r} in the library"
+            )
         if kinds == ["ssml"]:
             try:
                 check_ssml(cell("ssml"), cell("language") or None)
@@ -326,3 +328,27 @@ def generated_dialplan(campaign: Any, library: set[str] | None = None) -> str:
             if ref not in library:
                 raise CampaignError(f"{campaign.path}: {key}: no sound {ref!r} in the library")
     return compile_sounds(campaign.name, campaign.sounds, plays, campaign.path)
+
+
+def dialplan_text(campaign: Any) -> str:
+    """The XML a campaign runs: its dialplan file, or the one generated from ``[sounds]``."""
+    if campaign.sounds is not None:
+        return generated_dialplan(campaign)
+    try:
+        return str(campaign.dialplan.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CampaignError(f"{campaign.dialplan}: cannot read: {exc}") from None
+
+
+def prompt_refs(
+    prompts: tuple[tuple[str, str], ...], prompt_ref: str | None
+) -> tuple[tuple[str, str], ...]:
+    """The ``prompt_ref`` of each prompt of a generated dialplan, as playstate events carry it:
+    the play's name (``live_message`` …), and for a per-recipient play the row's ``prompt_ref``
+    column when it has one (EnableX echoes the reference the request gave)."""
+    out = []
+    for path, text in prompts:
+        name = path.rsplit("/", 1)[-1]
+        per_recipient = name.startswith((RECIPIENT_PLAY, f"machine_{RECIPIENT_PLAY}"))
+        out.append((prompt_ref if per_recipient and prompt_ref else name, text))
+    return tuple(out)

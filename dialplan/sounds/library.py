@@ -8,9 +8,11 @@ Rows read like CallFire's ``CampaignSound`` (:meth:`Sound.as_campaign_sound`).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +63,8 @@ _COLUMNS = "id, name, kind, source, voice, language, sha256, length_ms, created_
 
 
 def _row(values: tuple[object, ...], duplicate: bool = False) -> Sound:
-    return Sound(*values, duplicate=duplicate)  # type: ignore[arg-type]
+    sound = Sound(*values)  # type: ignore[arg-type]
+    return dataclasses.replace(sound, duplicate=True) if duplicate else sound
 
 
 def check_name(name: str) -> str:
@@ -224,3 +227,24 @@ def library_names(db: str | Path) -> set[str] | None:
             return lib.names()
     except SoundLibraryError:
         return None
+
+
+def library_reader(db: str | Path) -> Callable[[str], bytes | None]:
+    """``ref → μ-law bytes`` from ``db``'s library (``None``: not there), each sound read once
+    and then kept in memory: a sound is never fetched or made again per call."""
+    cache: dict[str, bytes | None] = {}
+
+    def read(ref: str) -> bytes | None:
+        if ref not in cache:
+            data = None
+            if Path(db).is_file():
+                try:
+                    with SoundLibrary(db, readonly=True) as lib:
+                        found = lib.find(ref)
+                        data = lib.audio(found.id) if found is not None else None
+                except SoundLibraryError:
+                    data = None
+            cache[ref] = data
+        return cache[ref]
+
+    return read

@@ -101,7 +101,9 @@ def _voice_of(el: etree._Element, language: str | None) -> str:
             if neural:
                 return language_voice(neural.group(1))
             return espeak_voice(name)
-        return espeak_voice(gender, el.get("{http://www.w3.org/XML/1998/namespace}lang") or language)
+        return espeak_voice(
+            gender, el.get("{http://www.w3.org/XML/1998/namespace}lang") or language
+        )
     except VoiceError as exc:
         raise SsmlError(f"{_where(el)}: <voice>: {exc}") from None
 
@@ -119,11 +121,9 @@ def check_ssml(text: str, language: str | None = None) -> SpeakableSsml:
         raise SsmlError(f"{line}:{col}: not well-formed SSML: {exc.msg}") from None
     if _local(root) != "speak":
         raise SsmlError(f"{_where(root)}: the root element must be <speak>, not <{_local(root)}>")
-    count = 0
-    for el in root.iter():
+    for count, el in enumerate(root.iter(), start=1):
         if not isinstance(el.tag, str):  # an entity reference left unresolved
             raise SsmlError(f"{_where(el)}: entity references are refused in SSML")
-        count += 1
         if count > MAX_ELEMENTS:
             raise SsmlError(f"{_where(el)}: more than {MAX_ELEMENTS} elements")
         depth = sum(1 for _ in el.iterancestors())

@@ -122,6 +122,11 @@ class Booking:
             self.dnc.extend(numbers)
         if self.events is not None:
             voice_id = voice_id_for(self.broadcast_id, p.id, n)
+            if self.c.sounds is not None and out.prompts:
+                from ..sounds_campaign import prompt_refs
+
+                ref = json.loads(p.attributes).get("prompt_ref") or None
+                out.prompts = prompt_refs(out.prompts, ref)
             self.outbox.extend(
                 self.events.call_events(voice_id, p.e164, place.at, out, time.time())
             )

@@ -8,6 +8,7 @@ request URIs on the configured trunk (``sip:+15551234567@<[sip] proxy>``).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -30,7 +31,8 @@ class SipCampaignDriver:
     clocks = frozenset({"real"})
     unsupported: frozenset[type] = UNSUPPORTED_EFFECTS
 
-    def __init__(self, campaign: Campaign, plan: Plan) -> None:
+    def __init__(self, campaign: Campaign, plan: Plan, db: str | None = None) -> None:
+        """``db``: the campaign database, whose sound library ``callfireid`` prompts play."""
         if not campaign.sip.get("proxy"):
             raise CampaignError(
                 f'{campaign.path}: --driver sip needs a [sip] table with proxy = "HOST:PORT"'
@@ -48,10 +50,16 @@ class SipCampaignDriver:
             self.options.amd_mode = "never"
         elif amc in ("AM_ONLY", "LIVE_WITH_AMD") and "amd_mode" not in campaign.sip:
             self.options.amd_mode = "always"
+        if db is not None:
+            from ...sounds.library import library_reader
+
+            self.options.sound_library = library_reader(db)
         self.driver: SipDriver | None = None
 
     async def open(self) -> None:
         """Bind the SIP socket on the running loop (the runner's)."""
+        if self.campaign.max_active_transfers is not None:
+            self.options.transfer_slots = asyncio.Semaphore(self.campaign.max_active_transfers)
         self.driver = SipDriver(self.config, self.options)
         await self.driver.open()
 
