@@ -26,6 +26,21 @@ def _use_color(stream: object) -> bool:
     return bool(isatty and isatty())
 
 
+def with_sound_library(config: LintConfig, db: str) -> LintConfig:
+    """``config`` with the sound library of ``db`` for E072 (its size and time in the option, so
+    that cached findings of an older library are not reused)."""
+    from dataclasses import replace
+
+    from ..lint.rules.sounds import OPTION
+
+    path = Path(db)
+    if not path.is_file():
+        raise UsageError(f"--sounds-db: no database {db}")
+    stat = path.stat()
+    option = {"db": str(path.resolve()), "stamp": f"{stat.st_mtime_ns}:{stat.st_size}"}
+    return replace(config, rule_options={**config.rule_options, OPTION: option})
+
+
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option(
@@ -70,6 +85,11 @@ def _use_color(stream: object) -> bool:
     "--unsafe-fixes", is_flag=True, help="Also repairs that change a value (URL whitespace)."
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to a file.")
+@click.option(
+    "--sounds-db",
+    type=click.Path(dir_okay=False),
+    help="A campaign database whose sound library <play type=\"callfireid\"> must name (E072).",
+)
 def lint(
     paths: tuple[str, ...],
     fmt: str,
@@ -86,6 +106,7 @@ def lint(
     diff: bool,
     unsafe_fixes: bool,
     output: str | None,
+    sounds_db: str | None,
 ) -> None:
     """Lint dialplan files and directories (recursing into *.xml and Callr *.yaml); report
     every finding.
@@ -107,7 +128,10 @@ def lint(
         base = explicit if explicit is not None else finder.for_file(path)
         found = merged.get(id(base))
         if found is None:  # (the finder keeps each base alive: ids are not reused)
-            found = merged[id(base)] = base.merged(cli_select, cli_ignore, strict, cli_extend)
+            found = base.merged(cli_select, cli_ignore, strict, cli_extend)
+            if sounds_db is not None:
+                found = with_sound_library(found, sounds_db)
+            merged[id(base)] = found
         return found
 
     top = config_of(Path.cwd() / "-")

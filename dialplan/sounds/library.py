@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,10 +18,9 @@ from pathlib import Path
 from ..broadcast.store.sqlite import Store
 from ..errors import CampaignError
 from . import render
+from .names import is_library_name
 from .ssml import SsmlError, check_ssml
 from .voices import VoiceError, espeak_voice
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$")
 
 
 class SoundLibraryError(CampaignError):
@@ -69,10 +67,10 @@ def _row(values: tuple[object, ...], duplicate: bool = False) -> Sound:
 
 def check_name(name: str) -> str:
     name = name.strip()
-    if not _NAME.match(name) or name.isdigit():
+    if not is_library_name(name):
         raise SoundLibraryError(
-            f"sound name {name!r}: use 1-100 letters, digits, space, '.', '_' or '-',"
-            " not only digits (those are ids)"
+            f"sound name {name!r}: use 1-100 letters, digits, space, '_' or '-', with a letter"
+            " (all digits is an id); give one with --name"
         )
     return name
 
