@@ -21,7 +21,7 @@ import phonenumbers
 
 from ..errors import CampaignError
 from .campaign_keys import section_keys, unknown_keys
-from .sounds_campaign import Sounds, read_sounds
+from .sounds_config import Sounds, read_sounds
 
 AM_CONFIGS = ("AM_ONLY", "AM_AND_LIVE", "LIVE_WITH_AMD", "LIVE_IMMEDIATE")
 #: results a simulated attempt can have (the ``sim_result`` column and outcome weights)

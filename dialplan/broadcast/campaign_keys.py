@@ -10,7 +10,7 @@ import difflib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .sounds_campaign import SOUND_KEYS
+from .sounds_config import SOUND_KEYS
 
 #: section path → its keys; ``None`` means "any key" (free-form tables).
 #: ``schedules[]`` is every element of the ``schedules`` list.

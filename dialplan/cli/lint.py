@@ -88,7 +88,7 @@ def with_sound_library(config: LintConfig, db: str) -> LintConfig:
 @click.option(
     "--sounds-db",
     type=click.Path(dir_okay=False),
-    help="A campaign database whose sound library <play type=\"callfireid\"> must name (E072).",
+    help='A campaign database whose sound library <play type="callfireid"> must name (E072).',
 )
 def lint(
     paths: tuple[str, ...],

@@ -121,7 +121,7 @@ def test_hostile_audio_is_refused(
     make(tmp_path)  # type: ignore[operator]
     name = next(p for p in tmp_path.iterdir() if p.suffix in (".wav", ".ogg", ".mp3"))
     db = tmp_path / "b.sqlite"
-    code, out, err = cli(capsys, "sounds", "add", str(name), "--db", str(db))
+    code, _out, err = cli(capsys, "sounds", "add", str(name), "--db", str(db))
     assert code == 2 and message in err, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     with SoundLibrary(db, readonly=True) as lib:

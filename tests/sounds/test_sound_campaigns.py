@@ -299,5 +299,5 @@ def test_a_library_sound_missing_from_the_store_is_an_error_before_calling(
 
     with SoundLibrary(db) as lib:
         lib.add_tts("Please call us back", name="voicemail")
-    code, out, err = cli(capsys, "broadcast", "run", str(path), "--db", str(db), "--no-progress")
+    code, _out, err = cli(capsys, "broadcast", "run", str(path), "--db", str(db), "--no-progress")
     assert code == 0, err
