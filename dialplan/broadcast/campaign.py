@@ -119,7 +119,9 @@ class Campaign:
     #: the ``[sounds]`` table: a message campaign compiled into a dialplan (see .sounds_campaign)
     sounds: Sounds | None = None
     labels: tuple[str, ...] = ()
-    resume_next_day: bool = False
+    #: ``false``: calls stop with the first calling day (see docs/sounds.md); the default
+    #: ``true`` resumes on the next calling day, as every release before this key did
+    resume_next_day: bool = True
     #: transfers in progress at once (``None``: no limit); see docs/sounds.md
     max_active_transfers: int | None = None
 
@@ -314,7 +316,7 @@ def load_campaign(path: str | Path) -> Campaign:
     for i, label in enumerate(labels):
         if not isinstance(label, str) or not label.strip():
             raise r.fail(f"labels[{i}]", "expected a non-empty string")
-    resume_next_day = r.get("resume_next_day", bool, False)
+    resume_next_day = r.get("resume_next_day", bool, True)
     max_transfers = r.get("max_active_transfers", int, None)
     if max_transfers is not None and not 1 <= max_transfers <= MAX_ACTIVE:
         raise r.fail("max_active_transfers", f"must be between 1 and {MAX_ACTIVE}")

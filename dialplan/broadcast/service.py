@@ -272,10 +272,16 @@ def _dispatch(
         store.begin()
         store.update_campaign(row.id, started_at=start_ms / 1000)
         store.commit()
+    until = None
+    if not campaign.resume_next_day:  # calls stop with the first calling day
+        from .scheduler.windows import first_day_end
+
+        started = row.started_at if row.started_at is not None else start_ms / 1000
+        until = first_day_end(campaign, started)
     if real:  # a real run starts now, whatever an earlier run left
         state = DispatchState(state.columns, floors=state.floors)
     results_before = {k: n for k, n in counts.items() if k is not None}
-    sched = scheduler_for(store, campaign, row.id, state, results_before)
+    sched = scheduler_for(store, campaign, row.id, state, results_before, until)
     booking = Booking(
         store,
         campaign,

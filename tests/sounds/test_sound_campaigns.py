@@ -301,3 +301,37 @@ def test_a_library_sound_missing_from_the_store_is_an_error_before_calling(
         lib.add_tts("Please call us back", name="voicemail")
     code, _out, err = cli(capsys, "broadcast", "run", str(path), "--db", str(db), "--no-progress")
     assert code == 0, err
+
+
+@pytest.mark.parametrize("resume", [True, False])
+def test_resume_next_day(tmp_path: Path, resume: bool) -> None:
+    """A one-minute calling window a day and one line: with ``resume_next_day = true`` the
+    campaign goes on the next calling day (Wednesday) until everyone is called; with ``false``
+    it stops at the end of its first calling day and the rest are UNDIALED."""
+    rows = [f"1212555{1100 + i},P{i},LA," for i in range(8)]  # New York numbers
+    path = mary(tmp_path, rows)
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("resume_next_day = false", f"resume_next_day = {str(resume).lower()}")
+    text = text.replace("max_active = 4", "max_active = 1")
+    text = text.replace(
+        'start_time_of_day = "10:00"', 'start_time_of_day = "10:00"\nstop_time_of_day = "10:01"'
+    )
+    path.write_text(text, encoding="utf-8")
+    run_campaign(load_campaign(path), tmp_path / "b.sqlite")
+    finals = [r["final_result"] for r in results(tmp_path / "b.sqlite").values()]
+    if resume:
+        assert finals == ["LA"] * 8
+    else:
+        assert 1 <= finals.count("LA") < 8
+        assert finals.count("LA") + finals.count("UNDIALED") == 8
+
+
+def test_labels_are_listed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = mary(tmp_path, ["12135551100,Ann,LA,"])
+    db = tmp_path / "b.sqlite"
+    run_campaign(load_campaign(path), db)
+    code, out, _ = cli(capsys, "broadcast", "list", "--db", str(db), "--format", "json")
+    assert code == 0 and json.loads(out)[0]["labels"] == ["charity", "id-10002"]
+    code, out, _ = cli(capsys, "broadcast", "list", "--db", str(db))
+    header, row = out.splitlines()
+    assert header.split()[-1] == "labels" and row.split()[-1] == "charity,id-10002"

@@ -45,9 +45,11 @@ def scheduler_for(
     campaign_id: int,
     state: DispatchState,
     results_before: Mapping[str, int],
+    until: float | None = None,
 ) -> Scheduler:
+    """``until``: no call starts after it (``resume_next_day = false``)."""
     zones = [
-        (zone_id, windows_for(campaign, key.split("|")))
+        (zone_id, windows_for(campaign, key.split("|"), until))
         for zone_id, key in store.campaign_zones(campaign_id)
     ]
     return Scheduler(
