@@ -288,3 +288,69 @@ def test_digit_1_sends_a_refer_to_the_transfer_number(
     assert re.search(r"REFER-TO +<sip:12314557676@127\.0\.0\.1:[0-9]+>", logs), logs
     code, exported, _ = cli(capsys, "broadcast", "export", "Charity Campaign", "--db", str(db))
     assert [r["final_result"] for r in json.loads(exported)] == ["XFER"]
+
+
+def test_a_second_transfer_above_max_active_transfers_gives_up_over_sip(
+    sipp: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three callers press 1 at once with one transfer slot and a 2 s ``transfer_timeout``;
+    SIPp sends each final NOTIFY 1.5 s after the REFER. The first REFER holds the slot 1.5 s,
+    the second waits for it (1.5 s < 2 s) and holds it 1.5 s more; the third waits 2 s, gives up
+    and hangs up: two XFER, one LA, two REFERs on the wire."""
+    require("espeak-ng", "sox", "sipp", root=True)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    from tools.sip_peers import PCAP_DIR
+
+    scenario = REFER_SCENARIO.replace("PCAP", str(PCAP_DIR / "dtmf_2833_1.pcap"))
+    scenario = scenario.replace(
+        '<recv request="REFER" timeout="30000">',
+        '<recv request="REFER" optional="true" next="refer">',
+    )
+    scenario = scenario.replace(
+        "  <send>\n    <![CDATA[\nSIP/2.0 202 Accepted",
+        '  <recv request="BYE" next="bye" />\n  <label id="refer" />\n'
+        "  <send>\n    <![CDATA[\nSIP/2.0 202 Accepted",
+    )
+    scenario = scenario.replace(
+        '  <send retrans="500">\n    <![CDATA[\nNOTIFY',
+        '  <pause milliseconds="1500" />\n  <send retrans="500">\n    <![CDATA[\nNOTIFY',
+    )
+    scenario = scenario.replace(
+        '  <recv request="BYE" />\n  <send>',
+        '  <recv request="BYE" />\n  <label id="bye" />\n  <send>',
+    )
+    peer = sipp(scenario, calls=3, extra=["-trace_logs"])
+    (tmp_path / "r.csv").write_text("phone_number\n+12135551100\n+12135551101\n+12135551102\n")
+    campaign = tmp_path / "c.toml"
+    campaign.write_text(
+        "\n".join(
+            [
+                'name = "Two transfers"',
+                'recipients = "r.csv"',
+                'answering_machine_config = "LIVE_IMMEDIATE"',
+                "max_active = 3",
+                "calls_per_second = 100",
+                "max_active_transfers = 1",
+                "[sounds]",
+                'live_sound_text = "Press 1 to speak to Mary."',
+                'transfer_sound_text = "Please wait."',
+                'transfer_digit = "1"',
+                'transfer_number = "12314557676"',
+                "transfer_timeout = 2",
+                "[sip]",
+                f'proxy = "{peer.hostport}"',
+                "",
+            ]
+        )
+    )
+    db = tmp_path / "b.sqlite"
+    code, _out, err = cli(
+        capsys, "broadcast", "run", str(campaign), "--driver", "sip", "--db", str(db),
+        "--no-progress", "--report", str(tmp_path / "r.html"),
+    )  # fmt: skip
+    assert code == 0, err
+    assert peer.wait(20) == 0, peer.log_path.read_text()[-2000:]
+    logs = "".join(p.read_text() for p in peer.directory.glob("*_logs.log"))
+    assert len(re.findall("REFER-TO", logs)) == 2, logs
+    code, exported, _ = cli(capsys, "broadcast", "export", "Two transfers", "--db", str(db))
+    assert sorted(r["final_result"] for r in json.loads(exported)) == ["LA", "XFER", "XFER"]
