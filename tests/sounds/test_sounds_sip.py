@@ -354,3 +354,29 @@ def test_a_second_transfer_above_max_active_transfers_gives_up_over_sip(
     assert len(re.findall("REFER-TO", logs)) == 2, logs
     code, exported, _ = cli(capsys, "broadcast", "export", "Two transfers", "--db", str(db))
     assert sorted(r["final_result"] for r in json.loads(exported)) == ["LA", "XFER", "XFER"]
+
+
+def test_dialplan_call_plays_a_library_sound_by_name(
+    sipp: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``dialplan call --sounds-db``: the 2 s sound is played (the call lasts it); without the
+    library the prompt has no audio and the call ends at once."""
+    require("sox", "sipp")
+    wav = tmp_path / "welcome.wav"
+    subprocess.run(
+        ["sox", "-n", "-r", "8000", "-c", "1", str(wav), "synth", "2.0", "sine", "440"], check=True
+    )
+    db = tmp_path / "b.sqlite"
+    with SoundLibrary(db) as lib:
+        lib.add_file(wav)
+    plan = tmp_path / "plan.xml"
+    plan.write_text('<dialplan name="R"><play type="callfireid">welcome</play><hangup/></dialplan>')
+    durations = []
+    for extra in (["--sounds-db", str(db)], []):
+        peer = sipp(uas())
+        code, out, err = cli(
+            capsys, "call", str(plan), "--to", peer.uri(), "--format", "json", *extra
+        )
+        assert code == 0, err
+        durations.append(json.loads(out)["sip"]["duration_s"])
+    assert durations[0] >= 1.9 and durations[1] < 1.0, durations
