@@ -27,17 +27,15 @@ def _use_color(stream: object) -> bool:
 
 
 def with_sound_library(config: LintConfig, db: str) -> LintConfig:
-    """``config`` with the sound library of ``db`` for E072 (its size and time in the option, so
-    that cached findings of an older library are not reused)."""
+    """``config`` with the ids and names of ``db``'s sound library for E072."""
     from dataclasses import replace
 
     from ..lint.rules.sounds import OPTION
+    from ..sounds.library import library_names
 
-    path = Path(db)
-    if not path.is_file():
+    if not Path(db).is_file():
         raise UsageError(f"--sounds-db: no database {db}")
-    stat = path.stat()
-    option = {"db": str(path.resolve()), "stamp": f"{stat.st_mtime_ns}:{stat.st_size}"}
+    option = {"names": sorted(library_names(db) or ())}
     return replace(config, rule_options={**config.rule_options, OPTION: option})
 
 

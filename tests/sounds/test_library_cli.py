@@ -185,3 +185,31 @@ def test_a_database_without_a_library_is_read_without_changing_it(
     code, out, _ = cli(capsys, "sounds", "list", "--db", str(path))
     assert code == 0 and out == ""
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 0
+
+
+def test_lint_checks_library_names_against_sounds_db(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = tmp_path / "plan.xml"
+    plan.write_text(
+        '<dialplan name="R">\n<play type="callfireid">welcome</play>\n'
+        '<play type="callfireid">1</play>\n<play type="callfireid">hello.wav</play>\n<hangup/>\n'
+        "</dialplan>\n"
+    )
+    db = tmp_path / "b.sqlite"
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+
+    def codes(*extra: str) -> list[str]:
+        code, out, err = cli(capsys, "lint", str(plan), "--format", "json", *cache, *extra)
+        assert code in (0, 1), err
+        return sorted(f"{d['line']}:{d['code']}" for d in json.loads(out) if d["code"][0] != "I")
+
+    assert codes() == ["2:W079", "4:E02A"]  # a name cannot be checked without a library
+    with SoundLibrary(db) as lib:
+        lib.add_tts("Hello", name="other")
+    assert codes("--sounds-db", str(db)) == ["2:E072", "4:E02A"]  # id 1 exists, welcome not
+    with SoundLibrary(db) as lib:
+        lib.add_tts("Welcome", name="welcome")
+    assert codes("--sounds-db", str(db)) == ["4:E02A"]  # the cache knows the library changed
+    code, _, err = cli(capsys, "lint", str(plan), "--sounds-db", str(tmp_path / "none.sqlite"))
+    assert code == 2 and "--sounds-db: no database" in err

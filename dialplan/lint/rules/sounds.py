@@ -1,7 +1,8 @@
 """Sound library references: ``<play type="callfireid">`` naming a sound of the library.
 
 The library lives in a campaign database (``dialplan sounds``); ``dialplan lint --sounds-db DB``
-passes it as the option ``db`` of ``unknown-library-sound``.
+passes its ids and names as the option ``names`` of ``unknown-library-sound`` (so the lint cache
+is keyed by what the library holds).
 """
 
 from __future__ import annotations
@@ -29,16 +30,9 @@ def _library_plays(ctx: LintContext) -> Iterator[tuple[Node, str]]:
 
 
 def _library(ctx: LintContext) -> set[str] | None:
-    db = ctx.options.get(OPTION, {}).get("db")
-    if not db:
-        return None
-
-    def load() -> set[str]:
-        from ...sounds.library import library_names
-
-        return library_names(str(db)) or set()
-
-    return ctx.cached("sound-library", load)
+    """The ids and names of the library given (``None``: none given)."""
+    names = ctx.options.get(OPTION, {}).get("names")
+    return None if names is None else set(names)
 
 
 @rule("W079", "library-sound-unchecked")
