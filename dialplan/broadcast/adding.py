@@ -118,6 +118,7 @@ def add_recipients(
             (row.id, first_id),
         ).rowcount
         store.add_dnc(row.id, load_dnc(campaign, Normalizer(campaign.default_region)), "list")
+        store.add_account_dnc(row.id)
         store.bucket_dnc_and_duplicates(row.id, campaign.scrub_duplicates)
         buckets = {
             str(b): int(n)

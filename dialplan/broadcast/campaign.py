@@ -21,6 +21,7 @@ import phonenumbers
 
 from ..errors import CampaignError
 from .campaign_keys import section_keys, unknown_keys
+from .sounds_config import Sounds, read_sounds
 
 AM_CONFIGS = ("AM_ONLY", "AM_AND_LIVE", "LIVE_WITH_AMD", "LIVE_IMMEDIATE")
 #: results a simulated attempt can have (the ``sim_result`` column and outcome weights)
@@ -121,7 +122,8 @@ TEXT_WEIGHTS: tuple[tuple[str, float], ...] = (
 class Campaign:
     name: str
     path: Path
-    dialplan: Path
+    #: the dialplan file; ``None`` for a message campaign (``sounds``)
+    dialplan: Path | None
     recipients: Path
     from_number: str = ""
     default_region: str = "US"
@@ -149,6 +151,14 @@ class Campaign:
     #: the ``[smpp]`` table (see :mod:`dialplan.messaging.smpp_config`): the SMSC of a text
     #: campaign's ``--driver smpp``, and of a voice campaign's ``<sms>`` on ``--driver sip``
     smpp: dict[str, Any] = field(default_factory=dict)
+    #: the ``[sounds]`` table: a message campaign compiled into a dialplan (see .sounds_campaign)
+    sounds: Sounds | None = None
+    labels: tuple[str, ...] = ()
+    #: ``false``: calls stop with the first calling day (see docs/sounds.md); the default
+    #: ``true`` resumes on the next calling day, as every release before this key did
+    resume_next_day: bool = True
+    #: transfers in progress at once (``None``: no limit); see docs/sounds.md
+    max_active_transfers: int | None = None
 
     @property
     def amd_enabled(self) -> bool:
@@ -337,11 +347,26 @@ def load_campaign(path: str | Path) -> Campaign:
             raise r.fail(key, 'only text campaigns have it (add channel = "sms")')
     if sms and "dialplan" in data:
         raise r.fail("dialplan", "a text campaign sends `message`, it runs no dialplan")
+    sounds = None
+    if (t := r.table("sounds")) is not None:
+        if sms:
+            raise r.fail("sounds", "a text campaign sends `message`, it plays no sounds")
+        if "dialplan" in data:
+            raise r.fail("sounds", "give a dialplan or a [sounds] table, not both")
+        sounds = read_sounds(t)
     # a text campaign has no dialplan: its file stands in for it where a path is needed
-    dialplan = path if sms else file_key(r, "dialplan", True)
+    dialplan = path if sms else file_key(r, "dialplan", sounds is None)
     recipients = file_key(r, "recipients", True)
     dnc = file_key(r, "dnc", False)
-    assert dialplan is not None and recipients is not None
+    assert recipients is not None
+    labels = r.get("labels", list, [])
+    for i, label in enumerate(labels):
+        if not isinstance(label, str) or not label.strip():
+            raise r.fail(f"labels[{i}]", "expected a non-empty string")
+    resume_next_day = r.get("resume_next_day", bool, True)
+    max_transfers = r.get("max_active_transfers", int, None)
+    if max_transfers is not None and not 1 <= max_transfers <= MAX_ACTIVE:
+        raise r.fail("max_active_transfers", f"must be between 1 and {MAX_ACTIVE}")
 
     region = r.get("default_region", str, "US").upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
@@ -523,6 +548,10 @@ def load_campaign(path: str | Path) -> Campaign:
         channel=channel,
         text=text,
         smpp=dict(smpp),
+        sounds=sounds,
+        labels=tuple(label.strip() for label in labels),
+        resume_next_day=resume_next_day,
+        max_active_transfers=max_transfers,
     )
 
 

@@ -10,6 +10,8 @@ import difflib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from .sounds_config import SOUND_KEYS
+
 #: section path → its keys; ``None`` means "any key" (free-form tables).
 #: ``schedules[]`` is every element of the ``schedules`` list.
 SECTIONS: dict[str, frozenset[str] | None] = {
@@ -44,8 +46,13 @@ SECTIONS: dict[str, frozenset[str] | None] = {
             "messages_per_second",
             "text",
             "smpp",
+            "sounds",
+            "labels",
+            "resume_next_day",
+            "max_active_transfers",
         }
     ),
+    "sounds": SOUND_KEYS,
     "retry_config": frozenset({"max_attempts", "minutes_between_attempts", "retry_results"}),
     "local_time_restriction": frozenset({"begin", "end"}),
     "schedules[]": frozenset(

@@ -49,12 +49,22 @@ def current_inputs(campaign: Campaign, now: float | None = None) -> list[InputRo
     at = time.time() if now is None else now
     rows = [
         InputRow("recipients", file_sha256(campaign.recipients), str(campaign.recipients), at),
-        InputRow("dialplan", file_sha256(campaign.dialplan), str(campaign.dialplan), at),
+        _dialplan_input(campaign, at),
         InputRow("settings", settings_sha256(campaign.raw), str(campaign.path), at),
     ]
     if campaign.channel == "sms":  # a text campaign has no dialplan (its message is a setting)
         del rows[1]
     return rows
+
+
+def _dialplan_input(campaign: Campaign, at: float) -> InputRow:
+    """The dialplan file's fingerprint; a message campaign's generated dialplan's."""
+    if campaign.dialplan is not None:
+        return InputRow("dialplan", file_sha256(campaign.dialplan), str(campaign.dialplan), at)
+    from .sounds_campaign import generated_dialplan
+
+    xml = generated_dialplan(campaign).encode("utf-8")
+    return InputRow("dialplan", hashlib.sha256(xml).hexdigest(), f"{campaign.path} [sounds]", at)
 
 
 def changed_keys(old: Any, new: Any, prefix: str = "") -> list[str]:

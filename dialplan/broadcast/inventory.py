@@ -23,6 +23,8 @@ class CampaignSummary:
     remaining: int
     calls_placed: int
     created: str | None  # ISO 8601 UTC (the first run's start for older databases)
+    #: the campaign file's ``labels`` (CallFire's broadcast labels: tags for the operator)
+    labels: tuple[str, ...] = ()
 
 
 def campaign_summaries(store: Store) -> list[CampaignSummary]:
@@ -44,7 +46,9 @@ def campaign_summaries(store: Store) -> list[CampaignSummary]:
     for cid, name, state, config, started_at in store.db.execute(
         "SELECT id, name, state, config, started_at FROM campaigns ORDER BY id"
     ).fetchall():
-        created = json.loads(config).get("created_at", started_at)
+        stored = json.loads(config)
+        created = stored.get("created_at", started_at)
+        labels = (stored.get("raw") or {}).get("labels") or []
         total, remaining = counts.get(cid, (0, 0))
         out.append(
             CampaignSummary(
@@ -55,6 +59,7 @@ def campaign_summaries(store: Store) -> list[CampaignSummary]:
                 remaining,
                 calls.get(cid, 0),
                 iso(round(created * 1000)) if created is not None else None,
+                tuple(str(label) for label in labels if isinstance(label, str)),
             )
         )
     return out
@@ -63,12 +68,16 @@ def campaign_summaries(store: Store) -> list[CampaignSummary]:
 def summaries_text(summaries: list[CampaignSummary], db: str) -> str:
     if not summaries:
         return f"no campaigns in {db}\n"
-    header = ("name", "status", "recipients", "done", "remaining", "calls", "created")
+    header: tuple[str, ...] = ("name", "status", "recipients", "done", "remaining", "calls")
+    header += ("created",)
     rows = [
         (s.name, s.status, *map(str, counts), s.created or "-")
         for s in summaries
         for counts in [(s.recipients, s.done, s.remaining, s.calls_placed)]
     ]
+    if any(s.labels for s in summaries):  # a column only when some campaign has labels
+        header += ("labels",)
+        rows = [(*r, ",".join(s.labels) or "-") for r, s in zip(rows, summaries, strict=True)]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     head = "  ".join(c.ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()

@@ -54,18 +54,25 @@ def campaign_config(c: Campaign) -> dict[str, Any]:
     return {
         "name": c.name,
         "path": str(c.path),
-        "dialplan": str(c.dialplan),
+        "dialplan": str(c.dialplan) if c.dialplan is not None else "[sounds]",
         "recipients": str(c.recipients),
         "raw": c.raw,
         "created_at": time.time(),  # shown by ``broadcast list``; not compared on resume
     }
 
 
-def load_dialplan(campaign: Campaign) -> Plan:
-    """The campaign's dialplan; an invalid one is a bad campaign input (exit 2), not a finding."""
+def load_dialplan(campaign: Campaign, library: set[str] | None = None) -> Plan:
+    """The campaign's dialplan (a message campaign's is generated from its ``[sounds]``); an
+    invalid one is a bad campaign input (exit 2), not a finding."""
     from .. import load
 
     try:
+        if campaign.sounds is not None:
+            from .sounds_campaign import generated_dialplan
+
+            xml = generated_dialplan(campaign, library)
+            return load(xml.encode("utf-8"), f"{campaign.path} [sounds]")
+        assert campaign.dialplan is not None
         return load(campaign.dialplan)
     except InvalidDialplan as exc:
         raise CampaignError(f"{campaign.path}: dialplan: {exc}") from None
@@ -114,6 +121,7 @@ def prepare(
         )
         store.begin()
         store.add_dnc(row.id, load_dnc(campaign, Normalizer(campaign.default_region)), "list")
+        store.add_account_dnc(row.id)
         store.bucket_dnc_and_duplicates(row.id, campaign.scrub_duplicates)
         if campaign.channel == "sms":  # replied STOP to this number in an earlier campaign
             from .telephony.texts import sending_number
@@ -156,14 +164,17 @@ def run_campaign(
 
         assert campaign.text is not None
         compile_message(campaign.text.message, f"{campaign.path}: message")  # before storing
-    elif driver is None and runner is None:
+    elif campaign.sounds is not None:  # every sound it plays is in the library, or it fails now
+        from ..sounds.library import library_names
+
+        load_dialplan(campaign, library_names(db) or set())
+    if not sms and driver is None and runner is None:
         runner = default_runner(campaign)  # a broken dialplan fails before anything is stored
     read_header(campaign)  # so does an empty, binary or phone_number-less recipients file
     on: Clock = "real" if clock == "real" else "virtual"
     if driver is not None and (driver.unsupported or on not in driver.clocks):
-        from .. import load  # a driver that cannot run this campaign fails before it starts
-
-        check_supported(driver, plan or load(campaign.dialplan), on, campaign.path)
+        # a driver that cannot run this campaign fails before it starts
+        check_supported(driver, plan or load_dialplan(campaign), on, campaign.path)
     with database_errors(db), leased(db, campaign.name, wait, on_wait) as store:
         row, resumed = open_campaign(store, campaign, clock == "virtual")
         row = prepare(store, campaign, row, progress)
@@ -293,10 +304,16 @@ def _dispatch(
         store.begin()
         store.update_campaign(row.id, started_at=start_ms / 1000)
         store.commit()
+    until = None
+    if not campaign.resume_next_day:  # calls stop with the first calling day
+        from .scheduler.windows import first_day_end
+
+        started = row.started_at if row.started_at is not None else start_ms / 1000
+        until = first_day_end(campaign, started)
     if real:  # a real run starts now, whatever an earlier run left
         state = DispatchState(state.columns, floors=state.floors)
     results_before = {k: n for k, n in counts.items() if k is not None}
-    sched = scheduler_for(store, campaign, row.id, state, results_before)
+    sched = scheduler_for(store, campaign, row.id, state, results_before, until)
     booking = Booking(
         store,
         campaign,

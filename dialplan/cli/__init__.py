@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "paths": "graph:paths",
     "convert": "convert:convert",
     "broadcast": "broadcast:broadcast",
+    "sounds": "sounds:sounds",
     "call": "call:call",
     "answer": "answer:answer",
     "inbound": "inbound:inbound",

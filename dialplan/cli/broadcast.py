@@ -146,7 +146,7 @@ def run(
         from ..broadcast.telephony.sip import SipCampaignDriver
 
         clock = "real"
-        telephony = SipCampaignDriver(camp, load_dialplan(camp))
+        telephony = SipCampaignDriver(camp, load_dialplan(camp), db)
     # the runner opens and closes the driver on its own loop
     if show:
         report = _run_with_progress(camp, db, clock, max_wait, telephony, tty, wait, messaging)
@@ -353,12 +353,23 @@ def report(name: str, db: str, output: str) -> None:
     show_default=True,
     help="Skipped rows to list with their reason (broadcast export lists all of them).",
 )
-def preview(campaign: str, fmt: str, sample: int, skipped_rows: int) -> None:
+@click.option(
+    "--show-dialplan",
+    is_flag=True,
+    help="Print the campaign's dialplan (the one generated from [sounds]) instead.",
+)
+def preview(campaign: str, fmt: str, sample: int, skipped_rows: int, show_dialplan: bool) -> None:
     """Dry run: duration, skipped recipients and why, and what a sample will hear."""
     from ..broadcast.campaign import load_campaign
     from ..broadcast.preview import preview_campaign, preview_json, preview_text
 
-    data = preview_campaign(load_campaign(campaign), sample=sample, skipped_rows=skipped_rows)
+    camp = load_campaign(campaign)
+    if show_dialplan:
+        from ..broadcast.sounds_campaign import dialplan_text
+
+        click.echo(dialplan_text(camp), nl=False)
+        return
+    data = preview_campaign(camp, sample=sample, skipped_rows=skipped_rows)
     click.echo(preview_json(data) if fmt == "json" else preview_text(data), nl=False)
 
 

@@ -68,6 +68,11 @@ from ..errors import UsageError
     is_flag=True,
     help="let <get>/<post> and audio URLs reach loopback/private addresses",
 )
+@click.option(
+    "--sounds-db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help='campaign database whose sound library <play type="callfireid"> plays (id or name)',
+)
 @click.option("-v", "--verbose", is_flag=True, help="log SIP/media events to stderr")
 def call(
     dialplan_file: Path,
@@ -88,6 +93,7 @@ def call(
     contact: tuple[str, ...],
     fmt: str,
     allow_private: bool,
+    sounds_db: Path | None,
     verbose: bool,
 ) -> None:
     """Place one real call to --to, run FILE when it is answered, print the result (the same
@@ -128,6 +134,12 @@ def call(
         options.prompt_cache.allow_private = allow_private
     if recordings is not None:
         options.recordings_dir = recordings
+    if sounds_db is not None:
+        if not sounds_db.is_file():
+            raise UsageError(f"--sounds-db: no database {sounds_db}")
+        from ..sounds.library import library_reader
+
+        options.sound_library = library_reader(sounds_db)
     preset = pairs(variables, "--var")
     fields = pairs(contact, "--contact")
     if not to.startswith(("sip:", "sips:")) and not cfg.proxy:

@@ -26,6 +26,19 @@ def _use_color(stream: object) -> bool:
     return bool(isatty and isatty())
 
 
+def with_sound_library(config: LintConfig, db: str) -> LintConfig:
+    """``config`` with the ids and names of ``db``'s sound library for E072."""
+    from dataclasses import replace
+
+    from ..lint.rules.sounds import OPTION
+    from ..sounds.library import library_names
+
+    if not Path(db).is_file():
+        raise UsageError(f"--sounds-db: no database {db}")
+    option = {"names": sorted(library_names(db) or ())}
+    return replace(config, rule_options={**config.rule_options, OPTION: option})
+
+
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option(
@@ -70,6 +83,11 @@ def _use_color(stream: object) -> bool:
     "--unsafe-fixes", is_flag=True, help="Also repairs that change a value (URL whitespace)."
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to a file.")
+@click.option(
+    "--sounds-db",
+    type=click.Path(dir_okay=False),
+    help='A campaign database whose sound library <play type="callfireid"> must name (E072).',
+)
 def lint(
     paths: tuple[str, ...],
     fmt: str,
@@ -86,6 +104,7 @@ def lint(
     diff: bool,
     unsafe_fixes: bool,
     output: str | None,
+    sounds_db: str | None,
 ) -> None:
     """Lint dialplan files and directories (recursing into *.xml and Callr *.yaml); report
     every finding.
@@ -107,7 +126,10 @@ def lint(
         base = explicit if explicit is not None else finder.for_file(path)
         found = merged.get(id(base))
         if found is None:  # (the finder keeps each base alive: ids are not reused)
-            found = merged[id(base)] = base.merged(cli_select, cli_ignore, strict, cli_extend)
+            found = base.merged(cli_select, cli_ignore, strict, cli_extend)
+            if sounds_db is not None:
+                found = with_sound_library(found, sounds_db)
+            merged[id(base)] = found
         return found
 
     top = config_of(Path.cwd() / "-")

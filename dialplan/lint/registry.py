@@ -25,6 +25,7 @@ FAMILIES = (
     "numbers",
     "variables",
     "flow",
+    "sounds",
 )
 
 

@@ -23,7 +23,7 @@ def test_missing_attribute_points_at_the_element() -> None:
 
 
 def test_value_problems_point_at_the_first_character_of_the_value() -> None:
-    xml = '<dialplan><play type="callfireid">\n      abc\n</play></dialplan>'
+    xml = '<dialplan><play type="callfireid">\n      abc.wav\n</play></dialplan>'
     assert at(xml, "E02A") == [(2, 7)]
 
 

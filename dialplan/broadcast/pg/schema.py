@@ -386,8 +386,26 @@ BEGIN
 END $$;
 """
 
+#: the sound library (the SQLite store's migration 4; see dialplan.sounds.library)
+_SOUNDS = """
+CREATE TABLE sounds (
+    id bigserial PRIMARY KEY,
+    name text NOT NULL UNIQUE,
+    kind text NOT NULL,
+    source text NOT NULL,
+    voice text,
+    language text,
+    audio bytea NOT NULL,
+    sha256 text NOT NULL,
+    length_ms integer NOT NULL,
+    created_at double precision NOT NULL,
+    status text NOT NULL DEFAULT 'ACTIVE'
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "campaign store, worker leases, dial gates, shared clock", _TABLES + _FUNCTIONS),
+    Migration(4, "sounds: the account's sound library (μ-law audio, shared by campaigns)", _SOUNDS),
 )
 
 _BOOKKEEPING = """CREATE TABLE IF NOT EXISTS schema_migrations (

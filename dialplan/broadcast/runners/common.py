@@ -53,9 +53,11 @@ def scheduler_for(
     campaign_id: int,
     state: DispatchState,
     results_before: Mapping[str, int],
+    until: float | None = None,
 ) -> Scheduler:
+    """``until``: no call starts after it (``resume_next_day = false``)."""
     zones = [
-        (zone_id, windows_for(campaign, key.split("|")))
+        (zone_id, windows_for(campaign, key.split("|"), until))
         for zone_id, key in store.campaign_zones(campaign_id)
     ]
     return Scheduler(
@@ -143,6 +145,11 @@ class Booking:
                     self.events.text_events(voice_id, p.e164, place.at, out, time.time())
                 )
             else:
+                if self.c.sounds is not None and out.prompts:
+                    from ..sounds_campaign import prompt_refs
+
+                    ref = json.loads(p.attributes).get("prompt_ref") or None
+                    out.prompts = prompt_refs(out.prompts, ref)
                 self.outbox.extend(
                     self.events.call_events(voice_id, p.e164, place.at, out, time.time())
                 )

@@ -123,10 +123,24 @@ class ScheduleSet:
         return a, b
 
 
+class Until:
+    """``resume_next_day = false``: no call starts at or after ``deadline`` (the end of the
+    campaign's first calling day); who is left is finished ``UNDIALED``."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+
+    def interval(self, t: float) -> Interval | None:
+        return (t, self.deadline) if t < self.deadline else None
+
+
+Constraint = DailyWindow | ScheduleSet | Until
+
+
 class Windows:
     """Allowed call-start times for one zone key (the recipient's possible zones)."""
 
-    def __init__(self, constraints: Sequence[DailyWindow | ScheduleSet]) -> None:
+    def __init__(self, constraints: Sequence[Constraint]) -> None:
         self.constraints = tuple(constraints)
         self._cache: tuple[float, float, float] | None = None  # (asked_at, a, b)
 
@@ -181,6 +195,8 @@ class Windows:
                 continue
             if isinstance(c, DailyWindow):
                 why = (opens, "calling window", c.zone_name)
+            elif isinstance(c, Until):
+                why = (opens, "first calling day over (resume_next_day = false)", "")
             else:
                 why = (opens, "schedule", c.zone_at(t))
             if latest is None or why[0] > latest[0]:
@@ -188,9 +204,27 @@ class Windows:
         return None if latest is None else (latest[1], latest[2])
 
 
-def windows_for(campaign: Campaign, zones: Sequence[str]) -> Windows:
-    """The windows of a recipient whose number may be in any of ``zones`` (all must allow)."""
-    constraints: list[DailyWindow | ScheduleSet] = []
+def first_day_end(campaign: Campaign, start: float) -> float:
+    """The end (local midnight) of the day on which the campaign's calling first opens at or
+    after ``start``, in its first schedule's time zone (else its default time zone)."""
+    zone_name = (
+        campaign.schedules[0].time_zone if campaign.schedules else campaign.default_time_zone
+    )
+    opens = start
+    if campaign.schedules:
+        iv = ScheduleSet(campaign.schedules).interval(start)
+        opens = max(iv[0], start) if iv is not None else start
+    zone = _zone(zone_name)
+    day = datetime.fromtimestamp(opens, zone).date() + timedelta(days=1)
+    return _instant(day, 0, zone, first=True)
+
+
+def windows_for(campaign: Campaign, zones: Sequence[str], until: float | None = None) -> Windows:
+    """The windows of a recipient whose number may be in any of ``zones`` (all must allow);
+    ``until``: no call after it (``resume_next_day = false``, see :func:`first_day_end`)."""
+    constraints: list[Constraint] = []
+    if until is not None:
+        constraints.append(Until(until))
     if campaign.schedules:
         constraints.append(ScheduleSet(campaign.schedules))
     if campaign.local_time_restriction is not None:

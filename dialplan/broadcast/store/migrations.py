@@ -145,10 +145,20 @@ def _v3(db: sqlite3.Connection) -> None:
     )
 
 
+def _v4(db: sqlite3.Connection) -> None:
+    db.execute(
+        "CREATE TABLE sounds (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+        " kind TEXT NOT NULL, source TEXT NOT NULL, voice TEXT, language TEXT,"
+        " audio BLOB NOT NULL, sha256 TEXT NOT NULL, length_ms INTEGER NOT NULL,"
+        " created_at REAL NOT NULL, status TEXT NOT NULL DEFAULT 'ACTIVE')"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "campaigns, recipients, attempts, responses, DNC, outbox, inputs, leases", _v1),
     Migration(2, "attempts.reason; in_flight: attempts committed before their call", _v2),
     Migration(3, "texts: segments and delivery per text; text_optouts; inbound_texts", _v3),
+    Migration(4, "sounds: the account's sound library (μ-law audio, shared by campaigns)", _v4),
 )
 LATEST = MIGRATIONS[-1].version
 

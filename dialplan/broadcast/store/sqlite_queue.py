@@ -34,6 +34,16 @@ class SqliteQueue:
             )
         }
 
+    def add_account_dnc(self, campaign_id: int) -> None:
+        """The account's DNC list joins the campaign's: every number a call of another campaign
+        put on it (``<dnc>``, the DNC digit of ``[sounds]``), source ``account``."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO dnc (campaign_id, number, source)"
+            " SELECT DISTINCT ?1, number, 'account' FROM dnc"
+            " WHERE source = 'runtime' AND campaign_id != ?1",
+            (campaign_id,),
+        )
+
     def bucket_dnc_and_duplicates(self, campaign_id: int, scrub_duplicates: bool) -> None:
         """Set-based bucketing after loading: DNC list entries, then duplicate numbers."""
         self.db.execute(

@@ -16,8 +16,11 @@ import hashlib
 import itertools
 import struct
 
+from ...drivers.sim import RING_SECONDS as TRANSFER_RING_S
+from ...drivers.sim import TALK_SECONDS as TRANSFER_TALK_S
 from ..campaign import Campaign
 from .port import AttemptOutcome, CallRequest, CallRunner, CallSpec
+from .transfers import VirtualTransferSlots
 
 #: Q.850 cause and reason text per attempt result
 Q850: dict[str, tuple[int, str]] = {
@@ -62,6 +65,10 @@ def call_seed(seed: int, recipient_id: int, attempt_no: int) -> int:
     return int.from_bytes(digest.digest(), "big")
 
 
+def result_of(machine: bool) -> str:
+    return "AM" if machine else "LA"
+
+
 def _pick(cumulative: list[float], u: float) -> int:
     return min(bisect.bisect_right(cumulative, u * cumulative[-1]), len(cumulative) - 1)
 
@@ -85,6 +92,10 @@ class SimulatedDriver:
         self._inputs = [i for i, _ in sim.inputs]
         self._input_weights = list(itertools.accumulate(w for _, w in sim.inputs))
         self.amc = campaign.answering_machine_config
+        limit = campaign.max_active_transfers
+        self.transfers = VirtualTransferSlots(limit) if limit is not None else None
+        sounds = campaign.sounds
+        self.transfer_patience_s = sounds.transfer_timeout_s if sounds is not None else 30.0
 
     async def open(self) -> None:
         return None
@@ -98,6 +109,17 @@ class SimulatedDriver:
         if self.lived:
             await asyncio.sleep(out.total_s)
         return out
+
+    def _slot(self, answered_at: float, talk: float) -> tuple[float, bool]:
+        """``max_active_transfers`` (see :mod:`.transfers`): the call's talk time once its
+        transfer waited for a slot, and whether it was transferred at all."""
+        assert self.transfers is not None
+        bridged = TRANSFER_RING_S + TRANSFER_TALK_S  # the simulated transfer: ring, then talk
+        asked = answered_at + max(talk - bridged, 0.0)
+        begins = self.transfers.claim(asked, bridged, self.transfer_patience_s)
+        if begins is None:
+            return asked - answered_at + self.transfer_patience_s, False
+        return talk + (begins - asked), True
 
     def place(self, call: CallRequest, at: float) -> AttemptOutcome:
         """The attempt at ``at`` (computed at once)."""
@@ -137,14 +159,18 @@ class SimulatedDriver:
                 seed=call_seed(self.seed, call.recipient_id, call.attempt_no),
             )
         )
+        talk = summary.duration_s
         if summary.transferred and not machine:
             result = "XFER"
+            if self.transfers is not None:
+                talk, transferred = self._slot(at + ring, talk)
+                result = "XFER" if transferred else result_of(machine)
         return AttemptOutcome(
             result,
             16,
             answered_by,
             ring,
-            round(max(summary.duration_s, 0.5), 3),
+            round(max(talk, 0.5), 3),
             summary.responses,
             summary.prompts,
             summary.dnc,

@@ -32,7 +32,8 @@ class SipCampaignDriver:
     clocks = frozenset({"real"})
     unsupported: frozenset[type] = UNSUPPORTED_EFFECTS
 
-    def __init__(self, campaign: Campaign, plan: Plan) -> None:
+    def __init__(self, campaign: Campaign, plan: Plan, db: str | None = None) -> None:
+        """``db``: the campaign database, whose sound library ``callfireid`` prompts play."""
         if not campaign.sip.get("proxy"):
             raise CampaignError(
                 f'{campaign.path}: --driver sip needs a [sip] table with proxy = "HOST:PORT"'
@@ -50,6 +51,10 @@ class SipCampaignDriver:
             self.options.amd_mode = "never"
         elif amc in ("AM_ONLY", "LIVE_WITH_AMD") and "amd_mode" not in campaign.sip:
             self.options.amd_mode = "always"
+        if db is not None:
+            from ...sounds.library import library_reader
+
+            self.options.sound_library = library_reader(db)
         self.driver: SipDriver | None = None
         self.messaging: Any = None
         if campaign.smpp:  # <sms> goes out through the campaign's SMSC
@@ -66,6 +71,8 @@ class SipCampaignDriver:
         """Bind the SIP socket on the running loop (the runner's), and the SMSC session."""
         if self.messaging is not None:
             await self.messaging.open()
+        if self.campaign.max_active_transfers is not None:
+            self.options.transfer_slots = asyncio.Semaphore(self.campaign.max_active_transfers)
         self.driver = SipDriver(self.config, self.options)
         await self.driver.open()
 

@@ -95,6 +95,10 @@ class DriverOptions:
     recordings_dir: Path = Path("recordings")
     prompt_cache: PromptCache | None = None
     sounds_dir: Path | None = None  # callfireid prompts: <dir>/<id>.wav
+    #: callfireid prompts from the sound library: id or name → stored μ-law (None: not there)
+    sound_library: Callable[[str], bytes | None] | None = None
+    #: ``max_active_transfers``: a REFER waits for one of these slots (see broadcast.telephony)
+    transfer_slots: asyncio.Semaphore | None = None
     http_timeout_s: float = 10.0
     #: let <get>/<post> reach loopback/private addresses (``[network] allow_private``)
     allow_private: bool = False
@@ -435,10 +439,7 @@ class CallRun:
             if effect.kind == "tts":
                 audio = await prompts.tts(effect.value, effect.voice)
             elif effect.kind == "callfireid":
-                sounds = self.driver.options.sounds_dir
-                if sounds is None:
-                    raise PromptError("no sounds directory configured for callfireid prompts")
-                audio = await prompts.audio(str(sounds / f"{effect.value.strip()}.wav"))
+                audio = await self._library_sound(effect.value.strip())
             else:
                 audio = await prompts.audio(effect.value.strip())
         except PromptError as exc:
@@ -458,6 +459,18 @@ class CallRun:
             finished()
             return
         rtp.play(audio, finished)
+
+    async def _library_sound(self, ref: str) -> bytes:
+        """A ``callfireid`` sound: the library's stored bytes, else ``<sounds_dir>/<id>.wav``."""
+        library = self.driver.options.sound_library
+        if library is not None:
+            stored = library(ref)
+            if stored is not None:
+                return stored
+        sounds = self.driver.options.sounds_dir
+        if sounds is None:
+            raise PromptError(f"no sound {ref!r}: no sound library or sounds directory")
+        return await self.driver.prompts.audio(str(sounds / f"{ref}.wav"))
 
     def _stop_playback(self, effect: fx.StopPlayback) -> None:
         if self.current_play == effect.play_id:
@@ -489,19 +502,36 @@ class CallRun:
         numbers = effect.numbers if effect.mode == "waterfall" else effect.numbers[:1]
         started = time.monotonic()
         outcome: ev.TransferOutcome = "failed"
+        slots = self.driver.options.transfer_slots
+        if slots is not None:  # max_active_transfers: wait for a slot, up to the timeout
+            try:
+                await asyncio.wait_for(slots.acquire(), effect.timeout_s)
+            except TimeoutError:
+                self.post(ev.TransferDone("no_answer", 0.0))
+                return
+        try:
+            outcome = await self._refer(numbers, effect.timeout_s)
+        finally:
+            if slots is not None:
+                slots.release()
+        self.post(
+            ev.TransferDone(outcome, time.monotonic() - started if outcome == "answered" else 0.0)
+        )
+
+    async def _refer(self, numbers: tuple[str, ...], timeout_s: float) -> ev.TransferOutcome:
+        """REFER to each number in turn until one answers; the last outcome (its final NOTIFY)."""
+        outcome: ev.TransferOutcome = "failed"
         for number in numbers:
             try:
                 target = self.driver.config.transfer_target(number)
             except ValueError as exc:
                 log.warning("transfer: %s", exc)
                 continue
-            status = await self.call.refer(target, effect.timeout_s)
+            status = await self.call.refer(target, timeout_s)
             outcome = transfer_outcome(status)
             if outcome == "answered" or self.call.state != "confirmed":
                 break
-        self.post(
-            ev.TransferDone(outcome, time.monotonic() - started if outcome == "answered" else 0.0)
-        )
+        return outcome
 
     def _record(self, effect: fx.Record) -> None:
         ctx = self.session.ctx

@@ -13,16 +13,12 @@ import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-#: CallFire voice names → espeak-ng voices
-VOICES = {
-    "male1": "en-us",
-    "female1": "en-us+f3",
-    "female2": "en-us+f4",
-    "spanish1": "es",
-    "femalespanish": "es+f3",
-    "frenchcanadian1": "fr",
-}
-DEFAULT_VOICE = "en-us"
+from ...sounds.render import tts_argv, ulaw_argv
+from ...sounds.ssml import SsmlError, check_ssml, is_ssml
+from ...sounds.voices import CALLFIRE_VOICES, lenient_voice
+
+#: CallFire voice names → espeak-ng voices (the one table: :mod:`dialplan.sounds.voices`)
+VOICES = CALLFIRE_VOICES
 
 
 class PromptError(RuntimeError):
@@ -30,9 +26,8 @@ class PromptError(RuntimeError):
 
 
 def espeak_voice(voice: str | None) -> str:
-    if not voice:
-        return DEFAULT_VOICE
-    return VOICES.get(voice.lower(), DEFAULT_VOICE)
+    """A ``<play voice>``'s espeak-ng voice (``VOICE@LANGUAGE`` too); unknown: the default."""
+    return lenient_voice(voice)
 
 
 def default_cache_dir() -> Path:
@@ -94,16 +89,33 @@ class PromptCache:
             del self._pending[key]
 
     async def tts(self, text: str, voice: str | None = None) -> bytes:
-        """Speech for ``text`` as 8 kHz mu-law (espeak-ng → sox -D)."""
+        """Speech for ``text`` as 8 kHz mu-law (espeak-ng → sox -D); a text that is an SSML
+        document is checked and spoken in espeak-ng's SSML mode (see :mod:`dialplan.sounds.ssml`)."""
         espeak = espeak_voice(voice)
+        ssml = is_ssml(text)
+        pad = 0.0
+        spoken = text
+        if ssml:
+            try:
+                doc = check_ssml(text)
+            except SsmlError as exc:
+                raise PromptError(f"SSML refused: {exc}") from None
+            espeak, pad, spoken = doc.voice, doc.leading_silence_s, doc.text
 
         async def make(path: Path) -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 wav = Path(tmp) / "tts.wav"
-                await _run("espeak-ng", "-v", espeak, "-w", str(wav), "--", text)
-                await _to_ulaw(wav, path)
+                src = Path(tmp) / "text.txt"
+                src.write_text(spoken, encoding="utf-8")
+                await _run(*tts_argv(espeak, str(wav), str(src), ssml))
+                await _to_ulaw(wav, path, pad)
 
-        return await self._cached(self._key("tts", espeak, text), make)
+        key = (
+            self._key("ssml", espeak, spoken, f"{pad:.3f}")
+            if ssml
+            else self._key("tts", espeak, text)
+        )
+        return await self._cached(key, make)
 
     async def audio(self, location: str) -> bytes:
         """An audio file (path, ``file://`` or ``http(s)://`` URL) as 8 kHz mu-law."""
@@ -141,7 +153,7 @@ class PromptCache:
         return await self._cached(self._key("audio", location), make)
 
 
-async def _to_ulaw(src: Path, dest: Path) -> None:
+async def _to_ulaw(src: Path, dest: Path, pad_s: float = 0.0) -> None:
     tmp = dest.with_suffix(f".{os.getpid()}.tmp.ul")
-    await _run("sox", "-D", str(src), "-r", "8000", "-c", "1", "-t", "ul", str(tmp))
+    await _run(*ulaw_argv(str(src), str(tmp), pad_s))
     tmp.replace(dest)

@@ -22,6 +22,7 @@ from ...model.tags import (
     TagSpec,
     canonical_attr,
 )
+from ...sounds.names import is_library_name
 from ..context import LintContext
 from ..frontends import compile_findings
 from ..index import tagged
@@ -447,9 +448,11 @@ def voice_on_audio_play(ctx: LintContext) -> Iterator[Problem]:
 
 @rule("E02A", "invalid-sound-id")
 def invalid_sound_id(ctx: LintContext) -> Iterator[Problem]:
-    """``<play type="callfireid">`` whose value is not all digits.
+    """``<play type="callfireid">`` whose value is neither all digits nor a sound library name.
 
-    A CallFire sound id is a number (spec §3.4). Values built from ``${…}`` are not checked.
+    A CallFire sound id is a number (spec §3.4); a sound of the project's sound library may
+    also be named (letters, digits, space, ``_`` and ``-``, at least one letter: see W079 and
+    E072). Values built from ``${…}`` are not checked.
 
     Fails::
 
@@ -467,8 +470,11 @@ def invalid_sound_id(ctx: LintContext) -> Iterator[Problem]:
         value = node.text
         if not value or "${" in value or (value.isascii() and value.isdigit()):
             continue
+        if is_library_name(value):
+            continue
         yield Problem(
-            f'sound id "{value}" in <{node.raw_tag} type="callfireid"> must be all digits',
+            f'sound id "{value}" in <{node.raw_tag} type="callfireid"> must be all digits'
+            " (or a sound library name)",
             value_loc(ctx, node),
         )
 

@@ -1,0 +1,248 @@
+"""The sound library: the account's sounds in the campaign store (table ``sounds``, migration 4).
+
+A sound is made once — a WAV/MP3 converted to 8 kHz μ-law, or TTS/SSML spoken — and stored
+with its length; campaigns and dialplans play it by id or by name (``<play
+type="callfireid">``, the recipient column ``prompt``) without fetching or synthesising it again.
+Rows read like CallFire's ``CampaignSound`` (:meth:`Sound.as_campaign_sound`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..broadcast.store.sqlite import Store
+from ..errors import CampaignError
+from . import render
+from .names import is_library_name
+from .ssml import SsmlError, check_ssml
+from .voices import VoiceError, espeak_voice
+
+
+class SoundLibraryError(CampaignError):
+    """A sound that cannot be added, or one that is not in the library (exit 2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sound:
+    id: int
+    name: str
+    kind: str  # file | tts | ssml
+    source: str  # the file name, the text or the SSML document
+    voice: str | None
+    language: str | None
+    sha256: str
+    length_ms: int
+    created_at: float
+    status: str = "ACTIVE"
+    duplicate: bool = False
+
+    @property
+    def length_s(self) -> float:
+        return self.length_ms / 1000
+
+    def as_campaign_sound(self) -> dict[str, object]:
+        """CallFire's ``CampaignSound`` shape."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "created": round(self.created_at * 1000),
+            "lengthInSeconds": round(self.length_ms / 1000),
+            "status": self.status,
+            "duplicate": self.duplicate,
+        }
+
+
+_COLUMNS = "id, name, kind, source, voice, language, sha256, length_ms, created_at, status"
+
+
+def _row(values: tuple[object, ...], duplicate: bool = False) -> Sound:
+    sound = Sound(*values)  # type: ignore[arg-type]
+    return dataclasses.replace(sound, duplicate=True) if duplicate else sound
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not is_library_name(name):
+        raise SoundLibraryError(
+            f"sound name {name!r}: use 1-100 letters, digits, space, '_' or '-', with a letter"
+            " (all digits is an id); give one with --name"
+        )
+    return name
+
+
+class SoundLibrary:
+    """The ``sounds`` table of one campaign database."""
+
+    def __init__(self, db: str | Path, *, readonly: bool = False) -> None:
+        self.store = Store(db, readonly=readonly)
+        self.path = str(db)
+        if readonly and self.store.version < 4:
+            self.store.close()
+            raise SoundLibraryError(f"{db}: the database has no sound library yet")
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> SoundLibrary:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- adding ------------------------------------------------------------------------------
+    def add_file(self, path: Path, name: str | None = None) -> Sound:
+        try:
+            audio = render.convert_file(path)
+        except render.SoundError as exc:
+            raise SoundLibraryError(str(exc)) from None
+        return self._add(name or path.stem, "file", path.name, None, None, audio)
+
+    def add_tts(
+        self, text: str, voice: str | None = None, language: str | None = None, name: str = ""
+    ) -> Sound:
+        try:
+            audio = render.speak(text, espeak_voice(voice, language))
+        except (VoiceError, render.SoundError) as exc:
+            raise SoundLibraryError(f"tts: {exc}") from None
+        return self._add(name or _auto_name("tts", text), "tts", text, voice, language, audio)
+
+    def add_ssml(self, document: str, name: str = "", where: str = "ssml") -> Sound:
+        try:
+            audio = render.speak_ssml(check_ssml(document))
+        except SsmlError as exc:
+            raise SoundLibraryError(f"{where}:{exc}") from None
+        except render.SoundError as exc:
+            raise SoundLibraryError(f"{where}: {exc}") from None
+        return self._add(name or _auto_name("ssml", document), "ssml", document, None, None, audio)
+
+    def _add(
+        self,
+        name: str,
+        kind: str,
+        source: str,
+        voice: str | None,
+        language: str | None,
+        audio: bytes,
+    ) -> Sound:
+        name = check_name(name)
+        digest = hashlib.sha256(audio).hexdigest()
+        existing = self.find(name)
+        if existing is not None:
+            if existing.sha256 == digest:
+                return _row(self._fetch(existing.id), duplicate=True)
+            raise SoundLibraryError(
+                f"a sound named {name!r} exists already (id {existing.id}); remove it first"
+            )
+        self.store.begin()
+        cur = self.store.db.execute(
+            "INSERT INTO sounds (name, kind, source, voice, language, audio, sha256, length_ms,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                name,
+                kind,
+                source,
+                voice,
+                language,
+                audio,
+                digest,
+                round(len(audio) * 1000 / render.RATE),
+                time.time(),
+            ),
+        )
+        self.store.commit()
+        assert cur.lastrowid is not None
+        return _row(self._fetch(cur.lastrowid))
+
+    # -- reading -----------------------------------------------------------------------------
+    def _fetch(self, sound_id: int) -> tuple[object, ...]:
+        row = self.store.db.execute(
+            f"SELECT {_COLUMNS} FROM sounds WHERE id = ?", (sound_id,)
+        ).fetchone()
+        assert row is not None
+        return tuple(row)
+
+    def find(self, ref: str | int) -> Sound | None:
+        """The sound with id ``ref`` (digits) or name ``ref``."""
+        text = str(ref).strip()
+        if text.isdigit():
+            row = self.store.db.execute(
+                f"SELECT {_COLUMNS} FROM sounds WHERE id = ?", (int(text),)
+            ).fetchone()
+        else:
+            row = self.store.db.execute(
+                f"SELECT {_COLUMNS} FROM sounds WHERE name = ?", (text,)
+            ).fetchone()
+        return _row(tuple(row)) if row is not None else None
+
+    def get(self, ref: str | int) -> Sound:
+        found = self.find(ref)
+        if found is None:
+            raise SoundLibraryError(f"{self.path}: no sound {str(ref)!r} in the library")
+        return found
+
+    def audio(self, ref: str | int) -> bytes:
+        """The stored μ-law bytes of a sound."""
+        sound = self.get(ref)
+        row = self.store.db.execute("SELECT audio FROM sounds WHERE id = ?", (sound.id,)).fetchone()
+        return bytes(row[0])
+
+    def sounds(self) -> list[Sound]:
+        return [
+            _row(tuple(r))
+            for r in self.store.db.execute(f"SELECT {_COLUMNS} FROM sounds ORDER BY id")
+        ]
+
+    def names(self) -> set[str]:
+        """Every id and name (what ``<play type="callfireid">`` may name)."""
+        refs: set[str] = set()
+        for sound_id, name in self.store.db.execute("SELECT id, name FROM sounds"):
+            refs.update((str(sound_id), name))
+        return refs
+
+    def remove(self, ref: str | int) -> Sound:
+        sound = self.get(ref)
+        self.store.begin()
+        self.store.db.execute("DELETE FROM sounds WHERE id = ?", (sound.id,))
+        self.store.commit()
+        return sound
+
+
+def _auto_name(kind: str, text: str) -> str:
+    return f"{kind}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:10]}"
+
+
+def library_names(db: str | Path) -> set[str] | None:
+    """The ids and names of ``db``'s library (``None``: no such file or no library yet)."""
+    if not Path(db).is_file():
+        return None
+    try:
+        with SoundLibrary(db, readonly=True) as lib:
+            return lib.names()
+    except SoundLibraryError:
+        return None
+
+
+def library_reader(db: str | Path) -> Callable[[str], bytes | None]:
+    """``ref → μ-law bytes`` from ``db``'s library (``None``: not there), each sound read once
+    and then kept in memory: a sound is never fetched or made again per call."""
+    cache: dict[str, bytes | None] = {}
+
+    def read(ref: str) -> bytes | None:
+        if ref not in cache:
+            data = None
+            if Path(db).is_file():
+                try:
+                    with SoundLibrary(db, readonly=True) as lib:
+                        found = lib.find(ref)
+                        data = lib.audio(found.id) if found is not None else None
+                except SoundLibraryError:
+                    data = None
+            cache[ref] = data
+        return cache[ref]
+
+    return read

@@ -1,0 +1,1 @@
+"""Message campaigns, the sound library, voices and SSML (issue 17)."""
