@@ -111,11 +111,13 @@ def test_every_v2_operation_through_callfires_own_client(api: Any) -> None:
         api.calls.addCallBroadcastBatch(
             id=bid,
             body={"name": "again", "scrubDuplicates": True,
-                  "recipients": [PEOPLE[0], {"phoneNumber": "+12125550104"}]},
+                  "recipients": [PEOPLE[0], {"phoneNumber": "+12125550104",
+                                             "attributes": {"sim_result": "NO_ANS"}}]},
         )
     )  # fmt: skip
     batches = result(api.calls.getCallBroadcastBatches(id=bid))
-    assert [b["name"] for b in batches["items"]] == ["Winter gala", "batch 2", "again"]
+    second = batches["items"][1]["id"]
+    assert [b["name"] for b in batches["items"]] == ["Winter gala", f"batch {second}", "again"]
     assert [b["size"] for b in batches["items"]] == [2, 1, 1]  # the known number left out
 
     result(api.calls.startVoiceBroadcast(id=bid))
@@ -124,7 +126,7 @@ def test_every_v2_operation_through_callfires_own_client(api: Any) -> None:
     stats = result(api.calls.getCallBroadcastStats(id=bid))
     assert stats["totalCount"] == 4 and stats["liveCount"] + stats["transferCount"] >= 2
     assert isinstance(stats["responseRatePercent"], int)
-    assert stats["answeringMachineCount"] == 1
+    assert stats["answeringMachineCount"] == 1 and stats["noAnswerCount"] == 1
 
     calls = result(api.calls.getCallBroadcastCalls(id=bid))
     assert calls["totalCount"] == 4
@@ -292,3 +294,13 @@ def test_export_report_and_partial_responses(http: httpx.Client) -> None:
         "totalCount": 3,
     }  # fmt: skip
     assert http.get(f"/v2/calls/broadcasts/{bid}", params={"fields": "id)"}).status_code == 400
+
+
+def test_the_docs_table_is_the_conversion_table() -> None:
+    """docs/api.md shows campaign key ↔ API field ↔ conversion exactly as fields.FIELDS has it."""
+    from dialplan.service.broadcasts.fields import FIELDS
+
+    doc = (ROOT / "docs" / "api.md").read_text("utf-8")
+    for f in FIELDS:
+        row = f"| `{f.api}` | `{f.key}` | {'CallFire' if f.callfire else 'extension'} | {f.conversion} |"
+        assert row in doc, row
