@@ -7,6 +7,7 @@ import copy
 import csv
 import io
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,7 +19,9 @@ from bravado.client import SwaggerClient
 from bravado.exception import HTTPError
 from bravado.requests_client import RequestsClient
 
-from .conftest import ROOT, Server, charity_xml
+from dialplan.broadcast.webhooks import verify_signature
+
+from .conftest import ROOT, Receiver, Server, charity_xml
 
 #: CallFire's own description, shipped with the package (provenance in the .PROVENANCE file)
 SPEC = json.loads((ROOT / "dialplan" / "data" / "callfire-v2-swagger.json").read_text("utf-8"))
@@ -304,3 +307,41 @@ def test_the_docs_table_is_the_conversion_table() -> None:
     for f in FIELDS:
         row = f"| `{f.api}` | `{f.key}` | {'CallFire' if f.callfire else 'extension'} | {f.conversion} |"
         assert row in doc, row
+
+
+def test_identical_creates_at_once_make_one_broadcast(server: Server, acme: str) -> None:
+    body = {"name": "race-v2", "dialplanXml": charity_xml(), "recipients": PEOPLE}
+    barrier = threading.Barrier(6)
+    answers: list[tuple[int, Any]] = []
+    lock = threading.Lock()
+
+    def post() -> None:
+        with server.client(acme) as c:
+            barrier.wait()
+            r = c.post("/v2/calls/broadcasts", json=body, headers={"Idempotency-Key": "race-v2"})
+            with lock:
+                answers.append((r.status_code, r.json()))
+
+    threads = [threading.Thread(target=post) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(status in (200, 409) for status, _ in answers), answers
+    assert len({body["id"] for status, body in answers if status == 200}) == 1
+    with server.client(acme) as c:
+        found = c.get("/v2/calls/broadcasts", params={"name": "race-v2"}).json()
+    assert found["totalCount"] == 1
+
+
+def test_a_broadcast_webhook_gets_signed_events(http: httpx.Client, receiver: Receiver) -> None:
+    secret = "gala-webhook-secret-1"
+    bid = create(http, webhook={"url": receiver.url, "secret": secret}, customData={"ref": "g1"})
+    assert "secret" not in http.get(f"/v2/calls/broadcasts/{bid}").json()["webhook"]
+    assert http.post(f"/v2/calls/broadcasts/{bid}/start").status_code == 204
+    receiver.wait_for(lambda bodies: any("complete" in str(b.get("event", "")) for b in bodies))
+    with receiver.lock:
+        headers, raw = receiver.received[0]
+    signature = next(v for k, v in headers.items() if "signature" in k)
+    assert verify_signature(raw, signature, secret)
+    assert any(b.get("custom_data") == {"ref": "g1"} for b in receiver.bodies())
