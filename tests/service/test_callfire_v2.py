@@ -345,3 +345,23 @@ def test_a_broadcast_webhook_gets_signed_events(http: httpx.Client, receiver: Re
     signature = next(v for k, v in headers.items() if "signature" in k)
     assert verify_signature(raw, signature, secret)
     assert any(b.get("custom_data") == {"ref": "g1"} for b in receiver.bodies())
+
+
+def test_get_modify_put_round_trip(http: httpx.Client, receiver: Receiver) -> None:
+    """What GET shows can be PUT back (the write-only webhook secret is kept)."""
+    bid = create(http, webhook={"url": receiver.url, "secret": "a-secret-of-16-chars"})
+    got = http.get(f"/v2/calls/broadcasts/{bid}").json()
+    assert got["dialplanXml"] == charity_xml() and "secret" not in got["webhook"]
+    got["maxActive"] = 7
+    assert http.put(f"/v2/calls/broadcasts/{bid}", json=got).status_code == 204
+    again = http.get(f"/v2/calls/broadcasts/{bid}").json()
+    assert again["maxActive"] == 7 and again["webhook"] == got["webhook"]
+
+
+def test_nul_characters_are_a_422_not_a_crash(http: httpx.Client) -> None:
+    bid = create(http)
+    r = http.post(
+        f"/v2/calls/broadcasts/{bid}/recipients",
+        json=[{"phoneNumber": "+12125550101", "attributes": {"note": "a\u0000b"}}],
+    )
+    assert r.status_code == 422 and r.json()["detail"].startswith("recipients[0].attributes.note")

@@ -371,7 +371,11 @@ class Broadcasts:
                 raise ProblemError(409, "archived", f"call broadcast {broadcast_id} is archived")
             xml, kept_flow = self._dialplan(account, spec)
             data = self._campaign_data(broadcast_id)
-            merged = {**fields.to_api(data), **{k: v for k, v in spec.settings.items()}}
+            merged = {**fields.to_api(data), **spec.settings}
+            hook = merged.get("webhook")
+            if isinstance(hook, dict) and not hook.get("secret") and "webhook" in data:
+                # a GET-modify-PUT round trip: the secret is never shown, so keep the stored one
+                merged["webhook"] = {**hook, "secret": data["webhook"].get("secret")}
             new = self._campaign_file(broadcast_id, merged)
             staging = self.home / f"upd-{uuid.uuid4().hex}"
             shutil.copytree(self.home / str(broadcast_id), staging)
@@ -592,6 +596,11 @@ class Broadcasts:
         with self._reader() as store:
             (write_json if fmt == "json" else write_csv)(store, campaign_name(broadcast_id), out)
 
+    def dialplan_xml(self, account: str, broadcast_id: int) -> str:
+        """The broadcast's dialplan as it runs (from ``dialplanXml`` or its flow)."""
+        self.get(account, broadcast_id)
+        return (self.home / str(broadcast_id) / "dialplan.xml").read_text("utf-8")
+
     def report_html(self, account: str, broadcast_id: int) -> str:
         """The HTML report of ``broadcast report`` for this broadcast."""
         from ...broadcast.reporting.data import report_data
@@ -761,9 +770,13 @@ class Broadcasts:
             where = f"recipients[{i}]"
             if not r.phone_number.strip():
                 raise fields.invalid(f"{where}.phoneNumber", "is required")
-            for key in r.attributes:
-                if key == PHONE or not key.strip() or key != key.strip():
+            if "\0" in r.phone_number:
+                raise fields.invalid(f"{where}.phoneNumber", "must not contain NUL characters")
+            for key, value in r.attributes.items():
+                if key == PHONE or not key.strip() or key != key.strip() or "\0" in key:
                     raise fields.invalid(f"{where}.attributes.{key}", "is not a usable name")
+                if "\0" in value:
+                    raise fields.invalid(f"{where}.attributes.{key}", "must not contain NUL")
                 if key not in header:
                     header.append(key)
             fields.check_sim_attributes(r.attributes, where)
