@@ -45,7 +45,7 @@ def in_flight(store: Path) -> set[str]:
 @pytest.mark.slow
 def test_kill_9_during_a_broadcast_then_restart_continues_it(tmp_path: Path) -> None:
     server = start_server(tmp_path, "--clock", "real")
-    store = tmp_path / "service.sqlite.broadcasts" / "campaigns.sqlite"
+    store = tmp_path / "service.broadcasts" / "campaigns.sqlite"
     numbers = [f"+1212555{1000 + i}" for i in range(N)]
     try:
         key = server.key("acme", "write")

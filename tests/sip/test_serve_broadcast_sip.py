@@ -85,7 +85,7 @@ def test_kill_9_during_a_sip_broadcast_dials_nobody_twice(
     config.write_text(f'[sip]\nproxy = "{peer.hostport}"\n', encoding="utf-8")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     options = ("--driver", "sip", "--sip-config", str(config))
-    store = tmp_path / "service.sqlite.broadcasts" / "campaigns.sqlite"
+    store = tmp_path / "service.broadcasts" / "campaigns.sqlite"
     numbers = [f"+1212555{2000 + i}" for i in range(count)]
     server = start_server(tmp_path, *options)
     try:
