@@ -8,7 +8,6 @@ Outside CI the browser tests skip when chromium, chromedriver or selenium are mi
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,58 +17,23 @@ import httpx
 import pytest
 
 from tests.service.conftest import Server, start_server, stop_server
+from tools.browser import BrowserMissing, headless_chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"browser tests need {reason} (CI is set, so this fails instead of skipping)")
-    pytest.skip(f"browser tests need {reason}")
-
-
-def browser_paths() -> tuple[str, str]:
-    """The chromium binary and its chromedriver (Debian's paths first)."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver") or (
-        "/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists() else None
-    )
-    if chromium is None or driver is None:
-        _unavailable("Debian's chromium and chromium-driver (apt-get install chromium-driver)")
-    assert chromium is not None and driver is not None
-    return chromium, driver
-
-
 def new_browser(width: int = 1280, height: int = 800) -> Any:
-    """A headless Chromium (``--headless=new``, ``--no-sandbox`` as root) of the given size."""
+    """A headless Chromium; skips (fails in CI) when the browser or its driver is missing."""
     try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        _unavailable("selenium (pip install -e '.[test]')")
-    chromium, driver = browser_paths()
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in (
-        "--headless=new",
-        f"--window-size={width},{height}",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-extensions",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--lang=en-US",
-    ):
-        options.add_argument(arg)
-    if os.geteuid() == 0:
-        options.add_argument("--no-sandbox")
-    browser = webdriver.Chrome(options=options, service=Service(executable_path=driver))
-    browser.set_page_load_timeout(30)
-    return browser
+        b = headless_chromium(width, height)
+    except BrowserMissing as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser tests need {exc} (CI is set: failing instead of skipping)")
+        pytest.skip(f"browser tests need {exc}")
+    b.implicitly_wait(5)  # finding an element waits for the page that is loading
+    return b
 
 
 @pytest.fixture(scope="session")
@@ -102,7 +66,27 @@ def sign_in(browser: Any, server: Server, key: str) -> None:
     field = browser.find_element(By.ID, "key")
     field.clear()
     field.send_keys(key)
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
+
+
+@contextmanager
+def next_page(browser: Any) -> Iterator[None]:
+    """Wait, after the block, until a new page has replaced the current one and loaded."""
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    browser.execute_script("window.__leaving = true")
+    yield
+    WebDriverWait(browser, 15).until(
+        lambda b: b.execute_script(
+            "return window.__leaving === undefined && document.readyState === 'complete'"
+        )
+    )
+
+
+def submit(browser: Any, element: Any) -> None:
+    """Click a button or link and wait for the page it leads to."""
+    with next_page(browser):
+        element.click()
 
 
 def upload(server: Server, key: str, name: str, xml: str) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 from tests.service.conftest import Server, charity_xml
 
-from .conftest import FIXTURES, sign_in, upload
+from .conftest import FIXTURES, next_page, sign_in, submit, upload
 
 
 def _by() -> Any:
@@ -41,10 +41,10 @@ def test_uploading_a_flow_with_an_error_shows_its_findings_at_their_lines(
     By = _by()
     b = fresh_browser
     sign_in(b, dash_server, dash_server.key("uploader", "write"))
-    b.find_element(By.LINK_TEXT, "Upload a flow").click()
+    submit(b, b.find_element(By.LINK_TEXT, "Upload a flow"))
     b.find_element(By.ID, "name").send_keys("broken")
     b.find_element(By.ID, "file").send_keys(str(FIXTURES / "E031_goto_unknown.xml"))
-    b.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    submit(b, b.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
     error = b.find_element(By.ID, "upload-error")
     assert "E031" in error.text
     findings = b.find_element(By.ID, "findings").text
@@ -58,7 +58,7 @@ def test_uploading_a_flow_with_an_error_shows_its_findings_at_their_lines(
     b.find_element(By.LINK_TEXT, "line 3:9").click()
     assert b.current_url.endswith("#L3")
     # nothing was stored
-    b.find_element(By.LINK_TEXT, "Flows").click()
+    submit(b, b.find_element(By.LINK_TEXT, "Flows"))
     assert "broken" not in b.find_element(By.ID, "main").text
 
 
@@ -70,12 +70,12 @@ def test_a_flow_page_draws_the_graph_and_simulates_a_call(
     key = dash_server.key("simulator", "write")
     flow_id = upload(dash_server, key, "charity", charity_xml())
     sign_in(b, dash_server, key)
-    b.find_element(By.LINK_TEXT, "charity").click()
+    submit(b, b.find_element(By.LINK_TEXT, "charity"))
     assert b.current_url.endswith(f"/dashboard/flows/{flow_id}")
     graph = b.find_element(By.CSS_SELECTOR, ".graph img")
     assert b.execute_script("return arguments[0].complete && arguments[0].naturalWidth", graph) > 0
     b.find_element(By.ID, "inputs").send_keys("1")
-    b.find_element(By.CSS_SELECTOR, "#simulate-form button").click()
+    submit(b, b.find_element(By.CSS_SELECTOR, "#simulate-form button"))
     assert b.find_element(By.ID, "outcome").text == "transfer"
     transcript = b.find_element(By.ID, "transcript").text
     assert "presses 1" in transcript
@@ -124,7 +124,8 @@ def test_the_main_page_is_usable_with_the_keyboard(fresh_browser: Any, dash_serv
     tab().send_keys(Keys.ENTER)
     assert b.switch_to.active_element.get_attribute("id") == "main"
     link = b.find_element(By.LINK_TEXT, "charity")
-    link.send_keys(Keys.ENTER)
+    with next_page(b):
+        link.send_keys(Keys.ENTER)
     assert b.find_element(By.TAG_NAME, "h1").text.startswith("charity")
     # no horizontal scrolling at 1280 px
     assert b.execute_script("return document.documentElement.scrollWidth") <= 1280
