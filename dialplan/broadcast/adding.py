@@ -69,8 +69,11 @@ def add_recipients(
     *,
     wait: bool = False,
     on_wait: Callable[[str], None] | None = None,
+    skip_known: bool = True,
 ) -> AddReport:
-    """Add the recipients of ``path`` that ``campaign`` (stored in ``db``) does not have."""
+    """Add the recipients of ``path`` that ``campaign`` (stored in ``db``) does not have
+    (``skip_known=False``: add every row; the campaign's ``scrub_duplicates`` then decides
+    whether a number it already has is called again or booked ``DUP``)."""
     header, _ = read_header(campaign, path)
     sha = file_sha256(path)
     with database_errors(db), leased(db, campaign.name, wait, on_wait) as store:
@@ -111,12 +114,16 @@ def add_recipients(
                 batch = []
         store.add_recipients(batch)
         # people the campaign already has (by number; by the text as written if invalid)
-        already = db_.execute(
-            "DELETE FROM recipients WHERE campaign_id = ?1 AND id >= ?2"
-            " AND COALESCE(e164, 'raw:' || phone) IN (SELECT COALESCE(e164, 'raw:' || phone)"
-            "  FROM recipients WHERE campaign_id = ?1 AND id < ?2)",
-            (row.id, first_id),
-        ).rowcount
+        already = (
+            0
+            if not skip_known
+            else db_.execute(
+                "DELETE FROM recipients WHERE campaign_id = ?1 AND id >= ?2"
+                " AND COALESCE(e164, 'raw:' || phone) IN (SELECT COALESCE(e164, 'raw:' || phone)"
+                "  FROM recipients WHERE campaign_id = ?1 AND id < ?2)",
+                (row.id, first_id),
+            ).rowcount
+        )
         store.add_dnc(row.id, load_dnc(campaign, Normalizer(campaign.default_region)), "list")
         store.bucket_dnc_and_duplicates(row.id, campaign.scrub_duplicates)
         buckets = {

@@ -85,6 +85,32 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX outbox_due ON outbox(delivered_at, next_at);
     """,
+    # call broadcasts (dialplan.service.broadcasts): the campaign itself lives in the campaign
+    # store; these rows say whose it is, what status the API shows, and which rows each batch added
+    """
+    CREATE TABLE broadcasts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account TEXT NOT NULL,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        kept TEXT NOT NULL,
+        campaign_id INTEGER,
+        created_at REAL NOT NULL,
+        modified_at REAL NOT NULL,
+        error TEXT
+    );
+    CREATE INDEX broadcasts_account ON broadcasts(account, id);
+    CREATE TABLE broadcast_batches (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        broadcast_id INTEGER NOT NULL REFERENCES broadcasts(id),
+        name TEXT NOT NULL,
+        first_row INTEGER NOT NULL,
+        last_row INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX broadcast_batches_broadcast ON broadcast_batches(broadcast_id, id);
+    """,
 )
 
 SCHEMA_VERSION = len(_MIGRATIONS)

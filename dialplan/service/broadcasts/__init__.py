@@ -1,0 +1,30 @@
+"""Call broadcasts in the service: the typed layer (:mod:`.layer`) the ``/v2`` routes and the
+dashboard build on, the CallFire ↔ campaign-file conversion (:mod:`.fields`), calls as CallFire
+shows them (:mod:`.callrows`) and the runs in the server process (:mod:`.runs`)."""
+
+from __future__ import annotations
+
+from .callrows import CallFilter, CallRow
+from .layer import (
+    AddResult,
+    Batch,
+    Broadcast,
+    BroadcastInput,
+    Broadcasts,
+    BroadcastSettings,
+    ProgressSnapshot,
+    Recipient,
+)
+
+__all__ = [
+    "AddResult",
+    "Batch",
+    "Broadcast",
+    "BroadcastInput",
+    "BroadcastSettings",
+    "Broadcasts",
+    "CallFilter",
+    "CallRow",
+    "ProgressSnapshot",
+    "Recipient",
+]

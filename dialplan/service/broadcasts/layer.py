@@ -1,0 +1,913 @@
+"""Call broadcasts of the service: a typed API over the campaign runtime, used by the ``/v2``
+routes and the dashboard alike.
+
+How to use it::
+
+    layer = Broadcasts(db, BroadcastSettings(home=Path("service.sqlite.broadcasts")))
+    layer.recover()       # at start: resume what was RUNNING (after a crash or kill -9 too)
+    b = layer.create("acme", BroadcastInput(
+        settings={"name": "Reminders", "fromNumber": "+15555550100", "maxActive": 5},
+        dialplan_xml=xml,                                  # or flow_id="flw_…" (flow_version)
+        recipients=[Recipient("+15555550111", {"first_name": "Ann", "sim_result": "LA"})],
+    ), start=True)
+    layer.get("acme", b.id)                 # Broadcast: status, settings as API fields, labels
+    layer.find("acme", limit=20, offset=0)  # (broadcasts, total)
+    layer.update("acme", b.id, {"maxActive": 10})
+    layer.stop("acme", b.id); layer.start("acme", b.id); layer.archive("acme", b.id)
+    layer.add_recipients("acme", b.id, [Recipient("+15555550112")], batch_name=None)
+    layer.stats("acme", b.id)               # CallBroadcastStats fields (all integers)
+    layer.calls("acme", b.id, CallFilter(states=frozenset({"FINISHED"})), 100, 0)
+    layer.export("acme", b.id, "csv", out)  # or "json"; out is a text file
+    layer.report_html("acme", b.id)         # the HTML report of ``broadcast report``
+    snap = layer.progress("acme", b.id)     # ProgressSnapshot (to_json() for an SSE event)
+    snap = layer.wait_progress("acme", b.id, after=snap.version, timeout=15)  # next change
+    layer.close()         # at shutdown: runs stop at their next commit, resumed by recover()
+
+Every method takes the caller's account: another account's broadcast is a 404 problem, exactly
+as a missing one. Bad input raises :class:`~..problems.ProblemError` (422 naming the API field).
+
+A broadcast is a campaign: its settings are a campaign file (``<home>/<id>/campaign.json``,
+converted from the API fields by :mod:`.fields`), its dialplan ``dialplan.xml`` and its
+recipients CSV files; the campaign itself (recipients, attempts, answers) is in one campaign
+store shared by every broadcast (``<home>/campaigns.sqlite``, campaign ``broadcast-<id>``). The
+store is reached through its interfaces (``dialplan.broadcast.store.interfaces`` and
+:class:`.callrows.CallQueries`), so another backend can take its place. Runs happen in this
+process (:mod:`.runs`) on the virtual or the real clock, with the simulated or the SIP driver.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import threading
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from ...broadcast.campaign import Campaign, load_campaign
+from ...broadcast.progress import Progress
+from ...broadcast.store.sqlite import Store
+from ...errors import CampaignError
+from ..problems import ProblemError
+from ..storage import Database, now
+from . import fields
+from .callrows import CallFilter, CallRow, SqliteCalls
+from .runs import Clock, Driver, Runs
+
+#: statuses of CallFire's CallBroadcast that this service uses
+STATUSES = ("SETUP", "RUNNING", "STOPPED", "FINISHED", "ARCHIVED")
+PHONE = "phone_number"
+#: CallFire's CallBroadcastStats integer fields (``billedAmount`` is the one number)
+STATS_FIELDS = (
+    "totalOutboundCount",
+    "remainingOutboundCount",
+    "callsAttempted",
+    "callsPlaced",
+    "callsDuration",
+    "billedDuration",
+    "responseRatePercent",
+    "callsRemaining",
+    "callsAwaitingRedial",
+    "callsLiveAnswer",
+    "totalCount",
+    "answeringMachineCount",
+    "busyCount",
+    "dialedCount",
+    "doNotCallCount",
+    "errorCount",
+    "liveCount",
+    "miscCount",
+    "noAnswerCount",
+    "transferCount",
+)
+SPECIAL = ("sim_result", "sim_inputs")
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastSettings:
+    """Where broadcasts live and how they run."""
+
+    home: Path
+    clock: Clock = "virtual"
+    driver: Driver = "sim"
+    #: the ``[sip]`` table every broadcast dials through with ``driver="sip"``
+    sip: Mapping[str, Any] = field(default_factory=dict)
+    allow_private: bool = False
+    #: seconds a finished run keeps delivering webhook events
+    max_wait: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """One person to call: a number and string attributes (``sim_result``/``sim_inputs``
+    script the simulated driver, as CSV columns of those names do)."""
+
+    phone_number: str
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastInput:
+    """What a broadcast is made of: API fields (CallFire names and extensions, see
+    :mod:`.fields`), a dialplan (XML, or a stored flow) and recipients."""
+
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    dialplan_xml: str | None = None
+    flow_id: str | None = None
+    flow_version: int | None = None
+    recipients: Sequence[Recipient] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    """A broadcast as stored: ``settings`` are API fields (CallFire names)."""
+
+    id: int
+    account: str
+    name: str
+    status: str
+    settings: dict[str, Any]
+    kept: dict[str, Any]
+    created: float
+    modified: float
+    error: str | None = None
+    campaign_id: int | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        """CallFire's CallBroadcast object (plus extensions); no ``null`` values."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "status": self.status,
+            "lastModified": round(self.modified * 1000),
+            **self.settings,
+        }
+        for key in fields.KEPT:
+            if self.kept.get(key) is not None:
+                out[key] = self.kept[key]
+        phone_types = self.kept.get("retryPhoneTypes")
+        if phone_types is not None:
+            out.setdefault("retryConfig", {})["retryPhoneTypes"] = phone_types
+        if self.kept.get("flowId"):
+            out["flowId"] = self.kept["flowId"]
+            out["flowVersion"] = self.kept.get("flowVersion")
+        out["created"] = round(self.created * 1000)
+        if self.error:
+            out["error"] = self.error
+        return {k: v for k, v in out.items() if v is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Recipients added together (CallFire's Batch): rows ``first_row``…``last_row``."""
+
+    id: int
+    broadcast_id: int
+    name: str
+    first_row: int
+    last_row: int
+    size: int
+    created: float
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    """What an addition did: the batch, and how many rows were skipped as already present."""
+
+    batch: Batch | None
+    added: int
+    skipped: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressSnapshot:
+    """Where a broadcast stands, for a progress bar or a server-sent event.
+
+    ``done`` of ``total`` recipients have a final result; ``results`` counts them by result;
+    ``attempts`` are the calls placed by the current run; ``clock`` is the campaign clock
+    (epoch seconds; virtual when ``virtual``); ``version`` grows with every change (pass it to
+    :meth:`Broadcasts.wait_progress`)."""
+
+    broadcast_id: int
+    status: str
+    phase: str
+    done: int
+    total: int
+    results: dict[str, int]
+    attempts: int
+    clock: float | None
+    virtual: bool
+    waiting_until: float | None
+    waiting_reason: str | None
+    version: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "broadcastId": self.broadcast_id,
+            "status": self.status,
+            "phase": self.phase,
+            "done": self.done,
+            "total": self.total,
+            "results": self.results,
+            "attempts": self.attempts,
+            "clock": self.clock,
+            "virtual": self.virtual,
+            "waitingUntil": self.waiting_until,
+            "waitingReason": self.waiting_reason,
+            "version": self.version,
+        }
+
+
+def _not_found(broadcast_id: int) -> ProblemError:
+    return ProblemError(404, "not-found", f"no call broadcast {broadcast_id}")
+
+
+def campaign_name(broadcast_id: int) -> str:
+    """The broadcast's campaign in the campaign store."""
+    return f"broadcast-{broadcast_id}"
+
+
+class Broadcasts:
+    """The service's call broadcasts (see the module docstring)."""
+
+    def __init__(self, db: Database, settings: BroadcastSettings) -> None:
+        self.db = db
+        self.settings = settings
+        self.home = Path(settings.home)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.store_path = self.home / "campaigns.sqlite"
+        self.runs = Runs(
+            self.store_path,
+            clock=settings.clock,
+            driver=settings.driver,
+            on_progress=self._progressed,
+            on_end=self._ended,
+            max_wait=settings.max_wait,
+        )
+        self._changed = threading.Condition()
+        self._versions: dict[int, int] = {}
+        self._locks: dict[int, threading.RLock] = {}
+        self._locks_lock = threading.Lock()
+
+    # -- life cycle -------------------------------------------------------------------------
+    def recover(self) -> list[int]:
+        """Start every broadcast whose status is RUNNING (a server that was stopped or killed
+        resumes them); returns their ids."""
+        with self.db.connect() as conn:
+            ids = [
+                int(r["id"])
+                for r in conn.execute("SELECT id FROM broadcasts WHERE status = 'RUNNING'")
+            ]
+        for bid in ids:
+            self.runs.start(bid, self._file(bid))
+        return ids
+
+    def close(self) -> None:
+        """Stop the runs of this process; their status stays RUNNING for :meth:`recover`."""
+        self.runs.close()
+
+    # -- reading ----------------------------------------------------------------------------
+    def get(self, account: str, broadcast_id: int) -> Broadcast:
+        with self.db.connect() as conn:
+            row = conn.execute(
+                "SELECT * FROM broadcasts WHERE id = ? AND account = ?", (broadcast_id, account)
+            ).fetchone()
+        if row is None:
+            raise _not_found(broadcast_id)
+        return self._broadcast(row)
+
+    def find(
+        self,
+        account: str,
+        *,
+        name: str | None = None,
+        label: str | None = None,
+        running: bool | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[Broadcast], int]:
+        """The account's broadcasts, newest first (``name``: a part of the name)."""
+        sql = ["account = ?"]
+        args: list[Any] = [account]
+        if name:
+            sql.append("instr(lower(name), lower(?)) > 0")
+            args.append(name)
+        if running is not None:
+            sql.append("status = 'RUNNING'" if running else "status != 'RUNNING'")
+        cond = " AND ".join(sql)
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                f"SELECT * FROM broadcasts WHERE {cond} ORDER BY id DESC", args
+            ).fetchall()
+        found = [self._broadcast(r) for r in rows]
+        if label:
+            found = [b for b in found if label in (b.kept.get("labels") or [])]
+        return found[offset : offset + limit], len(found)
+
+    def _broadcast(self, row: Any) -> Broadcast:
+        bid = int(row["id"])
+        settings = fields.to_api(self._campaign_data(bid))
+        return Broadcast(
+            bid,
+            str(row["account"]),
+            str(row["name"]),
+            str(row["status"]),
+            settings,
+            json.loads(row["kept"]),
+            float(row["created_at"]),
+            float(row["modified_at"]),
+            row["error"],
+            row["campaign_id"],
+        )
+
+    # -- creating and changing --------------------------------------------------------------
+    def create(self, account: str, spec: BroadcastInput, *, start: bool = False) -> Broadcast:
+        """A new broadcast (SETUP; RUNNING with ``start``). Its recipients become its first
+        batch."""
+        name = str(spec.settings.get("name") or "").strip()
+        if not name:
+            raise fields.invalid("name", "is required")
+        xml, kept = self._dialplan(account, spec)
+        if xml is None:
+            raise fields.invalid("dialplanXml", "a dialplan is required (dialplanXml or flowId)")
+        kept |= self._kept(spec.settings)
+        staging = self.home / f"new-{uuid.uuid4().hex}"
+        staging.mkdir()
+        try:
+            data = self._campaign_file(0, spec.settings)
+            self._write_campaign(staging, data, xml)
+            self._write_recipients(staging / "recipients.csv", spec.recipients, [])
+            self._check(staging)
+            created = now()
+            with self.db.write() as conn:
+                bid = int(
+                    conn.execute(
+                        "INSERT INTO broadcasts (account, name, status, kept, created_at,"
+                        " modified_at) VALUES (?, ?, 'SETUP', ?, ?, ?)",
+                        (account, name, json.dumps(kept), created, created),
+                    ).lastrowid
+                    or 0
+                )
+            data["name"] = campaign_name(bid)
+            self._write_json(staging / "campaign.json", data)
+            staging.rename(self.home / str(bid))
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        if spec.recipients:
+            self.add_recipients(account, bid, spec.recipients, batch_name=name)
+        if start:
+            self.start(account, bid)
+        return self.get(account, bid)
+
+    def update(self, account: str, broadcast_id: int, spec: BroadcastInput) -> Broadcast:
+        """Change settings (the fields given), the dialplan (``dialplan_xml``/``flow_id``) and
+        add ``recipients``. A running broadcast is paused for it and resumes."""
+        with self._paused(account, broadcast_id) as b:
+            if b.status == "ARCHIVED":
+                raise ProblemError(409, "archived", f"call broadcast {broadcast_id} is archived")
+            xml, kept_flow = self._dialplan(account, spec)
+            data = self._campaign_data(broadcast_id)
+            merged = {**fields.to_api(data), **{k: v for k, v in spec.settings.items()}}
+            new = self._campaign_file(broadcast_id, merged)
+            staging = self.home / f"upd-{uuid.uuid4().hex}"
+            shutil.copytree(self.home / str(broadcast_id), staging)
+            try:
+                self._write_campaign(staging, new, xml)
+                self._check(staging)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            self._write_campaign(self.home / str(broadcast_id), new, xml)
+            kept = {**b.kept, **kept_flow, **self._kept(spec.settings, partial=True)}
+            name = str(spec.settings.get("name") or b.name).strip() or b.name
+            with self.db.write() as conn:
+                conn.execute(
+                    "UPDATE broadcasts SET name = ?, kept = ?, modified_at = ? WHERE id = ?",
+                    (name, json.dumps(kept), now(), broadcast_id),
+                )
+            if b.campaign_id is not None:
+                self._record_inputs(broadcast_id)
+        if spec.recipients:
+            self.add_recipients(account, broadcast_id, spec.recipients)
+        self._bump(broadcast_id)
+        return self.get(account, broadcast_id)
+
+    def start(self, account: str, broadcast_id: int) -> Broadcast:
+        """Start (or resume) calling. 409 when archived or without recipients."""
+        with self._lock(broadcast_id):
+            b = self.get(account, broadcast_id)
+            if b.status == "ARCHIVED":
+                raise ProblemError(409, "archived", f"call broadcast {broadcast_id} is archived")
+            if b.campaign_id is None:
+                raise ProblemError(
+                    409,
+                    "no-recipients",
+                    f"call broadcast {broadcast_id} has no recipients yet; add some first",
+                )
+            self._set_status(broadcast_id, "RUNNING", error=None)
+            self.runs.start(broadcast_id, self._file(broadcast_id))
+        return self.get(account, broadcast_id)
+
+    def stop(self, account: str, broadcast_id: int) -> Broadcast:
+        """Stop calling at the run's next commit (≤ ~2 s); ``start`` resumes."""
+        with self._lock(broadcast_id):
+            b = self.get(account, broadcast_id)
+            if b.status == "RUNNING":
+                self._set_status(broadcast_id, "STOPPED")
+            self.runs.stop(broadcast_id)
+        return self.get(account, broadcast_id)
+
+    def archive(self, account: str, broadcast_id: int) -> Broadcast:
+        """Stop it if running and archive it (read-only from then on)."""
+        with self._lock(broadcast_id):
+            self.get(account, broadcast_id)
+            self._set_status(broadcast_id, "ARCHIVED")
+            self.runs.stop(broadcast_id)
+        return self.get(account, broadcast_id)
+
+    def add_recipients(
+        self,
+        account: str,
+        broadcast_id: int,
+        recipients: Sequence[Recipient],
+        *,
+        batch_name: str | None = None,
+        scrub_duplicates: bool = False,
+    ) -> AddResult:
+        """Add recipients as one batch. ``scrub_duplicates``: leave out numbers the broadcast
+        already has and repeats within the batch; otherwise every row is added (the campaign's
+        ``scrubDuplicates`` setting then books repeats ``DUP``)."""
+        if not recipients:
+            return AddResult(None, 0, 0)
+        with self._paused(account, broadcast_id) as b:
+            if b.status == "ARCHIVED":
+                raise ProblemError(409, "archived", f"call broadcast {broadcast_id} is archived")
+            folder = self.home / str(broadcast_id)
+            campaign = self._load(folder)
+            if scrub_duplicates:
+                recipients = _unique(recipients, campaign)
+            if b.campaign_id is None:
+                self._write_recipients(folder / "recipients.csv", recipients, [])
+                first, last, skipped = 1, len(recipients), 0
+                self._store_campaign(broadcast_id, self._load(folder))
+            else:
+                first, last, skipped = self._add_batch(
+                    broadcast_id, campaign, folder, recipients, scrub_duplicates
+                )
+            created = now()
+            added = len(recipients) - skipped
+            with self.db.write() as conn:
+                batch_id = int(
+                    conn.execute(
+                        "INSERT INTO broadcast_batches (broadcast_id, name, first_row, last_row,"
+                        " size, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        (broadcast_id, batch_name or "", first, last, added, created),
+                    ).lastrowid
+                    or 0
+                )
+                if not batch_name:
+                    conn.execute(
+                        "UPDATE broadcast_batches SET name = ? WHERE id = ?",
+                        (f"batch {batch_id}", batch_id),
+                    )
+                conn.execute(
+                    "UPDATE broadcasts SET modified_at = ? WHERE id = ?", (created, broadcast_id)
+                )
+        self._bump(broadcast_id)
+        batch = self.batch(account, broadcast_id, batch_id)
+        return AddResult(batch, added, skipped)
+
+    def batches(
+        self, account: str, broadcast_id: int, limit: int = 100, offset: int = 0
+    ) -> tuple[list[Batch], int]:
+        self.get(account, broadcast_id)
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                "SELECT * FROM broadcast_batches WHERE broadcast_id = ? ORDER BY id",
+                (broadcast_id,),
+            ).fetchall()
+        found = [_batch(r) for r in rows]
+        return found[offset : offset + limit], len(found)
+
+    def batch(self, account: str, broadcast_id: int, batch_id: int) -> Batch:
+        for b in self.batches(account, broadcast_id, 1_000_000)[0]:
+            if b.id == batch_id:
+                return b
+        raise ProblemError(
+            404, "not-found", f"no batch {batch_id} in call broadcast {broadcast_id}"
+        )
+
+    # -- results ----------------------------------------------------------------------------
+    def stats(self, account: str, broadcast_id: int) -> dict[str, int | float]:
+        """CallFire's CallBroadcastStats (``responseRatePercent`` an integer, as there)."""
+        b = self.get(account, broadcast_id)
+        names = STATS_FIELDS
+        out: dict[str, int | float] = dict.fromkeys(names, 0)
+        out["billedAmount"] = 0.0
+        if b.campaign_id is None:
+            return out
+        from ...broadcast.reporting.stats import campaign_stats
+
+        with self._reader() as store:
+            data = campaign_stats(store, campaign_name(broadcast_id))
+        for key in names:
+            out[key] = round(data.get(key) or 0)
+        return out
+
+    def calls(
+        self,
+        account: str,
+        broadcast_id: int | None,
+        where: CallFilter,
+        limit: int = 100,
+        offset: int = 0,
+        batch_id: int | None = None,
+    ) -> tuple[list[tuple[Broadcast, CallRow]], int]:
+        """Calls (one per recipient) of one broadcast, or of all the account's broadcasts."""
+        if batch_id is not None:
+            owner = self._batch_owner(batch_id)
+            if broadcast_id is not None and owner != broadcast_id:
+                return [], 0
+            broadcast_id = owner
+        if broadcast_id is not None:
+            found = [self.get(account, broadcast_id)]
+        else:
+            found = self.find(account, limit=1_000_000)[0]
+        stored = [b for b in found if b.campaign_id is not None]
+        out: list[tuple[Broadcast, CallRow]] = []
+        total = 0
+        if not stored:
+            return [], 0
+        if batch_id is not None:
+            batch = self.batch(account, stored[0].id, batch_id)
+            where = _with_rows(where, ((batch.first_row, batch.last_row),))
+        with self._reader() as store:
+            queries = SqliteCalls(store.db)
+            for b in sorted(stored, key=lambda x: x.id):
+                assert b.campaign_id is not None
+                rows, n = queries.calls(
+                    b.campaign_id, where, max(0, limit - len(out)), max(0, offset - total)
+                )
+                total += n
+                out.extend((b, r) for r in rows)
+        return out, total
+
+    def call(self, account: str, call_id: int) -> tuple[Broadcast, CallRow]:
+        """One call by id (ids are unique across the service's broadcasts)."""
+        if not self.store_path.is_file():
+            raise ProblemError(404, "not-found", f"no call {call_id}")
+        with self._reader() as store:
+            cid = SqliteCalls(store.db).campaign_of(call_id)
+        with self.db.connect() as conn:
+            row = conn.execute(
+                "SELECT id FROM broadcasts WHERE campaign_id = ? AND account = ?", (cid, account)
+            ).fetchone()
+        if cid is None or row is None:
+            raise ProblemError(404, "not-found", f"no call {call_id}")
+        found, _ = self.calls(account, int(row["id"]), CallFilter(ids=frozenset({call_id})), 1)
+        if not found:
+            raise ProblemError(404, "not-found", f"no call {call_id}")
+        return found[0]
+
+    def batch_of(self, broadcast_id: int, row_no: int) -> int | None:
+        with self.db.connect() as conn:
+            row = conn.execute(
+                "SELECT id FROM broadcast_batches WHERE broadcast_id = ? AND ? BETWEEN first_row"
+                " AND last_row ORDER BY id DESC LIMIT 1",
+                (broadcast_id, row_no),
+            ).fetchone()
+        return None if row is None else int(row["id"])
+
+    def export(self, account: str, broadcast_id: int, fmt: str, out: TextIO) -> None:
+        """The per-recipient export of ``broadcast export`` (``csv`` or ``json``) into ``out``."""
+        from ...broadcast.reporting.stats import write_csv, write_json
+
+        b = self.get(account, broadcast_id)
+        if b.campaign_id is None:
+            out.write("[]\n" if fmt == "json" else "")
+            return
+        with self._reader() as store:
+            (write_json if fmt == "json" else write_csv)(store, campaign_name(broadcast_id), out)
+
+    def report_html(self, account: str, broadcast_id: int) -> str:
+        """The HTML report of ``broadcast report`` for this broadcast."""
+        from ...broadcast.reporting.data import report_data
+        from ...broadcast.reporting.report import render_report
+
+        b = self.get(account, broadcast_id)
+        if b.campaign_id is None:
+            raise ProblemError(409, "no-recipients", f"call broadcast {broadcast_id} is empty")
+        with self._reader() as store:
+            return render_report(report_data(store, campaign_name(broadcast_id)))
+
+    def progress(self, account: str, broadcast_id: int) -> ProgressSnapshot:
+        """Where the broadcast stands now."""
+        b = self.get(account, broadcast_id)
+        version = self._versions.get(broadcast_id, 0)
+        live = self.runs.progress(broadcast_id)
+        if live is not None and b.status == "RUNNING":
+            return _snapshot(b, live, version)
+        results: dict[str, int] = {}
+        total = 0
+        if b.campaign_id is not None:
+            with self._reader() as store:
+                for result, n in store.counts_by(b.campaign_id, "final_result").items():
+                    total += n
+                    if result is not None:
+                        results[result] = n
+        phase = {"RUNNING": "calling", "FINISHED": "finished"}.get(b.status, b.status.lower())
+        done = sum(results.values())
+        virtual = self.runs.clock == "virtual"
+        return ProgressSnapshot(
+            b.id, b.status, phase, done, total, results, 0, None, virtual, None, None, version
+        )
+
+    def wait_progress(
+        self, account: str, broadcast_id: int, after: int, timeout: float = 15.0
+    ) -> ProgressSnapshot:
+        """The next snapshot whose version is above ``after`` (or the current one after
+        ``timeout`` seconds): a server-sent-events loop calls this on a worker thread."""
+        self.get(account, broadcast_id)
+        with self._changed:
+            self._changed.wait_for(lambda: self._versions.get(broadcast_id, 0) > after, timeout)
+        return self.progress(account, broadcast_id)
+
+    # -- internals --------------------------------------------------------------------------
+    def _lock(self, broadcast_id: int) -> threading.RLock:
+        with self._locks_lock:
+            return self._locks.setdefault(broadcast_id, threading.RLock())
+
+    @contextmanager
+    def _paused(self, account: str, broadcast_id: int) -> Iterator[Broadcast]:
+        """The broadcast with its run stopped meanwhile (restarted after, if it ran)."""
+        with self._lock(broadcast_id):
+            b = self.get(account, broadcast_id)
+            was_running = self.runs.running(broadcast_id)
+            if was_running:
+                self.runs.stop(broadcast_id)
+            try:
+                yield b
+            finally:
+                if was_running and self.get(account, broadcast_id).status == "RUNNING":
+                    self.runs.start(broadcast_id, self._file(broadcast_id))
+
+    def _bump(self, broadcast_id: int) -> None:
+        with self._changed:
+            self._versions[broadcast_id] = self._versions.get(broadcast_id, 0) + 1
+            self._changed.notify_all()
+
+    def _progressed(self, broadcast_id: int, snapshot: Progress) -> None:
+        self._bump(broadcast_id)
+
+    def _ended(self, broadcast_id: int, outcome: str | None, error: str | None) -> None:
+        with self.db.write() as conn:
+            row = conn.execute(
+                "SELECT status FROM broadcasts WHERE id = ?", (broadcast_id,)
+            ).fetchone()
+            status = row["status"] if row is not None else None
+            if outcome == "FINISHED" and status in ("RUNNING", "STOPPED"):
+                conn.execute(
+                    "UPDATE broadcasts SET status = 'FINISHED', modified_at = ? WHERE id = ?",
+                    (now(), broadcast_id),
+                )
+            elif outcome == "STOPPED" and status == "RUNNING":
+                conn.execute(
+                    "UPDATE broadcasts SET status = 'STOPPED', error = ?, modified_at = ?"
+                    " WHERE id = ?",
+                    (error, now(), broadcast_id),
+                )
+        self._bump(broadcast_id)
+
+    def _set_status(self, broadcast_id: int, status: str, **extra: Any) -> None:
+        sets = ", ".join(["status = ?", "modified_at = ?", *(f"{k} = ?" for k in extra)])
+        with self.db.write() as conn:
+            conn.execute(
+                f"UPDATE broadcasts SET {sets} WHERE id = ?",
+                (status, now(), *extra.values(), broadcast_id),
+            )
+        self._bump(broadcast_id)
+
+    def _file(self, broadcast_id: int) -> Path:
+        return self.home / str(broadcast_id) / "campaign.json"
+
+    def _campaign_data(self, broadcast_id: int) -> dict[str, Any]:
+        try:
+            data: dict[str, Any] = json.loads(self._file(broadcast_id).read_text("utf-8"))
+        except OSError:
+            return {}
+        return data
+
+    def _campaign_file(self, broadcast_id: int, api: Mapping[str, Any]) -> dict[str, Any]:
+        """The campaign file of API fields (the service adds the file names and its own
+        network and SIP settings)."""
+        data: dict[str, Any] = {
+            "name": campaign_name(broadcast_id),
+            "dialplan": "dialplan.xml",
+            "recipients": "recipients.csv",
+            "phone_column": PHONE,
+            **fields.to_campaign(api),
+        }
+        if self.settings.allow_private:
+            data["network"] = {"allow_private": True}
+        if self.settings.sip:
+            data["sip"] = dict(self.settings.sip)
+        return data
+
+    def _kept(self, api: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
+        out = {k: api.get(k) for k in fields.KEPT if not partial or api.get(k) is not None}
+        retry = api.get("retryConfig") or {}
+        if not partial or retry.get("retryPhoneTypes") is not None:
+            out["retryPhoneTypes"] = retry.get("retryPhoneTypes")
+        return out
+
+    def _dialplan(self, account: str, spec: BroadcastInput) -> tuple[str | None, dict[str, Any]]:
+        """The dialplan XML of ``spec`` (checked by the linter) and what to keep about it."""
+        from ..flowstore import checked_findings, get_version
+
+        if spec.dialplan_xml is not None and spec.flow_id is not None:
+            raise fields.invalid("flowId", "give either dialplanXml or flowId, not both")
+        if spec.flow_id is not None:
+            v = get_version(self.db, account, spec.flow_id, spec.flow_version)
+            if v.format != "xml":
+                raise fields.invalid("flowId", f"flow {spec.flow_id} is not an XML dialplan")
+            return v.source, {"flowId": v.flow_id, "flowVersion": v.version}
+        if spec.dialplan_xml is not None:
+            checked_findings("dialplanXml", spec.dialplan_xml)
+            return spec.dialplan_xml, {"flowId": None, "flowVersion": None}
+        return None, {}
+
+    def _write_campaign(self, folder: Path, data: Mapping[str, Any], xml: str | None) -> None:
+        self._write_json(folder / "campaign.json", data)
+        if xml is not None:
+            (folder / "dialplan.xml").write_text(xml, "utf-8")
+
+    @staticmethod
+    def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), "utf-8")
+        tmp.replace(path)
+
+    @staticmethod
+    def _write_recipients(
+        path: Path, recipients: Sequence[Recipient], columns: Sequence[str]
+    ) -> list[str]:
+        """A recipients CSV: the phone column, ``sim_result``/``sim_inputs``, then the
+        attributes (``columns`` first, in their order); returns the header."""
+        header = list(columns) or [PHONE, *SPECIAL]
+        for i, r in enumerate(recipients):
+            where = f"recipients[{i}]"
+            if not r.phone_number.strip():
+                raise fields.invalid(f"{where}.phoneNumber", "is required")
+            for key in r.attributes:
+                if key == PHONE or not key.strip() or key != key.strip():
+                    raise fields.invalid(f"{where}.attributes.{key}", "is not a usable name")
+                if key not in header:
+                    header.append(key)
+            fields.check_sim_attributes(r.attributes, where)
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(header)
+            for r in recipients:
+                values = {PHONE: r.phone_number, **r.attributes}
+                writer.writerow([values.get(h, "") for h in header])
+        return header
+
+    def _check(self, folder: Path) -> Campaign:
+        """The folder's campaign file, validated (a 422 naming the API field otherwise)."""
+        try:
+            return load_campaign(folder / "campaign.json")
+        except CampaignError as exc:
+            raise fields.campaign_problem(str(exc)) from None
+
+    def _load(self, folder: Path) -> Campaign:
+        return self._check(folder)
+
+    def _store_campaign(self, broadcast_id: int, campaign: Campaign) -> None:
+        """Store the campaign and load its first recipients (the runtime's own loader)."""
+        from ...broadcast.service import leased, open_campaign, prepare
+
+        try:
+            with leased(self.store_path, campaign.name, wait=True) as store:
+                row, _ = open_campaign(store, campaign, self.runs.clock == "virtual")
+                row = prepare(store, campaign, row)
+        except CampaignError as exc:
+            raise fields.campaign_problem(str(exc)) from None
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE broadcasts SET campaign_id = ? WHERE id = ?", (row.id, broadcast_id)
+            )
+
+    def _add_batch(
+        self,
+        broadcast_id: int,
+        campaign: Campaign,
+        folder: Path,
+        recipients: Sequence[Recipient],
+        skip_known: bool,
+    ) -> tuple[int, int, int]:
+        """Add a batch to the stored campaign; returns (first row, last row, skipped)."""
+        from ...broadcast.adding import add_recipients
+        from ...broadcast.service import leased
+
+        with self._reader() as store:
+            row = store.campaign(campaign.name)
+            assert row is not None
+            columns = list(row.dispatch.get("columns", []))
+            before = SqliteCalls(store.db).last_row_no(row.id)
+        path = folder / f"batch-{uuid.uuid4().hex[:12]}.csv"
+        header = self._write_recipients(path, recipients, columns)
+        if header != columns:  # new attributes: new columns at the end (letters keep meaning)
+            with leased(self.store_path, campaign.name, wait=True) as store:
+                row = store.campaign(campaign.name)
+                assert row is not None
+                store.begin()
+                store.update_campaign(row.id, dispatch={**row.dispatch, "columns": header})
+                store.commit()
+        try:
+            report = add_recipients(
+                campaign, path, self.store_path, wait=True, skip_known=skip_known
+            )
+        except CampaignError as exc:
+            raise fields.campaign_problem(str(exc)) from None
+        with self._reader() as store:
+            after = SqliteCalls(store.db).last_row_no(row.id)
+        return before + 1, after, report.already
+
+    def _record_inputs(self, broadcast_id: int) -> None:
+        """The changed settings or dialplan become inputs the stored campaign accepts."""
+        from ...broadcast.fingerprint import current_inputs
+        from ...broadcast.service import leased
+
+        campaign = self._load(self.home / str(broadcast_id))
+        with leased(self.store_path, campaign.name, wait=True) as store:
+            row = store.campaign(campaign.name)
+            assert row is not None
+            store.begin()
+            store.record_inputs(row.id, current_inputs(campaign))
+            store.commit()
+
+    @contextmanager
+    def _reader(self) -> Iterator[Store]:
+        store = Store(self.store_path, readonly=True)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def _batch_owner(self, batch_id: int) -> int:
+        with self.db.connect() as conn:
+            row = conn.execute(
+                "SELECT broadcast_id FROM broadcast_batches WHERE id = ?", (batch_id,)
+            ).fetchone()
+        return -1 if row is None else int(row["broadcast_id"])
+
+
+def _batch(row: Any) -> Batch:
+    return Batch(
+        int(row["id"]),
+        int(row["broadcast_id"]),
+        str(row["name"]),
+        int(row["first_row"]),
+        int(row["last_row"]),
+        int(row["size"]),
+        float(row["created_at"]),
+    )
+
+
+def _with_rows(where: CallFilter, rows: tuple[tuple[int, int], ...]) -> CallFilter:
+    return CallFilter(where.states, where.results, rows, where.ids, where.to_number)
+
+
+def _unique(recipients: Sequence[Recipient], campaign: Campaign) -> list[Recipient]:
+    """The first recipient of each number (as normalised; as written when invalid)."""
+    from ...broadcast.phones import Normalizer
+
+    normalize = Normalizer(campaign.default_region)
+    seen: set[str] = set()
+    out = []
+    for r in recipients:
+        key = normalize(r.phone_number).e164 or "raw:" + r.phone_number.strip()
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out
+
+
+def _snapshot(b: Broadcast, p: Progress, version: int) -> ProgressSnapshot:
+    return ProgressSnapshot(
+        b.id,
+        b.status,
+        p.phase,
+        p.done,
+        p.total,
+        dict(p.results),
+        p.attempts,
+        p.clock,
+        p.virtual,
+        p.waiting.until if p.waiting else None,
+        p.waiting.reason if p.waiting else None,
+        version,
+    )

@@ -1,0 +1,160 @@
+"""Broadcasts running in the server process: one thread each, on the campaign runtime.
+
+A run is :func:`~dialplan.broadcast.service.run_campaign` on the broadcast's campaign file and
+the shared campaign store, so everything the runtime guarantees holds here too: a run resumes
+where its last commit left it (after a crash or ``kill -9`` included), holds the campaign's
+lease while it calls, and never dials an attempt twice. A run is stopped at its next commit
+(at most ~2 s on the real clock): the progress callback raises :class:`Stopped` there, the
+runtime rolls back nothing that was committed, and the next start resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ...broadcast.campaign import Campaign, load_campaign
+from ...broadcast.progress import Progress
+from ...errors import DialplanError
+
+log = logging.getLogger("dialplan.service")
+
+Clock = Literal["virtual", "real"]
+Driver = Literal["sim", "sip"]
+
+
+class Stopped(Exception):
+    """Raised in a run's progress callback when the run was asked to stop."""
+
+
+@dataclass
+class Run:
+    """One broadcast's run: its thread, its stop flag and its latest progress."""
+
+    broadcast_id: int
+    stop: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+    progress: Progress | None = None
+
+    def alive(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+
+#: what a finished run reports: (broadcast id, "FINISHED" | "STOPPED" | None, error text)
+OnEnd = Callable[[int, str | None, str | None], None]
+
+
+class Runs:
+    """The running broadcasts of this process."""
+
+    def __init__(
+        self,
+        store_path: Path,
+        *,
+        clock: Clock = "virtual",
+        driver: Driver = "sim",
+        on_progress: Callable[[int, Progress], None],
+        on_end: OnEnd,
+        max_wait: float = 30.0,
+    ) -> None:
+        self.store_path = store_path
+        self.clock: Clock = "real" if driver == "sip" else clock
+        self.driver: Driver = driver
+        self.max_wait = max_wait
+        self._on_progress = on_progress
+        self._on_end = on_end
+        self._runs: dict[int, Run] = {}
+        self._lock = threading.Lock()
+
+    def progress(self, broadcast_id: int) -> Progress | None:
+        run = self._runs.get(broadcast_id)
+        return run.progress if run is not None and run.alive() else None
+
+    def running(self, broadcast_id: int) -> bool:
+        run = self._runs.get(broadcast_id)
+        return run is not None and run.alive()
+
+    def start(self, broadcast_id: int, campaign_file: Path) -> None:
+        """Run the broadcast in the background (nothing happens if it already runs)."""
+        with self._lock:
+            old = self._runs.get(broadcast_id)
+            if old is not None and old.alive() and not old.stop.is_set():
+                return
+            if old is not None and old.thread is not None:
+                old.thread.join()
+            run = Run(broadcast_id)
+            run.thread = threading.Thread(
+                target=self._run,
+                args=(run, campaign_file),
+                name=f"broadcast-{broadcast_id}",
+                daemon=True,
+            )
+            self._runs[broadcast_id] = run
+            run.thread.start()
+
+    def stop(self, broadcast_id: int, timeout: float | None = None) -> bool:
+        """Ask the run to stop and wait for it; True when it ran."""
+        run = self._runs.get(broadcast_id)
+        if run is None or run.thread is None:
+            return False
+        run.stop.set()
+        run.thread.join(timeout)
+        return True
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop every run (they resume at the next start of the server)."""
+        runs = list(self._runs.values())
+        for run in runs:
+            run.stop.set()
+        deadline = time.monotonic() + timeout
+        for run in runs:
+            if run.thread is not None:
+                run.thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _driver(self, campaign: Campaign) -> Any:
+        if self.driver != "sip":
+            return None
+        from ...broadcast.service import load_dialplan
+        from ...broadcast.telephony.sip import SipCampaignDriver
+
+        return SipCampaignDriver(campaign, load_dialplan(campaign))
+
+    def _run(self, run: Run, campaign_file: Path) -> None:
+        from ...broadcast.service import run_campaign
+
+        def progress(snapshot: Progress) -> None:
+            run.progress = snapshot
+            self._on_progress(run.broadcast_id, snapshot)
+            if run.stop.is_set():
+                raise Stopped
+
+        outcome: str | None = None
+        error: str | None = None
+        try:
+            if run.stop.is_set():
+                raise Stopped
+            campaign = load_campaign(campaign_file)
+            run_campaign(
+                campaign,
+                self.store_path,
+                driver=self._driver(campaign),
+                clock=self.clock,
+                progress=progress,
+                max_wait=self.max_wait,
+                wait=True,
+            )
+            outcome = "FINISHED"
+        except Stopped:
+            outcome = None
+        except DialplanError as exc:
+            outcome, error = "STOPPED", str(exc).splitlines()[0]
+            log.warning("broadcast %s stopped: %s", run.broadcast_id, error)
+        except Exception as exc:  # a bug stops this broadcast, never the server (and is logged)
+            log.exception("broadcast %s crashed", run.broadcast_id)
+            outcome, error = "STOPPED", f"internal error: {type(exc).__name__}"
+        self._on_end(run.broadcast_id, outcome, error)
