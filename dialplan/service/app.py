@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 from fastapi import FastAPI
 from pydantic import BaseModel
@@ -13,6 +14,7 @@ from pydantic import BaseModel
 from .. import __version__
 from . import accountkeys, calls, dashboard, flows, problems
 from .auth import RateLimiter
+from .broadcasts import Broadcasts, BroadcastSettings
 from .callstore import CallBook
 from .limits import BodyLimit
 from .outbox import Deliverer
@@ -32,6 +34,12 @@ class Settings:
     max_body_bytes: int = 5 * 1024 * 1024
     #: requests per second per key, unless the key has its own rate
     rate_per_s: float = 50.0
+    #: call broadcasts: where they live (default: ``<db_path>.broadcasts``), their clock and
+    #: driver (as ``broadcast run --clock/--driver``), and the ``[sip]`` table of ``sip``
+    broadcasts_home: str | Path | None = None
+    broadcast_clock: Literal["virtual", "real"] = "virtual"
+    broadcast_driver: Literal["sim", "sip"] = "sim"
+    sip: dict[str, Any] = field(default_factory=dict)
 
 
 class Health(BaseModel):
@@ -43,6 +51,17 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
     """A ready app; the database is opened (and migrated) now, workers start with the lifespan."""
     settings = settings or Settings()
     db = Database(settings.db_path)
+    home = settings.broadcasts_home or f"{settings.db_path}.broadcasts"
+    broadcasts = Broadcasts(
+        db,
+        BroadcastSettings(
+            home=Path(home),
+            clock=settings.broadcast_clock,
+            driver=settings.broadcast_driver,
+            sip=settings.sip,
+            allow_private=settings.allow_private,
+        ),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,9 +70,11 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
         book.recover()
         app.state.calls = book
         deliverer.start()
+        broadcasts.recover()  # what was RUNNING when the server stopped (or was killed)
         try:
             yield
         finally:
+            broadcasts.close()
             book.runner.close()
             deliverer.close()
 
@@ -68,6 +89,7 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.broadcasts = broadcasts
     app.state.limiter = RateLimiter(settings.rate_per_s)
     problems.install(app)
     app.include_router(flows.router)

@@ -129,3 +129,33 @@ def test_the_main_page_is_usable_with_the_keyboard(fresh_browser: Any, dash_serv
     assert b.find_element(By.TAG_NAME, "h1").text.startswith("charity")
     # no horizontal scrolling at 1280 px
     assert b.execute_script("return document.documentElement.scrollWidth") <= 1280
+
+
+def test_starting_a_demo_broadcast_and_watching_it_finish(
+    fresh_browser: Any, dash_server: Server
+) -> None:
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    By = _by()
+    b = fresh_browser
+    key = dash_server.key("demo", "write")
+    upload(dash_server, key, "charity", charity_xml())
+    sign_in(b, dash_server, key)
+    submit(b, b.find_element(By.LINK_TEXT, "Start a demo broadcast"))
+    assert b.find_element(By.ID, "flow").get_attribute("value").startswith("flw_")
+    assert "phone_number" in b.find_element(By.ID, "csv").get_attribute("value")
+    submit(b, b.find_element(By.CSS_SELECTOR, "#demo-form button[type=submit]"))
+    assert "/dashboard/broadcasts/" in b.current_url
+    # the page's EventSource receives the progress until the final event
+    WebDriverWait(b, 30).until(lambda d: d.find_element(By.ID, "connection").text == "finished")
+    live = b.find_element(By.ID, "live")
+    assert int(live.get_attribute("data-events-seen")) >= 1
+    assert b.find_element(By.ID, "percent").text == "100"
+    assert b.find_element(By.ID, "progress").get_attribute("value") == "100"
+    assert b.find_element(By.ID, "state").text == "FINISHED"
+    assert b.find_element(By.ID, "done").text == b.find_element(By.ID, "total").text == "5"
+    assert b.find_element(By.ID, "stop-button").get_attribute("disabled") is not None
+    bars = b.find_elements(By.CSS_SELECTOR, "#results-chart svg rect")
+    assert len(bars) == 5  # live answer, transferred, machine, busy, no answer
+    assert b.find_elements(By.CSS_SELECTOR, "#answers-chart svg")
+    assert b.execute_script("return document.documentElement.scrollWidth") <= 1280

@@ -55,25 +55,18 @@ def lint_status(findings: Sequence[Mapping[str, Any]]) -> str:
     return ", ".join(parts) or "clean"
 
 
-#: the colours of result bars (colour-blind-safe palette); unknown results use the last one
-_COLOURS = {
-    "answered": "#1a7f37",
-    "la": "#1a7f37",
-    "live": "#1a7f37",
-    "am": "#8250df",
-    "machine": "#8250df",
-    "busy": "#bc4c00",
-    "no-ans": "#9a6700",
-    "no_answer": "#9a6700",
-    "failed": "#cf222e",
-    "dnc": "#57606a",
-}
 _DEFAULT_COLOUR = "#0969da"
 
 
-def bar_chart(title: str, bars: Sequence[tuple[str, int]], width: int = 560) -> str:
+def bar_chart(
+    title: str,
+    bars: Sequence[tuple[str, int]],
+    colours: Mapping[str, str] | None = None,
+    width: int = 560,
+) -> str:
     """A horizontal bar chart as an accessible SVG string (``role="img"`` with a title and a
-    description listing every value, so screen readers get the numbers too)."""
+    description listing every value, so screen readers get the numbers too); ``colours`` maps
+    a bar's label to its colour."""
     label_w, row_h, pad = 170, 26, 8
     total = sum(n for _, n in bars)
     peak = max((n for _, n in bars), default=0) or 1
@@ -91,7 +84,7 @@ def bar_chart(title: str, bars: Sequence[tuple[str, int]], width: int = 560) -> 
         y = pad + i * row_h
         w = round(bar_space * n / peak)
         share = f" ({100 * n / total:.0f} %)" if total else ""
-        colour = _COLOURS.get(label.lower(), _DEFAULT_COLOUR)
+        colour = (colours or {}).get(label, _DEFAULT_COLOUR)
         out.append(
             f'<text x="{label_w - 8}" y="{y + 17}" text-anchor="end">{escape(label[:24])}</text>'
             f'<rect x="{label_w}" y="{y + 4}" width="{max(w, 1)}" height="{row_h - 8}"'

@@ -16,9 +16,11 @@ function showProgress(root, data) {
     const holder = root.querySelector(`[data-chart="${name}"]`);
     if (holder && data[name]) holder.innerHTML = data[name];
   }
+  const writable = root.dataset.writable === "true";
   for (const button of root.querySelectorAll("[data-when]")) {
-    button.disabled = !button.dataset.when.split(" ").includes(data.state);
+    button.disabled = !writable || !button.dataset.when.split(" ").includes(data.state);
   }
+  root.dataset.eventsSeen = String(Number(root.dataset.eventsSeen || 0) + 1);
 }
 
 function follow(root) {

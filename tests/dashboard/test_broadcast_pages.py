@@ -1,0 +1,165 @@
+"""Broadcast pages over plain HTTP (httpx): the demo form, the event stream, exports, accounts."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import httpx
+
+from dialplan.service.dashboard.broadcastpages import DEMO_CSV
+from tests.service.conftest import Server, charity_xml
+
+from .conftest import dashboard_client, upload
+
+
+def _csrf(c: httpx.Client) -> str:
+    page = c.get("/dashboard/broadcasts/new")
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found is not None, page.text
+    return found.group(1)
+
+
+def start_demo(c: httpx.Client, flow_id: str, csv: str = DEMO_CSV, start: bool = True) -> str:
+    """Post the demo form; the broadcast page's path."""
+    form = {
+        "csrf": _csrf(c),
+        "name": "Demo",
+        "flow_id": flow_id,
+        "from_number": "+12125550100",
+        "csv": csv,
+    }
+    if start:
+        form["start"] = "1"
+    r = c.post("/dashboard/broadcasts", data=form)
+    assert r.status_code == 303, r.text
+    return str(r.headers["location"])
+
+
+def events(c: httpx.Client, path: str) -> list[dict[str, object]]:
+    """Every ``progress`` event of the broadcast's stream, until the stream ends."""
+    out = []
+    with c.stream("GET", path + "/events", timeout=60) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        for line in stream.iter_lines():
+            if line.startswith("data: "):
+                out.append(json.loads(line[6:]))
+    return out
+
+
+def test_the_event_stream_follows_a_demo_broadcast_to_100_percent(dash_server: Server) -> None:
+    key = dash_server.key("streamer", "write")
+    flow_id = upload(dash_server, key, "charity", charity_xml())
+    with dashboard_client(dash_server, key) as c:
+        path = start_demo(c, flow_id)
+        seen = events(c, path)
+        assert seen, "no progress event"
+        last = seen[-1]
+        assert last["final"] is True
+        assert last["state"] == "FINISHED"
+        assert last["percent"] == 100
+        assert (last["done"], last["total"]) == (5, 5)
+        assert all(e["final"] is False for e in seen[:-1])
+        percents = [e["percent"] for e in seen]
+        assert percents == sorted(percents)
+        # the charts of the last event: every scripted result, and the answers pressed
+        chart = html.unescape(str(last["results_chart"]))
+        for label in (
+            "Live answer: 1",
+            "Transferred: 1",
+            "Answering machine: 1",
+            "Busy: 1",
+            "No answer: 1",
+        ):
+            assert label in chart, chart
+        assert "<svg" in str(last["answers_chart"])
+        # a finished broadcast's stream is one final event
+        again = events(c, path)
+        assert len(again) == 1 and again[0]["percent"] == 100
+
+
+def test_the_broadcast_page_links_exports_and_the_report(dash_server: Server) -> None:
+    key = dash_server.key("exporter", "write")
+    flow_id = upload(dash_server, key, "charity", charity_xml())
+    with dashboard_client(dash_server, key) as c:
+        path = start_demo(c, flow_id)
+        events(c, path)  # until it has finished
+        page = c.get(path)
+        assert page.status_code == 200
+        for link in ("/export.csv", "/export.json", "/report"):
+            assert f'href="{path}{link}"' in page.text
+        r = c.get(path + "/export.csv")
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/csv")
+        assert len(r.text.strip().splitlines()) == 6  # header + 5 recipients
+        assert len(c.get(path + "/export.json").json()) == 5
+        report = c.get(path + "/report")
+        assert report.status_code == 200 and "<html" in report.text.lower()
+        listing = c.get("/dashboard/broadcasts").text
+        assert f'href="{path}"' in listing and "FINISHED" in listing
+
+
+def test_stop_and_start_buttons_change_the_status(dash_server: Server) -> None:
+    key = dash_server.key("controller", "write")
+    flow_id = upload(dash_server, key, "charity", charity_xml())
+    with dashboard_client(dash_server, key) as c:
+        path = start_demo(c, flow_id, start=False)
+        page = c.get(path).text
+        assert re.search(r'id="start-button"[^>]*>', page) and "SETUP" in page
+        assert "disabled" in re.search(r'id="stop-button"[^>]*>', page).group(0)  # type: ignore[union-attr]
+        csrf = _csrf(c)
+        r = c.post(path + "/start", data={"csrf": csrf})
+        assert r.status_code == 303 and r.headers["location"] == path
+        assert events(c, path)[-1]["state"] == "FINISHED"
+        r = c.post(path + "/start", data={})  # no CSRF token
+        assert r.status_code == 403
+
+
+def test_the_demo_form_names_the_bad_csv_line_and_creates_nothing(dash_server: Server) -> None:
+    key = dash_server.key("badcsv", "write")
+    flow_id = upload(dash_server, key, "charity", charity_xml())
+    with dashboard_client(dash_server, key) as c:
+        bad = "phone_number,sim_result\n+12125550101,LA\n,BUSY\n"
+        form = {"csrf": _csrf(c), "name": "x", "flow_id": flow_id, "csv": bad}
+        r = c.post("/dashboard/broadcasts", data={**form, "from_number": "+12125550100"})
+        assert r.status_code == 422
+        assert "recipients CSV line 3: phone_number is empty" in html.unescape(r.text)
+        r = c.post(
+            "/dashboard/broadcasts",
+            data={**form, "csv": "number\n+12125550101\n", "from_number": "+12125550100"},
+        )
+        assert r.status_code == 422
+        assert "a phone_number column is required" in r.text
+        r = c.post(
+            "/dashboard/broadcasts",
+            data={
+                **form,
+                "csv": "phone_number,sim_result\n+12125550101,MAYBE\n",
+                "from_number": "+12125550100",
+            },
+        )
+        assert r.status_code == 422
+        assert "unknown result 'MAYBE'" in html.unescape(r.text)
+        assert "No broadcasts yet" in c.get("/dashboard/broadcasts").text
+
+
+def test_another_accounts_broadcast_is_not_found(dash_server: Server) -> None:
+    owner = dash_server.key("umbrella", "write")
+    flow_id = upload(dash_server, owner, "charity", charity_xml())
+    with dashboard_client(dash_server, owner) as c:
+        path = start_demo(c, flow_id, start=False)
+    with dashboard_client(dash_server, dash_server.key("aperture", "write")) as c:
+        for suffix in ("", "/events", "/export.csv", "/export.json", "/report"):
+            assert c.get(path + suffix).status_code == 404, suffix
+        csrf = _csrf(c)
+        for action in ("/start", "/stop"):
+            assert c.post(path + action, data={"csrf": csrf}).status_code == 404, action
+        assert path not in c.get("/dashboard/broadcasts").text
+        # nor can their flow be used for a demo broadcast
+        form = {"csrf": csrf, "name": "x", "flow_id": flow_id, "csv": DEMO_CSV}
+        r = c.post("/dashboard/broadcasts", data={**form, "from_number": "+12125550100"})
+        assert r.status_code == 404
+    with dashboard_client(dash_server, None) as c:
+        assert c.get(path).status_code == 303
+        assert c.get(path + "/events").status_code == 303
