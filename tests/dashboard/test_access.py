@@ -92,3 +92,15 @@ def test_sign_out_ends_the_session(dash_server: Server) -> None:
         r = c.post("/dashboard/signout", data={"csrf": csrf})
         assert r.status_code == 303
         assert c.get("/dashboard/").status_code == 303
+
+
+def test_revoking_the_key_ends_its_sessions(dash_server: Server) -> None:
+    from dialplan.service.keys import create_key, revoke_key
+    from dialplan.service.storage import Database
+
+    db = Database(dash_server.db_path)
+    key, secret = create_key(db, "revoked", ["read"])
+    with dashboard_client(dash_server, secret) as c:
+        assert c.get("/dashboard/").status_code == 200
+        assert revoke_key(db, key.id)
+        assert c.get("/dashboard/").status_code == 303

@@ -60,6 +60,8 @@ def test_the_event_stream_follows_a_demo_broadcast_to_100_percent(dash_server: S
         assert last["state"] == "FINISHED"
         assert last["percent"] == 100
         assert (last["done"], last["total"]) == (5, 5)
+        assert last["stat_totalCount"] == 5
+        assert (last["stat_busyCount"], last["stat_noAnswerCount"]) == (1, 1)
         assert all(e["final"] is False for e in seen[:-1])
         percents = [e["percent"] for e in seen]
         assert percents == sorted(percents)

@@ -155,6 +155,8 @@ def test_starting_a_demo_broadcast_and_watching_it_finish(
     assert b.find_element(By.ID, "state").text == "FINISHED"
     assert b.find_element(By.ID, "done").text == b.find_element(By.ID, "total").text == "5"
     assert b.find_element(By.ID, "stop-button").get_attribute("disabled") is not None
+    assert b.find_element(By.ID, "stat-totalCount").text == "5"
+    assert b.find_element(By.ID, "stat-busyCount").text == "1"
     bars = b.find_elements(By.CSS_SELECTOR, "#results-chart svg rect")
     assert len(bars) == 5  # live answer, transferred, machine, busy, no answer
     assert b.find_elements(By.CSS_SELECTOR, "#answers-chart svg")

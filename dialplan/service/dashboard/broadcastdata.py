@@ -63,10 +63,26 @@ def answers_charts(answers: list[tuple[str, str, int]]) -> str:
     )
 
 
+#: the CallBroadcastStats fields the broadcast page shows, with their captions
+SHOWN_STATS: tuple[tuple[str, str], ...] = (
+    ("totalCount", "recipients"),
+    ("callsPlaced", "calls placed"),
+    ("liveCount", "live answers"),
+    ("answeringMachineCount", "machines"),
+    ("transferCount", "transfers"),
+    ("busyCount", "busy"),
+    ("noAnswerCount", "no answer"),
+    ("responseRatePercent", "% responded"),
+)
+
+
 def progress_event(layer: Broadcasts, b: Broadcast, snap: ProgressSnapshot) -> dict[str, Any]:
-    """The data of one server-sent ``progress`` event (and of the first page render)."""
+    """The data of one server-sent ``progress`` event (and of the first page render): keys
+    name the page's ``data-field`` elements, ``stat_<field>`` the CallBroadcastStats shown."""
     final = snap.status != "RUNNING"
+    stats = layer.stats(b.account, b.id)
     return {
+        **{f"stat_{name}": stats[name] for name, _ in SHOWN_STATS},
         "state": snap.status,
         "phase": snap.phase,
         "percent": percent(snap),

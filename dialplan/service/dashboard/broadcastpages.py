@@ -17,6 +17,7 @@ from ..broadcasts import BroadcastInput, Broadcasts
 from ..problems import ProblemError
 from .broadcastdata import (
     MAX_DEMO_ROWS,
+    SHOWN_STATS,
     CsvProblem,
     percent,
     progress_event,
@@ -130,7 +131,7 @@ def broadcast_page(request: Request, who: Signed, broadcast_id: int) -> Response
         who=who,
         b=b,
         p=progress_event(layer, b, snap),
-        stats=layer.stats(who.account, broadcast_id),
+        shown_stats=SHOWN_STATS,
     )
 
 
