@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import tomllib
+from typing import Any
 
 import click
 
@@ -35,6 +37,34 @@ def _is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
+def _sip_table(driver: str, path: str | None) -> dict[str, Any]:
+    """The ``[sip]`` table of ``--sip-config`` (checked now: a bad one is a usage error)."""
+    if path is None:
+        if driver == "sip":
+            raise UsageError(
+                "--driver sip needs --sip-config FILE (a TOML file with a [sip] table)"
+            )
+        return {}
+    from pathlib import Path
+
+    from ..drivers.sip.config import from_mapping
+
+    try:
+        data = tomllib.loads(Path(path).read_text("utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    table = data.get("sip")
+    if not isinstance(table, dict) or not table.get("proxy"):
+        raise UsageError(f'{path}: sip: a [sip] table with proxy = "HOST:PORT" is required')
+    try:
+        from_mapping(table, Path(path).parent)
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    return table
+
+
 @click.command()
 @click.option("--db", default="service.sqlite", show_default=True, type=click.Path(dir_okay=False),
               help="SQLite database of keys, flows and calls (created if missing).")  # fmt: skip
@@ -50,6 +80,12 @@ def _is_loopback(host: str) -> bool:
               help="Largest request body in bytes (413 above).")  # fmt: skip
 @click.option("--rate-limit", default=50.0, show_default=True, type=click.FloatRange(0.01, 1e6),
               help="Requests per second per API key (bursts of twice that), unless the key has its own.")  # fmt: skip
+@click.option("--driver", type=click.Choice(["sim", "sip"]), default="sim", show_default=True,
+              help="Call broadcasts: sim (simulated calls) or sip (real calls to --sip-config's trunk; real clock).")  # fmt: skip
+@click.option("--clock", type=click.Choice(["virtual", "real"]), default="virtual", show_default=True,
+              help="Call broadcasts: virtual (simulated calls take no time) or real, as in `broadcast run`.")  # fmt: skip
+@click.option("--sip-config", type=click.Path(dir_okay=False),
+              help="TOML file with the [sip] table (trunk) call broadcasts dial through with --driver sip.")  # fmt: skip
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
 def serve(
     db: str,
@@ -59,6 +95,9 @@ def serve(
     sync_limit: float,
     max_body: int,
     rate_limit: float,
+    driver: str,
+    clock: str,
+    sip_config: str | None,
     access_log: bool,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, interactive docs at /docs).
@@ -70,6 +109,7 @@ def serve(
 
     from ..service import Settings, create_app
 
+    sip = _sip_table(driver, sip_config)
     app = create_app(
         Settings(
             db_path=db,
@@ -77,6 +117,9 @@ def serve(
             sync_limit_s=sync_limit,
             max_body_bytes=max_body,
             rate_per_s=rate_limit,
+            broadcast_clock="real" if driver == "sip" or clock == "real" else "virtual",
+            broadcast_driver="sip" if driver == "sip" else "sim",
+            sip=sip,
         )
     )
     sock = _listen(host, port)

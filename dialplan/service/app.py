@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from .. import __version__
-from . import accountkeys, calls, dashboard, flows, problems
+from . import accountkeys, callfire, calls, dashboard, flows, problems
 from .auth import RateLimiter
 from .broadcasts import Broadcasts, BroadcastSettings
 from .callstore import CallBook
@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
     app.include_router(flows.router)
     app.include_router(calls.router)
     app.include_router(accountkeys.router)
+    app.include_router(callfire.router)
     dashboard.install(app)
 
     @app.get("/v1/health", response_model=Health, tags=["service"], summary="Liveness")
