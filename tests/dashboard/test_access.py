@@ -104,3 +104,28 @@ def test_revoking_the_key_ends_its_sessions(dash_server: Server) -> None:
         assert c.get("/dashboard/").status_code == 200
         assert revoke_key(db, key.id)
         assert c.get("/dashboard/").status_code == 303
+
+
+def test_pages_may_not_be_framed_and_load_only_this_servers_files(dash_server: Server) -> None:
+    with dashboard_client(dash_server, dash_server.key("policy", "write")) as c:
+        for path in ("/dashboard/signin", "/dashboard/", "/dashboard/flows/new"):
+            policy = c.get(path).headers["content-security-policy"]
+            assert "frame-ancestors 'none'" in policy, path
+            assert "default-src 'self'" in policy, path
+        flow_id = upload(dash_server, dash_server.key("policy", "write"), "charity", charity_xml())
+        graph = c.get(f"/dashboard/flows/{flow_id}/graph.svg")
+        assert graph.headers["content-type"] == "image/svg+xml"
+        assert graph.headers["content-security-policy"].startswith("default-src 'none'")
+        assert graph.content.lstrip().startswith((b"<?xml", b"<svg", b"<!DOCTYPE"))
+
+
+def test_dashboard_errors_are_pages_not_problem_json(dash_server: Server) -> None:
+    with dashboard_client(dash_server, dash_server.key("lost", "read")) as c:
+        for path in ("/dashboard/nowhere", "/dashboard/broadcasts/not-a-number"):
+            r = c.get(path)
+            assert r.status_code == 404, path
+            assert r.headers["content-type"].startswith("text/html"), path
+            assert "No such page." in r.text
+        # the API keeps answering problem JSON
+        api = c.get("/v1/nowhere")
+        assert api.headers["content-type"] == "application/problem+json"

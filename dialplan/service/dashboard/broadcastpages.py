@@ -23,7 +23,7 @@ from .broadcastdata import (
     progress_event,
     read_recipients,
 )
-from .render import page
+from .render import document, page
 from .session import PREFIX, Operator, check_post, operator
 
 router = APIRouter(prefix=PREFIX + "/broadcasts", include_in_schema=False)
@@ -206,5 +206,4 @@ def export(request: Request, who: Signed, broadcast_id: int, fmt: str) -> Respon
 
 @router.get("/{broadcast_id}/report")
 def report(request: Request, who: Signed, broadcast_id: int) -> Response:
-    html = _layer(request).report_html(who.account, broadcast_id)
-    return Response(html, media_type="text/html; charset=utf-8")
+    return document(_layer(request).report_html(who.account, broadcast_id), "text/html")
