@@ -5,11 +5,15 @@ from __future__ import annotations
 import html
 import json
 import re
+import signal
+import threading
+import time
+from pathlib import Path
 
 import httpx
 
 from dialplan.service.dashboard.broadcastpages import DEMO_CSV
-from tests.service.conftest import Server, charity_xml
+from tests.service.conftest import Server, charity_xml, start_server, stop_server
 
 from .conftest import dashboard_client, upload
 
@@ -37,9 +41,12 @@ def start_demo(c: httpx.Client, flow_id: str, csv: str = DEMO_CSV, start: bool =
     return str(r.headers["location"])
 
 
-def events(c: httpx.Client, path: str) -> list[dict[str, object]]:
-    """Every ``progress`` event of the broadcast's stream, until the stream ends."""
-    out = []
+def events(
+    c: httpx.Client, path: str, out: list[dict[str, object]] | None = None
+) -> list[dict[str, object]]:
+    """Every ``progress`` event of the broadcast's stream (appended to ``out`` as they come),
+    until the stream ends."""
+    out = [] if out is None else out
     with c.stream("GET", path + "/events", timeout=60) as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")
         for line in stream.iter_lines():
@@ -165,3 +172,31 @@ def test_another_accounts_broadcast_is_not_found(dash_server: Server) -> None:
     with dashboard_client(dash_server, None) as c:
         assert c.get(path).status_code == 303
         assert c.get(path + "/events").status_code == 303
+
+
+def test_an_open_event_stream_does_not_hold_up_the_servers_shutdown(
+    tmp_path: Path,
+) -> None:
+    # on the real clock the simulated calls take their real time: the broadcast keeps running
+    server = start_server(tmp_path, "--clock", "real")
+    try:
+        key = server.key("slow", "write")
+        flow_id = upload(server, key, "charity", charity_xml())
+        with dashboard_client(server, key) as c:
+            path = start_demo(c, flow_id)
+            seen: list[dict[str, object]] = []
+            reader = threading.Thread(target=events, args=(c, path, seen), daemon=True)
+            reader.start()
+            deadline = time.monotonic() + 10
+            while not seen and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert seen and seen[0]["state"] == "RUNNING"
+            began = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            server.process.wait(timeout=20)
+            took = time.monotonic() - began
+            reader.join(timeout=5)
+            assert not reader.is_alive()
+        assert took < 8, f"the server took {took:.1f} s to stop"
+    finally:
+        stop_server(server)

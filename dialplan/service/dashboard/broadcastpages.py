@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -28,8 +29,11 @@ from .session import PREFIX, Operator, check_post, operator
 
 router = APIRouter(prefix=PREFIX + "/broadcasts", include_in_schema=False)
 Signed = Annotated[Operator, Depends(operator)]
-#: seconds an idle event stream waits for a change before it sends a keep-alive comment
-KEEPALIVE_S = 10.0
+#: seconds an event stream waits for a change before it looks again (at whether the server is
+#: stopping, whether the browser is still there)
+POLL_S = 1.0
+#: seconds of silence after which an event stream sends a keep-alive comment
+KEEPALIVE_S = 15.0
 #: largest recipients CSV accepted by the demo form, in characters
 MAX_CSV_CHARS = 2_000_000
 DEMO_CSV = """phone_number,firstName,sim_result,sim_inputs
@@ -154,28 +158,38 @@ def control(
     return RedirectResponse(f"{PREFIX}/broadcasts/{broadcast_id}", status_code=303)
 
 
+def _exiting(request: Request) -> bool:
+    """True once the server was asked to stop (``dialplan serve`` sets ``app.state.exiting``)."""
+    check = getattr(request.app.state, "exiting", None)
+    return bool(check()) if callable(check) else False
+
+
 @router.get("/{broadcast_id}/events")
 async def events(request: Request, who: Signed, broadcast_id: int) -> Response:
     """Server-sent events: a ``progress`` event now and at every change, until the broadcast
-    is no longer running (then one last event with ``final: true``)."""
+    is no longer running (then one last event with ``final: true``) or the server stops."""
     layer = _layer(request)
     layer.get(who.account, broadcast_id)  # 404 before the stream starts
 
     async def stream() -> AsyncIterator[str]:
         after = -1
-        while True:
+        quiet_since = time.monotonic()
+        yield "retry: 2000\n\n"  # the browser reconnects after 2 s if the stream breaks
+        while not _exiting(request):
             snap = await run_in_threadpool(
-                layer.wait_progress, who.account, broadcast_id, after, KEEPALIVE_S
+                layer.wait_progress, who.account, broadcast_id, after, POLL_S
             )
-            if snap.version == after and snap.status == "RUNNING":
-                yield ": keep-alive\n\n"
-            else:
+            if snap.version != after or snap.status != "RUNNING":
                 b = layer.get(who.account, broadcast_id)
                 data = await run_in_threadpool(progress_event, layer, b, snap)
                 yield f"event: progress\nid: {snap.version}\ndata: {json.dumps(data)}\n\n"
                 if data["final"]:
                     return
-            after = snap.version
+                after = snap.version
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= KEEPALIVE_S:
+                yield ": keep-alive\n\n"
+                quiet_since = time.monotonic()
             if await request.is_disconnected():
                 return
             await asyncio.sleep(0.2)  # at most 5 events a second, however fast calls finish
