@@ -200,3 +200,31 @@ def test_an_open_event_stream_does_not_hold_up_the_servers_shutdown(
         assert took < 8, f"the server took {took:.1f} s to stop"
     finally:
         stop_server(server)
+
+
+def test_an_uploaded_csv_file_wins_over_the_pasted_text(dash_server: Server) -> None:
+    key = dash_server.key("filer", "write")
+    flow_id = upload(dash_server, key, "charity", charity_xml())
+    with dashboard_client(dash_server, key) as c:
+        form = {
+            "csrf": _csrf(c),
+            "name": "From a file",
+            "flow_id": flow_id,
+            "from_number": "+12125550100",
+            "csv": DEMO_CSV,
+            "start": "1",
+        }
+        people = b"\xef\xbb\xbfphone_number,sim_result\n+12125550191,LA\n+12125550192,BUSY\n"
+        r = c.post(
+            "/dashboard/broadcasts", data=form, files={"file": ("people.csv", people, "text/csv")}
+        )
+        assert r.status_code == 303, r.text
+        last = events(c, r.headers["location"])[-1]
+        assert (last["done"], last["total"], last["percent"]) == (2, 2, 100)
+        r = c.post(
+            "/dashboard/broadcasts",
+            data=form,
+            files={"file": ("latin1.csv", b"phone_number\n\xe9\n", "text/csv")},
+        )
+        assert r.status_code == 422
+        assert "latin1.csv: not UTF-8 text (byte 13)" in r.text
