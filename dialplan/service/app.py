@@ -34,7 +34,8 @@ class Settings:
     max_body_bytes: int = 5 * 1024 * 1024
     #: requests per second per key, unless the key has its own rate
     rate_per_s: float = 50.0
-    #: call broadcasts: where they live (default: ``<db_path>.broadcasts``), their clock and
+    #: call broadcasts: where they live (default: the database's name with ``.broadcasts`` in
+    #: place of its suffix, ``service.sqlite`` → ``service.broadcasts/``), their clock and
     #: driver (as ``broadcast run --clock/--driver``), and the ``[sip]`` table of ``sip``
     broadcasts_home: str | Path | None = None
     broadcast_clock: Literal["virtual", "real"] = "virtual"
@@ -51,7 +52,9 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
     """A ready app; the database is opened (and migrated) now, workers start with the lifespan."""
     settings = settings or Settings()
     db = Database(settings.db_path)
-    home = settings.broadcasts_home or f"{settings.db_path}.broadcasts"
+    home = settings.broadcasts_home or Path(settings.db_path).with_suffix(".broadcasts")
+    if Path(home) == Path(settings.db_path):  # a database named *.broadcasts
+        home = Path(f"{settings.db_path}.d")
     broadcasts = Broadcasts(
         db,
         BroadcastSettings(

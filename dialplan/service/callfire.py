@@ -168,7 +168,10 @@ async def create_call_broadcast(
     summary="Find a specific call broadcast",
 )
 def get_call_broadcast(request: Request, who: ReadKey, id: Id, fields: Fields = None) -> Response:
-    return _json(_layer(request).get(who.account, id).to_api(), fields)
+    layer = _layer(request)
+    data = layer.get(who.account, id).to_api()
+    data["dialplanXml"] = layer.dialplan_xml(who.account, id)
+    return _json(data, fields)
 
 
 @router.put(

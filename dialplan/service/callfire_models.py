@@ -95,7 +95,7 @@ class Webhook(_Model):
     """Extension: the campaign file's ``[webhook]`` (signed events per call and at the end)."""
 
     url: str
-    secret: str
+    secret: str | None = Field(None, description="required when set; never shown again")
 
 
 class CallBroadcast(_Model):
@@ -162,38 +162,40 @@ class CallRecipient(_Model):
 
 # -- responses (documentation models; the bodies are built by the functions below) -----------
 class _Out(BaseModel):
+    """A response object: every field may be left out by CallFire's ``fields`` selector."""
+
     model_config = ConfigDict(extra="allow")
 
 
 class ResourceId(_Out):
-    id: int
+    id: int = 0
 
 
 class CallBroadcastPage(_Out):
-    items: list[CallBroadcast]
-    limit: int
-    offset: int
-    totalCount: int
+    items: list[CallBroadcast] = []
+    limit: int = 0
+    offset: int = 0
+    totalCount: int = 0
 
 
 class QuestionResponse(_Out):
-    question: str
-    response: str
+    question: str = ""
+    response: str = ""
 
 
 class CallRecord(_Out):
-    id: int
+    id: int = 0
     finishTime: int | None = None
     result: str | None = None
     questionResponses: list[QuestionResponse] = []
 
 
 class Call(_Out):
-    id: int
+    id: int = 0
     fromNumber: str | None = None
     toNumber: str | None = None
     attributes: dict[str, str] = {}
-    state: str
+    state: str = ""
     campaignId: int | None = None
     batchId: int | None = None
     inbound: bool = False
@@ -202,56 +204,56 @@ class Call(_Out):
 
 
 class CallPage(_Out):
-    items: list[Call]
-    limit: int
-    offset: int
-    totalCount: int
+    items: list[Call] = []
+    limit: int = 0
+    offset: int = 0
+    totalCount: int = 0
 
 
 class CallList(_Out):
-    items: list[Call]
+    items: list[Call] = []
 
 
 class BatchOut(_Out):
-    id: int
-    name: str
-    status: str
-    broadcastId: int
-    created: int
-    size: int
-    remaining: int
-    enabled: bool
+    id: int = 0
+    name: str = ""
+    status: str = ""
+    broadcastId: int = 0
+    created: int = 0
+    size: int = 0
+    remaining: int = 0
+    enabled: bool = False
 
 
 class BatchPage(_Out):
-    items: list[BatchOut]
-    limit: int
-    offset: int
-    totalCount: int
+    items: list[BatchOut] = []
+    limit: int = 0
+    offset: int = 0
+    totalCount: int = 0
 
 
 class CallBroadcastStats(_Out):
-    totalOutboundCount: int
-    remainingOutboundCount: int
-    billedAmount: float
-    callsAttempted: int
-    callsPlaced: int
-    callsDuration: int
-    billedDuration: int
-    responseRatePercent: int
-    callsRemaining: int
-    callsAwaitingRedial: int
-    callsLiveAnswer: int
-    totalCount: int
-    answeringMachineCount: int
-    busyCount: int
-    dialedCount: int
-    doNotCallCount: int
-    errorCount: int
-    liveCount: int
-    miscCount: int
-    noAnswerCount: int
-    transferCount: int
+    totalOutboundCount: int = 0
+    remainingOutboundCount: int = 0
+    billedAmount: float = 0.0
+    callsAttempted: int = 0
+    callsPlaced: int = 0
+    callsDuration: int = 0
+    billedDuration: int = 0
+    responseRatePercent: int = 0
+    callsRemaining: int = 0
+    callsAwaitingRedial: int = 0
+    callsLiveAnswer: int = 0
+    totalCount: int = 0
+    answeringMachineCount: int = 0
+    busyCount: int = 0
+    dialedCount: int = 0
+    doNotCallCount: int = 0
+    errorCount: int = 0
+    liveCount: int = 0
+    miscCount: int = 0
+    noAnswerCount: int = 0
+    transferCount: int = 0
 
 
 def _ms(t: float | None) -> int | None:

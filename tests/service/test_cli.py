@@ -101,3 +101,24 @@ def test_serve_binds_loopback_and_stops_cleanly_on_sigterm(tmp_path: Path) -> No
     # uvicorn shuts down gracefully, then re-raises the signal (the shell's usual 143)
     assert server.process.returncode in (0, -signal.SIGTERM)
     assert "Traceback" not in server.log.read_text()
+
+
+def test_serve_driver_sip_needs_a_sip_table(tmp_path: Path) -> None:
+    done = serve("--db", str(tmp_path / "s.sqlite"), "--port", "0", "--driver", "sip")
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "dialplan: error: --driver sip needs --sip-config FILE (a TOML file with a [sip] table)"
+    )
+    config = tmp_path / "sip.toml"
+    config.write_text('[sip]\nfrom_user = "15555550100"\n', encoding="utf-8")
+    done = serve("--db", str(tmp_path / "s.sqlite"), "--port", "0", "--driver", "sip",
+                 "--sip-config", str(config))  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f'dialplan: error: {config}: sip: a [sip] table with proxy = "HOST:PORT" is required'
+    )
+    config.write_text('[sip]\nproxy = "127.0.0.1:5080"\nlocal_port = "x"\n', encoding="utf-8")
+    done = serve("--db", str(tmp_path / "s.sqlite"), "--port", "0", "--driver", "sip",
+                 "--sip-config", str(config))  # fmt: skip
+    assert done.returncode == 2 and done.stderr.startswith(f"dialplan: error: {config}: ")
+    assert "Traceback" not in done.stderr and done.stderr.strip().count("\n") == 0

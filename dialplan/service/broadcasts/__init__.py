@@ -1,16 +1,17 @@
 """Call broadcasts in the service: the typed layer (:mod:`.layer`) the ``/v2`` routes and the
 dashboard build on, the CallFire ↔ campaign-file conversion (:mod:`.fields`), calls as CallFire
-shows them (:mod:`.callrows`) and the runs in the server process (:mod:`.runs`)."""
+shows them (:mod:`.callrows`), a broadcast's files (:mod:`.files`), the plain values crossing
+the layer (:mod:`.values`) and the runs in the server process (:mod:`.runs`)."""
 
 from __future__ import annotations
 
 from .callrows import CallFilter, CallRow
-from .layer import (
+from .layer import Broadcasts
+from .values import (
     AddResult,
     Batch,
     Broadcast,
     BroadcastInput,
-    Broadcasts,
     BroadcastSettings,
     ProgressSnapshot,
     Recipient,

@@ -259,9 +259,10 @@ _CAMPAIGN_ERROR = re.compile(r"^.*?: ([A-Za-z_][\w.\[\]]*): (.*)$", re.S)
 
 def campaign_problem(message: str) -> ProblemError:
     """A campaign-file error (``FILE: key: message``) as a 422 naming the API field."""
-    m = _CAMPAIGN_ERROR.match(message.splitlines()[0])
-    if m is None:
-        return ProblemError(422, "invalid-request", message.splitlines()[0])
+    first = message.splitlines()[0]
+    m = _CAMPAIGN_ERROR.match(first)
+    if m is None:  # not about one key: the message without the server's file name
+        return ProblemError(422, "invalid-request", first.split(": ", 1)[-1])
     return invalid(api_path(m.group(1)), m.group(2))
 
 

@@ -37,198 +37,40 @@ process (:mod:`.runs`) on the virtual or the real clock, with the simulated or t
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from ...broadcast.campaign import Campaign, load_campaign
+from ...broadcast.campaign import Campaign
 from ...broadcast.progress import Progress
 from ...broadcast.store.sqlite import Store
 from ...errors import CampaignError
 from ..problems import ProblemError
 from ..storage import Database, now
-from . import fields
+from . import fields, files
 from .callrows import CallFilter, CallRow, SqliteCalls
-from .runs import Clock, Driver, Runs
-
-#: statuses of CallFire's CallBroadcast that this service uses
-STATUSES = ("SETUP", "RUNNING", "STOPPED", "FINISHED", "ARCHIVED")
-PHONE = "phone_number"
-#: CallFire's CallBroadcastStats integer fields (``billedAmount`` is the one number)
-STATS_FIELDS = (
-    "totalOutboundCount",
-    "remainingOutboundCount",
-    "callsAttempted",
-    "callsPlaced",
-    "callsDuration",
-    "billedDuration",
-    "responseRatePercent",
-    "callsRemaining",
-    "callsAwaitingRedial",
-    "callsLiveAnswer",
-    "totalCount",
-    "answeringMachineCount",
-    "busyCount",
-    "dialedCount",
-    "doNotCallCount",
-    "errorCount",
-    "liveCount",
-    "miscCount",
-    "noAnswerCount",
-    "transferCount",
+from .runs import Runs
+from .values import (
+    STATS_FIELDS,
+    AddResult,
+    Batch,
+    Broadcast,
+    BroadcastInput,
+    BroadcastSettings,
+    ProgressSnapshot,
+    Recipient,
+    batch_of_row,
+    snapshot_of,
 )
-SPECIAL = ("sim_result", "sim_inputs")
-
-
-@dataclass(frozen=True, slots=True)
-class BroadcastSettings:
-    """Where broadcasts live and how they run."""
-
-    home: Path
-    clock: Clock = "virtual"
-    driver: Driver = "sim"
-    #: the ``[sip]`` table every broadcast dials through with ``driver="sip"``
-    sip: Mapping[str, Any] = field(default_factory=dict)
-    allow_private: bool = False
-    #: seconds a finished run keeps delivering webhook events
-    max_wait: float = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """One person to call: a number and string attributes (``sim_result``/``sim_inputs``
-    script the simulated driver, as CSV columns of those names do)."""
-
-    phone_number: str
-    attributes: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class BroadcastInput:
-    """What a broadcast is made of: API fields (CallFire names and extensions, see
-    :mod:`.fields`), a dialplan (XML, or a stored flow) and recipients."""
-
-    settings: Mapping[str, Any] = field(default_factory=dict)
-    dialplan_xml: str | None = None
-    flow_id: str | None = None
-    flow_version: int | None = None
-    recipients: Sequence[Recipient] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Broadcast:
-    """A broadcast as stored: ``settings`` are API fields (CallFire names)."""
-
-    id: int
-    account: str
-    name: str
-    status: str
-    settings: dict[str, Any]
-    kept: dict[str, Any]
-    created: float
-    modified: float
-    error: str | None = None
-    campaign_id: int | None = None
-
-    def to_api(self) -> dict[str, Any]:
-        """CallFire's CallBroadcast object (plus extensions); no ``null`` values."""
-        out: dict[str, Any] = {
-            "id": self.id,
-            "name": self.name,
-            "status": self.status,
-            "lastModified": round(self.modified * 1000),
-            **self.settings,
-        }
-        for key in fields.KEPT:
-            if self.kept.get(key) is not None:
-                out[key] = self.kept[key]
-        phone_types = self.kept.get("retryPhoneTypes")
-        if phone_types is not None:
-            out.setdefault("retryConfig", {})["retryPhoneTypes"] = phone_types
-        if self.kept.get("flowId"):
-            out["flowId"] = self.kept["flowId"]
-            out["flowVersion"] = self.kept.get("flowVersion")
-        out["created"] = round(self.created * 1000)
-        if self.error:
-            out["error"] = self.error
-        return {k: v for k, v in out.items() if v is not None}
-
-
-@dataclass(frozen=True, slots=True)
-class Batch:
-    """Recipients added together (CallFire's Batch): rows ``first_row``…``last_row``."""
-
-    id: int
-    broadcast_id: int
-    name: str
-    first_row: int
-    last_row: int
-    size: int
-    created: float
-
-
-@dataclass(frozen=True, slots=True)
-class AddResult:
-    """What an addition did: the batch, and how many rows were skipped as already present."""
-
-    batch: Batch | None
-    added: int
-    skipped: int
-
-
-@dataclass(frozen=True, slots=True)
-class ProgressSnapshot:
-    """Where a broadcast stands, for a progress bar or a server-sent event.
-
-    ``done`` of ``total`` recipients have a final result; ``results`` counts them by result;
-    ``attempts`` are the calls placed by the current run; ``clock`` is the campaign clock
-    (epoch seconds; virtual when ``virtual``); ``version`` grows with every change (pass it to
-    :meth:`Broadcasts.wait_progress`)."""
-
-    broadcast_id: int
-    status: str
-    phase: str
-    done: int
-    total: int
-    results: dict[str, int]
-    attempts: int
-    clock: float | None
-    virtual: bool
-    waiting_until: float | None
-    waiting_reason: str | None
-    version: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "broadcastId": self.broadcast_id,
-            "status": self.status,
-            "phase": self.phase,
-            "done": self.done,
-            "total": self.total,
-            "results": self.results,
-            "attempts": self.attempts,
-            "clock": self.clock,
-            "virtual": self.virtual,
-            "waitingUntil": self.waiting_until,
-            "waitingReason": self.waiting_reason,
-            "version": self.version,
-        }
 
 
 def _not_found(broadcast_id: int) -> ProblemError:
     return ProblemError(404, "not-found", f"no call broadcast {broadcast_id}")
-
-
-def campaign_name(broadcast_id: int) -> str:
-    """The broadcast's campaign in the campaign store."""
-    return f"broadcast-{broadcast_id}"
 
 
 class Broadcasts:
@@ -338,10 +180,10 @@ class Broadcasts:
         staging = self.home / f"new-{uuid.uuid4().hex}"
         staging.mkdir()
         try:
-            data = self._campaign_file(0, spec.settings)
-            self._write_campaign(staging, data, xml)
-            self._write_recipients(staging / "recipients.csv", spec.recipients, [])
-            self._check(staging)
+            data = files.campaign_file(self.settings, 0, spec.settings)
+            files.write_campaign(staging, data, xml)
+            files.write_recipients(staging / "recipients.csv", spec.recipients, [])
+            files.check(staging)
             created = now()
             with self.db.write() as conn:
                 bid = int(
@@ -352,8 +194,8 @@ class Broadcasts:
                     ).lastrowid
                     or 0
                 )
-            data["name"] = campaign_name(bid)
-            self._write_json(staging / "campaign.json", data)
+            data["name"] = files.campaign_name(bid)
+            files.write_json(staging / "campaign.json", data)
             staging.rename(self.home / str(bid))
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -371,16 +213,20 @@ class Broadcasts:
                 raise ProblemError(409, "archived", f"call broadcast {broadcast_id} is archived")
             xml, kept_flow = self._dialplan(account, spec)
             data = self._campaign_data(broadcast_id)
-            merged = {**fields.to_api(data), **{k: v for k, v in spec.settings.items()}}
-            new = self._campaign_file(broadcast_id, merged)
+            merged = {**fields.to_api(data), **spec.settings}
+            hook = merged.get("webhook")
+            if isinstance(hook, dict) and not hook.get("secret") and "webhook" in data:
+                # a GET-modify-PUT round trip: the secret is never shown, so keep the stored one
+                merged["webhook"] = {**hook, "secret": data["webhook"].get("secret")}
+            new = files.campaign_file(self.settings, broadcast_id, merged)
             staging = self.home / f"upd-{uuid.uuid4().hex}"
             shutil.copytree(self.home / str(broadcast_id), staging)
             try:
-                self._write_campaign(staging, new, xml)
-                self._check(staging)
+                files.write_campaign(staging, new, xml)
+                files.check(staging)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
-            self._write_campaign(self.home / str(broadcast_id), new, xml)
+            files.write_campaign(self.home / str(broadcast_id), new, xml)
             kept = {**b.kept, **kept_flow, **self._kept(spec.settings, partial=True)}
             name = str(spec.settings.get("name") or b.name).strip() or b.name
             with self.db.write() as conn:
@@ -446,13 +292,13 @@ class Broadcasts:
             if b.status == "ARCHIVED":
                 raise ProblemError(409, "archived", f"call broadcast {broadcast_id} is archived")
             folder = self.home / str(broadcast_id)
-            campaign = self._load(folder)
+            campaign = files.check(folder)
             if scrub_duplicates:
-                recipients = _unique(recipients, campaign)
+                recipients = files.unique(recipients, campaign)
             if b.campaign_id is None:
-                self._write_recipients(folder / "recipients.csv", recipients, [])
+                files.write_recipients(folder / "recipients.csv", recipients, [])
                 first, last, skipped = 1, len(recipients), 0
-                self._store_campaign(broadcast_id, self._load(folder))
+                self._store_campaign(broadcast_id, files.check(folder))
             else:
                 first, last, skipped = self._add_batch(
                     broadcast_id, campaign, folder, recipients, scrub_duplicates
@@ -489,7 +335,7 @@ class Broadcasts:
                 "SELECT * FROM broadcast_batches WHERE broadcast_id = ? ORDER BY id",
                 (broadcast_id,),
             ).fetchall()
-        found = [_batch(r) for r in rows]
+        found = [batch_of_row(r) for r in rows]
         return found[offset : offset + limit], len(found)
 
     def batch(self, account: str, broadcast_id: int, batch_id: int) -> Batch:
@@ -512,7 +358,7 @@ class Broadcasts:
         from ...broadcast.reporting.stats import campaign_stats
 
         with self._reader() as store:
-            data = campaign_stats(store, campaign_name(broadcast_id))
+            data = campaign_stats(store, files.campaign_name(broadcast_id))
         for key in names:
             out[key] = round(data.get(key) or 0)
         return out
@@ -590,7 +436,14 @@ class Broadcasts:
             out.write("[]\n" if fmt == "json" else "")
             return
         with self._reader() as store:
-            (write_json if fmt == "json" else write_csv)(store, campaign_name(broadcast_id), out)
+            (write_json if fmt == "json" else write_csv)(
+                store, files.campaign_name(broadcast_id), out
+            )
+
+    def dialplan_xml(self, account: str, broadcast_id: int) -> str:
+        """The broadcast's dialplan as it runs (from ``dialplanXml`` or its flow)."""
+        self.get(account, broadcast_id)
+        return (self.home / str(broadcast_id) / "dialplan.xml").read_text("utf-8")
 
     def report_html(self, account: str, broadcast_id: int) -> str:
         """The HTML report of ``broadcast report`` for this broadcast."""
@@ -601,7 +454,7 @@ class Broadcasts:
         if b.campaign_id is None:
             raise ProblemError(409, "no-recipients", f"call broadcast {broadcast_id} is empty")
         with self._reader() as store:
-            return render_report(report_data(store, campaign_name(broadcast_id)))
+            return render_report(report_data(store, files.campaign_name(broadcast_id)))
 
     def progress(self, account: str, broadcast_id: int) -> ProgressSnapshot:
         """Where the broadcast stands now."""
@@ -609,7 +462,7 @@ class Broadcasts:
         version = self._versions.get(broadcast_id, 0)
         live = self.runs.progress(broadcast_id)
         if live is not None and b.status == "RUNNING":
-            return _snapshot(b, live, version)
+            return snapshot_of(b, live, version)
         results: dict[str, int] = {}
         total = 0
         if b.campaign_id is not None:
@@ -700,22 +553,6 @@ class Broadcasts:
             return {}
         return data
 
-    def _campaign_file(self, broadcast_id: int, api: Mapping[str, Any]) -> dict[str, Any]:
-        """The campaign file of API fields (the service adds the file names and its own
-        network and SIP settings)."""
-        data: dict[str, Any] = {
-            "name": campaign_name(broadcast_id),
-            "dialplan": "dialplan.xml",
-            "recipients": "recipients.csv",
-            "phone_column": PHONE,
-            **fields.to_campaign(api),
-        }
-        if self.settings.allow_private:
-            data["network"] = {"allow_private": True}
-        if self.settings.sip:
-            data["sip"] = dict(self.settings.sip)
-        return data
-
     def _kept(self, api: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
         out = {k: api.get(k) for k in fields.KEPT if not partial or api.get(k) is not None}
         retry = api.get("retryConfig") or {}
@@ -738,52 +575,6 @@ class Broadcasts:
             checked_findings("dialplanXml", spec.dialplan_xml)
             return spec.dialplan_xml, {"flowId": None, "flowVersion": None}
         return None, {}
-
-    def _write_campaign(self, folder: Path, data: Mapping[str, Any], xml: str | None) -> None:
-        self._write_json(folder / "campaign.json", data)
-        if xml is not None:
-            (folder / "dialplan.xml").write_text(xml, "utf-8")
-
-    @staticmethod
-    def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), "utf-8")
-        tmp.replace(path)
-
-    @staticmethod
-    def _write_recipients(
-        path: Path, recipients: Sequence[Recipient], columns: Sequence[str]
-    ) -> list[str]:
-        """A recipients CSV: the phone column, ``sim_result``/``sim_inputs``, then the
-        attributes (``columns`` first, in their order); returns the header."""
-        header = list(columns) or [PHONE, *SPECIAL]
-        for i, r in enumerate(recipients):
-            where = f"recipients[{i}]"
-            if not r.phone_number.strip():
-                raise fields.invalid(f"{where}.phoneNumber", "is required")
-            for key in r.attributes:
-                if key == PHONE or not key.strip() or key != key.strip():
-                    raise fields.invalid(f"{where}.attributes.{key}", "is not a usable name")
-                if key not in header:
-                    header.append(key)
-            fields.check_sim_attributes(r.attributes, where)
-        with path.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(header)
-            for r in recipients:
-                values = {PHONE: r.phone_number, **r.attributes}
-                writer.writerow([values.get(h, "") for h in header])
-        return header
-
-    def _check(self, folder: Path) -> Campaign:
-        """The folder's campaign file, validated (a 422 naming the API field otherwise)."""
-        try:
-            return load_campaign(folder / "campaign.json")
-        except CampaignError as exc:
-            raise fields.campaign_problem(str(exc)) from None
-
-    def _load(self, folder: Path) -> Campaign:
-        return self._check(folder)
 
     def _store_campaign(self, broadcast_id: int, campaign: Campaign) -> None:
         """Store the campaign and load its first recipients (the runtime's own loader)."""
@@ -818,7 +609,7 @@ class Broadcasts:
             columns = list(row.dispatch.get("columns", []))
             before = SqliteCalls(store.db).last_row_no(row.id)
         path = folder / f"batch-{uuid.uuid4().hex[:12]}.csv"
-        header = self._write_recipients(path, recipients, columns)
+        header = files.write_recipients(path, recipients, columns)
         if header != columns:  # new attributes: new columns at the end (letters keep meaning)
             with leased(self.store_path, campaign.name, wait=True) as store:
                 row = store.campaign(campaign.name)
@@ -841,7 +632,7 @@ class Broadcasts:
         from ...broadcast.fingerprint import current_inputs
         from ...broadcast.service import leased
 
-        campaign = self._load(self.home / str(broadcast_id))
+        campaign = files.check(self.home / str(broadcast_id))
         with leased(self.store_path, campaign.name, wait=True) as store:
             row = store.campaign(campaign.name)
             assert row is not None
@@ -865,49 +656,5 @@ class Broadcasts:
         return -1 if row is None else int(row["broadcast_id"])
 
 
-def _batch(row: Any) -> Batch:
-    return Batch(
-        int(row["id"]),
-        int(row["broadcast_id"]),
-        str(row["name"]),
-        int(row["first_row"]),
-        int(row["last_row"]),
-        int(row["size"]),
-        float(row["created_at"]),
-    )
-
-
 def _with_rows(where: CallFilter, rows: tuple[tuple[int, int], ...]) -> CallFilter:
     return CallFilter(where.states, where.results, rows, where.ids, where.to_number)
-
-
-def _unique(recipients: Sequence[Recipient], campaign: Campaign) -> list[Recipient]:
-    """The first recipient of each number (as normalised; as written when invalid)."""
-    from ...broadcast.phones import Normalizer
-
-    normalize = Normalizer(campaign.default_region)
-    seen: set[str] = set()
-    out = []
-    for r in recipients:
-        key = normalize(r.phone_number).e164 or "raw:" + r.phone_number.strip()
-        if key not in seen:
-            seen.add(key)
-            out.append(r)
-    return out
-
-
-def _snapshot(b: Broadcast, p: Progress, version: int) -> ProgressSnapshot:
-    return ProgressSnapshot(
-        b.id,
-        b.status,
-        p.phase,
-        p.done,
-        p.total,
-        dict(p.results),
-        p.attempts,
-        p.clock,
-        p.virtual,
-        p.waiting.until if p.waiting else None,
-        p.waiting.reason if p.waiting else None,
-        version,
-    )

@@ -84,7 +84,12 @@ def upload_form(request: Request, who: Signed) -> Response:
     return page(request, "upload.html", who=who, name="", xml="", error=None, lines=None)
 
 
+class _UploadError(Exception):
+    """An upload the form refuses before the linter sees it (the message says why)."""
+
+
 async def _uploaded_text(xml: str, file: UploadFile | None) -> str:
+    """The chosen file's text (UTF-8, a BOM allowed) when there is one, else the pasted XML."""
     if file is not None and file.filename:
         data = await file.read(MAX_FLOW_CHARS + 1)
         try:
@@ -92,10 +97,6 @@ async def _uploaded_text(xml: str, file: UploadFile | None) -> str:
         except UnicodeDecodeError as exc:
             raise _UploadError(f"{file.filename}: not UTF-8 text (byte {exc.start})") from None
     return xml
-
-
-class _UploadError(Exception):
-    pass
 
 
 @router.post("/flows")
