@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.service.conftest import Server, charity_xml
 
-from .conftest import FIXTURES, next_page, sign_in, submit, upload
+from .conftest import FIXTURES, new_browser, next_page, sign_in, submit, upload
 
 
 def _by() -> Any:
@@ -161,3 +163,24 @@ def test_starting_a_demo_broadcast_and_watching_it_finish(
     assert len(bars) == 5  # live answer, transferred, machine, busy, no answer
     assert b.find_elements(By.CSS_SELECTOR, "#answers-chart svg")
     assert b.execute_script("return document.documentElement.scrollWidth") <= 1280
+
+
+def test_the_browser_starts_without_selenium_manager(dash_server: Server) -> None:
+    """Nothing is downloaded at run time: Selenium's driver/browser finder never runs."""
+    from unittest import mock
+
+    pytest.importorskip("selenium")
+    from selenium.webdriver.common import selenium_manager
+
+    with mock.patch.object(
+        selenium_manager.SeleniumManager,
+        "binary_paths",
+        side_effect=AssertionError("Selenium Manager ran"),
+    ):
+        b = new_browser()
+    try:
+        b.get(dash_server.url + "/dashboard/signin")
+        assert b.execute_script("return [outerWidth, outerHeight]") == [1280, 800]
+        assert b.execute_script("return innerWidth") == 1280
+    finally:
+        b.quit()
