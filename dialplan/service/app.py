@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from .. import __version__
-from . import accountkeys, callfire, calls, flows, problems, sounds_api
+from . import accountkeys, callfire, calls, dashboard, flows, problems, sounds_api
 from .auth import RateLimiter
 from .broadcasts import Broadcasts, BroadcastSettings
 from .callstore import CallBook
@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
     app.include_router(accountkeys.router)
     app.include_router(sounds_api.router)
     app.include_router(callfire.router)
+    dashboard.install(app)
 
     @app.get("/v1/health", response_model=Health, tags=["service"], summary="Liveness")
     def health() -> dict[str, str]:
