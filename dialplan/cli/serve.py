@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from pathlib import Path
+from typing import Any
 
 import click
 
 from ..errors import UsageError
+from .options import driver_option
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -26,6 +29,25 @@ def _listen(host: str, port: int) -> socket.socket:
         sock.close()
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     return sock
+
+
+def _sip_runner(
+    sip_config: Path | None, proxy: str | None, allow_private: bool, max_calls: int
+) -> Any:
+    """The SIP call runner of ``--driver sip`` (a bad configuration is a usage error)."""
+    from ..drivers.sip import config as sipconfig
+    from ..drivers.sip.ua import SipConfig
+    from ..service.siprunner import SipCallRunner
+
+    if sip_config is not None:
+        cfg, options = sipconfig.load_file(sip_config)
+    else:
+        cfg, options = SipConfig(), sipconfig.DriverOptions()
+    cfg = sipconfig.with_overrides(cfg, proxy=proxy)
+    options.allow_private = allow_private
+    if options.prompt_cache is not None:
+        options.prompt_cache.allow_private = allow_private
+    return SipCallRunner(cfg, options, max_calls=max_calls)
 
 
 def _is_loopback(host: str) -> bool:
@@ -50,6 +72,14 @@ def _is_loopback(host: str) -> bool:
               help="Largest request body in bytes (413 above).")  # fmt: skip
 @click.option("--rate-limit", default=50.0, show_default=True, type=click.FloatRange(0.01, 1e6),
               help="Requests per second per API key (bursts of twice that), unless the key has its own.")  # fmt: skip
+@driver_option(
+    "sim: simulated calls (virtual call time); sip: real SIP calls on the --sip-config trunk."
+)
+@click.option("--sip-config", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML file with a [sip] table (the keys of a campaign's [sip]; a campaign file works).")  # fmt: skip
+@click.option("--proxy", help="SIP trunk HOST:PORT (overrides [sip] proxy); numbers become sip:NUMBER@proxy.")  # fmt: skip
+@click.option("--max-calls", default=100, show_default=True, type=click.IntRange(1, 10_000),
+              help="--driver sip: calls up at the same time (more wait their turn).")  # fmt: skip
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
 def serve(
     db: str,
@@ -59,6 +89,10 @@ def serve(
     sync_limit: float,
     max_body: int,
     rate_limit: float,
+    driver: str,
+    sip_config: Path | None,
+    proxy: str | None,
+    max_calls: int,
     access_log: bool,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, interactive docs at /docs).
@@ -70,16 +104,23 @@ def serve(
 
     from ..service import Settings, create_app
 
-    app = create_app(
-        Settings(
-            db_path=db,
-            allow_private=allow_private,
-            sync_limit_s=sync_limit,
-            max_body_bytes=max_body,
-            rate_per_s=rate_limit,
-        )
+    if driver != "sip" and (sip_config is not None or proxy is not None):
+        raise UsageError("--sip-config and --proxy need --driver sip")
+    settings = Settings(
+        db_path=db,
+        allow_private=allow_private,
+        sync_limit_s=sync_limit,
+        max_body_bytes=max_body,
+        rate_per_s=rate_limit,
     )
     sock = _listen(host, port)
+    runner = _sip_runner(sip_config, proxy, allow_private, max_calls) if driver == "sip" else None
+    try:
+        app = create_app(settings, runner)
+    except BaseException:
+        if runner is not None:
+            runner.close()
+        raise
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     if not _is_loopback(bound_host):

@@ -2,8 +2,9 @@
 
 A :class:`CallRunner` takes a :class:`CallOrder` and reports what happens to :class:`CallEvents`:
 ``answered`` (with the AMD verdict), ``failed`` (before answer: busy, no answer, failed) and
-``ended`` (always last, once). ``place`` returns at once; the call runs in the background. A SIP
-runner implements the same two methods over :mod:`dialplan.drivers.sip`.
+``ended`` (always last, once). ``place`` returns at once; the call runs in the background.
+``control`` acts on a live call (play audio, hang up) or raises :class:`NotControllable`. The SIP
+runner (:mod:`.siprunner`) implements the same methods over :mod:`dialplan.drivers.sip`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,27 @@ class CallOrder:
     script: SimScript = SimScript()
 
 
+@dataclass(frozen=True, slots=True)
+class PlayAudio:
+    """Play text-to-speech (``kind`` tts, ``value`` the text) or an audio file (``kind`` url)."""
+
+    kind: Literal["tts", "url"]
+    value: str
+    voice: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HangUp:
+    """End the call now."""
+
+
+Control = PlayAudio | HangUp
+
+
+class NotControllable(Exception):
+    """The call cannot take a control now (simulated, not answered yet, or over): why, in words."""
+
+
 class CallEvents(Protocol):
     """Where a runner reports a call's progress (each method is called from a runner thread)."""
 
@@ -60,10 +82,15 @@ class CallRunner(Protocol):
 
     def place(self, order: CallOrder, events: CallEvents) -> None: ...
 
+    def control(self, call_id: str, command: Control) -> None:
+        """Act on a live call; raise :class:`NotControllable` when it cannot."""
+        ...
+
     def close(self) -> None: ...
 
 
-def _digits(number: str) -> str:
+def digits(number: str) -> str:
+    """The user part of a ``sip:`` URI, or a number without its ``+``."""
     if number.startswith(("sip:", "sips:")):
         return number.split(":", 1)[1].split("@", 1)[0]
     return number.lstrip("+")
@@ -82,6 +109,11 @@ class SimulatedCallRunner:
 
     def place(self, order: CallOrder, events: CallEvents) -> None:
         self._pool.submit(self._run, order, events)
+
+    def control(self, call_id: str, command: Control) -> None:
+        raise NotControllable(
+            "simulated calls run in virtual time and cannot be controlled (serve --driver sip)"
+        )
 
     def close(self) -> None:
         self._closing.set()
@@ -111,8 +143,8 @@ class SimulatedCallRunner:
                 amd=script.amd,
                 inputs=list(script.inputs),
                 variables=order.variables,
-                callerid=_digits(order.caller_id),
-                phonenumber=_digits(order.to),
+                callerid=digits(order.caller_id),
+                phonenumber=digits(order.to),
                 call_id=order.call_id,
             ).to_dict()
         except DialplanError as exc:
