@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from .. import __version__
-from . import accountkeys, calls, flows, problems
+from . import accountkeys, callr_api, calls, dnc, enablex, flows, kaleyra, problems
 from .auth import RateLimiter
 from .callstore import CallBook
 from .limits import BodyLimit
@@ -73,6 +73,10 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
     app.include_router(flows.router)
     app.include_router(calls.router)
     app.include_router(accountkeys.router)
+    app.include_router(kaleyra.router)
+    app.include_router(callr_api.router)
+    app.include_router(enablex.router)
+    app.include_router(dnc.router)
 
     @app.get("/v1/health", response_model=Health, tags=["service"], summary="Liveness")
     def health() -> dict[str, str]:

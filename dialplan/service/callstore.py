@@ -16,6 +16,7 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from . import enablex_events
 from .outbox import Deliverer, add_event, new_event_id
 from .problems import ProblemError
 from .runner import CallEvents, CallOrder, CallRunner
@@ -41,6 +42,10 @@ class CallRequest:
     webhook_url: str | None
     webhook_secret: str | None
     simulation: dict[str, Any]
+    #: how webhook events are shaped: ``outbound`` (this API) or ``enablex``
+    style: str = "outbound"
+    #: the compatibility request that started this call with others (EnableX's broadcast)
+    batch: dict[str, Any] | None = None
 
 
 class CallBook(CallEvents):
@@ -168,6 +173,10 @@ class CallBook(CallEvents):
         row = conn.execute("SELECT * FROM calls WHERE id = ?", (call_id,)).fetchone()
         request = json.loads(row["request"])
         if request.get("mode") != "webhook" or not request.get("webhook_url"):
+            return
+        if request.get("style") == "enablex":
+            for body in enablex_events.bodies(conn, event, row, request):
+                add_event(conn, call_id, request["webhook_url"], request["webhook_secret"], body)
             return
         body = {
             "event": event,

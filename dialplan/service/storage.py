@@ -85,6 +85,15 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX outbox_due ON outbox(delivered_at, next_at);
     """,
+    # 2: each account's do-not-call list (EnableX's call_blacklisted bucket, /v1/dnc)
+    """
+    CREATE TABLE dnc (
+        account TEXT NOT NULL,
+        number TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (account, number)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(_MIGRATIONS)
