@@ -13,7 +13,7 @@ import pytest
 from tests.sip import conftest as sip_peers
 from tests.sip.conftest import require, uas
 
-from .conftest import Server, start_server, stop_server
+from .conftest import Receiver, Server, start_server, stop_server
 
 pytestmark = pytest.mark.sip
 baresip = sip_peers.baresip  # the peers' fixtures
@@ -117,3 +117,62 @@ def test_serve_refuses_sip_options_without_the_sip_driver(
     code, _, err = run(capsys, "serve", "--db", str(tmp_path / "s.db"), "--proxy", "127.0.0.1:5060")
     assert code == 2
     assert "--sip-config and --proxy need --driver sip" in err
+
+
+def test_enablex_controls_play_and_hang_up_a_live_sip_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, baresip: Any, receiver: Receiver
+) -> None:
+    require("espeak-ng", "sox")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    peer = baresip(user="+12125550101")
+    home = tmp_path / "server"
+    home.mkdir()
+    trunk = f"127.0.0.1:{peer.port}"
+    server = start_server(home, "--driver", "sip", "--allow-private", "--proxy", trunk)
+    try:
+        key = server.key("enablex", "write")
+        auth = httpx.BasicAuth("APP_ID", key)
+        with httpx.Client(base_url=server.url, auth=auth, trust_env=False, timeout=30) as c:
+            r = c.post(
+                "/voice/v1/broadcast",
+                json={
+                    "name": "hold",
+                    "from": "12012774877",
+                    "recipients": [
+                        {"to": "12125550101", "play": {"type": "tts", "text": "Please hold."}}
+                    ],
+                    "event_url": receiver.url,
+                    "hold_s": 20,
+                },
+            )
+            assert r.status_code == 200, r.text
+            broadcast_id = r.json()["broadcast_id"]
+            voice_id = r.json()["to"]["call_initiated"][0]["voice_id"]
+            wait_call(c, voice_id, lambda call: call["status"] == "in-progress")
+            play = c.put(
+                f"/voice/v1/call/{voice_id}/play",
+                json={"play": {"type": "tts", "text": "One more thing.", "prompt_ref": "p2"}},
+            )
+            assert play.status_code == 200, play.text
+            assert (play.json()["playstate"], play.json()["broadcast_id"]) == (
+                "initiated",
+                broadcast_id,
+            )
+            started = time.monotonic()
+            hang = c.delete(f"/voice/v1/call/{voice_id}")
+            assert hang.status_code == 200 and hang.json()["state"] == "success", hang.text
+            call = wait_call(c, voice_id, lambda call: call["final"])
+            assert time.monotonic() - started < 10  # not the 20 s hold
+            again = c.delete(f"/voice/v1/call/{voice_id}")
+        assert call["status"] == "completed", call
+        assert call["result"]["sip"]["ended_by"] == "local"
+        assert again.status_code == 409
+        receiver.wait_for(
+            lambda bodies: any(b["event"] == "broadcastcall_complete" for b in bodies)
+        )
+        events = [b["event"] for b in receiver.bodies()]
+        assert events == ["connected", "disconnected", "broadcastcall_complete"]
+        disconnected = receiver.bodies()[1]
+        assert disconnected["disconnect_cause_code"] == 16 and disconnected["to"] == "12125550101"
+    finally:
+        stop_server(server)
