@@ -2,8 +2,9 @@
 
 Per call leg: ``connected`` (answered; ``call_answered_by`` HUMAN/MACHINE when AMD ran) and
 ``disconnected`` (duration, Q.850 cause and its reason); once every leg of a broadcast has ended,
-one ``broadcastcall_complete`` with the summary of each leg. Each body also carries ``event`` and
-``event_id`` (the outbox's delivery and de-duplication keys). The ``ringing`` and ``playstate``
+one ``broadcastcall_complete`` with the summary of each leg. The bodies are built by the campaign
+runner's own builders (:mod:`dialplan.broadcast.webhooks`, checked against the published event
+schema), so a service broadcast and a campaign send the same events. The ``ringing`` and ``playstate``
 events are not sent (the call runners report no ringing and no prompt ends).
 """
 
@@ -13,52 +14,36 @@ import json
 import sqlite3
 from typing import Any
 
+from ..broadcast import webhooks as wh
+from ..broadcast.telephony.simulated import Q850, REASONS
 from .outbox import new_event_id
 from .runner import digits
-from .storage import iso, now
+from .storage import now
 
-#: a call's final status → (Q.850 cause, its reason) when the driver gave none
-_CAUSES: dict[str, tuple[int, str]] = {
-    "completed": (16, "Normal Clearing"),
-    "busy": (17, "User Busy"),
-    "no-answer": (19, "No Answer from User"),
-    "canceled": (16, "Normal Clearing"),
-    "failed": (41, "Temporary Failure"),
-}
-_REASONS = {16: "Normal Clearing", 17: "User Busy", 18: "No User Responding"}
-_REASONS |= {19: "No Answer from User", 21: "Call Rejected", 41: "Temporary Failure"}
+#: a call's final status → its result code (for the Q.850 cause) when the driver gave none
+_RESULTS = {"completed": "LA", "busy": "BUSY", "no-answer": "NO_ANS", "canceled": "LA"}
 _ANSWERED_BY = {"human": "HUMAN", "machine": "MACHINE"}
 
 
-def _common(row: sqlite3.Row, request: dict[str, Any]) -> dict[str, Any]:
-    batch = request.get("batch") or {}
-    return {
-        "broadcast_id": batch.get("broadcast_id"),
-        "voice_id": row["id"],
-        "from": batch.get("from", digits(request["caller_id"]) if request["caller_id"] else ""),
-        "to": digits(request["to"]),
-    }
+def _result(row: sqlite3.Row) -> dict[str, Any]:
+    return dict(json.loads(row["result"])) if row["result"] else {}
 
 
 def _cause(row: sqlite3.Row) -> tuple[int, str]:
-    result = json.loads(row["result"]) if row["result"] else {}
-    sip = result.get("sip") or {}
+    sip = _result(row).get("sip") or {}
     if isinstance(sip.get("cause"), int):
         cause = int(sip["cause"])
-        return cause, _REASONS.get(cause, str(sip.get("reason") or cause))
-    return _CAUSES.get(row["status"], _CAUSES["failed"])
+        return cause, REASONS.get(cause, str(sip.get("reason") or cause))
+    return Q850.get(_RESULTS.get(row["status"], ""), (41, REASONS[41]))
 
 
 def _duration(row: sqlite3.Row) -> float:
-    result = json.loads(row["result"]) if row["result"] else {}
-    return round(float(result.get("duration_s") or 0.0), 3)
+    return round(float(_result(row).get("duration_s") or 0.0), 3)
 
 
-def _answered_by(row: sqlite3.Row, request: dict[str, Any]) -> dict[str, str]:
+def _answered_by(row: sqlite3.Row, request: dict[str, Any]) -> str | None:
     verdict = _ANSWERED_BY.get(row["answered_by"] or "")
-    if request.get("detect_answering_machine") and verdict:
-        return {"call_answered_by": verdict}
-    return {}
+    return verdict if request.get("detect_answering_machine") else None
 
 
 def bodies(
@@ -66,40 +51,37 @@ def bodies(
 ) -> list[dict[str, Any]]:
     """The EnableX events for one of the call's events (``call.answered``, ``call.ended``, …)."""
     batch = request.get("batch") or {}
-    custom = batch.get("custom_data", {})
-    stamp = iso(now())
+    leg = {
+        "broadcast_id": batch.get("broadcast_id") or row["id"],
+        "voice_id": row["id"],
+        "to": digits(request["to"]),
+        "from_": batch.get("from") or None,
+        "custom_data": batch.get("custom_data", {}),
+        "timestamp": now(),
+    }
     if event == "call.answered":
-        return [
-            {
-                "event": "connected",
-                "event_id": new_event_id(),
-                **_common(row, request),
-                "state": "connected",
-                **_answered_by(row, request),
-                "custom_data": custom,
-                "timestamp": stamp,
-            }
-        ]
+        body = wh.connected(
+            event_id=new_event_id(), call_answered_by=_answered_by(row, request), **leg
+        )
+        return [json.loads(body)]
     if event != "call.ended":
         return []  # a failure before the answer is told by its "disconnected"
     cause, reason = _cause(row)
     out = [
-        {
-            "event": "disconnected",
-            "event_id": new_event_id(),
-            **_common(row, request),
-            "state": "disconnected",
-            "call_duration": _duration(row),
-            "disconnect_reason": reason,
-            "disconnect_cause_code": cause,
-            **_answered_by(row, request),
-            "custom_data": custom,
-            "timestamp": stamp,
-        }
+        json.loads(
+            wh.disconnected(
+                event_id=new_event_id(),
+                call_duration=_duration(row),
+                disconnect_reason=reason,
+                disconnect_cause_code=cause,
+                call_answered_by=_answered_by(row, request),
+                **leg,
+            )
+        )
     ]
     complete = _completion(conn, row["account"], batch)
     if complete is not None:
-        out.append({**complete, "custom_data": custom, "timestamp": stamp})
+        out.append(complete)
     return out
 
 
@@ -112,8 +94,8 @@ def _completion(
     if not broadcast_id:
         return None
     rows = conn.execute(
-        "SELECT * FROM calls WHERE account = ? AND json_extract(request, '$.batch.broadcast_id') = ?"
-        " ORDER BY created_at, id",
+        "SELECT * FROM calls WHERE account = ?"
+        " AND json_extract(request, '$.batch.broadcast_id') = ? ORDER BY created_at, id",
         (account, broadcast_id),
     ).fetchall()
     if any(r["ended_at"] is None for r in rows):
@@ -123,23 +105,24 @@ def _completion(
         request = json.loads(r["request"])
         cause, reason = _cause(r)
         info.append(
-            {
-                "voice_id": r["id"],
-                "to": digits(request["to"]),
-                "callDuration": _duration(r),
-                "callState": "Call Answered" if r["answered_at"] else "Call Not Answered",
-                **_answered_by(r, request),
-                "disconnectReason": reason,
-                "disconnectReasonCode": cause,
-            }
+            wh.CallInfo(
+                voice_id=r["id"],
+                to=digits(request["to"]),
+                call_duration=_duration(r),
+                call_state="Call Answered" if r["answered_at"] else "Call Not Answered",
+                disconnect_reason=reason,
+                disconnect_reason_code=cause,
+                call_answered_by=_answered_by(r, request),
+            )
         )
-    return {
-        "event": "broadcastcall_complete",
-        "event_id": new_event_id(),
-        "broadcast_id": broadcast_id,
-        "state": "broadcastcall_complete",
-        "blacklistednumber": batch.get(
-            "blocked", {"call_blacklisted": [], "country_not_allowed": []}
-        ),
-        "broadcast_call_info": info,
-    }
+    blocked = batch.get("blocked", {})
+    body = wh.broadcastcall_complete(
+        event_id=new_event_id(),
+        broadcast_id=broadcast_id,
+        timestamp=now(),
+        broadcast_call_info=info,
+        custom_data=batch.get("custom_data", {}),
+        call_blacklisted=blocked.get("call_blacklisted", ()),
+        country_not_allowed=blocked.get("country_not_allowed", ()),
+    )
+    return dict(json.loads(body))

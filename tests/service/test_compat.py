@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import json
 import time
 from typing import Any
 
 import httpx
+import jsonschema
 
-from .conftest import EXAMPLES, Receiver, Server
+from .conftest import EXAMPLES, ROOT, Receiver, Server
 
 GREETING = '<dialplan name="Root"><play type="tts">Hello ${userID}</play><hangup/></dialplan>'
 REMINDER = (EXAMPLES / "appointment-reminder.yaml").read_text(encoding="utf-8")
@@ -226,6 +228,9 @@ def test_enablex_broadcast_sorts_recipients_and_sends_its_events(
     receiver.wait_for(lambda bodies: any(b["event"] == "broadcastcall_complete" for b in bodies))
     events = {str(b["event"]): b for b in receiver.bodies()}
     assert list(events) == ["connected", "disconnected", "broadcastcall_complete"]
+    schema = json.loads((ROOT / "dialplan/data/schemas/webhook-event.schema.json").read_text())
+    for body in events.values():
+        jsonschema.validate(body, schema)  # the campaign runner's published event schema
     connected, disconnected = events["connected"], events["disconnected"]
     assert connected["broadcast_id"] == reply["broadcast_id"]
     assert (connected["voice_id"], connected["to"], connected["from"]) == (
