@@ -116,9 +116,9 @@ def run(quick: bool = False, rate: float | None = None, count: int | None = None
         _, key = create_key(Database(db), "bench", ["write"])
         api_port, bare_port = free_tcp_port(), free_tcp_port()
         common = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
+        serve = ["serve", "--db", str(db), "--port", str(api_port), "--no-access-log"]
         api = subprocess.Popen(
-            [sys.executable, "-m", "dialplan", "serve", "--db", str(db), "--port", str(api_port)]
-            + ["--no-access-log", "--rate-limit", "1000000"],
+            [sys.executable, "-m", "dialplan", *serve, "--rate-limit", "1000000"],
             cwd=tmp,
             **common,  # type: ignore[call-overload]
         )
