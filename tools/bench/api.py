@@ -105,8 +105,8 @@ def percentile(values: Sequence[float], p: float) -> float | None:
 
 
 def run(quick: bool = False, rate: float | None = None, count: int | None = None) -> Report:
-    rate = rate or (50.0 if quick else 100.0)
-    count = count or (100 if quick else 2000)
+    rate = rate or (60.0 if quick else 100.0)
+    count = count or (60 if quick else 2000)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         db = Path(tmp) / "service.sqlite"
