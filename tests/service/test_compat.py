@@ -307,3 +307,18 @@ def test_dnc_list_belongs_to_its_account(server: Server) -> None:
     with server.client(one) as c:
         assert c.delete("/v1/dnc/+12125550111").status_code == 204
         assert c.get("/v1/dnc").json()["items"] == []
+
+
+def test_enablex_broadcast_with_one_idempotency_key_starts_once(server: Server) -> None:
+    key = server.key("enablex-idem", "write")
+    body = enablex_body(None)
+    with headed(server, {**basic(key), "Idempotency-Key": "bcast-1"}) as c:
+        first = c.post("/voice/v1/broadcast", json=body)
+        again = c.post("/voice/v1/broadcast", json=body)
+        other = c.post("/voice/v1/broadcast", json={**body, "name": "OTHER"})
+    assert first.status_code == again.status_code == 200, first.text
+    assert again.headers["idempotent-replayed"] == "true"
+    assert first.json()["broadcast_id"] == again.json()["broadcast_id"]
+    assert other.status_code == 422  # the same key with another body
+    with server.client(key) as c:
+        assert len(c.get("/v1/calls").json()["items"]) == 3  # one broadcast's three legs

@@ -176,3 +176,18 @@ def test_enablex_controls_play_and_hang_up_a_live_sip_call(
         assert disconnected["disconnect_cause_code"] == 16 and disconnected["to"] == "12125550101"
     finally:
         stop_server(server)
+
+
+def test_serve_with_an_unreadable_sip_config_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.clirun import run
+
+    bad = tmp_path / "sip.toml"
+    bad.write_text("[sip]\nproxy = 5060\n")
+    code, _, err = run(
+        capsys, "serve", "--db", str(tmp_path / "s.db"), "--port", "0", "--driver", "sip",
+        "--sip-config", str(bad),
+    )  # fmt: skip
+    assert code == 2
+    assert err.strip().splitlines()[-1] == "dialplan: error: [sip] proxy: must be a string"
