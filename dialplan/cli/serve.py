@@ -34,20 +34,28 @@ def _listen(host: str, port: int) -> socket.socket:
 def _sip_runner(
     sip_config: Path | None, proxy: str | None, allow_private: bool, max_calls: int
 ) -> Any:
-    """The SIP call runner of ``--driver sip`` (a bad configuration is a usage error)."""
-    from ..drivers.sip import config as sipconfig
-    from ..drivers.sip.ua import SipConfig
+    """The SIP call runner of ``--driver sip``: the ``[sip]`` table of ``--sip-config`` (if
+    any), ``--proxy`` over its ``proxy`` (a bad configuration is a usage error)."""
+    import tomllib
+
     from ..service.siprunner import SipCallRunner
 
+    table: dict[str, Any] = {}
+    base = Path.cwd()
     if sip_config is not None:
-        cfg, options = sipconfig.load_file(sip_config)
-    else:
-        cfg, options = SipConfig(), sipconfig.DriverOptions()
-    cfg = sipconfig.with_overrides(cfg, proxy=proxy)
-    options.allow_private = allow_private
-    if options.prompt_cache is not None:
-        options.prompt_cache.allow_private = allow_private
-    return SipCallRunner(cfg, options, max_calls=max_calls)
+        try:
+            data = tomllib.loads(sip_config.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise UsageError(f"{sip_config}: cannot read: {exc.strerror or exc}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{sip_config}: not valid TOML: {exc}") from None
+        found = data.get("sip", {})
+        if not isinstance(found, dict):
+            raise UsageError(f"{sip_config}: [sip] must be a table")
+        table, base = dict(found), sip_config.parent
+    if proxy is not None:
+        table["proxy"] = proxy
+    return SipCallRunner.from_table(table, base, allow_private, max_calls)
 
 
 def _is_loopback(host: str) -> bool:

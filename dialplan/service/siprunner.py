@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
+from ..drivers.sip.config import from_mapping
 from ..drivers.sip.driver import CallOutcome, DriverOptions, SipDriver
 from ..drivers.sip.tts import PromptError
 from ..drivers.sip.ua import SipConfig
@@ -63,6 +66,22 @@ class SipCallRunner:
         except OSError as exc:
             self._stop_loop()
             raise UsageError(f"--driver sip: cannot open the SIP socket: {exc}") from None
+
+    @classmethod
+    def from_table(
+        cls,
+        table: Mapping[str, Any],
+        base: Path,
+        allow_private: bool = False,
+        max_calls: int = 100,
+    ) -> SipCallRunner:
+        """A runner configured by a ``[sip]`` table (a campaign's keys; paths relative to
+        ``base``); a bad table or an unusable socket is a :class:`UsageError`."""
+        config, options = from_mapping(table, base)
+        options.allow_private = allow_private
+        if options.prompt_cache is not None:
+            options.prompt_cache.allow_private = allow_private
+        return cls(config, options, max_calls=max_calls)
 
     # -- CallRunner ---------------------------------------------------------------------------
 
