@@ -197,6 +197,7 @@ def prepare(request: Request, who: Principal, spec: CallSpec) -> tuple[str, Call
             inputs=inputs,
             ring_s=spec.simulation.ring_s,
         ),
+        prompts=spec.style == "enablex",
     )
     return call_id, order
 

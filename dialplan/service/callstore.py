@@ -146,6 +146,11 @@ class CallBook(CallEvents):
             self._event(conn, call_id, "call.failed", reason=reason)
         self._kick()
 
+    def prompt(self, call_id: str, state: str, prompt_ref: str | None) -> None:
+        with self.db.write() as conn:
+            self._event(conn, call_id, "call.prompt", state=state, prompt_ref=prompt_ref)
+        self._kick()
+
     def ended(self, call_id: str, result: dict[str, Any] | None) -> None:
         with self.db.write() as conn:
             if result is not None:
@@ -175,9 +180,11 @@ class CallBook(CallEvents):
         if request.get("mode") != "webhook" or not request.get("webhook_url"):
             return
         if request.get("style") == "enablex":
-            for body in enablex_events.bodies(conn, event, row, request):
+            for body in enablex_events.bodies(conn, event, row, request, fields):
                 add_event(conn, call_id, request["webhook_url"], request["webhook_secret"], body)
             return
+        if event == "call.prompt":
+            return  # not an event of this API
         body = {
             "event": event,
             "event_id": new_event_id(),

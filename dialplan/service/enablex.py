@@ -198,12 +198,12 @@ def play_xml(play: Play, hold_s: int) -> str:
 def control_of(play: Play) -> Control:
     if play.type in ("tts", "ssml"):
         text = play.text if play.type == "tts" else _ssml_text(str(play.ssml))
-        return PlayAudio("tts", str(text), _voice(play))
+        return PlayAudio("tts", str(text), _voice(play), play.prompt_ref)
     if play.url is None:
         raise ProblemError(
             422, "invalid-request", "play.prompt_name: stored prompts play only inside a broadcast"
         )
-    return PlayAudio("url", play.url)
+    return PlayAudio("url", play.url, prompt_ref=play.prompt_ref)
 
 
 def _echo(to: str, play: Play) -> dict[str, Any]:
@@ -265,7 +265,7 @@ async def broadcast(request: Request, who: WriteKey, body: BroadcastCreate) -> R
                 webhook_url=body.event_url,
                 webhook_secret=secret if body.event_url else None,
                 style="enablex",
-                batch=batch,
+                batch={**batch, "prompt_ref": recipient.play.prompt_ref},
             )
             voice_id = calls.start(request, who, spec)
             buckets["call_initiated"].append(

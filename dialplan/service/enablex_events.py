@@ -4,8 +4,10 @@ Per call leg: ``connected`` (answered; ``call_answered_by`` HUMAN/MACHINE when A
 ``disconnected`` (duration, Q.850 cause and its reason); once every leg of a broadcast has ended,
 one ``broadcastcall_complete`` with the summary of each leg. The bodies are built by the campaign
 runner's own builders (:mod:`dialplan.broadcast.webhooks`, checked against the published event
-schema), so a service broadcast and a campaign send the same events. The ``ringing`` and ``playstate``
-events are not sent (the call runners report no ringing and no prompt ends).
+schema), so a service broadcast and a campaign send the same events. ``playstate`` (``initiated``,
+``playfinished``) follows each prompt: as it goes out on a SIP call (the flow's own and those of
+the per-call ``play`` control), in order after ``connected`` on a simulated one. ``ringing`` is
+not sent (the call runners do not report it).
 """
 
 from __future__ import annotations
@@ -47,9 +49,14 @@ def _answered_by(row: sqlite3.Row, request: dict[str, Any]) -> str | None:
 
 
 def bodies(
-    conn: sqlite3.Connection, event: str, row: sqlite3.Row, request: dict[str, Any]
+    conn: sqlite3.Connection,
+    event: str,
+    row: sqlite3.Row,
+    request: dict[str, Any],
+    fields: dict[str, Any],
 ) -> list[dict[str, Any]]:
-    """The EnableX events for one of the call's events (``call.answered``, ``call.ended``, …)."""
+    """The EnableX events for one of the call's events (``call.answered``, ``call.prompt``,
+    ``call.ended``, …; ``fields`` are the event's own)."""
     batch = request.get("batch") or {}
     leg = {
         "broadcast_id": batch.get("broadcast_id") or row["id"],
@@ -62,6 +69,12 @@ def bodies(
     if event == "call.answered":
         body = wh.connected(
             event_id=new_event_id(), call_answered_by=_answered_by(row, request), **leg
+        )
+        return [json.loads(body)]
+    if event == "call.prompt":
+        ref = fields.get("prompt_ref") or batch.get("prompt_ref") or "prompt"
+        body = wh.playstate(
+            event_id=new_event_id(), playstate=fields["state"], prompt_ref=ref, **leg
         )
         return [json.loads(body)]
     if event != "call.ended":

@@ -44,6 +44,8 @@ class CallOrder:
     variables: dict[str, str] = field(default_factory=dict)
     detect_answering_machine: bool = False
     script: SimScript = SimScript()
+    #: report each prompt's start and end (:meth:`CallEvents.prompt`; EnableX's ``playstate``)
+    prompts: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,8 @@ class PlayAudio:
     kind: Literal["tts", "url"]
     value: str
     voice: str | None = None
+    #: names the prompt in its events
+    prompt_ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,11 @@ class CallEvents(Protocol):
     def answered(self, call_id: str, answered_by: str | None) -> None: ...
 
     def failed(self, call_id: str, reason: str) -> None: ...
+
+    def prompt(self, call_id: str, state: str, prompt_ref: str | None) -> None:
+        """A prompt started (``initiated``) or went out whole (``playfinished``); ``prompt_ref``
+        names a prompt played by a control (None: the flow's own)."""
+        ...
 
     def ended(self, call_id: str, result: dict[str, Any] | None) -> None: ...
 
@@ -152,4 +161,9 @@ class SimulatedCallRunner:
         except Exception as exc:  # a bug must still end the call (and is logged)
             log.exception("simulated call %s crashed", order.call_id)
             result = {"outcome": "error", "error": f"internal error: {type(exc).__name__}"}
+        if order.prompts:
+            for effect in result.get("effects", []):
+                if effect.get("type") == "Play":
+                    events.prompt(order.call_id, "initiated", None)
+                    events.prompt(order.call_id, "playfinished", None)
         events.ended(order.call_id, result)

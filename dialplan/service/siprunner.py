@@ -53,6 +53,8 @@ class SipCallRunner:
         self._events: dict[str, CallEvents] = {}
         self._reporter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sip-report")
         options.on_answer = self._answered
+        options.on_prompt = self._prompted
+        self._prompting: set[str] = set()  # the calls whose prompts are reported
         self.driver = SipDriver(config, options)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
@@ -87,6 +89,8 @@ class SipCallRunner:
 
     def place(self, order: CallOrder, events: CallEvents) -> None:
         self._events[order.call_id] = events
+        if order.prompts:
+            self._prompting.add(order.call_id)
         self._loop.call_soon_threadsafe(self._start, order, events)
 
     def control(self, call_id: str, command: Control) -> None:
@@ -132,6 +136,11 @@ class SipCallRunner:
         if events is not None:
             self._report(events.answered, call_id, _VERDICTS.get(verdict or ""))
 
+    def _prompted(self, call_id: str, state: str, prompt_ref: str | None = None) -> None:
+        events = self._events.get(call_id)
+        if events is not None and call_id in self._prompting:
+            self._report(events.prompt, call_id, state, prompt_ref)
+
     async def _call(self, order: CallOrder, events: CallEvents) -> None:
         caller = digits(order.caller_id) if order.caller_id else ""
         context = CallContext(
@@ -167,6 +176,7 @@ class SipCallRunner:
             return
         finally:
             self._events.pop(order.call_id, None)
+            self._prompting.discard(order.call_id)
         if outcome.call is None:
             reason = _FAILURES.get(outcome.result) or outcome.reason or outcome.result
             self._report(events.failed, order.call_id, reason)
@@ -191,5 +201,7 @@ class SipCallRunner:
                 audio = await prompts.audio(command.value)
         except PromptError as exc:
             raise ValueError(f"cannot play it: {exc}") from None
-        if not run.play_now(audio):
+        ref = command.prompt_ref or "prompt"
+        if not run.play_now(audio, lambda: self._prompted(call_id, "playfinished", ref)):
             raise NotControllable("the call has ended")
+        self._prompted(call_id, "initiated", ref)

@@ -226,10 +226,18 @@ def test_enablex_broadcast_sorts_recipients_and_sends_its_events(
     assert buckets["call_initiated"][0]["play"]["prompt_ref"] == "prompt_f1"
     voice_id = buckets["call_initiated"][0]["voice_id"]
     receiver.wait_for(lambda bodies: any(b["event"] == "broadcastcall_complete" for b in bodies))
-    events = {str(b["event"]): b for b in receiver.bodies()}
-    assert list(events) == ["connected", "disconnected", "broadcastcall_complete"]
+    bodies = receiver.bodies()
+    assert [(b["event"], b.get("playstate")) for b in bodies] == [
+        ("connected", None),
+        ("playstate", "initiated"),
+        ("playstate", "playfinished"),
+        ("disconnected", None),
+        ("broadcastcall_complete", None),
+    ]
+    assert {b.get("prompt_ref") for b in bodies if b["event"] == "playstate"} == {"prompt_f1"}
+    events = {str(b["event"]): b for b in bodies}
     schema = json.loads((ROOT / "dialplan/data/schemas/webhook-event.schema.json").read_text())
-    for body in events.values():
+    for body in bodies:
         jsonschema.validate(body, schema)  # the campaign runner's published event schema
     connected, disconnected = events["connected"], events["disconnected"]
     assert connected["broadcast_id"] == reply["broadcast_id"]

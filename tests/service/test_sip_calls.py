@@ -170,9 +170,14 @@ def test_enablex_controls_play_and_hang_up_a_live_sip_call(
         receiver.wait_for(
             lambda bodies: any(b["event"] == "broadcastcall_complete" for b in bodies)
         )
-        events = [b["event"] for b in receiver.bodies()]
-        assert events == ["connected", "disconnected", "broadcastcall_complete"]
-        disconnected = receiver.bodies()[1]
+        bodies = receiver.bodies()
+        events = [b["event"] for b in bodies]
+        assert events[0] == "connected"
+        assert events[-2:] == ["disconnected", "broadcastcall_complete"]
+        plays = [(b["playstate"], b["prompt_ref"]) for b in bodies if b["event"] == "playstate"]
+        assert plays[0] == ("initiated", "prompt")  # the flow's own "Please hold."
+        assert ("initiated", "p2") in plays  # the control's
+        disconnected = bodies[-2]
         assert disconnected["disconnect_cause_code"] == 16 and disconnected["to"] == "12125550101"
     finally:
         stop_server(server)

@@ -103,6 +103,9 @@ class DriverOptions:
     #: called with (the context's call id, AMD verdict or None) once a call is answered and
     #: detection (if any) has decided, before the dialplan starts
     on_answer: Callable[[str, str | None], None] | None = None
+    #: called with (the context's call id, ``initiated`` | ``playfinished``) when a prompt of
+    #: the dialplan starts going out on the line and when all of it has gone out
+    on_prompt: Callable[[str, str], None] | None = None
 
 
 class SipDriver:
@@ -483,14 +486,21 @@ class CallRun:
             return  # stopped while it was being prepared
         play_id = effect.play_id
 
+        on_prompt = self.driver.options.on_prompt
+        call_id = self.session.ctx.call_id
+
         def finished() -> None:
             if self.current_play == play_id:
                 self.current_play = None
                 self.post(ev.PlaybackDone(play_id))
+                if on_prompt is not None and audio:
+                    on_prompt(call_id, "playfinished")
 
         if not audio or self.call.state != "confirmed":
             finished()
             return
+        if on_prompt is not None:
+            on_prompt(call_id, "initiated")
         rtp.play(audio, finished)
 
     def _stop_playback(self, effect: fx.StopPlayback) -> None:
