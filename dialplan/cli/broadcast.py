@@ -12,6 +12,7 @@ import click
 
 from ..broadcast.store.sqlitefile import on_database
 from ..errors import UsageError
+from .options import clock_option, driver_option
 
 DEFAULT_DB = "broadcast.sqlite"
 
@@ -67,21 +68,12 @@ def _existing_db(db: str) -> str:
 @broadcast.command()
 @click.argument("campaign", type=click.Path(dir_okay=False))
 @_db_option
-@click.option(
-    "--driver",
-    type=click.Choice(["sim", "sip", "smpp"]),
-    default="sim",
-    show_default=True,
-    help="sim: simulated calls or texts; sip: real SIP calls to the campaign's [sip] trunk;"
+@driver_option(
+    "sim: simulated calls or texts; sip: real SIP calls to the campaign's [sip] trunk;"
     " smpp: real texts through the text campaign's [smpp] SMSC (both on the real clock).",
+    also=("smpp",),
 )
-@click.option(
-    "--clock",
-    type=click.Choice(["virtual", "real"]),
-    default="virtual",
-    show_default=True,
-    help="virtual: the simulated calls take no real time; real: wait like real calls.",
-)
+@clock_option("virtual: the simulated calls take no real time; real: wait like real calls.")
 @_format_option
 @click.option(
     "--progress/--no-progress",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import tomllib
+from pathlib import Path
 from typing import Any
 
 import click
 
 from ..errors import UsageError
+from .options import clock_option, driver_option
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -30,39 +31,40 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _sip_table(sip_config: Path | None, proxy: str | None) -> tuple[dict[str, Any], Path]:
+    """The ``[sip]`` table of ``--driver sip``: ``--sip-config``'s (if any) with ``--proxy`` over
+    its ``proxy``, checked now (a bad one is a usage error), and the folder its paths are in."""
+    import tomllib
+
+    from ..drivers.sip.config import from_mapping
+
+    table: dict[str, Any] = {}
+    base = Path.cwd()
+    if sip_config is not None:
+        try:
+            data = tomllib.loads(sip_config.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise UsageError(f"{sip_config}: cannot read: {exc.strerror or exc}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{sip_config}: not valid TOML: {exc}") from None
+        found = data.get("sip", {})
+        if not isinstance(found, dict):
+            raise UsageError(f"{sip_config}: [sip] must be a table")
+        table, base = dict(found), sip_config.parent
+    if proxy is not None:
+        table["proxy"] = proxy
+    try:
+        from_mapping(table, base)
+    except UsageError as exc:
+        raise UsageError(f"{sip_config}: {exc}" if sip_config is not None else str(exc)) from None
+    return table, base
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return host == "localhost"
-
-
-def _sip_table(driver: str, path: str | None) -> dict[str, Any]:
-    """The ``[sip]`` table of ``--sip-config`` (checked now: a bad one is a usage error)."""
-    if path is None:
-        if driver == "sip":
-            raise UsageError(
-                "--driver sip needs --sip-config FILE (a TOML file with a [sip] table)"
-            )
-        return {}
-    from pathlib import Path
-
-    from ..drivers.sip.config import from_mapping
-
-    try:
-        data = tomllib.loads(Path(path).read_text("utf-8"))
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: not valid TOML: {exc}") from None
-    table = data.get("sip")
-    if not isinstance(table, dict) or not table.get("proxy"):
-        raise UsageError(f'{path}: sip: a [sip] table with proxy = "HOST:PORT" is required')
-    try:
-        from_mapping(table, Path(path).parent)
-    except UsageError as exc:
-        raise UsageError(f"{path}: {exc}") from None
-    return table
 
 
 @click.command()
@@ -80,12 +82,18 @@ def _sip_table(driver: str, path: str | None) -> dict[str, Any]:
               help="Largest request body in bytes (413 above).")  # fmt: skip
 @click.option("--rate-limit", default=50.0, show_default=True, type=click.FloatRange(0.01, 1e6),
               help="Requests per second per API key (bursts of twice that), unless the key has its own.")  # fmt: skip
-@click.option("--driver", type=click.Choice(["sim", "sip"]), default="sim", show_default=True,
-              help="Call broadcasts: sim (simulated calls) or sip (real calls to --sip-config's trunk; real clock).")  # fmt: skip
-@click.option("--clock", type=click.Choice(["virtual", "real"]), default="virtual", show_default=True,
-              help="Call broadcasts: virtual (simulated calls take no time) or real, as in `broadcast run`.")  # fmt: skip
-@click.option("--sip-config", type=click.Path(dir_okay=False),
-              help="TOML file with the [sip] table (trunk) call broadcasts dial through with --driver sip.")  # fmt: skip
+@driver_option(
+    "sim: simulated calls; sip: real SIP calls (single calls and broadcasts) on the trunk of"
+    " --sip-config/--proxy (broadcasts then run on the real clock)."
+)
+@clock_option(
+    "Call broadcasts: virtual (simulated calls take no time) or real, as in `broadcast run`."
+)
+@click.option("--sip-config", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML file with a [sip] table (the keys of a campaign's [sip]; a campaign file works).")  # fmt: skip
+@click.option("--proxy", help="SIP trunk HOST:PORT (overrides [sip] proxy); numbers become sip:NUMBER@proxy.")  # fmt: skip
+@click.option("--max-calls", default=100, show_default=True, type=click.IntRange(1, 10_000),
+              help="--driver sip: calls up at the same time (more wait their turn).")  # fmt: skip
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
 def serve(
     db: str,
@@ -97,7 +105,9 @@ def serve(
     rate_limit: float,
     driver: str,
     clock: str,
-    sip_config: str | None,
+    sip_config: Path | None,
+    proxy: str | None,
+    max_calls: int,
     access_log: bool,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, interactive docs at /docs).
@@ -109,20 +119,31 @@ def serve(
 
     from ..service import Settings, create_app
 
-    sip = _sip_table(driver, sip_config)
-    app = create_app(
-        Settings(
-            db_path=db,
-            allow_private=allow_private,
-            sync_limit_s=sync_limit,
-            max_body_bytes=max_body,
-            rate_per_s=rate_limit,
-            broadcast_clock="real" if driver == "sip" or clock == "real" else "virtual",
-            broadcast_driver="sip" if driver == "sip" else "sim",
-            sip=sip,
-        )
+    if driver != "sip" and (sip_config is not None or proxy is not None):
+        raise UsageError("--sip-config and --proxy need --driver sip")
+    sip, base = _sip_table(sip_config, proxy) if driver == "sip" else ({}, Path.cwd())
+    settings = Settings(
+        db_path=db,
+        allow_private=allow_private,
+        sync_limit_s=sync_limit,
+        max_body_bytes=max_body,
+        rate_per_s=rate_limit,
+        broadcast_clock="real" if driver == "sip" or clock == "real" else "virtual",
+        broadcast_driver="sip" if driver == "sip" else "sim",
+        sip=sip,
     )
     sock = _listen(host, port)
+    runner = None
+    if driver == "sip":
+        from ..service.siprunner import SipCallRunner
+
+        runner = SipCallRunner.from_table(sip, base, allow_private, max_calls)
+    try:
+        app = create_app(settings, runner)
+    except BaseException:
+        if runner is not None:
+            runner.close()
+        raise
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     if not _is_loopback(bound_host):
@@ -134,9 +155,6 @@ def serve(
         app, log_level="info" if access_log else "warning", access_log=access_log, lifespan="on"
     )
     server = uvicorn.Server(config)
-    # long-lived responses (the dashboard's event streams) end when the server is asked to stop,
-    # else uvicorn's graceful shutdown would wait for them
-    app.state.exiting = lambda: server.should_exit
     try:
         server.run(sockets=[sock])
     finally:

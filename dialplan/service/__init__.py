@@ -2,8 +2,10 @@
 
 Modules: ``app`` (factory), ``auth``/``keys`` (API keys, scopes, rate limits), ``idempotency``,
 ``problems`` (RFC 9457 errors), ``limits`` (request size), ``flowstore``/``flows`` (stored dialplans),
-``runner`` (the call port and its simulated implementation), ``callstore``/``calls`` (single calls),
-``outbox`` (signed webhooks), ``storage`` (SQLite).
+``runner`` (the call port and its simulated implementation), ``siprunner`` (real SIP calls),
+``callstore``/``calls`` (single calls), ``kaleyra``, ``callr_api``, ``enablex``/``enablex_events``
+(the compatibility endpoints), ``dnc`` (do-not-call list), ``outbox`` (signed webhooks),
+``storage`` (SQLite).
 """
 
 from __future__ import annotations

@@ -12,7 +12,19 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from .. import __version__
-from . import accountkeys, callfire, calls, dashboard, flows, problems, sounds_api
+from . import (
+    accountkeys,
+    callfire,
+    callr_api,
+    calls,
+    dashboard,
+    dnc,
+    enablex,
+    flows,
+    kaleyra,
+    problems,
+    sounds_api,
+)
 from .auth import RateLimiter
 from .broadcasts import Broadcasts, BroadcastSettings
 from .callstore import CallBook
@@ -100,6 +112,10 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
     app.include_router(accountkeys.router)
     app.include_router(sounds_api.router)
     app.include_router(callfire.router)
+    app.include_router(kaleyra.router)
+    app.include_router(callr_api.router)
+    app.include_router(enablex.router)
+    app.include_router(dnc.router)
     dashboard.install(app)
 
     @app.get("/v1/health", response_model=Health, tags=["service"], summary="Liveness")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -101,61 +102,111 @@ class Deliveries(BaseModel):
     items: list[Delivery]
 
 
-def _book(request: Request) -> CallBook:
+def book_of(request: Request) -> CallBook:
     book: CallBook = request.app.state.calls
     return book
 
 
-def _prepare(request: Request, who: Principal, body: CallCreate) -> tuple[str, CallOrder]:
+@dataclass(frozen=True, slots=True)
+class CallSpec:
+    """One call to start, from ``POST /v1/calls`` or a compatibility endpoint (checked there).
+
+    ``style`` shapes the webhook events (``outbound``: this API's; ``enablex``: EnableX's);
+    ``batch`` ties the call to the request that started several (stored with the call)."""
+
+    flow_id: str
+    to: str
+    caller_id: str
+    flow_version: int | None = None
+    variables: dict[str, str] = field(default_factory=dict)
+    detect_answering_machine: bool = False
+    mode: str = "poll"
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    simulation: Simulation = field(default_factory=Simulation)
+    style: str = "outbound"
+    batch: dict[str, Any] | None = None
+
+
+def spec_of(body: CallCreate) -> CallSpec:
+    return CallSpec(
+        flow_id=body.flow_id,
+        flow_version=body.flow_version,
+        to=body.to,
+        caller_id=body.caller_id,
+        variables=dict(body.variables),
+        detect_answering_machine=body.detect_answering_machine,
+        mode=body.mode,
+        webhook_url=body.webhook_url,
+        webhook_secret=body.webhook_secret,
+        simulation=body.simulation,
+    )
+
+
+def check_webhook_url(request: Request, url: str, field_name: str) -> None:
+    """A 422 problem unless ``url`` passes the private-address guard (``serve --allow-private``)."""
+    try:
+        check_url(url, request.app.state.settings.allow_private)
+    except UnsafeUrl as exc:
+        raise ProblemError(422, "unsafe-url", f"{field_name}: {exc.reason}") from None
+
+
+def prepare(request: Request, who: Principal, spec: CallSpec) -> tuple[str, CallOrder]:
     """Check the request, store the call and build the order (not placed yet)."""
-    settings = request.app.state.settings
-    if body.mode == "webhook":
-        if not body.webhook_url or not body.webhook_secret:
+    if spec.mode == "webhook":
+        if not spec.webhook_url or not spec.webhook_secret:
             raise ProblemError(
                 422, "invalid-request", "mode webhook needs webhook_url and webhook_secret"
             )
-        try:
-            check_url(body.webhook_url, settings.allow_private)
-        except UnsafeUrl as exc:
-            raise ProblemError(422, "unsafe-url", f"webhook_url: {exc.reason}") from None
+        check_webhook_url(request, spec.webhook_url, "webhook_url")
     try:
-        inputs = tuple(check_input(i) for i in body.simulation.inputs)
+        inputs = tuple(check_input(i) for i in spec.simulation.inputs)
     except DialplanError as exc:
         raise ProblemError(422, "invalid-request", f"simulation.inputs: {exc}") from None
     version = flowstore.get_version(
-        request.app.state.db, who.account, body.flow_id, body.flow_version
+        request.app.state.db, who.account, spec.flow_id, spec.flow_version
     )
-    book = _book(request)
+    book = book_of(request)
     call_id = book.create(
         who.account,
         version.flow_id,
         version.version,
         CallRequest(
-            to=body.to,
-            caller_id=body.caller_id,
-            variables=dict(body.variables),
-            detect_answering_machine=body.detect_answering_machine,
-            mode=body.mode,
-            webhook_url=body.webhook_url if body.mode == "webhook" else None,
-            webhook_secret=body.webhook_secret if body.mode == "webhook" else None,
-            simulation=body.simulation.model_dump(),
+            to=spec.to,
+            caller_id=spec.caller_id,
+            variables=dict(spec.variables),
+            detect_answering_machine=spec.detect_answering_machine,
+            mode=spec.mode,
+            webhook_url=spec.webhook_url if spec.mode == "webhook" else None,
+            webhook_secret=spec.webhook_secret if spec.mode == "webhook" else None,
+            simulation=spec.simulation.model_dump(),
+            style=spec.style,
+            batch=spec.batch,
         ),
     )
     order = CallOrder(
         call_id=call_id,
         plan=version.plan(),
-        to=body.to,
-        caller_id=body.caller_id,
-        variables=dict(body.variables),
-        detect_answering_machine=body.detect_answering_machine,
+        to=spec.to,
+        caller_id=spec.caller_id,
+        variables=dict(spec.variables),
+        detect_answering_machine=spec.detect_answering_machine,
         script=SimScript(
-            result=body.simulation.result,
-            amd=body.simulation.amd,
+            result=spec.simulation.result,
+            amd=spec.simulation.amd,
             inputs=inputs,
-            ring_s=body.simulation.ring_s,
+            ring_s=spec.simulation.ring_s,
         ),
+        prompts=spec.style == "enablex",
     )
     return call_id, order
+
+
+def start(request: Request, who: Principal, spec: CallSpec) -> str:
+    """Store and place one call (it runs in the background); its id."""
+    call_id, order = prepare(request, who, spec)
+    book_of(request).place(order)
+    return call_id
 
 
 @router.post(
@@ -170,11 +221,11 @@ def _prepare(request: Request, who: Principal, body: CallCreate) -> tuple[str, C
     summary="Place a call through a stored flow (sync, poll or webhook mode)",
 )
 async def create_call(request: Request, who: WriteKey, body: CallCreate) -> Response:
-    book = _book(request)
+    book = book_of(request)
     limit = request.app.state.settings.sync_limit_s
 
     async def produce() -> Response:
-        call_id, order = await run_in_threadpool(_prepare, request, who, body)
+        call_id, order = await run_in_threadpool(prepare, request, who, spec_of(body))
         location = {"Location": f"/v1/calls/{call_id}"}
         if body.mode != "sync":
             book.place(order)
@@ -205,7 +256,7 @@ def list_calls(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict[str, Any]:
-    return {"items": _book(request).list(who.account, limit, offset)}
+    return {"items": book_of(request).list(who.account, limit, offset)}
 
 
 @router.get(
@@ -215,7 +266,7 @@ def list_calls(
     summary="A call's status and, once final, its outcome",
 )
 def get_call(request: Request, who: ReadKey, call_id: str) -> dict[str, Any]:
-    return _book(request).get(who.account, call_id)
+    return book_of(request).get(who.account, call_id)
 
 
 @router.get(
@@ -225,5 +276,5 @@ def get_call(request: Request, who: ReadKey, call_id: str) -> dict[str, Any]:
     summary="The webhook events of a call and their delivery state",
 )
 def deliveries(request: Request, who: ReadKey, call_id: str) -> dict[str, Any]:
-    _book(request).get(who.account, call_id)  # 404 unless the call is the account's
+    book_of(request).get(who.account, call_id)  # 404 unless the call is the account's
     return {"call_id": call_id, "items": outbox.deliveries(request.app.state.db, call_id)}

@@ -16,6 +16,7 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from . import enablex_events
 from .outbox import Deliverer, add_event, new_event_id
 from .problems import ProblemError
 from .runner import CallEvents, CallOrder, CallRunner
@@ -41,6 +42,10 @@ class CallRequest:
     webhook_url: str | None
     webhook_secret: str | None
     simulation: dict[str, Any]
+    #: how webhook events are shaped: ``outbound`` (this API) or ``enablex``
+    style: str = "outbound"
+    #: the compatibility request that started this call with others (EnableX's broadcast)
+    batch: dict[str, Any] | None = None
 
 
 class CallBook(CallEvents):
@@ -141,6 +146,11 @@ class CallBook(CallEvents):
             self._event(conn, call_id, "call.failed", reason=reason)
         self._kick()
 
+    def prompt(self, call_id: str, state: str, prompt_ref: str | None) -> None:
+        with self.db.write() as conn:
+            self._event(conn, call_id, "call.prompt", state=state, prompt_ref=prompt_ref)
+        self._kick()
+
     def ended(self, call_id: str, result: dict[str, Any] | None) -> None:
         with self.db.write() as conn:
             if result is not None:
@@ -169,6 +179,12 @@ class CallBook(CallEvents):
         request = json.loads(row["request"])
         if request.get("mode") != "webhook" or not request.get("webhook_url"):
             return
+        if request.get("style") == "enablex":
+            for body in enablex_events.bodies(conn, event, row, request, fields):
+                add_event(conn, call_id, request["webhook_url"], request["webhook_secret"], body)
+            return
+        if event == "call.prompt":
+            return  # not an event of this API
         body = {
             "event": event,
             "event_id": new_event_id(),

@@ -6,7 +6,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.responses import JSONResponse, Response
 
 from ..errors import DialplanError
@@ -24,21 +25,100 @@ VersionParam = Annotated[
 ]
 
 
-class FlowUpload(BaseModel):
-    """A new flow: a name and its CallFire XML."""
+class VersionUpload(BaseModel):
+    """A new version of an existing flow: CallFire XML in ``xml``, or any format in ``source``."""
 
     model_config = ConfigDict(extra="forbid")
+
+    xml: str | None = Field(
+        default=None, min_length=1, description="The dialplan, CallFire XML (or give `source`)."
+    )
+    source: str | None = Field(
+        default=None, min_length=1, description="The dialplan in `format` (instead of `xml`)."
+    )
+    format: Literal["xml", "yaml"] = Field(
+        default="xml", description="`yaml`: a Callr Actions scenario (docs/callr-yaml.md)."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> VersionUpload:
+        if (self.xml is None) == (self.source is None):
+            raise ValueError("give the dialplan in exactly one of `xml` and `source`")
+        if self.xml is not None and self.format != "xml":
+            raise ValueError("`xml` holds CallFire XML: give a YAML scenario in `source`")
+        return self
+
+    @property
+    def text(self) -> str:
+        return self.xml if self.xml is not None else str(self.source)
+
+
+class FlowUpload(VersionUpload):
+    """A new flow: a name and its dialplan (CallFire XML or a Callr YAML scenario)."""
 
     name: str = Field(min_length=1, max_length=200, examples=["survey"])
-    xml: str = Field(min_length=1, description="The dialplan, CallFire XML.")
 
 
-class VersionUpload(BaseModel):
-    """A new version of an existing flow."""
+#: raw upload bodies (``?name=`` names a new flow): media type → format
+RAW_TYPES = {
+    "application/yaml": "yaml",
+    "application/x-yaml": "yaml",
+    "text/yaml": "yaml",
+    "text/x-yaml": "yaml",
+    "application/xml": "xml",
+    "text/xml": "xml",
+}
 
-    model_config = ConfigDict(extra="forbid")
 
-    xml: str = Field(min_length=1, description="The dialplan, CallFire XML.")
+def _upload_body(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI request body of an upload: the JSON ``model`` or a raw XML/YAML document."""
+    raw = {"schema": {"type": "string"}}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": model.model_json_schema()},
+                "application/yaml": raw,
+                "application/xml": raw,
+            },
+        }
+    }
+
+
+async def read_upload(request: Request, model: type[VersionUpload]) -> VersionUpload:
+    """The upload in the request: JSON (``model``), or a raw body whose content type says
+    its format (with the new flow's name in ``?name=``)."""
+    media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    body = await request.body()
+    fmt = RAW_TYPES.get(media)
+    if fmt is None:
+        if media != "application/json":
+            raise ProblemError(
+                415,
+                "unsupported-media-type",
+                f"Content-Type {media!r}: send application/json, an XML type or a YAML type",
+            )
+        try:
+            return model.model_validate_json(body)
+        except ValidationError as exc:
+            raise _invalid(exc) from None
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProblemError(422, "invalid-request", f"body: not UTF-8 ({exc.reason})") from None
+    fields: dict[str, Any] = {"source": text, "format": fmt}
+    if model is FlowUpload:
+        fields["name"] = request.query_params.get("name", "")
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+
+
+def _invalid(exc: ValidationError) -> RequestValidationError:
+    """A body that does not validate, located as FastAPI locates body errors (``body.name``)."""
+    errors = exc.errors(include_url=False)
+    return RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors])
 
 
 class Finding(BaseModel):
@@ -64,7 +144,7 @@ class FlowOut(BaseModel):
     id: str
     name: str
     version: int
-    format: Literal["xml"]
+    format: Literal["xml", "yaml"]
     created_at: str
     findings: list[Finding]
     source: str
@@ -167,6 +247,7 @@ def _flow_out(db: Database, v: flowstore.FlowVersion) -> dict[str, Any]:
 
 
 _WRITE_ERRORS = problem_responses(400, 401, 403, 409, 413, 422, 429)
+_UPLOAD_ERRORS = {**_WRITE_ERRORS, **problem_responses(415)}
 _READ_ERRORS = problem_responses(401, 403, 404, 422, 429)
 
 
@@ -174,14 +255,27 @@ _READ_ERRORS = problem_responses(401, 403, 404, 422, 429)
     "",
     status_code=201,
     response_model=FlowOut,
-    responses=_WRITE_ERRORS,
-    summary="Upload a flow (linted; refused with its diagnostics when it has errors)",
+    responses=_UPLOAD_ERRORS,
+    openapi_extra=_upload_body(FlowUpload),
+    summary="Upload a flow, CallFire XML or Callr YAML (linted; refused with its diagnostics"
+    " when it has errors)",
 )
-async def create_flow(request: Request, who: WriteKey, body: FlowUpload) -> Response:
+async def create_flow(
+    request: Request,
+    who: WriteKey,
+    name: Annotated[
+        str | None,
+        Query(max_length=200, description="The flow's name, for a raw XML or YAML body."),
+    ] = None,
+) -> Response:
     db = request.app.state.db
+    body = await read_upload(request, FlowUpload)
+    assert isinstance(body, FlowUpload)
 
     async def produce() -> Response:
-        v = await run_in_threadpool(flowstore.create_flow, db, who.account, body.name, body.xml)
+        v = await run_in_threadpool(
+            flowstore.create_flow, db, who.account, body.name, body.text, body.format
+        )
         return JSONResponse(
             _flow_out(db, v), status_code=201, headers={"Location": f"/v1/flows/{v.flow_id}"}
         )
@@ -223,16 +317,18 @@ def get_flow(
     "/{flow_id}/versions",
     status_code=201,
     response_model=FlowOut,
-    responses={**_WRITE_ERRORS, **problem_responses(404)},
-    summary="Upload a new version of a flow",
+    responses={**_UPLOAD_ERRORS, **problem_responses(404)},
+    openapi_extra=_upload_body(VersionUpload),
+    summary="Upload a new version of a flow (XML or YAML)",
 )
-async def add_version(
-    request: Request, who: WriteKey, flow_id: str, body: VersionUpload
-) -> Response:
+async def add_version(request: Request, who: WriteKey, flow_id: str) -> Response:
     db = request.app.state.db
+    body = await read_upload(request, VersionUpload)
 
     async def produce() -> Response:
-        v = await run_in_threadpool(flowstore.add_version, db, who.account, flow_id, body.xml)
+        v = await run_in_threadpool(
+            flowstore.add_version, db, who.account, flow_id, body.text, body.format
+        )
         return JSONResponse(
             _flow_out(db, v),
             status_code=201,

@@ -31,7 +31,18 @@ class FlowVersion:
 
     def plan(self) -> Plan:
         """The model of this version (stored versions passed the linter, so they build)."""
-        return _plan(self.flow_id, self.version, self.name, self.source)
+        return _plan(self.flow_id, self.version, source_name(self.name, self.format), self.source)
+
+
+FORMATS = ("xml", "yaml")
+
+
+def source_name(name: str, format: str) -> str:
+    """The file name a flow's source is read (and its findings reported) under: a Callr YAML
+    scenario is recognised by its ``.yaml`` name (:func:`dialplan.callr.is_yaml`)."""
+    if format == "yaml" and not name.lower().endswith((".yaml", ".yml")):
+        return f"{name}.yaml"
+    return name
 
 
 #: Models of recently used versions: versions never change, and reusing one Plan object also
@@ -58,16 +69,17 @@ def _plan(flow_id: str, version: int, name: str, source: str) -> Plan:
     return plan
 
 
-def checked_findings(name: str, xml: str) -> list[dict[str, Any]]:
-    """Every lint finding of ``xml`` as JSON objects; a 422 problem listing them when any is an error."""
+def checked_findings(name: str, source: str, format: str = "xml") -> list[dict[str, Any]]:
+    """Every lint finding of ``source`` as JSON objects; a 422 problem listing them when any is
+    an error. ``format``: ``xml`` (CallFire) or ``yaml`` (a Callr Actions scenario)."""
     try:
-        data = xml.encode("utf-8")
+        data = source.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ProblemError(
-            422, "invalid-request", f"xml: not encodable as UTF-8 ({exc.reason})"
+            422, "invalid-request", f"{format}: not encodable as UTF-8 ({exc.reason})"
         ) from None
     # bytes, never str: a str that does not look like XML would be read as a *path*
-    found: list[Diagnostic] = lint(data, name)
+    found: list[Diagnostic] = lint(data, source_name(name, format))
     findings = [d.to_dict() for d in found]
     errors = [d for d in found if d.severity.name == "ERROR"]
     if errors:
@@ -82,9 +94,11 @@ def checked_findings(name: str, xml: str) -> list[dict[str, Any]]:
     return findings
 
 
-def create_flow(db: Database, account: str, name: str, xml: str) -> FlowVersion:
-    """Check and store a new flow (version 1)."""
-    findings = checked_findings(name, xml)
+def create_flow(
+    db: Database, account: str, name: str, xml: str, format: str = "xml"
+) -> FlowVersion:
+    """Check and store a new flow (version 1); ``xml`` is the source in ``format``."""
+    findings = checked_findings(name, xml, format)
     flow_id = "flw_" + secrets.token_hex(8)
     created = now()
     with db.write() as conn:
@@ -94,16 +108,18 @@ def create_flow(db: Database, account: str, name: str, xml: str) -> FlowVersion:
         )
         conn.execute(
             "INSERT INTO flow_versions (flow_id, version, format, source, findings, created_at)"
-            " VALUES (?, 1, 'xml', ?, ?, ?)",
-            (flow_id, xml, json.dumps(findings), created),
+            " VALUES (?, 1, ?, ?, ?, ?)",
+            (flow_id, format, xml, json.dumps(findings), created),
         )
-    return FlowVersion(flow_id, name, 1, "xml", xml, findings, created)
+    return FlowVersion(flow_id, name, 1, format, xml, findings, created)
 
 
-def add_version(db: Database, account: str, flow_id: str, xml: str) -> FlowVersion:
-    """Check and store the next version of an existing flow."""
+def add_version(
+    db: Database, account: str, flow_id: str, xml: str, format: str = "xml"
+) -> FlowVersion:
+    """Check and store the next version of an existing flow (in either format)."""
     name = flow_name(db, account, flow_id)
-    findings = checked_findings(name, xml)
+    findings = checked_findings(name, xml, format)
     created = now()
     with db.write() as conn:
         version = conn.execute(
@@ -112,10 +128,10 @@ def add_version(db: Database, account: str, flow_id: str, xml: str) -> FlowVersi
         ).fetchone()[0]
         conn.execute(
             "INSERT INTO flow_versions (flow_id, version, format, source, findings, created_at)"
-            " VALUES (?, ?, 'xml', ?, ?, ?)",
-            (flow_id, version, xml, json.dumps(findings), created),
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (flow_id, version, format, xml, json.dumps(findings), created),
         )
-    return FlowVersion(flow_id, name, version, "xml", xml, findings, created)
+    return FlowVersion(flow_id, name, version, format, xml, findings, created)
 
 
 def _not_found(flow_id: str) -> ProblemError:

@@ -2,8 +2,9 @@
 
 A :class:`CallRunner` takes a :class:`CallOrder` and reports what happens to :class:`CallEvents`:
 ``answered`` (with the AMD verdict), ``failed`` (before answer: busy, no answer, failed) and
-``ended`` (always last, once). ``place`` returns at once; the call runs in the background. A SIP
-runner implements the same two methods over :mod:`dialplan.drivers.sip`.
+``ended`` (always last, once). ``place`` returns at once; the call runs in the background.
+``control`` acts on a live call (play audio, hang up) or raises :class:`NotControllable`. The SIP
+runner (:mod:`.siprunner`) implements the same methods over :mod:`dialplan.drivers.sip`.
 """
 
 from __future__ import annotations
@@ -43,6 +44,31 @@ class CallOrder:
     variables: dict[str, str] = field(default_factory=dict)
     detect_answering_machine: bool = False
     script: SimScript = SimScript()
+    #: report each prompt's start and end (:meth:`CallEvents.prompt`; EnableX's ``playstate``)
+    prompts: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PlayAudio:
+    """Play text-to-speech (``kind`` tts, ``value`` the text) or an audio file (``kind`` url)."""
+
+    kind: Literal["tts", "url"]
+    value: str
+    voice: str | None = None
+    #: names the prompt in its events
+    prompt_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HangUp:
+    """End the call now."""
+
+
+Control = PlayAudio | HangUp
+
+
+class NotControllable(Exception):
+    """The call cannot take a control now (simulated, not answered yet, or over): why, in words."""
 
 
 class CallEvents(Protocol):
@@ -52,6 +78,11 @@ class CallEvents(Protocol):
 
     def failed(self, call_id: str, reason: str) -> None: ...
 
+    def prompt(self, call_id: str, state: str, prompt_ref: str | None) -> None:
+        """A prompt started (``initiated``) or went out whole (``playfinished``); ``prompt_ref``
+        names a prompt played by a control (None: the flow's own)."""
+        ...
+
     def ended(self, call_id: str, result: dict[str, Any] | None) -> None: ...
 
 
@@ -60,10 +91,15 @@ class CallRunner(Protocol):
 
     def place(self, order: CallOrder, events: CallEvents) -> None: ...
 
+    def control(self, call_id: str, command: Control) -> None:
+        """Act on a live call; raise :class:`NotControllable` when it cannot."""
+        ...
+
     def close(self) -> None: ...
 
 
-def _digits(number: str) -> str:
+def digits(number: str) -> str:
+    """The user part of a ``sip:`` URI, or a number without its ``+``."""
     if number.startswith(("sip:", "sips:")):
         return number.split(":", 1)[1].split("@", 1)[0]
     return number.lstrip("+")
@@ -82,6 +118,11 @@ class SimulatedCallRunner:
 
     def place(self, order: CallOrder, events: CallEvents) -> None:
         self._pool.submit(self._run, order, events)
+
+    def control(self, call_id: str, command: Control) -> None:
+        raise NotControllable(
+            "simulated calls run in virtual time and cannot be controlled (serve --driver sip)"
+        )
 
     def close(self) -> None:
         self._closing.set()
@@ -111,8 +152,8 @@ class SimulatedCallRunner:
                 amd=script.amd,
                 inputs=list(script.inputs),
                 variables=order.variables,
-                callerid=_digits(order.caller_id),
-                phonenumber=_digits(order.to),
+                callerid=digits(order.caller_id),
+                phonenumber=digits(order.to),
                 call_id=order.call_id,
             ).to_dict()
         except DialplanError as exc:
@@ -120,4 +161,9 @@ class SimulatedCallRunner:
         except Exception as exc:  # a bug must still end the call (and is logged)
             log.exception("simulated call %s crashed", order.call_id)
             result = {"outcome": "error", "error": f"internal error: {type(exc).__name__}"}
+        if order.prompts:
+            for effect in result.get("effects", []):
+                if effect.get("type") == "Play":
+                    events.prompt(order.call_id, "initiated", None)
+                    events.prompt(order.call_id, "playfinished", None)
         events.ended(order.call_id, result)

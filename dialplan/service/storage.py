@@ -111,6 +111,15 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX broadcast_batches_broadcast ON broadcast_batches(broadcast_id, id);
     """,
+    # 3: each account's do-not-call list (EnableX's call_blacklisted bucket, /v1/dnc)
+    """
+    CREATE TABLE dnc (
+        account TEXT NOT NULL,
+        number TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (account, number)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(_MIGRATIONS)

@@ -135,7 +135,7 @@ def _check_report_shape(data: dict, name: str) -> None:
     assert data["targets_met"] == (all(judged) if judged else None)
 
 
-@pytest.mark.parametrize("name", ["lint", "engine", "broadcast", "sip", "flow", "webhooks"])
+@pytest.mark.parametrize("name", ["lint", "engine", "broadcast", "sip", "flow", "webhooks", "api"])
 def test_every_sub_benchmark_exposes_run_with_quick_and_main(name: str) -> None:
     import inspect
 
@@ -332,3 +332,19 @@ def test_broadcast_floor_writes_the_same_rows(tmp_path) -> None:
     ]
     assert counts == [300, 450]
     assert db.execute("SELECT e164 FROM recipients WHERE id = 2").fetchone()[0].startswith("+1")
+
+
+def test_api_benchmark_measures_both_servers_side_by_side() -> None:
+    from tools.bench import api
+
+    data = api.run(quick=True, rate=40, count=20).to_dict()
+    _check_report_shape(data, "api")
+    names = [f["name"] for f in data["figures"]]
+    assert "bare POST p50" in names and "api POST /v1/calls (poll) p50" in names
+    judged = [f for f in data["figures"] if f["target"] is not None]
+    assert [f["name"] for f in judged] == [
+        "POST overhead p50 (service / bare)",
+        "GET overhead p50 (service / bare)",
+    ]
+    for name in ("bare POST", "api POST /v1/calls (poll)", "bare GET", "api GET /v1/calls/{id}"):
+        assert data["details"][name]["errors"] == 0, data["details"][name]

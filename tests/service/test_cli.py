@@ -103,20 +103,9 @@ def test_serve_binds_loopback_and_stops_cleanly_on_sigterm(tmp_path: Path) -> No
     assert "Traceback" not in server.log.read_text()
 
 
-def test_serve_driver_sip_needs_a_sip_table(tmp_path: Path) -> None:
-    done = serve("--db", str(tmp_path / "s.sqlite"), "--port", "0", "--driver", "sip")
-    assert done.returncode == 2
-    assert done.stderr.strip() == (
-        "dialplan: error: --driver sip needs --sip-config FILE (a TOML file with a [sip] table)"
-    )
+def test_serve_driver_sip_refuses_a_bad_sip_table(tmp_path: Path) -> None:
+    # no trunk at all is fine (single calls to sip: URIs); a broken [sip] table is not
     config = tmp_path / "sip.toml"
-    config.write_text('[sip]\nfrom_user = "15555550100"\n', encoding="utf-8")
-    done = serve("--db", str(tmp_path / "s.sqlite"), "--port", "0", "--driver", "sip",
-                 "--sip-config", str(config))  # fmt: skip
-    assert done.returncode == 2
-    assert done.stderr.strip() == (
-        f'dialplan: error: {config}: sip: a [sip] table with proxy = "HOST:PORT" is required'
-    )
     config.write_text('[sip]\nproxy = "127.0.0.1:5080"\nlocal_port = "x"\n', encoding="utf-8")
     done = serve("--db", str(tmp_path / "s.sqlite"), "--port", "0", "--driver", "sip",
                  "--sip-config", str(config))  # fmt: skip

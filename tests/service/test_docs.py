@@ -48,6 +48,7 @@ def test_curl_examples_work(server: Server, tmp_path: Path) -> None:
         **os.environ,
         "KEY": server.key("docs", "write"),
         "ADMIN": server.key("docs", "admin"),
+        "ACCOUNT": "docs",  # Kaleyra's SID
         "FLOW": "",
     }
     # the doc's flow is uploaded by its first example; later ones use $FLOW

@@ -107,6 +107,12 @@ class DriverOptions:
     #: hands an ``<sms>`` (to, text) to a messaging port, which sends it on a task of its own
     #: (it outlives the call); ``None``: no SMS gateway
     send_sms: Callable[[str, str], None] | None = None
+    #: called with (the context's call id, AMD verdict or None) once a call is answered and
+    #: detection (if any) has decided, before the dialplan starts
+    on_answer: Callable[[str, str | None], None] | None = None
+    #: called with (the context's call id, ``initiated`` | ``playfinished``) when a prompt of
+    #: the dialplan starts going out on the line and when all of it has gone out
+    on_prompt: Callable[[str, str], None] | None = None
 
 
 class SipDriver:
@@ -120,6 +126,8 @@ class SipDriver:
         )
         self.endpoint: SipEndpoint | None = None
         self._http: Any = None
+        #: the answered calls running now, by their context's call id (live call control)
+        self.live: dict[str, CallRun] = {}
 
     async def __aenter__(self) -> SipDriver:
         await self.open()
@@ -163,6 +171,7 @@ class SipDriver:
         *,
         from_user: str | None = None,
         ring_timeout_s: float | None = None,
+        amd_mode: str | None = None,
     ) -> CallOutcome:
         """Dial ``to`` (a ``sip:`` URI, or a number routed to the configured trunk), run the
         dialplan when answered, and return the outcome.
@@ -172,11 +181,12 @@ class SipDriver:
         :meth:`Call.invite`); answered ones are hung up when the engine's maximum duration (the
         smaller of the context's and ``max_duration_s``) runs out. Should a defect keep a call
         past that bound (+ :data:`END_GRACE_S`), it is hung up and reported as a carrier error,
-        so a campaign's slot is never held for ever."""
+        so a campaign's slot is never held for ever. ``amd_mode`` overrides the driver's
+        (:attr:`DriverOptions.amd_mode`) for this call."""
         bound = self.config.end_bound_s(ring_timeout_s) + END_GRACE_S
         try:
             return await asyncio.wait_for(
-                self._place(to, plan, context, from_user, ring_timeout_s), bound
+                self._place(to, plan, context, from_user, ring_timeout_s, amd_mode), bound
             )
         except TimeoutError:
             log.error("call to %s did not end within %g s: hung up and abandoned", to, bound)
@@ -197,6 +207,7 @@ class SipDriver:
         context: CallContext | None,
         from_user: str | None,
         ring_timeout_s: float | None,
+        amd_mode: str | None = None,
     ) -> CallOutcome:
         await self.open()
         assert self.endpoint is not None
@@ -215,10 +226,12 @@ class SipDriver:
             )
         context = context or CallContext(call_id=call.call_id)
         limit = min(context.max_duration_s, self.config.max_duration_s)
-        run = CallRun(self, call, plan, replace(context, max_duration_s=limit))
+        run = CallRun(self, call, plan, replace(context, max_duration_s=limit), amd_mode)
+        self.live[context.call_id] = run
         try:
             await run.run()
         finally:
+            self.live.pop(context.call_id, None)
             run.cleanup()
             await call.bye(reason="max-duration" if run.over_time else "local")
         result = run.session.result
@@ -258,8 +271,16 @@ def plan_uses_amd(plan: Plan) -> bool:
 class CallRun:
     """One answered call: the event queue between the line and the engine."""
 
-    def __init__(self, driver: SipDriver, call: Call, plan: Plan, context: CallContext) -> None:
+    def __init__(
+        self,
+        driver: SipDriver,
+        call: Call,
+        plan: Plan,
+        context: CallContext,
+        amd_mode: str | None = None,
+    ) -> None:
         self.driver = driver
+        self.amd_mode = amd_mode or driver.options.amd_mode
         self.call = call
         if context.js_clock is None:  # real time: the call's JavaScript time (spec §5.4)
             context = dataclasses.replace(context, js_clock=time.thread_time)
@@ -313,8 +334,12 @@ class CallRun:
         assert call.times.answered is not None
         limit = self.session.ctx.max_duration_s
         deadline = call.times.answered + limit
-        if opts.amd_mode == "always" or (opts.amd_mode == "auto" and plan_uses_amd(self.plan)):
+        mode = self.amd_mode
+        detected = mode == "always" or (mode == "auto" and plan_uses_amd(self.plan))
+        if detected:
             self.answered_by = await self._detect(opts.amd, deadline)
+        if opts.on_answer is not None:
+            opts.on_answer(self.session.ctx.call_id, self.answered_by if detected else None)
         call.on_digit = self._digit
         call.on_remote_hangup = lambda: self.post(ev.CallerHangup())
         if call.state != "confirmed":
@@ -384,6 +409,23 @@ class CallRun:
             self.collect_timer = None
             self.post(ev.InputTimeout(cid))
 
+    # -- live call control (from outside the dialplan) -------------------------------------
+    def hang_up(self) -> None:
+        """End the call now: the engine sees the line drop, the driver sends BYE."""
+        self.post(ev.CallerHangup())
+
+    def play_now(self, audio: bytes, on_done: Callable[[], None] | None = None) -> bool:
+        """Play ``audio`` (8 kHz mu-law) now; the dialplan's own prompt, if one is playing, ends
+        as if it had played out. False when the line is no longer up."""
+        rtp = self.call.rtp
+        if rtp is None or self.call.state != "confirmed" or self.session.done:
+            return False
+        if self.current_play is not None:
+            play_id, self.current_play = self.current_play, None
+            self.post(ev.PlaybackDone(play_id))
+        rtp.play(audio, on_done)
+        return True
+
     # -- effects ----------------------------------------------------------------------------
     def handle(self, effects: list[fx.Effect]) -> None:
         observer = self.driver.options.on_effect
@@ -450,14 +492,21 @@ class CallRun:
             return  # stopped while it was being prepared
         play_id = effect.play_id
 
+        on_prompt = self.driver.options.on_prompt
+        call_id = self.session.ctx.call_id
+
         def finished() -> None:
             if self.current_play == play_id:
                 self.current_play = None
                 self.post(ev.PlaybackDone(play_id))
+                if on_prompt is not None and audio:
+                    on_prompt(call_id, "playfinished")
 
         if not audio or self.call.state != "confirmed":
             finished()
             return
+        if on_prompt is not None:
+            on_prompt(call_id, "initiated")
         rtp.play(audio, finished)
 
     async def _library_sound(self, ref: str) -> bytes:
