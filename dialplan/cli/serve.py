@@ -155,6 +155,9 @@ def serve(
         app, log_level="info" if access_log else "warning", access_log=access_log, lifespan="on"
     )
     server = uvicorn.Server(config)
+    # long-lived responses (the dashboard's event streams) end when the server is asked to stop,
+    # else uvicorn's graceful shutdown would wait for them
+    app.state.exiting = lambda: server.should_exit
     try:
         server.run(sockets=[sock])
     finally:
