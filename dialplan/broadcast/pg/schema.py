@@ -386,8 +386,37 @@ BEGIN
 END $$;
 """
 
+_WORKERS = r"""
+-- the next due recipient of each zone, read by an idle worker (and ``finished`` checks)
+CREATE INDEX recipients_zone_due ON recipients (campaign_id, zone_id, next_at)
+    WHERE final_result IS NULL AND claimed_by IS NULL;
+
+-- Claims never dialled that end with a final result (a number put on the DNC list during the
+-- campaign): booked, given back with their lines.
+CREATE FUNCTION dp_skip(p_worker text, p_ids bigint[], p_final text) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    n integer := 0;
+    c record;
+BEGIN
+    PERFORM dp_fence(p_worker);
+    FOR c IN
+        WITH done AS (
+            UPDATE recipients r SET claimed_by = NULL, claimed_at = NULL, final_result = p_final
+             WHERE r.id = ANY (p_ids) AND r.claimed_by = p_worker
+            RETURNING r.campaign_id
+        ) SELECT campaign_id, count(*) AS k FROM done GROUP BY campaign_id ORDER BY campaign_id
+    LOOP
+        UPDATE dial_gates SET active = active - c.k WHERE campaign_id = c.campaign_id;
+        n := n + c.k;
+    END LOOP;
+    RETURN n;
+END $$;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "campaign store, worker leases, dial gates, shared clock", _TABLES + _FUNCTIONS),
+    Migration(2, "campaign workers: zone queue index, skipping claims", _WORKERS),
 )
 
 _BOOKKEEPING = """CREATE TABLE IF NOT EXISTS schema_migrations (
