@@ -36,13 +36,14 @@ from typing import Any
 import psycopg
 
 from ...errors import CampaignError
-from ..pg.clock import SharedClock
+from ..pg.clock import SharedClock, clock_listener
 from ..pg.connect import connect
 from ..pg.dialing import Claim, claim, start
+from ..pg.dialing import skip as skip_claims
 from ..pg.jobs import CallDone, CampaignJob, load_job, ms
 from ..pg.outbox import PgOutbox
 from ..pg.store import PgStore
-from ..pg.workers import LostAttempt, WorkerLost, fenced, heartbeat, reap, register, stop
+from ..pg.workers import LostAttempt, WorkerLost, heartbeat, reap, register, stop
 from ..scheduler.core import attempt_times
 from ..telephony.port import AttemptOutcome, Clock, TelephonyPort, check_supported, run_now
 
@@ -256,8 +257,7 @@ class Worker:
         got = claim(self.conn, job.id, worker, now, limit, horizon=horizon, zones=zones)
         skip = [c.recipient_id for c in got if c.e164 in job.dnc]
         if skip:
-            with fenced(worker):
-                self.conn.execute("SELECT dp_skip(%s, %s, 'DNC')", (worker, skip))
+            skip_claims(self.conn, worker, skip, "DNC")
             got = [c for c in got if c.e164 not in job.dnc]
         if got:
             start(self.conn, job.row.broadcast_id, worker, got)  # committed before dialling
@@ -270,8 +270,7 @@ class Worker:
         self.report.worker_ids.append(worker)
         beat = _Heartbeat(self.dsn, worker, self.o.lease)
         beat.start()
-        listen = psycopg.connect(self.dsn, autocommit=True)
-        listen.execute("LISTEN dp_clock")
+        listen = clock_listener(self.dsn)
         SharedClock.create(conn, job.clock_name, job.row.started_at or 0.0)
         clock = SharedClock(conn, job.clock_name, worker)
         driver = self._make_driver(job)
