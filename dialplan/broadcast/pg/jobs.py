@@ -214,10 +214,11 @@ class CampaignJob:
             return None
         return max(due, float(row[0]) / 1000, float(row[1]) / 1000)
 
-    def try_finish(self, conn: psycopg.Connection, now: float) -> bool:
+    def try_finish(self, conn: psycopg.Connection, now: float) -> bool | None:
         """Finish the campaign if nobody can be called any more and no call is in flight:
         remaining recipients get their final result, the campaign event is queued. Exactly one
-        worker does it (the campaign row's state changes once); ``True`` when it is finished."""
+        worker does it (the campaign row's state changes once). ``None``: not over yet;
+        ``True``: finished by this call; ``False``: already finished by another worker."""
         dead = self.dead_zones(now)
         row = conn.execute(
             "SELECT state, EXISTS (SELECT 1 FROM recipients WHERE campaign_id = %(c)s"
@@ -227,9 +228,9 @@ class CampaignJob:
             {"c": self.id, "dead": dead},
         ).fetchone()
         if row is None or row[0] == "finished":
-            return True
-        if row[1]:
             return False
+        if row[1]:
+            return None
         from .store import PgStore
 
         with conn.transaction():
@@ -239,7 +240,7 @@ class CampaignJob:
                 (self.id,),
             ).fetchone()
             if won is None:
-                return True
+                return False
             store = PgStore.__new__(PgStore)  # the store's queries on this connection
             store.db = conn
             store.finish_remaining(self.id)

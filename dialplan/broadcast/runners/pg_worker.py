@@ -300,9 +300,7 @@ class Worker:
                         wake = due
                 if wake is not None:
                     wake = max(wake, now + tick if tick > 0 else now + 0.001)
-                elif not calls and (self.stopping or job.try_finish(conn, now)):
-                    if not self.stopping:
-                        self.report.campaigns_finished += 1
+                elif not calls and (self.stopping or self._finished(job, now)):
                     break
                 reading = clock.idle(wake)
                 if reading.advanced:
@@ -314,6 +312,13 @@ class Worker:
                 stop(conn, worker)
             run_now(driver.close())
             listen.close()
+
+    def _finished(self, job: CampaignJob, now: float) -> bool:
+        """The campaign is over (finished here or by another worker)."""
+        done = job.try_finish(self.conn, now)
+        if done:
+            self.report.campaigns_finished += 1
+        return done is not None
 
     def _wait_generation(self, clock: SharedClock, listen: psycopg.Connection, gen: int) -> None:
         """Until the clock moves (or a while passes: look for lost workers, then report
@@ -362,9 +367,7 @@ class Worker:
                 for job in list(active.values()):
                     if any(j is job for j, _ in tasks.values()):
                         continue
-                    if self.stopping or job.try_finish(conn, time.time()):
-                        if not self.stopping:
-                            self.report.campaigns_finished += 1
+                    if self.stopping or self._finished(job, time.time()):
                         del active[job.id]
                 if not active and not tasks:
                     break
