@@ -22,12 +22,12 @@ PLAN = """<dialplan name="T">
 SCRIPT = ("LA", "LA", "AM", "BUSY", "NO_ANS", "LA", "CARRIER_ERROR", "LA", "BUSY", "AM", "LA")
 
 
-def rows(n: int) -> list[dict[str, str]]:
+def rows(n: int, script: tuple[str, ...] = SCRIPT) -> list[dict[str, str]]:
     return [
         {
             "phone_number": f"({AREAS[i % 6]}) {200 + (i // 10000) % 800:03d}-{i % 10000:04d}",
             "first": f"n{i}",
-            "sim_result": SCRIPT[(i * 7) % len(SCRIPT)],
+            "sim_result": script[(i * 7) % len(script)],
         }
         for i in range(n)
     ]
@@ -41,6 +41,7 @@ def scripted(
     max_active: int = 400,
     webhook: str | None = None,
     retry_results: tuple[str, ...] = ("BUSY", "NO_ANS", "INTERNAL_ERROR"),
+    script: tuple[str, ...] = SCRIPT,
     **top: Any,
 ) -> Path:
     """A campaign of ``n`` scripted recipients (three attempts, retries a minute apart)."""
@@ -56,7 +57,7 @@ def scripted(
         tables["webhook"] = {"url": webhook, "secret": "s3cret"}
         tables["network"] = {"allow_private": True}
     path = write_campaign(
-        tmp, rows(n), name="scripted", max_active=max_active, calls_per_second=cps, tables=tables,
+        tmp, rows(n, script), name="scripted", max_active=max_active, calls_per_second=cps, tables=tables,
         **top,
     )  # fmt: skip
     (tmp / "plan.xml").write_text(PLAN)

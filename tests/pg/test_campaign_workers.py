@@ -210,3 +210,49 @@ def test_every_webhook_event_arrives_when_a_worker_is_killed(
     assert undelivered == 0
     assert set(got) == stored  # every event arrived (some maybe twice: deduplicable by id)
     assert len(stored) > 600 * 2
+
+
+@pytest.mark.slow
+def test_sigterm_finishes_the_calls_in_flight_and_exits_0(pg_db: str, tmp_path: Path) -> None:
+    """Real clock, lived simulated calls: a SIGTERMed worker stops claiming, books the calls it
+    has in flight, gives its lease back and exits 0; another worker finishes the campaign."""
+    # busy lines (1–4 s each, no retries): a short campaign on the real clock
+    path = scripted(tmp_path / "c", 60, cps=20, max_active=8, retry_results=(), script=("BUSY",))
+    load(load_campaign(path), pg_db, "real")
+    log = tmp_path / "dials.log"
+    first = _worker(pg_db, log, "--clock", "real")
+    _kill_when_busy_signal(pg_db, first)
+    (report,) = _finish([first], timeout=60)
+    with psycopg.connect(pg_db, autocommit=True) as conn:
+        (in_flight,) = conn.execute(
+            "SELECT count(*) FROM attempts WHERE result IS NULL"
+        ).fetchone() or (1,)
+        (claimed,) = conn.execute(
+            "SELECT count(*) FROM recipients WHERE claimed_by IS NOT NULL"
+        ).fetchone() or (1,)
+        (state,) = conn.execute("SELECT state FROM workers").fetchone() or ("",)
+        (left,) = conn.execute(
+            "SELECT count(*) FROM recipients WHERE final_result IS NULL"
+        ).fetchone() or (0,)
+    assert in_flight == 0 and claimed == 0 and state == "stopped"
+    assert int(str(report["calls"])) > 0 and left > 0  # stopped early, nothing lost
+    (rest,) = _finish([_worker(pg_db, log, "--clock", "real")], timeout=120)
+    assert rest["campaigns_finished"] == 1
+    dials = _dials(log)
+    assert len(dials) == len(set(dials))
+
+
+def _kill_when_busy_signal(db: str, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    with psycopg.connect(db, autocommit=True) as conn:
+        while True:
+            row = conn.execute(
+                "SELECT count(*) FROM attempts a JOIN workers w ON w.id = a.worker_id"
+                " WHERE w.pid = %s AND a.result IS NULL",
+                (proc.pid,),
+            ).fetchone()
+            if row and row[0] >= 3:
+                break
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
