@@ -114,3 +114,27 @@ def test_a_second_run_joins_as_a_worker(
     with psycopg.connect(pg_db, autocommit=True) as conn:
         (n,) = conn.execute("SELECT count(*) FROM attempts").fetchone() or (0,)
     assert n == 22
+
+
+def test_add_then_run_calls_only_the_new_people(
+    pg_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _demo(tmp_path)
+    report = str(tmp_path / "r.html")
+    code, _, err = run(capsys, "broadcast", "run", str(path), "--db", pg_db, "--no-progress",
+                       "--report", report)  # fmt: skip
+    assert code == 0, err
+    more = tmp_path / "more.csv"
+    more.write_text(
+        "phone_number,firstName,lastName,city,sim_result,sim_inputs\n"
+        "(212) 555-0101,Maria,Lopez,New York,LA,1\n"  # already in the campaign
+        "(212) 555-0190,New,Person,New York,LA,2\n"
+    )
+    code, out, err = run(capsys, "broadcast", "add", "Charity Drive", str(more), "--db", pg_db)
+    assert code == 0, err
+    assert "added 1 recipients" in out and "skipped 1 already" in out
+    code, out, err = run(capsys, "broadcast", "run", str(path), "--db", pg_db, "--no-progress",
+                         "--report", report, "--format", "json")  # fmt: skip
+    assert code == 0, err
+    stats = json.loads(out)["stats"]
+    assert stats["totalCount"] == 23 and stats["callsPlaced"] == 23

@@ -12,7 +12,9 @@ it: workers claim, start and finish attempts with the one-round-trip primitives 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -202,6 +204,49 @@ class PgStore(PgReporting):
             (campaign_id,),
         )
         return cur.rowcount
+
+    # -- ``broadcast add`` ---------------------------------------------------------------------
+    @contextmanager
+    def adding(self, name: str) -> Iterator[PgStore]:
+        """One ``add`` at a time per campaign (an advisory lock); committed at the end, rolled
+        back on failure, closed either way."""
+        key = zlib.crc32(f"dialplan-load:{name}".encode())
+        try:
+            self.db.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+            yield self
+            self.db.commit()
+        except BaseException:
+            self.rollback()
+            raise
+        finally:
+            self.db.close()
+
+    def next_recipient(self, campaign_id: int) -> tuple[int, int]:
+        row = self.db.execute(
+            "SELECT (SELECT coalesce(max(id), 0) + 1 FROM recipients),"
+            " (SELECT coalesce(max(row_no), 0) + 1 FROM recipients WHERE campaign_id = %s)",
+            (campaign_id,),
+        ).fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    def drop_known(self, campaign_id: int, first_id: int) -> int:
+        return self.db.execute(
+            "DELETE FROM recipients WHERE campaign_id = %(c)s AND id >= %(f)s"
+            " AND coalesce(e164, 'raw:' || phone) IN (SELECT coalesce(e164, 'raw:' || phone)"
+            "  FROM recipients WHERE campaign_id = %(c)s AND id < %(f)s)",
+            {"c": campaign_id, "f": first_id},
+        ).rowcount
+
+    def buckets_from(self, campaign_id: int, first_id: int) -> dict[str, int]:
+        return {
+            str(b): int(n)
+            for b, n in self.db.execute(
+                "SELECT bucket, count(*) FROM recipients WHERE campaign_id = %s AND id >= %s"
+                ' GROUP BY 1 ORDER BY bucket COLLATE "C"',
+                (campaign_id, first_id),
+            )
+        }
 
     # -- the webhook outbox (adding; delivery claims with :class:`.outbox.PgOutbox`) ------
     def add_many(self, rows: Sequence[OutboxRow]) -> None:
