@@ -97,9 +97,14 @@ class _Heartbeat(threading.Thread):
 class _Deliverer(threading.Thread):
     """Delivers due webhook events from the shared outbox until halted (its own connection)."""
 
-    def __init__(self, dsn: str, owner: str, secret: str, allow_private: bool) -> None:
+    def __init__(
+        self, dsn: str, owner: str, secret: str, allow_private: bool, lease: float
+    ) -> None:
         super().__init__(daemon=True, name="dialplan-webhooks")
         self.dsn, self.owner, self.secret, self.allow_private = dsn, owner, secret, allow_private
+        #: how long a claimed event is this deliverer's (a dead one's claims then expire);
+        #: a post gives up after half of it, so a live deliverer never loses its claim
+        self.claim_s = max(2 * lease, 10.0)
         self.halt = threading.Event()
         self.errors: list[str] = []
 
@@ -108,9 +113,13 @@ class _Deliverer(threading.Thread):
 
         try:
             with psycopg.connect(self.dsn, autocommit=True) as conn:
-                outbox = PgOutbox(conn, self.owner)
+                outbox = PgOutbox(conn, self.owner, self.claim_s)
                 with WebhookDeliverer(
-                    outbox, self.secret, allow_private=self.allow_private
+                    outbox,
+                    self.secret,
+                    allow_private=self.allow_private,
+                    timeout_s=self.claim_s / 2,
+                    batch_size=20,
                 ) as sender:
                     while not self.halt.is_set():
                         if sender.run_once(time.time()) == 0:
@@ -205,7 +214,11 @@ class Worker:
         if not self.o.deliver or webhook is None or self.deliverer is not None:
             return
         self.deliverer = _Deliverer(
-            self.dsn, f"deliverer:{os.getpid()}", webhook.secret, job.campaign.allow_private
+            self.dsn,
+            f"deliverer:{os.getpid()}",
+            webhook.secret,
+            job.campaign.allow_private,
+            self.o.lease,
         )
         self.deliverer.start()
 
@@ -344,9 +357,17 @@ class Worker:
         every = dict(active)
         tasks: dict[asyncio.Task[AttemptOutcome], tuple[CampaignJob, Claim]] = {}
         last_reap = last_dnc = 0.0
+        last_look = time.monotonic()
         try:
             while True:
                 now = time.time()
+                if not self.stopping and time.monotonic() - last_look > 2.0:
+                    last_look = time.monotonic()  # campaigns loaded meanwhile join the loop
+                    for job in self._jobs():
+                        if job.id not in every:
+                            drivers[job.id] = self._make_driver(job)
+                            await drivers[job.id].open()
+                            active[job.id] = every[job.id] = job
                 if now - last_reap > self.o.lease / 4:
                     self._reap(every, now)
                     last_reap = now
