@@ -491,6 +491,8 @@ def worker(
     w = Worker(db, options)
     w.install_signals()
     report = w.run()
+    for name, needs in sorted(w.skipped.items()):
+        click.echo(f"dialplan: campaign {name!r} left alone: it runs with {needs}", err=True)
     if fmt == "json":
         click.echo(
             json.dumps(

@@ -138,3 +138,19 @@ def test_add_then_run_calls_only_the_new_people(
     assert code == 0, err
     stats = json.loads(out)["stats"]
     assert stats["totalCount"] == 23 and stats["callsPlaced"] == 23
+
+
+def test_a_worker_leaves_campaigns_of_another_clock_or_driver_alone(
+    pg_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A simulating worker never books computed results into a campaign of real SIP calls."""
+    from dialplan.broadcast.campaign import load_campaign
+    from dialplan.broadcast.pg.service import load
+
+    load(load_campaign(_demo(tmp_path)), pg_db, "real", driver="sip")
+    code, out, err = run(capsys, "broadcast", "worker", "--db", pg_db, "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["calls"] == 0
+    assert "'Charity Drive' left alone: it runs with --clock real --driver sip" in err
+    with psycopg.connect(pg_db, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM attempts").fetchone() == (0,)

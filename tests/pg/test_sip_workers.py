@@ -103,7 +103,7 @@ def test_two_sip_workers_share_the_limits_while_the_receiver_hangs(
     url, handler = hanging
     peer = sipp(uas(digits="1", first_digit_ms=300), calls=50, timeout_s=120)
     path = _sip_campaign(tmp_path, peer.hostport, 50, url)
-    load(load_campaign(path), pg_db, "real")
+    load(load_campaign(path), pg_db, "real", driver="sip")
     log = tmp_path / "dials.log"
     procs = [_worker(pg_db, log, "--driver", "sip", "--max-wait", "1") for _ in range(2)]
     try:

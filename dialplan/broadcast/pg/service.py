@@ -22,8 +22,16 @@ from .dialing import open_gate
 from .store import PgStore
 
 
-def load(campaign: Campaign, dsn: str, clock: str, progress: ProgressFn | None = None) -> bool:
-    """The campaign stored, loaded and ready to dial; ``True`` when it existed already."""
+def load(
+    campaign: Campaign,
+    dsn: str,
+    clock: str,
+    progress: ProgressFn | None = None,
+    driver: str = "sim",
+) -> bool:
+    """The campaign stored, loaded and ready to dial; ``True`` when it existed already. The
+    clock and driver it is run with are stored with it: only workers with the same ones join
+    (a simulating worker never books fake results into a campaign of real calls)."""
     store = PgStore(dsn)
     try:
         key = zlib.crc32(f"dialplan-load:{campaign.name}".encode())
@@ -39,9 +47,14 @@ def load(campaign: Campaign, dsn: str, clock: str, progress: ProgressFn | None =
                     start_s = round(
                         (time.time() if real else start_of(campaign, time.time())) * 1000
                     )
-                    store.update_campaign(row.id, started_at=start_s / 1000)
+                    runs_on = {"clock": clock, "driver": driver}
+                    store.update_campaign(
+                        row.id, started_at=start_s / 1000, dispatch={**row.dispatch, **runs_on}
+                    )
                     if not real:
                         SharedClock.create(store.db, f"campaign:{row.id}", start_s / 1000)
+                store.commit()
+                store.db.execute("ANALYZE recipients")  # the claims' plans see the real table
                 store.commit()
             return resumed
         finally:
@@ -71,7 +84,7 @@ def run_on_postgres(
         check_webhook_url(campaign)
     if driver == "sim":
         default_runner(campaign)  # a broken dialplan fails before anything is stored
-    resumed = load(campaign, dsn, clock, progress)
+    resumed = load(campaign, dsn, clock, progress, driver)
     worker = Worker(
         dsn,
         WorkerOptions(

@@ -160,6 +160,8 @@ class Worker:
         if options.dial_log:
             self._log_fd = os.open(options.dial_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self.deliverer: _Deliverer | None = None
+        #: running campaigns left alone: they run on another clock or driver (name → options)
+        self.skipped: dict[str, str] = {}
 
     # -- the process --------------------------------------------------------------------
     def install_signals(self) -> None:
@@ -202,6 +204,10 @@ class Worker:
             if row is None or row.state != "running":
                 continue
             if self.o.campaign is not None and row.name != self.o.campaign:
+                continue
+            clock, driver = row.dispatch.get("clock", "virtual"), row.dispatch.get("driver", "sim")
+            if (clock, driver) != (self.o.clock, self.o.driver):
+                self.skipped[row.name] = f"--clock {clock} --driver {driver}"
                 continue
             rows.append(row)
         jobs = [load_job(self.conn, row) for row in rows]
