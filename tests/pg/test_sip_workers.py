@@ -162,3 +162,56 @@ def test_virtual_dial_schedule_is_the_same_with_a_hanging_receiver(
     assert handler.first_at  # the receiver was called, and hung
     assert len(schedules[0]) > 300
     assert schedules[0] == schedules[1]
+
+
+@pytest.mark.sip
+@pytest.mark.slow
+def test_a_sip_worker_killed_mid_call_is_booked_once_and_the_other_goes_on(
+    sipp: Any,  # noqa: F811
+    pg_db: str,
+    tmp_path: Path,
+    hanging: tuple[str, type[_Hanging]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The real-clock version of the 20,000-recipient test: a worker SIGKILLed with calls in
+    flight; those attempts end INTERNAL_ERROR (listed in retry_results: called again) and
+    nothing else changes."""
+    from .test_campaign_workers import _kill_when_busy
+
+    require("espeak-ng", "sox", "sipp", root=True)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    url, _ = hanging
+    peer = sipp(uas(digits="1", first_digit_ms=300), calls=80, timeout_s=120)
+    path = _sip_campaign(tmp_path, peer.hostport, 50, url)
+    with path.open("a") as fh:
+        fh.write('[retry_config]\nretry_results = ["INTERNAL_ERROR"]\nmax_attempts = 2\n')
+        fh.write("minutes_between_attempts = 0.01\n")
+    load(load_campaign(path), pg_db, "real", driver="sip")
+    log = tmp_path / "dials.log"
+    procs = [_worker(pg_db, log, "--driver", "sip", "--max-wait", "1") for _ in range(2)]
+    try:
+        victim = _kill_when_busy(pg_db, procs[0], min_done=5)
+        procs.append(_worker(pg_db, log, "--driver", "sip", "--max-wait", "1"))
+        _finish(procs[1:], timeout=120)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    dials = _dials(log)
+    assert len(dials) == len(set(dials))
+    with psycopg.connect(pg_db, autocommit=True) as conn:
+        lost = dict(
+            conn.execute(
+                "SELECT recipient_id, attempt_no FROM attempts"
+                " WHERE reason = 'worker lost' AND worker_id = %s",
+                (victim,),
+            )
+        )
+        assert len(lost) >= 2
+        finals = conn.execute("SELECT id, final_result, attempts FROM recipients").fetchall()
+        for rid, final, attempts in finals:
+            if rid in lost:  # retried once (max_attempts 2): answered then
+                assert (final, attempts) == ("LA", lost[rid] + 1), (rid, final, attempts)
+            else:
+                assert (final, attempts) == ("LA", 1), (rid, final, attempts)
+        _check_rate_and_lines(conn, 4, 6)

@@ -241,8 +241,7 @@ class CampaignJob:
             ).fetchone()
             if won is None:
                 return False
-            store = PgStore.__new__(PgStore)  # the store's queries on this connection
-            store.db = conn
+            store = PgStore.on(conn)
             store.finish_remaining(self.id)
             last = conn.execute(
                 "SELECT max(a.ended_at) FROM attempts a JOIN recipients r"

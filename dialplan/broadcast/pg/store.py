@@ -38,6 +38,13 @@ class PgStore(PgReporting):
         self.readonly = readonly
         self.db: psycopg.Connection = connect(dsn, autocommit=False)
 
+    @classmethod
+    def on(cls, conn: psycopg.Connection, dsn: str = "") -> PgStore:
+        """The store's queries on a connection the caller owns (a worker's)."""
+        store = cls.__new__(cls)
+        store.dsn, store.path, store.readonly, store.db = dsn, describe(dsn), False, conn
+        return store
+
     # -- transactions -------------------------------------------------------------------
     def begin(self) -> None:
         """Statements open a transaction themselves (psycopg's default)."""

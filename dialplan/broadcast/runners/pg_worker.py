@@ -196,8 +196,7 @@ class Worker:
         return self.report
 
     def _jobs(self) -> list[CampaignJob]:
-        store = PgStore.__new__(PgStore)
-        store.db = self.conn
+        store = PgStore.on(self.conn, self.dsn)
         rows = []
         for name in store.campaign_names():
             row = store.campaign(name)
@@ -258,8 +257,7 @@ class Worker:
         self.report.lost_booked += len(reap(self.conn, now, decide))
 
     def _job_by_id(self, campaign_id: int) -> CampaignJob:
-        store = PgStore.__new__(PgStore)
-        store.db = self.conn
+        store = PgStore.on(self.conn, self.dsn)
         row = store.campaign_by_id(campaign_id)
         if row is None:
             raise CampaignError(f"lost attempts of an unknown campaign {campaign_id}")
