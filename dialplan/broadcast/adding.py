@@ -10,9 +10,11 @@ a runner is calling. Its fingerprint is recorded, so the campaign file may then 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from ..errors import CampaignError, UsageError
 from .campaign import Campaign, load_campaign
@@ -20,6 +22,7 @@ from .fingerprint import check_inputs, file_sha256
 from .loader import BATCH, load_dnc, read_header, recipient_rows
 from .phones import Normalizer
 from .service import leased
+from .store.backend import is_postgres, open_store
 from .store.rows import RecipientRow
 from .store.sqlite import InputRow, Store
 from .store.sqlitefile import database_errors
@@ -39,10 +42,10 @@ def resolve_campaign(campaign_or_file: str, db: str) -> Campaign:
     path = Path(campaign_or_file)
     if path.is_file():
         return load_campaign(path)
-    if not Path(db).is_file():
+    if not is_postgres(db) and not Path(db).is_file():
         raise UsageError(f"no campaign file {campaign_or_file} and no campaign database {db}")
     with database_errors(db):
-        store = Store(db, readonly=True)
+        store = open_store(db, readonly=True)
         try:
             row = store.campaign(campaign_or_file)
             names = store.campaign_names()
@@ -76,7 +79,7 @@ def add_recipients(
     whether a number it already has is called again or booked ``DUP``)."""
     header, _ = read_header(campaign, path)
     sha = file_sha256(path)
-    with database_errors(db), leased(db, campaign.name, wait, on_wait) as store:
+    with database_errors(db), _held(str(db), campaign.name, wait, on_wait) as store:
         row = store.campaign(campaign.name)
         if row is None:
             raise CampaignError(
@@ -95,14 +98,7 @@ def add_recipients(
                 f"{path}:1: columns {', '.join(header)} differ from the campaign's"
                 f" ({', '.join(columns)}); column letters would change meaning"
             )
-        db_ = store.db
-        first_id = int(db_.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM recipients").fetchone()[0])
-        next_row = int(
-            db_.execute(
-                "SELECT COALESCE(MAX(row_no), 0) + 1 FROM recipients WHERE campaign_id = ?",
-                (row.id,),
-            ).fetchone()[0]
-        )
+        first_id, next_row = store.next_recipient(row.id)
         store.begin()
         batch: list[RecipientRow] = []
         read = 0
@@ -114,32 +110,30 @@ def add_recipients(
                 batch = []
         store.add_recipients(batch)
         # people the campaign already has (by number; by the text as written if invalid)
-        already = (
-            0
-            if not skip_known
-            else db_.execute(
-                "DELETE FROM recipients WHERE campaign_id = ?1 AND id >= ?2"
-                " AND COALESCE(e164, 'raw:' || phone) IN (SELECT COALESCE(e164, 'raw:' || phone)"
-                "  FROM recipients WHERE campaign_id = ?1 AND id < ?2)",
-                (row.id, first_id),
-            ).rowcount
-        )
+        already = store.drop_known(row.id, first_id) if skip_known else 0
         store.add_dnc(row.id, load_dnc(campaign, Normalizer(campaign.default_region)), "list")
         store.add_account_dnc(row.id)
         store.bucket_dnc_and_duplicates(row.id, campaign.scrub_duplicates)
-        buckets = {
-            str(b): int(n)
-            for b, n in db_.execute(
-                "SELECT bucket, COUNT(*) FROM recipients WHERE campaign_id = ? AND id >= ?"
-                " GROUP BY 1 ORDER BY 1",
-                (row.id, first_id),
-            )
-        }
+        buckets = store.buckets_from(row.id, first_id)
         store.record_inputs(row.id, [InputRow("recipients", sha, str(path), time.time())])
         if row.state == "finished" and buckets.get("call_initiated"):
             store.update_campaign(row.id, state="running", finished_at=None)
         store.commit()
     return AddReport(campaign.name, str(path), read - already, already, buckets)
+
+
+@contextmanager
+def _held(db: str, name: str, wait: bool, on_wait: Callable[[str], None] | None) -> Iterator[Store]:
+    """The store with the campaign held: SQLite's campaign lease; on PostgreSQL an advisory
+    lock (workers keep dialling meanwhile; the new people are theirs once committed)."""
+    if not is_postgres(db):
+        with leased(db, name, wait, on_wait) as store:
+            yield store
+        return
+    from .pg.store import PgStore
+
+    with PgStore(db).adding(name) as pg:
+        yield cast(Store, pg)
 
 
 #: bucket → how ``broadcast add`` names it

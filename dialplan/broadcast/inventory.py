@@ -29,27 +29,10 @@ class CampaignSummary:
 
 def campaign_summaries(store: Store) -> list[CampaignSummary]:
     """Every campaign of the database, oldest first."""
-    counts = {
-        cid: (total, remaining or 0)
-        for cid, total, remaining in store.db.execute(
-            "SELECT campaign_id, COUNT(*), SUM(final_result IS NULL) FROM recipients"
-            " GROUP BY campaign_id"
-        )
-    }
-    calls = dict(
-        store.db.execute(
-            "SELECT r.campaign_id, COUNT(*) FROM attempts a JOIN recipients r"
-            " ON r.id = a.recipient_id GROUP BY r.campaign_id"
-        ).fetchall()
-    )
     out = []
-    for cid, name, state, config, started_at in store.db.execute(
-        "SELECT id, name, state, config, started_at FROM campaigns ORDER BY id"
-    ).fetchall():
-        stored = json.loads(config)
-        created = stored.get("created_at", started_at)
-        labels = (stored.get("raw") or {}).get("labels") or []
-        total, remaining = counts.get(cid, (0, 0))
+    for _cid, name, state, config, started_at, total, remaining, calls in store.campaign_overview():
+        created = config.get("created_at", started_at)
+        labels = (config.get("raw") or {}).get("labels") or []
         out.append(
             CampaignSummary(
                 name,
@@ -57,7 +40,7 @@ def campaign_summaries(store: Store) -> list[CampaignSummary]:
                 total,
                 total - remaining,
                 remaining,
-                calls.get(cid, 0),
+                calls,
                 iso(round(created * 1000)) if created is not None else None,
                 tuple(str(label) for label in labels if isinstance(label, str)),
             )

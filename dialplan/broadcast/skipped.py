@@ -62,20 +62,10 @@ class SkipReasons:
         raw = campaign.config.get("raw", {})
         self.region = str(raw.get("default_region", "US")).upper()
         # first row of every number that has duplicates: bounded by the duplicates, not the file
-        self.first_row = dict(
-            store.db.execute(
-                "SELECT e164, MIN(row_no) FROM recipients WHERE campaign_id = ?1 AND e164 IN"
-                " (SELECT e164 FROM recipients WHERE campaign_id = ?1 AND bucket = 'duplicate')"
-                " GROUP BY e164",
-                (campaign.id,),
-            ).fetchall()
-        )
+        self.first_row = store.duplicate_first_rows(campaign.id)
 
     def _row(self, recipient_id: int) -> tuple[int, str | None]:
-        row = self.store.db.execute(
-            "SELECT row_no, region FROM recipients WHERE id = ?", (recipient_id,)
-        ).fetchone()
-        return int(row[0]), row[1]
+        return self.store.row_region(recipient_id)
 
     def reason(self, item: dict[str, Any]) -> str | None:
         """Why the export item (``Store.iter_export``) was not called; ``None`` if it was."""
@@ -95,12 +85,7 @@ class SkipReasons:
 
     def rows(self, limit: int | None = None) -> Iterator[SkippedRow]:
         """The skipped rows in input order (at most ``limit``)."""
-        cur = self.store.db.execute(
-            "SELECT id, row_no, phone, e164, bucket, final_result FROM recipients"
-            " WHERE campaign_id = ? AND (bucket != 'call_initiated' OR final_result = 'UNDIALED')"
-            " ORDER BY id",
-            (self.campaign.id,),
-        )
+        cur = self.store.skipped_recipients(self.campaign.id)
         for n, (rid, row_no, phone, e164, bucket, final) in enumerate(cur):
             if limit is not None and n >= limit:
                 return
@@ -110,10 +95,4 @@ class SkipReasons:
             yield SkippedRow(row_no, phone, final or "", reason)
 
     def count(self) -> int:
-        return int(
-            self.store.db.execute(
-                "SELECT COUNT(*) FROM recipients WHERE campaign_id = ?"
-                " AND (bucket != 'call_initiated' OR final_result = 'UNDIALED')",
-                (self.campaign.id,),
-            ).fetchone()[0]
-        )
+        return self.store.skipped_count(self.campaign.id)

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from ..broadcast.store.backend import is_postgres, open_store
 from ..broadcast.store.sqlitefile import on_database
 from ..errors import UsageError
 from .options import clock_option, driver_option
@@ -21,12 +22,20 @@ _db_option = click.option(
     type=click.Path(dir_okay=False),
     default=DEFAULT_DB,
     show_default=True,
-    help="The campaign database (SQLite).",
+    help="The campaign database: an SQLite file, or a postgresql://user@host/db address.",
 )
 _wait_option = click.option(
     "--wait",
     is_flag=True,
     help="If another run holds the campaign, wait for it to finish instead of refusing.",
+)
+_lease_option = click.option(
+    "--lease",
+    type=click.FloatRange(min=1.0),
+    default=10.0,
+    show_default=True,
+    help="PostgreSQL: seconds a worker's lease lasts without a heartbeat; calls in flight on a"
+    " worker silent that long are booked INTERNAL_ERROR (worker lost).",
 )
 _format_option = click.option(
     "--format",
@@ -60,6 +69,8 @@ def _check_writable_dir(path: str) -> None:
 
 
 def _existing_db(db: str) -> str:
+    if is_postgres(db):
+        return db
     if not Path(db).is_file():
         raise UsageError(f"no campaign database {db} (run a campaign first, or pass --db)")
     return db
@@ -95,6 +106,7 @@ def _existing_db(db: str) -> str:
     help="Where to write the HTML report (default: <campaign file name>-report.html).",
 )
 @_wait_option
+@_lease_option
 @on_database("db")
 def run(
     campaign: str,
@@ -106,14 +118,15 @@ def run(
     max_wait: float,
     report_path: str | None,
     wait: bool,
+    lease: float,
 ) -> None:
     """Run CAMPAIGN (a .toml or .json file) to the end; run it again to resume.
 
-    One run at a time holds a campaign: a second one is refused, or waits with --wait."""
+    On SQLite one run at a time holds a campaign: a second one is refused, or waits with
+    --wait. On PostgreSQL (--db postgresql://…) a second run joins the first as a worker."""
     from ..broadcast.campaign import load_campaign
     from ..broadcast.reporting.stats import campaign_stats, delivery_note, stats_text
     from ..broadcast.service import run_campaign
-    from ..broadcast.store.sqlite import Store
 
     camp = load_campaign(campaign)
     out_path = report_path or f"{Path(campaign).stem}-report.html"
@@ -127,12 +140,17 @@ def run(
             f"{campaign}: --driver {driver} is for "
             + ('text campaigns (channel = "sms")' if driver == "smpp" else "voice campaigns")
         )
+    if is_postgres(db) and (camp.channel == "sms" or camp.sounds is not None):
+        kind = "text campaigns" if camp.channel == "sms" else "[sounds] campaigns"
+        raise UsageError(f"{campaign}: {kind} run on SQLite only for now (not on PostgreSQL)")
     if driver == "smpp":
         from ..messaging.smpp import SmppMessaging
         from ..messaging.smpp_config import smpp_config
 
         clock = "real"
         messaging = SmppMessaging(smpp_config(camp.smpp, "smpp"))
+    elif driver == "sip" and is_postgres(db):
+        clock = "real"  # the worker builds its own SIP driver on its loop
     elif driver == "sip":
         from ..broadcast.service import load_dialplan
         from ..broadcast.telephony.sip import SipCampaignDriver
@@ -140,7 +158,9 @@ def run(
         clock = "real"
         telephony = SipCampaignDriver(camp, load_dialplan(camp), db)
     # the runner opens and closes the driver on its own loop
-    if show:
+    if is_postgres(db):
+        report = _run_on_postgres(camp, db, clock, driver, max_wait, show, tty, lease)
+    elif show:
         report = _run_with_progress(camp, db, clock, max_wait, telephony, tty, wait, messaging)
     else:
         report = run_campaign(
@@ -152,7 +172,7 @@ def run(
             messaging=messaging,
             **_waiting(wait),
         )
-    store = Store(db, readonly=True)
+    store = open_store(db, readonly=True)
     try:
         stats = campaign_stats(store, camp.name)
         note = delivery_note(store, camp.name)
@@ -181,6 +201,26 @@ def run(
         click.echo(f"report: {written}")
     if camp.webhook is not None:
         click.echo(note or "webhook events: all delivered", nl=not note)
+
+
+def _run_on_postgres(
+    camp: Any, db: str, clock: str, driver: str, max_wait: float, show: bool, tty: bool,
+    lease: float,
+) -> Any:  # fmt: skip
+    from ..broadcast.pg.service import run_on_postgres
+    from ..broadcast.store.backend import need_psycopg
+    from .progress import LineProgress, LiveProgress
+
+    need_psycopg()
+    options: dict[str, Any] = {
+        "clock": clock, "driver": driver, "max_wait": max_wait, "lease": lease
+    }  # fmt: skip
+    if not show:
+        return run_on_postgres(camp, db, **options)
+    if not tty:
+        return run_on_postgres(camp, db, progress=LineProgress(sys.stderr), **options)
+    with LiveProgress() as bar:
+        return run_on_postgres(camp, db, progress=bar, **options)
 
 
 def _waiting(wait: bool) -> dict[str, Any]:
@@ -237,11 +277,10 @@ def stats(name: str, db: str, fmt: str) -> None:
     CallBroadcastStats names."""
     from ..broadcast.inventory import campaign_name
     from ..broadcast.reporting.stats import campaign_stats, delivery_note, stats_text
-    from ..broadcast.store.sqlite import Store
 
     name = campaign_name(name)
 
-    store = Store(_existing_db(db), readonly=True)
+    store = open_store(_existing_db(db), readonly=True)
     try:
         data = campaign_stats(store, name)
         note = delivery_note(store, name)
@@ -273,11 +312,10 @@ def export(name: str, db: str, fmt: str, output: str | None, csv_escape: bool) -
     final result, why a row was skipped, attempts, answers."""
     from ..broadcast.inventory import campaign_name
     from ..broadcast.reporting.stats import find_campaign, write_csv, write_json
-    from ..broadcast.store.sqlite import Store
 
     name = campaign_name(name)
 
-    store = Store(_existing_db(db), readonly=True)
+    store = open_store(_existing_db(db), readonly=True)
     try:
         find_campaign(store, name)  # an unknown name fails before anything is written
         writer = write_json if fmt == "json" else partial(write_csv, escape=csv_escape)
@@ -315,11 +353,10 @@ def report(name: str, db: str, output: str) -> None:
     from ..broadcast.inventory import campaign_name
     from ..broadcast.reporting.data import report_data
     from ..broadcast.reporting.report import render_report  # type: ignore[attr-defined]
-    from ..broadcast.store.sqlite import Store
 
     name = campaign_name(name)
 
-    store = Store(_existing_db(db), readonly=True)
+    store = open_store(_existing_db(db), readonly=True)
     try:
         html = render_report(report_data(store, name))
     finally:
@@ -394,13 +431,122 @@ def add(campaign_or_file: str, recipients: str, db: str, wait: bool) -> None:
 def list_campaigns(db: str, fmt: str) -> None:
     """The campaigns in the database: name, status, counts, created."""
     from ..broadcast.inventory import campaign_summaries, summaries_json, summaries_text
-    from ..broadcast.store.sqlite import Store
 
-    store = Store(_existing_db(db), readonly=True)
+    store = open_store(_existing_db(db), readonly=True)
     try:
         summaries = campaign_summaries(store)
     finally:
         store.close()
     click.echo(
         summaries_json(summaries) if fmt == "json" else summaries_text(summaries, db), nl=False
+    )
+
+
+@broadcast.command()
+@click.option(
+    "--db",
+    required=True,
+    help="The PostgreSQL campaign database (postgresql://user@host:port/dbname).",
+)
+@click.option(
+    "--clock",
+    type=click.Choice(["virtual", "real"]),
+    default="virtual",
+    show_default=True,
+    help="virtual: computed calls on the campaign's shared clock; real: lived calls.",
+)
+@click.option(
+    "--driver",
+    type=click.Choice(["sim", "sip"]),
+    default="sim",
+    show_default=True,
+    help="sim: simulated calls; sip: real SIP calls to each campaign's [sip] trunk (real clock).",
+)
+@_lease_option
+@click.option(
+    "--forever",
+    is_flag=True,
+    help="Keep waiting for new campaigns when none is left (a service); stop with SIGTERM.",
+)
+@click.option(
+    "--tick",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Virtual clock: seconds of start slots claimed at once (0: event by event, the"
+    " schedule of a one-process SQLite run; slower).",
+)
+@click.option(
+    "--max-wait",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds to keep delivering webhook events after the calls are done.",
+)
+@click.option(
+    "--dial-log",
+    type=click.Path(dir_okay=False),
+    help="Append one line per call placed (dial RECIPIENT ATTEMPT START) to this file: an"
+    " audit trail, written after the attempt is committed and before the call is placed.",
+)
+@_format_option
+@on_database("db")
+def worker(
+    db: str,
+    clock: str,
+    driver: str,
+    lease: float,
+    forever: bool,
+    tick: float,
+    max_wait: float,
+    dial_log: str | None,
+    fmt: str,
+) -> None:
+    """Dial the running campaigns of a PostgreSQL database, beside any number of other workers.
+
+    Campaigns are loaded with `broadcast run --db postgresql://…` (which dials too). Workers
+    share each campaign's calls_per_second and max_active; a worker that dies has its calls in
+    flight booked INTERNAL_ERROR once its lease runs out. SIGTERM: stop claiming, finish the
+    calls in flight, exit 0."""
+    from ..broadcast.store.backend import need_psycopg
+
+    if not is_postgres(db):
+        raise UsageError(f"--db {db}: workers need a postgresql:// database")
+    need_psycopg()
+    from ..broadcast.runners.pg_worker import Worker, WorkerOptions
+
+    if driver == "sip":
+        clock = "real"
+    options = WorkerOptions(
+        clock=clock,
+        driver=driver,
+        lease=lease,
+        forever=forever,
+        tick=tick,
+        max_wait=max_wait,
+        dial_log=dial_log,
+    )
+    w = Worker(db, options)
+    w.install_signals()
+    report = w.run()
+    for name, needs in sorted(w.skipped.items()):
+        click.echo(f"dialplan: campaign {name!r} left alone: it runs with {needs}", err=True)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "workers": report.worker_ids,
+                    "calls": report.calls,
+                    "campaigns_finished": report.campaigns_finished,
+                    "lost_attempts_booked": report.lost_booked,
+                    "events_pending": report.events_pending,
+                },
+                indent=2,
+            )
+        )
+        return
+    click.echo(
+        f"calls placed: {report.calls}; campaigns finished here: {report.campaigns_finished};"
+        f" lost attempts booked: {report.lost_booked}; webhook events pending:"
+        f" {report.events_pending}"
     )

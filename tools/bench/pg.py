@@ -10,6 +10,12 @@ set far above what is reached (slots reserved up to an hour ahead), so they neve
 are capacity figures, not a paced campaign. Batch 1 is one attempt per round trip (the worst
 case); batch 10 claims, starts and finishes ten at a time. No targets are asserted; the issue's
 goal (2 workers ≥ 1.5× one) is shown as met or missed.
+
+Then the same for full ``broadcast worker`` processes (:mod:`dialplan.broadcast.runners.pg_worker`)
+on a loaded, scripted campaign in virtual time with the simulated driver — the engine, the
+shared clock, the reaper and the bookings included — against the one-process SQLite run of the
+same campaign. Their round trips are counted by wrapping psycopg's cursor in each worker (an
+``executemany`` counts once: psycopg pipelines it).
 """
 
 from __future__ import annotations
@@ -124,7 +130,7 @@ def measure(dsn: str, n: int, workers: int, batch: int) -> dict[str, float]:
     }
 
 
-def run(quick: bool = False) -> Report:
+def run_primitives(quick: bool = False) -> Report:
     n = 600 if quick else 6000
     batches, counts = ((10,), (1, 2)) if quick else ((1, 10), (1, 2, 4))
     try:
@@ -171,6 +177,174 @@ def run(quick: bool = False) -> Report:
         )
     finally:
         server.stop()
+
+
+def run(quick: bool = False) -> Report:
+    """The primitives alone, then full ``broadcast worker`` processes."""
+    primitives = run_primitives(quick)
+    workers = run_workers(quick)
+    return Report(
+        "pg",
+        primitives.figures + workers.figures,
+        command="python -m tools.bench pg" + (" --quick" if quick else ""),
+        details={"primitives": primitives.details, "workers": workers.details},
+    )
+
+
+# -- full workers: ``broadcast worker`` processes on a loaded campaign ------------------------
+PLAN = """<dialplan name="bench">
+  <amd><live><play type="tts">Hello</play></live><machine><play type="tts">Bye</play></machine></amd>
+</dialplan>
+"""
+SCRIPT = ("LA", "LA", "AM", "BUSY", "NO_ANS", "LA", "CARRIER_ERROR", "LA")
+
+
+def write_campaign(folder: Any, n: int) -> Any:
+    """A scripted campaign (results in the CSV, retries a minute apart), rate and lines set
+    out of reach: the workers' own cost is measured, not the campaign's pacing."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "plan.xml").write_text(PLAN)
+    with (folder / "recipients.csv").open("w") as fh:
+        fh.write("phone_number,first,sim_result\n")
+        for i in range(n):
+            area = ("212", "312", "415", "808")[i % 4]
+            fh.write(f"({area}) {200 + (i // 10000) % 800:03d}-{i % 10000:04d},n{i},")
+            fh.write(SCRIPT[(i * 7) % len(SCRIPT)] + "\n")
+    path = folder / "campaign.toml"
+    path.write_text(
+        'name = "bench"\ndialplan = "plan.xml"\nrecipients = "recipients.csv"\n'
+        'from_number = "+12125550100"\nmax_active = 10000\ncalls_per_second = 1000\n'
+        "[retry_config]\nmax_attempts = 3\nminutes_between_attempts = 1\n"
+        'retry_results = ["BUSY", "NO_ANS"]\n'
+        '[simulation]\nseed = 1\nstart = "2026-12-01T15:00:00Z"\n'
+    )
+    return path
+
+
+def _full_worker(dsn: str, go: Any, counts: Any) -> None:
+    """One ``broadcast worker`` (virtual clock, simulated calls), counting its statements."""
+    from dialplan.broadcast.runners.pg_worker import Worker, WorkerOptions
+
+    trips = [0]
+    execute, executemany = psycopg.Cursor.execute, psycopg.Cursor.executemany
+
+    def counted(self: Any, *a: Any, **k: Any) -> Any:
+        trips[0] += 1
+        return execute(self, *a, **k)
+
+    def counted_many(self: Any, *a: Any, **k: Any) -> Any:
+        trips[0] += 1  # one pipeline
+        return executemany(self, *a, **k)
+
+    psycopg.Cursor.execute = counted  # type: ignore[method-assign]
+    psycopg.Cursor.executemany = counted_many  # type: ignore[method-assign]
+    worker = Worker(dsn, WorkerOptions(clock="virtual", lease=30.0, tick=1.0, batch=32))
+    go.wait()
+    report = worker.run()
+    counts.put((report.calls, trips[0]))
+
+
+def measure_workers(server: ThrowawayServer, folder: Any, n: int, workers: int) -> dict[str, float]:
+    from dialplan.broadcast.campaign import load_campaign
+    from dialplan.broadcast.pg.service import load
+
+    name = f"full{workers}"
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    dsn = server.dsn(name)
+    load(load_campaign(write_campaign(folder, n)), dsn, "virtual")
+    ctx = multiprocessing.get_context("spawn")
+    go, counts = ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=_full_worker, args=(dsn, go, counts)) for _ in range(workers)]
+    for p in procs:
+        p.start()
+    time.sleep(3.0)  # every process imported and connected before the clock starts
+    x0 = _xacts(dsn)
+    t0 = time.perf_counter()
+    go.set()
+    results = [counts.get(timeout=1200) for _ in procs]
+    wall = time.perf_counter() - t0
+    for p in procs:
+        p.join()
+    time.sleep(0.3)
+    x1 = _xacts(dsn)
+    done = sum(r[0] for r in results)
+    return {
+        "attempts": done,
+        "wall_s": round(wall, 3),
+        "per_s": round(done / wall, 1),
+        "round_trips_per_attempt": round(sum(r[1] for r in results) / done, 3),
+        "transactions_per_attempt": round((x1 - x0) / done, 3),
+    }
+
+
+def sqlite_reference(folder: Any, n: int) -> float:
+    """Attempts per second of the one-process SQLite run of the same campaign."""
+    from dialplan.broadcast.campaign import load_campaign
+    from dialplan.broadcast.service import run_campaign
+
+    path = write_campaign(folder, n)
+    db = path.parent / "ref.sqlite"
+    t0 = time.perf_counter()
+    run_campaign(load_campaign(path), db, deliver=False)
+    wall = time.perf_counter() - t0
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    (attempts,) = con.execute("SELECT count(*) FROM attempts").fetchone()
+    con.close()
+    return round(attempts / wall, 1)
+
+
+def run_workers(quick: bool = False) -> Report:
+    import tempfile
+
+    n = 2000 if quick else 20000
+    counts = (1, 2) if quick else (1, 2, 4)
+    try:
+        server = ThrowawayServer.start()
+    except PostgresUnavailable as exc:
+        return Report("pg-workers", [Figure("PostgreSQL server", None, "", note=str(exc))])
+    folder = tempfile.mkdtemp(prefix="bench-pgw-")
+    try:
+        runs = {w: measure_workers(server, folder, n, w) for w in counts}
+        figures = [
+            Figure(f"attempts/s, {w} full worker(s)", r["per_s"], "/s") for w, r in runs.items()
+        ]
+        ratio = runs[2]["per_s"] / runs[1]["per_s"]
+        figures.append(
+            Figure("2 workers / 1 worker (full workers)", round(ratio, 2), "x", target="≥ 1.5",
+                   met=ratio >= 1.5)
+        )  # fmt: skip
+        figures.append(
+            Figure("round trips per attempt (full worker)", runs[1]["round_trips_per_attempt"], "")
+        )
+        figures.append(
+            Figure(
+                "server transactions per attempt (full worker)",
+                runs[1]["transactions_per_attempt"],
+                "",
+            )
+        )
+        figures.append(
+            Figure("attempts/s, one-process SQLite run (same campaign)",
+                   sqlite_reference(folder, n), "/s")
+        )  # fmt: skip
+        return Report(
+            "pg-workers",
+            figures,
+            command="python -m tools.bench pg --workers" + (" --quick" if quick else ""),
+            details={"recipients": n, "runs": {str(k): v for k, v in runs.items()}},
+        )
+    finally:
+        server.stop()
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

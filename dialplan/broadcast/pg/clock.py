@@ -18,7 +18,7 @@ import psycopg
 
 from .workers import fenced
 
-__all__ = ["ClockReading", "SharedClock"]
+__all__ = ["ClockReading", "SharedClock", "clock_listener"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,3 +69,11 @@ class SharedClock:
             ).fetchone()
         assert row is not None
         return ClockReading(float(row[0]), int(row[1]), bool(row[2]))
+
+
+def clock_listener(dsn: str) -> psycopg.Connection:
+    """A connection that hears every clock move (``NOTIFY dp_clock``): an idle worker waits
+    on it instead of polling."""
+    conn = psycopg.connect(dsn, autocommit=True)
+    conn.execute("LISTEN dp_clock")
+    return conn

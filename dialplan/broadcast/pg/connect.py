@@ -17,7 +17,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ...errors import CampaignError
 from .schema import migrate
 
-__all__ = ["describe", "open_pool"]
+__all__ = ["connect", "describe", "first_line", "open_pool"]
 
 
 def describe(dsn: str) -> str:
@@ -31,9 +31,34 @@ def describe(dsn: str) -> str:
     return f"postgresql://{user}{info.get('host', 'localhost')}{port}/{info.get('dbname', '')}"
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[-1].strip() if text else type(exc).__name__
+def first_line(exc: BaseException) -> str:
+    """The message of a psycopg error in one line (its first: the rest is a hint, or the
+    statement and a caret)."""
+    text = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return text[0] if text else type(exc).__name__
+
+
+_first_line = first_line
+
+
+def connect(dsn: str, *, autocommit: bool = True, timeout: float = 10.0) -> psycopg.Connection:
+    """One connection to a migrated database, or :class:`CampaignError` (exit 2) saying why."""
+    where = describe(dsn)
+    try:
+        conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError as exc:
+        raise CampaignError(f"{where}: invalid database address: {first_line(exc)}") from None
+    try:
+        conn = psycopg.connect(dsn, autocommit=True, connect_timeout=max(1, round(timeout)))
+    except psycopg.OperationalError as exc:
+        raise CampaignError(f"{where}: cannot open campaign database: {first_line(exc)}") from None
+    try:
+        migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    conn.autocommit = autocommit
+    return conn
 
 
 def open_pool(dsn: str, *, size: int = 3, timeout: float = 10.0) -> ConnectionPool:

@@ -26,7 +26,7 @@ import psycopg
 from ..telephony.port import voice_id_for
 from .workers import fenced
 
-__all__ = ["Claim", "Outcome", "claim", "finish", "open_gate", "start", "unclaim"]
+__all__ = ["Claim", "Outcome", "claim", "finish", "open_gate", "skip", "start", "unclaim"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,4 +145,16 @@ def finish(conn: psycopg.Connection, worker: str, outcomes: Sequence[Outcome]) -
 def unclaim(conn: psycopg.Connection, worker: str, recipient_ids: Sequence[int]) -> int:
     """Give back claims that were never started; returns how many."""
     row = conn.execute("SELECT dp_unclaim(%s, %s)", (worker, list(recipient_ids))).fetchone()
+    return int(row[0]) if row else 0
+
+
+def skip(conn: psycopg.Connection, worker: str, recipient_ids: Sequence[int], final: str) -> int:
+    """Claims never dialled that end with ``final`` (a number put on the DNC list during the
+    campaign); their lines are given back. Returns how many."""
+    if not recipient_ids:
+        return 0
+    with fenced(worker):
+        row = conn.execute(
+            "SELECT dp_skip(%s, %s, %s)", (worker, list(recipient_ids), final)
+        ).fetchone()
     return int(row[0]) if row else 0

@@ -403,8 +403,114 @@ CREATE TABLE sounds (
 );
 """
 
+_WORKERS = r"""
+-- Starting and booking attempts one key at a time. The set-based version of release 1 let the
+-- planner join through the worker's in-flight index, whose statistics are stale while a
+-- campaign starts (autovacuum has not analysed the new rows): measured 43 ms per finish of 70
+-- calls with thousands in flight. Primary-key lookups cost the same whatever the statistics.
+CREATE OR REPLACE FUNCTION dp_start(
+    p_worker text, p_ids bigint[], p_nos integer[], p_voice_ids text[], p_starts double precision[]
+) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    n integer := 0;
+    mine boolean;
+BEGIN
+    PERFORM dp_fence(p_worker);
+    FOR i IN 1 .. coalesce(cardinality(p_ids), 0) LOOP
+        SELECT r.claimed_by = p_worker AND r.attempts = p_nos[i] - 1 INTO mine FROM recipients r
+         WHERE r.id = p_ids[i] FOR UPDATE;
+        CONTINUE WHEN mine IS NOT TRUE;
+        INSERT INTO attempts (recipient_id, attempt_no, voice_id, worker_id, started_at)
+        VALUES (p_ids[i], p_nos[i], p_voice_ids[i], p_worker, p_starts[i]);
+        UPDATE recipients SET attempts = p_nos[i] WHERE id = p_ids[i];
+        n := n + 1;
+    END LOOP;
+    IF n <> coalesce(cardinality(p_ids), 0) THEN
+        RAISE EXCEPTION 'worker % does not hold % of the % claims it starts', p_worker,
+            cardinality(p_ids) - n, cardinality(p_ids) USING ERRCODE = 'DPL03';
+    END IF;
+    RETURN n;
+END $$;
+
+CREATE OR REPLACE FUNCTION dp_finish(
+    p_worker text, p_ids bigint[], p_nos integer[], p_results text[], p_q850 integer[],
+    p_answered double precision[], p_ended double precision[], p_answered_by text[],
+    p_duration double precision[], p_next_at double precision[], p_final text[]
+) RETURNS SETOF bigint LANGUAGE plpgsql AS $$
+DECLARE
+    camp bigint;
+    mine boolean;
+    cur bigint := NULL;
+    k integer := 0;
+    last_end bigint := 0;
+BEGIN
+    PERFORM 1 FROM workers WHERE id = p_worker FOR SHARE;
+    FOR i IN 1 .. coalesce(cardinality(p_ids), 0) LOOP
+        -- rows are found by primary key only (no other condition the planner could prefer
+        -- a partial index for), then checked
+        SELECT a.worker_id = p_worker AND a.result IS NULL INTO mine FROM attempts a
+         WHERE a.recipient_id = p_ids[i] AND a.attempt_no = p_nos[i] FOR UPDATE;
+        CONTINUE WHEN mine IS NOT TRUE;  -- the reaper booked it already
+        UPDATE attempts SET result = p_results[i], q850_cause = p_q850[i],
+               answered_at = p_answered[i], ended_at = p_ended[i],
+               answered_by = p_answered_by[i], duration = p_duration[i]
+         WHERE recipient_id = p_ids[i] AND attempt_no = p_nos[i];
+        SELECT r.campaign_id, r.claimed_by = p_worker INTO camp, mine FROM recipients r
+         WHERE r.id = p_ids[i] FOR UPDATE;
+        CONTINUE WHEN mine IS NOT TRUE;
+        UPDATE recipients SET claimed_by = NULL, claimed_at = NULL, next_at = p_next_at[i],
+               final_result = p_final[i]
+         WHERE id = p_ids[i];
+        IF cur IS DISTINCT FROM camp THEN
+            IF cur IS NOT NULL THEN
+                UPDATE dial_gates SET active = active - k,
+                       lines_free_from_ms = greatest(lines_free_from_ms, last_end)
+                 WHERE campaign_id = cur;
+            END IF;
+            cur := camp;
+            k := 0;
+            last_end := 0;
+        END IF;
+        k := k + 1;
+        last_end := greatest(last_end, ceil(p_ended[i] * 1000)::bigint);
+        RETURN NEXT p_ids[i];
+    END LOOP;
+    IF cur IS NOT NULL THEN
+        UPDATE dial_gates SET active = active - k,
+               lines_free_from_ms = greatest(lines_free_from_ms, last_end)
+         WHERE campaign_id = cur;
+    END IF;
+END $$;
+-- the next due recipient of each zone, read by an idle worker (and ``finished`` checks)
+CREATE INDEX recipients_zone_due ON recipients (campaign_id, zone_id, next_at)
+    WHERE final_result IS NULL AND claimed_by IS NULL;
+
+-- Claims never dialled that end with a final result (a number put on the DNC list during the
+-- campaign): booked, given back with their lines.
+CREATE FUNCTION dp_skip(p_worker text, p_ids bigint[], p_final text) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    n integer := 0;
+    c record;
+BEGIN
+    PERFORM dp_fence(p_worker);
+    FOR c IN
+        WITH done AS (
+            UPDATE recipients r SET claimed_by = NULL, claimed_at = NULL, final_result = p_final
+             WHERE r.id = ANY (p_ids) AND r.claimed_by = p_worker
+            RETURNING r.campaign_id
+        ) SELECT campaign_id, count(*) AS k FROM done GROUP BY campaign_id ORDER BY campaign_id
+    LOOP
+        UPDATE dial_gates SET active = active - c.k WHERE campaign_id = c.campaign_id;
+        n := n + c.k;
+    END LOOP;
+    RETURN n;
+END $$;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "campaign store, worker leases, dial gates, shared clock", _TABLES + _FUNCTIONS),
+    Migration(2, "campaign workers: zone queue index, skipping claims, finish by key", _WORKERS),
     Migration(4, "sounds: the account's sound library (μ-law audio, shared by campaigns)", _SOUNDS),
 )
 

@@ -57,6 +57,20 @@ class Rules:
     def retry_ms(self) -> int:
         return round(self.minutes_between_attempts * 60_000)
 
+    def after(self, result: str, attempt_no: int, end_ms: int) -> tuple[float, str | None]:
+        """The retry policy for a recipient whose attempt ``attempt_no`` ended ``result`` at
+        ``end_ms``: ``(next_at, None)`` — due again then (seconds) — or ``(end, final)``.
+        Every runner and backend books attempts with this rule (the PostgreSQL workers too)."""
+        if result in self.retry_results and attempt_no < self.max_attempts:
+            return (end_ms + self.retry_ms) / 1000, None
+        return end_ms / 1000, result
+
+
+def attempt_times(at_ms: int, out: AttemptOutcome) -> tuple[int, int]:
+    """When an attempt placed at ``at_ms`` was answered (or gave up) and ended (ms)."""
+    answer = at_ms + round(out.ring_s * 1000)
+    return answer, answer + round(out.talk_s * 1000)
+
 
 @dataclass(frozen=True, slots=True)
 class Fetch:
@@ -253,8 +267,7 @@ class Scheduler:
         """Book the attempt ``place`` as ``out`` went; its line is free when the call ended.
         Returns the attempt row; the recipient's change waits in :attr:`updates`."""
         p, n, t = place.recipient, place.attempt_no, place.at
-        answer = t + round(out.ring_s * 1000)
-        end = answer + round(out.talk_s * 1000)
+        answer, end = attempt_times(t, out)
         self.in_flight -= 1
         heapq.heappush(self.active, end)
         self.placed += 1
@@ -274,8 +287,8 @@ class Scheduler:
 
     def _book(self, place: Place, result: str, end: int) -> None:
         p, n = place.recipient, place.attempt_no
-        if result in self.rules.retry_results and n < self.rules.max_attempts:
-            next_at = (end + self.retry_ms) / 1000
+        next_at, final = self.rules.after(result, n, end)
+        if final is None:
             self.updates.append(RecipientUpdate(p.id, n, next_at, None))
             q = self._by_zone[place.zone_id]
             again = Pending(next_at, p.id, p.e164, n, p.attributes, p.sim_result, p.sim_inputs)
@@ -284,17 +297,12 @@ class Scheduler:
                 q.key = None
             # otherwise the next page read from the store brings it back
         else:
-            self._final(p, n, result)
+            self._final(p, n, final)
 
     def lost(self, recipient_id: int, attempt_no: int, started_at: float) -> None:
         """An attempt found in flight on resume (its runner was lost) is booked as
         ``INTERNAL_ERROR``; the retry policy decides what follows — never a blind redial."""
-        rules = self.rules
-        if "INTERNAL_ERROR" in rules.retry_results and attempt_no < rules.max_attempts:
-            next_at = started_at + self.retry_ms / 1000
-            self.updates.append(RecipientUpdate(recipient_id, attempt_no, next_at, None))
-        else:
-            self.updates.append(
-                RecipientUpdate(recipient_id, attempt_no, started_at, "INTERNAL_ERROR")
-            )
-            self.results["INTERNAL_ERROR"] += 1
+        next_at, final = self.rules.after("INTERNAL_ERROR", attempt_no, round(started_at * 1000))
+        self.updates.append(RecipientUpdate(recipient_id, attempt_no, next_at, final))
+        if final is not None:
+            self.results[final] += 1

@@ -117,6 +117,38 @@ class SqliteQueue:
     def remove_in_flight(self, keys: Sequence[tuple[int, int]]) -> None:
         self.db.executemany("DELETE FROM in_flight WHERE recipient_id = ? AND attempt_no = ?", keys)
 
+    # -- ``broadcast add`` ---------------------------------------------------------------------
+    def next_recipient(self, campaign_id: int) -> tuple[int, int]:
+        """The id the next recipient row gets, and the campaign's next row number."""
+        first_id = int(
+            self.db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM recipients").fetchone()[0]
+        )
+        next_row = self.db.execute(
+            "SELECT COALESCE(MAX(row_no), 0) + 1 FROM recipients WHERE campaign_id = ?",
+            (campaign_id,),
+        ).fetchone()[0]
+        return first_id, int(next_row)
+
+    def drop_known(self, campaign_id: int, first_id: int) -> int:
+        """Delete the rows from ``first_id`` on whose number the campaign had already (by the
+        text as written if invalid); returns how many."""
+        return self.db.execute(
+            "DELETE FROM recipients WHERE campaign_id = ?1 AND id >= ?2"
+            " AND COALESCE(e164, 'raw:' || phone) IN (SELECT COALESCE(e164, 'raw:' || phone)"
+            "  FROM recipients WHERE campaign_id = ?1 AND id < ?2)",
+            (campaign_id, first_id),
+        ).rowcount
+
+    def buckets_from(self, campaign_id: int, first_id: int) -> dict[str, int]:
+        return {
+            str(b): int(n)
+            for b, n in self.db.execute(
+                "SELECT bucket, COUNT(*) FROM recipients WHERE campaign_id = ? AND id >= ?"
+                " GROUP BY 1 ORDER BY 1",
+                (campaign_id, first_id),
+            )
+        }
+
     def finish_remaining(self, campaign_id: int) -> int:
         """Recipients the campaign can no longer call: the last attempt's result, or
         ``UNDIALED`` if they were never called."""

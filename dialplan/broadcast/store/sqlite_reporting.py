@@ -195,3 +195,82 @@ class SqliteReporting:
         ):
             voice_id = row[0] or voice_id_for(broadcast_id, row[6], row[7])
             yield CallLegRow(voice_id, *row[1:6])
+
+    # -- skipped rows, the campaign list, undelivered events --------------------------------
+    def duplicate_first_rows(self, campaign_id: int) -> dict[str, int]:
+        """Number → the first row of every number that has duplicates (bounded by them)."""
+        return dict(
+            self.db.execute(
+                "SELECT e164, MIN(row_no) FROM recipients WHERE campaign_id = ?1 AND e164 IN"
+                " (SELECT e164 FROM recipients WHERE campaign_id = ?1 AND bucket = 'duplicate')"
+                " GROUP BY e164",
+                (campaign_id,),
+            ).fetchall()
+        )
+
+    def row_region(self, recipient_id: int) -> tuple[int, str | None]:
+        row = self.db.execute(
+            "SELECT row_no, region FROM recipients WHERE id = ?", (recipient_id,)
+        ).fetchone()
+        return int(row[0]), row[1]
+
+    def skipped_recipients(
+        self, campaign_id: int
+    ) -> Iterator[tuple[int, int, str, str | None, str, str | None]]:
+        """(id, row_no, phone, e164, bucket, final_result) of the rows never dialled."""
+        yield from self.db.execute(
+            "SELECT id, row_no, phone, e164, bucket, final_result FROM recipients"
+            " WHERE campaign_id = ? AND (bucket != 'call_initiated' OR final_result = 'UNDIALED')"
+            " ORDER BY id",
+            (campaign_id,),
+        )
+
+    def skipped_count(self, campaign_id: int) -> int:
+        return int(
+            self.db.execute(
+                "SELECT COUNT(*) FROM recipients WHERE campaign_id = ?"
+                " AND (bucket != 'call_initiated' OR final_result = 'UNDIALED')",
+                (campaign_id,),
+            ).fetchone()[0]
+        )
+
+    def campaign_overview(
+        self,
+    ) -> list[tuple[int, str, str, dict[str, Any], float | None, int, int, int]]:
+        """(id, name, state, config, started_at, recipients, remaining, calls) per campaign."""
+        counts = {
+            cid: (total, remaining or 0)
+            for cid, total, remaining in self.db.execute(
+                "SELECT campaign_id, COUNT(*), SUM(final_result IS NULL) FROM recipients"
+                " GROUP BY campaign_id"
+            )
+        }
+        calls = dict(
+            self.db.execute(
+                "SELECT r.campaign_id, COUNT(*) FROM attempts a JOIN recipients r"
+                " ON r.id = a.recipient_id GROUP BY r.campaign_id"
+            ).fetchall()
+        )
+        out = []
+        for cid, name, state, config, started_at in self.db.execute(
+            "SELECT id, name, state, config, started_at FROM campaigns ORDER BY id"
+        ).fetchall():
+            total, remaining = counts.get(cid, (0, 0))
+            out.append(
+                (cid, name, state, json.loads(config), started_at, total, remaining,
+                 calls.get(cid, 0))
+            )  # fmt: skip
+        return out
+
+    def undelivered_events(self, broadcast_id: str) -> tuple[int, str | None]:
+        """The campaign's undelivered webhook events (an event belongs to the campaign whose
+        ``broadcast_id`` it carries; the partial index keeps this to the undelivered rows) and
+        the latest error among them."""
+        mine = "delivered_at IS NULL AND json_extract(CAST(body AS TEXT), '$.broadcast_id') = ?"
+        count = self.db.execute(f"SELECT COUNT(*) FROM outbox WHERE {mine}", (broadcast_id,))
+        error = self.db.execute(
+            f"SELECT last_error FROM outbox WHERE {mine} AND last_error IS NOT NULL"
+            " ORDER BY attempts DESC, id DESC LIMIT 1",
+            (broadcast_id,),
+        ).fetchone()
+        return int(count.fetchone()[0]), error[0] if error else None

@@ -60,11 +60,18 @@ def database_error(path: str, exc: sqlite3.Error, doing: str = "") -> DatabaseFa
 
 @contextmanager
 def database_errors(path: str | Path) -> Iterator[None]:
-    """Turn SQLite failures inside the block into a :class:`DatabaseFailure` on ``path``."""
+    """Turn SQLite failures inside the block (and PostgreSQL ones, for a ``postgresql://``
+    database) into a :class:`DatabaseFailure` on ``path``."""
     try:
         yield
     except sqlite3.Error as exc:
         raise database_error(str(path), exc) from None
+    except Exception as exc:
+        if type(exc).__module__.partition(".")[0] != "psycopg":
+            raise
+        from ..pg.connect import describe, first_line  # a PostgreSQL database failed
+
+        raise DatabaseFailure(f"{describe(str(path))}: database error: {first_line(exc)}") from None
 
 
 def on_database(path_arg: str) -> Callable[[Callable[P, R]], Callable[P, R]]:

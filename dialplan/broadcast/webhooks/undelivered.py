@@ -10,8 +10,6 @@ from dataclasses import dataclass
 
 from ..store.sqlite import Store
 
-_MINE = "delivered_at IS NULL AND json_extract(CAST(body AS TEXT), '$.broadcast_id') = ?"
-
 
 @dataclass(frozen=True, slots=True)
 class Undelivered:
@@ -20,15 +18,8 @@ class Undelivered:
 
 
 def undelivered(store: Store, broadcast_id: str) -> Undelivered:
-    """The campaign's events still waiting in the outbox (the partial index keeps this to the
-    undelivered rows)."""
-    count = store.db.execute(f"SELECT COUNT(*) FROM outbox WHERE {_MINE}", (broadcast_id,))
-    error = store.db.execute(
-        f"SELECT last_error FROM outbox WHERE {_MINE} AND last_error IS NOT NULL"
-        " ORDER BY attempts DESC, id DESC LIMIT 1",
-        (broadcast_id,),
-    ).fetchone()
-    return Undelivered(int(count.fetchone()[0]), error[0] if error else None)
+    """The campaign's events still waiting in the outbox."""
+    return Undelivered(*store.undelivered_events(broadcast_id))
 
 
 def undelivered_text(u: Undelivered) -> str:

@@ -1,0 +1,117 @@
+"""``broadcast run --db postgresql://…``: load a campaign into PostgreSQL, then work as a worker.
+
+Loading is the SQLite run's (:func:`~..service.open_campaign`, :func:`~..service.prepare`: the
+same parsing, bucketing, fingerprints and deterministic broadcast id) under an advisory lock, so
+two ``run``s started together load once; then the campaign's dial gate and (virtual time) its
+shared clock are set up and the process dials as one worker among any others. A second ``run``
+of the same campaign joins it as a worker instead of being refused.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from typing import Any, cast
+
+from ..campaign import Campaign, start_of
+from ..progress import ProgressFn
+from ..service import RunReport, check_webhook_url, default_runner, open_campaign, prepare
+from ..store.sqlite import Store
+from .clock import SharedClock
+from .dialing import open_gate
+from .store import PgStore
+
+
+def load(
+    campaign: Campaign,
+    dsn: str,
+    clock: str,
+    progress: ProgressFn | None = None,
+    driver: str = "sim",
+) -> bool:
+    """The campaign stored, loaded and ready to dial; ``True`` when it existed already. The
+    clock and driver it is run with are stored with it: only workers with the same ones join
+    (a simulating worker never books fake results into a campaign of real calls)."""
+    store = PgStore(dsn)
+    try:
+        key = zlib.crc32(f"dialplan-load:{campaign.name}".encode())
+        store.db.execute("SELECT pg_advisory_lock(%s)", (key,))
+        try:
+            as_sqlite = cast(Store, store)  # the loading queries of the SQLite store's surface
+            row, resumed = open_campaign(as_sqlite, campaign, clock == "virtual")
+            row = prepare(as_sqlite, campaign, row, progress)
+            if row.state == "running":
+                open_gate(store.db, row.id, campaign.calls_per_second, campaign.max_active)
+                if row.started_at is None:
+                    real = clock == "real"
+                    start_s = round(
+                        (time.time() if real else start_of(campaign, time.time())) * 1000
+                    )
+                    runs_on = {"clock": clock, "driver": driver}
+                    store.update_campaign(
+                        row.id, started_at=start_s / 1000, dispatch={**row.dispatch, **runs_on}
+                    )
+                    if not real:
+                        SharedClock.create(store.db, f"campaign:{row.id}", start_s / 1000)
+                store.commit()
+                store.db.execute("ANALYZE recipients")  # the claims' plans see the real table
+                store.commit()
+            return resumed
+        finally:
+            store.db.commit()
+            store.db.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            store.db.commit()
+    finally:
+        store.close()
+
+
+def run_on_postgres(
+    campaign: Campaign,
+    dsn: str,
+    *,
+    clock: str = "virtual",
+    driver: str = "sim",
+    progress: ProgressFn | None = None,
+    max_wait: float = 30.0,
+    lease: float = 10.0,
+    tick: float = 1.0,
+) -> RunReport:
+    """Load ``campaign`` (or join it) and dial it as one worker until it is finished."""
+    from ..runners.pg_worker import Worker, WorkerOptions
+
+    t0 = time.monotonic()
+    if campaign.webhook is not None:
+        check_webhook_url(campaign)
+    if driver == "sim":
+        default_runner(campaign)  # a broken dialplan fails before anything is stored
+    resumed = load(campaign, dsn, clock, progress, driver)
+    worker = Worker(
+        dsn,
+        WorkerOptions(
+            clock=clock,
+            driver=driver,
+            lease=lease,
+            tick=tick,
+            max_wait=max_wait,
+            campaign=campaign.name,
+        ),
+    )
+    worker.install_signals()
+    report = worker.run()
+    store = PgStore(dsn, readonly=True)
+    try:
+        row = store.campaign(campaign.name)
+        assert row is not None
+        stats: dict[str, Any] = {"calls": report.calls}
+        return RunReport(
+            campaign.name,
+            row.broadcast_id,
+            resumed,
+            row.started_at or 0.0,
+            row.finished_at or 0.0,
+            time.monotonic() - t0,
+            store.pending_count(),
+            stats,
+        )
+    finally:
+        store.close()
