@@ -112,7 +112,8 @@ def add_recipients(
         # people the campaign already has (by number; by the text as written if invalid)
         already = store.drop_known(row.id, first_id) if skip_known else 0
         store.add_dnc(row.id, load_dnc(campaign, Normalizer(campaign.default_region)), "list")
-        store.add_account_dnc(row.id)
+        if campaign.channel != "sms":  # texts keep their own lists (text_optouts)
+            store.add_account_dnc(row.id)
         store.bucket_dnc_and_duplicates(row.id, campaign.scrub_duplicates)
         buckets = store.buckets_from(row.id, first_id)
         store.record_inputs(row.id, [InputRow("recipients", sha, str(path), time.time())])

@@ -121,7 +121,8 @@ def prepare(
         )
         store.begin()
         store.add_dnc(row.id, load_dnc(campaign, Normalizer(campaign.default_region)), "list")
-        store.add_account_dnc(row.id)
+        if campaign.channel != "sms":  # texts keep their own lists (text_optouts)
+            store.add_account_dnc(row.id)
         store.bucket_dnc_and_duplicates(row.id, campaign.scrub_duplicates)
         if campaign.channel == "sms":  # replied STOP to this number in an earlier campaign
             from .telephony.texts import sending_number

@@ -47,6 +47,13 @@ def rules_of(campaign: Campaign) -> Rules:
     )
 
 
+def runtime_dnc_source(campaign: Campaign) -> str:
+    """The DNC source of numbers added during a run: ``runtime`` (a call's ``<dnc>``, shared
+    with the account's later campaigns), or ``optout`` (a STOP reply to a text campaign, which
+    only keeps that sending number quiet: its list is ``text_optouts``)."""
+    return "optout" if campaign.channel == "sms" else "runtime"
+
+
 def scheduler_for(
     store: CampaignDatabase,
     campaign: Campaign,
@@ -64,7 +71,7 @@ def scheduler_for(
         rules_of(campaign),
         zones,
         state,
-        store.dnc_numbers(campaign_id, "runtime"),
+        store.dnc_numbers(campaign_id, runtime_dnc_source(campaign)),
         results_before,
     )
 
@@ -217,7 +224,7 @@ class Booking:
         if self.outbox:
             store.add_many(self.outbox)
         if self.dnc:
-            store.add_dnc(self.cid, self.dnc, "runtime")
+            store.add_dnc(self.cid, self.dnc, runtime_dnc_source(self.c))
         if self.done_in_flight:
             store.remove_in_flight(self.done_in_flight)
         if self.texts:
