@@ -269,9 +269,11 @@ def parse(source: Source) -> ParsedDocument:
     ``dialplan: yaml`` marker) goes to the YAML front-end (:mod:`dialplan.callr`), which
     compiles it into a document the same model builder reads.
     """
-    from .callr import is_yaml, parse_yaml
+    from .callr.detect import is_yaml
 
     if is_yaml(source):
+        from .callr.document import parse_yaml
+
         return parse_yaml(source)
     data = source.data
     if len(data) > MAX_BYTES:
