@@ -111,11 +111,12 @@ def paths(file: str, fmt: str, max_loops: int, limit: int) -> None:
     import json
     import shlex
 
-    from ..model.paths import MAX_STEPS, enumerate_routes
+    from ..model.paths import MAX_STEPS
+    from ..replay import taken_routes
     from ..routes_doc import routes_document
 
     parsed, plan = _parsed(file)
-    found = enumerate_routes(plan, max_loops=max_loops, limit=limit)
+    found = taken_routes(plan, max_loops=max_loops, limit=limit)
     size_note = (
         f"stopped at the listing's size limit of {MAX_STEPS:,} steps"
         if found.size_limited
@@ -126,7 +127,8 @@ def paths(file: str, fmt: str, max_loops: int, limit: int) -> None:
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         _warn_if_invalid(file, parsed, plan, size_note)
         return
-    for i, route in enumerate(found.routes, 1):
+    for i, taken in enumerate(found.routes, 1):
+        route = taken.route
         click.echo(f"route {i}: {route.ending} at line {route.end_loc.line} ({route.end_what})")
         for s in route.steps:
             if s.kind == "amd":
@@ -142,11 +144,16 @@ def paths(file: str, fmt: str, max_loops: int, limit: int) -> None:
                 click.echo(f"  {s.what} line {s.loc.line}: {s.value}")
             else:
                 click.echo(f"  assume {s.what} line {s.loc.line} is {s.value}")
-        command = shlex.join(["dialplan", "simulate", file, *route.simulate_args()])
-        if route.assumptions:
-            command += "  # assuming " + "; ".join(route.assumptions)
+        command = shlex.join(["dialplan", "simulate", file, *taken.replay.args()])
         click.echo(f"  $ {command}")
         click.echo("")
+    if found.left_out:
+        n = len(found.left_out)
+        click.echo(
+            f"{n} more route{'s' if n != 1 else ''} of the flow graph left out: no replay makes the "
+            "engine take them (their assumptions contradict each other or the call's own data, or "
+            'the call would outlast its limits); --format json lists them under "left_out"'
+        )
     total = len(found.routes)
     if size_note:
         more = f" ({size_note}{'; there are more' if found.truncated else ''})"
