@@ -420,10 +420,9 @@ def _index_positions(doc: ParsedDocument, masked: str) -> None:
 def _check_values(doc: ParsedDocument, el: etree._Element) -> None:
     """Refuse values no later stage should have to handle: over-long numbers in attributes and
     ``${`` references nested deeper than :data:`MAX_TEMPLATE_DEPTH` (attributes and text)."""
-    tag = etree.QName(el).localname
     for name, value in el.attrib.items():
-        attr = etree.QName(name).localname
         if len(value) > MAX_NUMBER_DIGITS and _LONG_NUMBER.search(value):
+            tag, attr = etree.QName(el).localname, etree.QName(name).localname
             raise ParseFailure(
                 make(
                     "E019",
@@ -434,12 +433,15 @@ def _check_values(doc: ParsedDocument, el: etree._Element) -> None:
                 )
             )
         if _too_deep_template(value):
+            tag, attr = etree.QName(el).localname, etree.QName(name).localname
             raise ParseFailure(
                 _too_nested(f'"{attr}" on <{tag}>', doc.attr_location(el, attr), doc)
             )
     if _too_deep_template(el.text):
+        tag = etree.QName(el).localname
         raise ParseFailure(_too_nested(f"the text of <{tag}>", doc.text_location(el), doc))
     if _too_deep_template(el.tail):
+        tag = etree.QName(el).localname
         raise ParseFailure(_too_nested(f"the text after <{tag}>", doc.location(el), doc))
 
 

@@ -334,7 +334,12 @@ def _silent_edges(graph: FlowGraph, vid: int) -> Iterator[Edge]:
 
 def _silent_traps(ctx: LintContext) -> set[int]:
     """Input-phase vertices a silent caller can never leave: no silent route from them ends the
-    call, and one leads back to them (a menu that only leads into another trap is not one)."""
+    call, and one leads back to them (a menu that only leads into another trap is not one).
+    Computed once per file (W072 and W077 both read it)."""
+    return ctx.cached("flow.silent_traps", lambda: _find_silent_traps(ctx))
+
+
+def _find_silent_traps(ctx: LintContext) -> set[int]:
     graph = _cfg(ctx)
     live = _live(ctx)
     back: dict[int, list[int]] = {}
