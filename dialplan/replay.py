@@ -32,6 +32,9 @@ from .model.paths import LENGTH_CUT, LOOP_CUT, MAX_STEPS, Route, Routes, enumera
 
 #: Replays tried per route before it is left out.
 MAX_TRIES = 400
+#: Engine steps all the replays of one listing may take together (a few seconds): beyond it the
+#: routes not yet confirmed are left out untried, so that no plan makes a listing run for minutes.
+MAX_REPLAY_STEPS = 2_000_000
 #: The engine's step limit, as ``dialplan simulate --max-steps`` has it by default; a replay of a
 #: longer route prints a larger ``--max-steps``.
 ENGINE_STEPS = ENGINE_MAX_STEPS
@@ -125,6 +128,8 @@ class TakenRoutes:
     max_loops: int = 1
     size_limited: bool = False
     max_steps: int = MAX_STEPS
+    #: how many of ``left_out`` were not tried: the replay budget was spent
+    untried: int = 0
 
 
 def decisions(route: Route) -> list[tuple[int, str]]:
@@ -140,12 +145,13 @@ class Taken:
     transfer: str | None
     outcome: str
     stopped: bool  # at the step limit
+    steps: int = 0
 
     @classmethod
     def of(cls, result: CallResult) -> Taken:
         transfer = (result.transfer or {}).get("outcome")
         stopped = result.outcome == "error" and "step limit" in (result.error or "")
-        return cls(tuple(result.decisions), transfer, result.outcome, stopped)
+        return cls(tuple(result.decisions), transfer, result.outcome, stopped, result.steps)
 
 
 def reproduces(route: Route, taken: Taken) -> bool:
@@ -170,14 +176,26 @@ def taken_routes(
     return confirm(plan, found, max_steps)
 
 
-def confirm(plan: Plan, found: Routes, max_steps: int = MAX_STEPS) -> TakenRoutes:
-    """Each route of ``found`` with the first replay that reproduces it, or left out."""
+def confirm(
+    plan: Plan,
+    found: Routes,
+    max_steps: int = MAX_STEPS,
+    replay_steps: int = MAX_REPLAY_STEPS,
+) -> TakenRoutes:
+    """Each route of ``found`` with the first replay that reproduces it, or left out (untried
+    once the replays have taken ``replay_steps`` engine steps in all)."""
     confirmed: list[Confirmed] = []
     left_out: list[Route] = []
     setvars = _setvars(plan)
     runs: dict[Replay, Taken] = {}  # routes share replays: each distinct call runs once
+    budget = _Budget(replay_steps)
+    untried = 0
     for route in found.routes:
-        replay = find_replay(plan, route, setvars, runs)
+        if budget.left <= 0:
+            left_out.append(route)
+            untried += 1
+            continue
+        replay = find_replay(plan, route, setvars, runs, budget)
         if replay is None:
             left_out.append(route)
         else:
@@ -189,6 +207,7 @@ def confirm(plan: Plan, found: Routes, max_steps: int = MAX_STEPS) -> TakenRoute
         found.max_loops,
         found.size_limited,
         max_steps,
+        untried,
     )
 
 
@@ -197,26 +216,33 @@ def find_replay(
     route: Route,
     setvars: dict[str, list[Template]] | None = None,
     runs: dict[Replay, Taken] | None = None,
+    budget: _Budget | None = None,
 ) -> Replay | None:
     """The first replay (fewest options changed first) whose call takes ``route``, if any
-    (``runs``: calls already made, by replay)."""
+    (``runs``: calls already made, by replay; ``budget``: engine steps left for new calls)."""
     runs = {} if runs is None else runs
+    budget = budget or _Budget(MAX_REPLAY_STEPS)
     base = Replay(amd=route.amd, transfer=route.transfer, inputs=route.inputs)
     knobs = _knobs(plan, route, _setvars(plan) if setvars is None else setvars)
     for tries, changes in enumerate(_combinations(knobs)):
-        if tries >= MAX_TRIES:
+        if tries >= MAX_TRIES or budget.left <= 0:
             return None
         replay = base
         for change in changes:
             replay = change(replay)
-        replay, taken = _run(plan, replay, route, runs)
+        replay, taken = _run(plan, replay, route, runs, budget)
         if reproduces(route, taken):
             return replay
     return None
 
 
+@dataclass(slots=True)
+class _Budget:
+    left: int
+
+
 def _run(
-    plan: Plan, replay: Replay, route: Route, runs: dict[Replay, Taken]
+    plan: Plan, replay: Replay, route: Route, runs: dict[Replay, Taken], budget: _Budget
 ) -> tuple[Replay, Taken]:
     """The call ``replay`` makes; when it stops at the step limit on the way along ``route``
     (a route of thousands of menus), again with a limit large enough for the route."""
@@ -224,6 +250,7 @@ def _run(
         taken = runs.get(replay)
         if taken is None:
             taken = runs[replay] = Taken.of(replay.run(plan))
+            budget.left -= max(taken.steps, 1)
         expected = decisions(route)
         done = len(taken.decisions)
         if not (taken.stopped and 0 < done < len(expected)):

@@ -28,6 +28,7 @@ def routes_document(found: TakenRoutes, file: str) -> dict[str, Any]:
             for i, taken in enumerate(found.routes, 1)
         ],
         "left_out": [_route(route) for route in found.left_out],
+        "left_out_untried": found.untried,
     }
 
 

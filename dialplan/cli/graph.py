@@ -112,7 +112,7 @@ def paths(file: str, fmt: str, max_loops: int, limit: int) -> None:
     import shlex
 
     from ..model.paths import MAX_STEPS
-    from ..replay import taken_routes
+    from ..replay import MAX_REPLAY_STEPS, taken_routes
     from ..routes_doc import routes_document
 
     parsed, plan = _parsed(file)
@@ -153,6 +153,12 @@ def paths(file: str, fmt: str, max_loops: int, limit: int) -> None:
             f"{n} more route{'s' if n != 1 else ''} of the flow graph left out: no replay makes the "
             "engine take them (their assumptions contradict each other or the call's own data, or "
             'the call would outlast its limits); --format json lists them under "left_out"'
+            + (
+                f"; {found.untried} of them untried: the replays' budget of "
+                f"{MAX_REPLAY_STEPS:,} engine steps was spent"
+                if found.untried
+                else ""
+            )
         )
     total = len(found.routes)
     if size_note:

@@ -177,3 +177,21 @@ def test_replay_sets_the_data_a_condition_reads(
 def test_fixture_routes_replay(capsys: pytest.CaptureFixture[str]) -> None:
     for path in sorted(FIXTURES.glob("*.xml")):
         assert check_routes(capsys, path) > 0
+
+
+def test_replays_stop_at_their_budget_and_say_so() -> None:
+    """However many routes and candidate values a plan has, the replays of one listing take at
+    most ``replay_steps`` engine steps; the routes left then are left out untried, and counted."""
+    from dialplan.model.paths import enumerate_routes
+    from dialplan.replay import confirm
+
+    plan = build_plan(parse_any(CONTRADICTIONS))
+    found = enumerate_routes(plan)
+    full = confirm(plan, found)
+    assert full.untried == 0 and full.routes
+    cut = confirm(plan, found, replay_steps=1)  # the first call spends it all
+    assert len(cut.routes) + len(cut.left_out) == len(found.routes)
+    assert len(cut.routes) <= 1 and cut.untried >= len(found.routes) - 1
+    # what is listed is still confirmed: its replay reproduces it
+    for taken in cut.routes:
+        assert taken in full.routes
