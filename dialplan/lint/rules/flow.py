@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from ...callr.loops import endless_loops
 from ...model import Catch, Goto, Hangup, Keypress, Menu, Node, Play, Transfer
 from ...model.flow import (
     NORMAL,
@@ -650,6 +649,8 @@ def callr_endless_counter_loop(ctx: LintContext) -> Iterator[Problem]:
     """
     scenario = getattr(ctx.doc, "scenario", None)
     if scenario is not None:
+        from ...callr.loops import endless_loops  # YAML scenarios only
+
         for loop in endless_loops(scenario):
             yield Problem(loop.message, loop.loc)
 
