@@ -99,11 +99,13 @@ def graph(file: str, fmt: str, output: str | None) -> None:
     help="Stop after this many routes.",
 )
 def paths(file: str, fmt: str, max_loops: int, limit: int) -> None:
-    """List the distinct routes through FILE and the inputs that drive each one.
+    """List the routes through FILE that the engine can take, and what drives each one.
 
     Each route shows the AMD verdict, the keys to press at each menu (or timeout), the
-    assumptions about data-dependent conditions (if/equal, transfer answered), how the call ends
-    (hangup, transfer, end of plan, loop cut), and the `dialplan simulate` command that replays it.
+    outcomes of data-dependent conditions (if/equal, transfer answered), how the call ends
+    (hangup, transfer, end of plan, loop cut), and the `dialplan simulate` command that replays it
+    (with the --var, --callerid, --now… its conditions need). Every route is replayed through the
+    engine first; routes no replay reproduces (contradictory assumptions) are left out and counted.
     The listing stops after --limit routes or 20,000 steps in all (a longer route is cut there:
     "length cut"); the last line says so.
     Exit status: 0 listed, 1 not a well-formed dialplan, 2 usage error.
