@@ -269,9 +269,11 @@ def parse(source: Source) -> ParsedDocument:
     ``dialplan: yaml`` marker) goes to the YAML front-end (:mod:`dialplan.callr`), which
     compiles it into a document the same model builder reads.
     """
-    from .callr import is_yaml, parse_yaml
+    from .callr.detect import is_yaml
 
     if is_yaml(source):
+        from .callr.document import parse_yaml
+
         return parse_yaml(source)
     data = source.data
     if len(data) > MAX_BYTES:
@@ -418,10 +420,9 @@ def _index_positions(doc: ParsedDocument, masked: str) -> None:
 def _check_values(doc: ParsedDocument, el: etree._Element) -> None:
     """Refuse values no later stage should have to handle: over-long numbers in attributes and
     ``${`` references nested deeper than :data:`MAX_TEMPLATE_DEPTH` (attributes and text)."""
-    tag = etree.QName(el).localname
     for name, value in el.attrib.items():
-        attr = etree.QName(name).localname
         if len(value) > MAX_NUMBER_DIGITS and _LONG_NUMBER.search(value):
+            tag, attr = etree.QName(el).localname, etree.QName(name).localname
             raise ParseFailure(
                 make(
                     "E019",
@@ -432,12 +433,15 @@ def _check_values(doc: ParsedDocument, el: etree._Element) -> None:
                 )
             )
         if _too_deep_template(value):
+            tag, attr = etree.QName(el).localname, etree.QName(name).localname
             raise ParseFailure(
                 _too_nested(f'"{attr}" on <{tag}>', doc.attr_location(el, attr), doc)
             )
     if _too_deep_template(el.text):
+        tag = etree.QName(el).localname
         raise ParseFailure(_too_nested(f"the text of <{tag}>", doc.text_location(el), doc))
     if _too_deep_template(el.tail):
+        tag = etree.QName(el).localname
         raise ParseFailure(_too_nested(f"the text after <{tag}>", doc.location(el), doc))
 
 

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from lxml import etree
 
@@ -186,8 +185,7 @@ def normalise(root: etree._Element) -> etree._Element:
 # --------------------------------------------------------------------------- validation
 
 
-@dataclass(frozen=True, slots=True)
-class SchemaError:
+class SchemaError(NamedTuple):
     """One schema finding at a source position (the validation stage adds the rule's name)."""
 
     code: str
@@ -195,8 +193,7 @@ class SchemaError:
     loc: Location
 
 
-@dataclass(frozen=True, slots=True)
-class _Found:
+class _Found(NamedTuple):
     """A schema finding tied to an element of the original document."""
 
     code: str

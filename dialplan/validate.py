@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import schema
 from .diagnostics import Diagnostic, Severity, sort_diagnostics
@@ -28,8 +28,7 @@ from .parse import ParsedDocument, ParseFailure, parse, read_source
 Source = str | bytes | os.PathLike[str]
 
 
-@dataclass(frozen=True, slots=True)
-class Checked:
+class Checked(NamedTuple):
     """One validation pass: the document and its model (when it parses) and its errors."""
 
     errors: list[Diagnostic]

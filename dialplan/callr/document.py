@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bisect
-import re
 from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
@@ -12,16 +11,8 @@ from lxml import etree
 from ..diagnostics import Location
 from ..parse import MAX_BYTES, ParsedDocument, ParseFailure, Source, _diag, parse
 from .compile import Compiled, Finding, compile_scenario
+from .detect import is_yaml
 from .source import YamlFailure, YNode, load
-
-_MARKER = re.compile(rb"^(?:\s*#[^\n]*\n)*\s*dialplan\s*:\s*[\"']?yaml\b", re.I)
-
-
-def is_yaml(source: Source) -> bool:
-    """Whether ``source`` is a Callr scenario: a ``.yaml``/``.yml`` name or a
-    ``dialplan: yaml`` marker as its first key."""
-    name = source.name.lower()
-    return name.endswith((".yaml", ".yml")) or _MARKER.match(source.data[:4096]) is not None
 
 
 @dataclass(slots=True)

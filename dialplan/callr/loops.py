@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..diagnostics import Location
-from .source import YNode
+
+if TYPE_CHECKING:
+    from .source import YNode
 
 _STEP = re.compile(r"\$([A-Za-z_]\w*)\s*(--|\+\+|-=|\+=)|(?:--|\+\+)\s*\$([A-Za-z_]\w*)")
 _EQUALS = re.compile(r"\$([A-Za-z_]\w*)\s*===?\s*(-?\d+)")

@@ -99,11 +99,13 @@ def graph(file: str, fmt: str, output: str | None) -> None:
     help="Stop after this many routes.",
 )
 def paths(file: str, fmt: str, max_loops: int, limit: int) -> None:
-    """List the distinct routes through FILE and the inputs that drive each one.
+    """List the routes through FILE that the engine can take, and what drives each one.
 
     Each route shows the AMD verdict, the keys to press at each menu (or timeout), the
-    assumptions about data-dependent conditions (if/equal, transfer answered), how the call ends
-    (hangup, transfer, end of plan, loop cut), and the `dialplan simulate` command that replays it.
+    outcomes of data-dependent conditions (if/equal, transfer answered), how the call ends
+    (hangup, transfer, end of plan, loop cut), and the `dialplan simulate` command that replays it
+    (with the --var, --callerid, --now… its conditions need). Every route is replayed through the
+    engine first; routes no replay reproduces (contradictory assumptions) are left out and counted.
     The listing stops after --limit routes or 20,000 steps in all (a longer route is cut there:
     "length cut"); the last line says so.
     Exit status: 0 listed, 1 not a well-formed dialplan, 2 usage error.
@@ -111,11 +113,12 @@ def paths(file: str, fmt: str, max_loops: int, limit: int) -> None:
     import json
     import shlex
 
-    from ..model.paths import MAX_STEPS, enumerate_routes
+    from ..model.paths import MAX_STEPS
+    from ..replay import MAX_REPLAY_STEPS, taken_routes
     from ..routes_doc import routes_document
 
     parsed, plan = _parsed(file)
-    found = enumerate_routes(plan, max_loops=max_loops, limit=limit)
+    found = taken_routes(plan, max_loops=max_loops, limit=limit)
     size_note = (
         f"stopped at the listing's size limit of {MAX_STEPS:,} steps"
         if found.size_limited
@@ -126,7 +129,8 @@ def paths(file: str, fmt: str, max_loops: int, limit: int) -> None:
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         _warn_if_invalid(file, parsed, plan, size_note)
         return
-    for i, route in enumerate(found.routes, 1):
+    for i, taken in enumerate(found.routes, 1):
+        route = taken.route
         click.echo(f"route {i}: {route.ending} at line {route.end_loc.line} ({route.end_what})")
         for s in route.steps:
             if s.kind == "amd":
@@ -142,11 +146,22 @@ def paths(file: str, fmt: str, max_loops: int, limit: int) -> None:
                 click.echo(f"  {s.what} line {s.loc.line}: {s.value}")
             else:
                 click.echo(f"  assume {s.what} line {s.loc.line} is {s.value}")
-        command = shlex.join(["dialplan", "simulate", file, *route.simulate_args()])
-        if route.assumptions:
-            command += "  # assuming " + "; ".join(route.assumptions)
+        command = shlex.join(["dialplan", "simulate", file, *taken.replay.args()])
         click.echo(f"  $ {command}")
         click.echo("")
+    if found.left_out:
+        n = len(found.left_out)
+        click.echo(
+            f"{n} more route{'s' if n != 1 else ''} of the flow graph left out: no replay makes the "
+            "engine take them (their assumptions contradict each other or the call's own data, or "
+            'the call would outlast its limits); --format json lists them under "left_out"'
+            + (
+                f"; {found.untried} of them untried: the replays' budget of "
+                f"{MAX_REPLAY_STEPS:,} engine steps was spent"
+                if found.untried
+                else ""
+            )
+        )
     total = len(found.routes)
     if size_note:
         more = f" ({size_note}{'; there are more' if found.truncated else ''})"

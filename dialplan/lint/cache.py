@@ -7,9 +7,9 @@ One JSON file per cache folder (``lint-<version>.json``), read once and written 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+from _blake2 import blake2b  # hashlib's own blake2b, without importing OpenSSL (3 ms)
 from pathlib import Path
 
 from .._version import __version__
@@ -40,7 +40,7 @@ class LintCache:
 
     @staticmethod
     def key(data: bytes, config: LintConfig) -> str:
-        digest = hashlib.blake2b(data, digest_size=16)
+        digest = blake2b(data, digest_size=16)
         digest.update(b"\0" + config.fingerprint().encode() + b"\0" + __version__.encode())
         return digest.hexdigest()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ..diagnostics import Diagnostic, Severity, make, sort_diagnostics
 from ..errors import UsageError
@@ -124,8 +124,7 @@ PARALLEL_MIN_FILES = 200
 _CHUNK = 64
 
 
-@dataclass(frozen=True, slots=True)
-class LintRun:
+class LintRun(NamedTuple):
     """What one run found, and how many files it checked (and how many came from the cache)."""
 
     diagnostics: list[Diagnostic]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .. import parse, schema
 from ..diagnostics import Diagnostic, Location, Severity
@@ -29,16 +29,14 @@ FAMILIES = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(NamedTuple):
     """What a rule yields: a message and where (the linter adds the rest)."""
 
     message: str
     loc: Location
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(NamedTuple):
     code: str
     name: str
     family: str

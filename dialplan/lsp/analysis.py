@@ -219,10 +219,27 @@ def config_for(path: Path | None) -> LintConfig:
         return LintConfig()
 
 
+#: The last lint of each document: (text, configuration, findings). Saving, undoing back to a
+#: linted text or reopening a file publishes the same findings without linting again; any
+#: change of the text or of the configuration that applies to it lints afresh.
+_last: dict[str, tuple[str, LintConfig, list[Diagnostic]]] = {}
+
+
 def lint_text(text: str, name: str, path: Path | None) -> list[Diagnostic]:
     from ..lint.linter import lint_source
 
-    return lint_source(text.encode("utf-8"), name, config_for(path))
+    config = config_for(path)
+    last = _last.get(name)
+    if last is not None and last[0] == text and last[1] == config:
+        return last[2]
+    found = lint_source(text.encode("utf-8"), name, config)
+    _last[name] = (text, config, found)
+    return found
+
+
+def forget(name: str) -> None:
+    """Drop what is kept about a closed document."""
+    _last.pop(name, None)
 
 
 def fixes(

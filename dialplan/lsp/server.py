@@ -104,7 +104,10 @@ def did_save(ls: LanguageServer, params: types.DidSaveTextDocumentParams) -> Non
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: LanguageServer, params: types.DidCloseTextDocumentParams) -> None:
-    _findings.pop(params.text_document.uri, None)
+    uri = params.text_document.uri
+    _findings.pop(uri, None)
+    path = _path(uri)
+    analysis.forget(str(path) if path else uri)
     ls.text_document_publish_diagnostics(
         types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[])
     )

@@ -437,11 +437,11 @@ def routes(
     max_loops: Annotated[int, Query(ge=0, le=MAX_LOOPS)] = 1,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> dict[str, Any]:
-    from ..model.paths import enumerate_routes
+    from ..replay import taken_routes
     from ..routes_doc import routes_document
 
     v = flowstore.get_version(request.app.state.db, who.account, flow_id, version)
-    found = enumerate_routes(v.plan(), max_loops=max_loops, limit=limit)
+    found = taken_routes(v.plan(), max_loops=max_loops, limit=limit)
     return routes_document(found, v.name)
 
 

@@ -58,6 +58,13 @@ _REQUIRED_HINT = {
     ("if", "expr"): " (a JavaScript condition)",
     ("sms", "to"): " (the phone number to text)",
 }
+#: the two tables by tag (attributes in the tables' order), so that each node looks up only its own
+_ENUMS_BY_TAG: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+for (_tag, _attr), _allowed in _ENUMS.items():
+    _ENUMS_BY_TAG.setdefault(_tag, []).append((_attr, _allowed))
+_POSITIVE_INTS_BY_TAG: dict[str, list[str]] = {}
+for _tag, _attr in sorted(_POSITIVE_INTS):
+    _POSITIVE_INTS_BY_TAG.setdefault(_tag, []).append(_attr)
 _INNER_REF = re.compile(r"\$\{[^${}]*\}")
 _ABSOLUTE_HTTP = re.compile(r"^https?://[^\s/?#:@]+(?::[0-9]+)?(?:[/?#]\S*)?$", re.I)
 
@@ -141,11 +148,10 @@ def invalid_enumerated_value(ctx: LintContext) -> Iterator[Problem]:
         <dialplan><play type="tts">Hello</play></dialplan>
     """
     for node in ctx.plan.nodes:
-        if _spec(node) is None:
+        checked = _ENUMS_BY_TAG.get(node.tag)
+        if checked is None or _spec(node) is None:
             continue
-        for (tag, attr), allowed in _ENUMS.items():
-            if node.tag != tag:
-                continue
+        for attr, allowed in checked:
             value = _present(node, attr)
             if not value or value.lower() in allowed:
                 continue  # absent or blank: E020 where it is required
@@ -175,11 +181,10 @@ def not_a_positive_integer(ctx: LintContext) -> Iterator[Problem]:
           <keypress pressed="1"><hangup/></keypress></menu></dialplan>
     """
     for node in ctx.plan.nodes:
-        if _spec(node) is None:
+        checked = _POSITIVE_INTS_BY_TAG.get(node.tag)
+        if checked is None or _spec(node) is None:
             continue
-        for tag, attr in sorted(_POSITIVE_INTS):
-            if node.tag != tag:
-                continue
+        for attr in checked:
             value = _present(node, attr)
             if value is None or (value.isascii() and value.isdigit() and int(value) > 0):
                 continue

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from ...callr.loops import endless_loops
 from ...model import Catch, Goto, Hangup, Keypress, Menu, Node, Play, Transfer
 from ...model.flow import (
     NORMAL,
@@ -334,7 +333,12 @@ def _silent_edges(graph: FlowGraph, vid: int) -> Iterator[Edge]:
 
 def _silent_traps(ctx: LintContext) -> set[int]:
     """Input-phase vertices a silent caller can never leave: no silent route from them ends the
-    call, and one leads back to them (a menu that only leads into another trap is not one)."""
+    call, and one leads back to them (a menu that only leads into another trap is not one).
+    Computed once per file (W072 and W077 both read it)."""
+    return ctx.cached("flow.silent_traps", lambda: _find_silent_traps(ctx))
+
+
+def _find_silent_traps(ctx: LintContext) -> set[int]:
     graph = _cfg(ctx)
     live = _live(ctx)
     back: dict[int, list[int]] = {}
@@ -645,6 +649,8 @@ def callr_endless_counter_loop(ctx: LintContext) -> Iterator[Problem]:
     """
     scenario = getattr(ctx.doc, "scenario", None)
     if scenario is not None:
+        from ...callr.loops import endless_loops  # YAML scenarios only
+
         for loop in endless_loops(scenario):
             yield Problem(loop.message, loop.loc)
 

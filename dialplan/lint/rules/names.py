@@ -17,14 +17,26 @@ _GUARDED = frozenset({"menu", "keypress", "live", "machine", "if", "else", "equa
 _BRANCHES = frozenset({"keypress", "live", "machine", "else"})
 
 
-def _references(ctx: LintContext) -> Iterator[tuple[Node, str, str, Location]]:
-    """Every jump: (node, what the file calls it, target text, where the target is written)."""
-    for node in ctx.plan.nodes:
-        if isinstance(node, Goto):
-            yield node, f"<{node.raw_tag}>", node.target.strip(), value_loc(ctx, node)
-        elif isinstance(node, Catch) and "goto" in node.attrs:
-            raw = node.raw_attrs.get("goto", "goto")
-            yield node, f"<{node.raw_tag} {raw}>", node.goto.strip(), node.attr_loc("goto")
+def _references(ctx: LintContext) -> list[tuple[Node, str, str]]:
+    """Every jump: (node, what the file calls it, target text); :func:`_jump_loc` says where the
+    target is written (worked out only for a finding)."""
+
+    def compute() -> list[tuple[Node, str, str]]:
+        found: list[tuple[Node, str, str]] = []
+        for node in ctx.plan.nodes:
+            if isinstance(node, Goto):
+                found.append((node, f"<{node.raw_tag}>", node.target.strip()))
+            elif isinstance(node, Catch) and "goto" in node.attrs:
+                raw = node.raw_attrs.get("goto", "goto")
+                found.append((node, f"<{node.raw_tag} {raw}>", node.goto.strip()))
+        return found
+
+    return ctx.cached("names.references", compute)
+
+
+def _jump_loc(ctx: LintContext, node: Node) -> Location:
+    """Where the target of the jump ``node`` is written."""
+    return value_loc(ctx, node) if isinstance(node, Goto) else node.attr_loc("goto")
 
 
 @rule("E030", "duplicate-name")
@@ -104,10 +116,10 @@ def broken_jump_targets(ctx: LintContext) -> dict[str, list[Location]]:
 
     def compute() -> dict[str, list[Location]]:
         meant: dict[str, list[Location]] = {}
-        for _node, _what, target, loc in _references(ctx):
+        for node, _what, target in _references(ctx):
             if target and "${" not in target and ctx.plan.resolve(target) is None:
                 for name in _meant(ctx, target):
-                    meant.setdefault(name, []).append(loc)
+                    meant.setdefault(name, []).append(_jump_loc(ctx, node))
         return meant
 
     return ctx.cached("names.broken", compute)
@@ -140,14 +152,14 @@ def goto_target_not_found(ctx: LintContext) -> Iterator[Problem]:
 
         <dialplan><menu name="live"><play type="tts">Hi</play></menu><goto>live</goto></dialplan>
     """
-    for _node, what, target, loc in _references(ctx):
+    for node, what, target in _references(ctx):
         if not target or "${" in target:
             continue  # empty: E013/E020; dynamic: E032
         if ctx.plan.resolve(target) is None:
             yield Problem(
                 f'{what} target "{target}" not found{_suggestion(ctx, target)}'
                 f"{_knock_on(ctx, target)}",
-                loc,
+                _jump_loc(ctx, node),
             )
 
 
@@ -170,11 +182,11 @@ def dynamic_goto_target(ctx: LintContext) -> Iterator[Problem]:
           <play name="step1" type="tts">One</play><play name="step2" type="tts">Two</play>
         </dialplan>
     """
-    for _node, what, target, loc in _references(ctx):
+    for node, what, target in _references(ctx):
         if "${" in target:
             yield Problem(
                 f'{what} target "{target}" contains ${{…}}: jump targets are literal names',
-                loc,
+                _jump_loc(ctx, node),
             )
 
 
@@ -220,7 +232,7 @@ def goto_into_branch(ctx: LintContext) -> Iterator[Problem]:
           <play name="bye" type="tts">Bye</play><hangup/>
         </dialplan>
     """
-    for node, what, target, loc in _references(ctx):
+    for node, what, target in _references(ctx):
         if not target or "${" in target:
             continue
         found = ctx.plan.resolve(target)
@@ -235,7 +247,7 @@ def goto_into_branch(ctx: LintContext) -> Iterator[Problem]:
         yield Problem(
             f"{what} to {found.label} enters {how} (line {entered.loc.line}) midway; the "
             f"call then goes on as the rest of that <{entered.raw_tag}> would (spec §2.2)",
-            loc,
+            _jump_loc(ctx, node),
         )
 
 

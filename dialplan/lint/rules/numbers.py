@@ -11,8 +11,8 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from ...diagnostics import Location
 from ...expr.variables import ref_end
@@ -35,8 +35,7 @@ class Verdict(enum.Enum):
     INVALID = "invalid"
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
+class Item(NamedTuple):
     """One phone number of a value, with its offset in the value's text."""
 
     text: str
@@ -45,8 +44,7 @@ class Item:
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Site:
+class Site(NamedTuple):
     """A value that holds phone numbers: ``attr`` None means the element's text."""
 
     node: Node

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from ...diagnostics import Location
 from ...expr.template import Literal, Ref, Template, TemplateError, parse_template
@@ -38,8 +38,7 @@ EXPR_ATTR_TAGS = ("if", "equal", "notEqual")
 JS_TEXT_TAGS = ("setvar", "stash")
 
 
-@dataclass(frozen=True, slots=True)
-class Site:
+class Site(NamedTuple):
     """One value containing ``${``: ``attr`` None means the element's text value."""
 
     node: Node
@@ -59,8 +58,7 @@ def _parse(raw: str) -> Template | int:
         return exc.offset
 
 
-@dataclass(frozen=True, slots=True)
-class Facts:
+class Facts(NamedTuple):
     """What the variable rules share, gathered in one pass over the document."""
 
     sites: list[Site]
@@ -151,8 +149,7 @@ def _ref_facts(raw: str) -> tuple[tuple[Ref, str | None, bool], ...]:
     return tuple(facts)
 
 
-@dataclass(frozen=True, slots=True)
-class Use:
+class Use(NamedTuple):
     """A static ``${name}`` reference and where it is."""
 
     name: str
@@ -411,8 +408,7 @@ def expression_syntax(ctx: LintContext) -> Iterator[Problem]:
             )
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
+class _Token(NamedTuple):
     """Something found by :func:`_scan_js` outside string literals, at ``offset`` in the text."""
 
     kind: str  # "ref" (a top-level ${…}) or "assign" (a single '=')
