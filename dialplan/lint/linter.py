@@ -195,6 +195,7 @@ def _lint_all(todo: list[tuple[str, LintConfig]], jobs: int | None) -> list[Diag
     if workers <= 1:
         return _lint_files(todo)
     import multiprocessing
+    import threading
 
     from .. import schema
 
@@ -202,7 +203,11 @@ def _lint_all(todo: list[tuple[str, LintConfig]], jobs: int | None) -> list[Diag
     schema.compiled()
     chunks = [todo[i : i + _CHUNK] for i in range(0, len(todo), _CHUNK)]
     found: list[Diagnostic] = []
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    # fork is the fast start (the schema and rules are inherited), but only safe in a process
+    # with no other threads: a lock held by one at the fork stays locked in the child forever
+    # (seen in a test process with server threads about). Otherwise a fresh forkserver.
+    method = "fork" if threading.active_count() == 1 else "forkserver"
+    with multiprocessing.get_context(method).Pool(workers) as pool:
         for part in pool.imap_unordered(_lint_files, chunks):
             found.extend(part)
     return found

@@ -38,3 +38,31 @@ def test_small_runs_stay_in_process(tmp_path: Path) -> None:
 def test_jobs_from_the_environment(monkeypatch) -> None:
     monkeypatch.setenv("DIALPLAN_LINT_JOBS", "1")
     assert linter._workers(10_000, None) == 1
+
+
+def test_a_process_with_threads_lints_in_a_forkserver(tmp_path: Path, monkeypatch) -> None:
+    # forking beside other threads can leave a lock held forever in the child (a test run hung
+    # so); with a thread about, the pool starts from a fresh forkserver instead, same result
+    import multiprocessing
+    import threading
+
+    used: list[str] = []
+    real = multiprocessing.get_context
+
+    def recording(method: str | None = None):  # type: ignore[no-untyped-def]
+        used.append(str(method))
+        return real(method)
+
+    monkeypatch.setattr(multiprocessing, "get_context", recording)
+    root = _tree(tmp_path, 3 * linter._CHUNK)
+    sequential = lint_paths([root], jobs=1)
+    stop = threading.Event()
+    helper = threading.Thread(target=stop.wait, daemon=True)
+    helper.start()
+    try:
+        parallel = lint_paths([root], jobs=2)
+    finally:
+        stop.set()
+        helper.join()
+    assert used == ["forkserver"]
+    assert parallel == sequential
