@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -39,6 +40,25 @@ def free_port(kind: int = socket.SOCK_DGRAM, pair: bool = False) -> int:
             continue
         return port
     raise OSError("no free port pair")
+
+
+def free_sip_port() -> int:
+    """A loopback port free for both UDP and TCP (baresip listens on both), chosen below the
+    kernel's ephemeral range, where other processes' outgoing connections cannot take it."""
+    rng = random.Random()
+    for _ in range(500):
+        port = rng.randrange(20000, 32000)
+        try:
+            with (
+                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u,
+                socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t,
+            ):
+                u.bind((LOOPBACK, port))
+                t.bind((LOOPBACK, port))
+        except OSError:
+            continue
+        return port
+    raise OSError("no free SIP port")
 
 
 def write_wav(path: Path, pcm16: bytes, rate: int = 8000) -> None:
@@ -84,8 +104,23 @@ class Baresip:
     log_path: Path = field(init=False)
 
     def start(self, timeout: float = 10.0) -> Baresip:
+        """Start and wait until ready; a port taken between choosing it and baresip binding it
+        (another test's process) is chosen again, up to three times."""
+        chosen = not self.port, not self.ctrl_port
+        for attempt in range(3):
+            if attempt:
+                self.port = 0 if chosen[0] else self.port
+                self.ctrl_port = 0 if chosen[1] else self.ctrl_port
+            try:
+                return self._start(timeout)
+            except RuntimeError as exc:
+                if "Address already in use" not in str(exc) or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _start(self, timeout: float) -> Baresip:
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.port = self.port or free_port()
+        self.port = self.port or free_sip_port()
         self.ctrl_port = self.ctrl_port or free_tcp_port()
         rtp_low = free_port(pair=True)
         recordings = self.directory / "recordings"
