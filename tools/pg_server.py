@@ -14,6 +14,7 @@ from __future__ import annotations
 import glob
 import os
 import pwd
+import shlex
 import shutil
 import socket
 import subprocess
@@ -138,9 +139,31 @@ class ThrowawayServer:
                 "-o", opts, "start",
             )  # fmt: skip
             if done.returncode == 0:
+                self._watch()
                 return
         log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
         raise RuntimeError(f"pg_ctl start failed: {done.stderr.strip()}\n{log}")
+
+    def _watch(self) -> None:
+        """A detached watchdog: should the process that started the server die without
+        stopping it (a test run killed with SIGKILL), the server is stopped and its folder
+        removed within seconds. After a normal :meth:`stop` the folder is gone and it exits."""
+        pg_ctl = [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]
+        if os.geteuid() == 0:
+            pg_ctl = ["runuser", "-u", "postgres", "--", *pg_ctl]
+        folder = shlex.quote(str(self.folder))
+        script = (
+            f"while kill -0 {os.getpid()} 2>/dev/null && [ -d {folder} ]; do sleep 1; done;"
+            f" [ -f {shlex.quote(str(self.data / 'postmaster.pid'))} ]"
+            f" && {shlex.join(pg_ctl)} >/dev/null 2>&1; rm -rf {folder}"
+        )
+        subprocess.Popen(
+            ["sh", "-c", script],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     def stop(self) -> None:
         """Stop at once (``-m immediate``: the data is thrown away) and delete the folder."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -54,3 +55,29 @@ def test_missing_binaries_skip_outside_ci_and_fail_in_ci(
     assert outcome in done.stdout, done.stdout
     if ci:
         assert "CI must run the PostgreSQL tests" in done.stdout
+
+
+def test_a_server_whose_owner_is_killed_is_stopped_and_removed() -> None:
+    # a test run killed with SIGKILL never reaches stop(): the watchdog does it
+    code = (
+        "import sys, time; sys.path.insert(0, sys.argv[1])\n"
+        "from tools.pg_server import ThrowawayServer\n"
+        "s = ThrowawayServer.start(); print(s.folder, s.port, flush=True); time.sleep(600)\n"
+    )
+    owner = subprocess.Popen(
+        [sys.executable, "-c", code, str(ROOT)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert owner.stdout is not None
+        folder_text, port = owner.stdout.readline().split()
+        folder = Path(folder_text)
+        psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres").close()
+    finally:
+        owner.kill()
+        owner.wait()
+    deadline = time.monotonic() + 20
+    while folder.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not folder.exists()
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", connect_timeout=2)
