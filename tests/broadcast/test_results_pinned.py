@@ -19,7 +19,11 @@ import os
 import random
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from dialplan.broadcast import loadproc
 from dialplan.broadcast.campaign import load_campaign
 from dialplan.broadcast.reporting.stats import export_rows
 from dialplan.broadcast.service import run_campaign
@@ -137,3 +141,22 @@ def test_seeded_campaign_results_are_pinned(tmp_path: Path) -> None:
     assert {"LA", "AM", "XFER", "BUSY", "NO_ANS", "DNC", "DUP", "INVALID"} <= set(finals)
     assert sum(finals.values()) == N
     assert got == PIN
+
+
+def test_loading_on_a_second_process_gives_the_same_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pinned campaign with its recipients read by the child process (any file size)."""
+    monkeypatch.setattr(loadproc, "PARALLEL_BYTES", 0)
+    calls: list[int] = []
+    real = loadproc.batches_in_child
+
+    def counted(src: Any, size: int) -> Any:
+        calls.append(size)
+        return real(src, size)
+
+    monkeypatch.setattr(loadproc, "batches_in_child", counted)
+    campaign = load_campaign(write_inputs(tmp_path))
+    run_campaign(campaign, tmp_path / "db.sqlite", deliver=False)
+    assert calls  # the child process read the file
+    assert digest(tmp_path / "db.sqlite")[0] == PIN
