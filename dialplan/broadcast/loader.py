@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
@@ -103,12 +103,14 @@ def load_recipients(
     progress: Callable[[int], None] | None = None,
     *,
     parallel: bool | None = None,
+    patient: bool = False,
 ) -> int:
     """Insert the rows after the first ``skip`` data rows; returns the total rows loaded.
 
     ``parallel`` (by default: for files of :data:`~.loadproc.PARALLEL_BYTES` and more) reads
     and normalises the file in a second process while this one writes the rows: the same rows,
-    in the same order, on two cores."""
+    in the same order, on two cores (``patient``: all of them read there, see
+    :func:`~.loadproc.batches_in_child`)."""
     src = row_source(campaign, campaign_id, campaign.recipients, skip)
     if parallel is None:
         parallel = wants_parallel(campaign.recipients)
@@ -116,7 +118,7 @@ def load_recipients(
     if parallel:
         from .loadproc import batches_in_child
 
-        parsed = batches_in_child(src, BATCH)
+        parsed = batches_in_child(src, BATCH, patient=patient)
     else:
         parsed = _batched(parse_rows(src), BATCH)
     zone = ZoneIds(store, campaign.default_time_zone)
@@ -246,7 +248,7 @@ def attributes_encoder(names: Sequence[str]) -> Callable[[Sequence[str]], str]:
     return attributes
 
 
-def parse_rows(src: RowSource) -> Iterator[ParsedRow]:
+def parse_rows(src: RowSource) -> Generator[ParsedRow, None, None]:
     """The rows of ``src`` after the first ``skip`` data rows, bucketed; the zone slot holds the
     zone key (``""``: the campaign's default zone; ``None``: the row is not dialled)."""
     path, header, phone_index = src.path, src.header, src.phone_index

@@ -39,15 +39,15 @@ def rows_of(db: Path) -> list[tuple[object, ...]]:
         con.close()
 
 
-def load(tmp: Path, parallel: bool, skip: int = 0) -> tuple[Path, int]:
+def load(tmp: Path, parallel: bool, skip: int = 0, patient: bool = False) -> tuple[Path, int]:
     campaign = load_campaign(tmp / "campaign.toml")
-    db = tmp / f"{'p' if parallel else 's'}{skip}.sqlite"
+    db = tmp / f"{'p' if parallel else 's'}{patient:d}{skip}.sqlite"
     store = Store(db)
     try:
         store.create_campaign(campaign.name, "b", {}, [])
         row = store.campaign(campaign.name)
         assert row is not None
-        n = load_recipients(store, campaign, row.id, skip, parallel=parallel)
+        n = load_recipients(store, campaign, row.id, skip, parallel=parallel, patient=patient)
     finally:
         store.close()
     return db, n
@@ -65,28 +65,32 @@ def big_campaign(tmp: Path, bad_line: int | None = None) -> None:
     write_campaign(tmp, rows, allowed_countries=["US"])
 
 
-def test_the_child_process_loads_the_same_rows(tmp_path: Path) -> None:
+@pytest.mark.parametrize("patient", [False, True])
+def test_the_child_process_loads_the_same_rows(tmp_path: Path, patient: bool) -> None:
+    """Handed over after the first batches, or (patient) every row read by the child."""
     big_campaign(tmp_path)
     serial, n_serial = load(tmp_path, parallel=False)
-    parallel, n_parallel = load(tmp_path, parallel=True)
+    parallel, n_parallel = load(tmp_path, parallel=True, patient=patient)
     assert n_serial == n_parallel == 2 * BATCH + 17
     got = rows_of(parallel)
     assert got == rows_of(serial)
     assert {r[9] for r in got} == {"call_initiated", "invalid", "country_not_allowed"}
     # a resumed load (the first rows were committed before a crash) gives the rest
-    resumed, n = load(tmp_path, parallel=True, skip=BATCH)
+    resumed, n = load(tmp_path, parallel=True, skip=BATCH, patient=patient)
     assert n == 2 * BATCH + 17
     assert [r[1:] for r in rows_of(resumed)] == [r[1:] for r in got[BATCH:]]
 
 
-@pytest.mark.parametrize("parallel", [False, True])
-def test_an_error_in_the_file_keeps_the_batches_before_it(tmp_path: Path, parallel: bool) -> None:
+@pytest.mark.parametrize(("parallel", "patient"), [(False, False), (True, False), (True, True)])
+def test_an_error_in_the_file_keeps_the_batches_before_it(
+    tmp_path: Path, parallel: bool, patient: bool
+) -> None:
     bad_line = BATCH + 40  # in the second batch
     big_campaign(tmp_path, bad_line)
     with pytest.raises(CampaignError) as err:
-        load(tmp_path, parallel=parallel)
+        load(tmp_path, parallel=parallel, patient=patient)
     assert str(err.value).startswith(f"{tmp_path / 'recipients.csv'}:{bad_line}: sim_result:")
-    db = tmp_path / f"{'p' if parallel else 's'}0.sqlite"
+    db = tmp_path / f"{'p' if parallel else 's'}{patient:d}0.sqlite"
     con = sqlite3.connect(db)
     loaded = con.execute("SELECT loaded_rows FROM campaigns").fetchone()[0]
     count = con.execute("SELECT COUNT(*) FROM recipients").fetchone()[0]
