@@ -74,9 +74,15 @@ def batches_in_child(
     ctx: Any = multiprocessing.get_context(method)
     conn, child_end = ctx.Pipe()
     proc = ctx.Process(target=_produce, args=(src, child_end, size), daemon=True)
-    proc.start()
-    child_end.close()
     local = parse_rows(src)
+    try:
+        proc.start()
+    except (AssertionError, OSError):  # a daemonic process may not have children; no fork
+        conn.close()
+        child_end.close()
+        yield from _read_here(local, None, size, src.skip)
+        return
+    child_end.close()
     finished = False
     try:
         if patient and _ready(conn, timeout=None):
@@ -97,10 +103,10 @@ def batches_in_child(
 
 
 def _read_here(
-    local: Iterator[ParsedRow], conn: Connection, size: int, read: int
+    local: Iterator[ParsedRow], conn: Connection | None, size: int, read: int
 ) -> Generator[list[ParsedRow], None, bool]:
-    """Batches read by this process until the child is ready, which is then told to start
-    after data row ``read``; returns whether it was (else the whole file was read here)."""
+    """Batches read by this process until the child (if any) is ready, which is then told to
+    start after data row ``read``; returns whether it was (else the whole file was read here)."""
     while True:
         batch = list(itertools.islice(local, size))
         read += len(batch)
@@ -108,7 +114,7 @@ def _read_here(
             yield batch
         if len(batch) < size:
             return False
-        if _ready(conn):
+        if conn is not None and _ready(conn):
             conn.send(read)
             return True
 

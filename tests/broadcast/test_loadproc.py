@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -96,3 +98,23 @@ def test_an_error_in_the_file_keeps_the_batches_before_it(
     count = con.execute("SELECT COUNT(*) FROM recipients").fetchone()[0]
     con.close()
     assert loaded == count == BATCH  # the first batch was committed; a rerun resumes there
+
+
+def _load_in_daemon(tmp: str, out: Any) -> None:
+    _, n = load(Path(tmp), parallel=True)
+    out.put(n)
+
+
+def test_a_daemonic_process_reads_the_file_itself(tmp_path: Path) -> None:
+    """A daemonic process may not start children: it loads the file alone, same rows."""
+    big_campaign(tmp_path)
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    proc = ctx.Process(target=_load_in_daemon, args=(str(tmp_path), out), daemon=True)
+    proc.start()
+    n = out.get(timeout=120)
+    proc.join(30)
+    assert proc.exitcode == 0
+    assert n == 2 * BATCH + 17
+    serial, _ = load(tmp_path, parallel=False)
+    assert rows_of(tmp_path / "p00.sqlite") == rows_of(serial)
