@@ -138,12 +138,16 @@ def child(campaign_path: str, db: str, runner_kind: str) -> None:
     stats = campaign_stats(store, "bench")
     store.close()
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # the recipients reader (loadproc)
     rss_mb = usage.ru_maxrss / 1024
+    cpu = usage.ru_utime + usage.ru_stime + kids.ru_utime + kids.ru_stime
     print(
         json.dumps(
             {
                 "elapsed_s": round(elapsed, 2),
-                "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+                "cpu_s": round(cpu, 2),
+                "reader_cpu_s": round(kids.ru_utime + kids.ru_stime, 2),
+                "reader_peak_rss_mb": round(kids.ru_maxrss / 1024, 1),
                 "peak_rss_mb": round(rss_mb, 1),
                 "calls_placed": stats["callsPlaced"],
                 "total": stats["totalCount"],

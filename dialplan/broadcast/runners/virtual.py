@@ -9,11 +9,22 @@ commit are recomputed identically on resume (the simulated driver is seeded per 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import assert_never
 
 from ..scheduler.core import Done, Fetch, Place, Scheduler, Wait
-from ..telephony.port import TelephonyPort, run_now
+from ..telephony.port import AttemptOutcome, CallRequest, TelephonyPort, run_now
+from ..telephony.simulated import SimulatedDriver
 from .common import Booking
+
+
+def _computing(driver: TelephonyPort) -> Callable[[CallRequest, float], AttemptOutcome]:
+    """The driver's dial as a plain function: the simulated driver's own computation when its
+    calls are not lived (no coroutine per call), else its ``dial`` run to completion."""
+    if isinstance(driver, SimulatedDriver) and not driver.lived:
+        return driver.place
+    dial = driver.dial
+    return lambda call, at: run_now(dial(call, at))
 
 
 def run_virtual(
@@ -31,13 +42,13 @@ def run_virtual(
     last_commit = time.monotonic()
     booking.report(sched, now)
     run_now(driver.open())
-    dial = driver.dial
+    place = _computing(driver)
     while True:
         action = sched.next(now)
         match action:
             case Place():
                 now = action.at
-                out = run_now(dial(booking.request(action), now / 1000))
+                out = place(booking.request(action), now / 1000)
                 booking.book(sched, action, out)
                 since_commit += 1
                 if since_commit >= commit_every or (

@@ -32,6 +32,9 @@ class EngineRunner:
         self.all_call = inputs.all_call
         self.timed = inputs.clock
         self.cacheable = not inputs.random
+        #: the per-call seed can change the result only when the plan draws random numbers
+        #: (what makes it uncacheable); otherwise the driver need not compute it
+        self.needs_seed = not self.cacheable
         self.cache: OrderedDict[tuple[Any, ...], CallSummary] = OrderedDict()
         self.cache_size = cache_size
         self.hits = 0

@@ -85,6 +85,9 @@ class SimulatedDriver:
         self.lived = lived
         self.campaign = campaign
         self.runner = runner
+        #: a runner that says its calls ignore the seed (:attr:`EngineRunner.needs_seed`) is
+        #: spared the hash per call; any other gets it
+        self.needs_seed: bool = getattr(runner, "needs_seed", True)
         sim = campaign.simulation
         self.seed = sim.seed
         self._results = [r for r, _ in sim.weights]
@@ -156,7 +159,11 @@ class SimulatedDriver:
                 contact=call.contact,
                 variables={"call.phonenumber": call.to, "call.callerid": call.from_number},
                 now=at + ring,
-                seed=call_seed(self.seed, call.recipient_id, call.attempt_no),
+                seed=(
+                    call_seed(self.seed, call.recipient_id, call.attempt_no)
+                    if self.needs_seed
+                    else 0
+                ),
             )
         )
         talk = summary.duration_s
