@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,6 +32,7 @@ from .callstore import CallBook
 from .limits import BodyLimit
 from .outbox import Deliverer
 from .runner import CallRunner, SimulatedCallRunner
+from .sounds_api import account_library
 from .storage import Database
 
 
@@ -75,6 +77,7 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
             driver=settings.broadcast_driver,
             sip=settings.sip,
             allow_private=settings.allow_private,
+            sound_library=partial(account_library, settings.db_path),
         ),
     )
 

@@ -40,11 +40,21 @@ def campaign_file(
         "phone_column": PHONE,
         **fields.to_campaign(api),
     }
+    if "sounds" in data:  # a sound broadcast: its dialplan is generated from ``[sounds]``
+        del data["dialplan"]
     if settings.allow_private:
         data["network"] = {"allow_private": True}
     if settings.sip:
         data["sip"] = dict(settings.sip)
     return data
+
+
+def with_sounds(data: Mapping[str, Any], sounds: Mapping[str, Any]) -> dict[str, Any]:
+    """A campaign file playing the ``[sounds]`` table ``sounds`` (as stored) instead of a
+    dialplan."""
+    out = {k: v for k, v in data.items() if k != "dialplan"}
+    out["sounds"] = dict(sounds)
+    return out
 
 
 def write_campaign(folder: Path, data: Mapping[str, Any], xml: str | None) -> None:

@@ -7,7 +7,7 @@ How to use it::
     layer.recover()       # at start: resume what was RUNNING (after a crash or kill -9 too)
     b = layer.create("acme", BroadcastInput(
         settings={"name": "Reminders", "fromNumber": "+15555550100", "maxActive": 5},
-        dialplan_xml=xml,                                  # or flow_id="flw_…" (flow_version)
+        dialplan_xml=xml,          # or flow_id="flw_…" (flow_version), or settings["sounds"]
         recipients=[Recipient("+15555550111", {"first_name": "Ann", "sim_result": "LA"})],
     ), start=True)
     layer.get("acme", b.id)                 # Broadcast: status, settings as API fields, labels
@@ -37,6 +37,7 @@ process (:mod:`.runs`) on the virtual or the real clock, with the simulated or t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import threading
@@ -147,7 +148,7 @@ class Broadcasts:
             ).fetchall()
         found = [self._broadcast(r) for r in rows]
         if label:
-            found = [b for b in found if label in (b.kept.get("labels") or [])]
+            found = [b for b in found if label in (b.to_api().get("labels") or [])]
         return found[offset : offset + limit], len(found)
 
     def _broadcast(self, row: Any) -> Broadcast:
@@ -174,16 +175,21 @@ class Broadcasts:
         if not name:
             raise fields.invalid("name", "is required")
         xml, kept = self._dialplan(account, spec)
-        if xml is None:
-            raise fields.invalid("dialplanXml", "a dialplan is required (dialplanXml or flowId)")
+        if xml is not None and spec.settings.get("sounds") is not None:
+            raise fields.invalid("sounds", "give dialplanXml, flowId or sounds, not two")
+        if xml is None and spec.settings.get("sounds") is None:
+            raise fields.invalid(
+                "dialplanXml", "a dialplan is required (dialplanXml, flowId or sounds)"
+            )
         kept |= self._kept(spec.settings)
         staging = self.home / f"new-{uuid.uuid4().hex}"
         staging.mkdir()
         try:
-            data = files.campaign_file(self.settings, 0, spec.settings)
+            api = self._with_library_sounds(account, spec.settings)
+            data = files.campaign_file(self.settings, 0, api)
             files.write_campaign(staging, data, xml)
             files.write_recipients(staging / "recipients.csv", spec.recipients, [])
-            files.check(staging)
+            self._check(staging)
             created = now()
             with self.db.write() as conn:
                 bid = int(
@@ -212,18 +218,28 @@ class Broadcasts:
             if b.status == "ARCHIVED":
                 raise ProblemError(409, "archived", f"call broadcast {broadcast_id} is archived")
             xml, kept_flow = self._dialplan(account, spec)
+            if xml is not None and spec.settings.get("sounds") is not None:
+                raise fields.invalid("sounds", "give dialplanXml, flowId or sounds, not two")
             data = self._campaign_data(broadcast_id)
             merged = {**fields.to_api(data), **spec.settings}
             hook = merged.get("webhook")
             if isinstance(hook, dict) and not hook.get("secret") and "webhook" in data:
                 # a GET-modify-PUT round trip: the secret is never shown, so keep the stored one
                 merged["webhook"] = {**hook, "secret": data["webhook"].get("secret")}
-            new = files.campaign_file(self.settings, broadcast_id, merged)
+            if xml is not None:  # a dialplan instead of the sounds
+                merged.pop("sounds", None)
+            elif spec.settings.get("sounds") is None:
+                merged.pop("sounds", None)  # unchanged: the stored table as it is (below)
+            new = files.campaign_file(
+                self.settings, broadcast_id, self._with_library_sounds(account, merged)
+            )
+            if xml is None and spec.settings.get("sounds") is None and "sounds" in data:
+                new = files.with_sounds(new, data["sounds"])
             staging = self.home / f"upd-{uuid.uuid4().hex}"
             shutil.copytree(self.home / str(broadcast_id), staging)
             try:
                 files.write_campaign(staging, new, xml)
-                files.check(staging)
+                self._check(staging)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
             files.write_campaign(self.home / str(broadcast_id), new, xml)
@@ -440,9 +456,12 @@ class Broadcasts:
                 store, files.campaign_name(broadcast_id), out
             )
 
-    def dialplan_xml(self, account: str, broadcast_id: int) -> str:
-        """The broadcast's dialplan as it runs (from ``dialplanXml`` or its flow)."""
+    def dialplan_xml(self, account: str, broadcast_id: int) -> str | None:
+        """The broadcast's dialplan as it runs (from ``dialplanXml`` or its flow); ``None`` for
+        a sound broadcast (its dialplan is generated from ``sounds``)."""
         self.get(account, broadcast_id)
+        if "sounds" in self._campaign_data(broadcast_id):
+            return None
         return (self.home / str(broadcast_id) / "dialplan.xml").read_text("utf-8")
 
     def report_html(self, account: str, broadcast_id: int) -> str:
@@ -554,11 +573,60 @@ class Broadcasts:
         return data
 
     def _kept(self, api: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
-        out = {k: api.get(k) for k in fields.KEPT if not partial or api.get(k) is not None}
+        out: dict[str, Any] = {}
         retry = api.get("retryConfig") or {}
         if not partial or retry.get("retryPhoneTypes") is not None:
             out["retryPhoneTypes"] = retry.get("retryPhoneTypes")
         return out
+
+    def _with_library_sounds(self, account: str, api: Mapping[str, Any]) -> dict[str, Any]:
+        """``api`` with each ``sounds.…SoundId`` (a sound of the account's library) replaced by
+        the name of its copy in the campaign store's library, copied there once (the runtime
+        plays sounds from the campaign store; another account's ids are not found)."""
+        from ...sounds.library import SoundLibrary, SoundLibraryError
+
+        sounds = api.get("sounds")
+        refs = {k: v for k, v in (sounds or {}).items() if k.endswith("SoundId") and v is not None}
+        if not refs:
+            return dict(api)
+        assert sounds is not None
+        where = self.settings.sound_library
+        source = where(account) if where is not None else None
+        tag = "acct" + hashlib.sha256(account.encode("utf-8")).hexdigest()[:12]
+        out = dict(sounds)
+        try:
+            own = SoundLibrary(source, readonly=True) if source and source.is_file() else None
+        except SoundLibraryError:
+            own = None
+        try:
+            with SoundLibrary(self.store_path) as shared:
+                for key, ref in refs.items():
+                    sound = own.find(int(ref)) if own is not None else None
+                    if sound is None or own is None:
+                        raise fields.invalid(
+                            f"sounds.{key}",
+                            f"no sound {ref} in the account's library (/v2/campaigns/sounds)",
+                        )
+                    name = fields.library_sound_name(f"{tag}-{sound.sha256[:12]}", sound.id)
+                    shared.add_copy(sound, own.audio(sound.id), name)
+                    out[key] = name
+        finally:
+            if own is not None:
+                own.close()
+        return {**api, "sounds": out}
+
+    def _check(self, folder: Path) -> Campaign:
+        """The folder's campaign, validated; a sound broadcast's generated dialplan too."""
+        from ...broadcast.service import load_dialplan
+        from ...sounds.library import library_names
+
+        campaign = files.check(folder)
+        if campaign.sounds is not None:
+            try:
+                load_dialplan(campaign, library_names(self.store_path) or set())
+            except CampaignError as exc:
+                raise fields.campaign_problem(str(exc)) from None
+        return campaign
 
     def _dialplan(self, account: str, spec: BroadcastInput) -> tuple[str | None, dict[str, Any]]:
         """The dialplan XML of ``spec`` (checked by the linter) and what to keep about it."""

@@ -3,7 +3,7 @@ progress snapshots)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,8 @@ class BroadcastSettings:
     allow_private: bool = False
     #: seconds a finished run keeps delivering webhook events
     max_wait: float = 30.0
+    #: an account's sound library (``…SoundId`` of ``sounds`` name its sounds); ``None``: none
+    sound_library: Callable[[str], Path] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +100,8 @@ class Broadcast:
             "lastModified": round(self.modified * 1000),
             **self.settings,
         }
-        for key in fields.KEPT:
-            if self.kept.get(key) is not None:
+        for key in fields.LEGACY_KEPT:
+            if out.get(key) is None and self.kept.get(key) is not None:
                 out[key] = self.kept[key]
         phone_types = self.kept.get("retryPhoneTypes")
         if phone_types is not None:
