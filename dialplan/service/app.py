@@ -25,6 +25,7 @@ from . import (
     kaleyra,
     problems,
     sounds_api,
+    texts_api,
 )
 from .auth import RateLimiter
 from .broadcasts import Broadcasts, BroadcastSettings
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
     app.include_router(accountkeys.router)
     app.include_router(sounds_api.router)
     app.include_router(callfire.router)
+    app.include_router(texts_api.router)
     app.include_router(kaleyra.router)
     app.include_router(callr_api.router)
     app.include_router(enablex.router)

@@ -39,7 +39,7 @@ _NO_CONTENT: dict[int | str, dict[str, Any]] = {204: {"description": "Done"}, **
 
 def _layer(request: Request) -> Broadcasts:
     layer: Broadcasts = request.app.state.broadcasts
-    return layer
+    return layer.view("voice")  # text broadcasts are /v2/texts/broadcasts' (texts_api)
 
 
 def _json(data: Any, fields: str | None = None) -> JSONResponse:

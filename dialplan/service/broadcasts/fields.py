@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ...broadcast.campaign import SIM_RESULTS
+from ...broadcast.campaign import SIM_RESULTS, TEXT_SIM_RESULTS
 from ..problems import ProblemError
 
 Convert = Callable[[Any, str], Any]
@@ -242,6 +242,18 @@ FIELDS: tuple[Field, ...] = (
         True,
         "as is (transfers in progress at once; see docs/sounds.md)",
     ),
+    Field(
+        "message",
+        "message",
+        True,
+        "text broadcasts: as is (`${contact.*}` fields; a recipient's `message` overrides it)",
+    ),
+    Field(
+        "bigMessageStrategy",
+        "big_message_strategy",
+        True,
+        "text broadcasts: as is (`SEND_MULTIPLE`, `TRIM`, `DO_NOT_SEND`)",
+    ),
     Field("callsPerSecond", "calls_per_second", False, "as is (number)"),
     Field("allowedCountries", "allowed_countries", False, "as is (ISO region codes)"),
     Field("customData", "custom_data", False, "as is (JSON object, echoed in webhook events)"),
@@ -333,11 +345,12 @@ def campaign_problem(message: str) -> ProblemError:
     return invalid(api_path(m.group(1)), m.group(2))
 
 
-def check_sim_attributes(attributes: Mapping[str, str], where: str) -> None:
-    """``sim_result`` must name a result the simulated driver knows."""
+def check_sim_attributes(attributes: Mapping[str, str], where: str, channel: str = "voice") -> None:
+    """``sim_result`` must name a result the simulated driver (or messaging driver) knows."""
+    known = TEXT_SIM_RESULTS if channel == "sms" else SIM_RESULTS
     value = (attributes.get("sim_result") or "").strip().upper()
-    if value and value not in SIM_RESULTS:
+    if value and value not in known:
         raise invalid(
             f"{where}.attributes.sim_result",
-            f"unknown result {value!r} (use {', '.join(SIM_RESULTS)})",
+            f"unknown result {value!r} (use {', '.join(known)})",
         )

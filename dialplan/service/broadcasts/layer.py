@@ -37,6 +37,7 @@ process (:mod:`.runs`) on the virtual or the real clock, with the simulated or t
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import shutil
@@ -58,6 +59,7 @@ from .callrows import CallFilter, CallRow, SqliteCalls
 from .runs import Runs
 from .values import (
     STATS_FIELDS,
+    TEXT_STATS_FIELDS,
     AddResult,
     Batch,
     Broadcast,
@@ -70,8 +72,9 @@ from .values import (
 )
 
 
-def _not_found(broadcast_id: int) -> ProblemError:
-    return ProblemError(404, "not-found", f"no call broadcast {broadcast_id}")
+def _not_found(broadcast_id: int, channel: str | None = None) -> ProblemError:
+    kind = "text" if channel == "sms" else "call"
+    return ProblemError(404, "not-found", f"no {kind} broadcast {broadcast_id}")
 
 
 class Broadcasts:
@@ -95,6 +98,15 @@ class Broadcasts:
         self._versions: dict[int, int] = {}
         self._locks: dict[int, threading.RLock] = {}
         self._locks_lock = threading.Lock()
+        #: the channel this view sees (:meth:`view`); ``None``: every broadcast
+        self.channel: str | None = None
+
+    def view(self, channel: str) -> Broadcasts:
+        """The same broadcasts, seen by the routes of one channel (``"voice"``: call
+        broadcasts, ``"sms"``: text broadcasts): a broadcast of the other one is a 404."""
+        seen = copy.copy(self)  # shares the runs, locks and versions
+        seen.channel = channel
+        return seen
 
     # -- life cycle -------------------------------------------------------------------------
     def recover(self) -> list[int]:
@@ -119,9 +131,10 @@ class Broadcasts:
             row = conn.execute(
                 "SELECT * FROM broadcasts WHERE id = ? AND account = ?", (broadcast_id, account)
             ).fetchone()
-        if row is None:
-            raise _not_found(broadcast_id)
-        return self._broadcast(row)
+        found = None if row is None else self._broadcast(row)
+        if found is None or (self.channel is not None and found.channel != self.channel):
+            raise _not_found(broadcast_id, self.channel)
+        return found
 
     def find(
         self,
@@ -147,13 +160,16 @@ class Broadcasts:
                 f"SELECT * FROM broadcasts WHERE {cond} ORDER BY id DESC", args
             ).fetchall()
         found = [self._broadcast(r) for r in rows]
+        if self.channel is not None:
+            found = [b for b in found if b.channel == self.channel]
         if label:
             found = [b for b in found if label in (b.to_api().get("labels") or [])]
         return found[offset : offset + limit], len(found)
 
     def _broadcast(self, row: Any) -> Broadcast:
         bid = int(row["id"])
-        settings = fields.to_api(self._campaign_data(bid))
+        data = self._campaign_data(bid)
+        settings = fields.to_api(data)
         return Broadcast(
             bid,
             str(row["account"]),
@@ -165,6 +181,7 @@ class Broadcasts:
             float(row["modified_at"]),
             row["error"],
             row["campaign_id"],
+            str(data.get("channel", "voice")),
         )
 
     # -- creating and changing --------------------------------------------------------------
@@ -177,7 +194,12 @@ class Broadcasts:
         xml, kept = self._dialplan(account, spec)
         if xml is not None and spec.settings.get("sounds") is not None:
             raise fields.invalid("sounds", "give dialplanXml, flowId or sounds, not two")
-        if xml is None and spec.settings.get("sounds") is None:
+        if spec.channel == "sms":
+            if xml is not None or spec.settings.get("sounds") is not None:
+                raise fields.invalid("message", "a text broadcast sends a message only")
+            if not spec.settings.get("message"):
+                raise fields.invalid("message", "is required")
+        elif xml is None and spec.settings.get("sounds") is None:
             raise fields.invalid(
                 "dialplanXml", "a dialplan is required (dialplanXml, flowId or sounds)"
             )
@@ -186,9 +208,9 @@ class Broadcasts:
         staging.mkdir()
         try:
             api = self._with_library_sounds(account, spec.settings)
-            data = files.campaign_file(self.settings, 0, api)
+            data = files.campaign_file(self.settings, 0, api, spec.channel)
             files.write_campaign(staging, data, xml)
-            files.write_recipients(staging / "recipients.csv", spec.recipients, [])
+            files.write_recipients(staging / "recipients.csv", spec.recipients, [], spec.channel)
             self._check(staging)
             created = now()
             with self.db.write() as conn:
@@ -231,7 +253,10 @@ class Broadcasts:
             elif spec.settings.get("sounds") is None:
                 merged.pop("sounds", None)  # unchanged: the stored table as it is (below)
             new = files.campaign_file(
-                self.settings, broadcast_id, self._with_library_sounds(account, merged)
+                self.settings,
+                broadcast_id,
+                self._with_library_sounds(account, merged),
+                str(data.get("channel", "voice")),
             )
             if xml is None and spec.settings.get("sounds") is None and "sounds" in data:
                 new = files.with_sounds(new, data["sounds"])
@@ -312,7 +337,7 @@ class Broadcasts:
             if scrub_duplicates:
                 recipients = files.unique(recipients, campaign)
             if b.campaign_id is None:
-                files.write_recipients(folder / "recipients.csv", recipients, [])
+                files.write_recipients(folder / "recipients.csv", recipients, [], campaign.channel)
                 first, last, skipped = 1, len(recipients), 0
                 self._store_campaign(broadcast_id, files.check(folder))
             else:
@@ -364,9 +389,10 @@ class Broadcasts:
 
     # -- results ----------------------------------------------------------------------------
     def stats(self, account: str, broadcast_id: int) -> dict[str, int | float]:
-        """CallFire's CallBroadcastStats (``responseRatePercent`` an integer, as there)."""
+        """CallFire's CallBroadcastStats (``responseRatePercent`` an integer, as there); a text
+        broadcast's TextBroadcastStatsDto (``recievedCount``, as CallFire spells it)."""
         b = self.get(account, broadcast_id)
-        names = STATS_FIELDS
+        names = TEXT_STATS_FIELDS if b.channel == "sms" else STATS_FIELDS
         out: dict[str, int | float] = dict.fromkeys(names, 0)
         out["billedAmount"] = 0.0
         if b.campaign_id is None:
@@ -433,6 +459,18 @@ class Broadcasts:
         if not found:
             raise ProblemError(404, "not-found", f"no call {call_id}")
         return found[0]
+
+    def text_records(
+        self, recipient_ids: Sequence[int]
+    ) -> dict[tuple[int, int], tuple[str, str, int, str | None]]:
+        """``(call id, attempt) → (message, encoding, segments, delivery)`` of text attempts."""
+        if not recipient_ids or not self.store_path.is_file():
+            return {}
+        with self._reader() as store:
+            return {
+                (int(t[0]), int(t[1])): (str(t[2]), str(t[3]), int(t[4]), t[5])
+                for t in store.texts_of(list(recipient_ids))
+            }
 
     def batch_of(self, broadcast_id: int, row_no: int) -> int | None:
         with self.db.connect() as conn:
@@ -677,7 +715,7 @@ class Broadcasts:
             columns = list(row.dispatch.get("columns", []))
             before = SqliteCalls(store.db).last_row_no(row.id)
         path = folder / f"batch-{uuid.uuid4().hex[:12]}.csv"
-        header = files.write_recipients(path, recipients, columns)
+        header = files.write_recipients(path, recipients, columns, campaign.channel)
         if header != columns:  # new attributes: new columns at the end (letters keep meaning)
             with leased(self.store_path, campaign.name, wait=True) as store:
                 row = store.campaign(campaign.name)

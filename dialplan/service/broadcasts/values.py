@@ -39,6 +39,27 @@ STATS_FIELDS = (
 )
 
 
+#: CallFire's TextBroadcastStatsDto integer fields (its spelling ``recievedCount``), then the
+#: extensions of ``broadcast stats`` for texts
+TEXT_STATS_FIELDS = (
+    "totalOutboundCount",
+    "remainingOutboundCount",
+    "sentCount",
+    "unsentCount",
+    "recievedCount",
+    "doNotTextCount",
+    "tooBigCount",
+    "errorCount",
+    "totalCount",
+    "deliveredCount",
+    "undeliveredCount",
+    "awaitingReceiptCount",
+    "segmentsCount",
+    "deliveredSegmentsCount",
+    "duplicateCount",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class BroadcastSettings:
     """Where broadcasts live and how they run."""
@@ -74,6 +95,8 @@ class BroadcastInput:
     flow_id: str | None = None
     flow_version: int | None = None
     recipients: Sequence[Recipient] = ()
+    #: ``"voice"`` (a call broadcast) or ``"sms"`` (a text broadcast: ``settings["message"]``)
+    channel: str = "voice"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +113,8 @@ class Broadcast:
     modified: float
     error: str | None = None
     campaign_id: int | None = None
+    #: ``"voice"`` or ``"sms"`` (the campaign file's ``channel``)
+    channel: str = "voice"
 
     def to_api(self) -> dict[str, Any]:
         """CallFire's CallBroadcast object (plus extensions); no ``null`` values."""
