@@ -108,6 +108,10 @@ def test_every_text_operation_through_callfires_own_client(api: Any, server: Ser
     result(api.texts.stopTextBroadcast(id=bid))
     result(api.texts.archiveTextBroadcast(id=bid))
     assert result(api.texts.getTextBroadcast(id=bid))["status"] == "ARCHIVED"
+    with pytest.raises(HTTPError) as caught:
+        result(api.texts.startTextBroadcast(id=bid))
+    assert caught.value.status_code == 409
+    assert caught.value.response.json()["detail"] == f"text broadcast {bid} is archived"
 
 
 def test_created_with_start_and_a_too_big_message(api: Any) -> None:

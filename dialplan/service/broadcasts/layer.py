@@ -238,7 +238,9 @@ class Broadcasts:
         add ``recipients``. A running broadcast is paused for it and resumes."""
         with self._paused(account, broadcast_id) as b:
             if b.status == "ARCHIVED":
-                raise ProblemError(409, "archived", f"call broadcast {broadcast_id} is archived")
+                raise ProblemError(
+                    409, "archived", f"{b.kind} broadcast {broadcast_id} is archived"
+                )
             xml, kept_flow = self._dialplan(account, spec)
             if xml is not None and spec.settings.get("sounds") is not None:
                 raise fields.invalid("sounds", "give dialplanXml, flowId or sounds, not two")
@@ -287,12 +289,14 @@ class Broadcasts:
         with self._lock(broadcast_id):
             b = self.get(account, broadcast_id)
             if b.status == "ARCHIVED":
-                raise ProblemError(409, "archived", f"call broadcast {broadcast_id} is archived")
+                raise ProblemError(
+                    409, "archived", f"{b.kind} broadcast {broadcast_id} is archived"
+                )
             if b.campaign_id is None:
                 raise ProblemError(
                     409,
                     "no-recipients",
-                    f"call broadcast {broadcast_id} has no recipients yet; add some first",
+                    f"{b.kind} broadcast {broadcast_id} has no recipients yet; add some first",
                 )
             self._set_status(broadcast_id, "RUNNING", error=None)
             self.runs.start(broadcast_id, self._file(broadcast_id))
@@ -331,7 +335,9 @@ class Broadcasts:
             return AddResult(None, 0, 0)
         with self._paused(account, broadcast_id) as b:
             if b.status == "ARCHIVED":
-                raise ProblemError(409, "archived", f"call broadcast {broadcast_id} is archived")
+                raise ProblemError(
+                    409, "archived", f"{b.kind} broadcast {broadcast_id} is archived"
+                )
             folder = self.home / str(broadcast_id)
             campaign = files.check(folder)
             if scrub_duplicates:
@@ -509,7 +515,7 @@ class Broadcasts:
 
         b = self.get(account, broadcast_id)
         if b.campaign_id is None:
-            raise ProblemError(409, "no-recipients", f"call broadcast {broadcast_id} is empty")
+            raise ProblemError(409, "no-recipients", f"{b.kind} broadcast {broadcast_id} is empty")
         with self._reader() as store:
             return render_report(report_data(store, files.campaign_name(broadcast_id)))
 

@@ -116,6 +116,11 @@ class Broadcast:
     #: ``"voice"`` or ``"sms"`` (the campaign file's ``channel``)
     channel: str = "voice"
 
+    @property
+    def kind(self) -> str:
+        """``call`` or ``text`` (for messages)."""
+        return "text" if self.channel == "sms" else "call"
+
     def to_api(self) -> dict[str, Any]:
         """CallFire's CallBroadcast object (plus extensions); no ``null`` values."""
         out: dict[str, Any] = {
