@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,6 +25,7 @@ from . import (
     kaleyra,
     problems,
     sounds_api,
+    texts_api,
 )
 from .auth import RateLimiter
 from .broadcasts import Broadcasts, BroadcastSettings
@@ -31,6 +33,7 @@ from .callstore import CallBook
 from .limits import BodyLimit
 from .outbox import Deliverer
 from .runner import CallRunner, SimulatedCallRunner
+from .sounds_api import account_library
 from .storage import Database
 
 
@@ -75,6 +78,7 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
             driver=settings.broadcast_driver,
             sip=settings.sip,
             allow_private=settings.allow_private,
+            sound_library=partial(account_library, settings.db_path),
         ),
     )
 
@@ -112,6 +116,7 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
     app.include_router(accountkeys.router)
     app.include_router(sounds_api.router)
     app.include_router(callfire.router)
+    app.include_router(texts_api.router)
     app.include_router(kaleyra.router)
     app.include_router(callr_api.router)
     app.include_router(enablex.router)

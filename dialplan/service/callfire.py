@@ -39,7 +39,7 @@ _NO_CONTENT: dict[int | str, dict[str, Any]] = {204: {"description": "Done"}, **
 
 def _layer(request: Request) -> Broadcasts:
     layer: Broadcasts = request.app.state.broadcasts
-    return layer
+    return layer.view("voice")  # text broadcasts are /v2/texts/broadcasts' (texts_api)
 
 
 def _json(data: Any, fields: str | None = None) -> JSONResponse:
@@ -71,13 +71,9 @@ def _recipients(items: list[m.Recipient] | None, where: str = "recipients") -> l
 
 def _spec(body: m.CallBroadcast) -> BroadcastInput:
     _utf8(body.model_dump())
-    if body.sounds is not None:
-        raise invalid(
-            "sounds", "sound broadcasts are not supported yet; give dialplanXml or flowId"
-        )
     settings = body.model_dump(
         exclude_none=True,
-        exclude={"recipients", "dialplanXml", "sounds", "flowId", "flowVersion", "id", "status"},
+        exclude={"recipients", "dialplanXml", "flowId", "flowVersion", "id", "status"},
     )
     return BroadcastInput(
         settings=settings,
@@ -170,7 +166,9 @@ async def create_call_broadcast(
 def get_call_broadcast(request: Request, who: ReadKey, id: Id, fields: Fields = None) -> Response:
     layer = _layer(request)
     data = layer.get(who.account, id).to_api()
-    data["dialplanXml"] = layer.dialplan_xml(who.account, id)
+    xml = layer.dialplan_xml(who.account, id)
+    if xml is not None:  # a sound broadcast has its ``sounds`` instead
+        data["dialplanXml"] = xml
     return _json(data, fields)
 
 

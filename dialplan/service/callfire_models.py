@@ -98,6 +98,36 @@ class Webhook(_Model):
     secret: str | None = Field(None, description="required when set; never shown again")
 
 
+Voice = Literal["MALE1", "FEMALE1", "FEMALE2", "SPANISH1", "FRENCHCANADIAN1"]
+Digit = Annotated[str, Field(pattern=r"^[0-9*#]$")]
+SoundId = Annotated[int, Field(ge=1, le=2**53)]
+
+
+class CallBroadcastSounds(_Model):
+    """CallFire's CallBroadcastSounds (the campaign's ``[sounds]``, docs/sounds.md); a
+    ``…SoundId`` is a sound of the account's library (``/v2/campaigns/sounds``). Extensions:
+    ``idleHangup`` and ``transferTimeout`` (seconds)."""
+
+    liveSoundText: str | None = None
+    liveSoundTextVoice: Voice | None = None
+    liveSoundId: SoundId | None = None
+    machineSoundText: str | None = None
+    machineSoundTextVoice: Voice | None = None
+    machineSoundId: SoundId | None = None
+    transferSoundText: str | None = None
+    transferSoundTextVoice: Voice | None = None
+    transferSoundId: SoundId | None = None
+    transferDigit: Digit | None = None
+    transferNumber: Annotated[str, Field(max_length=64)] | None = None
+    dncSoundText: str | None = None
+    dncSoundTextVoice: Voice | None = None
+    dncSoundId: SoundId | None = None
+    dncDigit: Digit | None = None
+    # extensions
+    idleHangup: Annotated[float, Field(ge=0, le=300)] | None = None
+    transferTimeout: Annotated[float, Field(ge=1, le=600)] | None = None
+
+
 class CallBroadcast(_Model):
     """CallFire's CallBroadcast; read-only fields are accepted and ignored. Extensions (not in
     CallFire): ``flowId``/``flowVersion``, ``callsPerSecond``, ``allowedCountries``,
@@ -117,8 +147,8 @@ class CallBroadcast(_Model):
     resumeNextDay: bool | None = None
     recipients: list[Recipient] | None = None
     dialplanXml: str | None = None
-    sounds: dict[str, Any] | None = Field(
-        None, description="refused with 422 until sound broadcasts exist"
+    sounds: CallBroadcastSounds | None = Field(
+        None, description="a voice broadcast (instead of dialplanXml): the campaign's [sounds]"
     )
     answeringMachineConfig: AnsweringMachineConfig | None = None
     maxActiveTransfers: Int32 | None = None
@@ -157,7 +187,7 @@ class CallRecipient(_Model):
     transferMessageSoundId: int | None = None
     transferDigit: str | None = None
     transferNumber: str | None = None
-    voice: Literal["MALE1", "FEMALE1", "FEMALE2", "SPANISH1", "FRENCHCANADIAN1"] | None = None
+    voice: Voice | None = None
 
 
 # -- responses (documentation models; the bodies are built by the functions below) -----------

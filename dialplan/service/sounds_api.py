@@ -58,10 +58,15 @@ class ResourceId(BaseModel):
     id: int
 
 
-def library_path(request: Request, account: str) -> Path:
-    db = Path(str(request.app.state.settings.db_path))
+def account_library(db_path: str | Path, account: str) -> Path:
+    """The account's library file next to the service database ``db_path``."""
+    db = Path(str(db_path))
     safe = re.sub(r"[^A-Za-z0-9_-]", "_", account)
     return db.with_name(f"{db.stem}-sounds-{safe}.sqlite")
+
+
+def library_path(request: Request, account: str) -> Path:
+    return account_library(request.app.state.settings.db_path, account)
 
 
 def _library(request: Request, account: str, *, readonly: bool = False) -> SoundLibrary | None:

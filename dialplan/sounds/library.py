@@ -120,6 +120,10 @@ class SoundLibrary:
             raise SoundLibraryError(f"{where}: {exc}") from None
         return self._add(name or _auto_name("ssml", document), "ssml", document, None, None, audio)
 
+    def add_copy(self, sound: Sound, audio: bytes, name: str) -> Sound:
+        """A sound of another library (``audio``: its stored bytes) under ``name`` here."""
+        return self._add(name, sound.kind, sound.source, sound.voice, sound.language, audio)
+
     def _add(
         self,
         name: str,

@@ -133,7 +133,7 @@ def test_update_changes_a_stored_campaign_and_wait_progress_sees_it(layer: Broad
     b = layer.create("acme", BroadcastInput({"name": "Gala"}, XML, recipients=people()))
     before = layer.progress("acme", b.id)
     updated = layer.update("acme", b.id, BroadcastInput({"maxActive": 3, "labels": ["vip"]}))
-    assert updated.settings["maxActive"] == 3 and updated.kept["labels"] == ["vip"]
+    assert updated.settings["maxActive"] == 3 and updated.settings["labels"] == ["vip"]
     assert layer.wait_progress("acme", b.id, before.version, timeout=1).version > before.version
     layer.start("acme", b.id)  # the runtime accepts the changed settings
     assert finished(layer, "acme", b.id) == "FINISHED"

@@ -3,10 +3,11 @@
 A broadcast created over the API *is* a campaign: its settings are written as a campaign file
 (``campaign.json``, read by :func:`~dialplan.broadcast.campaign.load_campaign` like any other)
 and read back from it. :data:`FIELDS` is the table of API field ↔ campaign key ↔ conversion;
-docs/api.md shows the same table (a test checks they agree). Fields CallFire has that the
-runtime does not use (``labels``, ``resumeNextDay``, ``maxActiveTransfers``,
-``retryConfig.retryPhoneTypes``) are kept with the broadcast and echoed; fields the campaign
-file has that CallFire lacks are optional extensions (``callsPerSecond`` …).
+docs/api.md shows the same table (a test checks they agree). ``sounds`` (CallFire's
+``CallBroadcastSounds``) is the campaign's ``[sounds]`` table; ``labels``, ``resumeNextDay`` and
+``maxActiveTransfers`` are its top-level keys. The one field CallFire has that the runtime does
+not use (``retryConfig.retryPhoneTypes``) is kept with the broadcast and echoed; fields the
+campaign file has that CallFire lacks are optional extensions (``callsPerSecond`` …).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ...broadcast.campaign import SIM_RESULTS
+from ...broadcast.campaign import SIM_RESULTS, TEXT_SIM_RESULTS
 from ..problems import ProblemError
 
 Convert = Callable[[Any, str], Any]
@@ -128,6 +129,48 @@ def _retry_to_api(value: Any, where: str) -> dict[str, Any]:
     return out
 
 
+#: ``CallBroadcastSounds`` field → ``[sounds]`` key (``idleHangup``/``transferTimeout``: extensions)
+SOUNDS: dict[str, str] = {
+    **{
+        f"{m}Sound{api}": f"{m}_sound_{key}"
+        for m in ("live", "machine", "transfer", "dnc")
+        for api, key in (("Text", "text"), ("TextVoice", "text_voice"), ("Id", "id"))
+    },
+    "transferDigit": "transfer_digit",
+    "transferNumber": "transfer_number",
+    "dncDigit": "dnc_digit",
+    "idleHangup": "idle_hangup",
+    "transferTimeout": "transfer_timeout",
+}
+_SOUND_KEYS = {key: api for api, key in SOUNDS.items()}
+
+
+def library_sound_name(tag: str, sound_id: int) -> str:
+    """The name, in the campaign store's library, of the copy of an account's sound
+    ``sound_id`` (``tag``: the account's, made by the broadcast layer); a name, not an id, so it
+    never collides with the store's own ids."""
+    return f"{tag}-{sound_id}"
+
+
+def _sound_id_to_api(value: Any) -> Any:
+    """``"acct…-7"`` (the copy of the account's sound 7) → ``7``."""
+    tail = str(value).rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else value
+
+
+def _sounds_to_key(value: Any, where: str) -> dict[str, Any]:
+    return {SOUNDS[api]: v for api, v in value.items() if v is not None and api in SOUNDS}
+
+
+def _sounds_to_api(value: Any, where: str) -> dict[str, Any]:
+    out = {}
+    for key, v in value.items():
+        api = _SOUND_KEYS.get(key)
+        if api is not None:
+            out[api] = _sound_id_to_api(v) if api.endswith("SoundId") else v
+    return out
+
+
 def _webhook_to_api(value: Any, where: str) -> dict[str, Any]:
     return {"url": value["url"]}  # the secret is never shown again
 
@@ -176,6 +219,41 @@ FIELDS: tuple[Field, ...] = (
         _retry_to_key,
         _retry_to_api,
     ),
+    Field(
+        "sounds",
+        "sounds",
+        True,
+        "`CallBroadcastSounds` ↔ `[sounds]`: each field its snake_case twin (`liveSoundText` ↔"
+        " `live_sound_text` …); a `…SoundId` (a sound of the account's library) is copied into"
+        " the campaign store once; extensions `idleHangup`, `transferTimeout` (seconds)",
+        _sounds_to_key,
+        _sounds_to_api,
+    ),
+    Field("labels", "labels", True, "as is (list of strings; shown by `broadcast list`)"),
+    Field(
+        "resumeNextDay",
+        "resume_next_day",
+        True,
+        "as is; left out: `true` (the campaign file's default, not CallFire's `false`)",
+    ),
+    Field(
+        "maxActiveTransfers",
+        "max_active_transfers",
+        True,
+        "as is (transfers in progress at once; see docs/sounds.md)",
+    ),
+    Field(
+        "message",
+        "message",
+        True,
+        "text broadcasts: as is (`${contact.*}` fields; a recipient's `message` overrides it)",
+    ),
+    Field(
+        "bigMessageStrategy",
+        "big_message_strategy",
+        True,
+        "text broadcasts: as is (`SEND_MULTIPLE`, `TRIM`, `DO_NOT_SEND`)",
+    ),
     Field("callsPerSecond", "calls_per_second", False, "as is (number)"),
     Field("allowedCountries", "allowed_countries", False, "as is (ISO region codes)"),
     Field("customData", "custom_data", False, "as is (JSON object, echoed in webhook events)"),
@@ -200,9 +278,10 @@ FIELDS: tuple[Field, ...] = (
 
 BY_API = {f.api: f for f in FIELDS}
 BY_KEY = {f.key: f for f in FIELDS}
-#: CallFire fields kept with the broadcast (not campaign settings), echoed as given; ``name`` is
-#: kept too (the campaign's own name in the store is ``broadcast-<id>``, unique)
-KEPT = ("labels", "resumeNextDay", "maxActiveTransfers")
+#: fields that broadcasts created by earlier releases kept beside their campaign file (echoed
+#: when the campaign file lacks them); ``name`` is kept with the broadcast (the campaign's own
+#: name in the store is ``broadcast-<id>``, unique)
+LEGACY_KEPT = ("labels", "resumeNextDay", "maxActiveTransfers")
 #: the campaign file's keys the service writes itself (never from the body)
 FILES = {"dialplan": "dialplanXml / flowId", "recipients": "recipients", "phone_column": ""}
 
@@ -266,11 +345,12 @@ def campaign_problem(message: str) -> ProblemError:
     return invalid(api_path(m.group(1)), m.group(2))
 
 
-def check_sim_attributes(attributes: Mapping[str, str], where: str) -> None:
-    """``sim_result`` must name a result the simulated driver knows."""
+def check_sim_attributes(attributes: Mapping[str, str], where: str, channel: str = "voice") -> None:
+    """``sim_result`` must name a result the simulated driver (or messaging driver) knows."""
+    known = TEXT_SIM_RESULTS if channel == "sms" else SIM_RESULTS
     value = (attributes.get("sim_result") or "").strip().upper()
-    if value and value not in SIM_RESULTS:
+    if value and value not in known:
         raise invalid(
             f"{where}.attributes.sim_result",
-            f"unknown result {value!r} (use {', '.join(SIM_RESULTS)})",
+            f"unknown result {value!r} (use {', '.join(known)})",
         )

@@ -29,10 +29,13 @@ def campaign_name(broadcast_id: int) -> str:
 
 
 def campaign_file(
-    settings: BroadcastSettings, broadcast_id: int, api: Mapping[str, Any]
+    settings: BroadcastSettings,
+    broadcast_id: int,
+    api: Mapping[str, Any],
+    channel: str = "voice",
 ) -> dict[str, Any]:
     """The campaign file of API fields (the service adds the file names and its own
-    network and SIP settings)."""
+    network and SIP settings); ``channel="sms"``: a text campaign (no dialplan)."""
     data: dict[str, Any] = {
         "name": campaign_name(broadcast_id),
         "dialplan": "dialplan.xml",
@@ -40,11 +43,24 @@ def campaign_file(
         "phone_column": PHONE,
         **fields.to_campaign(api),
     }
+    if "sounds" in data:  # a sound broadcast: its dialplan is generated from ``[sounds]``
+        del data["dialplan"]
+    if channel == "sms":  # a text broadcast sends ``message``
+        del data["dialplan"]
+        data["channel"] = "sms"
     if settings.allow_private:
         data["network"] = {"allow_private": True}
     if settings.sip:
         data["sip"] = dict(settings.sip)
     return data
+
+
+def with_sounds(data: Mapping[str, Any], sounds: Mapping[str, Any]) -> dict[str, Any]:
+    """A campaign file playing the ``[sounds]`` table ``sounds`` (as stored) instead of a
+    dialplan."""
+    out = {k: v for k, v in data.items() if k != "dialplan"}
+    out["sounds"] = dict(sounds)
+    return out
 
 
 def write_campaign(folder: Path, data: Mapping[str, Any], xml: str | None) -> None:
@@ -60,7 +76,7 @@ def write_json(path: Path, data: Mapping[str, Any]) -> None:
 
 
 def write_recipients(
-    path: Path, recipients: Sequence[Recipient], columns: Sequence[str]
+    path: Path, recipients: Sequence[Recipient], columns: Sequence[str], channel: str = "voice"
 ) -> list[str]:
     """A recipients CSV: the phone column, ``sim_result``/``sim_inputs``, then the
     attributes (``columns`` first, in their order); returns the header."""
@@ -78,7 +94,7 @@ def write_recipients(
                 raise fields.invalid(f"{where}.attributes.{key}", "must not contain NUL")
             if key not in header:
                 header.append(key)
-        fields.check_sim_attributes(r.attributes, where)
+        fields.check_sim_attributes(r.attributes, where, channel)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(header)

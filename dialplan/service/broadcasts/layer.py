@@ -7,7 +7,7 @@ How to use it::
     layer.recover()       # at start: resume what was RUNNING (after a crash or kill -9 too)
     b = layer.create("acme", BroadcastInput(
         settings={"name": "Reminders", "fromNumber": "+15555550100", "maxActive": 5},
-        dialplan_xml=xml,                                  # or flow_id="flw_…" (flow_version)
+        dialplan_xml=xml,          # or flow_id="flw_…" (flow_version), or settings["sounds"]
         recipients=[Recipient("+15555550111", {"first_name": "Ann", "sim_result": "LA"})],
     ), start=True)
     layer.get("acme", b.id)                 # Broadcast: status, settings as API fields, labels
@@ -37,6 +37,8 @@ process (:mod:`.runs`) on the virtual or the real clock, with the simulated or t
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 import shutil
 import threading
@@ -57,6 +59,7 @@ from .callrows import CallFilter, CallRow, SqliteCalls
 from .runs import Runs
 from .values import (
     STATS_FIELDS,
+    TEXT_STATS_FIELDS,
     AddResult,
     Batch,
     Broadcast,
@@ -69,8 +72,9 @@ from .values import (
 )
 
 
-def _not_found(broadcast_id: int) -> ProblemError:
-    return ProblemError(404, "not-found", f"no call broadcast {broadcast_id}")
+def _not_found(broadcast_id: int, channel: str | None = None) -> ProblemError:
+    kind = "text" if channel == "sms" else "call"
+    return ProblemError(404, "not-found", f"no {kind} broadcast {broadcast_id}")
 
 
 class Broadcasts:
@@ -94,6 +98,15 @@ class Broadcasts:
         self._versions: dict[int, int] = {}
         self._locks: dict[int, threading.RLock] = {}
         self._locks_lock = threading.Lock()
+        #: the channel this view sees (:meth:`view`); ``None``: every broadcast
+        self.channel: str | None = None
+
+    def view(self, channel: str) -> Broadcasts:
+        """The same broadcasts, seen by the routes of one channel (``"voice"``: call
+        broadcasts, ``"sms"``: text broadcasts): a broadcast of the other one is a 404."""
+        seen = copy.copy(self)  # shares the runs, locks and versions
+        seen.channel = channel
+        return seen
 
     # -- life cycle -------------------------------------------------------------------------
     def recover(self) -> list[int]:
@@ -118,9 +131,10 @@ class Broadcasts:
             row = conn.execute(
                 "SELECT * FROM broadcasts WHERE id = ? AND account = ?", (broadcast_id, account)
             ).fetchone()
-        if row is None:
-            raise _not_found(broadcast_id)
-        return self._broadcast(row)
+        found = None if row is None else self._broadcast(row)
+        if found is None or (self.channel is not None and found.channel != self.channel):
+            raise _not_found(broadcast_id, self.channel)
+        return found
 
     def find(
         self,
@@ -146,13 +160,16 @@ class Broadcasts:
                 f"SELECT * FROM broadcasts WHERE {cond} ORDER BY id DESC", args
             ).fetchall()
         found = [self._broadcast(r) for r in rows]
+        if self.channel is not None:
+            found = [b for b in found if b.channel == self.channel]
         if label:
-            found = [b for b in found if label in (b.kept.get("labels") or [])]
+            found = [b for b in found if label in (b.to_api().get("labels") or [])]
         return found[offset : offset + limit], len(found)
 
     def _broadcast(self, row: Any) -> Broadcast:
         bid = int(row["id"])
-        settings = fields.to_api(self._campaign_data(bid))
+        data = self._campaign_data(bid)
+        settings = fields.to_api(data)
         return Broadcast(
             bid,
             str(row["account"]),
@@ -164,6 +181,7 @@ class Broadcasts:
             float(row["modified_at"]),
             row["error"],
             row["campaign_id"],
+            str(data.get("channel", "voice")),
         )
 
     # -- creating and changing --------------------------------------------------------------
@@ -174,16 +192,26 @@ class Broadcasts:
         if not name:
             raise fields.invalid("name", "is required")
         xml, kept = self._dialplan(account, spec)
-        if xml is None:
-            raise fields.invalid("dialplanXml", "a dialplan is required (dialplanXml or flowId)")
+        if xml is not None and spec.settings.get("sounds") is not None:
+            raise fields.invalid("sounds", "give dialplanXml, flowId or sounds, not two")
+        if spec.channel == "sms":
+            if xml is not None or spec.settings.get("sounds") is not None:
+                raise fields.invalid("message", "a text broadcast sends a message only")
+            if not spec.settings.get("message"):
+                raise fields.invalid("message", "is required")
+        elif xml is None and spec.settings.get("sounds") is None:
+            raise fields.invalid(
+                "dialplanXml", "a dialplan is required (dialplanXml, flowId or sounds)"
+            )
         kept |= self._kept(spec.settings)
         staging = self.home / f"new-{uuid.uuid4().hex}"
         staging.mkdir()
         try:
-            data = files.campaign_file(self.settings, 0, spec.settings)
+            api = self._with_library_sounds(account, spec.settings)
+            data = files.campaign_file(self.settings, 0, api, spec.channel)
             files.write_campaign(staging, data, xml)
-            files.write_recipients(staging / "recipients.csv", spec.recipients, [])
-            files.check(staging)
+            files.write_recipients(staging / "recipients.csv", spec.recipients, [], spec.channel)
+            self._check(staging)
             created = now()
             with self.db.write() as conn:
                 bid = int(
@@ -210,20 +238,35 @@ class Broadcasts:
         add ``recipients``. A running broadcast is paused for it and resumes."""
         with self._paused(account, broadcast_id) as b:
             if b.status == "ARCHIVED":
-                raise ProblemError(409, "archived", f"call broadcast {broadcast_id} is archived")
+                raise ProblemError(
+                    409, "archived", f"{b.kind} broadcast {broadcast_id} is archived"
+                )
             xml, kept_flow = self._dialplan(account, spec)
+            if xml is not None and spec.settings.get("sounds") is not None:
+                raise fields.invalid("sounds", "give dialplanXml, flowId or sounds, not two")
             data = self._campaign_data(broadcast_id)
             merged = {**fields.to_api(data), **spec.settings}
             hook = merged.get("webhook")
             if isinstance(hook, dict) and not hook.get("secret") and "webhook" in data:
                 # a GET-modify-PUT round trip: the secret is never shown, so keep the stored one
                 merged["webhook"] = {**hook, "secret": data["webhook"].get("secret")}
-            new = files.campaign_file(self.settings, broadcast_id, merged)
+            if xml is not None:  # a dialplan instead of the sounds
+                merged.pop("sounds", None)
+            elif spec.settings.get("sounds") is None:
+                merged.pop("sounds", None)  # unchanged: the stored table as it is (below)
+            new = files.campaign_file(
+                self.settings,
+                broadcast_id,
+                self._with_library_sounds(account, merged),
+                str(data.get("channel", "voice")),
+            )
+            if xml is None and spec.settings.get("sounds") is None and "sounds" in data:
+                new = files.with_sounds(new, data["sounds"])
             staging = self.home / f"upd-{uuid.uuid4().hex}"
             shutil.copytree(self.home / str(broadcast_id), staging)
             try:
                 files.write_campaign(staging, new, xml)
-                files.check(staging)
+                self._check(staging)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
             files.write_campaign(self.home / str(broadcast_id), new, xml)
@@ -246,12 +289,14 @@ class Broadcasts:
         with self._lock(broadcast_id):
             b = self.get(account, broadcast_id)
             if b.status == "ARCHIVED":
-                raise ProblemError(409, "archived", f"call broadcast {broadcast_id} is archived")
+                raise ProblemError(
+                    409, "archived", f"{b.kind} broadcast {broadcast_id} is archived"
+                )
             if b.campaign_id is None:
                 raise ProblemError(
                     409,
                     "no-recipients",
-                    f"call broadcast {broadcast_id} has no recipients yet; add some first",
+                    f"{b.kind} broadcast {broadcast_id} has no recipients yet; add some first",
                 )
             self._set_status(broadcast_id, "RUNNING", error=None)
             self.runs.start(broadcast_id, self._file(broadcast_id))
@@ -290,13 +335,15 @@ class Broadcasts:
             return AddResult(None, 0, 0)
         with self._paused(account, broadcast_id) as b:
             if b.status == "ARCHIVED":
-                raise ProblemError(409, "archived", f"call broadcast {broadcast_id} is archived")
+                raise ProblemError(
+                    409, "archived", f"{b.kind} broadcast {broadcast_id} is archived"
+                )
             folder = self.home / str(broadcast_id)
             campaign = files.check(folder)
             if scrub_duplicates:
                 recipients = files.unique(recipients, campaign)
             if b.campaign_id is None:
-                files.write_recipients(folder / "recipients.csv", recipients, [])
+                files.write_recipients(folder / "recipients.csv", recipients, [], campaign.channel)
                 first, last, skipped = 1, len(recipients), 0
                 self._store_campaign(broadcast_id, files.check(folder))
             else:
@@ -348,9 +395,10 @@ class Broadcasts:
 
     # -- results ----------------------------------------------------------------------------
     def stats(self, account: str, broadcast_id: int) -> dict[str, int | float]:
-        """CallFire's CallBroadcastStats (``responseRatePercent`` an integer, as there)."""
+        """CallFire's CallBroadcastStats (``responseRatePercent`` an integer, as there); a text
+        broadcast's TextBroadcastStatsDto (``recievedCount``, as CallFire spells it)."""
         b = self.get(account, broadcast_id)
-        names = STATS_FIELDS
+        names = TEXT_STATS_FIELDS if b.channel == "sms" else STATS_FIELDS
         out: dict[str, int | float] = dict.fromkeys(names, 0)
         out["billedAmount"] = 0.0
         if b.campaign_id is None:
@@ -418,6 +466,18 @@ class Broadcasts:
             raise ProblemError(404, "not-found", f"no call {call_id}")
         return found[0]
 
+    def text_records(
+        self, recipient_ids: Sequence[int]
+    ) -> dict[tuple[int, int], tuple[str, str, int, str | None]]:
+        """``(call id, attempt) → (message, encoding, segments, delivery)`` of text attempts."""
+        if not recipient_ids or not self.store_path.is_file():
+            return {}
+        with self._reader() as store:
+            return {
+                (int(t[0]), int(t[1])): (str(t[2]), str(t[3]), int(t[4]), t[5])
+                for t in store.texts_of(list(recipient_ids))
+            }
+
     def batch_of(self, broadcast_id: int, row_no: int) -> int | None:
         with self.db.connect() as conn:
             row = conn.execute(
@@ -440,9 +500,12 @@ class Broadcasts:
                 store, files.campaign_name(broadcast_id), out
             )
 
-    def dialplan_xml(self, account: str, broadcast_id: int) -> str:
-        """The broadcast's dialplan as it runs (from ``dialplanXml`` or its flow)."""
+    def dialplan_xml(self, account: str, broadcast_id: int) -> str | None:
+        """The broadcast's dialplan as it runs (from ``dialplanXml`` or its flow); ``None`` for
+        a sound broadcast (its dialplan is generated from ``sounds``)."""
         self.get(account, broadcast_id)
+        if "sounds" in self._campaign_data(broadcast_id):
+            return None
         return (self.home / str(broadcast_id) / "dialplan.xml").read_text("utf-8")
 
     def report_html(self, account: str, broadcast_id: int) -> str:
@@ -452,7 +515,7 @@ class Broadcasts:
 
         b = self.get(account, broadcast_id)
         if b.campaign_id is None:
-            raise ProblemError(409, "no-recipients", f"call broadcast {broadcast_id} is empty")
+            raise ProblemError(409, "no-recipients", f"{b.kind} broadcast {broadcast_id} is empty")
         with self._reader() as store:
             return render_report(report_data(store, files.campaign_name(broadcast_id)))
 
@@ -554,11 +617,60 @@ class Broadcasts:
         return data
 
     def _kept(self, api: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
-        out = {k: api.get(k) for k in fields.KEPT if not partial or api.get(k) is not None}
+        out: dict[str, Any] = {}
         retry = api.get("retryConfig") or {}
         if not partial or retry.get("retryPhoneTypes") is not None:
             out["retryPhoneTypes"] = retry.get("retryPhoneTypes")
         return out
+
+    def _with_library_sounds(self, account: str, api: Mapping[str, Any]) -> dict[str, Any]:
+        """``api`` with each ``sounds.…SoundId`` (a sound of the account's library) replaced by
+        the name of its copy in the campaign store's library, copied there once (the runtime
+        plays sounds from the campaign store; another account's ids are not found)."""
+        from ...sounds.library import SoundLibrary, SoundLibraryError
+
+        sounds = api.get("sounds")
+        refs = {k: v for k, v in (sounds or {}).items() if k.endswith("SoundId") and v is not None}
+        if not refs:
+            return dict(api)
+        assert sounds is not None
+        where = self.settings.sound_library
+        source = where(account) if where is not None else None
+        tag = "acct" + hashlib.sha256(account.encode("utf-8")).hexdigest()[:12]
+        out = dict(sounds)
+        try:
+            own = SoundLibrary(source, readonly=True) if source and source.is_file() else None
+        except SoundLibraryError:
+            own = None
+        try:
+            with SoundLibrary(self.store_path) as shared:
+                for key, ref in refs.items():
+                    sound = own.find(int(ref)) if own is not None else None
+                    if sound is None or own is None:
+                        raise fields.invalid(
+                            f"sounds.{key}",
+                            f"no sound {ref} in the account's library (/v2/campaigns/sounds)",
+                        )
+                    name = fields.library_sound_name(f"{tag}-{sound.sha256[:12]}", sound.id)
+                    shared.add_copy(sound, own.audio(sound.id), name)
+                    out[key] = name
+        finally:
+            if own is not None:
+                own.close()
+        return {**api, "sounds": out}
+
+    def _check(self, folder: Path) -> Campaign:
+        """The folder's campaign, validated; a sound broadcast's generated dialplan too."""
+        from ...broadcast.service import load_dialplan
+        from ...sounds.library import library_names
+
+        campaign = files.check(folder)
+        if campaign.sounds is not None:
+            try:
+                load_dialplan(campaign, library_names(self.store_path) or set())
+            except CampaignError as exc:
+                raise fields.campaign_problem(str(exc)) from None
+        return campaign
 
     def _dialplan(self, account: str, spec: BroadcastInput) -> tuple[str | None, dict[str, Any]]:
         """The dialplan XML of ``spec`` (checked by the linter) and what to keep about it."""
@@ -609,7 +721,7 @@ class Broadcasts:
             columns = list(row.dispatch.get("columns", []))
             before = SqliteCalls(store.db).last_row_no(row.id)
         path = folder / f"batch-{uuid.uuid4().hex[:12]}.csv"
-        header = files.write_recipients(path, recipients, columns)
+        header = files.write_recipients(path, recipients, columns, campaign.channel)
         if header != columns:  # new attributes: new columns at the end (letters keep meaning)
             with leased(self.store_path, campaign.name, wait=True) as store:
                 row = store.campaign(campaign.name)

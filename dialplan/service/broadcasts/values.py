@@ -3,7 +3,7 @@ progress snapshots)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,27 @@ STATS_FIELDS = (
 )
 
 
+#: CallFire's TextBroadcastStatsDto integer fields (its spelling ``recievedCount``), then the
+#: extensions of ``broadcast stats`` for texts
+TEXT_STATS_FIELDS = (
+    "totalOutboundCount",
+    "remainingOutboundCount",
+    "sentCount",
+    "unsentCount",
+    "recievedCount",
+    "doNotTextCount",
+    "tooBigCount",
+    "errorCount",
+    "totalCount",
+    "deliveredCount",
+    "undeliveredCount",
+    "awaitingReceiptCount",
+    "segmentsCount",
+    "deliveredSegmentsCount",
+    "duplicateCount",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class BroadcastSettings:
     """Where broadcasts live and how they run."""
@@ -51,6 +72,8 @@ class BroadcastSettings:
     allow_private: bool = False
     #: seconds a finished run keeps delivering webhook events
     max_wait: float = 30.0
+    #: an account's sound library (``…SoundId`` of ``sounds`` name its sounds); ``None``: none
+    sound_library: Callable[[str], Path] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +95,8 @@ class BroadcastInput:
     flow_id: str | None = None
     flow_version: int | None = None
     recipients: Sequence[Recipient] = ()
+    #: ``"voice"`` (a call broadcast) or ``"sms"`` (a text broadcast: ``settings["message"]``)
+    channel: str = "voice"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +113,13 @@ class Broadcast:
     modified: float
     error: str | None = None
     campaign_id: int | None = None
+    #: ``"voice"`` or ``"sms"`` (the campaign file's ``channel``)
+    channel: str = "voice"
+
+    @property
+    def kind(self) -> str:
+        """``call`` or ``text`` (for messages)."""
+        return "text" if self.channel == "sms" else "call"
 
     def to_api(self) -> dict[str, Any]:
         """CallFire's CallBroadcast object (plus extensions); no ``null`` values."""
@@ -98,8 +130,8 @@ class Broadcast:
             "lastModified": round(self.modified * 1000),
             **self.settings,
         }
-        for key in fields.KEPT:
-            if self.kept.get(key) is not None:
+        for key in fields.LEGACY_KEPT:
+            if out.get(key) is None and self.kept.get(key) is not None:
                 out[key] = self.kept[key]
         phone_types = self.kept.get("retryPhoneTypes")
         if phone_types is not None:

@@ -1,0 +1,192 @@
+"""CallFire v2 text objects as pydantic models (request bodies and the OpenAPI document), and
+the JSON builders of ``Text`` — the names, types and enumerations of CallFire's Swagger
+description (``TextBroadcast``, ``TextRecipient``, ``Text``, ``TextRecord``,
+``TextBroadcastStatsDto``), plus the documented extensions."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from .broadcasts import Broadcast, CallRow
+from .broadcasts.callrows import RECORD_BASE
+from .callfire_models import (
+    CallStatus,
+    Int32,
+    LocalTimeRestriction,
+    RetryConfig,
+    Schedule,
+    Simulation,
+    Webhook,
+    _Model,
+    _Out,
+)
+
+#: CallFire's TextRecord.textResult / Text.finalTextResult enumeration
+TEXT_RESULTS = (
+    "SENT",
+    "RECEIVED",
+    "DNT",
+    "TOO_BIG",
+    "INTERNAL_ERROR",
+    "CARRIER_ERROR",
+    "CARRIER_TEMP_ERROR",
+    "UNDIALED",
+)
+#: final results of a text campaign shown under another CallFire name (the account's DNC list
+#: is a do-not-text list for texts)
+_AS_TEXT_RESULT = {"DNC": "DNT"}
+
+
+class TextRecipient(_Model):
+    phoneNumber: str | None = None
+    contactId: int | None = None
+    attributes: dict[str, str] | None = None
+    message: str | None = Field(None, description="this recipient's text instead of the message")
+    media: list[dict[str, Any]] | None = Field(None, description="refused: no MMS here")
+
+
+class TextBroadcast(_Model):
+    """CallFire's TextBroadcast; read-only fields are accepted and ignored. Extensions as for
+    call broadcasts (docs/api.md)."""
+
+    id: int | None = None
+    name: str | None = None
+    status: CallStatus | None = None
+    lastModified: int | None = None
+    fromNumber: str | None = None
+    localTimeRestriction: LocalTimeRestriction | None = None
+    schedules: list[Schedule] | None = None
+    retryConfig: RetryConfig | None = None
+    maxActive: Int32 | None = None
+    labels: list[str] | None = None
+    resumeNextDay: bool | None = None
+    recipients: list[TextRecipient] | None = None
+    message: str | None = None
+    bigMessageStrategy: Literal["SEND_MULTIPLE", "DO_NOT_SEND", "TRIM"] | None = None
+    media: list[dict[str, Any]] | None = Field(None, description="refused: no MMS here")
+    # extensions
+    callsPerSecond: float | None = Field(None, description="texts per second")
+    allowedCountries: list[str] | None = None
+    customData: dict[str, Any] | None = None
+    defaultRegion: str | None = None
+    defaultTimeZone: str | None = None
+    scrubDuplicates: bool | None = None
+    simulation: Simulation | None = None
+    webhook: Webhook | None = None
+    created: int | None = None
+    error: str | None = None
+
+
+class TextBatchRequest(_Model):
+    name: str | None = None
+    contactListId: int | None = None
+    recipients: list[TextRecipient] | None = None
+    scrubDuplicates: bool | None = False
+
+
+class TextBroadcastPage(_Out):
+    items: list[dict[str, Any]] = []
+    limit: int = 0
+    offset: int = 0
+    totalCount: int = 0
+
+
+class TextRecord(_Out):
+    id: int = 0
+    finishTime: int = 0
+    message: str = ""
+    textResult: str = ""
+
+
+class Text(_Out):
+    id: int = 0
+    fromNumber: str = ""
+    toNumber: str = ""
+    attributes: dict[str, str] = {}
+    state: str = ""
+    campaignId: int = 0
+    batchId: int = 0
+    inbound: bool = False
+    message: str = ""
+    finalTextResult: str = ""
+    records: list[TextRecord] = []
+
+
+class TextPage(_Out):
+    items: list[Text] = []
+    limit: int = 0
+    offset: int = 0
+    totalCount: int = 0
+
+
+class TextList(_Out):
+    items: list[Text] = []
+
+
+class TextBroadcastStatsDto(_Out):
+    totalOutboundCount: int = 0
+    remainingOutboundCount: int = 0
+    billedAmount: float = 0.0
+    sentCount: int = 0
+    unsentCount: int = 0
+    recievedCount: int = 0
+    doNotTextCount: int = 0
+    tooBigCount: int = 0
+    errorCount: int = 0
+
+
+def _ms(t: float | None) -> int | None:
+    return None if t is None else round(t * 1000)
+
+
+def text_result(result: str | None) -> str | None:
+    """A final result as CallFire's text result (``None``: shown in ``state`` only)."""
+    shown = _AS_TEXT_RESULT.get(result or "", result)
+    return shown if shown in TEXT_RESULTS else None
+
+
+def text_json(
+    b: Broadcast,
+    row: CallRow,
+    batch_id: int | None,
+    texts: dict[tuple[int, int], tuple[str, str, int, str | None]],
+) -> dict[str, Any]:
+    """CallFire's Text: one per recipient, its attempts as ``records`` (``texts``: the message,
+    encoding, segments and delivery of each attempt, from :meth:`Broadcasts.text_records`)."""
+    records = []
+    for a in row.records:
+        sent = texts.get((row.recipient_id, a.attempt_no))
+        record: dict[str, Any] = {
+            "id": row.recipient_id * RECORD_BASE + a.attempt_no,
+            "finishTime": _ms(a.ended_at),
+        }
+        if sent is not None:  # extensions beside CallFire's message
+            record["message"] = sent[0]
+            record["encoding"], record["segments"] = sent[1], sent[2]
+            if sent[3]:
+                record["delivery"] = sent[3]
+        result = text_result(a.result)
+        if result is not None:
+            record["textResult"] = result
+        records.append(record)
+    attributes = {k: str(v) for k, v in row.attributes.items()}
+    out: dict[str, Any] = {
+        "id": row.recipient_id,
+        "fromNumber": b.settings.get("fromNumber"),
+        "toNumber": row.e164 or row.phone,
+        "attributes": attributes,
+        "state": row.state,
+        "campaignId": b.id,
+        "batchId": batch_id,
+        "inbound": False,
+        "message": records[-1]["message"] if records and "message" in records[-1] else None,
+        "records": records,
+    }
+    result = text_result(row.final_result)
+    if result is not None:
+        out["finalTextResult"] = result
+    if records:
+        out["modified"] = records[-1]["finishTime"]
+    return {k: v for k, v in out.items() if v is not None}
