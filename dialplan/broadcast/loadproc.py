@@ -22,12 +22,12 @@ import dataclasses
 import gc
 import itertools
 import multiprocessing
-import threading
 from collections.abc import Generator, Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
 from ..errors import CampaignError
+from ..forking import start_method
 from .loader import ParsedRow, RowSource, parse_rows
 
 #: files this big or bigger are read with the help of a child process (≈ 20,000 short rows)
@@ -70,7 +70,7 @@ def batches_in_child(
     """The batches of :func:`~.loader.parse_rows` ``(src)``, the most of them computed by a
     child process (see the module doc). ``patient``: wait for the child before reading
     anything here (every row then comes from the child, unless it cannot start)."""
-    method = "fork" if threading.active_count() == 1 else "spawn"
+    method = start_method("spawn")
     ctx: Any = multiprocessing.get_context(method)
     conn, child_end = ctx.Pipe()
     proc = ctx.Process(target=_produce, args=(src, child_end, size), daemon=True)

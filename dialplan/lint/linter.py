@@ -195,19 +195,17 @@ def _lint_all(todo: list[tuple[str, LintConfig]], jobs: int | None) -> list[Diag
     if workers <= 1:
         return _lint_files(todo)
     import multiprocessing
-    import threading
 
     from .. import schema
+    from ..forking import start_method
 
     all_rules()  # import the rule modules and compile the schema once, before forking
     schema.compiled()
     chunks = [todo[i : i + _CHUNK] for i in range(0, len(todo), _CHUNK)]
     found: list[Diagnostic] = []
     # fork is the fast start (the schema and rules are inherited), but only safe in a process
-    # with no other threads: a lock held by one at the fork stays locked in the child forever
-    # (seen in a test process with server threads about). Otherwise a fresh forkserver.
-    method = "fork" if threading.active_count() == 1 else "forkserver"
-    with multiprocessing.get_context(method).Pool(workers) as pool:
+    # with no other thread (see dialplan.forking); otherwise a fresh forkserver
+    with multiprocessing.get_context(start_method("forkserver")).Pool(workers) as pool:
         for part in pool.imap_unordered(_lint_files, chunks):
             found.extend(part)
     return found

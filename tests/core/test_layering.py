@@ -84,6 +84,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "dialplan.diagnostics",
             "dialplan.errors",
             "dialplan.limits",
+            "dialplan.forking",  # whether a child process may be forked (lint, loading)
             "dialplan.sounds.names",  # what a sound library name looks like (lint checks it)
         ),
     ),

@@ -41,8 +41,9 @@ def test_jobs_from_the_environment(monkeypatch) -> None:
 
 
 def test_a_process_with_threads_lints_in_a_forkserver(tmp_path: Path, monkeypatch) -> None:
-    # forking beside other threads can leave a lock held forever in the child (a test run hung
-    # so); with a thread about, the pool starts from a fresh forkserver instead, same result
+    # forking beside other threads can leave a lock held forever in the child (test runs hung
+    # so, once beside Python threads, once beside the SMPP library's native ones); with a thread
+    # about, the pool starts from a fresh forkserver instead, same result
     import multiprocessing
     import threading
 
@@ -66,3 +67,25 @@ def test_a_process_with_threads_lints_in_a_forkserver(tmp_path: Path, monkeypatc
         helper.join()
     assert used == ["forkserver"]
     assert parallel == sequential
+
+
+def test_native_threads_count_too() -> None:
+    # threading.active_count() misses threads a native extension starts; the system's count
+    # does not (a thread started below Python's threading module stands in for one)
+    import _thread
+    import threading
+
+    from dialplan import forking
+
+    stop = threading.Lock()
+    stop.acquire()
+    before = forking.threads_now()
+    _thread.start_new_thread(stop.acquire, ())
+    try:
+        deadline = __import__("time").monotonic() + 5
+        while forking.threads_now() == before and __import__("time").monotonic() < deadline:
+            pass
+        assert forking.threads_now() == before + 1
+        assert forking.start_method("forkserver") == "forkserver"
+    finally:
+        stop.release()
