@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -186,30 +187,47 @@ def update_call_broadcast(
     return Response(status_code=204)
 
 
-def _action(name: str, summary: str, operation_id: str) -> None:
-    async def action(request: Request, who: WriteKey, id: Id) -> Response:
-        layer = _layer(request)
+def add_actions(
+    to: APIRouter, kind: str, channel: str, actions: Sequence[tuple[str, str, str]]
+) -> None:
+    """``POST /{kind}/broadcasts/{id}/<name>`` for each (name, summary, operationId): the layer's
+    start, stop or archive on the ``channel`` view, idempotent like every POST (the text routes
+    use it too)."""
 
-        async def produce() -> Response:
-            await run_in_threadpool(getattr(layer, name), who.account, id)
-            return Response(status_code=204)
+    def route(name: str) -> Any:
+        async def action(request: Request, who: WriteKey, id: Id) -> Response:
+            layer = request.app.state.broadcasts.view(channel)
 
-        return await run_once(request.app.state.db, who.account, request, produce)
+            async def produce() -> Response:
+                await run_in_threadpool(getattr(layer, name), who.account, id)
+                return Response(status_code=204)
 
-    router.add_api_route(
-        f"/calls/broadcasts/{{id}}/{name}",
-        action,
-        methods=["POST"],
-        status_code=204,
-        responses=_NO_CONTENT,
-        operation_id=operation_id,
-        summary=summary,
-    )
+            return await run_once(request.app.state.db, who.account, request, produce)
+
+        return action
+
+    for name, summary, operation_id in actions:
+        to.add_api_route(
+            f"/{kind}/broadcasts/{{id}}/{name}",
+            route(name),
+            methods=["POST"],
+            status_code=204,
+            responses=_NO_CONTENT,
+            operation_id=operation_id,
+            summary=summary,
+        )
 
 
-_action("start", "Start voice broadcast", "startVoiceBroadcast")
-_action("stop", "Stop voice broadcast (at its next commit; start resumes)", "stopVoiceBroadcast")
-_action("archive", "Archive voice broadcast", "archiveVoiceBroadcast")
+add_actions(
+    router,
+    "calls",
+    "voice",
+    [
+        ("start", "Start voice broadcast", "startVoiceBroadcast"),
+        ("stop", "Stop voice broadcast (at its next commit; start resumes)", "stopVoiceBroadcast"),
+        ("archive", "Archive voice broadcast", "archiveVoiceBroadcast"),
+    ],
+)
 
 
 @router.get(

@@ -21,7 +21,18 @@ from .auth import Principal, ReadKey, WriteKey
 from .broadcasts import Broadcast, BroadcastInput, Broadcasts, CallFilter, Recipient
 from .broadcasts.callrows import STATES
 from .broadcasts.fields import invalid
-from .callfire import _ERRORS, _NO_CONTENT, Fields, Id, Limit, Offset, _json, _split, _utf8
+from .callfire import (
+    _ERRORS,
+    _NO_CONTENT,
+    Fields,
+    Id,
+    Limit,
+    Offset,
+    _json,
+    _split,
+    _utf8,
+    add_actions,
+)
 from .idempotency import run_once
 
 router = APIRouter(prefix="/v2", tags=["callfire texts"])
@@ -154,30 +165,16 @@ def update_text_broadcast(
     return Response(status_code=204)
 
 
-def _action(name: str, summary: str, operation_id: str) -> None:
-    async def action(request: Request, who: WriteKey, id: Id) -> Response:
-        layer = _layer(request)
-
-        async def produce() -> Response:
-            await run_in_threadpool(getattr(layer, name), who.account, id)
-            return Response(status_code=204)
-
-        return await run_once(request.app.state.db, who.account, request, produce)
-
-    router.add_api_route(
-        f"/texts/broadcasts/{{id}}/{name}",
-        action,
-        methods=["POST"],
-        status_code=204,
-        responses=_NO_CONTENT,
-        operation_id=operation_id,
-        summary=summary,
-    )
-
-
-_action("start", "Start text broadcast", "startTextBroadcast")
-_action("stop", "Stop text broadcast (at its next commit; start resumes)", "stopTextBroadcast")
-_action("archive", "Archive text broadcast", "archiveTextBroadcast")
+add_actions(
+    router,
+    "texts",
+    "sms",
+    [
+        ("start", "Start text broadcast", "startTextBroadcast"),
+        ("stop", "Stop text broadcast (at its next commit; start resumes)", "stopTextBroadcast"),
+        ("archive", "Archive text broadcast", "archiveTextBroadcast"),
+    ],
+)
 
 
 @router.get(
