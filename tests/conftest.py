@@ -42,3 +42,7 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip("../shared/corpus is not available")
     return CORPUS
+
+
+# the throwaway PostgreSQL server and its databases, for any test folder
+from tests.pgfixtures import pg_db, pg_dsn, pg_server  # noqa: E402, F401

@@ -42,7 +42,7 @@ def test_a_server_listens_on_loopback_without_fsync_and_leaves_nothing_behind() 
 def test_missing_binaries_skip_outside_ci_and_fail_in_ci(
     tmp_path: Path, ci: str, outcome: str
 ) -> None:
-    (tmp_path / "conftest.py").write_text("from tests.pg.conftest import pg_server  # noqa: F401\n")
+    (tmp_path / "conftest.py").write_text("from tests.pgfixtures import pg_server  # noqa: F401\n")
     (tmp_path / "test_needs_pg.py").write_text("def test_it(pg_server):\n    pass\n")
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     env |= {"DIALPLAN_PG_BINDIR": str(tmp_path), "PYTHONPATH": str(ROOT)}

@@ -1,4 +1,5 @@
-"""A throwaway PostgreSQL server for the session, and a fresh migrated database per test.
+"""A throwaway PostgreSQL server for the session, and a fresh migrated database per test
+(fixtures for every test folder: ``tests/conftest.py`` imports them).
 
 Outside CI the tests skip when the server binaries are absent; in CI (``$CI`` set) a missing
 binary is a failure, so the suite can never go green without having run them.
@@ -10,10 +11,8 @@ import itertools
 import os
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 
-from dialplan.broadcast.pg.schema import migrate
 from tools.pg_server import PostgresUnavailable, ThrowawayServer, find_bindir
 
 _names = itertools.count()
@@ -37,6 +36,8 @@ def pg_server() -> Iterator[ThrowawayServer]:
 @pytest.fixture
 def pg_dsn(pg_server: ThrowawayServer) -> Iterator[str]:
     """The DSN of a new, empty database (dropped after the test)."""
+    import psycopg
+
     name = f"t{os.getpid()}_{next(_names)}"
     with psycopg.connect(pg_server.dsn(), autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
@@ -50,6 +51,10 @@ def pg_dsn(pg_server: ThrowawayServer) -> Iterator[str]:
 @pytest.fixture
 def pg_db(pg_dsn: str) -> str:
     """A migrated database's DSN."""
+    import psycopg
+
+    from dialplan.broadcast.pg.schema import migrate
+
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
         migrate(conn)
     return pg_dsn
