@@ -140,17 +140,16 @@ def run(
             f"{campaign}: --driver {driver} is for "
             + ('text campaigns (channel = "sms")' if driver == "smpp" else "voice campaigns")
         )
-    if is_postgres(db) and (camp.channel == "sms" or camp.sounds is not None):
-        kind = "text campaigns" if camp.channel == "sms" else "[sounds] campaigns"
-        raise UsageError(f"{campaign}: {kind} run on SQLite only for now (not on PostgreSQL)")
-    if driver == "smpp":
+    if is_postgres(db) and camp.sounds is not None:
+        raise UsageError(f"{campaign}: [sounds] campaigns run on SQLite only for now")
+    if driver in ("sip", "smpp") and is_postgres(db):
+        clock = "real"  # the worker builds its own SIP or SMPP driver on its loop
+    elif driver == "smpp":
         from ..messaging.smpp import SmppMessaging
         from ..messaging.smpp_config import smpp_config
 
         clock = "real"
         messaging = SmppMessaging(smpp_config(camp.smpp, "smpp"))
-    elif driver == "sip" and is_postgres(db):
-        clock = "real"  # the worker builds its own SIP driver on its loop
     elif driver == "sip":
         from ..broadcast.service import load_dialplan
         from ..broadcast.telephony.sip import SipCampaignDriver
@@ -457,10 +456,11 @@ def list_campaigns(db: str, fmt: str) -> None:
 )
 @click.option(
     "--driver",
-    type=click.Choice(["sim", "sip"]),
+    type=click.Choice(["sim", "sip", "smpp"]),
     default="sim",
     show_default=True,
-    help="sim: simulated calls; sip: real SIP calls to each campaign's [sip] trunk (real clock).",
+    help="sim: simulated calls and texts; sip: real SIP calls to each campaign's [sip] trunk;"
+    " smpp: real texts through each text campaign's [smpp] SMSC (both on the real clock).",
 )
 @_lease_option
 @click.option(
@@ -515,7 +515,7 @@ def worker(
     need_psycopg()
     from ..broadcast.runners.pg_worker import Worker, WorkerOptions
 
-    if driver == "sip":
+    if driver in ("sip", "smpp"):
         clock = "real"
     options = WorkerOptions(
         clock=clock,

@@ -11,11 +11,12 @@ now, when this worker should wake up, and who finishes the campaign (exactly one
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import psycopg
 
@@ -23,15 +24,18 @@ from ...errors import CampaignError
 from ..campaign import Campaign, load_campaign
 from ..phones import Normalizer
 from ..runners.common import Booking as RowBooking
-from ..runners.common import rules_of
+from ..runners.common import rules_of, runtime_dnc_source
 from ..scheduler.core import Place, Rules, attempt_times
 from ..scheduler.windows import Windows, windows_for
-from ..store.rows import OutboxRow, Pending
+from ..store.rows import OutboxRow, Pending, TextRow
 from ..store.sqlite import CampaignRow
 from ..telephony.port import AttemptOutcome, CallRequest
 from ..webhooks.events import EventBuilder
 from .dialing import Claim, Outcome
 from .workers import Booking, LostAttempt, fenced
+
+if TYPE_CHECKING:
+    from ..telephony.texts import TextCampaignDriver
 
 __all__ = ["CallDone", "CampaignJob", "load_job"]
 
@@ -75,6 +79,10 @@ class CampaignJob:
         normalizer = Normalizer(campaign.default_region)
         self._normalize = lambda raw: normalizer(raw).e164
         self.dnc: set[str] = set()
+        #: ``runtime`` (a call's ``<dnc>``) or ``optout`` (a STOP reply to a text campaign)
+        self.dnc_source = runtime_dnc_source(campaign)
+        #: a text campaign's driver, whose do-not-text list :meth:`refresh_dnc` renews
+        self.texts: TextCampaignDriver | None = None
 
     @property
     def clock_name(self) -> str:
@@ -102,13 +110,17 @@ class CampaignJob:
         return self._requests.request(Place(pending, c.attempt_no, ms(c.start_at), 0))
 
     def refresh_dnc(self, conn: psycopg.Connection) -> None:
-        """Numbers put on the DNC list during the campaign (by any worker's calls)."""
+        """Numbers put on the DNC list during the campaign (by any worker's calls), and a text
+        campaign's do-not-text list (STOP replies any worker received)."""
         self.dnc = {
             r[0]
             for r in conn.execute(
-                "SELECT number FROM dnc WHERE campaign_id = %s AND source = 'runtime'", (self.id,)
+                "SELECT number FROM dnc WHERE campaign_id = %s AND source = %s",
+                (self.id, self.dnc_source),
             )
         }
+        if self.texts is not None:
+            self.texts.refresh_optouts()
 
     # -- booking ------------------------------------------------------------------------
     def outcome(self, done: CallDone) -> Outcome:
@@ -123,9 +135,10 @@ class CampaignJob:
         )  # fmt: skip
 
     def book(self, conn: psycopg.Connection, worker: str, done: Sequence[CallDone]) -> set[int]:
-        """Book finished calls with their responses, runtime DNC numbers and webhook events,
-        in one transaction; returns the recipients booked (a reaped one is left out)."""
+        """Book finished calls with their responses, runtime DNC numbers, texts and webhook
+        events, in one transaction; returns the recipients booked (a reaped one is left out)."""
         from .dialing import finish
+        from .texts import UPSERT_TEXTS
 
         if not done:
             return set()
@@ -147,10 +160,20 @@ class CampaignJob:
                     )
                 if dnc:
                     cur.executemany(
-                        "INSERT INTO dnc (campaign_id, number, source) VALUES (%s, %s,"
-                        " 'runtime') ON CONFLICT DO NOTHING",
-                        [(self.id, e) for e in dnc],
+                        "INSERT INTO dnc (campaign_id, number, source) VALUES (%s, %s, %s)"
+                        " ON CONFLICT DO NOTHING",
+                        [(self.id, e, self.dnc_source) for e in dnc],
                     )
+                    # their recipients nobody holds end DNC now, as the scheduler books them
+                    # when their turn comes: no slot of the dial gate is spent on them
+                    cur.execute(
+                        "UPDATE recipients SET final_result = 'DNC' WHERE campaign_id = %s"
+                        " AND e164 = ANY (%s) AND final_result IS NULL AND claimed_by IS NULL",
+                        (self.id, dnc),
+                    )
+                texts = [text_row(d) for d in kept if d.out.text is not None]
+                if texts:
+                    cur.executemany(UPSERT_TEXTS, texts)
                 if self.events is not None and kept:
                     rows = self.call_events(kept)
                     cur.executemany(
@@ -169,9 +192,8 @@ class CampaignJob:
         for d in done:
             c = d.claim
             voice_id = voice_id_for(self.row.broadcast_id, c.recipient_id, c.attempt_no)
-            rows += self.events.call_events(
-                voice_id, c.e164 or "", ms(c.start_at), d.out, time.time()
-            )
+            make = self.events.call_events if d.out.text is None else self.events.text_events
+            rows += make(voice_id, c.e164 or "", ms(c.start_at), d.out, time.time())
         return rows
 
     def decide_lost(self, lost: LostAttempt, now: float) -> Booking:
@@ -248,7 +270,12 @@ class CampaignJob:
                 " ON r.id = a.recipient_id WHERE r.campaign_id = %s",
                 (self.id,),
             ).fetchone()
-            end = max(now, float(last[0])) if last and last[0] is not None else now
+            end = now
+            if last and last[0] is not None:
+                # virtual time ends with the last call, as the one-process run's (the shared
+                # clock may have moved a tick past it); real time when the last worker saw it
+                virtual = self.row.dispatch.get("clock", "virtual") == "virtual"
+                end = float(last[0]) if virtual else max(now, float(last[0]))
             if self.events is not None:
                 blacklisted = store.recipient_numbers(self.id, "call_blacklisted", 10_000)
                 not_allowed = store.recipient_numbers(self.id, "country_not_allowed", 10_000)
@@ -274,6 +301,16 @@ class CampaignJob:
             )
             conn.execute("SELECT pg_notify('dp_clock', %s)", (self.clock_name,))
         return True
+
+
+def text_row(done: CallDone) -> TextRow:
+    """The row of a text attempt (its message, segments and delivery so far)."""
+    t = done.out.text
+    assert t is not None
+    ids = json.dumps(list(t.message_ids))
+    c = done.claim
+    return TextRow(c.recipient_id, c.attempt_no, t.message, t.encoding, t.segments, ids,
+                   t.delivery, t.delivered_segments)  # fmt: skip
 
 
 def load_job(conn: psycopg.Connection, row: CampaignRow) -> CampaignJob:

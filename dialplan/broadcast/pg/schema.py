@@ -403,6 +403,42 @@ CREATE TABLE sounds (
 );
 """
 
+#: text campaigns (the SQLite store's migration 3): one row per text attempt (segments,
+#: delivery), the do-not-text list of each sending number, the inbound texts received
+_TEXTS = """
+CREATE TABLE texts (
+    recipient_id bigint NOT NULL,
+    attempt_no integer NOT NULL,
+    message text,
+    encoding text,
+    segments integer NOT NULL DEFAULT 0,
+    message_ids text NOT NULL DEFAULT '[]',
+    delivery text,
+    delivered_segments integer NOT NULL DEFAULT 0,
+    receipt_at double precision,
+    PRIMARY KEY (recipient_id, attempt_no)
+);
+CREATE TABLE text_optouts (
+    from_number text NOT NULL,
+    number text NOT NULL,
+    added_at double precision NOT NULL,
+    PRIMARY KEY (from_number, number)
+);
+CREATE TABLE inbound_texts (
+    id bigserial PRIMARY KEY,
+    from_number text NOT NULL,
+    to_number text NOT NULL,
+    body text NOT NULL,
+    keyword text,
+    received_at double precision NOT NULL
+);
+CREATE INDEX inbound_texts_to ON inbound_texts (to_number);
+-- a number put on the DNC list during a run (a STOP, a call's <dnc>) ends the recipients
+-- still waiting with it at once (see CampaignJob.book)
+CREATE INDEX recipients_waiting_number ON recipients (campaign_id, e164)
+    WHERE final_result IS NULL;
+"""
+
 _WORKERS = r"""
 -- Starting and booking attempts one key at a time. The set-based version of release 1 let the
 -- planner join through the worker's in-flight index, whose statistics are stale while a
@@ -511,6 +547,7 @@ END $$;
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "campaign store, worker leases, dial gates, shared clock", _TABLES + _FUNCTIONS),
     Migration(2, "campaign workers: zone queue index, skipping claims, finish by key", _WORKERS),
+    Migration(3, "texts: segments and delivery per text; text_optouts; inbound_texts", _TEXTS),
     Migration(4, "sounds: the account's sound library (μ-law audio, shared by campaigns)", _SOUNDS),
 )
 

@@ -82,7 +82,12 @@ def run_on_postgres(
     t0 = time.monotonic()
     if campaign.webhook is not None:
         check_webhook_url(campaign)
-    if driver == "sim":
+    if campaign.channel == "sms":
+        from ..telephony.texts import compile_message
+
+        assert campaign.text is not None
+        compile_message(campaign.text.message, f"{campaign.path}: message")  # before storing
+    elif driver == "sim":
         default_runner(campaign)  # a broken dialplan fails before anything is stored
     resumed = load(campaign, dsn, clock, progress, driver)
     worker = Worker(

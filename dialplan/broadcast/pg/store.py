@@ -24,11 +24,12 @@ from ..store.rows import OutboxRow, RecipientRow
 from ..store.sqlite import CampaignRow, InputRow
 from .connect import connect, describe
 from .reporting import PgReporting
+from .texts import PgTexts
 
 __all__ = ["PgStore"]
 
 
-class PgStore(PgReporting):
+class PgStore(PgTexts, PgReporting):
     """A campaign database on PostgreSQL (see the module doc)."""
 
     def __init__(self, dsn: str, *, readonly: bool = False) -> None:

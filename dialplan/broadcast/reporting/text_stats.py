@@ -54,11 +54,7 @@ def text_stats(store: Store, row: CampaignRow, undelivered_events: int) -> dict[
     from_number = sending_number(
         str(raw.get("from_number", "")), str(raw.get("default_region", "US")).upper()
     )
-    received = store.db.execute(
-        "SELECT COUNT(*) FROM inbound_texts WHERE to_number = ? AND from_number IN"
-        " (SELECT e164 FROM recipients WHERE campaign_id = ?)",
-        (from_number, row.id),
-    ).fetchone()[0]
+    received = store.received_texts(row.id, from_number)
     return {
         "totalCount": total,
         "totalOutboundCount": placed,

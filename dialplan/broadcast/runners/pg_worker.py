@@ -232,6 +232,10 @@ class Worker:
         from ..telephony.simulated import SimulatedDriver
 
         campaign = job.campaign
+        if campaign.channel == "sms":
+            from .pg_texts import text_driver
+
+            return text_driver(job, PgStore.on(self.conn, self.dsn), self.o.driver, self.o.clock)
         if self.o.driver == "sip":
             from ..telephony.sip import SipCampaignDriver
 

@@ -103,6 +103,15 @@ class SqliteTexts:
             "delivered_segments": row[4],
         }
 
+    def received_texts(self, campaign_id: int, from_number: str) -> int:
+        """Texts the campaign's recipients sent to its sending number."""
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM inbound_texts WHERE to_number = ? AND from_number IN"
+            " (SELECT e164 FROM recipients WHERE campaign_id = ?)",
+            (from_number, campaign_id),
+        ).fetchone()
+        return int(row[0])
+
     def texts_of(self, ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
         """(recipient id, attempt, message, encoding, segments, delivery, delivered segments)."""
         for start in range(0, len(ids), 500):

@@ -178,6 +178,11 @@ class TextCampaignDriver:
         attempt = TextAttempt(text.text, text.encoding, segments, ids, delivery, delivered)
         return AttemptOutcome(result, 0, None, 0.0, 0.0, dnc=dnc, text=attempt)
 
+    def refresh_optouts(self) -> None:
+        """Read the sending number's do-not-text list again: opt-outs other processes booked
+        (the PostgreSQL workers of the same campaign) count here from now on."""
+        self.optouts = self.book.opted_out(self.from_number)
+
     # -- what came back ---------------------------------------------------------------------
     async def drain(self, at: float | None) -> None:
         """Book the receipts and handle the replies the driver received since the last call."""
