@@ -140,8 +140,6 @@ def run(
             f"{campaign}: --driver {driver} is for "
             + ('text campaigns (channel = "sms")' if driver == "smpp" else "voice campaigns")
         )
-    if is_postgres(db) and camp.sounds is not None:
-        raise UsageError(f"{campaign}: [sounds] campaigns run on SQLite only for now")
     if driver in ("sip", "smpp") and is_postgres(db):
         clock = "real"  # the worker builds its own SIP or SMPP driver on its loop
     elif driver == "smpp":

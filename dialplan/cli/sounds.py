@@ -18,7 +18,7 @@ _db_option = click.option(
     type=click.Path(dir_okay=False),
     default=DEFAULT_DB,
     show_default=True,
-    help="The campaign database (SQLite) that holds the library.",
+    help="The campaign database that holds the library: an SQLite file or postgresql://….",
 )
 _format_option = click.option(
     "--format",
@@ -28,6 +28,14 @@ _format_option = click.option(
     show_default=True,
     help="Output format.",
 )
+
+
+def _need_database(db: str) -> None:
+    """An SQLite file that is not there is a usage error (a PostgreSQL one says so itself)."""
+    from ..broadcast.store.backend import is_postgres
+
+    if not is_postgres(db) and not Path(db).is_file():
+        raise UsageError(f"no database {db}")
 
 
 @click.group()
@@ -108,8 +116,7 @@ def list_sounds(db: str, fmt: str) -> None:
     """Every sound: id, name, kind, length."""
     from ..sounds.library import SoundLibrary, SoundLibraryError
 
-    if not Path(db).is_file():
-        raise UsageError(f"no database {db}")
+    _need_database(db)
     try:
         lib = SoundLibrary(db, readonly=True)
     except SoundLibraryError:
@@ -138,8 +145,7 @@ def get(sound: str, output: Path | None, db: str, fmt: str) -> None:
     """One sound (by id or name); --output writes its audio."""
     from ..sounds.library import SoundLibrary
 
-    if not Path(db).is_file():
-        raise UsageError(f"no database {db}")
+    _need_database(db)
     with SoundLibrary(db, readonly=True) as lib:
         found = lib.get(sound)
         audio = lib.audio(found.id) if output is not None else b""
@@ -171,8 +177,7 @@ def rm(sound: str, db: str) -> None:
     """Remove a sound (by id or name) from the library."""
     from ..sounds.library import SoundLibrary
 
-    if not Path(db).is_file():
-        raise UsageError(f"no database {db}")
+    _need_database(db)
     with SoundLibrary(db) as lib:
         gone = lib.remove(sound)
     click.echo(f"removed {gone.id}\t{gone.name}")

@@ -1,4 +1,5 @@
-"""The sound library: the account's sounds in the campaign store (table ``sounds``, migration 4).
+"""The sound library: the account's sounds in the campaign store (table ``sounds``, migration 4),
+an SQLite file or a PostgreSQL database (``postgresql://…``, shared by every worker).
 
 A sound is made once — a WAV/MP3 converted to 8 kHz μ-law, or TTS/SSML spoken — and stored
 with its length; campaigns and dialplans play it by id or by name (``<play
@@ -14,7 +15,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from ..broadcast.store.backend import is_postgres
 from ..broadcast.store.sqlite import Store
 from ..errors import CampaignError
 from . import render
@@ -76,17 +79,35 @@ def check_name(name: str) -> str:
 
 
 class SoundLibrary:
-    """The ``sounds`` table of one campaign database."""
+    """The ``sounds`` table of one campaign database (SQLite, or PostgreSQL: the same queries
+    with ``%s`` for ``?``, on an autocommit connection)."""
 
     def __init__(self, db: str | Path, *, readonly: bool = False) -> None:
-        self.store = Store(db, readonly=readonly)
         self.path = str(db)
+        self._pg: Any = None
+        if is_postgres(db):
+            from ..broadcast.pg.connect import connect, describe
+            from ..broadcast.store.backend import need_psycopg
+
+            need_psycopg()
+            self.path = describe(str(db))
+            self._pg = connect(str(db))  # migrated: the library is there
+            return
+        self.store = Store(db, readonly=readonly)
         if readonly and self.store.version < 4:
             self.store.close()
             raise SoundLibraryError(f"{db}: the database has no sound library yet")
 
+    def _sql(self, sql: str, params: tuple[object, ...] = ()) -> Any:
+        if self._pg is not None:
+            return self._pg.execute(sql.replace("?", "%s"), params)
+        return self.store.db.execute(sql, params)
+
     def close(self) -> None:
-        self.store.close()
+        if self._pg is not None:
+            self._pg.close()
+        else:
+            self.store.close()
 
     def __enter__(self) -> SoundLibrary:
         return self
@@ -142,10 +163,10 @@ class SoundLibrary:
             raise SoundLibraryError(
                 f"a sound named {name!r} exists already (id {existing.id}); remove it first"
             )
-        self.store.begin()
-        cur = self.store.db.execute(
+        self._begin()
+        cur = self._sql(
             "INSERT INTO sounds (name, kind, source, voice, language, audio, sha256, length_ms,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 name,
                 kind,
@@ -158,15 +179,21 @@ class SoundLibrary:
                 time.time(),
             ),
         )
-        self.store.commit()
-        assert cur.lastrowid is not None
-        return _row(self._fetch(cur.lastrowid))
+        (sound_id,) = cur.fetchone()
+        self._commit()
+        return _row(self._fetch(int(sound_id)))
+
+    def _begin(self) -> None:
+        if self._pg is None:
+            self.store.begin()
+
+    def _commit(self) -> None:
+        if self._pg is None:
+            self.store.commit()
 
     # -- reading -----------------------------------------------------------------------------
     def _fetch(self, sound_id: int) -> tuple[object, ...]:
-        row = self.store.db.execute(
-            f"SELECT {_COLUMNS} FROM sounds WHERE id = ?", (sound_id,)
-        ).fetchone()
+        row = self._sql(f"SELECT {_COLUMNS} FROM sounds WHERE id = ?", (sound_id,)).fetchone()
         assert row is not None
         return tuple(row)
 
@@ -174,13 +201,9 @@ class SoundLibrary:
         """The sound with id ``ref`` (digits) or name ``ref``."""
         text = str(ref).strip()
         if text.isdigit():
-            row = self.store.db.execute(
-                f"SELECT {_COLUMNS} FROM sounds WHERE id = ?", (int(text),)
-            ).fetchone()
+            row = self._sql(f"SELECT {_COLUMNS} FROM sounds WHERE id = ?", (int(text),)).fetchone()
         else:
-            row = self.store.db.execute(
-                f"SELECT {_COLUMNS} FROM sounds WHERE name = ?", (text,)
-            ).fetchone()
+            row = self._sql(f"SELECT {_COLUMNS} FROM sounds WHERE name = ?", (text,)).fetchone()
         return _row(tuple(row)) if row is not None else None
 
     def get(self, ref: str | int) -> Sound:
@@ -192,27 +215,24 @@ class SoundLibrary:
     def audio(self, ref: str | int) -> bytes:
         """The stored μ-law bytes of a sound."""
         sound = self.get(ref)
-        row = self.store.db.execute("SELECT audio FROM sounds WHERE id = ?", (sound.id,)).fetchone()
+        row = self._sql("SELECT audio FROM sounds WHERE id = ?", (sound.id,)).fetchone()
         return bytes(row[0])
 
     def sounds(self) -> list[Sound]:
-        return [
-            _row(tuple(r))
-            for r in self.store.db.execute(f"SELECT {_COLUMNS} FROM sounds ORDER BY id")
-        ]
+        return [_row(tuple(r)) for r in self._sql(f"SELECT {_COLUMNS} FROM sounds ORDER BY id")]
 
     def names(self) -> set[str]:
         """Every id and name (what ``<play type="callfireid">`` may name)."""
         refs: set[str] = set()
-        for sound_id, name in self.store.db.execute("SELECT id, name FROM sounds"):
+        for sound_id, name in self._sql("SELECT id, name FROM sounds"):
             refs.update((str(sound_id), name))
         return refs
 
     def remove(self, ref: str | int) -> Sound:
         sound = self.get(ref)
-        self.store.begin()
-        self.store.db.execute("DELETE FROM sounds WHERE id = ?", (sound.id,))
-        self.store.commit()
+        self._begin()
+        self._sql("DELETE FROM sounds WHERE id = ?", (sound.id,))
+        self._commit()
         return sound
 
 
@@ -222,7 +242,7 @@ def _auto_name(kind: str, text: str) -> str:
 
 def library_names(db: str | Path) -> set[str] | None:
     """The ids and names of ``db``'s library (``None``: no such file or no library yet)."""
-    if not Path(db).is_file():
+    if not is_postgres(db) and not Path(db).is_file():
         return None
     try:
         with SoundLibrary(db, readonly=True) as lib:
@@ -239,7 +259,7 @@ def library_reader(db: str | Path) -> Callable[[str], bytes | None]:
     def read(ref: str) -> bytes | None:
         if ref not in cache:
             data = None
-            if Path(db).is_file():
+            if is_postgres(db) or Path(db).is_file():
                 try:
                     with SoundLibrary(db, readonly=True) as lib:
                         found = lib.find(ref)

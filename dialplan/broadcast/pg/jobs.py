@@ -189,11 +189,20 @@ class CampaignJob:
 
         assert self.events is not None
         rows: list[OutboxRow] = []
+        now = time.time()
         for d in done:
             c = d.claim
             voice_id = voice_id_for(self.row.broadcast_id, c.recipient_id, c.attempt_no)
-            make = self.events.call_events if d.out.text is None else self.events.text_events
-            rows += make(voice_id, c.e164 or "", ms(c.start_at), d.out, time.time())
+            out = d.out
+            if out.text is not None:
+                rows += self.events.text_events(voice_id, c.e164 or "", ms(c.start_at), out, now)
+                continue
+            if self.campaign.sounds is not None and out.prompts:  # as the SQLite runners
+                from ..sounds_campaign import prompt_refs
+
+                ref = json.loads(c.attributes).get("prompt_ref") or None
+                out.prompts = prompt_refs(out.prompts, ref)
+            rows += self.events.call_events(voice_id, c.e164 or "", ms(c.start_at), out, now)
         return rows
 
     def decide_lost(self, lost: LostAttempt, now: float) -> Booking:

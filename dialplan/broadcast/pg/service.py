@@ -87,6 +87,11 @@ def run_on_postgres(
 
         assert campaign.text is not None
         compile_message(campaign.text.message, f"{campaign.path}: message")  # before storing
+    elif campaign.sounds is not None:  # every sound it plays is in the library, or it fails now
+        from ...sounds.library import library_names
+        from ..service import load_dialplan
+
+        load_dialplan(campaign, library_names(dsn) or set())
     elif driver == "sim":
         default_runner(campaign)  # a broken dialplan fails before anything is stored
     resumed = load(campaign, dsn, clock, progress, driver)

@@ -239,7 +239,8 @@ class Worker:
         if self.o.driver == "sip":
             from ..telephony.sip import SipCampaignDriver
 
-            driver: TelephonyPort = SipCampaignDriver(campaign, load_dialplan(campaign))
+            # ``callfireid`` prompts play from the database's sound library
+            driver: TelephonyPort = SipCampaignDriver(campaign, load_dialplan(campaign), self.dsn)
         else:
             driver = SimulatedDriver(
                 campaign, default_runner(campaign), lived=self.o.clock == "real"
