@@ -165,3 +165,18 @@ def test_migration_3_adds_the_text_tables_to_a_database_that_lacks_them(pg_dsn: 
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables")}
         assert {"texts", "text_optouts", "inbound_texts"} <= tables
         assert conn.execute("SELECT name FROM campaigns").fetchall() == [("c",)]
+
+
+def test_the_postgresql_store_has_the_text_interface_of_the_sqlite_store() -> None:
+    import inspect
+
+    from dialplan.broadcast.pg.store import PgStore
+    from dialplan.broadcast.store.interfaces import TextCampaigns
+    from dialplan.broadcast.store.sqlite import Store
+
+    names = [n for n, v in vars(TextCampaigns).items() if callable(v) and not n.startswith("_")]
+    assert len(names) == 10
+    for name in names:
+        expected = list(inspect.signature(getattr(TextCampaigns, name)).parameters)
+        for store in (Store, PgStore):
+            assert list(inspect.signature(getattr(store, name)).parameters) == expected, name

@@ -25,6 +25,7 @@ from .rows import (
     RecipientRow,
     RecipientUpdate,
     ResponseRow,
+    TextRow,
 )
 from .sqlite import CampaignRow, InputRow
 
@@ -121,8 +122,27 @@ class Reporting(Protocol):
     def undelivered_events(self, broadcast_id: str) -> tuple[int, str | None]: ...
 
 
+class TextCampaigns(Protocol):
+    """Text campaigns: one row per text attempt, the do-not-text lists, inbound texts."""
+
+    def record_texts(self, rows: Sequence[TextRow]) -> None: ...
+    def receipt(
+        self, recipient_id: int, attempt_no: int, state: str, delivered: int, at: float
+    ) -> None: ...
+    def opt_out(self, from_number: str, number: str, at: float) -> bool: ...
+    def opt_in(self, from_number: str, number: str) -> bool: ...
+    def opted_out(self, from_number: str) -> set[str]: ...
+    def record_inbound(
+        self, from_number: str, to: str, body: str, keyword: str | None, at: float
+    ) -> None: ...
+    def bucket_opted_out(self, campaign_id: int, from_number: str) -> None: ...
+    def text_stats(self, campaign_id: int) -> dict[str, Any]: ...
+    def received_texts(self, campaign_id: int, from_number: str) -> int: ...
+    def texts_of(self, ids: Sequence[int]) -> Iterator[tuple[Any, ...]]: ...
+
+
 class CampaignDatabase(Campaigns, RecipientQueue, WebhookOutbox, Reporting, Protocol):
     """Everything one runner uses, on one transaction."""
 
 
-INTERFACES: tuple[type, ...] = (Campaigns, RecipientQueue, WebhookOutbox, Reporting)
+INTERFACES: tuple[type, ...] = (Campaigns, RecipientQueue, WebhookOutbox, Reporting, TextCampaigns)
