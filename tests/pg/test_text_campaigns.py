@@ -180,3 +180,19 @@ def test_the_postgresql_store_has_the_text_interface_of_the_sqlite_store() -> No
         expected = list(inspect.signature(getattr(TextCampaigns, name)).parameters)
         for store in (Store, PgStore):
             assert list(inspect.signature(getattr(store, name)).parameters) == expected, name
+
+
+def test_a_simulating_worker_leaves_an_smpp_text_campaign_alone(
+    pg_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Simulated texts are never booked into a campaign of real ones (and the reverse)."""
+    from dialplan.broadcast.campaign import load_campaign
+    from dialplan.broadcast.pg.service import load
+
+    load(load_campaign(write(tmp_path)), pg_db, "real", driver="smpp")
+    code, out, err = run(capsys, "broadcast", "worker", "--db", pg_db, "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["calls"] == 0
+    assert "'texts' left alone: it runs with --clock real --driver smpp" in err
+    with psycopg.connect(pg_db) as conn:
+        assert conn.execute("SELECT count(*) FROM attempts").fetchone() == (0,)
