@@ -60,6 +60,12 @@ TEXT_STATS_FIELDS = (
 )
 
 
+def kind_of(channel: str | None) -> str:
+    """What one recipient's item of a ``channel`` is called in messages: ``call`` (voice),
+    ``text`` (sms), or ``call or text`` (any channel)."""
+    return {"sms": "text", "voice": "call"}.get(channel or "", "call or text")
+
+
 @dataclass(frozen=True, slots=True)
 class BroadcastSettings:
     """Where broadcasts live and how they run."""
@@ -119,7 +125,7 @@ class Broadcast:
     @property
     def kind(self) -> str:
         """``call`` or ``text`` (for messages)."""
-        return "text" if self.channel == "sms" else "call"
+        return kind_of(self.channel)
 
     def to_api(self) -> dict[str, Any]:
         """CallFire's CallBroadcast object (plus extensions); no ``null`` values."""
