@@ -31,6 +31,7 @@ from .callfire_models import batch_json
 from .idempotency import run_once
 from .partial import select_fields
 from .problems import ProblemError, problem_responses
+from .texts_models import MESSAGE_COLUMN
 
 Id = Annotated[int, Path(ge=1, le=2**53)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -39,9 +40,6 @@ Fields = Annotated[str | None, Query(max_length=2000, description="partial respo
 OptionalId = Annotated[int | None, Query(ge=1, le=2**53)]
 ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 422, 429)
 NO_CONTENT: dict[int | str, dict[str, Any]] = {204: {"description": "Done"}, **ERRORS}
-#: the recipient column a text recipient's own ``message`` goes to (the campaign's
-#: ``message_column``)
-MESSAGE_COLUMN = "message"
 #: the states of calls and texts that are still to be sent (a batch's ``remaining``)
 _WAITING = CallFilter(states=frozenset({"READY", "SELECTED", "CALLBACK"}))
 

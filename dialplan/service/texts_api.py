@@ -22,7 +22,6 @@ from . import texts_models as m
 from .auth import WriteKey
 from .broadcast_routes import (
     ERRORS,
-    MESSAGE_COLUMN,
     Fields,
     Kind,
     OptionalId,
@@ -35,14 +34,20 @@ from .broadcast_routes import (
 from .broadcasts import Broadcast, BroadcastInput, Broadcasts, CallRow, Recipient
 from .broadcasts.fields import invalid
 from .idempotency import run_once
+from .texts_models import MESSAGE_COLUMN
 
 router = APIRouter(prefix="/v2", tags=["callfire texts"])
 #: final results a ``results`` filter may name (CallFire's, and DNC for DNT)
 _RESULT_NAMES = (*m.TEXT_RESULTS, "DNC", "DUP", "INVALID")
 #: the account's default text broadcast, where ``sendTexts`` without a ``campaignId`` sends: its
-#: name, and its message (never sent: every text sent there has a message of its own)
+#: name, its message (never sent: every text sent there has a message of its own) and the number
+#: it sends from until changed with ``updateTextBroadcast`` (CallFire's shared short code)
 DEFAULT_BROADCAST = "Texts (sendTexts)"
-_DEFAULT_MESSAGE = "(each text sent with POST /v2/texts has its own message)"
+_DEFAULT_SETTINGS = {
+    "name": DEFAULT_BROADCAST,
+    "message": "(each text sent with POST /v2/texts has its own message)",
+    "fromNumber": "67076",
+}
 
 
 def _spec(body: m.TextBroadcast) -> BroadcastInput:
@@ -149,9 +154,7 @@ async def send_texts(
 
         def work() -> dict[str, Any]:
             if campaignId is None:
-                spec = BroadcastInput(
-                    {"name": DEFAULT_BROADCAST, "message": _DEFAULT_MESSAGE}, channel="sms"
-                )
+                spec = BroadcastInput(_DEFAULT_SETTINGS, channel="sms")
                 b = layer.default_broadcast(who.account, spec)
             else:
                 b = layer.get(who.account, campaignId)

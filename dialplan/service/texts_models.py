@@ -32,6 +32,9 @@ TEXT_RESULTS = (
     "CARRIER_TEMP_ERROR",
     "UNDIALED",
 )
+#: the recipient column a text recipient's own ``message`` goes to (the campaign's
+#: ``message_column``)
+MESSAGE_COLUMN = "message"
 #: final results of a text campaign shown under another CallFire name (the account's DNC list
 #: is a do-not-text list for texts)
 _AS_TEXT_RESULT = {"DNC": "DNT"}
@@ -135,7 +138,10 @@ def text_json(
         "campaignId": b.id,
         "batchId": batch_id,
         "inbound": False,
-        "message": records[-1]["message"] if records and "message" in records[-1] else None,
+        # the message sent last, or before sending the recipient's own message
+        "message": records[-1]["message"]
+        if records and "message" in records[-1]
+        else row.attributes.get(MESSAGE_COLUMN),
         "records": records,
     }
     result = text_result(row.final_result)
