@@ -15,7 +15,7 @@ import httpx
 import pytest
 from bravado.exception import HTTPError
 
-from dialplan.service.broadcasts import Broadcasts, BroadcastSettings
+from dialplan.service.broadcasts import BroadcastInput, Broadcasts, BroadcastSettings, Recipient
 from dialplan.service.problems import ProblemError
 from dialplan.service.storage import Database
 from dialplan.service.texts_api import DEFAULT_BROADCAST
@@ -258,3 +258,27 @@ def test_a_view_of_every_channel_says_broadcast(tmp_path: Path) -> None:
     with pytest.raises(ProblemError) as caught:
         layer.view("sms").call("acme", 7)
     assert caught.value.detail == "no text 7"
+
+
+def test_a_sip_server_sends_text_broadcasts_with_the_simulated_messaging_driver(
+    tmp_path: Path,
+) -> None:
+    """``serve --driver sip`` dials calls over SIP; its text broadcasts used to stop at once
+    ("invalid dialplan": the SIP driver was built for them too)."""
+    settings = BroadcastSettings(home=tmp_path / "b", clock="real", driver="sip")
+    layer = Broadcasts(Database(tmp_path / "s.sqlite"), settings).view("sms")
+    spec = BroadcastInput(
+        {"name": "t", "message": "hi", "fromNumber": "+12125550100"},
+        recipients=[Recipient("+12125550101", {"sim_result": "DELIVERED"})],
+        channel="sms",
+    )
+    try:
+        b = layer.create("acme", spec, start=True)
+        deadline = time.monotonic() + 30
+        while (b := layer.get("acme", b.id)).status == "RUNNING":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert (b.status, b.error) == ("FINISHED", None)
+        assert layer.stats("acme", b.id)["sentCount"] == 1
+    finally:
+        layer.close()

@@ -117,7 +117,10 @@ class Runs:
                 run.thread.join(max(0.0, deadline - time.monotonic()))
 
     def _driver(self, campaign: Campaign) -> Any:
-        if self.driver != "sip":
+        """The SIP driver of a voice broadcast on a ``sip`` server; ``None``: the runtime's
+        simulated one (a text broadcast's is always the simulated messaging driver: the server
+        has no SMPP driver)."""
+        if self.driver != "sip" or campaign.channel == "sms":
             return None
         from ...broadcast.service import load_dialplan
         from ...broadcast.telephony.sip import SipCampaignDriver
