@@ -60,6 +60,28 @@ def _sip_table(sip_config: Path | None, proxy: str | None) -> tuple[dict[str, An
     return table, base
 
 
+def _smpp_table(smpp_config_file: Path) -> dict[str, Any]:
+    """The ``[smpp]`` table of ``--smpp-config`` (a text campaign file works), checked now."""
+    import tomllib
+
+    from ..messaging.smpp_config import smpp_config
+
+    try:
+        data = tomllib.loads(smpp_config_file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{smpp_config_file}: cannot read: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{smpp_config_file}: not valid TOML: {exc}") from None
+    table = data.get("smpp")
+    if not isinstance(table, dict):
+        raise UsageError(f"{smpp_config_file}: needs an [smpp] table")
+    try:
+        smpp_config(table, "smpp")
+    except ValueError as exc:
+        raise UsageError(f"{smpp_config_file}: {exc}") from None
+    return dict(table)
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -92,6 +114,9 @@ def _is_loopback(host: str) -> bool:
 @click.option("--sip-config", type=click.Path(dir_okay=False, path_type=Path),
               help="TOML file with a [sip] table (the keys of a campaign's [sip]; a campaign file works).")  # fmt: skip
 @click.option("--proxy", help="SIP trunk HOST:PORT (overrides [sip] proxy); numbers become sip:NUMBER@proxy.")  # fmt: skip
+@click.option("--smpp-config", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML file with an [smpp] table (a text campaign's; docs/sms.md): text broadcasts"
+              " send through that SMSC, on the real clock.")  # fmt: skip
 @click.option("--max-calls", default=100, show_default=True, type=click.IntRange(1, 10_000),
               help="--driver sip: calls up at the same time (more wait their turn).")  # fmt: skip
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
@@ -107,6 +132,7 @@ def serve(
     clock: str,
     sip_config: Path | None,
     proxy: str | None,
+    smpp_config: Path | None,
     max_calls: int,
     access_log: bool,
 ) -> None:
@@ -131,6 +157,7 @@ def serve(
         broadcast_clock="real" if driver == "sip" or clock == "real" else "virtual",
         broadcast_driver="sip" if driver == "sip" else "sim",
         sip=sip,
+        smpp=_smpp_table(smpp_config) if smpp_config is not None else None,
     )
     sock = _listen(host, port)
     runner = None

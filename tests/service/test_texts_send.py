@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +23,7 @@ from dialplan.service.problems import ProblemError
 from dialplan.service.storage import Database
 from dialplan.service.texts_api import DEFAULT_BROADCAST
 
-from .conftest import Server, charity_xml
+from .conftest import ROOT, Server, charity_xml, start_server, stop_server
 from .test_callfire_texts import BODY
 from .test_callfire_v2 import callfire, result
 
@@ -282,3 +285,51 @@ def test_a_sip_server_sends_text_broadcasts_with_the_simulated_messaging_driver(
         assert layer.stats("acme", b.id)["sentCount"] == 1
     finally:
         layer.close()
+
+
+def test_a_server_with_an_smsc_sends_texts_over_smpp(tmp_path: Path) -> None:
+    """``serve --smpp-config``: sendTexts and text broadcasts go to a real loopback SMSC (the
+    receipts reach the texts); the server's calls stay simulated in virtual time."""
+    from tools.smsc_peer import LoopbackSmsc
+
+    with LoopbackSmsc() as smsc:
+        (tmp_path / "smpp.toml").write_text(
+            f'[smpp]\nport = {smsc.relay_port}\nsystem_id = "esme"\npassword = "pw"\n'
+            "reconnect_min_s = 0.05\nreceipt_wait_s = 2.0\nliveness_s = 0.2\n"
+        )
+        server = start_server(tmp_path, "--smpp-config", str(tmp_path / "smpp.toml"))
+        try:
+            with server.client(server.key("acme", "write")) as http:
+                long = "Your parcel 12345 is at the counter until Friday 6 pm. " * 3
+                r = http.post(
+                    "/v2/texts",
+                    json=[{"phoneNumber": "+12125557701", "message": long.strip()},
+                          {"phoneNumber": "+12125557702", "message": "Zażółć 😀"}],
+                )  # fmt: skip
+                assert r.status_code == 200, r.text
+
+                def get(text_id: int) -> Any:
+                    return http.get(f"/v2/texts/{text_id}").json()
+
+                texts = [finished(get, t["id"]) for t in r.json()["items"]]
+        finally:
+            stop_server(server)
+        assert [t["finalTextResult"] for t in texts] == ["SENT", "SENT"]
+        assert [t["records"][0]["segments"] for t in texts] == [2, 1]
+        assert [t["records"][0]["encoding"] for t in texts] == ["GSM7", "UCS2"]
+        by_dest = {(s.dest, s.seq) for s in smsc.segs}
+        assert by_dest == {("12125557701", 1), ("12125557701", 2), ("12125557702", 1)}
+        assert smsc.text_of(smsc.messages()[("12125557702", None)]) == "Zażółć 😀"
+
+
+def test_a_bad_smpp_config_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "smpp.toml").write_text('[smpp]\nsystem_id = "much-too-long-an-id"\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "dialplan", "serve", "--db", str(tmp_path / "s.sqlite"),
+         "--port", "0", "--smpp-config", str(tmp_path / "smpp.toml")],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"dialplan: error: {tmp_path / 'smpp.toml'}: smpp.system_id: at most 15 characters (SMPP 3.4)"
+    ]

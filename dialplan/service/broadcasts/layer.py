@@ -95,6 +95,7 @@ class Broadcasts:
             on_progress=self._progressed,
             on_end=self._ended,
             max_wait=settings.max_wait,
+            smpp=settings.smpp,
         )
         self._changed = threading.Condition()
         self._versions: dict[int, int] = {}

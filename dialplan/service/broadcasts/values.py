@@ -75,6 +75,9 @@ class BroadcastSettings:
     driver: Driver = "sim"
     #: the ``[sip]`` table every broadcast dials through with ``driver="sip"``
     sip: Mapping[str, Any] = field(default_factory=dict)
+    #: the ``[smpp]`` table (docs/sms.md) every text broadcast sends through, on the real
+    #: clock; ``None``: text broadcasts use the simulated messaging driver
+    smpp: Mapping[str, Any] | None = None
     allow_private: bool = False
     #: seconds a finished run keeps delivering webhook events
     max_wait: float = 30.0
