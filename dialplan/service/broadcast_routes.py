@@ -27,7 +27,8 @@ from .auth import Principal, ReadKey, WriteKey
 from .broadcasts import Broadcast, BroadcastInput, Broadcasts, CallFilter, CallRow, Recipient
 from .broadcasts.callrows import STATES
 from .broadcasts.fields import invalid
-from .callfire_models import batch_json
+from .broadcasts.values import kind_of
+from .callfire_models import BatchPage, ResourceId, batch_json
 from .idempotency import run_once
 from .partial import select_fields
 from .problems import ProblemError, problem_responses
@@ -59,12 +60,8 @@ class RecipientBody(Protocol):
 class Kind:
     """One kind of broadcast as the ``/v2`` routes show it."""
 
-    #: the path segment: ``calls`` or ``texts``
-    path: str
     #: the layer's channel (:meth:`Broadcasts.view`): ``voice`` or ``sms``
     channel: str
-    #: ``call`` or ``text``: a broadcast is a "call broadcast", one recipient's item a "call"
-    noun: str
     #: the word of the start/stop/archive operation ids (``startVoiceBroadcast``)
     action_noun: str
     #: request models: the broadcast, a batch, a recipient
@@ -77,8 +74,6 @@ class Kind:
     item_page: type[BaseModel]
     item_list: type[BaseModel]
     stats: type[BaseModel]
-    batch_page: type[BaseModel]
-    resource_id: type[BaseModel]
     #: the API fields of a request body → what the layer creates or updates
     spec: Callable[[Any], BroadcastInput]
     #: the rows → CallFire's Call or Text objects
@@ -93,6 +88,16 @@ class Kind:
     more: Callable[[Broadcasts, str, int], dict[str, Any]] | None = None
     #: result names of the API → results as stored (``DNT`` → ``DNC``)
     stored_results: Callable[[frozenset[str]], frozenset[str]] = lambda names: names
+
+    @property
+    def noun(self) -> str:
+        """``call`` or ``text``: a broadcast is a "call broadcast", one recipient's a "call"."""
+        return kind_of(self.channel)
+
+    @property
+    def path(self) -> str:
+        """The path segment: ``calls`` or ``texts``."""
+        return f"{self.noun}s"
 
     @property
     def items(self) -> str:
@@ -319,7 +324,7 @@ def _add_broadcasts(to: APIRouter, kind: Kind) -> None:
         _typed(create, kind.broadcast),
         f"create{kind.cap}Broadcast",
         f"Create a {noun} broadcast (start=true: and start it)",
-        kind.resource_id,
+        ResourceId,
     )
     _add(
         to,
@@ -403,7 +408,7 @@ def _add_batches(to: APIRouter, kind: Kind) -> None:
         batches,
         f"get{kind.cap}BroadcastBatches",
         f"Find batches in a {kind.noun} broadcast",
-        kind.batch_page,
+        BatchPage,
     )
     _add(
         to,
@@ -412,7 +417,7 @@ def _add_batches(to: APIRouter, kind: Kind) -> None:
         _typed(add_batch, kind.batch_request),
         f"add{kind.cap}BroadcastBatch",
         "Add a batch of recipients (scrubDuplicates: leave out numbers already there)",
-        kind.resource_id,
+        ResourceId,
     )
     _add(
         to,

@@ -63,9 +63,7 @@ def _dialplan(layer: Broadcasts, account: str, broadcast_id: int) -> dict[str, A
 
 
 CALLS = Kind(
-    path="calls",
     channel="voice",
-    noun="call",
     action_noun="Voice",
     broadcast=m.CallBroadcast,
     batch_request=m.BatchRequest,
@@ -75,8 +73,6 @@ CALLS = Kind(
     item_page=m.CallPage,
     item_list=m.CallList,
     stats=m.CallBroadcastStats,
-    batch_page=m.BatchPage,
-    resource_id=m.ResourceId,
     spec=_spec,
     items_json=_calls_json,
     results=m.CALL_RESULTS,

@@ -17,7 +17,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from . import callfire_models as cm
 from . import texts_models as m
 from .auth import WriteKey
 from .broadcast_routes import (
@@ -74,9 +73,7 @@ def _stored_results(names: frozenset[str]) -> frozenset[str]:
 
 
 TEXTS = Kind(
-    path="texts",
     channel="sms",
-    noun="text",
     action_noun="Text",
     broadcast=m.TextBroadcast,
     batch_request=m.TextBatchRequest,
@@ -86,8 +83,6 @@ TEXTS = Kind(
     item_page=m.TextPage,
     item_list=m.TextList,
     stats=m.TextBroadcastStatsDto,
-    batch_page=cm.BatchPage,
-    resource_id=cm.ResourceId,
     spec=_spec,
     items_json=_texts_json,
     results=_RESULT_NAMES,

@@ -9,6 +9,7 @@ import io
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -333,3 +334,22 @@ def test_a_bad_smpp_config_is_a_usage_error(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines() == [
         f"dialplan: error: {tmp_path / 'smpp.toml'}: smpp.system_id: at most 15 characters (SMPP 3.4)"
     ]
+
+
+def test_sends_at_once_make_one_default_broadcast(server: Server) -> None:
+    key = server.key(f"fresh-{time.monotonic_ns()}", "write")
+    answers: list[httpx.Response] = []
+
+    def send(n: int) -> None:
+        with server.client(key) as c:
+            answers.append(c.post("/v2/texts", json=[{"phoneNumber": unique_number(n), "message": "x"}]))  # fmt: skip
+
+    threads = [threading.Thread(target=send, args=(20 + n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert [r.status_code for r in answers] == [200] * 4
+    assert len({r.json()["items"][0]["campaignId"] for r in answers}) == 1
+    with server.client(key) as c:
+        assert c.get("/v2/texts/broadcasts").json()["totalCount"] == 1
