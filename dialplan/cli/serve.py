@@ -31,26 +31,32 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _toml_table(path: Path, name: str) -> dict[str, Any]:
+    """The ``[name]`` table of a TOML file (empty when it has none); a file that cannot be read
+    or is not TOML is a usage error."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    found = data.get(name, {})
+    if not isinstance(found, dict):
+        raise UsageError(f"{path}: [{name}] must be a table")
+    return dict(found)
+
+
 def _sip_table(sip_config: Path | None, proxy: str | None) -> tuple[dict[str, Any], Path]:
     """The ``[sip]`` table of ``--driver sip``: ``--sip-config``'s (if any) with ``--proxy`` over
     its ``proxy``, checked now (a bad one is a usage error), and the folder its paths are in."""
-    import tomllib
-
     from ..drivers.sip.config import from_mapping
 
     table: dict[str, Any] = {}
     base = Path.cwd()
     if sip_config is not None:
-        try:
-            data = tomllib.loads(sip_config.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise UsageError(f"{sip_config}: cannot read: {exc.strerror or exc}") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise UsageError(f"{sip_config}: not valid TOML: {exc}") from None
-        found = data.get("sip", {})
-        if not isinstance(found, dict):
-            raise UsageError(f"{sip_config}: [sip] must be a table")
-        table, base = dict(found), sip_config.parent
+        table, base = _toml_table(sip_config, "sip"), sip_config.parent
     if proxy is not None:
         table["proxy"] = proxy
     try:
@@ -62,18 +68,10 @@ def _sip_table(sip_config: Path | None, proxy: str | None) -> tuple[dict[str, An
 
 def _smpp_table(smpp_config_file: Path) -> dict[str, Any]:
     """The ``[smpp]`` table of ``--smpp-config`` (a text campaign file works), checked now."""
-    import tomllib
-
     from ..messaging.smpp_config import smpp_config
 
-    try:
-        data = tomllib.loads(smpp_config_file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"{smpp_config_file}: cannot read: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{smpp_config_file}: not valid TOML: {exc}") from None
-    table = data.get("smpp")
-    if not isinstance(table, dict):
+    table = _toml_table(smpp_config_file, "smpp")
+    if not table:
         raise UsageError(f"{smpp_config_file}: needs an [smpp] table")
     try:
         smpp_config(table, "smpp")
