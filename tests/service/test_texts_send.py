@@ -158,6 +158,8 @@ def test_send_texts_is_idempotent(http: httpx.Client) -> None:
     assert http.get("/v2/texts", params={"toNumber": number}).json()["totalCount"] == 1
     other = http.post("/v2/texts", json=[{**body[0], "message": "twice"}], headers=headers)
     assert other.status_code == 422
+    short = http.post("/v2/texts", params={"fields": "items(toNumber,message)"}, json=body)
+    assert short.json() == {"items": [{"toNumber": number, "message": "once"}]}
 
 
 def test_accounts_have_their_own_default_broadcast_and_texts(
