@@ -31,26 +31,32 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _toml_table(path: Path, name: str) -> dict[str, Any]:
+    """The ``[name]`` table of a TOML file (empty when it has none); a file that cannot be read
+    or is not TOML is a usage error."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    found = data.get(name, {})
+    if not isinstance(found, dict):
+        raise UsageError(f"{path}: [{name}] must be a table")
+    return dict(found)
+
+
 def _sip_table(sip_config: Path | None, proxy: str | None) -> tuple[dict[str, Any], Path]:
     """The ``[sip]`` table of ``--driver sip``: ``--sip-config``'s (if any) with ``--proxy`` over
     its ``proxy``, checked now (a bad one is a usage error), and the folder its paths are in."""
-    import tomllib
-
     from ..drivers.sip.config import from_mapping
 
     table: dict[str, Any] = {}
     base = Path.cwd()
     if sip_config is not None:
-        try:
-            data = tomllib.loads(sip_config.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise UsageError(f"{sip_config}: cannot read: {exc.strerror or exc}") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise UsageError(f"{sip_config}: not valid TOML: {exc}") from None
-        found = data.get("sip", {})
-        if not isinstance(found, dict):
-            raise UsageError(f"{sip_config}: [sip] must be a table")
-        table, base = dict(found), sip_config.parent
+        table, base = _toml_table(sip_config, "sip"), sip_config.parent
     if proxy is not None:
         table["proxy"] = proxy
     try:
@@ -58,6 +64,20 @@ def _sip_table(sip_config: Path | None, proxy: str | None) -> tuple[dict[str, An
     except UsageError as exc:
         raise UsageError(f"{sip_config}: {exc}" if sip_config is not None else str(exc)) from None
     return table, base
+
+
+def _smpp_table(smpp_config_file: Path) -> dict[str, Any]:
+    """The ``[smpp]`` table of ``--smpp-config`` (a text campaign file works), checked now."""
+    from ..messaging.smpp_config import smpp_config
+
+    table = _toml_table(smpp_config_file, "smpp")
+    if not table:
+        raise UsageError(f"{smpp_config_file}: needs an [smpp] table")
+    try:
+        smpp_config(table, "smpp")
+    except ValueError as exc:
+        raise UsageError(f"{smpp_config_file}: {exc}") from None
+    return dict(table)
 
 
 def _is_loopback(host: str) -> bool:
@@ -92,6 +112,9 @@ def _is_loopback(host: str) -> bool:
 @click.option("--sip-config", type=click.Path(dir_okay=False, path_type=Path),
               help="TOML file with a [sip] table (the keys of a campaign's [sip]; a campaign file works).")  # fmt: skip
 @click.option("--proxy", help="SIP trunk HOST:PORT (overrides [sip] proxy); numbers become sip:NUMBER@proxy.")  # fmt: skip
+@click.option("--smpp-config", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML file with an [smpp] table (a text campaign's; docs/sms.md): text broadcasts"
+              " send through that SMSC, on the real clock.")  # fmt: skip
 @click.option("--max-calls", default=100, show_default=True, type=click.IntRange(1, 10_000),
               help="--driver sip: calls up at the same time (more wait their turn).")  # fmt: skip
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
@@ -107,6 +130,7 @@ def serve(
     clock: str,
     sip_config: Path | None,
     proxy: str | None,
+    smpp_config: Path | None,
     max_calls: int,
     access_log: bool,
 ) -> None:
@@ -131,6 +155,7 @@ def serve(
         broadcast_clock="real" if driver == "sip" or clock == "real" else "virtual",
         broadcast_driver="sip" if driver == "sip" else "sim",
         sip=sip,
+        smpp=_smpp_table(smpp_config) if smpp_config is not None else None,
     )
     sock = _listen(host, port)
     runner = None

@@ -56,6 +56,8 @@ class Settings:
     broadcast_clock: Literal["virtual", "real"] = "virtual"
     broadcast_driver: Literal["sim", "sip"] = "sim"
     sip: dict[str, Any] = field(default_factory=dict)
+    #: the ``[smpp]`` table text broadcasts send through (``None``: the simulated driver)
+    smpp: dict[str, Any] | None = None
 
 
 class Health(BaseModel):
@@ -77,6 +79,7 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
             clock=settings.broadcast_clock,
             driver=settings.broadcast_driver,
             sip=settings.sip,
+            smpp=settings.smpp,
             allow_private=settings.allow_private,
             sound_library=partial(account_library, settings.db_path),
         ),

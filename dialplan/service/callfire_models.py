@@ -128,11 +128,9 @@ class CallBroadcastSounds(_Model):
     transferTimeout: Annotated[float, Field(ge=1, le=600)] | None = None
 
 
-class CallBroadcast(_Model):
-    """CallFire's CallBroadcast; read-only fields are accepted and ignored. Extensions (not in
-    CallFire): ``flowId``/``flowVersion``, ``callsPerSecond``, ``allowedCountries``,
-    ``customData``, ``defaultRegion``, ``defaultTimeZone``, ``scrubDuplicates``, ``simulation``,
-    ``webhook`` (see docs/api.md)."""
+class BroadcastFields(_Model):
+    """The fields CallFire's CallBroadcast and TextBroadcast share, then the extensions both
+    have (see docs/api.md); read-only fields are accepted and ignored."""
 
     id: int | None = None
     name: str | None = None
@@ -145,16 +143,7 @@ class CallBroadcast(_Model):
     maxActive: Int32 | None = None
     labels: list[str] | None = None
     resumeNextDay: bool | None = None
-    recipients: list[Recipient] | None = None
-    dialplanXml: str | None = None
-    sounds: CallBroadcastSounds | None = Field(
-        None, description="a voice broadcast (instead of dialplanXml): the campaign's [sounds]"
-    )
-    answeringMachineConfig: AnsweringMachineConfig | None = None
-    maxActiveTransfers: Int32 | None = None
     # extensions
-    flowId: str | None = None
-    flowVersion: Annotated[int, Field(ge=1, le=2**31)] | None = None
     callsPerSecond: float | None = None
     allowedCountries: list[str] | None = None
     customData: dict[str, Any] | None = None
@@ -167,6 +156,24 @@ class CallBroadcast(_Model):
     error: str | None = None
 
 
+class CallBroadcast(BroadcastFields):
+    """CallFire's CallBroadcast; read-only fields are accepted and ignored. Extensions (not in
+    CallFire): ``flowId``/``flowVersion``, ``callsPerSecond``, ``allowedCountries``,
+    ``customData``, ``defaultRegion``, ``defaultTimeZone``, ``scrubDuplicates``, ``simulation``,
+    ``webhook`` (see docs/api.md)."""
+
+    recipients: list[Recipient] | None = None
+    dialplanXml: str | None = None
+    sounds: CallBroadcastSounds | None = Field(
+        None, description="a voice broadcast (instead of dialplanXml): the campaign's [sounds]"
+    )
+    answeringMachineConfig: AnsweringMachineConfig | None = None
+    maxActiveTransfers: Int32 | None = None
+    # extensions
+    flowId: str | None = None
+    flowVersion: Annotated[int, Field(ge=1, le=2**31)] | None = None
+
+
 class BatchRequest(_Model):
     name: str | None = None
     contactListId: int | None = None
@@ -174,10 +181,7 @@ class BatchRequest(_Model):
     scrubDuplicates: bool | None = False
 
 
-class CallRecipient(_Model):
-    phoneNumber: str | None = None
-    contactId: int | None = None
-    attributes: dict[str, str] | None = None
+class CallRecipient(Recipient):
     dialplanXml: str | None = None
     liveMessage: str | None = None
     liveMessageSoundId: int | None = None
@@ -201,11 +205,16 @@ class ResourceId(_Out):
     id: int = 0
 
 
-class CallBroadcastPage(_Out):
-    items: list[CallBroadcast] = []
+class Page(_Out):
+    """A page of CallFire's (``items`` in each subclass)."""
+
     limit: int = 0
     offset: int = 0
     totalCount: int = 0
+
+
+class CallBroadcastPage(Page):
+    items: list[CallBroadcast] = []
 
 
 class QuestionResponse(_Out):
@@ -220,7 +229,9 @@ class CallRecord(_Out):
     questionResponses: list[QuestionResponse] = []
 
 
-class Call(_Out):
+class Action(_Out):
+    """What CallFire's Call and Text share (one recipient of a broadcast)."""
+
     id: int = 0
     fromNumber: str | None = None
     toNumber: str | None = None
@@ -229,15 +240,15 @@ class Call(_Out):
     campaignId: int | None = None
     batchId: int | None = None
     inbound: bool = False
+
+
+class Call(Action):
     finalCallResult: str | None = None
     records: list[CallRecord] = []
 
 
-class CallPage(_Out):
+class CallPage(Page):
     items: list[Call] = []
-    limit: int = 0
-    offset: int = 0
-    totalCount: int = 0
 
 
 class CallList(_Out):
@@ -255,11 +266,8 @@ class BatchOut(_Out):
     enabled: bool = False
 
 
-class BatchPage(_Out):
+class BatchPage(Page):
     items: list[BatchOut] = []
-    limit: int = 0
-    offset: int = 0
-    totalCount: int = 0
 
 
 class CallBroadcastStats(_Out):
@@ -286,7 +294,7 @@ class CallBroadcastStats(_Out):
     transferCount: int = 0
 
 
-def _ms(t: float | None) -> int | None:
+def ms(t: float | None) -> int | None:
     return None if t is None else round(t * 1000)
 
 
@@ -298,10 +306,10 @@ def call_json(b: Broadcast, row: CallRow, batch_id: int | None) -> dict[str, Any
     for a in row.records:
         record: dict[str, Any] = {
             "id": row.recipient_id * RECORD_BASE + a.attempt_no,
-            "finishTime": _ms(a.ended_at),
+            "finishTime": ms(a.ended_at),
             "questionResponses": [{"question": q, "response": r} for q, r in a.responses],
             # extensions
-            "startTime": _ms(a.started_at),
+            "startTime": ms(a.started_at),
             "duration": a.duration,
         }
         if a.result in CALL_RESULTS:
@@ -334,7 +342,7 @@ def batch_json(batch: Batch, remaining: int | None = None) -> dict[str, Any]:
         "name": batch.name,
         "status": "ACTIVE",
         "broadcastId": batch.broadcast_id,
-        "created": _ms(batch.created),
+        "created": ms(batch.created),
         "size": batch.size,
         "enabled": True,
     }

@@ -12,15 +12,13 @@ from pydantic import Field
 from .broadcasts import Broadcast, CallRow
 from .broadcasts.callrows import RECORD_BASE
 from .callfire_models import (
-    CallStatus,
-    Int32,
-    LocalTimeRestriction,
-    RetryConfig,
-    Schedule,
-    Simulation,
-    Webhook,
-    _Model,
+    Action,
+    BatchRequest,
+    BroadcastFields,
+    Page,
+    Recipient,
     _Out,
+    ms,
 )
 
 #: CallFire's TextRecord.textResult / Text.finalTextResult enumeration
@@ -34,63 +32,37 @@ TEXT_RESULTS = (
     "CARRIER_TEMP_ERROR",
     "UNDIALED",
 )
+#: the recipient column a text recipient's own ``message`` goes to (the campaign's
+#: ``message_column``)
+MESSAGE_COLUMN = "message"
 #: final results of a text campaign shown under another CallFire name (the account's DNC list
 #: is a do-not-text list for texts)
 _AS_TEXT_RESULT = {"DNC": "DNT"}
 
 
-class TextRecipient(_Model):
-    phoneNumber: str | None = None
-    contactId: int | None = None
-    attributes: dict[str, str] | None = None
+class TextRecipient(Recipient):
     message: str | None = Field(None, description="this recipient's text instead of the message")
     media: list[dict[str, Any]] | None = Field(None, description="refused: no MMS here")
 
 
-class TextBroadcast(_Model):
+class TextBroadcast(BroadcastFields):
     """CallFire's TextBroadcast; read-only fields are accepted and ignored. Extensions as for
     call broadcasts (docs/api.md)."""
 
-    id: int | None = None
-    name: str | None = None
-    status: CallStatus | None = None
-    lastModified: int | None = None
-    fromNumber: str | None = None
-    localTimeRestriction: LocalTimeRestriction | None = None
-    schedules: list[Schedule] | None = None
-    retryConfig: RetryConfig | None = None
-    maxActive: Int32 | None = None
-    labels: list[str] | None = None
-    resumeNextDay: bool | None = None
     recipients: list[TextRecipient] | None = None
     message: str | None = None
     bigMessageStrategy: Literal["SEND_MULTIPLE", "DO_NOT_SEND", "TRIM"] | None = None
     media: list[dict[str, Any]] | None = Field(None, description="refused: no MMS here")
     # extensions
     callsPerSecond: float | None = Field(None, description="texts per second")
-    allowedCountries: list[str] | None = None
-    customData: dict[str, Any] | None = None
-    defaultRegion: str | None = None
-    defaultTimeZone: str | None = None
-    scrubDuplicates: bool | None = None
-    simulation: Simulation | None = None
-    webhook: Webhook | None = None
-    created: int | None = None
-    error: str | None = None
 
 
-class TextBatchRequest(_Model):
-    name: str | None = None
-    contactListId: int | None = None
-    recipients: list[TextRecipient] | None = None
-    scrubDuplicates: bool | None = False
+class TextBatchRequest(BatchRequest):
+    recipients: list[TextRecipient] | None = None  # type: ignore[assignment]
 
 
-class TextBroadcastPage(_Out):
-    items: list[dict[str, Any]] = []
-    limit: int = 0
-    offset: int = 0
-    totalCount: int = 0
+class TextBroadcastPage(Page):
+    items: list[TextBroadcast] = []
 
 
 class TextRecord(_Out):
@@ -100,25 +72,14 @@ class TextRecord(_Out):
     textResult: str = ""
 
 
-class Text(_Out):
-    id: int = 0
-    fromNumber: str = ""
-    toNumber: str = ""
-    attributes: dict[str, str] = {}
-    state: str = ""
-    campaignId: int = 0
-    batchId: int = 0
-    inbound: bool = False
+class Text(Action):
     message: str = ""
     finalTextResult: str = ""
     records: list[TextRecord] = []
 
 
-class TextPage(_Out):
+class TextPage(Page):
     items: list[Text] = []
-    limit: int = 0
-    offset: int = 0
-    totalCount: int = 0
 
 
 class TextList(_Out):
@@ -135,10 +96,6 @@ class TextBroadcastStatsDto(_Out):
     doNotTextCount: int = 0
     tooBigCount: int = 0
     errorCount: int = 0
-
-
-def _ms(t: float | None) -> int | None:
-    return None if t is None else round(t * 1000)
 
 
 def text_result(result: str | None) -> str | None:
@@ -160,7 +117,7 @@ def text_json(
         sent = texts.get((row.recipient_id, a.attempt_no))
         record: dict[str, Any] = {
             "id": row.recipient_id * RECORD_BASE + a.attempt_no,
-            "finishTime": _ms(a.ended_at),
+            "finishTime": ms(a.ended_at),
         }
         if sent is not None:  # extensions beside CallFire's message
             record["message"] = sent[0]
@@ -181,7 +138,10 @@ def text_json(
         "campaignId": b.id,
         "batchId": batch_id,
         "inbound": False,
-        "message": records[-1]["message"] if records and "message" in records[-1] else None,
+        # the message sent last, or before sending the recipient's own message
+        "message": records[-1]["message"]
+        if records and "message" in records[-1]
+        else row.attributes.get(MESSAGE_COLUMN),
         "records": records,
     }
     result = text_result(row.final_result)

@@ -241,7 +241,7 @@ def test_bad_bodies_are_422(http: httpx.Client) -> None:
     assert r.status_code == 422 and r.json()["detail"].startswith("schedules[0].timeZone: ")
     bid = create(http)
     r = http.post(f"/v2/calls/broadcasts/{bid}/recipients", json=[{"attributes": {"a": "1"}}])
-    assert r.status_code == 422 and r.json()["detail"] == "recipients[0].phoneNumber: is required"
+    assert r.status_code == 422 and r.json()["detail"] == "body[0].phoneNumber: is required"
     assert http.get("/v2/calls/broadcasts/999999").status_code == 404
     assert http.get(f"/v2/calls/broadcasts/{bid}/calls?states=NOPE").status_code == 422
 

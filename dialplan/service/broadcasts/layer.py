@@ -68,13 +68,15 @@ from .values import (
     ProgressSnapshot,
     Recipient,
     batch_of_row,
+    kind_of,
     snapshot_of,
 )
 
 
 def _not_found(broadcast_id: int, channel: str | None = None) -> ProblemError:
-    kind = "text" if channel == "sms" else "call"
-    return ProblemError(404, "not-found", f"no {kind} broadcast {broadcast_id}")
+    """404 for a broadcast (``channel``: of that kind; ``None``: of any kind)."""
+    kind = "" if channel is None else kind_of(channel) + " "
+    return ProblemError(404, "not-found", f"no {kind}broadcast {broadcast_id}")
 
 
 class Broadcasts:
@@ -93,11 +95,13 @@ class Broadcasts:
             on_progress=self._progressed,
             on_end=self._ended,
             max_wait=settings.max_wait,
+            smpp=settings.smpp,
         )
         self._changed = threading.Condition()
         self._versions: dict[int, int] = {}
         self._locks: dict[int, threading.RLock] = {}
         self._locks_lock = threading.Lock()
+        self._defaults_lock = threading.Lock()
         #: the channel this view sees (:meth:`view`); ``None``: every broadcast
         self.channel: str | None = None
 
@@ -232,6 +236,24 @@ class Broadcasts:
         if start:
             self.start(account, bid)
         return self.get(account, bid)
+
+    def default_broadcast(self, account: str, spec: BroadcastInput) -> Broadcast:
+        """The account's default broadcast named ``spec``'s name — where CallFire's ``sendTexts``
+        without a ``campaignId`` sends — made from ``spec`` the first time (and again when the
+        last one was archived). Renaming it makes it an ordinary broadcast."""
+        name = str(spec.settings["name"])
+        with self._defaults_lock:
+            found, _ = self.find(account, name=name, limit=1_000_000)
+            for b in sorted(found, key=lambda b: b.id):
+                if b.kept.get("default") and b.name == name and b.status != "ARCHIVED":
+                    return b
+            made = self.create(account, spec)
+            with self.db.write() as conn:
+                conn.execute(
+                    "UPDATE broadcasts SET kept = ? WHERE id = ?",
+                    (json.dumps({**made.kept, "default": True}), made.id),
+                )
+        return self.get(account, made.id)
 
     def update(self, account: str, broadcast_id: int, spec: BroadcastInput) -> Broadcast:
         """Change settings (the fields given), the dialplan (``dialplan_xml``/``flow_id``) and
@@ -389,8 +411,9 @@ class Broadcasts:
         for b in self.batches(account, broadcast_id, 1_000_000)[0]:
             if b.id == batch_id:
                 return b
+        kind = "" if self.channel is None else kind_of(self.channel) + " "
         raise ProblemError(
-            404, "not-found", f"no batch {batch_id} in call broadcast {broadcast_id}"
+            404, "not-found", f"no batch {batch_id} in {kind}broadcast {broadcast_id}"
         )
 
     # -- results ----------------------------------------------------------------------------
@@ -425,6 +448,8 @@ class Broadcasts:
             owner = self._batch_owner(batch_id)
             if broadcast_id is not None and owner != broadcast_id:
                 return [], 0
+            if broadcast_id is None and not self._visible(account, owner):
+                raise ProblemError(404, "not-found", f"no batch {batch_id}")
             broadcast_id = owner
         if broadcast_id is not None:
             found = [self.get(account, broadcast_id)]
@@ -450,20 +475,22 @@ class Broadcasts:
         return out, total
 
     def call(self, account: str, call_id: int) -> tuple[Broadcast, CallRow]:
-        """One call by id (ids are unique across the service's broadcasts)."""
+        """One call (or text) by id (ids are unique across the service's broadcasts); 404
+        naming the view's kind when the account has none of that id in this view."""
+        missing = ProblemError(404, "not-found", f"no {kind_of(self.channel)} {call_id}")
         if not self.store_path.is_file():
-            raise ProblemError(404, "not-found", f"no call {call_id}")
+            raise missing
         with self._reader() as store:
             cid = SqliteCalls(store.db).campaign_of(call_id)
         with self.db.connect() as conn:
             row = conn.execute(
                 "SELECT id FROM broadcasts WHERE campaign_id = ? AND account = ?", (cid, account)
             ).fetchone()
-        if cid is None or row is None:
-            raise ProblemError(404, "not-found", f"no call {call_id}")
+        if cid is None or row is None or not self._visible(account, int(row["id"])):
+            raise missing
         found, _ = self.calls(account, int(row["id"]), CallFilter(ids=frozenset({call_id})), 1)
         if not found:
-            raise ProblemError(404, "not-found", f"no call {call_id}")
+            raise missing
         return found[0]
 
     def text_records(
@@ -759,6 +786,14 @@ class Broadcasts:
             yield store
         finally:
             store.close()
+
+    def _visible(self, account: str, broadcast_id: int) -> bool:
+        """Whether the account sees the broadcast in this view."""
+        try:
+            self.get(account, broadcast_id)
+        except ProblemError:
+            return False
+        return True
 
     def _batch_owner(self, batch_id: int) -> int:
         with self.db.connect() as conn:

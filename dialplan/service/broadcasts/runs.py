@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -61,8 +61,10 @@ class Runs:
         on_progress: Callable[[int, Progress], None],
         on_end: OnEnd,
         max_wait: float = 30.0,
+        smpp: Mapping[str, Any] | None = None,
     ) -> None:
         self.store_path = store_path
+        self.smpp = smpp
         self.clock: Clock = "real" if driver == "sip" else clock
         self.driver: Driver = driver
         self.max_wait = max_wait
@@ -117,12 +119,25 @@ class Runs:
                 run.thread.join(max(0.0, deadline - time.monotonic()))
 
     def _driver(self, campaign: Campaign) -> Any:
-        if self.driver != "sip":
+        """The SIP driver of a voice broadcast on a ``sip`` server; ``None``: the runtime's
+        simulated one (a text broadcast's is always the simulated messaging driver: the server
+        has no SMPP driver)."""
+        if self.driver != "sip" or campaign.channel == "sms":
             return None
         from ...broadcast.service import load_dialplan
         from ...broadcast.telephony.sip import SipCampaignDriver
 
         return SipCampaignDriver(campaign, load_dialplan(campaign))
+
+    def _messaging(self, campaign: Campaign) -> Any:
+        """The SMPP driver of a text broadcast on a server with an ``[smpp]`` table (it runs on
+        the real clock); ``None``: the runtime's simulated messaging driver."""
+        if campaign.channel != "sms" or self.smpp is None:
+            return None
+        from ...messaging.smpp import SmppMessaging
+        from ...messaging.smpp_config import smpp_config
+
+        return SmppMessaging(smpp_config(self.smpp, "smpp"))
 
     def _run(self, run: Run, campaign_file: Path) -> None:
         from ...broadcast.service import run_campaign
@@ -139,11 +154,13 @@ class Runs:
             if run.stop.is_set():
                 raise Stopped
             campaign = load_campaign(campaign_file)
+            messaging = self._messaging(campaign)
             run_campaign(
                 campaign,
                 self.store_path,
                 driver=self._driver(campaign),
-                clock=self.clock,
+                messaging=messaging,
+                clock="real" if messaging is not None else self.clock,
                 progress=progress,
                 max_wait=self.max_wait,
                 wait=True,

@@ -60,6 +60,12 @@ TEXT_STATS_FIELDS = (
 )
 
 
+def kind_of(channel: str | None) -> str:
+    """What one recipient's item of a ``channel`` is called in messages: ``call`` (voice),
+    ``text`` (sms), or ``call or text`` (any channel)."""
+    return {"sms": "text", "voice": "call"}.get(channel or "", "call or text")
+
+
 @dataclass(frozen=True, slots=True)
 class BroadcastSettings:
     """Where broadcasts live and how they run."""
@@ -69,6 +75,9 @@ class BroadcastSettings:
     driver: Driver = "sim"
     #: the ``[sip]`` table every broadcast dials through with ``driver="sip"``
     sip: Mapping[str, Any] = field(default_factory=dict)
+    #: the ``[smpp]`` table (docs/sms.md) every text broadcast sends through, on the real
+    #: clock; ``None``: text broadcasts use the simulated messaging driver
+    smpp: Mapping[str, Any] | None = None
     allow_private: bool = False
     #: seconds a finished run keeps delivering webhook events
     max_wait: float = 30.0
@@ -119,7 +128,7 @@ class Broadcast:
     @property
     def kind(self) -> str:
         """``call`` or ``text`` (for messages)."""
-        return "text" if self.channel == "sms" else "call"
+        return kind_of(self.channel)
 
     def to_api(self) -> dict[str, Any]:
         """CallFire's CallBroadcast object (plus extensions); no ``null`` values."""
