@@ -18,7 +18,9 @@ Two clocks, like the SQLite runners:
   campaign's ``max_active`` across all workers.
 
 SIGTERM (or SIGINT): stop claiming, finish the calls in flight, give back what was claimed and
-not started, exit 0.
+not started, exit 0. A campaign whose state is no longer ``running`` (the service's *stop*
+sets ``paused``) is left the same way: no new claims, the calls in flight end and are booked
+normally; a worker running ``forever`` takes it up again once it is ``running`` again.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ from ..telephony.port import AttemptOutcome, Clock, TelephonyPort, check_support
 #: real clock: how far ahead a claim's start slot may be (s), and how often the loop looks
 REAL_HORIZON = 0.25
 REAL_POLL = 0.02
+#: how often (s) a worker looks whether its campaigns are still ``running`` (paused: stop claiming)
+STATE_POLL = 0.25
 
 
 @dataclass
@@ -294,6 +298,7 @@ class Worker:
         run_now(driver.open())
         calls: list[tuple[int, CallDone]] = []  # (end ms, call)
         jobs = {job.id: job}
+        halted, looked = False, 0.0
         try:
             while True:
                 now = clock.busy().now
@@ -302,7 +307,10 @@ class Worker:
                 if ended:
                     job.book(conn, worker, ended)
                     calls = [(end, d) for end, d in calls if end > ms(now)]
-                if not self.stopping:
+                if not halted and time.monotonic() - looked > STATE_POLL:
+                    halted, looked = not self._running(job), time.monotonic()
+                halted = halted or self.stopping
+                if not halted:
                     job.refresh_dnc(conn)
                     while got := self._claim(job, worker, now, self.o.batch, tick):
                         for c in got:
@@ -311,13 +319,13 @@ class Worker:
                             calls.append((attempt_times(ms(c.start_at), out)[1], CallDone(c, out)))
                         self.report.calls += len(got)
                 wake = min(end for end, _ in calls) / 1000 if calls else None
-                if not self.stopping:
+                if not halted:
                     due = job.next_claim(conn, now)
                     if due is not None and (wake is None or due < wake):
                         wake = due
                 if wake is not None:
                     wake = max(wake, now + tick if tick > 0 else now + 0.001)
-                elif not calls and (self.stopping or self._finished(job, now)):
+                elif not calls and (halted or self._finished(job, now)):
                     break
                 reading = clock.idle(wake)
                 if reading.advanced:
@@ -329,6 +337,11 @@ class Worker:
                 stop(conn, worker)
             run_now(driver.close())
             listen.close()
+
+    def _running(self, job: CampaignJob) -> bool:
+        """The campaign is still ``running`` (not paused, not finished by another worker)."""
+        row = self.conn.execute("SELECT state FROM campaigns WHERE id = %s", (job.id,)).fetchone()
+        return row is not None and row[0] == "running"
 
     def _finished(self, job: CampaignJob, now: float) -> bool:
         """The campaign is over (finished here or by another worker)."""
@@ -360,18 +373,25 @@ class Worker:
         active = {job.id: job for job in jobs}
         every = dict(active)
         tasks: dict[asyncio.Task[AttemptOutcome], tuple[CampaignJob, Claim]] = {}
-        last_reap = last_dnc = 0.0
+        last_reap = last_dnc = last_state = 0.0
         last_look = time.monotonic()
+        paused: set[int] = set()  # campaigns no longer running: their calls end, no new ones
         try:
             while True:
                 now = time.time()
                 if not self.stopping and time.monotonic() - last_look > 2.0:
-                    last_look = time.monotonic()  # campaigns loaded meanwhile join the loop
+                    last_look = time.monotonic()  # campaigns loaded (or resumed) meanwhile join
                     for job in self._jobs():
-                        if job.id not in every:
+                        if job.id not in active:
+                            if job.id in drivers:
+                                await drivers[job.id].close()
                             drivers[job.id] = self._make_driver(job)
                             await drivers[job.id].open()
                             active[job.id] = every[job.id] = job
+                            paused.discard(job.id)
+                if time.monotonic() - last_state > STATE_POLL:
+                    last_state = time.monotonic()
+                    paused = {j for j, job in active.items() if not self._running(job)}
                 if now - last_reap > self.o.lease / 4:
                     self._reap(every, now)
                     last_reap = now
@@ -382,6 +402,8 @@ class Worker:
                             job.refresh_dnc(conn)
                         last_dnc = now
                     for job in list(active.values()):
+                        if job.id in paused:
+                            continue
                         mine = sum(1 for j, _ in tasks.values() if j is job)
                         room = min(self.o.batch, job.rules.max_active - mine)
                         for c in self._claim(job, worker, time.time(), room, REAL_HORIZON):
@@ -392,7 +414,7 @@ class Worker:
                 for job in list(active.values()):
                     if any(j is job for j, _ in tasks.values()):
                         continue
-                    if self.stopping or self._finished(job, time.time()):
+                    if self.stopping or job.id in paused or self._finished(job, time.time()):
                         del active[job.id]
                 if not active and not tasks:
                     break
