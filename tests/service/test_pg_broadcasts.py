@@ -153,7 +153,14 @@ def test_a_broadcast_on_postgres_finishes_with_two_workers_and_the_sqlite_stats(
         time.sleep(1.0)  # no worker yet: nobody calls, the server least of all
         assert status(layer, "acme", b.id) == "RUNNING"
         assert layer.stats("acme", b.id)["callsPlaced"] == 0
+        before = layer.progress("acme", b.id)
+        assert (before.status, before.done, before.total) == ("RUNNING", 0, 16)
         workers.start(2)
+        # the dashboard's event stream: the next snapshot once the workers booked something
+        t0 = time.monotonic()
+        moved = layer.wait_progress("acme", b.id, after=before.version, timeout=30)
+        assert moved.version > before.version and moved.done > 0
+        assert time.monotonic() - t0 < 30
         wait_for(lambda: status(layer, "acme", b.id) == "FINISHED")
         assert layer.stats("acme", b.id) == want_stats
         assert results_of(layer, "acme", b.id) == want_results
@@ -195,6 +202,9 @@ def test_a_broadcast_on_postgres_finishes_with_two_workers_and_the_sqlite_stats(
         layer.start("acme", b.id)
         wait_for(lambda: status(layer, "acme", b.id) == "FINISHED")
         assert layer.progress("acme", b.id).done == 18
+        changed = layer.update("acme", b.id, BroadcastInput({"maxActive": 4}))
+        assert (changed.status, changed.settings["maxActive"]) == ("FINISHED", 4)
+        assert layer.archive("acme", b.id).status == "ARCHIVED"
     finally:
         layer.close()
     dials = workers.dials()
@@ -341,3 +351,32 @@ def test_v2_routes_on_a_live_server_with_postgres_workers(
         server.server.should_exit = True
         server.join(10)
         layer.close()
+
+
+def test_stop_and_start_in_virtual_time(pg_db: str, tmp_path: Path, workers: Workers) -> None:
+    """Virtual-time workers leave a stopped campaign at once (its clock stays where it was)
+    and take it up again when it is started; the final results are the scripted ones."""
+    layer = layer_on(tmp_path, pg_db)
+    spec = BroadcastInput(
+        settings(callsPerSecond=1, retryConfig={"maxAttempts": 1}),
+        dialplan_xml=SHORT,
+        recipients=people(300, script=("LA", "BUSY", "AM")),
+    )
+    try:
+        b = layer.create("acme", spec, start=True)
+        workers.start(2)
+        wait_for(lambda: len(_booked(pg_db)) >= 20, step=0.02)
+        layer.stop("acme", b.id)
+        wait_for(lambda: _in_flight(pg_db) == 0)
+        booked = _booked(pg_db)
+        time.sleep(1.5)
+        assert _booked(pg_db) == booked and len(booked) < 300
+        assert status(layer, "acme", b.id) == "STOPPED"
+        layer.start("acme", b.id)
+        wait_for(lambda: status(layer, "acme", b.id) == "FINISHED", timeout=120)
+        assert layer.stats("acme", b.id)["callsPlaced"] == 300
+        assert [r for _, _, r in _booked(pg_db)].count("BUSY") == 100
+    finally:
+        layer.close()
+    dials = workers.dials()
+    assert len(dials) == len(set(dials)) == 300
