@@ -217,6 +217,13 @@ def _in_flight(dsn: str) -> int:
     return int(row[0]) if row else 0
 
 
+def _gate(dsn: str) -> tuple[int, int]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute("SELECT max_active, spacing_ms FROM dial_gates").fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
 def _booked(dsn: str) -> list[tuple[int, int, str]]:
     with psycopg.connect(dsn, autocommit=True) as conn:
         return [
@@ -262,6 +269,8 @@ def test_stop_lets_calls_in_flight_end_and_start_resumes_after_a_server_restart(
         wait_for(lambda: _in_flight(pg_db) > 0, step=0.02)
         added = again.add_recipients("acme", b.id, people(2, first=50, script=("LA",)))
         assert added.added == 2
+        again.update("acme", b.id, BroadcastInput({"maxActive": 7}))  # retunes the dial gate
+        assert _gate(pg_db) == (7, 500)
         again.close()  # and once more, while the workers call
         again = layer_on(tmp_path, pg_db, **kw)
         assert again.recover() == [b.id]

@@ -604,16 +604,19 @@ class Broadcasts:
 
     @contextmanager
     def _paused(self, account: str, broadcast_id: int) -> Iterator[Broadcast]:
-        """The broadcast with its run stopped meanwhile (restarted after, if it ran)."""
+        """The broadcast with its run stopped meanwhile (restarted after, if it ran). On
+        PostgreSQL the workers go on calling; a running campaign is armed again after, which
+        retunes its dial gate to changed settings."""
         with self._lock(broadcast_id):
             b = self.get(account, broadcast_id)
             was_running = self.runs.running(broadcast_id)
             if was_running:
                 self.runs.stop(broadcast_id)
+            rearm = was_running or (self.pg is not None and b.status == "RUNNING")
             try:
                 yield b
             finally:
-                if was_running and self.get(account, broadcast_id).status == "RUNNING":
+                if rearm and self.get(account, broadcast_id).status == "RUNNING":
                     self.runs.start(broadcast_id, self._file(broadcast_id))
 
     def _bump(self, broadcast_id: int) -> None:
