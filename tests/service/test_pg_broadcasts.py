@@ -34,6 +34,11 @@ ROOT = Path(__file__).resolve().parents[2]
 XML = (ROOT / "examples" / "charity-drive.xml").read_text()
 #: a short call: a lived (real-clock) simulated call lasts a few seconds
 SHORT = '<dialplan name="T"><play type="tts">Hello there</play></dialplan>'
+#: a short call that asks (``sim_inputs`` "1" answers)
+MENU = """<dialplan name="Ask"><menu name="Question" maxDigits="1" timeout="2">
+  <play type="tts">Press one</play>
+  <keypress pressed="1"><stash varname="tickets">yes</stash><hangup/></keypress>
+</menu></dialplan>"""
 SCRIPT = ("LA", "BUSY", "AM", "LA", "NO_ANS", "LA", "CARRIER_ERROR", "AM")
 
 
@@ -224,6 +229,19 @@ def _gate(dsn: str) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
+def _started(dsn: str) -> list[tuple[float, bool]]:
+    """(start, answered a question) of every attempt."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return [
+            (float(r[0]), bool(r[1]))
+            for r in conn.execute(
+                "SELECT a.started_at, EXISTS (SELECT 1 FROM responses p WHERE"
+                " p.recipient_id = a.recipient_id AND p.attempt_no = a.attempt_no)"
+                " FROM attempts a ORDER BY a.started_at"
+            )
+        ]
+
+
 def _booked(dsn: str) -> list[tuple[int, int, str]]:
     with psycopg.connect(dsn, autocommit=True) as conn:
         return [
@@ -239,11 +257,12 @@ def test_stop_lets_calls_in_flight_end_and_start_resumes_after_a_server_restart(
 ) -> None:
     """Real clock, lived simulated calls: stop while calls are in flight → they end with their
     own results (no INTERNAL_ERROR), nothing new is dialled; a new server process (the old one
-    closed) starts it again, people added while it runs are called too, nobody twice."""
+    closed) starts it again; people added and a new dialplan given while it runs are taken up by
+    the worker; nobody is dialled twice."""
     kw: dict[str, Any] = {"clock": "real"}
     layer = layer_on(tmp_path, pg_db, **kw)
     spec = BroadcastInput(
-        settings(maxActive=10, callsPerSecond=2, retryConfig={"maxAttempts": 1}),
+        settings(maxActive=10, callsPerSecond=1, retryConfig={"maxAttempts": 1}),
         dialplan_xml=SHORT,
         recipients=people(8, script=("LA",)),
     )
@@ -270,18 +289,24 @@ def test_stop_lets_calls_in_flight_end_and_start_resumes_after_a_server_restart(
         added = again.add_recipients("acme", b.id, people(2, first=50, script=("LA",)))
         assert added.added == 2
         again.update("acme", b.id, BroadcastInput({"maxActive": 7}))  # retunes the dial gate
-        assert _gate(pg_db) == (7, 500)
+        assert _gate(pg_db) == (7, 1000)
+        # a new dialplan (a question) for the calls placed from now on
+        changed = time.time()
+        again.update("acme", b.id, BroadcastInput({}, dialplan_xml=MENU))
         again.close()  # and once more, while the workers call
         again = layer_on(tmp_path, pg_db, **kw)
         assert again.recover() == [b.id]
         wait_for(lambda: status(again, "acme", b.id) == "FINISHED", timeout=120)
-        assert results_of(again, "acme", b.id) == {
-            r.phone_number: "LA" for r in [*people(8), *people(2, first=50)]
+        assert set(results_of(again, "acme", b.id)) == {
+            r.phone_number for r in [*people(8), *people(2, first=50)]
         }
     finally:
         again.close()
     dials = workers.dials()
     assert len(dials) == len({rid for rid, _ in dials}) == 10  # nobody dialled twice
+    started = _started(pg_db)
+    assert {asked for at, asked in started if at < changed} == {False}  # the old dialplan
+    assert {asked for at, asked in started if at > changed + 1.0} == {True}  # the new one
     assert {r for _, _, r in _booked(pg_db)} == {"LA"}
 
 

@@ -75,6 +75,8 @@ class CampaignJob:
         normalizer = Normalizer(campaign.default_region)
         self._normalize = lambda raw: normalizer(raw).e164
         self.dnc: set[str] = set()
+        #: the campaign's settings as of (:func:`changed_at`) when this job was loaded
+        self.changed_at: float | None = None
 
     @property
     def clock_name(self) -> str:
@@ -296,4 +298,17 @@ def load_job(conn: psycopg.Connection, row: CampaignRow) -> CampaignJob:
             (row.id,),
         )
     ]
-    return CampaignJob(row, campaign, zones)
+    job = CampaignJob(row, campaign, zones)
+    job.changed_at = changed_at(conn, row.id)
+    return job
+
+
+def changed_at(conn: psycopg.Connection, campaign_id: int) -> float | None:
+    """When the campaign's settings or dialplan last changed (their latest fingerprint; added
+    recipients do not count): a job older than that is loaded again."""
+    row = conn.execute(
+        "SELECT max(recorded_at) FROM campaign_inputs WHERE campaign_id = %s"
+        " AND kind <> 'recipients'",
+        (campaign_id,),
+    ).fetchone()
+    return None if row is None or row[0] is None else float(row[0])

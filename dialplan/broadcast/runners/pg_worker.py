@@ -20,7 +20,10 @@ Two clocks, like the SQLite runners:
 SIGTERM (or SIGINT): stop claiming, finish the calls in flight, give back what was claimed and
 not started, exit 0. A campaign whose state is no longer ``running`` (the service's *stop*
 sets ``paused``) is left the same way: no new claims, the calls in flight end and are booked
-normally; a worker running ``forever`` takes it up again once it is ``running`` again.
+normally; a worker running ``forever`` takes it up again once it is ``running`` again. A
+campaign whose settings or dialplan changed (a new fingerprint in ``campaign_inputs``) is
+loaded again: at once on the real clock (calls in flight end on the old job), by leaving and
+taking it up again in virtual time.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from ..pg.clock import SharedClock, clock_listener
 from ..pg.connect import connect
 from ..pg.dialing import Claim, claim, start
 from ..pg.dialing import skip as skip_claims
-from ..pg.jobs import CallDone, CampaignJob, load_job, ms
+from ..pg.jobs import CallDone, CampaignJob, changed_at, load_job, ms
 from ..pg.outbox import PgOutbox
 from ..pg.store import PgStore
 from ..pg.workers import LostAttempt, WorkerLost, heartbeat, reap, register, stop
@@ -308,7 +311,8 @@ class Worker:
                     job.book(conn, worker, ended)
                     calls = [(end, d) for end, d in calls if end > ms(now)]
                 if not halted and time.monotonic() - looked > STATE_POLL:
-                    halted, looked = not self._running(job), time.monotonic()
+                    running, changed = self._look(job)
+                    halted, looked = not running or changed, time.monotonic()
                 halted = halted or self.stopping
                 if not halted:
                     job.refresh_dnc(conn)
@@ -338,10 +342,21 @@ class Worker:
             run_now(driver.close())
             listen.close()
 
-    def _running(self, job: CampaignJob) -> bool:
-        """The campaign is still ``running`` (not paused, not finished by another worker)."""
+    def _look(self, job: CampaignJob) -> tuple[bool, bool]:
+        """Whether the campaign is still ``running`` (not paused, not finished by another
+        worker), and whether its settings changed since ``job`` was loaded."""
         row = self.conn.execute("SELECT state FROM campaigns WHERE id = %s", (job.id,)).fetchone()
-        return row is not None and row[0] == "running"
+        if row is None or row[0] != "running":
+            return False, False
+        return True, changed_at(self.conn, job.id) != job.changed_at
+
+    def _reload(self, job: CampaignJob) -> CampaignJob:
+        row = PgStore.on(self.conn, self.dsn).campaign_by_id(job.id)
+        if row is None:
+            return job
+        fresh = load_job(self.conn, row)
+        fresh.refresh_dnc(self.conn)
+        return fresh
 
     def _finished(self, job: CampaignJob, now: float) -> bool:
         """The campaign is over (finished here or by another worker)."""
@@ -376,6 +391,7 @@ class Worker:
         last_reap = last_dnc = last_state = 0.0
         last_look = time.monotonic()
         paused: set[int] = set()  # campaigns no longer running: their calls end, no new ones
+        retired: list[TelephonyPort] = []  # drivers of reloaded jobs: their calls may be up
         try:
             while True:
                 now = time.time()
@@ -383,6 +399,7 @@ class Worker:
                     last_look = time.monotonic()  # campaigns loaded (or resumed) meanwhile join
                     for job in self._jobs():
                         if job.id not in active:
+                            job.refresh_dnc(conn)
                             if job.id in drivers:
                                 await drivers[job.id].close()
                             drivers[job.id] = self._make_driver(job)
@@ -391,7 +408,16 @@ class Worker:
                             paused.discard(job.id)
                 if time.monotonic() - last_state > STATE_POLL:
                     last_state = time.monotonic()
-                    paused = {j for j, job in active.items() if not self._running(job)}
+                    paused = set()
+                    for j, job in list(active.items()):
+                        running, changed = self._look(job)
+                        if not running:
+                            paused.add(j)
+                        elif changed and not self.stopping:  # new settings: a new job
+                            active[j] = every[j] = self._reload(job)
+                            retired.append(drivers[j])
+                            drivers[j] = self._make_driver(active[j])
+                            await drivers[j].open()
                 if now - last_reap > self.o.lease / 4:
                     self._reap(every, now)
                     last_reap = now
@@ -404,7 +430,7 @@ class Worker:
                     for job in list(active.values()):
                         if job.id in paused:
                             continue
-                        mine = sum(1 for j, _ in tasks.values() if j is job)
+                        mine = sum(1 for j, _ in tasks.values() if j.id == job.id)
                         room = min(self.o.batch, job.rules.max_active - mine)
                         for c in self._claim(job, worker, time.time(), room, REAL_HORIZON):
                             self._dialled(c)
@@ -412,7 +438,7 @@ class Worker:
                             tasks[task] = (job, c)
                             self.report.calls += 1
                 for job in list(active.values()):
-                    if any(j is job for j, _ in tasks.values()):
+                    if any(j.id == job.id for j, _ in tasks.values()):
                         continue
                     if self.stopping or job.id in paused or self._finished(job, time.time()):
                         del active[job.id]
@@ -431,7 +457,7 @@ class Worker:
                 task.cancel()
             with contextlib.suppress(psycopg.Error):
                 stop(conn, worker)
-            for d in drivers.values():
+            for d in [*drivers.values(), *retired]:
                 await d.close()
 
     async def _call(self, driver: TelephonyPort, job: CampaignJob, c: Claim) -> AttemptOutcome:
