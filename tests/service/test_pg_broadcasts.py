@@ -158,6 +158,7 @@ def test_a_broadcast_on_postgres_finishes_with_two_workers_and_the_sqlite_stats(
         time.sleep(1.0)  # no worker yet: nobody calls, the server least of all
         assert status(layer, "acme", b.id) == "RUNNING"
         assert layer.stats("acme", b.id)["callsPlaced"] == 0
+        assert [x.id for x in layer.find("acme", running=True)[0]] == [b.id]
         before = layer.progress("acme", b.id)
         assert (before.status, before.done, before.total) == ("RUNNING", 0, 16)
         workers.start(2)
@@ -167,6 +168,8 @@ def test_a_broadcast_on_postgres_finishes_with_two_workers_and_the_sqlite_stats(
         assert moved.version > before.version and moved.done > 0
         assert time.monotonic() - t0 < 30
         wait_for(lambda: status(layer, "acme", b.id) == "FINISHED")
+        assert layer.find("acme", running=True)[1] == 0
+        assert [x.id for x in layer.find("acme", running=False)[0]] == [b.id]
         assert layer.stats("acme", b.id) == want_stats
         assert results_of(layer, "acme", b.id) == want_results
         assert len({w for w, _ in workers.dials()}) > 0

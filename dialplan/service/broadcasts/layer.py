@@ -179,7 +179,7 @@ class Broadcasts:
         if name:
             sql.append("instr(lower(name), lower(?)) > 0")
             args.append(name)
-        if running is not None:
+        if running is not None and self.pg is None:  # on PostgreSQL: the store's status, below
             sql.append("status = 'RUNNING'" if running else "status != 'RUNNING'")
         cond = " AND ".join(sql)
         with self.db.connect() as conn:
@@ -187,6 +187,8 @@ class Broadcasts:
                 f"SELECT * FROM broadcasts WHERE {cond} ORDER BY id DESC", args
             ).fetchall()
         found = [self._broadcast(r) for r in rows]
+        if running is not None and self.pg is not None:
+            found = [b for b in found if (b.status == "RUNNING") == running]
         if self.channel is not None:
             found = [b for b in found if b.channel == self.channel]
         if label:
