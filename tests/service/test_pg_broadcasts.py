@@ -172,7 +172,6 @@ def test_a_broadcast_on_postgres_finishes_with_two_workers_and_the_sqlite_stats(
         assert [x.id for x in layer.find("acme", running=False)[0]] == [b.id]
         assert layer.stats("acme", b.id) == want_stats
         assert results_of(layer, "acme", b.id) == want_results
-        assert len({w for w, _ in workers.dials()}) > 0
         busy, n = layer.calls("acme", b.id, CallFilter(results=frozenset({"BUSY"})), 100, 0)
         assert n == 2 and {row.final_result for _, row in busy} == {"BUSY"}
         assert all(len(row.records) == 2 for _, row in busy)  # retried once
@@ -203,7 +202,7 @@ def test_a_broadcast_on_postgres_finishes_with_two_workers_and_the_sqlite_stats(
 
         # more people for the finished broadcast: called once it is started again
         layer.add_recipients("acme", b.id, people(2, first=100, script=("LA",)))
-        time.sleep(1.0)
+        time.sleep(2.5)  # the workers look for running campaigns every second
         assert status(layer, "acme", b.id) == "FINISHED"
         assert layer.stats("acme", b.id)["totalCount"] == 18
         assert layer.stats("acme", b.id)["callsPlaced"] == want_stats["callsPlaced"]
