@@ -303,6 +303,12 @@ def load_job(conn: psycopg.Connection, row: CampaignRow) -> CampaignJob:
     return job
 
 
+def state_of(conn: psycopg.Connection, campaign_id: int) -> str | None:
+    """The campaign's state (``running``, ``paused``, ``finished``, …); ``None``: no such."""
+    row = conn.execute("SELECT state FROM campaigns WHERE id = %s", (campaign_id,)).fetchone()
+    return None if row is None else str(row[0])
+
+
 def changed_at(conn: psycopg.Connection, campaign_id: int) -> float | None:
     """When the campaign's settings or dialplan last changed (their latest fingerprint; added
     recipients do not count): a job older than that is loaded again."""

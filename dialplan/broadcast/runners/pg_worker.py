@@ -45,7 +45,7 @@ from ..pg.clock import SharedClock, clock_listener
 from ..pg.connect import connect
 from ..pg.dialing import Claim, claim, start
 from ..pg.dialing import skip as skip_claims
-from ..pg.jobs import CallDone, CampaignJob, changed_at, load_job, ms
+from ..pg.jobs import CallDone, CampaignJob, changed_at, load_job, ms, state_of
 from ..pg.outbox import PgOutbox
 from ..pg.store import PgStore
 from ..pg.workers import LostAttempt, WorkerLost, heartbeat, reap, register, stop
@@ -345,8 +345,7 @@ class Worker:
     def _look(self, job: CampaignJob) -> tuple[bool, bool]:
         """Whether the campaign is still ``running`` (not paused, not finished by another
         worker), and whether its settings changed since ``job`` was loaded."""
-        row = self.conn.execute("SELECT state FROM campaigns WHERE id = %s", (job.id,)).fetchone()
-        if row is None or row[0] != "running":
+        if state_of(self.conn, job.id) != "running":
             return False, False
         return True, changed_at(self.conn, job.id) != job.changed_at
 
