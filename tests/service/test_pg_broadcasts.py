@@ -272,6 +272,9 @@ def test_stop_lets_calls_in_flight_end_and_start_resumes_after_a_server_restart(
     workers.start(1, "--clock", "real")
     try:
         wait_for(lambda: _in_flight(pg_db) > 0, step=0.02)
+        ringing = CallFilter(states=frozenset({"SELECTED"}))
+        assert layer.calls("acme", b.id, ringing, 10, 0)[1] >= 1  # an attempt in flight
+        assert layer.calls("acme", b.id, CallFilter(states=frozenset({"READY"})), 10, 0)[1] > 0
         assert layer.stop("acme", b.id).status == "STOPPED"
         wait_for(lambda: _in_flight(pg_db) == 0)
         booked = _booked(pg_db)
