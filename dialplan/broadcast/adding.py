@@ -73,10 +73,13 @@ def add_recipients(
     wait: bool = False,
     on_wait: Callable[[str], None] | None = None,
     skip_known: bool = True,
+    reopen: str = "running",
 ) -> AddReport:
     """Add the recipients of ``path`` that ``campaign`` (stored in ``db``) does not have
     (``skip_known=False``: add every row; the campaign's ``scrub_duplicates`` then decides
-    whether a number it already has is called again or booked ``DUP``)."""
+    whether a number it already has is called again or booked ``DUP``). A finished campaign
+    given people to call gets the state ``reopen`` (the service's PostgreSQL store reopens it
+    ``paused`` unless its broadcast runs)."""
     header, _ = read_header(campaign, path)
     sha = file_sha256(path)
     with database_errors(db), _held(str(db), campaign.name, wait, on_wait) as store:
@@ -118,7 +121,7 @@ def add_recipients(
         buckets = store.buckets_from(row.id, first_id)
         store.record_inputs(row.id, [InputRow("recipients", sha, str(path), time.time())])
         if row.state == "finished" and buckets.get("call_initiated"):
-            store.update_campaign(row.id, state="running", finished_at=None)
+            store.update_campaign(row.id, state=reopen, finished_at=None)
         store.commit()
     return AddReport(campaign.name, str(path), read - already, already, buckets)
 

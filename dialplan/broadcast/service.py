@@ -106,9 +106,15 @@ def open_campaign(store: Store, campaign: Campaign, virtual: bool) -> tuple[Camp
 
 
 def prepare(
-    store: Store, campaign: Campaign, row: CampaignRow, progress: ProgressFn | None = None
+    store: Store,
+    campaign: Campaign,
+    row: CampaignRow,
+    progress: ProgressFn | None = None,
+    loaded: str = "running",
 ) -> CampaignRow:
-    """Load recipients and bucket them (resuming a crashed load)."""
+    """Load recipients and bucket them (resuming a crashed load); the campaign's state then
+    becomes ``loaded`` (the service loads a PostgreSQL campaign ``paused``: its workers call
+    only once it is started)."""
     if row.state == "loading":
         header, _ = read_header(campaign)
         store.drop_queue_index()
@@ -130,7 +136,7 @@ def prepare(
             number = sending_number(campaign.from_number, campaign.default_region)
             store.bucket_opted_out(row.id, number)
         store.build_queue_index()
-        store.update_campaign(row.id, state="running", dispatch={"columns": header})
+        store.update_campaign(row.id, state=loaded, dispatch={"columns": header})
         store.commit()
         new = store.campaign(campaign.name)
         assert new is not None

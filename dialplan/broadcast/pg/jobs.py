@@ -83,6 +83,8 @@ class CampaignJob:
         self.dnc_source = runtime_dnc_source(campaign)
         #: a text campaign's driver, whose do-not-text list :meth:`refresh_dnc` renews
         self.texts: TextCampaignDriver | None = None
+        #: the campaign's settings as of (:func:`changed_at`) when this job was loaded
+        self.changed_at: float | None = None
 
     @property
     def clock_name(self) -> str:
@@ -342,4 +344,23 @@ def load_job(conn: psycopg.Connection, row: CampaignRow) -> CampaignJob:
             (row.id,),
         )
     ]
-    return CampaignJob(row, campaign, zones)
+    job = CampaignJob(row, campaign, zones)
+    job.changed_at = changed_at(conn, row.id)
+    return job
+
+
+def state_of(conn: psycopg.Connection, campaign_id: int) -> str | None:
+    """The campaign's state (``running``, ``paused``, ``finished``, …); ``None``: no such."""
+    row = conn.execute("SELECT state FROM campaigns WHERE id = %s", (campaign_id,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def changed_at(conn: psycopg.Connection, campaign_id: int) -> float | None:
+    """When the campaign's settings or dialplan last changed (their latest fingerprint; added
+    recipients do not count): a job older than that is loaded again."""
+    row = conn.execute(
+        "SELECT max(recorded_at) FROM campaign_inputs WHERE campaign_id = %s"
+        " AND kind <> 'recipients'",
+        (campaign_id,),
+    ).fetchone()
+    return None if row is None or row[0] is None else float(row[0])

@@ -16,7 +16,7 @@ from typing import Any, cast
 from ..campaign import Campaign, start_of
 from ..progress import ProgressFn
 from ..service import RunReport, check_webhook_url, default_runner, open_campaign, prepare
-from ..store.sqlite import Store
+from ..store.sqlite import CampaignRow, Store
 from .clock import SharedClock
 from .dialing import open_gate
 from .store import PgStore
@@ -28,31 +28,23 @@ def load(
     clock: str,
     progress: ProgressFn | None = None,
     driver: str = "sim",
+    *,
+    start: bool = True,
 ) -> bool:
     """The campaign stored, loaded and ready to dial; ``True`` when it existed already. The
     clock and driver it is run with are stored with it: only workers with the same ones join
-    (a simulating worker never books fake results into a campaign of real calls)."""
+    (a simulating worker never books fake results into a campaign of real calls).
+    ``start=False`` leaves a newly loaded campaign ``paused`` (:func:`arm` starts it)."""
     store = PgStore(dsn)
     try:
-        key = zlib.crc32(f"dialplan-load:{campaign.name}".encode())
+        key = load_key(campaign.name)
         store.db.execute("SELECT pg_advisory_lock(%s)", (key,))
         try:
             as_sqlite = cast(Store, store)  # the loading queries of the SQLite store's surface
             row, resumed = open_campaign(as_sqlite, campaign, clock == "virtual")
-            row = prepare(as_sqlite, campaign, row, progress)
+            row = prepare(as_sqlite, campaign, row, progress, "running" if start else "paused")
             if row.state == "running":
-                open_gate(store.db, row.id, campaign.calls_per_second, campaign.max_active)
-                if row.started_at is None:
-                    real = clock == "real"
-                    start_s = round(
-                        (time.time() if real else start_of(campaign, time.time())) * 1000
-                    )
-                    runs_on = {"clock": clock, "driver": driver}
-                    store.update_campaign(
-                        row.id, started_at=start_s / 1000, dispatch={**row.dispatch, **runs_on}
-                    )
-                    if not real:
-                        SharedClock.create(store.db, f"campaign:{row.id}", start_s / 1000)
+                arm(store, campaign, row, clock, driver)
                 store.commit()
                 store.db.execute("ANALYZE recipients")  # the claims' plans see the real table
                 store.commit()
@@ -63,6 +55,29 @@ def load(
             store.db.commit()
     finally:
         store.close()
+
+
+def load_key(name: str) -> int:
+    """The advisory lock a campaign is loaded, added to and started under."""
+    return zlib.crc32(f"dialplan-load:{name}".encode())
+
+
+def arm(store: PgStore, campaign: Campaign, row: CampaignRow, clock: str, driver: str) -> None:
+    """Make a loaded campaign dialable (uncommitted): its dial gate, state ``running`` and, at
+    its first start, its start time, the clock and driver its workers must run with and
+    (virtual time) its shared clock."""
+    open_gate(store.db, row.id, campaign.calls_per_second, campaign.max_active)
+    if row.started_at is not None:
+        store.update_campaign(row.id, state="running")
+        return
+    real = clock == "real"
+    start_s = round((time.time() if real else start_of(campaign, time.time())) * 1000)
+    runs_on = {"clock": clock, "driver": driver}
+    store.update_campaign(
+        row.id, state="running", started_at=start_s / 1000, dispatch={**row.dispatch, **runs_on}
+    )
+    if not real:
+        SharedClock.create(store.db, f"campaign:{row.id}", start_s / 1000)
 
 
 def run_on_postgres(

@@ -18,7 +18,12 @@ Two clocks, like the SQLite runners:
   campaign's ``max_active`` across all workers.
 
 SIGTERM (or SIGINT): stop claiming, finish the calls in flight, give back what was claimed and
-not started, exit 0.
+not started, exit 0. A campaign whose state is no longer ``running`` (the service's *stop*
+sets ``paused``) is left the same way: no new claims, the calls in flight end and are booked
+normally; a worker running ``forever`` takes it up again once it is ``running`` again. A
+campaign whose settings or dialplan changed (a new fingerprint in ``campaign_inputs``) is
+loaded again: at once on the real clock (calls in flight end on the old job), by leaving and
+taking it up again in virtual time.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from ..pg.clock import SharedClock, clock_listener
 from ..pg.connect import connect
 from ..pg.dialing import Claim, claim, start
 from ..pg.dialing import skip as skip_claims
-from ..pg.jobs import CallDone, CampaignJob, load_job, ms
+from ..pg.jobs import CallDone, CampaignJob, changed_at, load_job, ms, state_of
 from ..pg.outbox import PgOutbox
 from ..pg.store import PgStore
 from ..pg.workers import LostAttempt, WorkerLost, heartbeat, reap, register, stop
@@ -50,6 +55,8 @@ from ..telephony.port import AttemptOutcome, Clock, TelephonyPort, check_support
 #: real clock: how far ahead a claim's start slot may be (s), and how often the loop looks
 REAL_HORIZON = 0.25
 REAL_POLL = 0.02
+#: how often (s) a worker looks whether its campaigns are still ``running`` (paused: stop claiming)
+STATE_POLL = 0.25
 
 
 @dataclass
@@ -299,6 +306,7 @@ class Worker:
         run_now(driver.open())
         calls: list[tuple[int, CallDone]] = []  # (end ms, call)
         jobs = {job.id: job}
+        halted, looked = False, 0.0
         try:
             while True:
                 now = clock.busy().now
@@ -307,7 +315,11 @@ class Worker:
                 if ended:
                     job.book(conn, worker, ended)
                     calls = [(end, d) for end, d in calls if end > ms(now)]
-                if not self.stopping:
+                if not halted and time.monotonic() - looked > STATE_POLL:
+                    running, changed = self._look(job)
+                    halted, looked = not running or changed, time.monotonic()
+                halted = halted or self.stopping
+                if not halted:
                     job.refresh_dnc(conn)
                     while got := self._claim(job, worker, now, self.o.batch, tick):
                         for c in got:
@@ -316,13 +328,13 @@ class Worker:
                             calls.append((attempt_times(ms(c.start_at), out)[1], CallDone(c, out)))
                         self.report.calls += len(got)
                 wake = min(end for end, _ in calls) / 1000 if calls else None
-                if not self.stopping:
+                if not halted:
                     due = job.next_claim(conn, now)
                     if due is not None and (wake is None or due < wake):
                         wake = due
                 if wake is not None:
                     wake = max(wake, now + tick if tick > 0 else now + 0.001)
-                elif not calls and (self.stopping or self._finished(job, now)):
+                elif not calls and (halted or self._finished(job, now)):
                     break
                 reading = clock.idle(wake)
                 if reading.advanced:
@@ -334,6 +346,21 @@ class Worker:
                 stop(conn, worker)
             run_now(driver.close())
             listen.close()
+
+    def _look(self, job: CampaignJob) -> tuple[bool, bool]:
+        """Whether the campaign is still ``running`` (not paused, not finished by another
+        worker), and whether its settings changed since ``job`` was loaded."""
+        if state_of(self.conn, job.id) != "running":
+            return False, False
+        return True, changed_at(self.conn, job.id) != job.changed_at
+
+    def _reload(self, job: CampaignJob) -> CampaignJob:
+        row = PgStore.on(self.conn, self.dsn).campaign_by_id(job.id)
+        if row is None:
+            return job
+        fresh = load_job(self.conn, row)
+        fresh.refresh_dnc(self.conn)
+        return fresh
 
     def _finished(self, job: CampaignJob, now: float) -> bool:
         """The campaign is over (finished here or by another worker)."""
@@ -365,18 +392,36 @@ class Worker:
         active = {job.id: job for job in jobs}
         every = dict(active)
         tasks: dict[asyncio.Task[AttemptOutcome], tuple[CampaignJob, Claim]] = {}
-        last_reap = last_dnc = 0.0
+        last_reap = last_dnc = last_state = 0.0
         last_look = time.monotonic()
+        paused: set[int] = set()  # campaigns no longer running: their calls end, no new ones
+        retired: list[TelephonyPort] = []  # drivers of reloaded jobs: their calls may be up
         try:
             while True:
                 now = time.time()
                 if not self.stopping and time.monotonic() - last_look > 2.0:
-                    last_look = time.monotonic()  # campaigns loaded meanwhile join the loop
+                    last_look = time.monotonic()  # campaigns loaded (or resumed) meanwhile join
                     for job in self._jobs():
-                        if job.id not in every:
+                        if job.id not in active:
+                            job.refresh_dnc(conn)
+                            if job.id in drivers:
+                                await drivers[job.id].close()
                             drivers[job.id] = self._make_driver(job)
                             await drivers[job.id].open()
                             active[job.id] = every[job.id] = job
+                            paused.discard(job.id)
+                if time.monotonic() - last_state > STATE_POLL:
+                    last_state = time.monotonic()
+                    paused = set()
+                    for j, job in list(active.items()):
+                        running, changed = self._look(job)
+                        if not running:
+                            paused.add(j)
+                        elif changed and not self.stopping:  # new settings: a new job
+                            active[j] = every[j] = self._reload(job)
+                            retired.append(drivers[j])
+                            drivers[j] = self._make_driver(active[j])
+                            await drivers[j].open()
                 if now - last_reap > self.o.lease / 4:
                     self._reap(every, now)
                     last_reap = now
@@ -387,7 +432,9 @@ class Worker:
                             job.refresh_dnc(conn)
                         last_dnc = now
                     for job in list(active.values()):
-                        mine = sum(1 for j, _ in tasks.values() if j is job)
+                        if job.id in paused:
+                            continue
+                        mine = sum(1 for j, _ in tasks.values() if j.id == job.id)
                         room = min(self.o.batch, job.rules.max_active - mine)
                         for c in self._claim(job, worker, time.time(), room, REAL_HORIZON):
                             self._dialled(c)
@@ -395,9 +442,9 @@ class Worker:
                             tasks[task] = (job, c)
                             self.report.calls += 1
                 for job in list(active.values()):
-                    if any(j is job for j, _ in tasks.values()):
+                    if any(j.id == job.id for j, _ in tasks.values()):
                         continue
-                    if self.stopping or self._finished(job, time.time()):
+                    if self.stopping or job.id in paused or self._finished(job, time.time()):
                         del active[job.id]
                 if not active and not tasks:
                     break
@@ -414,7 +461,7 @@ class Worker:
                 task.cancel()
             with contextlib.suppress(psycopg.Error):
                 stop(conn, worker)
-            for d in drivers.values():
+            for d in [*drivers.values(), *retired]:
                 await d.close()
 
     async def _call(self, driver: TelephonyPort, job: CampaignJob, c: Claim) -> AttemptOutcome:

@@ -1,8 +1,9 @@
 """The calls of a broadcast as CallFire shows them: one per recipient, its attempts as records.
 
 :class:`CallQueries` is what the broadcast layer needs from a campaign store to page through
-calls with filters; :class:`SqliteCalls` implements it on the SQLite store's tables (a
-PostgreSQL store implements the same protocol over its own). A call's ``state`` follows
+calls with filters; :class:`SqliteCalls` implements it on the SQLite store's tables,
+:class:`~.pgcalls.PgCalls` on the PostgreSQL store's (both build their filter with
+:func:`filter_sql` and their state with :func:`state_sql`). A call's ``state`` follows
 CallFire's enumeration, derived from the recipient's final result and attempts:
 
 ========================  ===========================================
@@ -41,14 +42,20 @@ STATES = (
 #: one attempt number per record id: record id = recipient id × RECORD_BASE + attempt number
 RECORD_BASE = 1000
 
-_STATE_SQL = """CASE
-    WHEN r.final_result IS NULL AND EXISTS (SELECT 1 FROM in_flight f
-         WHERE f.recipient_id = r.id) THEN 'SELECTED'
+
+def state_sql(in_flight: str) -> str:
+    """The SQL of a call's state (the table above) for a recipient ``r``, given the backend's
+    condition for "an attempt of ``r`` is in flight"."""
+    return f"""CASE
+    WHEN r.final_result IS NULL AND {in_flight} THEN 'SELECTED'
     WHEN r.final_result IS NULL AND r.attempts > 0 THEN 'CALLBACK'
     WHEN r.final_result IS NULL THEN 'READY'
     WHEN r.final_result IN ('DNC', 'DUP', 'INVALID') THEN r.final_result
     WHEN r.final_result = 'SKIPPED' THEN 'DISABLED'
     ELSE 'FINISHED' END"""
+
+
+_STATE_SQL = state_sql("EXISTS (SELECT 1 FROM in_flight f WHERE f.recipient_id = r.id)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +96,38 @@ class CallFilter:
     to_number: str | None = None
 
 
+def filter_sql(
+    campaign_id: int, where: CallFilter, state: str, mark: str
+) -> tuple[str, list[object]]:
+    """The condition on recipients ``r`` that ``where`` asks for and its parameters, in the
+    backend's dialect: its call state SQL (:func:`state_sql`) and parameter mark (``?``,
+    ``%s``)."""
+
+    def marks(n: int) -> str:
+        return ",".join([mark] * n)
+
+    sql = [f"r.campaign_id = {mark}"]
+    args: list[object] = [campaign_id]
+    if where.results:
+        sql.append(f"r.final_result IN ({marks(len(where.results))})")
+        args.extend(sorted(where.results))
+    if where.states:
+        sql.append(f"({state}) IN ({marks(len(where.states))})")
+        args.extend(sorted(where.states))
+    if where.rows is not None:
+        ranges = [f"r.row_no BETWEEN {mark} AND {mark}"] * len(where.rows)
+        sql.append("(" + (" OR ".join(ranges) or "1 = 0") + ")")
+        for pair in where.rows:
+            args.extend(pair)
+    if where.ids:
+        sql.append(f"r.id IN ({marks(len(where.ids))})")
+        args.extend(sorted(where.ids))
+    if where.to_number:
+        sql.append(f"(r.e164 = {mark} OR r.phone = {mark})")
+        args.extend([where.to_number, where.to_number])
+    return " AND ".join(sql), args
+
+
 class CallQueries(Protocol):
     def calls(
         self, campaign_id: int, where: CallFilter, limit: int, offset: int
@@ -125,26 +164,7 @@ class SqliteCalls:
     def calls(
         self, campaign_id: int, where: CallFilter, limit: int, offset: int
     ) -> tuple[list[CallRow], int]:
-        sql = ["r.campaign_id = ?"]
-        args: list[object] = [campaign_id]
-        if where.results:
-            sql.append(f"r.final_result IN ({','.join('?' * len(where.results))})")
-            args.extend(sorted(where.results))
-        if where.states:
-            sql.append(f"({_STATE_SQL}) IN ({','.join('?' * len(where.states))})")
-            args.extend(sorted(where.states))
-        if where.rows is not None:
-            ranges = [("r.row_no BETWEEN ? AND ?", (a, b)) for a, b in where.rows]
-            sql.append("(" + (" OR ".join(r for r, _ in ranges) or "0") + ")")
-            for _, pair in ranges:
-                args.extend(pair)
-        if where.ids:
-            sql.append(f"r.id IN ({','.join('?' * len(where.ids))})")
-            args.extend(sorted(where.ids))
-        if where.to_number:
-            sql.append("(r.e164 = ? OR r.phone = ?)")
-            args.extend([where.to_number, where.to_number])
-        cond = " AND ".join(sql)
+        cond, args = filter_sql(campaign_id, where, _STATE_SQL, "?")
         total = int(
             self.db.execute(f"SELECT COUNT(*) FROM recipients r WHERE {cond}", args).fetchone()[0]
         )

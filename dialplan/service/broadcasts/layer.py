@@ -33,6 +33,11 @@ store shared by every broadcast (``<home>/campaigns.sqlite``, campaign ``broadca
 store is reached through its interfaces (``dialplan.broadcast.store.interfaces`` and
 :class:`.callrows.CallQueries`), so another backend can take its place. Runs happen in this
 process (:mod:`.runs`) on the virtual or the real clock, with the simulated or the SIP driver.
+
+With ``BroadcastSettings.store_dsn`` a ``postgresql://`` address, the campaigns are in that
+PostgreSQL campaign store instead and this process never calls: start and stop arm and pause
+the campaign, ``broadcast worker`` processes call (:mod:`.pgruns`), and a broadcast's status
+follows its campaign's state there (FINISHED once a worker finished it).
 """
 
 from __future__ import annotations
@@ -42,20 +47,22 @@ import hashlib
 import json
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from ...broadcast.campaign import Campaign
 from ...broadcast.progress import Progress
+from ...broadcast.store.backend import is_postgres
 from ...broadcast.store.sqlite import Store
 from ...errors import CampaignError
 from ..problems import ProblemError
 from ..storage import Database, now
 from . import fields, files
-from .callrows import CallFilter, CallRow, SqliteCalls
+from .callrows import CallFilter, CallQueries, CallRow, SqliteCalls
 from .runs import Runs
 from .values import (
     STATS_FIELDS,
@@ -71,6 +78,13 @@ from .values import (
     kind_of,
     snapshot_of,
 )
+
+if TYPE_CHECKING:
+    from .pgruns import PgRuns
+
+
+#: PostgreSQL: how often a progress stream looks at the store (s)
+POLL_S = 0.5
 
 
 def _not_found(broadcast_id: int, channel: str | None = None) -> ProblemError:
@@ -88,15 +102,26 @@ class Broadcasts:
         self.home = Path(settings.home)
         self.home.mkdir(parents=True, exist_ok=True)
         self.store_path = self.home / "campaigns.sqlite"
-        self.runs = Runs(
-            self.store_path,
-            clock=settings.clock,
-            driver=settings.driver,
-            on_progress=self._progressed,
-            on_end=self._ended,
-            max_wait=settings.max_wait,
-            smpp=settings.smpp,
-        )
+        #: the PostgreSQL campaign store's side (``store_dsn``); ``None``: the SQLite store
+        self.pg: PgRuns | None = None
+        self.runs: Runs | PgRuns
+        if is_postgres(settings.store_dsn):
+            from .pgruns import PgRuns
+
+            assert settings.store_dsn is not None
+            self.pg = self.runs = PgRuns(
+                settings.store_dsn, clock=settings.clock, driver=settings.driver
+            )
+        else:
+            self.runs = Runs(
+                self.store_path,
+                clock=settings.clock,
+                driver=settings.driver,
+                on_progress=self._progressed,
+                on_end=self._ended,
+                max_wait=settings.max_wait,
+                smpp=settings.smpp,
+            )
         self._changed = threading.Condition()
         self._versions: dict[int, int] = {}
         self._locks: dict[int, threading.RLock] = {}
@@ -115,7 +140,8 @@ class Broadcasts:
     # -- life cycle -------------------------------------------------------------------------
     def recover(self) -> list[int]:
         """Start every broadcast whose status is RUNNING (a server that was stopped or killed
-        resumes them); returns their ids."""
+        resumes them; on PostgreSQL their campaigns are armed again, which workers calling
+        them never notice); returns their ids."""
         with self.db.connect() as conn:
             ids = [
                 int(r["id"])
@@ -126,7 +152,8 @@ class Broadcasts:
         return ids
 
     def close(self) -> None:
-        """Stop the runs of this process; their status stays RUNNING for :meth:`recover`."""
+        """Stop the runs of this process; their status stays RUNNING for :meth:`recover` (on
+        PostgreSQL the workers go on calling)."""
         self.runs.close()
 
     # -- reading ----------------------------------------------------------------------------
@@ -156,7 +183,7 @@ class Broadcasts:
         if name:
             sql.append("instr(lower(name), lower(?)) > 0")
             args.append(name)
-        if running is not None:
+        if running is not None and self.pg is None:  # on PostgreSQL: the store's status, below
             sql.append("status = 'RUNNING'" if running else "status != 'RUNNING'")
         cond = " AND ".join(sql)
         with self.db.connect() as conn:
@@ -164,6 +191,8 @@ class Broadcasts:
                 f"SELECT * FROM broadcasts WHERE {cond} ORDER BY id DESC", args
             ).fetchall()
         found = [self._broadcast(r) for r in rows]
+        if running is not None and self.pg is not None:
+            found = [b for b in found if (b.status == "RUNNING") == running]
         if self.channel is not None:
             found = [b for b in found if b.channel == self.channel]
         if label:
@@ -174,11 +203,14 @@ class Broadcasts:
         bid = int(row["id"])
         data = self._campaign_data(bid)
         settings = fields.to_api(data)
+        status = str(row["status"])
+        if self.pg is not None and status == "RUNNING" and row["campaign_id"] is not None:
+            status = self._store_status(bid, int(row["campaign_id"]))
         return Broadcast(
             bid,
             str(row["account"]),
             str(row["name"]),
-            str(row["status"]),
+            status,
             settings,
             json.loads(row["kept"]),
             float(row["created_at"]),
@@ -370,7 +402,12 @@ class Broadcasts:
                 self._store_campaign(broadcast_id, files.check(folder))
             else:
                 first, last, skipped = self._add_batch(
-                    broadcast_id, campaign, folder, recipients, scrub_duplicates
+                    broadcast_id,
+                    campaign,
+                    folder,
+                    recipients,
+                    scrub_duplicates,
+                    b.status == "RUNNING",
                 )
             created = now()
             added = len(recipients) - skipped
@@ -464,7 +501,7 @@ class Broadcasts:
             batch = self.batch(account, stored[0].id, batch_id)
             where = _with_rows(where, ((batch.first_row, batch.last_row),))
         with self._reader() as store:
-            queries = SqliteCalls(store.db)
+            queries = self._calls(store)
             for b in sorted(stored, key=lambda x: x.id):
                 assert b.campaign_id is not None
                 rows, n = queries.calls(
@@ -478,10 +515,10 @@ class Broadcasts:
         """One call (or text) by id (ids are unique across the service's broadcasts); 404
         naming the view's kind when the account has none of that id in this view."""
         missing = ProblemError(404, "not-found", f"no {kind_of(self.channel)} {call_id}")
-        if not self.store_path.is_file():
+        if self.pg is None and not self.store_path.is_file():
             raise missing
         with self._reader() as store:
-            cid = SqliteCalls(store.db).campaign_of(call_id)
+            cid = self._calls(store).campaign_of(call_id)
         with self.db.connect() as conn:
             row = conn.execute(
                 "SELECT id FROM broadcasts WHERE campaign_id = ? AND account = ?", (cid, account)
@@ -497,7 +534,7 @@ class Broadcasts:
         self, recipient_ids: Sequence[int]
     ) -> dict[tuple[int, int], tuple[str, str, int, str | None]]:
         """``(call id, attempt) → (message, encoding, segments, delivery)`` of text attempts."""
-        if not recipient_ids or not self.store_path.is_file():
+        if not recipient_ids or (self.pg is None and not self.store_path.is_file()):
             return {}
         with self._reader() as store:
             return {
@@ -550,7 +587,7 @@ class Broadcasts:
         """Where the broadcast stands now."""
         b = self.get(account, broadcast_id)
         version = self._versions.get(broadcast_id, 0)
-        live = self.runs.progress(broadcast_id)
+        live = self.runs.progress(broadcast_id)  # PostgreSQL: always None (workers call)
         if live is not None and b.status == "RUNNING":
             return snapshot_of(b, live, version)
         results: dict[str, int] = {}
@@ -563,6 +600,8 @@ class Broadcasts:
                         results[result] = n
         phase = {"RUNNING": "calling", "FINISHED": "finished"}.get(b.status, b.status.lower())
         done = sum(results.values())
+        if self.pg is not None:  # the store changes without this process: its count moves on
+            version += done
         virtual = self.runs.clock == "virtual"
         return ProgressSnapshot(
             b.id, b.status, phase, done, total, results, 0, None, virtual, None, None, version
@@ -574,6 +613,15 @@ class Broadcasts:
         """The next snapshot whose version is above ``after`` (or the current one after
         ``timeout`` seconds): a server-sent-events loop calls this on a worker thread."""
         self.get(account, broadcast_id)
+        if self.pg is not None:  # poll the store: one count every POLL_S while someone looks
+            deadline = time.monotonic() + timeout
+            while True:
+                snap = self.progress(account, broadcast_id)
+                left = deadline - time.monotonic()
+                if snap.version > after or left <= 0:
+                    return snap
+                with self._changed:
+                    self._changed.wait(min(POLL_S, left))
         with self._changed:
             self._changed.wait_for(lambda: self._versions.get(broadcast_id, 0) > after, timeout)
         return self.progress(account, broadcast_id)
@@ -585,16 +633,19 @@ class Broadcasts:
 
     @contextmanager
     def _paused(self, account: str, broadcast_id: int) -> Iterator[Broadcast]:
-        """The broadcast with its run stopped meanwhile (restarted after, if it ran)."""
+        """The broadcast with its run stopped meanwhile (restarted after, if it ran). On
+        PostgreSQL the workers go on calling; a running campaign is armed again after, which
+        retunes its dial gate to changed settings."""
         with self._lock(broadcast_id):
             b = self.get(account, broadcast_id)
             was_running = self.runs.running(broadcast_id)
             if was_running:
                 self.runs.stop(broadcast_id)
+            rearm = was_running or (self.pg is not None and b.status == "RUNNING")
             try:
                 yield b
             finally:
-                if was_running and self.get(account, broadcast_id).status == "RUNNING":
+                if rearm and self.get(account, broadcast_id).status == "RUNNING":
                     self.runs.start(broadcast_id, self._file(broadcast_id))
 
     def _bump(self, broadcast_id: int) -> None:
@@ -720,9 +771,12 @@ class Broadcasts:
         from ...broadcast.service import leased, open_campaign, prepare
 
         try:
-            with leased(self.store_path, campaign.name, wait=True) as store:
-                row, _ = open_campaign(store, campaign, self.runs.clock == "virtual")
-                row = prepare(store, campaign, row)
+            if self.pg is not None:
+                row = self.pg.load(campaign)
+            else:
+                with leased(self.store_path, campaign.name, wait=True) as store:
+                    row, _ = open_campaign(store, campaign, self.runs.clock == "virtual")
+                    row = prepare(store, campaign, row)
         except CampaignError as exc:
             raise fields.campaign_problem(str(exc)) from None
         with self.db.write() as conn:
@@ -737,42 +791,49 @@ class Broadcasts:
         folder: Path,
         recipients: Sequence[Recipient],
         skip_known: bool,
+        running: bool,
     ) -> tuple[int, int, int]:
         """Add a batch to the stored campaign; returns (first row, last row, skipped)."""
         from ...broadcast.adding import add_recipients
-        from ...broadcast.service import leased
 
         with self._reader() as store:
             row = store.campaign(campaign.name)
             assert row is not None
             columns = list(row.dispatch.get("columns", []))
-            before = SqliteCalls(store.db).last_row_no(row.id)
+            before = self._calls(store).last_row_no(row.id)
         path = folder / f"batch-{uuid.uuid4().hex[:12]}.csv"
         header = files.write_recipients(path, recipients, columns, campaign.channel)
         if header != columns:  # new attributes: new columns at the end (letters keep meaning)
-            with leased(self.store_path, campaign.name, wait=True) as store:
+            with self._held(campaign.name) as store:
                 row = store.campaign(campaign.name)
                 assert row is not None
                 store.begin()
                 store.update_campaign(row.id, dispatch={**row.dispatch, "columns": header})
                 store.commit()
+        # on PostgreSQL a finished campaign given new people is called at once only if its
+        # broadcast is running (workers call whatever is ``running``)
+        reopen = "running" if self.pg is None or running else "paused"
         try:
             report = add_recipients(
-                campaign, path, self.store_path, wait=True, skip_known=skip_known
+                campaign,
+                path,
+                self.pg.dsn if self.pg is not None else self.store_path,
+                wait=True,
+                skip_known=skip_known,
+                reopen=reopen,
             )
         except CampaignError as exc:
             raise fields.campaign_problem(str(exc)) from None
         with self._reader() as store:
-            after = SqliteCalls(store.db).last_row_no(row.id)
+            after = self._calls(store).last_row_no(row.id)
         return before + 1, after, report.already
 
     def _record_inputs(self, broadcast_id: int) -> None:
         """The changed settings or dialplan become inputs the stored campaign accepts."""
         from ...broadcast.fingerprint import current_inputs
-        from ...broadcast.service import leased
 
         campaign = files.check(self.home / str(broadcast_id))
-        with leased(self.store_path, campaign.name, wait=True) as store:
+        with self._held(campaign.name) as store:
             row = store.campaign(campaign.name)
             assert row is not None
             store.begin()
@@ -781,6 +842,12 @@ class Broadcasts:
 
     @contextmanager
     def _reader(self) -> Iterator[Store]:
+        """The campaign store for reading (the PostgreSQL store answers the SQLite store's
+        reading queries: :class:`~dialplan.broadcast.store.interfaces.Reporting`)."""
+        if self.pg is not None:
+            with self.pg.reader() as pg:
+                yield cast(Store, pg)
+            return
         store = Store(self.store_path, readonly=True)
         try:
             yield store
@@ -794,6 +861,46 @@ class Broadcasts:
         except ProblemError:
             return False
         return True
+
+    @contextmanager
+    def _held(self, name: str) -> Iterator[Store]:
+        """The campaign store with the campaign held for a change (SQLite: its lease;
+        PostgreSQL: its loading lock, workers go on calling)."""
+        from ...broadcast.service import leased
+
+        if self.pg is not None:
+            with self.pg.held(name) as pg:
+                yield cast(Store, pg)
+            return
+        with leased(self.store_path, name, wait=True) as store:
+            yield store
+
+    def _calls(self, store: Store) -> CallQueries:
+        if self.pg is not None:
+            from .pgcalls import PgCalls
+
+            return PgCalls(cast(Any, store).db)
+        return SqliteCalls(store.db)
+
+    def _store_status(self, broadcast_id: int, campaign_id: int) -> str:
+        """A RUNNING broadcast's status as its campaign's state in the PostgreSQL store says
+        (FINISHED once a worker finished it, STOPPED when paused there), written back."""
+        assert self.pg is not None
+        if self.pg.state(campaign_id) not in ("finished", "paused"):
+            return "RUNNING"
+        with self._lock(broadcast_id):  # not between a start's RUNNING and its arming
+            with self.db.connect() as conn:
+                row = conn.execute(
+                    "SELECT status FROM broadcasts WHERE id = ?", (broadcast_id,)
+                ).fetchone()
+            status = None if row is None else str(row["status"])
+            if status != "RUNNING":
+                return status or "RUNNING"
+            state = self.pg.state(campaign_id)
+            if state in ("finished", "paused"):
+                status = "FINISHED" if state == "finished" else "STOPPED"
+                self._set_status(broadcast_id, status)
+            return status
 
     def _batch_owner(self, batch_id: int) -> int:
         with self.db.connect() as conn:

@@ -83,6 +83,9 @@ class BroadcastSettings:
     max_wait: float = 30.0
     #: an account's sound library (``…SoundId`` of ``sounds`` name its sounds); ``None``: none
     sound_library: Callable[[str], Path] | None = None
+    #: the campaign store: ``None`` for ``<home>/campaigns.sqlite`` (runs in this process), or
+    #: a ``postgresql://`` address (``broadcast worker`` processes call; see :mod:`.pgruns`)
+    store_dsn: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
