@@ -53,7 +53,8 @@ from ...broadcast.progress import Progress
 from ...broadcast.store.sqlite import Store
 from ...errors import CampaignError
 from ..problems import ProblemError
-from ..storage import Database, now
+from ..sql import ServiceDatabase as Database
+from ..storage import now
 from . import fields, files
 from .callrows import CallFilter, CallRow, SqliteCalls
 from .runs import Runs
@@ -70,6 +71,16 @@ from .values import (
     batch_of_row,
     snapshot_of,
 )
+
+
+def _not_on_postgres() -> ProblemError:
+    """The one refusal of a server whose database is PostgreSQL (until its broadcasts run on the
+    PostgreSQL campaign store's ``broadcast worker`` s)."""
+    return ProblemError(
+        501,
+        "not-implemented",
+        "broadcasts are not available yet on a server whose --db is PostgreSQL",
+    )
 
 
 def _not_found(broadcast_id: int, channel: str | None = None) -> ProblemError:
@@ -188,6 +199,8 @@ class Broadcasts:
     def create(self, account: str, spec: BroadcastInput, *, start: bool = False) -> Broadcast:
         """A new broadcast (SETUP; RUNNING with ``start``). Its recipients become its first
         batch."""
+        if self.settings.store_dsn is not None:
+            raise _not_on_postgres()
         name = str(spec.settings.get("name") or "").strip()
         if not name:
             raise fields.invalid("name", "is required")

@@ -74,6 +74,9 @@ class BroadcastSettings:
     max_wait: float = 30.0
     #: an account's sound library (``…SoundId`` of ``sounds`` name its sounds); ``None``: none
     sound_library: Callable[[str], Path] | None = None
+    #: the PostgreSQL campaign store (``serve --db postgresql://…``: the service's own database);
+    #: ``None``: SQLite campaign stores under ``home``
+    store_dsn: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
