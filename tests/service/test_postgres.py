@@ -170,8 +170,15 @@ def test_keys_cli_on_postgres(pg_dsn: str) -> None:
     assert _dialplan("keys", "revoke", "--db", pg_dsn, key["id"]).returncode == 1
 
 
-def test_two_deliverers_never_claim_the_same_event(pg_dsn: str) -> None:
-    db = open_database(pg_dsn)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "service.sqlite")
+    return str(request.getfixturevalue("pg_dsn"))
+
+
+def test_two_deliverers_never_claim_the_same_event(any_db: str) -> None:
+    db = open_database(any_db)
     try:
         with db.write() as conn:
             for n in range(30):
