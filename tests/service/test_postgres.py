@@ -191,8 +191,9 @@ def test_two_deliverers_never_claim_the_same_event(any_db: str) -> None:
         assert len(ids) == 30 and len(set(ids)) == 30
         assert a.claim() == [] and b.claim() == []  # all held (nothing was sent)
         # srv_a is gone (no heartbeat): its claims are freed for the others, srv_b's are not
-        assert release_claims(db, "srv_b", timeout_s=30) == 20
-        assert [len(b.claim()) for _ in range(3)] == [10, 10, 0]
+        held_by_a = sum(len(rows) for d, rows in zip([a, b, a, b], claims, strict=True) if d is a)
+        assert release_claims(db, "srv_b", timeout_s=30) == held_by_a
+        assert sum(len(b.claim()) for _ in range(3)) == held_by_a and b.claim() == []
         a.close()
         b.close()
     finally:
@@ -282,16 +283,17 @@ def test_a_starting_server_leaves_a_live_servers_calls_alone(
     with a.client(key) as c:
         flow = c.post("/v1/flows", json={"name": "c", "xml": charity_xml()}).json()["id"]
         ringing = c.post(
-            "/v1/calls", json=_call(flow, mode="poll", simulation={"ring_s": 4})
+            "/v1/calls", json=_call(flow, mode="poll", simulation={"ring_s": 60})
         ).json()["id"]
     late = start_server(tmp_path, "--peer-timeout", "2", db=shared_dsn)
     try:
+        time.sleep(3)  # past the peer timeout: the late server has swept several times
         with late.client(key) as c:
             call = c.get(f"/v1/calls/{ringing}").json()
-            assert not call["final"], call  # not booked as interrupted: server a is alive
-            assert _wait_final(c, ringing)["status"] == "completed"  # a finished it
     finally:
         stop_server(late)
+    # not booked as interrupted: server a is alive and still rings
+    assert (call["status"], call["final"]) == ("queued", False), call
 
 
 def test_the_calls_of_a_killed_server_are_booked_by_a_live_one(
