@@ -290,10 +290,13 @@ def test_a_starting_server_leaves_a_live_servers_calls_alone(
         time.sleep(3)  # past the peer timeout: the late server has swept several times
         with late.client(key) as c:
             call = c.get(f"/v1/calls/{ringing}").json()
+            elsewhere = c.delete(f"/voice/v1/call/{ringing}")
     finally:
         stop_server(late)
     # not booked as interrupted: server a is alive and still rings
     assert (call["status"], call["final"]) == ("queued", False), call
+    # a live call is controlled by the server that runs it
+    assert elsewhere.status_code == 409 and "another server" in elsewhere.json()["detail"]
 
 
 def test_the_calls_of_a_killed_server_are_booked_by_a_live_one(
