@@ -299,24 +299,45 @@ def test_a_starting_server_leaves_a_live_servers_calls_alone(
     assert elsewhere.status_code == 409 and "another server" in elsewhere.json()["detail"]
 
 
-def test_the_calls_of_a_killed_server_are_booked_by_a_live_one(
-    shared_dsn: str, servers: tuple[Server, Server], tmp_path: Path
+def test_the_calls_and_events_of_a_killed_server_are_booked_by_a_live_one(
+    shared_dsn: str, servers: tuple[Server, Server], tmp_path: Path, receiver: Receiver
 ) -> None:
     _, b = servers
-    doomed = start_server(tmp_path, "--peer-timeout", "2", db=shared_dsn)
+    receiver.statuses = [500] * 1000  # the receiver is down while the doomed server runs
+    doomed = start_server(tmp_path, "--allow-private", "--peer-timeout", "2", db=shared_dsn)
     key = b.key("acme", "write")
+    hook = {"mode": "webhook", "webhook_url": receiver.url, "webhook_secret": SECRET}
     try:
         with doomed.client(key) as c:
             flow = c.post("/v1/flows", json={"name": "c", "xml": charity_xml()}).json()["id"]
+            done = c.post("/v1/calls", json=_call(flow, **hook)).json()["id"]
             ringing = c.post(
-                "/v1/calls", json=_call(flow, mode="poll", simulation={"ring_s": 60})
+                "/v1/calls", json=_call(flow, simulation={"ring_s": 60}, **hook)
             ).json()["id"]
+            _wait_final(c, done)
+        receiver.wait_for(lambda bodies: len(bodies) >= 2)  # doomed tried, and failed
     finally:
         doomed.process.kill()  # kill -9: no goodbye, the heartbeat just stops
         doomed.process.wait()
+    with receiver.lock:
+        receiver.statuses = []
+        receiver.received.clear()
     with b.client(key) as c:
         call = _wait_final(c, ringing, timeout=20)
     assert (call["status"], call["failure_reason"]) == ("failed", "interrupted")
+    # every event, those the doomed server had claimed included, is delivered by server b
+    receiver.wait_for(
+        lambda bodies: (
+            {(b["call_id"], b["event"]) for b in bodies}
+            >= {
+                (done, "call.answered"),
+                (done, "call.ended"),
+                (ringing, "call.failed"),
+                (ringing, "call.ended"),
+            }
+        ),
+        timeout=30,
+    )
 
 
 def test_the_dnc_list_is_shared(servers: tuple[Server, Server]) -> None:
