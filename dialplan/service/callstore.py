@@ -149,8 +149,19 @@ class CallBook(CallEvents):
 
     # -- CallEvents ---------------------------------------------------------------------------
 
+    def _running_here(self, conn: Connection, call_id: str) -> bool:
+        """True while the call is unfinished and this server's: a server that stalled past the
+        peer timeout finds its calls booked by another, and must not book them again."""
+        row = conn.execute(
+            "SELECT 1 FROM calls WHERE id = ? AND owner = ? AND ended_at IS NULL",
+            (call_id, self.owner),
+        ).fetchone()
+        return row is not None
+
     def answered(self, call_id: str, answered_by: str | None) -> None:
         with self.db.write() as conn:
+            if not self._running_here(conn, call_id):
+                return
             conn.execute(
                 "UPDATE calls SET status = 'in-progress', answered_by = ?, answered_at = ?"
                 " WHERE id = ?",
@@ -162,6 +173,8 @@ class CallBook(CallEvents):
     def failed(self, call_id: str, reason: str) -> None:
         status = FINAL_FAILURES.get(reason, "failed")
         with self.db.write() as conn:
+            if not self._running_here(conn, call_id):
+                return
             conn.execute(
                 "UPDATE calls SET status = ?, failure_reason = ? WHERE id = ?",
                 (status, reason, call_id),
@@ -171,11 +184,15 @@ class CallBook(CallEvents):
 
     def prompt(self, call_id: str, state: str, prompt_ref: str | None) -> None:
         with self.db.write() as conn:
+            if not self._running_here(conn, call_id):
+                return
             self._event(conn, call_id, "call.prompt", state=state, prompt_ref=prompt_ref)
         self._kick()
 
     def ended(self, call_id: str, result: dict[str, Any] | None) -> None:
         with self.db.write() as conn:
+            if not self._running_here(conn, call_id):
+                return
             if result is not None:
                 conn.execute(
                     "UPDATE calls SET status = 'completed', result = ?, ended_at = ? WHERE id = ?",

@@ -65,3 +65,26 @@ def test_on_sqlite_every_other_server_is_gone_and_its_own_calls_are_kept(tmp_pat
         assert _status(db, left) == ("failed", "interrupted", True)
     finally:
         runner.close()
+
+
+def test_a_stalled_server_never_books_a_call_another_server_took_over(tmp_path: Path) -> None:
+    db = Database(tmp_path / "service.sqlite")
+    runner = SimulatedCallRunner(workers=1)
+    hooked = CallRequest(
+        "+12125550100", "+12125550199", {}, False, "webhook", "http://x.test/", "s" * 16, {}
+    )
+    try:
+        stalled = CallBook(db, runner, None, owner="srv_stalled")
+        call_id = stalled.create("acme", "flw_1", 1, hooked)
+        assert CallBook(db, runner, None, owner="srv_live").recover() == 1
+        stalled.answered(call_id, "human")  # the stalled server wakes up, too late
+        stalled.ended(call_id, {"outcome": "completed"})
+        assert _status(db, call_id) == ("failed", "interrupted", True)
+        with db.connect() as conn:
+            events = [
+                json.loads(r["body"])["event"]
+                for r in conn.execute("SELECT body FROM outbox WHERE call_id = ?", (call_id,))
+            ]
+        assert events == ["call.failed", "call.ended"]  # the live server's, once
+    finally:
+        runner.close()
