@@ -3,17 +3,35 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from ..service.sql import ServiceDatabase
 
 _DB = click.option(
     "--db",
     default="service.sqlite",
     show_default=True,
     type=click.Path(dir_okay=False),
-    help="The service database (as given to `dialplan serve`).",
+    help="The service database, a SQLite file or postgresql://USER@HOST:PORT/DB (as given to"
+    " `dialplan serve`).",
 )
+
+
+@contextmanager
+def _opened(db: str) -> Iterator[ServiceDatabase]:
+    from ..service.sql import open_database
+
+    database = open_database(db)
+    try:
+        yield database
+    finally:
+        database.close()
 
 
 @click.group()
@@ -36,9 +54,9 @@ def create(
 ) -> None:
     """Create a key and print its secret (only now: it is not stored)."""
     from ..service.keys import create_key
-    from ..service.storage import Database
 
-    made, secret = create_key(Database(db), account, list(scopes), label, rate_limit)
+    with _opened(db) as database:
+        made, secret = create_key(database, account, list(scopes), label, rate_limit)
     if fmt == "json":
         click.echo(json.dumps({**made.to_dict(), "key": secret}, indent=2))
         return
@@ -57,9 +75,9 @@ def create(
 def list_(db: str, account: str | None, fmt: str) -> None:
     """List keys: id, account, scopes, created, revoked (never the secrets)."""
     from ..service.keys import list_keys
-    from ..service.storage import Database
 
-    found = list_keys(Database(db), account)
+    with _opened(db) as database:
+        found = list_keys(database, account)
     if fmt == "json":
         click.echo(json.dumps([k.to_dict() for k in found], indent=2))
         return
@@ -79,9 +97,10 @@ def list_(db: str, account: str | None, fmt: str) -> None:
 def revoke(db: str, key_id: str) -> None:
     """Revoke the key KEY_ID (exit 1 when there is no such active key)."""
     from ..service.keys import revoke_key
-    from ..service.storage import Database
 
-    if not revoke_key(Database(db), key_id):
+    with _opened(db) as database:
+        revoked = revoke_key(database, key_id)
+    if not revoked:
         click.echo(f"dialplan: no active key {key_id!r}", err=True)
         raise SystemExit(1)
     click.echo(f"revoked {key_id}", err=True)

@@ -89,7 +89,8 @@ def _is_loopback(host: str) -> bool:
 
 @click.command()
 @click.option("--db", default="service.sqlite", show_default=True, type=click.Path(dir_okay=False),
-              help="SQLite database of keys, flows and calls (created if missing).")  # fmt: skip
+              help="Database of keys, flows and calls: a SQLite file (created if missing), or"
+                   " postgresql://USER@HOST:PORT/DB, which several servers can share.")  # fmt: skip
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind (loopback by default; anything else is reachable from the network).")  # fmt: skip
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
@@ -117,6 +118,9 @@ def _is_loopback(host: str) -> bool:
               " send through that SMSC, on the real clock.")  # fmt: skip
 @click.option("--max-calls", default=100, show_default=True, type=click.IntRange(1, 10_000),
               help="--driver sip: calls up at the same time (more wait their turn).")  # fmt: skip
+@click.option("--peer-timeout", default=30.0, show_default=True, type=click.FloatRange(0.5, 3600),
+              help="PostgreSQL --db: seconds without a heartbeat after which another server counts"
+                   " as gone (its unfinished calls are booked as interrupted).")  # fmt: skip
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
 def serve(
     db: str,
@@ -132,6 +136,7 @@ def serve(
     proxy: str | None,
     smpp_config: Path | None,
     max_calls: int,
+    peer_timeout: float,
     access_log: bool,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, interactive docs at /docs).
@@ -156,6 +161,7 @@ def serve(
         broadcast_driver="sip" if driver == "sip" else "sim",
         sip=sip,
         smpp=_smpp_table(smpp_config) if smpp_config is not None else None,
+        peer_timeout_s=peer_timeout,
     )
     sock = _listen(host, port)
     runner = None

@@ -33,14 +33,16 @@ from .callstore import CallBook
 from .limits import BodyLimit
 from .outbox import Deliverer
 from .runner import CallRunner, SimulatedCallRunner
+from .servers import PEER_TIMEOUT_S, Presence, new_server_id
 from .sounds_api import account_library
-from .storage import Database
+from .sql import is_postgres, open_database
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
     """What ``dialplan serve`` configures."""
 
+    #: a SQLite file, or a ``postgresql://`` address several servers share
     db_path: str | Path = "service.sqlite"
     allow_private: bool = False
     #: seconds a sync-mode call request is held before it answers 202
@@ -58,6 +60,15 @@ class Settings:
     sip: dict[str, Any] = field(default_factory=dict)
     #: the ``[smpp]`` table text broadcasts send through (``None``: the simulated driver)
     smpp: dict[str, Any] | None = None
+    #: seconds without a heartbeat after which another server sharing a PostgreSQL database counts
+    #: as gone (its unfinished calls are then booked as interrupted)
+    peer_timeout_s: float = PEER_TIMEOUT_S
+
+    @property
+    def local_path(self) -> Path:
+        """What local files (sound libraries, SQLite broadcast stores) are named after: the
+        SQLite database, or ``service.sqlite`` in the working folder beside a PostgreSQL one."""
+        return Path("service.sqlite") if is_postgres(self.db_path) else Path(self.db_path)
 
 
 class Health(BaseModel):
@@ -68,10 +79,11 @@ class Health(BaseModel):
 def create_app(settings: Settings | None = None, runner: CallRunner | None = None) -> FastAPI:
     """A ready app; the database is opened (and migrated) now, workers start with the lifespan."""
     settings = settings or Settings()
-    db = Database(settings.db_path)
-    home = settings.broadcasts_home or Path(settings.db_path).with_suffix(".broadcasts")
-    if Path(home) == Path(settings.db_path):  # a database named *.broadcasts
-        home = Path(f"{settings.db_path}.d")
+    db = open_database(settings.db_path)
+    local = settings.local_path
+    home = settings.broadcasts_home or local.with_suffix(".broadcasts")
+    if Path(home) == local:  # a database named *.broadcasts
+        home = Path(f"{local}.d")
     broadcasts = Broadcasts(
         db,
         BroadcastSettings(
@@ -81,14 +93,20 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
             sip=settings.sip,
             smpp=settings.smpp,
             allow_private=settings.allow_private,
-            sound_library=partial(account_library, settings.db_path),
+            sound_library=partial(account_library, local),
+            store_dsn=str(settings.db_path) if is_postgres(settings.db_path) else None,
         ),
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        deliverer = Deliverer(db, allow_private=settings.allow_private)
-        book = CallBook(db, runner or SimulatedCallRunner(), deliverer)
+        server_id = new_server_id()
+        deliverer = Deliverer(db, allow_private=settings.allow_private, owner=server_id)
+        book = CallBook(
+            db, runner or SimulatedCallRunner(), deliverer, server_id, settings.peer_timeout_s
+        )
+        presence = Presence(db, server_id, book.recover, settings.peer_timeout_s)
+        presence.start()
         book.recover()
         app.state.calls = book
         deliverer.start()
@@ -99,6 +117,8 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
             broadcasts.close()
             book.runner.close()
             deliverer.close()
+            presence.close()
+            db.close()
 
     app = FastAPI(
         title="dialplan",

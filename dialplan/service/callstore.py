@@ -2,8 +2,8 @@
 
 Status moves ``queued`` → ``in-progress`` → ``completed``, or ``queued`` → ``busy`` |
 ``no-answer`` | ``failed`` | ``canceled`` when the call is not answered. A call is final once it has
-``ended_at``. Calls left unfinished by a stopped server are marked ``failed`` ("interrupted") at
-the next start.
+``ended_at``. A call runs in the server that took it (its ``owner``); calls left unfinished by a
+server that is gone are marked ``failed`` ("interrupted") by a live one (:mod:`.servers`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import sqlite3
 import threading
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -20,7 +19,10 @@ from . import enablex_events
 from .outbox import Deliverer, add_event, new_event_id
 from .problems import ProblemError
 from .runner import CallEvents, CallOrder, CallRunner
-from .storage import Database, iso, now
+from .servers import PEER_TIMEOUT_S, new_server_id, orphaned_calls, release_claims, take_over
+from .sql import Connection, Row
+from .sql import ServiceDatabase as Database
+from .storage import iso, now
 
 FINAL_FAILURES = {
     "busy": "busy",
@@ -51,22 +53,35 @@ class CallRequest:
 class CallBook(CallEvents):
     """Creates calls, records what runners report, queues webhooks, wakes sync waiters."""
 
-    def __init__(self, db: Database, runner: CallRunner, deliverer: Deliverer | None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        runner: CallRunner,
+        deliverer: Deliverer | None,
+        owner: str | None = None,
+        peer_timeout_s: float = PEER_TIMEOUT_S,
+    ) -> None:
         self.db = db
+        #: this server's id: the ``owner`` of the calls it creates
+        self.owner = owner or new_server_id()
+        self.peer_timeout_s = peer_timeout_s
         self.runner = runner
         self.deliverer = deliverer
         self._waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
         self._lock = threading.Lock()
 
     def recover(self) -> int:
-        """End the calls a previous server left unfinished (failed, "interrupted"), with their
-        webhook events; return how many."""
-        with self.db.connect() as conn:
-            ids = [r["id"] for r in conn.execute("SELECT id FROM calls WHERE ended_at IS NULL")]
-        for call_id in ids:
-            self.failed(call_id, "interrupted")
-            self.ended(call_id, None)
-        return len(ids)
+        """End the calls that servers now gone left unfinished (failed, "interrupted"), with
+        their webhook events, and free those servers' webhook claims; return how many calls."""
+        booked = 0
+        for call_id, owner in orphaned_calls(self.db, self.owner, self.peer_timeout_s):
+            if take_over(self.db, self.owner, call_id, owner):
+                self.failed(call_id, "interrupted")
+                self.ended(call_id, None)
+                booked += 1
+        if release_claims(self.db, self.owner, self.peer_timeout_s):
+            self._kick()
+        return booked
 
     # -- creating and reading -------------------------------------------------------------
 
@@ -74,9 +89,17 @@ class CallBook(CallEvents):
         call_id = "call_" + secrets.token_hex(10)
         with self.db.write() as conn:
             conn.execute(
-                "INSERT INTO calls (id, account, flow_id, flow_version, request, status, created_at)"
-                " VALUES (?, ?, ?, ?, ?, 'queued', ?)",
-                (call_id, account, flow_id, flow_version, json.dumps(asdict(request)), now()),
+                "INSERT INTO calls (id, account, flow_id, flow_version, request, status,"
+                " created_at, owner) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
+                (
+                    call_id,
+                    account,
+                    flow_id,
+                    flow_version,
+                    json.dumps(asdict(request)),
+                    now(),
+                    self.owner,
+                ),
             )
         return call_id
 
@@ -126,8 +149,19 @@ class CallBook(CallEvents):
 
     # -- CallEvents ---------------------------------------------------------------------------
 
+    def _running_here(self, conn: Connection, call_id: str) -> bool:
+        """True while the call is unfinished and this server's: a server that stalled past the
+        peer timeout finds its calls booked by another, and must not book them again."""
+        row = conn.execute(
+            "SELECT 1 FROM calls WHERE id = ? AND owner = ? AND ended_at IS NULL",
+            (call_id, self.owner),
+        ).fetchone()
+        return row is not None
+
     def answered(self, call_id: str, answered_by: str | None) -> None:
         with self.db.write() as conn:
+            if not self._running_here(conn, call_id):
+                return
             conn.execute(
                 "UPDATE calls SET status = 'in-progress', answered_by = ?, answered_at = ?"
                 " WHERE id = ?",
@@ -139,6 +173,8 @@ class CallBook(CallEvents):
     def failed(self, call_id: str, reason: str) -> None:
         status = FINAL_FAILURES.get(reason, "failed")
         with self.db.write() as conn:
+            if not self._running_here(conn, call_id):
+                return
             conn.execute(
                 "UPDATE calls SET status = ?, failure_reason = ? WHERE id = ?",
                 (status, reason, call_id),
@@ -148,11 +184,15 @@ class CallBook(CallEvents):
 
     def prompt(self, call_id: str, state: str, prompt_ref: str | None) -> None:
         with self.db.write() as conn:
+            if not self._running_here(conn, call_id):
+                return
             self._event(conn, call_id, "call.prompt", state=state, prompt_ref=prompt_ref)
         self._kick()
 
     def ended(self, call_id: str, result: dict[str, Any] | None) -> None:
         with self.db.write() as conn:
+            if not self._running_here(conn, call_id):
+                return
             if result is not None:
                 conn.execute(
                     "UPDATE calls SET status = 'completed', result = ?, ended_at = ? WHERE id = ?",
@@ -174,7 +214,7 @@ class CallBook(CallEvents):
         self._kick()
         self._notify(call_id)
 
-    def _event(self, conn: sqlite3.Connection, call_id: str, event: str, **fields: Any) -> None:
+    def _event(self, conn: Connection, call_id: str, event: str, **fields: Any) -> None:
         row = conn.execute("SELECT * FROM calls WHERE id = ?", (call_id,)).fetchone()
         request = json.loads(row["request"])
         if request.get("mode") != "webhook" or not request.get("webhook_url"):
@@ -203,7 +243,7 @@ class CallBook(CallEvents):
             self.deliverer.wake()
 
 
-def _call_out(row: sqlite3.Row) -> dict[str, Any]:
+def _call_out(row: Row) -> dict[str, Any]:
     request = json.loads(row["request"])
     return {
         "id": row["id"],

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .auth import ReadKey, WriteKey
 from .problems import ProblemError, problem_responses
-from .storage import Database, iso, now
+from .sql import ServiceDatabase as Database
+from .storage import iso, now
 
 router = APIRouter(prefix="/v1/dnc", tags=["do not call"])
 
@@ -55,12 +56,11 @@ def blocked(db: Database, account: str, numbers: list[str]) -> set[str]:
 
 def _add(db: Database, account: str, numbers: list[str]) -> int:
     with db.write() as conn:
-        before = conn.total_changes
-        conn.executemany(
-            "INSERT OR IGNORE INTO dnc (account, number, created_at) VALUES (?, ?, ?)",
+        added = conn.executemany(
+            "INSERT INTO dnc (account, number, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             [(account, n, now()) for n in numbers],
-        )
-        return int(conn.total_changes - before)
+        ).rowcount
+        return int(added)
 
 
 @router.post(

@@ -290,9 +290,16 @@ async def broadcast(request: Request, who: WriteKey, body: BroadcastCreate) -> R
 
 def _control(request: Request, account: str, voice_id: str, command: Control) -> dict[str, Any]:
     """Run ``command`` on one of the account's calls; 404/409/422 problems when it cannot."""
-    call = calls.book_of(request).get(account, voice_id)
+    book = calls.book_of(request)
+    call = book.get(account, voice_id)
     if call["final"]:
         raise ProblemError(409, "call-ended", f"call {voice_id} has ended ({call['status']})")
+    with request.app.state.db.connect() as conn:
+        row = conn.execute("SELECT request, owner FROM calls WHERE id = ?", (voice_id,)).fetchone()
+    if row["owner"] is not None and row["owner"] != book.owner:  # servers sharing PostgreSQL
+        raise ProblemError(
+            409, "not-controllable", f"call {voice_id} runs on another server of this service"
+        )
     try:
         calls.book_of(request).runner.control(voice_id, command)
     except NotControllable as exc:
@@ -301,8 +308,6 @@ def _control(request: Request, account: str, voice_id: str, command: Control) ->
         raise ProblemError(422, "invalid-request", str(exc)) from None
     except TimeoutError:
         raise ProblemError(503, "control-timeout", "the control did not finish in time") from None
-    with request.app.state.db.connect() as conn:
-        row = conn.execute("SELECT request FROM calls WHERE id = ?", (voice_id,)).fetchone()
     batch = json.loads(row["request"]).get("batch") or {}
     return {
         "broadcast_id": batch.get("broadcast_id"),

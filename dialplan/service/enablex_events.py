@@ -13,13 +13,13 @@ not sent (the call runners do not report it).
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from ..broadcast import webhooks as wh
 from ..broadcast.telephony.simulated import Q850, REASONS
 from .outbox import new_event_id
 from .runner import digits
+from .sql import Connection, Row
 from .storage import now
 
 #: a call's final status → its result code (for the Q.850 cause) when the driver gave none
@@ -27,11 +27,11 @@ _RESULTS = {"completed": "LA", "busy": "BUSY", "no-answer": "NO_ANS", "canceled"
 _ANSWERED_BY = {"human": "HUMAN", "machine": "MACHINE"}
 
 
-def _result(row: sqlite3.Row) -> dict[str, Any]:
+def _result(row: Row) -> dict[str, Any]:
     return dict(json.loads(row["result"])) if row["result"] else {}
 
 
-def _cause(row: sqlite3.Row) -> tuple[int, str]:
+def _cause(row: Row) -> tuple[int, str]:
     sip = _result(row).get("sip") or {}
     if isinstance(sip.get("cause"), int):
         cause = int(sip["cause"])
@@ -39,19 +39,19 @@ def _cause(row: sqlite3.Row) -> tuple[int, str]:
     return Q850.get(_RESULTS.get(row["status"], ""), (41, REASONS[41]))
 
 
-def _duration(row: sqlite3.Row) -> float:
+def _duration(row: Row) -> float:
     return round(float(_result(row).get("duration_s") or 0.0), 3)
 
 
-def _answered_by(row: sqlite3.Row, request: dict[str, Any]) -> str | None:
+def _answered_by(row: Row, request: dict[str, Any]) -> str | None:
     verdict = _ANSWERED_BY.get(row["answered_by"] or "")
     return verdict if request.get("detect_answering_machine") else None
 
 
 def bodies(
-    conn: sqlite3.Connection,
+    conn: Connection,
     event: str,
-    row: sqlite3.Row,
+    row: Row,
     request: dict[str, Any],
     fields: dict[str, Any],
 ) -> list[dict[str, Any]]:
@@ -98,9 +98,7 @@ def bodies(
     return out
 
 
-def _completion(
-    conn: sqlite3.Connection, account: str, batch: dict[str, Any]
-) -> dict[str, Any] | None:
+def _completion(conn: Connection, account: str, batch: dict[str, Any]) -> dict[str, Any] | None:
     """``broadcastcall_complete`` once every leg of the batch has ended (inside the transaction
     that ends the last one, so exactly one call sends it)."""
     broadcast_id = batch.get("broadcast_id")

@@ -16,7 +16,8 @@ from . import flowstore
 from .auth import ReadKey, WriteKey
 from .idempotency import run_once
 from .problems import ProblemError, problem_responses
-from .storage import Database, iso
+from .sql import ServiceDatabase as Database
+from .storage import iso
 
 router = APIRouter(prefix="/v1/flows", tags=["flows"])
 

@@ -14,7 +14,8 @@ from ..diagnostics import Diagnostic
 from ..model import Plan, build_plan
 from ..parse import ParseFailure, parse, read_source
 from .problems import ProblemError
-from .storage import Database, now
+from .sql import ServiceDatabase as Database
+from .storage import now
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """``Idempotency-Key`` on POST: the same key and body replay the first response.
 
-Per account and key one row is claimed with an ``INSERT`` (the primary key makes the claim atomic
-in SQLite, so two identical requests at once run the operation once). Then:
+Per account and key one row is claimed with an ``INSERT … ON CONFLICT DO NOTHING`` (the primary
+key makes the claim atomic, in SQLite and in PostgreSQL shared by several servers, so two
+identical requests at once run the operation once). Then:
 
 * same key, same method + path + body, finished → the stored response, with ``Idempotent-Replayed: true``;
 * same key, another request → 422;
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request
@@ -23,7 +23,8 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from .problems import ProblemError, problem_response
-from .storage import Database, now
+from .sql import ServiceDatabase as Database
+from .storage import now
 
 HEADER = "Idempotency-Key"
 TTL_S = 24 * 3600
@@ -89,17 +90,16 @@ def _claim(db: Database, account: str, key: str, fingerprint: str) -> Response |
     """None when this request now owns the key; otherwise the response to give instead."""
     with db.write() as conn:
         conn.execute("DELETE FROM idempotency WHERE created_at < ?", (now() - TTL_S,))
-        try:
-            conn.execute(
-                "INSERT INTO idempotency (account, key, fingerprint, state, created_at)"
-                " VALUES (?, ?, ?, 'running', ?)",
-                (account, key, fingerprint, now()),
-            )
+        claimed = conn.execute(
+            "INSERT INTO idempotency (account, key, fingerprint, state, created_at)"
+            " VALUES (?, ?, ?, 'running', ?) ON CONFLICT DO NOTHING",
+            (account, key, fingerprint, now()),
+        ).rowcount
+        if claimed:
             return None
-        except sqlite3.IntegrityError:
-            row = conn.execute(
-                "SELECT * FROM idempotency WHERE account = ? AND key = ?", (account, key)
-            ).fetchone()
+        row = conn.execute(
+            "SELECT * FROM idempotency WHERE account = ? AND key = ?", (account, key)
+        ).fetchone()
     if row["fingerprint"] != fingerprint:
         raise ProblemError(
             422,

@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import UsageError
-from .storage import Database, now
+from .sql import Row
+from .sql import ServiceDatabase as Database
+from .storage import now
 
 SCOPES: tuple[str, ...] = ("read", "write", "admin")
 _IMPLIED = {"read": {"read"}, "write": {"read", "write"}, "admin": {"read", "write", "admin"}}
@@ -56,7 +57,7 @@ class ApiKey:
         }
 
 
-def _row_key(r: sqlite3.Row) -> ApiKey:
+def _row_key(r: Row) -> ApiKey:
     return ApiKey(
         id=r["id"],
         account=r["account"],

@@ -7,13 +7,18 @@ crash never loses one. :class:`Deliverer` (a background thread) POSTs each due e
 (:func:`dialplan.netguard.guarded_transport`). A 2xx answer delivers it; anything else is retried
 with exponential backoff (:class:`~dialplan.broadcast.webhooks.RetryPolicy`) up to
 :data:`MAX_ATTEMPTS` attempts. Receivers de-duplicate by ``event_id``.
+
+Several servers may share the outbox (PostgreSQL): a deliverer first claims the due events it is
+about to send (``claimed_by`` its server, ``claimed_until`` a lease), inside a serialised write,
+so no event is sent by two servers at once. A claim ends with the attempt; the claims of a server
+that stops answering are released by the others (:mod:`.servers`), and a lease that runs out
+frees its event anyway: after a crash every event is still delivered (at least once).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 import uuid
 from typing import Any
@@ -29,16 +34,16 @@ from ..broadcast.webhooks import (
     sign,
 )
 from ..netguard import UnsafeUrl, guarded_transport
-from .storage import Database, iso, now
+from .sql import Connection, Row
+from .sql import ServiceDatabase as Database
+from .storage import iso, now
 
 ATTEMPT_HEADER = "X-Dialplan-Attempt"
 MAX_ATTEMPTS = 12
 log = logging.getLogger("dialplan.service")
 
 
-def add_event(
-    conn: sqlite3.Connection, call_id: str, url: str, secret: str, body: dict[str, Any]
-) -> str:
+def add_event(conn: Connection, call_id: str, url: str, secret: str, body: dict[str, Any]) -> str:
     """Queue one event (inside the caller's transaction); return its id."""
     event_id = str(body["event_id"])
     conn.execute(
@@ -80,8 +85,14 @@ class Deliverer:
         allow_private: bool = False,
         policy: RetryPolicy | None = None,
         timeout_s: float = 10.0,
+        owner: str = "",
+        batch: int = 10,
     ) -> None:
         self.db = db
+        self.owner = owner
+        self.batch = batch
+        #: how long a claim holds: every attempt of a batch, with room to spare
+        self.lease_s = timeout_s * batch + 30.0
         self.policy = policy or RetryPolicy(initial_s=0.5, max_s=300.0)
         self._client = httpx.Client(
             transport=guarded_transport(allow_private),
@@ -119,21 +130,33 @@ class Deliverer:
                 self._wake.wait(0.25)
                 self._wake.clear()
 
-    def run_once(self, batch: int = 20) -> bool:
-        """Attempt every due event (up to ``batch``); True when there were any."""
-        with self.db.connect() as conn:
-            rows = conn.execute(
-                "SELECT * FROM outbox WHERE delivered_at IS NULL AND attempts < ? AND next_at <= ?"
-                " ORDER BY next_at, rowid LIMIT ?",
-                (MAX_ATTEMPTS, now(), batch),
-            ).fetchall()
+    def run_once(self) -> bool:
+        """Claim and attempt the due events (up to ``batch``); True when there were any."""
+        rows = self.claim()
         for row in rows:
             if self._stop.is_set():
                 break
             self._attempt(row)
         return bool(rows)
 
-    def _attempt(self, row: sqlite3.Row) -> None:
+    def claim(self) -> list[Row]:
+        """The due events no other deliverer holds, now held by this one for ``lease_s``."""
+        with self.db.write() as conn:
+            t = now()
+            rows: list[Row] = conn.execute(
+                "SELECT * FROM outbox WHERE delivered_at IS NULL AND attempts < ? AND next_at <= ?"
+                " AND (claimed_until IS NULL OR claimed_until < ?)"
+                " ORDER BY next_at, rowid LIMIT ?",
+                (MAX_ATTEMPTS, t, t, self.batch),
+            ).fetchall()
+            if rows:
+                conn.executemany(
+                    "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id = ?",
+                    [(self.owner, t + self.lease_s, r["id"]) for r in rows],
+                )
+        return rows
+
+    def _attempt(self, row: Row) -> None:
         attempt = row["attempts"] + 1
         body: bytes = row["body"]
         error: str | None = None
@@ -156,12 +179,13 @@ class Deliverer:
         with self.db.write() as conn:
             if error is None:
                 conn.execute(
-                    "UPDATE outbox SET attempts = ?, delivered_at = ?, last_error = NULL"
-                    " WHERE id = ?",
+                    "UPDATE outbox SET attempts = ?, delivered_at = ?, last_error = NULL,"
+                    " claimed_by = NULL, claimed_until = NULL WHERE id = ?",
                     (attempt, now(), row["id"]),
                 )
             else:
                 conn.execute(
-                    "UPDATE outbox SET attempts = ?, next_at = ?, last_error = ? WHERE id = ?",
+                    "UPDATE outbox SET attempts = ?, next_at = ?, last_error = ?,"
+                    " claimed_by = NULL, claimed_until = NULL WHERE id = ?",
                     (attempt, now() + self.policy.backoff(attempt), error, row["id"]),
                 )

@@ -66,7 +66,7 @@ def account_library(db_path: str | Path, account: str) -> Path:
 
 
 def library_path(request: Request, account: str) -> Path:
-    return account_library(request.app.state.settings.db_path, account)
+    return account_library(request.app.state.settings.local_path, account)
 
 
 def _library(request: Request, account: str, *, readonly: bool = False) -> SoundLibrary | None:

@@ -120,16 +120,34 @@ _MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (account, number)
     );
     """,
+    # 4: several servers on one database (PostgreSQL): each live server's heartbeat, and which
+    # server runs each call, so a starting server books only the calls of servers that are gone
+    """
+    CREATE TABLE servers (
+        id TEXT PRIMARY KEY,
+        started_at REAL NOT NULL,
+        seen_at REAL NOT NULL
+    );
+    ALTER TABLE calls ADD COLUMN owner TEXT;
+    ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+    ALTER TABLE outbox ADD COLUMN claimed_until REAL;
+    CREATE INDEX calls_unfinished ON calls(ended_at, owner);
+    """,
 )
 
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 
 class Database:
-    """A path to the service database; :meth:`connect` yields a connection in autocommit mode."""
+    """A path to the service database; :meth:`connect` yields a connection in autocommit mode.
+    (The PostgreSQL one is :class:`.pgstorage.PgDatabase`; both meet :class:`.sql.ServiceDatabase`.)"""
+
+    #: one process per SQLite file: every unfinished call of another server is left over
+    shared = False
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        self.label = self.path
         self._local = threading.local()
         self._migrate()
 
@@ -173,6 +191,9 @@ class Database:
             raise UsageError(f"{self.path}: not a dialplan service database ({exc})") from None
         finally:
             conn.close()
+
+    def close(self) -> None:
+        """Nothing to release: each thread's connection closes with the thread."""
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:

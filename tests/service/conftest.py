@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from dialplan.service.keys import create_key
-from dialplan.service.storage import Database
+from dialplan.service.sql import open_database
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -27,17 +27,19 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 @dataclass
 class Server:
-    """A running server: its base URL, database and log."""
+    """A running server: its base URL, database (a SQLite path or a PostgreSQL DSN) and log."""
 
     url: str
-    db_path: Path
+    db_path: Path | str
     log: Path
     process: subprocess.Popen[bytes]
 
     def key(self, account: str = "acme", *scopes: str, rate_per_s: float | None = None) -> str:
-        _, secret = create_key(
-            Database(self.db_path), account, list(scopes or ("write",)), rate_per_s=rate_per_s
-        )
+        db = open_database(self.db_path)
+        try:
+            _, secret = create_key(db, account, list(scopes or ("write",)), rate_per_s=rate_per_s)
+        finally:
+            db.close()
         return secret
 
     def client(self, key: str | None = None, **kw: object) -> httpx.Client:
@@ -45,10 +47,11 @@ class Server:
         return httpx.Client(base_url=self.url, headers=headers, trust_env=False, timeout=30, **kw)
 
 
-def start_server(tmp: Path, *options: str) -> Server:
-    """Start ``python -m dialplan serve --port 0`` and wait until it answers."""
-    db_path = tmp / "service.sqlite"
-    log = tmp / "server.log"
+def start_server(tmp: Path, *options: str, db: str | None = None) -> Server:
+    """Start ``python -m dialplan serve --port 0`` and wait until it answers (on ``db``, else
+    ``service.sqlite`` in ``tmp``; ``tmp`` also gets the log, named after ``db`` being shared)."""
+    db_path: Path | str = db or tmp / "service.sqlite"
+    log = tmp / ("server.log" if db is None else f"server-{time.monotonic_ns()}.log")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -60,7 +60,8 @@ from ...broadcast.store.backend import is_postgres
 from ...broadcast.store.sqlite import Store
 from ...errors import CampaignError
 from ..problems import ProblemError
-from ..storage import Database, now
+from ..sql import ServiceDatabase as Database
+from ..storage import now
 from . import fields, files
 from .callrows import CallFilter, CallQueries, CallRow, SqliteCalls
 from .runs import Runs
@@ -253,10 +254,9 @@ class Broadcasts:
                 bid = int(
                     conn.execute(
                         "INSERT INTO broadcasts (account, name, status, kept, created_at,"
-                        " modified_at) VALUES (?, ?, 'SETUP', ?, ?, ?)",
+                        " modified_at) VALUES (?, ?, 'SETUP', ?, ?, ?) RETURNING id",
                         (account, name, json.dumps(kept), created, created),
-                    ).lastrowid
-                    or 0
+                    ).fetchone()[0]
                 )
             data["name"] = files.campaign_name(bid)
             files.write_json(staging / "campaign.json", data)
@@ -415,10 +415,9 @@ class Broadcasts:
                 batch_id = int(
                     conn.execute(
                         "INSERT INTO broadcast_batches (broadcast_id, name, first_row, last_row,"
-                        " size, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        " size, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                         (broadcast_id, batch_name or "", first, last, added, created),
-                    ).lastrowid
-                    or 0
+                    ).fetchone()[0]
                 )
                 if not batch_name:
                     conn.execute(
