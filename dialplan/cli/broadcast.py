@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from ..broadcast.store.backend import is_postgres, open_store
 from ..broadcast.store.sqlitefile import on_database
 from ..errors import UsageError
 from .options import clock_option, driver_option
+from .stopsignals import StopSignals
 
 DEFAULT_DB = "broadcast.sqlite"
 
@@ -158,20 +160,25 @@ def run(
         clock = "real"
         telephony = SipCampaignDriver(camp, load_dialplan(camp), db)
     # the runner opens and closes the driver on its own loop
-    if is_postgres(db):
-        report = _run_on_postgres(camp, db, clock, driver, max_wait, show, tty, lease)
-    elif show:
-        report = _run_with_progress(camp, db, clock, max_wait, telephony, tty, wait, messaging)
-    else:
-        report = run_campaign(
-            camp,
-            db,
-            clock=clock,
-            max_wait=max_wait,
-            driver=telephony,
-            messaging=messaging,
-            **_waiting(wait),
-        )
+    stop = StopSignals() if clock == "real" and not is_postgres(db) else None
+    with stop or nullcontext():
+        if is_postgres(db):
+            report = _run_on_postgres(camp, db, clock, driver, max_wait, show, tty, lease)
+        elif show:
+            report = _run_with_progress(
+                camp, db, clock, max_wait, telephony, tty, wait, messaging, stop
+            )
+        else:
+            report = run_campaign(
+                camp,
+                db,
+                clock=clock,
+                max_wait=max_wait,
+                driver=telephony,
+                messaging=messaging,
+                stop=stop,
+                **_waiting(wait),
+            )
     store = open_store(db, readonly=True)
     try:
         stats = campaign_stats(store, camp.name)
@@ -194,6 +201,8 @@ def run(
                 indent=2,
             )
         )
+        if report.stopped and stop is not None:
+            raise click.exceptions.Exit(stop.exit_code)
         return
     click.echo(stats_text(stats, camp.name), nl=False)
     click.echo(f"database: {db}")
@@ -201,6 +210,9 @@ def run(
         click.echo(f"report: {written}")
     if camp.webhook is not None:
         click.echo(note or "webhook events: all delivered", nl=not note)
+    if report.stopped and stop is not None:
+        click.echo("stopped: run it again to resume", err=True)
+        raise click.exceptions.Exit(stop.exit_code)
 
 
 def _run_on_postgres(
@@ -237,6 +249,7 @@ def _run_with_progress(
     tty: bool,
     wait: bool = False,
     messaging: Any = None,
+    stop: Any = None,
 ) -> Any:
     from ..broadcast.service import run_campaign
     from .progress import LineProgress, LiveProgress
@@ -246,6 +259,7 @@ def _run_with_progress(
         "max_wait": max_wait,
         "driver": driver,
         "messaging": messaging,
+        "stop": stop,
         **_waiting(wait),
     }
     if not tty:
@@ -544,6 +558,8 @@ def worker(
                 indent=2,
             )
         )
+        if report.stopped and stop is not None:
+            raise click.exceptions.Exit(stop.exit_code)
         return
     click.echo(
         f"calls placed: {report.calls}; campaigns finished here: {report.campaigns_finished};"
