@@ -103,7 +103,11 @@ def open_campaign(store: Store, campaign: Campaign, virtual: bool) -> tuple[Camp
     else:
         broadcast_id = str(uuid.uuid4())
     store.create_campaign(
-        campaign.name, broadcast_id, campaign_config(campaign), current_inputs(campaign)
+        campaign.name,
+        broadcast_id,
+        campaign_config(campaign),
+        current_inputs(campaign),
+        dnc_scope=campaign.dnc_scope,
     )
     row = store.campaign(campaign.name)
     assert row is not None

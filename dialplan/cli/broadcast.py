@@ -558,8 +558,6 @@ def worker(
                 indent=2,
             )
         )
-        if report.stopped and stop is not None:
-            raise click.exceptions.Exit(stop.exit_code)
         return
     click.echo(
         f"calls placed: {report.calls}; campaigns finished here: {report.campaigns_finished};"

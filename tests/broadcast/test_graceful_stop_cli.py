@@ -44,6 +44,7 @@ def test_sigint_drains_the_calls_in_flight_and_the_next_run_resumes(tmp_path: Pa
     os.kill(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
+    assert "database:" in out  # the statistics of what was done are printed
     assert "stopping: no new calls" in err and "stopped" in err
     assert "Traceback" not in err
     booked = set(con.execute("SELECT recipient_id, attempt_no FROM attempts"))
@@ -55,7 +56,7 @@ def test_sigint_drains_the_calls_in_flight_and_the_next_run_resumes(tmp_path: Pa
     assert left[0] > 0
 
     again = _run(campaign, db)
-    out, err = again.communicate(timeout=60)
+    _, err = again.communicate(timeout=60)
     assert again.returncode == 0, err
     rows_booked = con.execute("SELECT recipient_id, attempt_no, result FROM attempts").fetchall()
     con.close()

@@ -208,7 +208,7 @@ class Broadcasts:
         staging.mkdir()
         try:
             api = self._with_library_sounds(account, spec.settings)
-            data = files.campaign_file(self.settings, 0, api, spec.channel)
+            data = files.campaign_file(self.settings, 0, api, spec.channel, account)
             files.write_campaign(staging, data, xml)
             files.write_recipients(staging / "recipients.csv", spec.recipients, [], spec.channel)
             self._check(staging)
@@ -259,6 +259,7 @@ class Broadcasts:
                 broadcast_id,
                 self._with_library_sounds(account, merged),
                 str(data.get("channel", "voice")),
+                account,
             )
             if xml is None and spec.settings.get("sounds") is None and "sounds" in data:
                 new = files.with_sounds(new, data["sounds"])
