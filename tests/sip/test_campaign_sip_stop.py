@@ -139,3 +139,18 @@ def test_the_drain_timeout_hangs_up_answered_calls(sipp: Any, tmp_path: Path) ->
     with sqlite3.connect(db) as con:
         assert con.execute("SELECT COUNT(*) FROM in_flight").fetchone() == (0,)
     assert peer.wait(10) == 0  # each call ended with our BYE
+
+
+def test_the_drain_timeout_cancels_ringing_calls(sipp: Any, tmp_path: Path) -> None:
+    require("sipp")
+    peer = sipp(uas(status=0), calls=2, timeout_s=90)  # rings until it is CANCELled
+    camp = _campaign(tmp_path, peer.hostport, 2, wait_s=3)
+    db = tmp_path / "b.sqlite"
+    report, up, took = _stop_when_calls_are_up(camp, db, drain_s=0.5)
+    assert report.stopped and len(up) == 2
+    assert took < 5  # not the ring timeout
+    with sqlite3.connect(db) as con:
+        rows = con.execute("SELECT result, q850_cause, answered_at FROM attempts").fetchall()
+        assert con.execute("SELECT COUNT(*) FROM in_flight").fetchone() == (0,)
+    assert rows == [("NO_ANS", 19, None)] * 2  # CANCEL → 487, as at a ring timeout
+    assert peer.wait(10) == 0  # SIPp saw each CANCEL

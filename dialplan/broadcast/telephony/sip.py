@@ -79,10 +79,13 @@ class SipCampaignDriver:
         self.options.on_answer = answered
 
     def hang_up_all(self) -> None:
-        """End the answered calls now (BYE; booked with their result and the talk time so
-        far) and any call answered from now on; ringing calls end at their ring timeout."""
+        """End the calls in flight now: answered ones with a BYE (booked with their result
+        and the talk time so far; the dialplan hears the line drop), ringing ones with a
+        CANCEL (``NO_ANS``, as at their ring timeout)."""
         self._hanging_up = True
         if self.driver is not None:
+            for call in list(self.driver.ringing):
+                call.stop_ringing()
             for call_id in list(self.driver.live):
                 self._hang_up(call_id)
 
