@@ -99,7 +99,8 @@ def _existing_db(db: str) -> str:
     type=click.FloatRange(min=0),
     default=30.0,
     show_default=True,
-    help="Seconds to keep delivering webhook events after the calls are done.",
+    help="Seconds to keep delivering webhook events after the calls are done; on the real clock"
+    " also how long calls in flight may go on after Ctrl-C/SIGTERM before they are hung up.",
 )
 @click.option(
     "--report",
