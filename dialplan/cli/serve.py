@@ -94,6 +94,8 @@ def _is_loopback(host: str) -> bool:
 @click.option("--proxy", help="SIP trunk HOST:PORT (overrides [sip] proxy); numbers become sip:NUMBER@proxy.")  # fmt: skip
 @click.option("--max-calls", default=100, show_default=True, type=click.IntRange(1, 10_000),
               help="--driver sip: calls up at the same time (more wait their turn).")  # fmt: skip
+@click.option("--drain-timeout", default=30.0, show_default=True, type=click.FloatRange(0, 3600),
+              help="Real clock: seconds the calls in flight of a stopped broadcast (stop, shutdown) may go on before they are hung up.")  # fmt: skip
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
 def serve(
     db: str,
@@ -108,6 +110,7 @@ def serve(
     sip_config: Path | None,
     proxy: str | None,
     max_calls: int,
+    drain_timeout: float,
     access_log: bool,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, interactive docs at /docs).
@@ -131,6 +134,7 @@ def serve(
         broadcast_clock="real" if driver == "sip" or clock == "real" else "virtual",
         broadcast_driver="sip" if driver == "sip" else "sim",
         sip=sip,
+        drain_s=drain_timeout,
     )
     sock = _listen(host, port)
     runner = None

@@ -56,6 +56,9 @@ class Settings:
     broadcast_clock: Literal["virtual", "real"] = "virtual"
     broadcast_driver: Literal["sim", "sip"] = "sim"
     sip: dict[str, Any] = field(default_factory=dict)
+    #: real clock: seconds a stopped broadcast's calls in flight may go on before they are
+    #: hung up (the stop drains; so does the server's shutdown)
+    drain_s: float = 30.0
 
 
 class Health(BaseModel):
@@ -79,6 +82,7 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
             sip=settings.sip,
             allow_private=settings.allow_private,
             sound_library=partial(account_library, settings.db_path),
+            drain_s=settings.drain_s,
         ),
     )
 

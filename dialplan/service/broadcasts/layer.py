@@ -93,6 +93,7 @@ class Broadcasts:
             on_progress=self._progressed,
             on_end=self._ended,
             max_wait=settings.max_wait,
+            drain_s=settings.drain_s,
         )
         self._changed = threading.Condition()
         self._versions: dict[int, int] = {}
@@ -305,7 +306,7 @@ class Broadcasts:
         return self.get(account, broadcast_id)
 
     def stop(self, account: str, broadcast_id: int) -> Broadcast:
-        """Stop calling: no new call, the calls in flight end (hung up after ``max_wait``);
+        """Stop calling: no new call, the calls in flight end (hung up after ``drain_s``);
         the status stays RUNNING until they have, then STOPPED (the run's end sets it). A
         second stop while it drains ends the run at once. On the virtual clock the run stops
         at its next commit and this waits for it. ``start`` resumes."""

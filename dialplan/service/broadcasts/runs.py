@@ -6,7 +6,7 @@ where its last commit left it (after a crash or ``kill -9`` included), holds the
 lease while it calls, and never dials an attempt twice.
 
 A stop drains (:mod:`dialplan.broadcast.stopping`): no new call from that moment, the calls in
-flight end with their real results (hung up after ``max_wait`` seconds), then the run ends and
+flight end with their real results (hung up after ``drain_s`` seconds), then the run ends and
 the next start resumes; a second stop ends it at once. On the virtual clock a stop is heard at
 the next commit. A stop during the loading of recipients ends it there (:class:`Stopped`).
 """
@@ -67,11 +67,13 @@ class Runs:
         on_progress: Callable[[int, Progress], None],
         on_end: OnEnd,
         max_wait: float = 30.0,
+        drain_s: float = 30.0,
     ) -> None:
         self.store_path = store_path
         self.clock: Clock = "real" if driver == "sip" else clock
         self.driver: Driver = driver
         self.max_wait = max_wait
+        self.drain_s = drain_s
         self._on_progress = on_progress
         self._on_end = on_end
         self._runs: dict[int, Run] = {}
@@ -122,13 +124,13 @@ class Runs:
 
     def close(self, timeout: float | None = None) -> None:
         """Stop every run, draining (they resume at the next start of the server): the calls
-        in flight end first, for at most ``timeout`` seconds (default ``max_wait`` + 10) after
-        which what still runs is stopped at once."""
+        in flight end first (hung up after ``drain_s``), for at most ``timeout`` seconds (default
+        ``drain_s`` + 10) after which what still runs is stopped at once."""
         runs = [run for run in self._runs.values() if run.alive()]
         for run in runs:
             run.shutdown = True
             run.stop.request()
-        limit = self.max_wait + 10.0 if timeout is None else timeout
+        limit = self.drain_s + 10.0 if timeout is None else timeout
         deadline = time.monotonic() + limit
         for run in runs:
             if run.thread is not None:
@@ -171,6 +173,7 @@ class Runs:
                 max_wait=self.max_wait,
                 wait=True,
                 stop=run.stop,
+                drain_s=self.drain_s,
             )
             outcome = "STOPPED" if report.stopped else "FINISHED"
         except Stopped:
