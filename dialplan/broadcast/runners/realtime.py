@@ -16,6 +16,7 @@ at once; the calls then in flight are booked ``INTERNAL_ERROR`` when the campaig
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any, assert_never
@@ -133,7 +134,8 @@ class _Drain:
             loop = asyncio.get_running_loop()
 
             def wake() -> None:  # from any thread, or a signal handler
-                loop.call_soon_threadsafe(self.event.set)
+                with contextlib.suppress(RuntimeError):  # the run ended, its loop closed
+                    loop.call_soon_threadsafe(self.event.set)
 
             self._remove = stop.on_request(wake)
 

@@ -128,8 +128,9 @@ class Runs:
         ``drain_s`` + 10) after which what still runs is stopped at once."""
         runs = [run for run in self._runs.values() if run.alive()]
         for run in runs:
-            run.shutdown = True
-            run.stop.request()
+            if not run.stop.draining:  # one a user stopped goes on draining, to STOPPED
+                run.shutdown = True
+                run.stop.request()
         limit = self.drain_s + 10.0 if timeout is None else timeout
         deadline = time.monotonic() + limit
         for run in runs:
