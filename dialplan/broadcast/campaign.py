@@ -136,6 +136,9 @@ class Campaign:
     default_time_zone: str = "UTC"
     schedules: tuple[Schedule, ...] = ()
     dnc: Path | None = None
+    #: the campaigns whose ``<dnc>`` numbers this one skips (see ``add_account_dnc``): those of
+    #: the same scope in the store — one per store by default, one per account in the service
+    dnc_scope: str = ""
     scrub_duplicates: bool = True
     allowed_countries: tuple[str, ...] = ()
     custom_data: dict[str, Any] = field(default_factory=dict)
@@ -358,6 +361,7 @@ def load_campaign(path: str | Path) -> Campaign:
     dialplan = path if sms else file_key(r, "dialplan", sounds is None)
     recipients = file_key(r, "recipients", True)
     dnc = file_key(r, "dnc", False)
+    dnc_scope = r.get("dnc_scope", str, "")
     assert recipients is not None
     labels = r.get("labels", list, [])
     for i, label in enumerate(labels):
@@ -537,6 +541,7 @@ def load_campaign(path: str | Path) -> Campaign:
         default_time_zone=default_tz,
         schedules=tuple(schedules),
         dnc=dnc,
+        dnc_scope=dnc_scope,
         scrub_duplicates=scrub,
         allowed_countries=tuple(c.upper() for c in allowed),
         custom_data=custom_data,

@@ -21,6 +21,7 @@ SECTIONS: dict[str, frozenset[str] | None] = {
             "dialplan",
             "recipients",
             "dnc",
+            "dnc_scope",
             "from_number",
             "default_region",
             "phone_column",

@@ -25,8 +25,9 @@ class Progress:
     """One snapshot of a run.
 
     ``phase`` is ``loading`` (``done`` rows read, ``total`` 0: unknown), ``calling`` (``done`` of
-    ``total`` recipients have a final result), ``finished``, or ``delivering`` (``total`` webhook
-    events still to deliver after the calls). ``results`` counts final results
+    ``total`` recipients have a final result), ``stopping`` (asked to stop: no new call, the
+    calls in flight end), ``stopped`` (the next run resumes), ``finished``, or ``delivering``
+    (``total`` webhook events still to deliver after the calls). ``results`` counts final results
     (``LA``, ``AM``, ``BUSY``, ``NO_ANS``, ``DNC``, ``DUP`` …), those of earlier runs included;
     ``attempts`` are the calls placed by this run. ``clock`` is the campaign clock (epoch seconds,
     the virtual one when ``virtual``); ``waiting`` is set while no call can start.

@@ -1,7 +1,9 @@
 """Running a campaign end to end: load → bucket → dispatch → complete → deliver webhooks.
 
 ``run_campaign`` is idempotent: on a database that already holds the campaign it resumes
-(a finished campaign only gets its pending webhook events delivered).
+(a finished campaign only gets its pending webhook events delivered). A run given a
+:class:`~.stopping.StopRequest` ends early when it is requested (see :mod:`.stopping`): the
+campaign is left running, ``RunReport.stopped`` says so, and the next run resumes.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .progress import Progress, ProgressFn
 from .runners.common import Booking, scheduler_for
 from .runners.realtime import run_real
 from .runners.virtual import run_virtual
+from .stopping import StopRequest
 from .store.lease import Lease
 from .store.rows import DispatchState
 from .store.sqlite import CampaignRow, Store
@@ -47,6 +50,8 @@ class RunReport:
     elapsed_s: float
     events_pending: int
     runner_stats: dict[str, int] = field(default_factory=dict)
+    #: ended by a stop request before everybody was called (the next run resumes)
+    stopped: bool = False
 
 
 def campaign_config(c: Campaign) -> dict[str, Any]:
@@ -98,7 +103,11 @@ def open_campaign(store: Store, campaign: Campaign, virtual: bool) -> tuple[Camp
     else:
         broadcast_id = str(uuid.uuid4())
     store.create_campaign(
-        campaign.name, broadcast_id, campaign_config(campaign), current_inputs(campaign)
+        campaign.name,
+        broadcast_id,
+        campaign_config(campaign),
+        current_inputs(campaign),
+        dnc_scope=campaign.dnc_scope,
     )
     row = store.campaign(campaign.name)
     assert row is not None
@@ -159,9 +168,13 @@ def run_campaign(
     wait: bool = False,
     on_wait: Callable[[str], None] | None = None,
     messaging: Any = None,
+    stop: StopRequest | None = None,
+    drain_s: float | None = None,
 ) -> RunReport:
     """Run (or resume) ``campaign`` in the database ``db``, holding the campaign's lease
-    (``wait``: until the runner that holds it is done, else refuse)."""
+    (``wait``: until the runner that holds it is done, else refuse). ``stop``: ends the run
+    early when requested; on the real clock the calls in flight then end first, hung up after
+    ``drain_s`` (default ``max_wait``) seconds."""
     t0 = time.monotonic()
     if campaign.webhook is not None:
         check_webhook_url(campaign)
@@ -186,6 +199,7 @@ def run_campaign(
         row, resumed = open_campaign(store, campaign, clock == "virtual")
         row = prepare(store, campaign, row, progress)
         runner_obj: Any = None
+        stopped = False
         if row.state == "running":
             if sms:
                 driver = text_driver(campaign, store, row, messaging, clock)
@@ -193,16 +207,18 @@ def run_campaign(
                 assert runner is not None
                 runner_obj = runner
                 driver = SimulatedDriver(campaign, runner_obj, lived=clock == "real")
-            placed, end_ms, total = _dispatch(
-                store, campaign, row, driver, clock, progress, deliver, commit_every
+            drain = max_wait if drain_s is None else drain_s
+            placed, end_ms, total, stopped = _dispatch(
+                store, campaign, row, driver, clock, progress, deliver, commit_every, stop, drain
             )
-            finish(store, campaign, row, end_ms, _events(campaign, row))
+            if not stopped:
+                finish(store, campaign, row, end_ms, _events(campaign, row))
             if progress:
                 finals = store.counts_by(row.id, "final_result")
                 results = {k: n for k, n in finals.items() if k is not None}
                 progress(
                     Progress(
-                        "finished",
+                        "stopped" if stopped else "finished",
                         sum(results.values()),
                         total,
                         results,
@@ -212,7 +228,7 @@ def run_campaign(
                     )
                 )
         pending = store.pending_count()
-        if deliver and campaign.webhook is not None and pending:
+        if deliver and campaign.webhook is not None and pending and not stopped:
             if progress:
                 progress(Progress("delivering", 0, pending))
             pending = deliver_outbox(store, campaign, max_wait)
@@ -230,6 +246,7 @@ def run_campaign(
             time.monotonic() - t0,
             pending,
             stats,
+            stopped,
         )
 
 
@@ -299,8 +316,11 @@ def _dispatch(
     progress: ProgressFn | None,
     deliver: bool,
     commit_every: int,
-) -> tuple[int, int, int]:
-    """Run the scheduler on the campaign's clock; returns (calls placed, end clock ms, total)."""
+    stop: StopRequest | None = None,
+    drain_s: float = DEFAULT_DELIVERY_WAIT,
+) -> tuple[int, int, int, bool]:
+    """Run the scheduler on the campaign's clock; returns (calls placed, end clock ms, total,
+    stopped early)."""
     counts = store.counts_by(row.id, "final_result")
     total = sum(counts.values())
     state = DispatchState.from_json(row.dispatch)
@@ -348,11 +368,13 @@ def _dispatch(
 
             booking.on_commit = deliver_due
         try:
-            end_ms = run_virtual(sched, booking, driver, start_ms, commit_every=commit_every)
+            end_ms = run_virtual(
+                sched, booking, driver, start_ms, commit_every=commit_every, stop=stop
+            )
         finally:
             if deliverer is not None:
                 deliverer.close()
-        return sched.placed, end_ms, total
+        return sched.placed, end_ms, total, sched.stopping
 
     async def real_run() -> int:
         background = None
@@ -363,10 +385,12 @@ def _dispatch(
                 store, webhook.secret, allow_private=campaign.allow_private
             )
             background = sender.run_forever
-        return await run_real(sched, booking, driver, background=background)
+        return await run_real(
+            sched, booking, driver, background=background, stop=stop, drain_s=drain_s
+        )
 
     end_ms = asyncio.run(real_run())
-    return sched.placed, end_ms, total
+    return sched.placed, end_ms, total, sched.stopping
 
 
 def check_webhook_url(campaign: Campaign) -> None:

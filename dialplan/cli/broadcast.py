@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from ..broadcast.store.backend import is_postgres, open_store
 from ..broadcast.store.sqlitefile import on_database
 from ..errors import UsageError
 from .options import clock_option, driver_option
+from .stopsignals import StopSignals
 
 DEFAULT_DB = "broadcast.sqlite"
 
@@ -97,7 +99,8 @@ def _existing_db(db: str) -> str:
     type=click.FloatRange(min=0),
     default=30.0,
     show_default=True,
-    help="Seconds to keep delivering webhook events after the calls are done.",
+    help="Seconds to keep delivering webhook events after the calls are done; on the real clock"
+    " also how long calls in flight may go on after Ctrl-C/SIGTERM before they are hung up.",
 )
 @click.option(
     "--report",
@@ -155,20 +158,25 @@ def run(
         clock = "real"
         telephony = SipCampaignDriver(camp, load_dialplan(camp), db)
     # the runner opens and closes the driver on its own loop
-    if is_postgres(db):
-        report = _run_on_postgres(camp, db, clock, driver, max_wait, show, tty, lease)
-    elif show:
-        report = _run_with_progress(camp, db, clock, max_wait, telephony, tty, wait, messaging)
-    else:
-        report = run_campaign(
-            camp,
-            db,
-            clock=clock,
-            max_wait=max_wait,
-            driver=telephony,
-            messaging=messaging,
-            **_waiting(wait),
-        )
+    stop = StopSignals() if clock == "real" and not is_postgres(db) else None
+    with stop or nullcontext():
+        if is_postgres(db):
+            report = _run_on_postgres(camp, db, clock, driver, max_wait, show, tty, lease)
+        elif show:
+            report = _run_with_progress(
+                camp, db, clock, max_wait, telephony, tty, wait, messaging, stop
+            )
+        else:
+            report = run_campaign(
+                camp,
+                db,
+                clock=clock,
+                max_wait=max_wait,
+                driver=telephony,
+                messaging=messaging,
+                stop=stop,
+                **_waiting(wait),
+            )
     store = open_store(db, readonly=True)
     try:
         stats = campaign_stats(store, camp.name)
@@ -191,6 +199,8 @@ def run(
                 indent=2,
             )
         )
+        if report.stopped and stop is not None:
+            raise click.exceptions.Exit(stop.exit_code)
         return
     click.echo(stats_text(stats, camp.name), nl=False)
     click.echo(f"database: {db}")
@@ -198,6 +208,9 @@ def run(
         click.echo(f"report: {written}")
     if camp.webhook is not None:
         click.echo(note or "webhook events: all delivered", nl=not note)
+    if report.stopped and stop is not None:
+        click.echo("stopped: run it again to resume", err=True)
+        raise click.exceptions.Exit(stop.exit_code)
 
 
 def _run_on_postgres(
@@ -234,6 +247,7 @@ def _run_with_progress(
     tty: bool,
     wait: bool = False,
     messaging: Any = None,
+    stop: Any = None,
 ) -> Any:
     from ..broadcast.service import run_campaign
     from .progress import LineProgress, LiveProgress
@@ -243,6 +257,7 @@ def _run_with_progress(
         "max_wait": max_wait,
         "driver": driver,
         "messaging": messaging,
+        "stop": stop,
         **_waiting(wait),
     }
     if not tty:

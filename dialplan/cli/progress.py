@@ -88,6 +88,10 @@ def status(p: Progress, eta: str = "") -> tuple[str, str]:
         head = f"loading recipients: {p.done:,} rows"
     elif p.phase == "finished":
         head = "finished"
+    elif p.phase == "stopping":
+        head = "stopping: no new calls, the calls in flight end (stop again: at once)"
+    elif p.phase == "stopped":
+        head = "stopped (run again to resume)"
     elif p.phase == "delivering":
         return f"delivering webhook events: {p.total:,} pending", ""
     else:

@@ -70,6 +70,10 @@ class Settings:
         SQLite database, or ``service.sqlite`` in the working folder beside a PostgreSQL one."""
         return Path("service.sqlite") if is_postgres(self.db_path) else Path(self.db_path)
 
+    #: real clock: seconds a stopped broadcast's calls in flight may go on before they are
+    #: hung up (the stop drains; so does the server's shutdown)
+    drain_s: float = 30.0
+
 
 class Health(BaseModel):
     status: str
@@ -95,6 +99,7 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
             allow_private=settings.allow_private,
             sound_library=partial(account_library, local),
             store_dsn=str(settings.db_path) if is_postgres(settings.db_path) else None,
+            drain_s=settings.drain_s,
         ),
     )
 

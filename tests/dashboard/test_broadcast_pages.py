@@ -177,8 +177,9 @@ def test_another_accounts_broadcast_is_not_found(dash_server: Server) -> None:
 def test_an_open_event_stream_does_not_hold_up_the_servers_shutdown(
     tmp_path: Path,
 ) -> None:
-    # on the real clock the simulated calls take their real time: the broadcast keeps running
-    server = start_server(tmp_path, "--clock", "real")
+    # on the real clock the simulated calls take their real time: the broadcast keeps running;
+    # the shutdown drains its calls in flight for at most --drain-timeout, then hangs them up
+    server = start_server(tmp_path, "--clock", "real", "--drain-timeout", "1")
     try:
         key = server.key("slow", "write")
         flow_id = upload(server, key, "charity", charity_xml())

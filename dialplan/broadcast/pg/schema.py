@@ -544,11 +544,16 @@ BEGIN
 END $$;
 """
 
+#: the DNC scope of a campaign: add_account_dnc copies runtime DNC numbers only between
+#: campaigns of one scope (one per account in the service; '' for every CLI campaign)
+_DNC_SCOPE = "ALTER TABLE campaigns ADD COLUMN dnc_scope text NOT NULL DEFAULT ''"
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "campaign store, worker leases, dial gates, shared clock", _TABLES + _FUNCTIONS),
     Migration(2, "campaign workers: zone queue index, skipping claims, finish by key", _WORKERS),
     Migration(3, "texts: segments and delivery per text; text_optouts; inbound_texts", _TEXTS),
     Migration(4, "sounds: the account's sound library (μ-law audio, shared by campaigns)", _SOUNDS),
+    Migration(5, "campaigns.dnc_scope: account DNC lists copied within one scope only", _DNC_SCOPE),
 )
 
 _BOOKKEEPING = """CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -88,13 +88,15 @@ class PgStore(PgTexts, PgReporting):
         broadcast_id: str,
         config: dict[str, Any],
         inputs: Sequence[InputRow] = (),
+        *,
+        dnc_scope: str = "",
     ) -> int:
         """A new campaign and its input fingerprints (a campaign created meanwhile by another
         process wins: its id is returned)."""
         row = self.db.execute(
-            "INSERT INTO campaigns (name, broadcast_id, config) VALUES (%s, %s, %s)"
-            " ON CONFLICT (name) DO NOTHING RETURNING id",
-            (name, broadcast_id, Jsonb(config, dumps=_dumps)),
+            "INSERT INTO campaigns (name, broadcast_id, config, dnc_scope)"
+            " VALUES (%s, %s, %s, %s) ON CONFLICT (name) DO NOTHING RETURNING id",
+            (name, broadcast_id, Jsonb(config, dumps=_dumps), dnc_scope),
         ).fetchone()
         if row is None:
             self.db.commit()
@@ -179,12 +181,15 @@ class PgStore(PgTexts, PgReporting):
 
     def add_account_dnc(self, campaign_id: int) -> None:
         """The account's DNC list joins the campaign's: every number a call of another campaign
-        put on it (``<dnc>``), source ``account`` (as the SQLite store)."""
+        of the same DNC scope put on it (``<dnc>``), source ``account`` (as the SQLite store)."""
         self.db.execute(
             "INSERT INTO dnc (campaign_id, number, source)"
-            " SELECT DISTINCT %s, number, 'account' FROM dnc"
-            " WHERE source = 'runtime' AND campaign_id <> %s ON CONFLICT DO NOTHING",
-            (campaign_id, campaign_id),
+            " SELECT DISTINCT %(c)s, d.number, 'account' FROM dnc d"
+            " JOIN campaigns k ON k.id = d.campaign_id"
+            " WHERE d.source = 'runtime' AND d.campaign_id <> %(c)s"
+            " AND k.dnc_scope = (SELECT dnc_scope FROM campaigns WHERE id = %(c)s)"
+            " ON CONFLICT DO NOTHING",
+            {"c": campaign_id},
         )
 
     def dnc_numbers(self, campaign_id: int, source: str) -> set[str]:

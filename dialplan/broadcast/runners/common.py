@@ -255,7 +255,7 @@ class Booking:
     def snapshot(self, sched: Scheduler, now_ms: int) -> Progress:
         """Where the run stands (plain data for a progress display)."""
         return Progress(
-            phase="calling",
+            phase="stopping" if sched.stopping else "calling",
             done=sum(sched.results.values()),
             total=self.total,
             results=dict(sched.results),

@@ -4,6 +4,8 @@ Calls are computed, not lived (the driver's ``dial`` never suspends: :func:`~..t
 so each attempt is booked the moment it is placed and the clock jumps to the next instant the
 scheduler names. Work is committed in batches with the scheduler's state; attempts after the last
 commit are recomputed identically on resume (the simulated driver is seeded per attempt).
+A stop (:mod:`..stopping`) is heard at the next commit: no call is ever in flight here, so the
+run ends there (``sched.stopping``) and the next one resumes.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from typing import assert_never
 
 from ..scheduler.core import Done, Fetch, Place, Scheduler, Wait
+from ..stopping import StopRequest
 from ..telephony.port import AttemptOutcome, CallRequest, TelephonyPort, run_now
 from ..telephony.simulated import SimulatedDriver
 from .common import Booking
@@ -35,8 +38,10 @@ def run_virtual(
     *,
     commit_every: int = 10_000,
     commit_seconds: float = 2.0,
+    stop: StopRequest | None = None,
 ) -> int:
-    """Run until nobody can be called any more; returns the final (virtual) clock in ms."""
+    """Run until nobody can be called any more, or until ``stop`` is requested (then
+    ``sched.stopping``); returns the final (virtual) clock in ms."""
     now = sched.now or start_ms
     since_commit = 0
     last_commit = time.monotonic()
@@ -57,9 +62,13 @@ def run_virtual(
                     booking.checkpoint(sched, now)
                     since_commit = 0
                     last_commit = time.monotonic()
+                    if stop is not None and stop.draining:
+                        sched.stop()
             case Wait():
                 assert action.until is not None  # no call is ever in flight here
                 now = action.until
+                if stop is not None and stop.draining:
+                    sched.stop()
             case Fetch():
                 booking.fetch(sched, action.zone_id, action.after)
             case Done():

@@ -8,6 +8,10 @@ with the time it believes it is and gets one action back —
 - :class:`Wait`: nothing can start before ``until`` (``None``: until a call in flight ends);
 - :class:`Done`: nobody can be called any more; the last line is free at ``at``.
 
+A stop is an event fed in like the others: after :meth:`Scheduler.stop` nothing new is placed,
+the calls in flight are still booked as they end, and :class:`Done` (with ``stopped``) comes
+once none is left — the recipients not yet called stay where they were for the next run.
+
 Recipients wait in one queue per time-zone key, ordered by (earliest next attempt, input order).
 The scheduler picks the queue whose head may start first — the first instant at or after its due
 time inside the campaign schedules and the recipient's local window — and places the call when a
@@ -103,6 +107,8 @@ class Wait:
 @dataclass(frozen=True, slots=True)
 class Done:
     at: int
+    #: the run was stopped (:meth:`Scheduler.stop`): recipients may be left to call
+    stopped: bool = False
 
 
 Action = Fetch | Place | Wait | Done
@@ -150,6 +156,8 @@ class Scheduler:
         self.updates: list[RecipientUpdate] = []
         self.results: Counter[str] = Counter(results_before or {})
         self.placed = 0
+        #: asked to stop (:meth:`stop`): nothing new is placed
+        self.stopping = False
 
     # -- the runner's side ----------------------------------------------------------------
     def feed(self, zone_id: int, rows: Sequence[Pending], page: int) -> None:
@@ -180,6 +188,11 @@ class Scheduler:
     def add_dnc(self, numbers: Iterable[str]) -> None:
         self.dnc.update(numbers)
 
+    def stop(self) -> None:
+        """The run is asked to stop: place no new call; :class:`Done` once the calls in flight
+        are recorded."""
+        self.stopping = True
+
     # -- deciding -------------------------------------------------------------------------
     def _key(self, q: _Queue) -> tuple[float, int] | Fetch:
         """When the head of ``q`` may first be called (ms) and its id, or the page to read."""
@@ -204,6 +217,10 @@ class Scheduler:
         if now > self.now:
             self.now = now
         active = self.active
+        if self.stopping:
+            if self.in_flight:
+                return Wait(None, "calls")
+            return Done(max([self.now, *active]), stopped=True)
         while True:
             now = self.now
             while active and active[0] <= now:

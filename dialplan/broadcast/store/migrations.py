@@ -154,11 +154,18 @@ def _v4(db: sqlite3.Connection) -> None:
     )
 
 
+def _v5(db: sqlite3.Connection) -> None:
+    # the DNC scope of a campaign: add_account_dnc copies runtime DNC numbers only between
+    # campaigns of one scope (one per account in the service; '' for every CLI campaign)
+    db.execute("ALTER TABLE campaigns ADD COLUMN dnc_scope TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "campaigns, recipients, attempts, responses, DNC, outbox, inputs, leases", _v1),
     Migration(2, "attempts.reason; in_flight: attempts committed before their call", _v2),
     Migration(3, "texts: segments and delivery per text; text_optouts; inbound_texts", _v3),
     Migration(4, "sounds: the account's sound library (μ-law audio, shared by campaigns)", _v4),
+    Migration(5, "campaigns.dnc_scope: account DNC lists copied within one scope only", _v5),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -162,12 +162,14 @@ class Store(SqliteQueue, SqliteOutbox, SqliteReporting, SqliteTexts):
         broadcast_id: str,
         config: dict[str, Any],
         inputs: Sequence[InputRow] = (),
+        *,
+        dnc_scope: str = "",
     ) -> int:
         """A new campaign and the fingerprints of its inputs, in one transaction."""
         self.begin()
         cur = self.db.execute(
-            "INSERT INTO campaigns (name, broadcast_id, config) VALUES (?, ?, ?)",
-            (name, broadcast_id, json.dumps(config, sort_keys=True, default=str)),
+            "INSERT INTO campaigns (name, broadcast_id, config, dnc_scope) VALUES (?, ?, ?, ?)",
+            (name, broadcast_id, json.dumps(config, sort_keys=True, default=str), dnc_scope),
         )
         assert cur.lastrowid is not None
         self.record_inputs(cur.lastrowid, inputs)

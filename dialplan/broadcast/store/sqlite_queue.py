@@ -36,11 +36,15 @@ class SqliteQueue:
 
     def add_account_dnc(self, campaign_id: int) -> None:
         """The account's DNC list joins the campaign's: every number a call of another campaign
-        put on it (``<dnc>``, the DNC digit of ``[sounds]``), source ``account``."""
+        of the same DNC scope (``campaigns.dnc_scope``: the service's account, one scope for
+        every CLI campaign) put on it (``<dnc>``, the DNC digit of ``[sounds]``), source
+        ``account``."""
         self.db.execute(
             "INSERT OR IGNORE INTO dnc (campaign_id, number, source)"
-            " SELECT DISTINCT ?1, number, 'account' FROM dnc"
-            " WHERE source = 'runtime' AND campaign_id != ?1",
+            " SELECT DISTINCT ?1, d.number, 'account' FROM dnc d"
+            " JOIN campaigns c ON c.id = d.campaign_id"
+            " WHERE d.source = 'runtime' AND d.campaign_id != ?1"
+            " AND c.dnc_scope = (SELECT dnc_scope FROM campaigns WHERE id = ?1)",
             (campaign_id,),
         )
 

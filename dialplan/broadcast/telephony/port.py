@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from ...engine import effects as fx
 from ...errors import CampaignError
@@ -118,6 +118,17 @@ class TelephonyPort(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class HangsUp(Protocol):
+    """A driver that can end its calls in flight (the end of a graceful stop's drain)."""
+
+    def hang_up_all(self) -> None:
+        """Hang up every call in flight now: each ``dial`` then returns the attempt as a call
+        we hung up (answered: its result with the talk time so far; ringing: cancelled,
+        ``NO_ANS``)."""
+        ...
 
 
 class DriverSuspended(RuntimeError):

@@ -69,6 +69,21 @@ def result_of(machine: bool) -> str:
     return "AM" if machine else "LA"
 
 
+def hung_up(out: AttemptOutcome, after_s: float) -> AttemptOutcome:
+    """The attempt ``out`` as it goes when we hang up ``after_s`` into it: still ringing, it is
+    cancelled (``NO_ANS``, Q.850 19, like a SIP CANCEL's 487); answered, it keeps its result,
+    what the dialplan stashed (the script is computed whole) and the talk time so far."""
+    if after_s >= out.total_s:
+        return out
+    if after_s < out.ring_s or not out.answered:
+        return AttemptOutcome("NO_ANS", 19, None, round(after_s, 3), 0.0)
+    talk = round(after_s - out.ring_s, 3)
+    return AttemptOutcome(
+        out.result, out.q850_cause, out.answered_by, out.ring_s, talk,
+        out.responses, out.prompts, out.dnc,
+    )  # fmt: skip
+
+
 def _pick(cumulative: list[float], u: float) -> int:
     return min(bisect.bisect_right(cumulative, u * cumulative[-1]), len(cumulative) - 1)
 
@@ -80,9 +95,13 @@ class SimulatedDriver:
     clocks = frozenset({"virtual", "real"})
     unsupported: frozenset[type] = frozenset()
 
-    def __init__(self, campaign: Campaign, runner: CallRunner, *, lived: bool = False) -> None:
-        #: ``lived``: each call lasts its simulated duration (the real clock)
+    def __init__(
+        self, campaign: Campaign, runner: CallRunner, *, lived: bool = False, speed: float = 1.0
+    ) -> None:
+        #: ``lived``: each call lasts its simulated duration (the real clock), divided by
+        #: ``speed`` (a faster world for tests: ring and talk times are booked divided too)
         self.lived = lived
+        self.speed = speed
         self.campaign = campaign
         self.runner = runner
         #: a runner that says its calls ignore the seed (:attr:`EngineRunner.needs_seed`) is
@@ -99,9 +118,18 @@ class SimulatedDriver:
         self.transfers = VirtualTransferSlots(limit) if limit is not None else None
         sounds = campaign.sounds
         self.transfer_patience_s = sounds.transfer_timeout_s if sounds is not None else 30.0
+        #: set by :meth:`hang_up_all` (lived calls end then); made on the running loop
+        self._hang_up: asyncio.Event | None = None
 
     async def open(self) -> None:
+        if self.lived:
+            self._hang_up = asyncio.Event()
         return None
+
+    def hang_up_all(self) -> None:
+        """Lived calls: every call in flight ends now, as :func:`hung_up` books it."""
+        if self._hang_up is not None:
+            self._hang_up.set()
 
     async def close(self) -> None:
         return None
@@ -110,7 +138,19 @@ class SimulatedDriver:
         """The attempt as computed; on the real clock it also takes its time."""
         out = self.place(call, at)
         if self.lived:
-            await asyncio.sleep(out.total_s)
+            if self.speed != 1.0:
+                out.ring_s = round(out.ring_s / self.speed, 3)
+                out.talk_s = round(out.talk_s / self.speed, 3)
+            if self._hang_up is None:
+                await asyncio.sleep(out.total_s)
+                return out
+            loop = asyncio.get_running_loop()
+            began = loop.time()
+            try:
+                await asyncio.wait_for(self._hang_up.wait(), out.total_s)
+            except TimeoutError:
+                return out
+            return hung_up(out, loop.time() - began)
         return out
 
     def _slot(self, answered_at: float, talk: float) -> tuple[float, bool]:

@@ -66,6 +66,33 @@ class SipCampaignDriver:
             self.options.send_sms = self._send_sms
         self._texts = 0
         self._sms_tasks: set[asyncio.Task[Any]] = set()
+        #: :meth:`hang_up_all` was called: a call answered from now on is hung up at once
+        self._hanging_up = False
+        prior = self.options.on_answer
+
+        def answered(call_id: str, verdict: str | None) -> None:
+            if prior is not None:
+                prior(call_id, verdict)
+            if self._hanging_up:
+                self._hang_up(call_id)
+
+        self.options.on_answer = answered
+
+    def hang_up_all(self) -> None:
+        """End the calls in flight now: answered ones with a BYE (booked with their result
+        and the talk time so far; the dialplan hears the line drop), ringing ones with a
+        CANCEL (``NO_ANS``, as at their ring timeout)."""
+        self._hanging_up = True
+        if self.driver is not None:
+            for call in list(self.driver.ringing):
+                call.stop_ringing()
+            for call_id in list(self.driver.live):
+                self._hang_up(call_id)
+
+    def _hang_up(self, call_id: str) -> None:
+        run = self.driver.live.get(call_id) if self.driver is not None else None
+        if run is not None:
+            run.hang_up()
 
     async def open(self) -> None:
         """Bind the SIP socket on the running loop (the runner's), and the SMSC session."""

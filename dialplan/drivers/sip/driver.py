@@ -128,6 +128,8 @@ class SipDriver:
         self._http: Any = None
         #: the answered calls running now, by their context's call id (live call control)
         self.live: dict[str, CallRun] = {}
+        #: the calls placed and not answered (or failed) yet
+        self.ringing: set[Call] = set()
 
     async def __aenter__(self) -> SipDriver:
         await self.open()
@@ -213,7 +215,12 @@ class SipDriver:
         assert self.endpoint is not None
         uri = self.config.request_uri(to)
         call = self.endpoint.call(uri, from_user=from_user)
-        if not await call.invite(ring_timeout_s):
+        self.ringing.add(call)
+        try:
+            answered = await call.invite(ring_timeout_s)
+        finally:
+            self.ringing.discard(call)
+        if not answered:
             failure = call.failure
             assert failure is not None
             return CallOutcome(

@@ -47,6 +47,8 @@ class InviteServer(Protocol):
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, INFO"
 USER_AGENT = "dialplan-sip/0.1"
 SOCKET_BUFFER = 4 * 1024 * 1024
+#: how often a ringing call checks whether it was given up (:meth:`Call.stop_ringing`), s
+RING_POLL_S = 0.25
 
 
 @dataclass
@@ -426,11 +428,18 @@ class Call:
         self._sdp_version = 1
         self._session_id = random.randint(1, 2**31)
         self._invite_tx: ClientTransaction | None = None
+        #: :meth:`stop_ringing` was called: give up now, as at the ring timeout
+        self.ring_cut = False
         self._notify_queue: asyncio.Queue[int] = asyncio.Queue()
         self._watchdog: asyncio.Task[None] | None = None
         self.on_digit: Callable[[str], None] | None = None
 
     # -- placing the call ---------------------------------------------------------------------
+    def stop_ringing(self) -> None:
+        """Give up on the call if it is not answered yet, as if its ring timeout ran out now
+        (CANCEL once it rings; heard within :data:`RING_POLL_S`). No effect once answered."""
+        self.ring_cut = True
+
     async def invite(self, ring_timeout_s: float | None = None) -> bool:
         """Place the call. True when answered with usable media (dialog confirmed, RTP
         flowing); else :attr:`failure` says why (busy, no answer, invalid, rejected, carrier
@@ -460,12 +469,16 @@ class Call:
                 resp: SipMessage | None = None
                 while True:
                     now = time.monotonic()
+                    if self.ring_cut and now < ring_deadline:
+                        ring_deadline = now
+                        give_up = min(give_up, now + timer_64t1)
                     if not cancelled and now >= ring_deadline and tx.provisional:
                         cancelled = True
                         self._send_cancel(req, dest)
                     until = give_up if now >= ring_deadline else ring_deadline
+                    wait = until - now if cancelled else min(until - now, RING_POLL_S)
                     try:
-                        resp = await tx.next_response(max(until - now, 0.001))
+                        resp = await tx.next_response(max(wait, 0.001))
                     except TimeoutError:
                         if time.monotonic() < give_up:
                             continue  # the ring timeout passed: CANCEL if it rings
@@ -513,7 +526,8 @@ class Call:
                         f"64·T1 = {timer_64t1:g} s",
                     )
                 elif cancelled and resp.status == 487:
-                    self.failure = failure_for(487, f"ring timeout ({ring_timeout:g} s)")
+                    why = "hung up while ringing" if self.ring_cut else ""
+                    self.failure = failure_for(487, why or f"ring timeout ({ring_timeout:g} s)")
                 else:
                     self.failure = failure_for(resp.status, resp.reason)
                 self._finish("failed")

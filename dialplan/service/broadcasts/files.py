@@ -33,9 +33,12 @@ def campaign_file(
     broadcast_id: int,
     api: Mapping[str, Any],
     channel: str = "voice",
+    account: str | None = None,
 ) -> dict[str, Any]:
-    """The campaign file of API fields (the service adds the file names and its own
-    network and SIP settings); ``channel="sms"``: a text campaign (no dialplan)."""
+    """The campaign file of API fields (the service adds the file names, its own network and
+    SIP settings, and the account as the DNC scope: numbers put on the do-not-call list by
+    one account's calls never reach another's broadcasts); ``channel="sms"``: a text
+    campaign (no dialplan)."""
     data: dict[str, Any] = {
         "name": campaign_name(broadcast_id),
         "dialplan": "dialplan.xml",
@@ -43,6 +46,8 @@ def campaign_file(
         "phone_column": PHONE,
         **fields.to_campaign(api),
     }
+    if account is not None:
+        data["dnc_scope"] = account
     if "sounds" in data:  # a sound broadcast: its dialplan is generated from ``[sounds]``
         del data["dialplan"]
     if channel == "sms":  # a text broadcast sends ``message``

@@ -21,7 +21,7 @@ How to use it::
     layer.report_html("acme", b.id)         # the HTML report of ``broadcast report``
     snap = layer.progress("acme", b.id)     # ProgressSnapshot (to_json() for an SSE event)
     snap = layer.wait_progress("acme", b.id, after=snap.version, timeout=15)  # next change
-    layer.close()         # at shutdown: runs stop at their next commit, resumed by recover()
+    layer.close()         # at shutdown: runs drain and stop, resumed by recover()
 
 Every method takes the caller's account: another account's broadcast is a 404 problem, exactly
 as a missing one. Bad input raises :class:`~..problems.ProblemError` (422 naming the API field).
@@ -122,6 +122,7 @@ class Broadcasts:
                 on_end=self._ended,
                 max_wait=settings.max_wait,
                 smpp=settings.smpp,
+                drain_s=settings.drain_s,
             )
         self._changed = threading.Condition()
         self._versions: dict[int, int] = {}
@@ -245,7 +246,7 @@ class Broadcasts:
         staging.mkdir()
         try:
             api = self._with_library_sounds(account, spec.settings)
-            data = files.campaign_file(self.settings, 0, api, spec.channel)
+            data = files.campaign_file(self.settings, 0, api, spec.channel, account)
             files.write_campaign(staging, data, xml)
             files.write_recipients(staging / "recipients.csv", spec.recipients, [], spec.channel)
             self._check(staging)
@@ -313,6 +314,7 @@ class Broadcasts:
                 broadcast_id,
                 self._with_library_sounds(account, merged),
                 str(data.get("channel", "voice")),
+                account,
             )
             if xml is None and spec.settings.get("sounds") is None and "sounds" in data:
                 new = files.with_sounds(new, data["sounds"])
@@ -352,25 +354,30 @@ class Broadcasts:
                     "no-recipients",
                     f"{b.kind} broadcast {broadcast_id} has no recipients yet; add some first",
                 )
+            self.runs.settle(broadcast_id)  # a run still draining ends first
             self._set_status(broadcast_id, "RUNNING", error=None)
             self.runs.start(broadcast_id, self._file(broadcast_id))
         return self.get(account, broadcast_id)
 
     def stop(self, account: str, broadcast_id: int) -> Broadcast:
-        """Stop calling at the run's next commit (≤ ~2 s); ``start`` resumes."""
+        """Stop calling: no new call, the calls in flight end (hung up after ``drain_s``);
+        the status stays RUNNING until they have, then STOPPED (the run's end sets it). A
+        second stop while it drains ends the run at once. On the virtual clock the run stops
+        at its next commit and this waits for it. ``start`` resumes."""
         with self._lock(broadcast_id):
             b = self.get(account, broadcast_id)
-            if b.status == "RUNNING":
+            running = self.runs.stop(broadcast_id, wait=self.runs.clock == "virtual")
+            if b.status == "RUNNING" and not running:
                 self._set_status(broadcast_id, "STOPPED")
-            self.runs.stop(broadcast_id)
         return self.get(account, broadcast_id)
 
     def archive(self, account: str, broadcast_id: int) -> Broadcast:
-        """Stop it if running and archive it (read-only from then on)."""
+        """Stop it if running (draining, as :meth:`stop`) and archive it (read-only from then
+        on)."""
         with self._lock(broadcast_id):
             self.get(account, broadcast_id)
             self._set_status(broadcast_id, "ARCHIVED")
-            self.runs.stop(broadcast_id)
+            self.runs.stop(broadcast_id, wait=self.runs.clock == "virtual")
         return self.get(account, broadcast_id)
 
     def add_recipients(
@@ -639,7 +646,9 @@ class Broadcasts:
             b = self.get(account, broadcast_id)
             was_running = self.runs.running(broadcast_id)
             if was_running:
-                self.runs.stop(broadcast_id)
+                self.runs.stop(
+                    broadcast_id, wait=True
+                )  # SQLite: drains, the calls in flight end first
             rearm = was_running or (self.pg is not None and b.status == "RUNNING")
             try:
                 yield b

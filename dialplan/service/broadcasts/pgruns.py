@@ -71,8 +71,9 @@ class PgRuns:
                 store.update_campaign(row.id, finished_at=None)
             arm(store, campaign, row, self.clock, self.driver)
 
-    def stop(self, broadcast_id: int, timeout: float | None = None) -> bool:
-        """Workers stop claiming the campaign's calls (those in flight end normally)."""
+    def stop(self, broadcast_id: int, wait: bool = False) -> bool:
+        """Workers stop claiming the campaign's calls (those in flight end normally, booked by
+        the workers; ``wait`` changes nothing: this server has no call to wait for)."""
         from .files import campaign_name
 
         with self.pool.connection() as conn:
@@ -81,6 +82,10 @@ class PgRuns:
                 (campaign_name(broadcast_id),),
             )
         return cur.rowcount > 0
+
+    def settle(self, broadcast_id: int) -> None:
+        """Nothing to wait for: the workers finish a paused campaign's calls in flight on their
+        own, and a start while they do only lets them claim again."""
 
     def close(self, timeout: float = 30.0) -> None:
         """The workers keep calling: nothing of theirs depends on this server."""

@@ -3,9 +3,12 @@
 A run is :func:`~dialplan.broadcast.service.run_campaign` on the broadcast's campaign file and
 the shared campaign store, so everything the runtime guarantees holds here too: a run resumes
 where its last commit left it (after a crash or ``kill -9`` included), holds the campaign's
-lease while it calls, and never dials an attempt twice. A run is stopped at its next commit
-(at most ~2 s on the real clock): the progress callback raises :class:`Stopped` there, the
-runtime rolls back nothing that was committed, and the next start resumes.
+lease while it calls, and never dials an attempt twice.
+
+A stop drains (:mod:`dialplan.broadcast.stopping`): no new call from that moment, the calls in
+flight end with their real results (hung up after ``drain_s`` seconds), then the run ends and
+the next start resumes; a second stop ends it at once. On the virtual clock a stop is heard at
+the next commit. A stop during the loading of recipients ends it there (:class:`Stopped`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any, Literal
 
 from ...broadcast.campaign import Campaign, load_campaign
 from ...broadcast.progress import Progress
+from ...broadcast.stopping import StopRequest
 from ...errors import DialplanError
 
 log = logging.getLogger("dialplan.service")
@@ -29,17 +33,19 @@ Driver = Literal["sim", "sip"]
 
 
 class Stopped(Exception):
-    """Raised in a run's progress callback when the run was asked to stop."""
+    """Raised in a run's progress callback when it was asked to stop while loading."""
 
 
 @dataclass
 class Run:
-    """One broadcast's run: its thread, its stop flag and its latest progress."""
+    """One broadcast's run: its thread, its stop request and its latest progress."""
 
     broadcast_id: int
-    stop: threading.Event = field(default_factory=threading.Event)
+    stop: StopRequest = field(default_factory=StopRequest)
     thread: threading.Thread | None = None
     progress: Progress | None = None
+    #: stopped by the server's shutdown (the broadcast stays RUNNING, resumed at restart)
+    shutdown: bool = False
 
     def alive(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
@@ -62,12 +68,14 @@ class Runs:
         on_end: OnEnd,
         max_wait: float = 30.0,
         smpp: Mapping[str, Any] | None = None,
+        drain_s: float = 30.0,
     ) -> None:
         self.store_path = store_path
         self.smpp = smpp
         self.clock: Clock = "real" if driver == "sip" else clock
         self.driver: Driver = driver
         self.max_wait = max_wait
+        self.drain_s = drain_s
         self._on_progress = on_progress
         self._on_end = on_end
         self._runs: dict[int, Run] = {}
@@ -85,7 +93,7 @@ class Runs:
         """Run the broadcast in the background (nothing happens if it already runs)."""
         with self._lock:
             old = self._runs.get(broadcast_id)
-            if old is not None and old.alive() and not old.stop.is_set():
+            if old is not None and old.alive() and not old.stop.draining:
                 return
             if old is not None and old.thread is not None:
                 old.thread.join()
@@ -99,24 +107,42 @@ class Runs:
             self._runs[broadcast_id] = run
             run.thread.start()
 
-    def stop(self, broadcast_id: int, timeout: float | None = None) -> bool:
-        """Ask the run to stop and wait for it; True when it ran."""
+    def stop(self, broadcast_id: int, wait: bool = False) -> bool:
+        """Ask the run to stop (to drain; at once when it already drains), and with ``wait``
+        wait until it has; True when it was running."""
         run = self._runs.get(broadcast_id)
-        if run is None or run.thread is None:
+        if run is None or not run.alive():
             return False
-        run.stop.set()
-        run.thread.join(timeout)
+        run.stop.request()
+        if wait:
+            self.settle(broadcast_id)
         return True
 
-    def close(self, timeout: float = 30.0) -> None:
-        """Stop every run (they resume at the next start of the server)."""
-        runs = list(self._runs.values())
+    def settle(self, broadcast_id: int) -> None:
+        """Wait for a run that was asked to stop to end (a draining run's calls included)."""
+        run = self._runs.get(broadcast_id)
+        if run is not None and run.thread is not None and run.stop.draining:
+            run.thread.join()
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop every run, draining (they resume at the next start of the server): the calls
+        in flight end first (hung up after ``drain_s``), for at most ``timeout`` seconds (default
+        ``drain_s`` + 10) after which what still runs is stopped at once."""
+        runs = [run for run in self._runs.values() if run.alive()]
         for run in runs:
-            run.stop.set()
-        deadline = time.monotonic() + timeout
+            if not run.stop.draining:  # one a user stopped goes on draining, to STOPPED
+                run.shutdown = True
+                run.stop.request()
+        limit = self.drain_s + 10.0 if timeout is None else timeout
+        deadline = time.monotonic() + limit
         for run in runs:
             if run.thread is not None:
                 run.thread.join(max(0.0, deadline - time.monotonic()))
+        for run in runs:
+            if run.alive():
+                run.stop.request()  # a second request: at once
+                if run.thread is not None:
+                    run.thread.join(5.0)
 
     def _driver(self, campaign: Campaign) -> Any:
         """The SIP driver of a voice broadcast on a ``sip`` server; ``None``: the runtime's
@@ -145,17 +171,17 @@ class Runs:
         def progress(snapshot: Progress) -> None:
             run.progress = snapshot
             self._on_progress(run.broadcast_id, snapshot)
-            if run.stop.is_set():
+            if run.stop.draining and snapshot.phase == "loading":
                 raise Stopped
 
         outcome: str | None = None
         error: str | None = None
         try:
-            if run.stop.is_set():
+            if run.stop.draining:
                 raise Stopped
             campaign = load_campaign(campaign_file)
             messaging = self._messaging(campaign)
-            run_campaign(
+            report = run_campaign(
                 campaign,
                 self.store_path,
                 driver=self._driver(campaign),
@@ -164,14 +190,18 @@ class Runs:
                 progress=progress,
                 max_wait=self.max_wait,
                 wait=True,
+                stop=run.stop,
+                drain_s=self.drain_s,
             )
-            outcome = "FINISHED"
+            outcome = "STOPPED" if report.stopped else "FINISHED"
         except Stopped:
-            outcome = None
+            outcome = "STOPPED"
         except DialplanError as exc:
             outcome, error = "STOPPED", str(exc).splitlines()[0]
             log.warning("broadcast %s stopped: %s", run.broadcast_id, error)
         except Exception as exc:  # a bug stops this broadcast, never the server (and is logged)
             log.exception("broadcast %s crashed", run.broadcast_id)
             outcome, error = "STOPPED", f"internal error: {type(exc).__name__}"
+        if run.shutdown and error is None and outcome == "STOPPED":
+            outcome = None  # the server's shutdown: still RUNNING, resumed at the next start
         self._on_end(run.broadcast_id, outcome, error)

@@ -81,6 +81,9 @@ class BroadcastSettings:
     allow_private: bool = False
     #: seconds a finished run keeps delivering webhook events
     max_wait: float = 30.0
+    #: real clock: seconds the calls in flight of a stopped run may go on before the driver
+    #: hangs them up (see :mod:`.runs`)
+    drain_s: float = 30.0
     #: an account's sound library (``…SoundId`` of ``sounds`` name its sounds); ``None``: none
     sound_library: Callable[[str], Path] | None = None
     #: the campaign store: ``None`` for ``<home>/campaigns.sqlite`` (runs in this process), or
