@@ -10,7 +10,7 @@ from dialplan.broadcast.pg.schema import MIGRATIONS, migrate, schema_version
 def test_migration_4_creates_the_sound_library(pg_db: str) -> None:
     with psycopg.connect(pg_db, autocommit=True) as conn:
         migrate(conn)
-        assert schema_version(conn) == 4 == MIGRATIONS[-1].version
+        assert schema_version(conn) == MIGRATIONS[-1].version >= 4
         conn.execute(
             "INSERT INTO sounds (name, kind, source, audio, sha256, length_ms, created_at)"
             " VALUES ('welcome', 'file', 'welcome.wav', %s, 'x', 1, 0)",

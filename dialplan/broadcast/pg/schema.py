@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import psycopg
 
 from ...errors import CampaignError
+from ..store.migrations import COUNTERS
+from .counters import DDL as _COUNTERS
 
 __all__ = ["MIGRATIONS", "Migration", "SchemaTooNew", "migrate", "schema_version"]
 
@@ -512,6 +514,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "campaign store, worker leases, dial gates, shared clock", _TABLES + _FUNCTIONS),
     Migration(2, "campaign workers: zone queue index, skipping claims, finish by key", _WORKERS),
     Migration(4, "sounds: the account's sound library (μ-law audio, shared by campaigns)", _SOUNDS),
+    Migration(COUNTERS, "campaign_counts: the stats counters, kept by triggers", _COUNTERS),
 )
 
 _BOOKKEEPING = """CREATE TABLE IF NOT EXISTS schema_migrations (
