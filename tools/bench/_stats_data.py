@@ -54,7 +54,7 @@ def seed(
                     "call_initiated",
                     None,
                     0.0,
-                )  # fmt: skip
+                )
                 for i in range(n)
             ]
         )
@@ -88,7 +88,7 @@ def seed(
                         16 if answered else 19,
                         "human" if result != "AM" else "machine",
                         duration,
-                    )  # fmt: skip
+                    )
                 )
                 t += 3600
             if last == "LA" and rng.random() < 0.5:
