@@ -70,7 +70,13 @@ def _apply(store: Store, op: str, rng: random.Random, campaigns: list[int]) -> N
         if op == "add_known":  # ``broadcast add``: numbers the campaign had are dropped
             store.drop_known(cid, first_id)
         return
-    rid = rng.choice(ids)
+    dialled = [
+        r[0]
+        for r in store.db.execute(
+            "SELECT id FROM recipients WHERE campaign_id = ? AND attempts > 0", (cid,)
+        )
+    ]
+    rid = rng.choice(dialled if op == "rebook" and dialled else ids)
     (tries,) = store.db.execute("SELECT attempts FROM recipients WHERE id = ?", (rid,)).fetchone()
     if op in ("attempt", "rebook"):
         no = tries if op == "rebook" and tries else tries + 1
