@@ -102,3 +102,26 @@ def seed(
         written["attempts"] += len(attempts)
         written["responses"] += len(responses)
     return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tools.bench._stats_data DB CAMPAIGN RECIPIENTS finished|half``: seed the
+    campaign named CAMPAIGN of the SQLite store DB (run by ``tools.bench api`` in a child
+    process under a memory cap)."""
+    import sys
+
+    from dialplan.broadcast.store.sqlite import Store
+
+    db, name, count, shape = argv if argv is not None else sys.argv[1:]
+    store = Store(db)
+    try:
+        row = store.campaign(name)
+        assert row is not None, f"no campaign {name} in {db}"
+        seed(store, row.id, int(count), finished=shape == "finished")
+    finally:
+        store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
