@@ -135,7 +135,9 @@ def _check_report_shape(data: dict, name: str) -> None:
     assert data["targets_met"] == (all(judged) if judged else None)
 
 
-@pytest.mark.parametrize("name", ["lint", "engine", "broadcast", "sip", "flow", "webhooks", "api"])
+@pytest.mark.parametrize(
+    "name", ["lint", "engine", "broadcast", "sip", "flow", "webhooks", "api", "stats"]
+)
 def test_every_sub_benchmark_exposes_run_with_quick_and_main(name: str) -> None:
     import inspect
 
