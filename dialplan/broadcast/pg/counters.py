@@ -107,19 +107,18 @@ END $$;
 -- counted attempt / first answer" holds for a statement of several rows too.
 CREATE FUNCTION dp_count_recipient_row() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF OLD.final_result IS DISTINCT FROM NEW.final_result THEN
-        PERFORM dp_count(OLD.campaign_id, 'final', coalesce(OLD.final_result, ''), -1);
-        PERFORM dp_count(NEW.campaign_id, 'final', coalesce(NEW.final_result, ''), 1);
-    END IF;
-    IF OLD.bucket IS DISTINCT FROM NEW.bucket THEN
-        PERFORM dp_count(OLD.campaign_id, 'bucket', OLD.bucket, -1);
-        PERFORM dp_count(NEW.campaign_id, 'bucket', NEW.bucket, 1);
-    END IF;
-    IF (OLD.final_result IS NULL AND OLD.attempts > 0)
-       IS DISTINCT FROM (NEW.final_result IS NULL AND NEW.attempts > 0) THEN
-        PERFORM dp_count(NEW.campaign_id, 'awaiting', '',
-                         CASE WHEN NEW.final_result IS NULL AND NEW.attempts > 0 THEN 1 ELSE -1 END);
-    END IF;
+    -- one statement for every counter the change moves (not one per counter: each statement
+    -- is time the booking worker waits for)
+    INSERT INTO campaign_counts AS c (campaign_id, kind, value, slot, n)
+    SELECT NEW.campaign_id, v.kind, v.value, pg_backend_pid(), sum(v.n) FROM (VALUES
+        ('final', coalesce(OLD.final_result, ''), -1),
+        ('final', coalesce(NEW.final_result, ''), 1),
+        ('bucket', OLD.bucket, -1),
+        ('bucket', NEW.bucket, 1),
+        ('awaiting', '', (NEW.final_result IS NULL AND NEW.attempts > 0)::int
+                         - (OLD.final_result IS NULL AND OLD.attempts > 0)::int)
+    ) v(kind, value, n) GROUP BY v.kind, v.value HAVING sum(v.n) <> 0
+    ON CONFLICT (campaign_id, kind, value, slot) DO UPDATE SET n = c.n + excluded.n;
     RETURN NEW;
 END $$;
 CREATE TRIGGER dp_count_recipients_update BEFORE UPDATE OF final_result, bucket, attempts
@@ -149,14 +148,13 @@ BEGIN
         ('billed', CASE WHEN now_counted AND NEW.answered_at IS NOT NULL
                         THEN ((trunc(NEW.duration)::bigint + 59) / 60) * 60 ELSE 0 END
                    - CASE WHEN was AND OLD.answered_at IS NOT NULL
-                          THEN ((trunc(OLD.duration)::bigint + 59) / 60) * 60 ELSE 0 END)
+                          THEN ((trunc(OLD.duration)::bigint + 59) / 60) * 60 ELSE 0 END),
+        ('attempted', CASE WHEN was IS DISTINCT FROM now_counted AND NOT EXISTS (
+            SELECT 1 FROM attempts a WHERE a.recipient_id = NEW.recipient_id
+               AND a.attempt_no <> NEW.attempt_no AND a.result IS NOT NULL)
+            THEN now_counted::int - was::int ELSE 0 END)
     ) v(kind, n) WHERE v.n <> 0
     ON CONFLICT (campaign_id, kind, value, slot) DO UPDATE SET n = c.n + excluded.n;
-    IF was IS DISTINCT FROM now_counted AND NOT EXISTS (
-        SELECT 1 FROM attempts a WHERE a.recipient_id = NEW.recipient_id
-           AND a.attempt_no <> NEW.attempt_no AND a.result IS NOT NULL) THEN
-        PERFORM dp_count(camp, 'attempted', '', CASE WHEN now_counted THEN 1 ELSE -1 END);
-    END IF;
     RETURN NEW;
 END $$;
 CREATE TRIGGER dp_count_attempts_insert BEFORE INSERT ON attempts FOR EACH ROW
