@@ -168,12 +168,12 @@ def test_hostile_ssml_file_is_refused_with_its_position(
 
 def test_migration_4_adds_the_library_to_a_release1_database(tmp_path: Path) -> None:
     path = release1_db(tmp_path)
-    assert LATEST == 4
+    assert LATEST >= 4
     with SoundLibrary(path) as lib:  # a writing open upgrades
         lib.add_tts("Hello", name="hello")
         assert [s.name for s in lib.sounds()] == ["hello"]
     con = sqlite3.connect(path)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert con.execute("PRAGMA user_version").fetchone()[0] == LATEST
     assert con.execute("SELECT COUNT(*) FROM recipients").fetchone()[0] > 0  # nothing lost
     con.close()
 
