@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from dialplan.broadcast.store.sqlite import Store
+
+from ..counters_check import assert_counters_agree
 from .helpers import MAX_ATTEMPTS, N, count, crash_campaign, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,6 +61,10 @@ def test_kill_9_then_resume_loses_and_doubles_nothing(tmp_path: Path, kill_when:
 
     rows, events = snapshot(crash_db)
     clean_rows, clean_events = snapshot(clean_db)
+    for db in (crash_db, clean_db):  # the stats counters survived the kill with the rows
+        store = Store(db, readonly=True)
+        assert_counters_agree(store)
+        store.close()
     assert len(rows) == N + 2
     # every recipient ends with exactly one final result; nobody exceeds max_attempts
     assert all(r["final_result"] for r in rows)

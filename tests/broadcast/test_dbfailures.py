@@ -110,10 +110,9 @@ def test_a_full_disk_in_the_cli_is_one_line_and_exit_2(tmp_path: Path) -> None:
         assert count(Path(db), "SELECT COUNT(*) FROM recipients WHERE final_result IS NULL") == 0
 
 
-@pytest.fixture
-def damaged(tmp_path: Path) -> Path:
-    """A finished campaign's database with one page of its recipients table in the middle of
-    the file overwritten with garbage."""
+def _damage(tmp_path: Path, table: str) -> Path:
+    """A finished campaign's database with one leaf page of ``table`` overwritten with garbage
+    (for the recipients, a page in the middle of the file)."""
     rows = [{"phone_number": f"(212) 555-{i:04d}", "first": f"n{i}" * 20} for i in range(3000)]
     campaign = write_campaign(tmp_path / "c", rows)
     db = tmp_path / "x.sqlite"
@@ -124,12 +123,12 @@ def damaged(tmp_path: Path) -> Path:
     leaves = [
         p
         for (p,) in con.execute(
-            "SELECT pageno FROM dbstat WHERE name = 'recipients' AND pagetype = 'leaf'"
+            "SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf'", (table,)
         )
     ]
     con.close()
     middle = min(leaves, key=lambda p: abs(p - pages / 2))
-    assert pages / 4 < middle < 3 * pages / 4
+    assert table != "recipients" or pages / 4 < middle < 3 * pages / 4
     with db.open("r+b") as fh:
         fh.seek((middle - 1) * size)
         fh.write(b"\xff" * size)
@@ -137,9 +136,9 @@ def damaged(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("command", ["stats", "export", "report", "run"])
-def test_a_damaged_database_is_one_line_and_exit_2(
-    damaged: Path, tmp_path: Path, command: str
-) -> None:
+def test_a_damaged_database_is_one_line_and_exit_2(tmp_path: Path, command: str) -> None:
+    # ``stats`` reads the counters only (O(1), never the recipients): damage what it reads
+    damaged = _damage(tmp_path, "campaign_counts" if command == "stats" else "recipients")
     before = damaged.read_bytes()
     if command == "run":
         args = [str(tmp_path / "c" / "campaign.toml"), "--no-progress"]

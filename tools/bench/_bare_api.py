@@ -34,6 +34,21 @@ def get(call_id: str) -> dict[str, Any]:
     return {"id": call_id, "status": "completed", "final": True}
 
 
+#: the CallBroadcastStats fields the service answers (their values do not matter here)
+STATS = (
+    "totalCount", "totalOutboundCount", "remainingOutboundCount", "callsAttempted",
+    "callsPlaced", "dialedCount", "callsRemaining", "callsAwaitingRedial", "callsLiveAnswer",
+    "liveCount", "answeringMachineCount", "busyCount", "noAnswerCount", "doNotCallCount",
+    "errorCount", "miscCount", "transferCount", "callsDuration", "billedDuration",
+    "responseRatePercent", "respondedCount",
+)  # fmt: skip
+
+
+@app.get("/bare/stats/{broadcast_id}")
+def stats(broadcast_id: int) -> dict[str, Any]:
+    return {**dict.fromkeys(STATS, broadcast_id), "billedAmount": 0.0}
+
+
 if __name__ == "__main__":
     import uvicorn
 

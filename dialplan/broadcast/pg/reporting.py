@@ -14,7 +14,9 @@ from typing import Any
 
 import psycopg
 
+from ..store.counters import StatCounts
 from ..store.rows import CallLegRow
+from . import counters
 
 
 class PgReporting:
@@ -29,6 +31,10 @@ class PgReporting:
                 (campaign_id,),
             )
         }
+
+    def stat_counts(self, campaign_id: int) -> StatCounts:
+        """The campaign's counters (O(1): its rows of ``campaign_counts``, see :mod:`.counters`)."""
+        return counters.read(self.db, campaign_id)
 
     def recipient_numbers(self, campaign_id: int, bucket: str, limit: int) -> list[str]:
         return [

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import psycopg
 
 from ...errors import CampaignError
+from ..store.migrations import COUNTERS
+from .counters import DDL as _COUNTERS
 
 __all__ = ["MIGRATIONS", "Migration", "SchemaTooNew", "migrate", "schema_version"]
 
@@ -554,6 +556,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "texts: segments and delivery per text; text_optouts; inbound_texts", _TEXTS),
     Migration(4, "sounds: the account's sound library (μ-law audio, shared by campaigns)", _SOUNDS),
     Migration(5, "campaigns.dnc_scope: account DNC lists copied within one scope only", _DNC_SCOPE),
+    Migration(COUNTERS, "campaign_counts: the stats counters, kept by triggers", _COUNTERS),
 )
 
 _BOOKKEEPING = """CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -48,8 +48,8 @@ def campaign_stats(store: Store, name: str) -> dict[str, Any]:
     row = find_campaign(store, name)
     if is_text(row):
         return text_stats(store, row, undelivered(store, row.broadcast_id).count)
-    finals = store.counts_by(row.id, "final_result")
-    a = store.attempt_stats(row.id)
+    c = store.stat_counts(row.id)  # O(1): counters kept by the store (not COUNT queries)
+    finals = c.finals
     total = sum(finals.values())
     counts = dict.fromkeys(
         (
@@ -69,23 +69,23 @@ def campaign_stats(store: Store, name: str) -> dict[str, Any]:
         counts[COUNTER.get(result, "miscCount")] += n
     remaining = finals.get(None, 0)
     answered = counts["liveCount"] + counts["answeringMachineCount"]
-    attempted = a["attempted"]
+    attempted = c.attempted
     return {
         "totalCount": total,
-        "totalOutboundCount": a["placed"],
+        "totalOutboundCount": c.placed,
         "remainingOutboundCount": remaining,
         "callsAttempted": attempted,
-        "callsPlaced": a["placed"],
+        "callsPlaced": c.placed,
         "dialedCount": attempted,
         "callsRemaining": remaining,
-        "callsAwaitingRedial": a["awaiting"],
+        "callsAwaitingRedial": c.awaiting,
         "callsLiveAnswer": counts["liveCount"],
         **counts,
         "transferCount": finals.get("XFER", 0),
-        "callsDuration": round(a["duration"]),
-        "billedDuration": a["billed"],
+        "callsDuration": round(c.duration),
+        "billedDuration": c.billed,
         "responseRatePercent": round(100.0 * answered / attempted, 2) if attempted else 0.0,
-        "respondedCount": a["responded"],
+        "respondedCount": c.responded,
         "webhookEventsUndelivered": undelivered(store, row.broadcast_id).count,
     }
 

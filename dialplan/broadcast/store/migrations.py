@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ...errors import CampaignError
+from . import counters
 from .lease import LEASES_TABLE
 
 QUEUE_INDEX = """CREATE INDEX IF NOT EXISTS recipients_queue
@@ -160,12 +161,16 @@ def _v5(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE campaigns ADD COLUMN dnc_scope TEXT NOT NULL DEFAULT ''")
 
 
+#: the version that adds the stats counters (:mod:`.counters`)
+COUNTERS = 6
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "campaigns, recipients, attempts, responses, DNC, outbox, inputs, leases", _v1),
     Migration(2, "attempts.reason; in_flight: attempts committed before their call", _v2),
     Migration(3, "texts: segments and delivery per text; text_optouts; inbound_texts", _v3),
     Migration(4, "sounds: the account's sound library (μ-law audio, shared by campaigns)", _v4),
     Migration(5, "campaigns.dnc_scope: account DNC lists copied within one scope only", _v5),
+    Migration(COUNTERS, "campaign_counts: the stats counters, kept by triggers", counters.create),
 )
 LATEST = MIGRATIONS[-1].version
 

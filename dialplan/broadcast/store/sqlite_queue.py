@@ -81,9 +81,16 @@ class SqliteQueue:
 
     def record_attempts(self, rows: Sequence[AttemptRow]) -> None:
         self.db.executemany(
-            "INSERT OR REPLACE INTO attempts (recipient_id, attempt_no, started_at, answered_at,"
+            # an upsert, not INSERT OR REPLACE: a replaced row fires no delete trigger, and
+            # the stats counters (``.counters``) follow every change of a booked attempt
+            "INSERT INTO attempts (recipient_id, attempt_no, started_at, answered_at,"
             " ended_at, result, q850_cause, answered_by, duration, voice_id, reason)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (recipient_id, attempt_no)"
+            " DO UPDATE SET started_at = excluded.started_at, answered_at = excluded.answered_at,"
+            " ended_at = excluded.ended_at, result = excluded.result,"
+            " q850_cause = excluded.q850_cause, answered_by = excluded.answered_by,"
+            " duration = excluded.duration, voice_id = excluded.voice_id,"
+            " reason = excluded.reason",
             rows,
         )
 
