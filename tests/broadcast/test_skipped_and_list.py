@@ -166,7 +166,8 @@ def test_stats_export_report_accept_the_campaign_file(campaign: Path, ran: Path)
     json_file = campaign.parent / "c.json"
     json_file.write_text(json.dumps({"name": "test"}))
     (campaign.parent / "broadcast.sqlite").write_bytes(ran.read_bytes())
-    assert cli("stats", "c.json", "--format", "json", cwd=campaign.parent).stdout == by_name
+    got = cli("stats", "c.json", "--format", "json", cwd=campaign.parent)
+    assert got.stdout == by_name, got.stderr
 
 
 def test_a_campaign_file_without_a_name_exits_2(tmp_path: Path, ran: Path) -> None:
