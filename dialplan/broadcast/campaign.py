@@ -162,6 +162,9 @@ class Campaign:
     resume_next_day: bool = True
     #: transfers in progress at once (``None``: no limit); see docs/sounds.md
     max_active_transfers: int | None = None
+    #: the XML the calls run, as stored in a PostgreSQL campaign (see :mod:`.pg.sources`):
+    #: used instead of reading ``dialplan`` or generating one from ``[sounds]``
+    dialplan_xml: str | None = None
 
     @property
     def amd_enabled(self) -> bool:
@@ -300,10 +303,10 @@ def _epoch(value: Any, reader: _Reader, key: str) -> float:
     raise reader.fail(key, f"expected an ISO 8601 date-time, got {value!r}")
 
 
-def read_campaign_data(path: Path) -> dict[str, Any]:
-    """The parsed campaign file, not validated."""
+def read_campaign_data(path: Path, source: bytes | None = None) -> dict[str, Any]:
+    """The parsed campaign file (``source``: its bytes as stored), not validated."""
     try:
-        text = path.read_bytes()
+        text = path.read_bytes() if source is None else source
     except OSError as exc:
         raise CampaignError(f"{path}: cannot read campaign file: {exc.strerror}") from None
     try:
@@ -319,10 +322,12 @@ def read_campaign_data(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_campaign(path: str | Path) -> Campaign:
-    """Read and validate a campaign file."""
+def load_campaign(path: str | Path, *, source: bytes | None = None) -> Campaign:
+    """Read and validate a campaign file. ``source``: the file's bytes as stored in a
+    PostgreSQL campaign (see :mod:`.pg.sources`); ``path`` then only names it, and the files it
+    names are not looked for (a worker machine need not have them)."""
     path = Path(path)
-    data = read_campaign_data(path)
+    data = read_campaign_data(path, source)
     unknown = [f"{path}: {key}: {message}" for key, message in unknown_keys(data)]
     if unknown:
         raise CampaignError("\n".join(unknown))
@@ -334,7 +339,7 @@ def load_campaign(path: str | Path) -> Campaign:
         if value is None:
             return None
         p = (base / value) if not Path(value).is_absolute() else Path(value)
-        if not p.is_file():
+        if source is None and not p.is_file():
             raise reader.fail(key, f"file not found: {p}")
         return p
 

@@ -72,6 +72,9 @@ def load_dialplan(campaign: Campaign, library: set[str] | None = None) -> Plan:
     from .. import load
 
     try:
+        if campaign.dialplan_xml is not None:
+            name = f"{campaign.path} [sounds]" if campaign.sounds else str(campaign.dialplan)
+            return load(campaign.dialplan_xml.encode("utf-8"), name)
         if campaign.sounds is not None:
             from .sounds_campaign import generated_dialplan
 

@@ -240,6 +240,8 @@ def generated_dialplan(campaign: Any, library: set[str] | None = None) -> str:
 
 def dialplan_text(campaign: Any) -> str:
     """The XML a campaign runs: its dialplan file, or the one generated from ``[sounds]``."""
+    if campaign.dialplan_xml is not None:
+        return str(campaign.dialplan_xml)
     if campaign.sounds is not None:
         return generated_dialplan(campaign)
     try:

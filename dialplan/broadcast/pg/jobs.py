@@ -325,17 +325,22 @@ def text_row(done: CallDone) -> TextRow:
 
 
 def load_job(conn: psycopg.Connection, row: CampaignRow) -> CampaignJob:
-    """The job of a stored campaign: its file is read again (every worker machine needs the
-    campaign's files at the path they were loaded from)."""
+    """The job of a stored campaign, built from its definition in the database
+    (:mod:`.sources`); a campaign loaded by an older release (no stored source) has its file
+    read again, which this machine must then have at the path it was loaded from."""
     from pathlib import Path
 
-    path = Path(str(row.config.get("path", "")))
-    if not path.is_file():
-        raise CampaignError(
-            f"campaign {row.name!r} was loaded from {path}, which this machine does not have;"
-            " workers need the campaign's files at the same paths"
-        )
-    campaign = load_campaign(path)
+    from .sources import stored_campaign
+
+    campaign = stored_campaign(conn, row)
+    if campaign is None:
+        path = Path(str(row.config.get("path", "")))
+        if not path.is_file():
+            raise CampaignError(
+                f"campaign {row.name!r} was loaded from {path}, which this machine does not"
+                " have; workers need the campaign's files at the same paths"
+            )
+        campaign = load_campaign(path)
     zones = [
         (int(i), str(k))
         for i, k in conn.execute(

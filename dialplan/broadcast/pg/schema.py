@@ -550,6 +550,20 @@ END $$;
 #: campaigns of one scope (one per account in the service; '' for every CLI campaign)
 _DNC_SCOPE = "ALTER TABLE campaigns ADD COLUMN dnc_scope text NOT NULL DEFAULT ''"
 
+#: a campaign's definition as loaded, once per fingerprint: workers build their jobs from it
+#: (see :mod:`.sources`), so no worker machine needs the campaign's files
+_SOURCES = """
+CREATE TABLE campaign_sources (
+    campaign_id bigint NOT NULL REFERENCES campaigns ON DELETE CASCADE,
+    sha256 text NOT NULL,
+    path text NOT NULL,
+    settings bytea NOT NULL,
+    dialplan text,
+    recorded_at double precision NOT NULL,
+    PRIMARY KEY (campaign_id, sha256)
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "campaign store, worker leases, dial gates, shared clock", _TABLES + _FUNCTIONS),
     Migration(2, "campaign workers: zone queue index, skipping claims, finish by key", _WORKERS),
@@ -557,6 +571,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "sounds: the account's sound library (μ-law audio, shared by campaigns)", _SOUNDS),
     Migration(5, "campaigns.dnc_scope: account DNC lists copied within one scope only", _DNC_SCOPE),
     Migration(COUNTERS, "campaign_counts: the stats counters, kept by triggers", _COUNTERS),
+    Migration(7, "campaign_sources: campaign file and dialplan in the database", _SOURCES),
 )
 
 _BOOKKEEPING = """CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -19,6 +19,7 @@ from ..service import RunReport, check_webhook_url, default_runner, open_campaig
 from ..store.sqlite import CampaignRow, Store
 from .clock import SharedClock
 from .dialing import open_gate
+from .sources import save_source
 from .store import PgStore
 
 
@@ -42,6 +43,8 @@ def load(
         try:
             as_sqlite = cast(Store, store)  # the loading queries of the SQLite store's surface
             row, resumed = open_campaign(as_sqlite, campaign, clock == "virtual")
+            save_source(store.db, row.id, campaign)  # workers build their jobs from it
+            store.commit()
             row = prepare(as_sqlite, campaign, row, progress, "running" if start else "paused")
             if row.state == "running":
                 arm(store, campaign, row, clock, driver)

@@ -845,6 +845,10 @@ class Broadcasts:
             row = store.campaign(campaign.name)
             assert row is not None
             store.begin()
+            if self.pg is not None:  # before the fingerprint a worker reloads its job on
+                from ...broadcast.pg.sources import save_source
+
+                save_source(cast(Any, store).db, row.id, campaign)
             store.record_inputs(row.id, current_inputs(campaign))
             store.commit()
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from ...broadcast.campaign import Campaign, load_campaign
 from ...broadcast.pg.connect import open_pool
 from ...broadcast.pg.service import arm, load, load_key
+from ...broadcast.pg.sources import save_source
 from ...broadcast.pg.store import PgStore
 from ...broadcast.progress import Progress
 from ...broadcast.store.backend import need_psycopg
@@ -69,6 +70,7 @@ class PgRuns:
                 if not (left and left[0]):
                     return
                 store.update_campaign(row.id, finished_at=None)
+            save_source(conn, row.id, campaign)  # (a campaign stored by an older release)
             arm(store, campaign, row, self.clock, self.driver)
 
     def stop(self, broadcast_id: int, wait: bool = False) -> bool:
