@@ -60,6 +60,39 @@ def test_a_worker_without_the_files_calls_the_campaign(
     assert _export(capsys, pg_db) == _export(capsys, lite)  # the same results, byte for byte
 
 
+def test_a_sounds_campaign_runs_its_stored_dialplan_without_its_recipients_file(
+    pg_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A ``[sounds]`` campaign's dialplan is generated from its recipients file when loaded;
+    the worker runs the stored one."""
+    examples = ROOT / "examples"
+    names = ("charity-campaign-sounds.toml", "charity-campaign-recipients.csv")
+    lite_dir, pg_dir, elsewhere = (tmp_path / d for d in ("lite", "loaded", "elsewhere"))
+    for d in (lite_dir, pg_dir, elsewhere):
+        d.mkdir()
+        for name in names:
+            shutil.copy(examples / name, d / name)
+    lite = str(lite_dir / "b.sqlite")
+    code, _, err = run(capsys, "broadcast", "run", str(lite_dir / names[0]), "--db", lite,
+                       "--no-progress")  # fmt: skip
+    assert code == 0, err
+    load(load_campaign(pg_dir / names[0]), pg_db, "virtual")
+    shutil.rmtree(pg_dir)
+    (elsewhere / names[1]).unlink()
+    done = _worker(pg_db, elsewhere)
+    assert done.returncode == 0, done.stderr
+    with psycopg.connect(pg_db, autocommit=True) as conn:
+        (xml,) = conn.execute("SELECT dialplan FROM campaign_sources").fetchone() or ("",)
+    assert "<dialplan" in xml
+    name = load_campaign(lite_dir / names[0]).name
+    outs = []
+    for db in (lite, pg_db):
+        code, out, err = run(capsys, "broadcast", "export", name, "--format", "csv", "--db", db)
+        assert code == 0, err
+        outs.append(out)
+    assert outs[0] == outs[1] and len(outs[0].splitlines()) > 2
+
+
 def test_a_campaign_of_an_older_release_is_read_from_its_file(
     pg_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
