@@ -419,3 +419,35 @@ def test_stop_and_start_in_virtual_time(pg_db: str, tmp_path: Path, workers: Wor
         layer.close()
     dials = workers.dials()
     assert len(dials) == len(set(dials)) == 300
+
+
+def test_a_text_broadcast_on_postgres_is_sent_by_a_worker_as_on_sqlite(
+    pg_db: str, tmp_path: Path, workers: Workers
+) -> None:
+    """A text broadcast stored by a PostgreSQL server is sent by a worker (the simulated
+    messaging driver) and reads back as the same broadcast sent in one process on SQLite."""
+    script = ("DELIVERED", "DELIVERED", "CARRIER_ERROR", "UNDELIVERED")
+    texts = [
+        Recipient(f"+1212555{2000 + i:04d}", {"sim_result": script[i % len(script)]})
+        for i in range(8)
+    ]
+    spec = BroadcastInput(
+        {"name": "t", "message": "Doors open at 7", "fromNumber": "+12125550100"},
+        recipients=texts,
+        channel="sms",
+    )
+    outcomes = []
+    for name, dsn in (("sqlite", None), ("pg", pg_db)):
+        layer = layer_on(tmp_path / name, dsn)
+        view = layer.view("sms")
+        try:
+            b = view.create("acme", spec, start=True)
+            if dsn is not None:
+                workers.start(1)
+            wait_for(lambda: status(view, "acme", b.id) != "RUNNING")  # noqa: B023
+            assert status(view, "acme", b.id) == "FINISHED"
+            outcomes.append((view.stats("acme", b.id), results_of(view, "acme", b.id)))
+        finally:
+            layer.close()
+    assert outcomes[1] == outcomes[0]
+    assert (outcomes[0][0]["sentCount"], outcomes[0][0]["deliveredCount"]) == (6, 4), outcomes[0]
