@@ -149,6 +149,13 @@ def test_enablex_controls_play_and_hang_up_a_live_sip_call(
             broadcast_id = r.json()["broadcast_id"]
             voice_id = r.json()["to"]["call_initiated"][0]["voice_id"]
             wait_call(c, voice_id, lambda call: call["status"] == "in-progress")
+            # the flow's own prompt has begun (under load its TTS can start after a control
+            # sent at once, and this test is about the control, not that race)
+            receiver.wait_for(
+                lambda bodies: any(
+                    b["event"] == "playstate" and b.get("prompt_ref") == "prompt" for b in bodies
+                )
+            )
             play = c.put(
                 f"/voice/v1/call/{voice_id}/play",
                 json={"play": {"type": "tts", "text": "One more thing.", "prompt_ref": "p2"}},
