@@ -359,11 +359,12 @@ def _dispatch(
     if not real:
         deliverer = None
         if webhook is not None:
-            from .webhooks.delivery import WebhookDeliverer
+            from .webhooks.delivery import CampaignSecrets, WebhookDeliverer
 
             deliverer = WebhookDeliverer(
-                store, webhook.secret, allow_private=campaign.allow_private
-            )
+                store, CampaignSecrets(webhook.secret, store.webhook_secret),
+                allow_private=campaign.allow_private,
+            )  # fmt: skip
             sender = deliverer
 
             def deliver_due() -> None:  # what is due, while calling (one batch per commit)
@@ -383,10 +384,12 @@ def _dispatch(
         background = None
         if webhook is not None:
             from .webhooks.async_delivery import AsyncWebhookDeliverer
+            from .webhooks.delivery import CampaignSecrets
 
             sender = AsyncWebhookDeliverer(
-                store, webhook.secret, allow_private=campaign.allow_private
-            )
+                store, CampaignSecrets(webhook.secret, store.webhook_secret),
+                allow_private=campaign.allow_private,
+            )  # fmt: skip
             background = sender.run_forever
         return await run_real(
             sched, booking, driver, background=background, stop=stop, drain_s=drain_s

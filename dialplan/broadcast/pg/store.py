@@ -82,6 +82,14 @@ class PgStore(PgTexts, PgReporting):
     def campaign_names(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT name FROM campaigns ORDER BY id")]
 
+    def webhook_secret(self, broadcast_id: str) -> str | None:
+        """The ``[webhook] secret`` of the campaign whose events carry ``broadcast_id``."""
+        row = self.db.execute(
+            "SELECT config #>> '{raw,webhook,secret}' FROM campaigns WHERE broadcast_id = %s",
+            (broadcast_id,),
+        ).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
     def create_campaign(
         self,
         name: str,

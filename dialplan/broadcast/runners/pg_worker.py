@@ -116,14 +116,15 @@ class _Deliverer(threading.Thread):
         self.errors: list[str] = []
 
     def run(self) -> None:
-        from ..webhooks.delivery import WebhookDeliverer
+        from ..webhooks.delivery import CampaignSecrets, WebhookDeliverer
 
         try:
             with psycopg.connect(self.dsn, autocommit=True) as conn:
                 outbox = PgOutbox(conn, self.owner, self.claim_s)
+                store = PgStore.on(conn, self.dsn)
                 with WebhookDeliverer(
                     outbox,
-                    self.secret,
+                    CampaignSecrets(self.secret, store.webhook_secret),
                     allow_private=self.allow_private,
                     timeout_s=self.claim_s / 2,
                     batch_size=20,

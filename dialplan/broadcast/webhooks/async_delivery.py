@@ -14,7 +14,14 @@ import time
 import httpx
 
 from ...netguard import UnsafeUrl, async_guarded_transport
-from .delivery import USER_AGENT, DeliveryBook, DeliveryReport, RetryPolicy, failure
+from .delivery import (
+    USER_AGENT,
+    DeliveryBook,
+    DeliveryReport,
+    RetryPolicy,
+    SecretOf,
+    failure,
+)
 from .outbox import Outbox, OutboxEvent
 
 
@@ -22,7 +29,7 @@ class AsyncWebhookDeliverer(DeliveryBook):
     def __init__(
         self,
         outbox: Outbox,
-        secret: str | bytes,
+        secret: str | bytes | SecretOf,
         *,
         allow_private: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,

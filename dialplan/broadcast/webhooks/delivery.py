@@ -472,21 +472,56 @@ class _UrlState:
     last_failed_id: int | None = None
 
 
+#: the secret an event is signed with, by event (events of several campaigns share one outbox)
+SecretOf = Callable[[OutboxEvent], "str | bytes"]
+
+
+class CampaignSecrets:
+    """Each event signed with its own campaign's ``[webhook] secret``: the campaign is the one
+    whose ``broadcast_id`` the event carries, looked up with ``lookup`` (a store's
+    ``webhook_secret``) and kept for ``ttl_s`` seconds; ``fallback`` when there is none (an
+    event that names no campaign of the store). Without it, a deliverer working a shared outbox
+    signed every campaign's events with its own campaign's secret."""
+
+    def __init__(
+        self, fallback: str, lookup: Callable[[str], str | None], ttl_s: float = 5.0
+    ) -> None:
+        self.fallback, self.lookup, self.ttl_s = fallback, lookup, ttl_s
+        self._known: dict[str, tuple[float, str]] = {}
+
+    def __call__(self, event: OutboxEvent) -> str:
+        try:
+            broadcast_id = json.loads(event.body).get("broadcast_id")
+        except (ValueError, AttributeError):
+            return self.fallback
+        if not isinstance(broadcast_id, str):
+            return self.fallback
+        now = time.monotonic()
+        kept = self._known.get(broadcast_id)
+        if kept is None or now - kept[0] > self.ttl_s:
+            kept = (now, self.lookup(broadcast_id) or self.fallback)
+            self._known[broadcast_id] = kept
+        return kept[1]
+
+
 class DeliveryBook:
     """What every deliverer shares: the outbox, the signing key, the retry policy and the
-    per-URL backoff state — which events to try now, their headers, and booking the result."""
+    per-URL backoff state — which events to try now, their headers, and booking the result.
+    ``secret`` is one secret for every event, or a :data:`SecretOf` (such as
+    :class:`CampaignSecrets`) that picks each event's."""
 
     def __init__(
         self,
         outbox: Outbox,
-        secret: str | bytes,
+        secret: str | bytes | SecretOf,
         policy: RetryPolicy | None = None,
         rng: random.Random | None = None,
         seed: int | None = None,
         batch_size: int = 100,
     ) -> None:
         self.outbox = outbox
-        self._key = _key(secret)
+        self._secret_of = secret if callable(secret) else None
+        self._key = b"" if callable(secret) else _key(secret)
         self.policy = policy or RetryPolicy()
         self._rng = rng if rng is not None else random.Random(seed)
         self.batch_size = batch_size
@@ -498,10 +533,10 @@ class DeliveryBook:
         return min(times) if times else None
 
     def headers(self, event: OutboxEvent) -> dict[str, str]:
+        key = self._key if self._secret_of is None else _key(self._secret_of(event))
         return {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: "sha256="
-            + hmac.new(self._key, event.body, hashlib.sha256).hexdigest(),
+            SIGNATURE_HEADER: "sha256=" + hmac.new(key, event.body, hashlib.sha256).hexdigest(),
             EVENT_ID_HEADER: event.event_id,
             ATTEMPT_HEADER: str(event.attempts + 1),
         }
@@ -567,7 +602,7 @@ class WebhookDeliverer(DeliveryBook):
     def __init__(
         self,
         outbox: Outbox,
-        secret: str | bytes,
+        secret: str | bytes | SecretOf,
         *,
         transport: httpx.BaseTransport | None = None,
         allow_private: bool = False,
