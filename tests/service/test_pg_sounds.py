@@ -8,15 +8,21 @@ import os
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from dialplan.service.broadcasts import BroadcastInput
+from dialplan.service.sounds_api import open_account_library
 from dialplan.sounds.library import SoundLibrary
+from tests.sip.conftest import require, sipp, uas  # noqa: F401 (sipp: the fixture)
+from tests.sounds.test_sounds_sip import RtpCapture
 
 from .conftest import Server, start_server, stop_server
+from .test_pg_broadcasts import layer_on, people, results_of, settings
 from .test_postgres import servers, shared_dsn  # noqa: F401 (the fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,3 +170,60 @@ def test_a_sound_broadcast_created_on_one_server_plays_the_accounts_sound_in_a_w
         ).stdout
     )["items"]  # fmt: skip
     assert any(s["name"].endswith(f"-{got['sounds']['liveSoundId']}") for s in listed), listed
+
+
+@pytest.mark.sip
+def test_a_sip_worker_plays_the_uploaded_bytes_of_a_broadcasts_library_sound(
+    pg_db: str,
+    tmp_path: Path,
+    sipp: Any,  # noqa: F811
+) -> None:
+    """The account's sound, as ``/v2/campaigns/sounds`` stores it on PostgreSQL, is what a SIP
+    worker (on no server's folder) sends as RTP."""
+    require("sox", "sipp", root=True)
+    wav = tmp_path / "welcome.wav"
+    subprocess.run(
+        ["sox", "-n", "-r", "44100", "-c", "2", str(wav), "synth", "2.0", "sine", "300-900"],
+        check=True,
+    )
+    local = tmp_path / "pg" / "service.sqlite"
+    with SoundLibrary(pg_db, account="acme") as lib:
+        sound = lib.add_file(wav, "Welcome")
+        stored = lib.audio(sound.id)
+    assert len(stored) == 16000
+    peer = sipp(uas(), calls=1, timeout_s=60)
+    layer = layer_on(
+        tmp_path / "pg",
+        pg_db,
+        clock="real",
+        driver="sip",
+        sip={"proxy": peer.hostport},
+        allow_private=True,
+        sound_library=partial(open_account_library, pg_db, local, readonly=True),
+    )
+    api = settings(
+        answeringMachineConfig="LIVE_IMMEDIATE",
+        sounds={"liveSoundId": sound.id, "idleHangup": 1},
+        retryConfig={"maxAttempts": 1},
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    capture = RtpCapture()
+    try:
+        b = layer.create("acme", BroadcastInput(api, recipients=people(1)), start=True)
+        worker = subprocess.run(
+            [sys.executable, "-m", "dialplan", "broadcast", "worker", "--db", pg_db,
+             "--driver", "sip"],
+            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+            cwd=elsewhere, timeout=120,
+        )  # fmt: skip
+        time.sleep(0.2)
+        results = results_of(layer, "acme", b.id)
+    finally:
+        streams = capture.stop()
+        layer.close()
+    assert worker.returncode == 0, worker.stderr
+    assert results == {"+12125551000": "LA"}
+    assert any(stored in payload for payload in streams.values()), {
+        ssrc: len(p) for ssrc, p in streams.items()
+    }
