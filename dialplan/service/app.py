@@ -34,7 +34,7 @@ from .limits import BodyLimit
 from .outbox import Deliverer
 from .runner import CallRunner, SimulatedCallRunner
 from .servers import PEER_TIMEOUT_S, Presence, new_server_id
-from .sounds_api import account_library
+from .sounds_api import open_account_library
 from .sql import is_postgres, open_database
 
 
@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
             sip=settings.sip,
             smpp=settings.smpp,
             allow_private=settings.allow_private,
-            sound_library=partial(account_library, local),
+            sound_library=partial(open_account_library, settings.db_path, local, readonly=True),
             store_dsn=str(settings.db_path) if is_postgres(settings.db_path) else None,
             drain_s=settings.drain_s,
         ),

@@ -4,8 +4,9 @@ CallFire's Swagger has ``GET /campaigns/sounds`` (a ``CampaignSoundPage``), ``GE
 ``GET …/{id}.wav`` / ``.mp3`` and ``POST …/tts`` (``TextToSpeech``: ``message``, ``voice``), and
 no upload: ``POST …/files?name=`` (the WAV or MP3 as the raw body, ``Content-Type`` ``audio/wav``
 or ``audio/mpeg``) and ``DELETE …/{id}`` are defined here in the same style (docs/sounds.md).
-Each account has its own library file next to the service database
-(``<db>-sounds-<account>.sqlite``); campaigns play it by id or name.
+Each account has its own library: a file next to the service database
+(``<db>-sounds-<account>.sqlite``), or on ``serve --db postgresql://…`` the account's rows of the
+database's ``sounds`` table, shared by every server; campaigns play it by id or name.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from ..broadcast.store.backend import is_postgres
 from ..sounds.library import Sound, SoundLibrary, SoundLibraryError
 from .auth import ReadKey, WriteKey
 from .problems import ProblemError, problem_responses
@@ -65,18 +67,25 @@ def account_library(db_path: str | Path, account: str) -> Path:
     return db.with_name(f"{db.stem}-sounds-{safe}.sqlite")
 
 
-def library_path(request: Request, account: str) -> Path:
-    return account_library(request.app.state.settings.local_path, account)
-
-
-def _library(request: Request, account: str, *, readonly: bool = False) -> SoundLibrary | None:
-    path = library_path(request, account)
+def open_account_library(
+    db: str | Path, local: str | Path, account: str, *, readonly: bool = False
+) -> SoundLibrary | None:
+    """The account's library: on PostgreSQL (``db``) its rows of the shared ``sounds`` table,
+    else its file beside ``local``; ``None``: a read of a library never written to."""
+    if is_postgres(db):
+        return SoundLibrary(str(db), account=account)
+    path = account_library(local, account)
     if readonly and not path.is_file():
         return None
     try:
         return SoundLibrary(path, readonly=readonly)
     except SoundLibraryError:
         return None
+
+
+def _library(request: Request, account: str, *, readonly: bool = False) -> SoundLibrary | None:
+    settings = request.app.state.settings
+    return open_account_library(settings.db_path, settings.local_path, account, readonly=readonly)
 
 
 def _get(request: Request, account: str, sound_id: int) -> tuple[Sound, SoundLibrary]:

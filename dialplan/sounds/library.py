@@ -5,6 +5,10 @@ A sound is made once — a WAV/MP3 converted to 8 kHz μ-law, or TTS/SSML spoken
 with its length; campaigns and dialplans play it by id or by name (``<play
 type="callfireid">``, the recipient column ``prompt``) without fetching or synthesising it again.
 Rows read like CallFire's ``CampaignSound`` (:meth:`Sound.as_campaign_sound`).
+
+On PostgreSQL the table also holds the service's per-account libraries (``/v2/campaigns/sounds``
+of ``serve --db postgresql://…``, PG migration 8): ``SoundLibrary(dsn, account=…)`` sees only
+that account's sounds, ``SoundLibrary(dsn)`` only the campaign store's own (``account`` NULL).
 """
 
 from __future__ import annotations
@@ -80,11 +84,17 @@ def check_name(name: str) -> str:
 
 class SoundLibrary:
     """The ``sounds`` table of one campaign database (SQLite, or PostgreSQL: the same queries
-    with ``%s`` for ``?``, on an autocommit connection)."""
+    with ``%s`` for ``?``, on an autocommit connection). ``account`` (PostgreSQL only): that
+    account's library instead of the campaign store's own."""
 
-    def __init__(self, db: str | Path, *, readonly: bool = False) -> None:
+    def __init__(
+        self, db: str | Path, *, readonly: bool = False, account: str | None = None
+    ) -> None:
         self.path = str(db)
         self._pg: Any = None
+        self.account = account
+        if account is not None and not is_postgres(db):
+            raise ValueError("an account's library in the campaign store needs PostgreSQL")
         if is_postgres(db):
             from ..broadcast.pg.connect import connect, describe
             from ..broadcast.store.backend import need_psycopg
@@ -97,6 +107,16 @@ class SoundLibrary:
         if readonly and self.store.version < 4:
             self.store.close()
             raise SoundLibraryError(f"{db}: the database has no sound library yet")
+
+    def _mine(self, where: str, params: tuple[object, ...] = ()) -> tuple[str, tuple[object, ...]]:
+        """``WHERE where`` limited to this library's rows (one account's, on PostgreSQL)."""
+        if self._pg is None:
+            return f" WHERE {where}", params
+        return f" WHERE {where} AND coalesce(account, '') = ?", (*params, self.account or "")
+
+    def _select(self, what: str, where: str, params: tuple[object, ...] = ()) -> Any:
+        clause, params = self._mine(where, params)
+        return self._sql(f"SELECT {what} FROM sounds{clause}", params)
 
     def _sql(self, sql: str, params: tuple[object, ...] = ()) -> Any:
         if self._pg is not None:
@@ -164,9 +184,11 @@ class SoundLibrary:
                 f"a sound named {name!r} exists already (id {existing.id}); remove it first"
             )
         self._begin()
+        owner = ("", ()) if self._pg is None else (", account", (self.account,))
         cur = self._sql(
-            "INSERT INTO sounds (name, kind, source, voice, language, audio, sha256, length_ms,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            f"INSERT INTO sounds (name, kind, source, voice, language, audio, sha256, length_ms,"
+            f" created_at{owner[0]}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?{', ?' * len(owner[1])})"
+            " RETURNING id",
             (
                 name,
                 kind,
@@ -177,6 +199,7 @@ class SoundLibrary:
                 digest,
                 round(len(audio) * 1000 / render.RATE),
                 time.time(),
+                *owner[1],
             ),
         )
         (sound_id,) = cur.fetchone()
@@ -193,7 +216,7 @@ class SoundLibrary:
 
     # -- reading -----------------------------------------------------------------------------
     def _fetch(self, sound_id: int) -> tuple[object, ...]:
-        row = self._sql(f"SELECT {_COLUMNS} FROM sounds WHERE id = ?", (sound_id,)).fetchone()
+        row = self._select(_COLUMNS, "id = ?", (sound_id,)).fetchone()
         assert row is not None
         return tuple(row)
 
@@ -201,9 +224,9 @@ class SoundLibrary:
         """The sound with id ``ref`` (digits) or name ``ref``."""
         text = str(ref).strip()
         if text.isdigit():
-            row = self._sql(f"SELECT {_COLUMNS} FROM sounds WHERE id = ?", (int(text),)).fetchone()
+            row = self._select(_COLUMNS, "id = ?", (int(text),)).fetchone()
         else:
-            row = self._sql(f"SELECT {_COLUMNS} FROM sounds WHERE name = ?", (text,)).fetchone()
+            row = self._select(_COLUMNS, "name = ?", (text,)).fetchone()
         return _row(tuple(row)) if row is not None else None
 
     def get(self, ref: str | int) -> Sound:
@@ -215,23 +238,26 @@ class SoundLibrary:
     def audio(self, ref: str | int) -> bytes:
         """The stored μ-law bytes of a sound."""
         sound = self.get(ref)
-        row = self._sql("SELECT audio FROM sounds WHERE id = ?", (sound.id,)).fetchone()
+        row = self._select("audio", "id = ?", (sound.id,)).fetchone()
         return bytes(row[0])
 
     def sounds(self) -> list[Sound]:
-        return [_row(tuple(r)) for r in self._sql(f"SELECT {_COLUMNS} FROM sounds ORDER BY id")]
+        clause, params = self._mine("1 = 1")
+        rows = self._sql(f"SELECT {_COLUMNS} FROM sounds{clause} ORDER BY id", params)
+        return [_row(tuple(r)) for r in rows]
 
     def names(self) -> set[str]:
         """Every id and name (what ``<play type="callfireid">`` may name)."""
         refs: set[str] = set()
-        for sound_id, name in self._sql("SELECT id, name FROM sounds"):
+        for sound_id, name in self._select("id, name", "1 = 1"):
             refs.update((str(sound_id), name))
         return refs
 
     def remove(self, ref: str | int) -> Sound:
         sound = self.get(ref)
         self._begin()
-        self._sql("DELETE FROM sounds WHERE id = ?", (sound.id,))
+        clause, params = self._mine("id = ?", (sound.id,))
+        self._sql(f"DELETE FROM sounds{clause}", params)
         self._commit()
         return sound
 

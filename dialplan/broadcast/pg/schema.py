@@ -564,6 +564,15 @@ CREATE TABLE campaign_sources (
 );
 """
 
+#: the service's sound libraries (``/v2/campaigns/sounds``) in the same table: ``account`` is the
+#: owning account, NULL for the campaign store's own library (``dialplan sounds``, the copies
+#: sound broadcasts play); a name is unique within one account's library
+_ACCOUNT_SOUNDS = """
+ALTER TABLE sounds ADD COLUMN account text;
+ALTER TABLE sounds DROP CONSTRAINT sounds_name_key;
+CREATE UNIQUE INDEX sounds_account_name ON sounds (coalesce(account, ''), name);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "campaign store, worker leases, dial gates, shared clock", _TABLES + _FUNCTIONS),
     Migration(2, "campaign workers: zone queue index, skipping claims, finish by key", _WORKERS),
@@ -572,6 +581,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "campaigns.dnc_scope: account DNC lists copied within one scope only", _DNC_SCOPE),
     Migration(COUNTERS, "campaign_counts: the stats counters, kept by triggers", _COUNTERS),
     Migration(7, "campaign_sources: campaign file and dialplan in the database", _SOURCES),
+    Migration(8, "sounds.account: the service's per-account sound libraries", _ACCOUNT_SOUNDS),
 )
 
 _BOOKKEEPING = """CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -721,15 +721,14 @@ class Broadcasts:
             return dict(api)
         assert sounds is not None
         where = self.settings.sound_library
-        source = where(account) if where is not None else None
         tag = "acct" + hashlib.sha256(account.encode("utf-8")).hexdigest()[:12]
         out = dict(sounds)
         try:
-            own = SoundLibrary(source, readonly=True) if source and source.is_file() else None
+            own = where(account) if where is not None else None
         except SoundLibraryError:
             own = None
         try:
-            with SoundLibrary(self.store_path) as shared:
+            with SoundLibrary(self._store_library()) as shared:
                 for key, ref in refs.items():
                     sound = own.find(int(ref)) if own is not None else None
                     if sound is None or own is None:
@@ -745,6 +744,15 @@ class Broadcasts:
                 own.close()
         return {**api, "sounds": out}
 
+    def _store_library(self) -> str | Path:
+        """Where the campaign store's own sound library is (what the runtime plays): the
+        PostgreSQL database, shared with the workers, or the SQLite store."""
+        return (
+            self.settings.store_dsn
+            if self.pg is not None and self.settings.store_dsn
+            else self.store_path
+        )
+
     def _check(self, folder: Path) -> Campaign:
         """The folder's campaign, validated; a sound broadcast's generated dialplan too."""
         from ...broadcast.service import load_dialplan
@@ -753,7 +761,7 @@ class Broadcasts:
         campaign = files.check(folder)
         if campaign.sounds is not None:
             try:
-                load_dialplan(campaign, library_names(self.store_path) or set())
+                load_dialplan(campaign, library_names(self._store_library()) or set())
             except CampaignError as exc:
                 raise fields.campaign_problem(str(exc)) from None
         return campaign

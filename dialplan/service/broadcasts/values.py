@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...broadcast.progress import Progress
 from . import fields
 from .runs import Clock, Driver
+
+if TYPE_CHECKING:
+    from ...sounds.library import SoundLibrary
 
 #: statuses of CallFire's CallBroadcast that this service uses
 STATUSES = ("SETUP", "RUNNING", "STOPPED", "FINISHED", "ARCHIVED")
@@ -84,8 +87,9 @@ class BroadcastSettings:
     #: real clock: seconds the calls in flight of a stopped run may go on before the driver
     #: hangs them up (see :mod:`.runs`)
     drain_s: float = 30.0
-    #: an account's sound library (``…SoundId`` of ``sounds`` name its sounds); ``None``: none
-    sound_library: Callable[[str], Path] | None = None
+    #: opens an account's sound library (``…SoundId`` of ``sounds`` name its sounds) to read;
+    #: ``None``: none
+    sound_library: Callable[[str], SoundLibrary | None] | None = None
     #: the campaign store: ``None`` for ``<home>/campaigns.sqlite`` (runs in this process), or
     #: a ``postgresql://`` address (``broadcast worker`` processes call; see :mod:`.pgruns`)
     store_dsn: str | None = None
