@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -33,19 +34,26 @@ def pg_server() -> Iterator[ThrowawayServer]:
         server.stop()
 
 
-@pytest.fixture
-def pg_dsn(pg_server: ThrowawayServer) -> Iterator[str]:
-    """The DSN of a new, empty database (dropped after the test)."""
+@contextmanager
+def fresh_database(server: ThrowawayServer) -> Iterator[str]:
+    """A new, empty database on ``server``: its DSN, dropped at the end."""
     import psycopg
 
     name = f"t{os.getpid()}_{next(_names)}"
-    with psycopg.connect(pg_server.dsn(), autocommit=True) as admin:
+    with psycopg.connect(server.dsn(), autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
     try:
-        yield pg_server.dsn(name)
+        yield server.dsn(name)
     finally:
-        with psycopg.connect(pg_server.dsn(), autocommit=True) as admin:
+        with psycopg.connect(server.dsn(), autocommit=True) as admin:
             admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def pg_dsn(pg_server: ThrowawayServer) -> Iterator[str]:
+    """The DSN of a new, empty database (dropped after the test)."""
+    with fresh_database(pg_server) as dsn:
+        yield dsn
 
 
 @pytest.fixture

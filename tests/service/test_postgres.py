@@ -23,6 +23,7 @@ from dialplan.service.outbox import Deliverer, add_event
 from dialplan.service.servers import release_claims
 from dialplan.service.sql import open_database
 from dialplan.service.storage import SCHEMA_VERSION, Database
+from tests.pgfixtures import fresh_database
 
 from .conftest import Receiver, Server, charity_xml, start_server, stop_server
 
@@ -44,14 +45,8 @@ def _dialplan(*argv: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def shared_dsn(pg_server: Any) -> Iterator[str]:
     """One database for the module's two servers."""
-    name = f"svc{os.getpid()}"
-    with psycopg.connect(pg_server.dsn(), autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    try:
-        yield pg_server.dsn(name)
-    finally:
-        with psycopg.connect(pg_server.dsn(), autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    with fresh_database(pg_server) as dsn:
+        yield dsn
 
 
 @pytest.fixture(scope="module")
