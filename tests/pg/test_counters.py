@@ -27,7 +27,7 @@ def test_workers_one_killed_keep_the_counters_of_their_bookings(pg_db: str, tmp_
     log = tmp_path / "dials.log"
     procs = [_worker(pg_db, log, "--tick", "2") for _ in range(2)]
     try:
-        _kill_when_busy(pg_db, procs[0], min_done=200)
+        _, alive = _kill_when_busy(pg_db, procs, min_done=200)
         mid = PgStore(pg_db, readonly=True)  # in flight: not counted until booked
         # the live worker goes on booking: the counters and the COUNT queries are read in one
         # snapshot (read committed, each statement saw a later one and they differed under load)
@@ -35,7 +35,7 @@ def test_workers_one_killed_keep_the_counters_of_their_bookings(pg_db: str, tmp_
         assert_counters_agree(mid)
         mid.close()
         procs.append(_worker(pg_db, log, "--tick", "2"))
-        _finish(procs[1:])
+        _finish([*alive, procs[-1]])
     finally:
         for p in procs:
             if p.poll() is None:

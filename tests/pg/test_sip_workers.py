@@ -190,9 +190,9 @@ def test_a_sip_worker_killed_mid_call_is_booked_once_and_the_other_goes_on(
     log = tmp_path / "dials.log"
     procs = [_worker(pg_db, log, "--driver", "sip", "--max-wait", "1") for _ in range(2)]
     try:
-        victim = _kill_when_busy(pg_db, procs[0], min_done=5)
+        victim, alive = _kill_when_busy(pg_db, procs, min_done=5)
         procs.append(_worker(pg_db, log, "--driver", "sip", "--max-wait", "1"))
-        _finish(procs[1:], timeout=120)
+        _finish([*alive, procs[-1]], timeout=120)
     finally:
         for p in procs:
             if p.poll() is None:
