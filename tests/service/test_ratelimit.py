@@ -23,6 +23,7 @@ from dialplan.service.ratelimit import (
     take_params,
 )
 from dialplan.service.sql import open_database
+from dialplan.service.storage import SCHEMA_VERSION
 
 
 class TokenBucket:
@@ -85,7 +86,7 @@ def test_one_server_keeps_the_limits_in_memory(tmp_path: Path) -> None:
     assert limiter.take("k2", 1) == 0  # a key's own rate: bursts of 2
     with db.connect() as conn:  # and nothing of it in the database
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 5
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert "rate_limits" not in tables
 
 
