@@ -7,9 +7,11 @@ import itertools
 import math
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from tests.pgfixtures import fresh_database
@@ -96,3 +98,22 @@ def test_other_keys_and_the_default_rate(
     assert [r.status_code for _, _, r in _alternate(clients, slow, 4)] == [200] + [429] * 3
     assert [r.status_code for _, _, r in _alternate(clients, default, 40)] == [200] * 40
     assert [r.status_code for _, _, r in _alternate(clients, other, 3)] == [200, 429, 429]
+
+
+def test_per_server_limits_when_asked(pg_dsn: str, tmp_path: Path) -> None:
+    """``serve --rate-limit-per-server``: each server counts for itself, as before the shared limit."""
+    started = []
+    try:
+        for _ in range(2):
+            started.append(start_server(tmp_path, "--rate-limit-per-server", db=pg_dsn))
+        key = started[0].key("acme", "read", rate_per_s=0.2)
+        with started[0].client() as a, started[1].client() as b:
+            codes = [r.status_code for _, _, r in _alternate([a, b], key, 6)]
+        assert codes == [200, 200] + [429] * 4  # one burst in each server
+        with psycopg.connect(pg_dsn) as conn:
+            assert conn.execute("SELECT count(*) FROM dialplan_service.rate_limits").fetchone() == (
+                0,
+            )
+    finally:
+        for server in started:
+            stop_server(server)
