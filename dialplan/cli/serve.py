@@ -103,6 +103,9 @@ def _is_loopback(host: str) -> bool:
               help="Largest request body in bytes (413 above).")  # fmt: skip
 @click.option("--rate-limit", default=50.0, show_default=True, type=click.FloatRange(0.01, 1e6),
               help="Requests per second per API key (bursts of twice that), unless the key has its own.")  # fmt: skip
+@click.option("--rate-limit-per-server", is_flag=True,
+              help="PostgreSQL --db: keep each key's limit in this server's memory (no database"
+                   " write per request) instead of one limit shared by every server.")  # fmt: skip
 @driver_option(
     "sim: simulated calls; sip: real SIP calls (single calls and broadcasts) on the trunk of"
     " --sip-config/--proxy (broadcasts then run on the real clock)."
@@ -132,6 +135,7 @@ def serve(
     sync_limit: float,
     max_body: int,
     rate_limit: float,
+    rate_limit_per_server: bool,
     driver: str,
     clock: str,
     sip_config: Path | None,
@@ -160,6 +164,7 @@ def serve(
         sync_limit_s=sync_limit,
         max_body_bytes=max_body,
         rate_per_s=rate_limit,
+        rate_limit_per_server=rate_limit_per_server,
         broadcast_clock="real" if driver == "sip" or clock == "real" else "virtual",
         broadcast_driver="sip" if driver == "sip" else "sim",
         sip=sip,

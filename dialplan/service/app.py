@@ -27,15 +27,16 @@ from . import (
     sounds_api,
     texts_api,
 )
-from .auth import RateLimiter
 from .broadcasts import Broadcasts, BroadcastSettings
 from .callstore import CallBook
 from .limits import BodyLimit
 from .outbox import Deliverer
+from .pgstorage import PgDatabase
+from .ratelimit import LocalRateLimiter, RateLimiter, SharedRateLimiter
 from .runner import CallRunner, SimulatedCallRunner
 from .servers import PEER_TIMEOUT_S, Presence, new_server_id
 from .sounds_api import open_account_library
-from .sql import is_postgres, open_database
+from .sql import ServiceDatabase, is_postgres, open_database
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,9 @@ class Settings:
     max_body_bytes: int = 5 * 1024 * 1024
     #: requests per second per key, unless the key has its own rate
     rate_per_s: float = 50.0
+    #: PostgreSQL: keep each key's limit in this server's memory (no database write per request;
+    #: N servers then let a key through N × its rate) instead of one limit shared by all servers
+    rate_limit_per_server: bool = False
     #: call broadcasts: where they live (default: the database's name with ``.broadcasts`` in
     #: place of its suffix, ``service.sqlite`` → ``service.broadcasts/``), their clock and
     #: driver (as ``broadcast run --clock/--driver``), and the ``[sip]`` table of ``sip``
@@ -73,6 +77,13 @@ class Settings:
     #: real clock: seconds a stopped broadcast's calls in flight may go on before they are
     #: hung up (the stop drains; so does the server's shutdown)
     drain_s: float = 30.0
+
+
+def _limiter(db: ServiceDatabase, settings: Settings) -> RateLimiter:
+    """One limit per key for every server sharing a PostgreSQL database; else this process's."""
+    if isinstance(db, PgDatabase) and not settings.rate_limit_per_server:
+        return SharedRateLimiter(db, settings.rate_per_s)
+    return LocalRateLimiter(settings.rate_per_s)
 
 
 class Health(BaseModel):
@@ -137,7 +148,7 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
     app.state.settings = settings
     app.state.db = db
     app.state.broadcasts = broadcasts
-    app.state.limiter = RateLimiter(settings.rate_per_s)
+    app.state.limiter = _limiter(db, settings)
     problems.install(app)
     app.include_router(flows.router)
     app.include_router(calls.router)

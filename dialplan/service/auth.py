@@ -3,14 +3,12 @@
 Accepted: ``Authorization: Bearer <key>``, ``Authorization: Basic`` with the key as the password
 (any user name: CallFire's and EnableX's style), ``X-API-Key: <key>`` and ``api-key: <key>``.
 No key or an unknown/revoked one → 401; a key without the needed scope → 403; over the key's
-rate → 429 with ``Retry-After``.
+rate → 429 with ``Retry-After`` (the limiter: :mod:`.ratelimit`).
 """
 
 from __future__ import annotations
 
 import math
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -49,29 +47,6 @@ class Principal:
     @property
     def account(self) -> str:
         return self.key.account
-
-
-class RateLimiter:
-    """Token buckets per key: ``rate`` requests per second, bursts of up to twice that (at least 1)."""
-
-    def __init__(self, default_rate: float) -> None:
-        self.default_rate = default_rate
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key_id: str, rate: float | None) -> float:
-        """Spend one token; return 0 when allowed, else the seconds until one is available."""
-        rate = rate or self.default_rate
-        burst = max(1.0, 2 * rate)
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(key_id, (burst, now))
-            tokens = min(burst, tokens + (now - last) * rate)
-            if tokens >= 1:
-                self._buckets[key_id] = (tokens - 1, now)
-                return 0.0
-            self._buckets[key_id] = (tokens, now)
-            return (1 - tokens) / rate
 
 
 def _unauthorized(detail: str) -> ProblemError:

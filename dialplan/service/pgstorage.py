@@ -148,7 +148,21 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE outbox ADD COLUMN claimed_until double precision;
     CREATE INDEX calls_unfinished ON calls(ended_at, owner);
     """,
+    # 5: each key's rate-limit state, shared by every server (dialplan.service.ratelimit). Not in
+    # SQLite (one server per file keeps it in memory): its migration 5 is empty. UNLOGGED: written
+    # on every request, worth nothing after a crash (keys start with a full bucket again), so no
+    # WAL and no flush to wait for at each commit.
+    """
+    CREATE UNLOGGED TABLE rate_limits (
+        key_id text PRIMARY KEY,
+        tat double precision NOT NULL,
+        wait_s double precision NOT NULL DEFAULT 0
+    );
+    """,
 )
+
+#: tables of the PostgreSQL schema only (the other tables and columns are those of SQLite)
+PG_ONLY_TABLES = frozenset({"rate_limits"})
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -304,9 +318,10 @@ class PgDatabase:
         self._pool.close()
 
     @contextmanager
-    def connect(self) -> Iterator[PgConnection]:
-        """A pooled connection in autocommit mode (a nested use gets another one)."""
-        with self._pool.connection() as raw:
+    def connect(self, *, timeout: float | None = None) -> Iterator[PgConnection]:
+        """A pooled connection in autocommit mode (a nested use gets another one), waited for
+        up to ``timeout`` seconds (default: the pool's 30 s)."""
+        with self._pool.connection(timeout=timeout) as raw:
             yield PgConnection(raw)
 
     @contextmanager

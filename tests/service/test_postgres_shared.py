@@ -50,6 +50,8 @@ from .test_idempotency import (  # noqa: F401
 from .test_security import (  # noqa: F401
     test_every_accepted_key_header,
     test_no_or_unknown_key_is_401,
+    test_rate_limit_is_429_with_retry_after,
+    test_rate_limit_refills,
     test_revoked_key_is_401,
     test_scopes_are_403,
     test_tenant_isolation,
