@@ -148,6 +148,20 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE outbox ADD COLUMN claimed_until double precision;
     CREATE INDEX calls_unfinished ON calls(ended_at, owner);
     """,
+    """
+    CREATE TABLE call_controls (
+        id text PRIMARY KEY,
+        call_id text NOT NULL,
+        owner text NOT NULL,
+        command text NOT NULL,
+        state text NOT NULL,
+        outcome text,
+        created_at double precision NOT NULL,
+        deadline double precision NOT NULL,
+        done_at double precision
+    );
+    CREATE INDEX call_controls_pending ON call_controls(owner, state);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -239,6 +253,8 @@ class PgDatabase:
         from ..broadcast.pg.connect import describe, first_line
 
         self.label = describe(dsn)
+        #: the address, for connections of their own (a LISTEN needs one: :mod:`.controls`)
+        self.dsn = dsn
         try:
             psycopg.conninfo.conninfo_to_dict(dsn)
         except psycopg.ProgrammingError as exc:
