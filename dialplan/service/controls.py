@@ -163,12 +163,12 @@ class ControlDesk:
                 row = conn.execute(
                     "SELECT state, outcome FROM call_controls WHERE id = ?", (control_id,)
                 ).fetchone()
-            state = row["state"]
+            state = row["state"] if row is not None else "gone"
             t = time.monotonic()
             if state == "done":
                 return Outcome.from_json(row["outcome"])
-            if state == "pending" and t >= ack_by:
-                if self._cancel(control_id):
+            if state not in ("pending", "running") or (state == "pending" and t >= ack_by):
+                if state != "pending" or self._cancel(control_id):
                     return Outcome(
                         503,
                         "owner-unavailable",
@@ -227,6 +227,7 @@ class ControlDesk:
 
     def _listen(self, listener: Any) -> None:
         self._take()  # what was queued before the LISTEN
+        looked = time.monotonic()
         while not self._stop.is_set():
             take = False
             for note in listener.notifies(timeout=self.poll_s, stop_after=1):
@@ -238,11 +239,13 @@ class ControlDesk:
                         event = self._waiters.get(arg)
                     if event is not None:
                         event.set()
-                break
-            else:
-                take = True  # the poll: a notification lost with a connection is found here
-            if take and not self._stop.is_set():
+            # the poll (also under a stream of other servers' notes): a command whose
+            # notification was lost with a dropped connection is found here
+            if take or time.monotonic() - looked >= self.poll_s:
+                if self._stop.is_set():
+                    return
                 self._take()
+                looked = time.monotonic()
 
     def _take(self) -> None:
         """Take this server's pending commands (each exactly once) and run them."""
