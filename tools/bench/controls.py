@@ -91,7 +91,10 @@ def _measure(dsn: str, tmp: Path, count: int) -> Report:
         _, key = create_key(db, "bench", ["write"])
     finally:
         db.close()
-    peer = Baresip(tmp / "peer").start()
+    try:
+        peer = Baresip(tmp / "peer").start()
+    except FileNotFoundError as exc:
+        return Report("controls", [Figure("baresip", None, "", note=str(exc))])
     procs: list[subprocess.Popen[bytes]] = []
     try:
         url_a, proc = _serve(dsn, tmp, "a")
