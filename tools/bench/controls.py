@@ -55,28 +55,16 @@ def run(quick: bool = False, count: int | None = None) -> Report:
 def _serve(dsn: str, tmp: Path, name: str) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_tcp_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(tmp / "cache")}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dialplan",
-            "serve",
-            "--db",
-            dsn,
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--driver",
-            "sip",
-            "--allow-private",
-            "--rate-limit",
-            "1000000",
-        ],  # fmt: skip
-        stdout=(tmp / f"{name}.log").open("wb"),
-        stderr=subprocess.STDOUT,
-        env=env,
-        cwd=tmp,
-    )
+    serve = ["serve", "--db", dsn, "--port", str(port), "--no-access-log", "--driver", "sip"]
+    serve += ["--allow-private", "--rate-limit", "1000000"]
+    with (tmp / f"{name}.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dialplan", *serve],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=tmp,
+        )
     url = f"http://127.0.0.1:{port}"
     _wait_up(url + "/v1/health", proc)
     return url, proc
