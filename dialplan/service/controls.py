@@ -142,13 +142,15 @@ class ControlDesk:
         with self._lock:
             self._waiters[control_id] = event
         try:
-            with self.db.connect() as conn:
+            with self.db.connect() as conn:  # one round trip: queued, and its owner woken
                 conn.execute(
-                    "INSERT INTO call_controls (id, call_id, owner, command, state, created_at,"
-                    f" deadline) VALUES (?, ?, ?, ?, 'pending', ?, {_DB_NOW} + ?)",
-                    (control_id, call_id, owner, encode(command), now(), self.ack_wait_s),
+                    "WITH queued AS (INSERT INTO call_controls (id, call_id, owner, command,"
+                    " state, created_at, deadline)"
+                    f" VALUES (?, ?, ?, ?, 'pending', ?, {_DB_NOW} + ?) RETURNING owner)"
+                    " SELECT pg_notify(?, 'new ' || owner) FROM queued",
+                    (control_id, call_id, owner, encode(command), now(), self.ack_wait_s, CHANNEL),
                 )
-                conn.execute("SELECT pg_notify(?, ?)", (CHANNEL, f"new {owner}"))
+            event.wait(RECHECK_S)  # the outcome's notification, most often
             return self._await(control_id, event)
         finally:
             with self._lock:
@@ -278,10 +280,10 @@ class ControlDesk:
         try:
             with self.db.connect() as conn:
                 conn.execute(
-                    "UPDATE call_controls SET state = 'done', outcome = ?, done_at = ?"
-                    " WHERE id = ?",
-                    (outcome.to_json(), now(), control_id),
+                    "WITH done AS (UPDATE call_controls SET state = 'done', outcome = ?,"
+                    " done_at = ? WHERE id = ? RETURNING id)"
+                    " SELECT pg_notify(?, 'done ' || id) FROM done",
+                    (outcome.to_json(), now(), control_id, CHANNEL),
                 )
-                conn.execute("SELECT pg_notify(?, ?)", (CHANNEL, f"done {control_id}"))
         except Exception:
             log.exception("recording call control %s failed", control_id)
