@@ -324,6 +324,11 @@ def _control(request: Request, account: str, voice_id: str, command: Control) ->
 
 
 _CONTROL_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 422, 429, 503)
+_CONTROL_NOTE = (
+    "Any server of a PostgreSQL service takes it: the server running the call carries it out."
+    " 503 with Retry-After when that server does not take it within `serve --control-wait`"
+    " (the control is then cancelled and never runs). Accepts an `Idempotency-Key`."
+)
 
 
 @router.put(
@@ -331,6 +336,7 @@ _CONTROL_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 422, 429, 503)
     response_model=ControlDone,
     responses=_CONTROL_ERRORS,
     summary="EnableX: play audio on a live call (409 on a simulated one)",
+    description=_CONTROL_NOTE,
 )
 async def play(request: Request, who: WriteKey, voice_id: str, body: ControlPlay) -> Response:
     async def produce() -> Response:
@@ -346,6 +352,7 @@ async def play(request: Request, who: WriteKey, voice_id: str, body: ControlPlay
     response_model=ControlDone,
     responses=_CONTROL_ERRORS,
     summary="EnableX: hang up a live call (409 on a simulated one)",
+    description=_CONTROL_NOTE,
 )
 async def hang_up(request: Request, who: WriteKey, voice_id: str) -> Response:
     async def produce() -> Response:

@@ -130,3 +130,23 @@ def test_an_owner_that_does_not_take_it_in_time_gets_it_cancelled_for_good(
     time.sleep(0.6)
     owner.close()
     assert [(state, stored) for _, state, stored in _rows(pg_dsn)] == [("cancelled", None)]
+
+
+def test_a_database_of_the_release_before_gets_the_call_controls_table(pg_dsn: str) -> None:
+    open_database(pg_dsn).close()
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:  # back to schema 4, a call kept
+        conn.execute("DROP TABLE dialplan_service.call_controls")
+        conn.execute("DELETE FROM dialplan_service.schema_migrations WHERE version = 5")
+        conn.execute(
+            "INSERT INTO dialplan_service.calls (id, account, flow_id, flow_version, request,"
+            " status, created_at) VALUES ('call_old', 'acme', 'flw_1', 1, '{}', 'queued', 1.0)"
+        )
+    upgraded = open_database(pg_dsn)
+    try:
+        with upgraded.connect() as conn:
+            assert conn.execute("SELECT count(*) FROM call_controls").fetchone()[0] == 0
+            assert conn.execute("SELECT id FROM calls").fetchone()[0] == "call_old"
+            versions = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+    finally:
+        upgraded.close()
+    assert versions == 5

@@ -236,3 +236,31 @@ def test_a_control_for_a_call_of_a_killed_server_is_503_then_409(
     assert (call["status"], call["failure_reason"]) == ("failed", "interrupted")
     assert _owner(shared_dsn, call_id) != owner  # booked by a live server
     assert _commands(shared_dsn, call_id) == [("cancelled", "hangup")]
+
+
+def test_a_control_for_a_call_still_ringing_on_the_other_server_is_409_as_if_local(
+    servers: tuple[Server, Server], key: str, shared_dsn: str, sipp: Any
+) -> None:
+    a, b = servers
+    peer = sipp(uas(ring_ms=8000))  # rings for 8 s before it answers
+    with _client(a, key) as c:
+        flow = c.post("/v1/flows", json={"name": "hold", "xml": HOLD}).json()["id"]
+        call_id = c.post(
+            "/v1/calls",
+            json={
+                "flow_id": flow,
+                "to": f"sip:callee@{peer.hostport}",
+                "caller_id": "+15555550100",
+                "mode": "poll",
+            },
+        ).json()["id"]
+    with _client(b, key) as c:
+        early = c.delete(f"/voice/v1/call/{call_id}")
+    with _client(a, key) as c:
+        local = c.delete(f"/voice/v1/call/{call_id}")
+        assert c.get(f"/v1/calls/{call_id}").json()["status"] == "queued"  # still ringing
+    # b's answer is what a, which runs the call, answers itself
+    assert early.status_code == local.status_code == 409, early.text
+    assert early.json()["detail"] == local.json()["detail"]
+    assert "not answered yet" in early.json()["detail"]
+    assert _commands(shared_dsn, call_id) == [("done", "hangup")]  # a ran b's, and said why not
