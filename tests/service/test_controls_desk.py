@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from dialplan.service.controls import ControlDesk, Outcome, decode, encode
-from dialplan.service.pgstorage import PgDatabase
+from dialplan.service.pgstorage import MIGRATIONS, SCHEMA_VERSION, PgDatabase
 from dialplan.service.runner import HangUp, PlayAudio, SimulatedCallRunner
 from dialplan.service.sql import open_database
 from dialplan.service.storage import now
@@ -133,10 +133,11 @@ def test_an_owner_that_does_not_take_it_in_time_gets_it_cancelled_for_good(
 
 
 def test_a_database_of_the_release_before_gets_the_call_controls_table(pg_dsn: str) -> None:
+    number = next(n for n, m in enumerate(MIGRATIONS, 1) if "TABLE call_controls" in m)
     open_database(pg_dsn).close()
-    with psycopg.connect(pg_dsn, autocommit=True) as conn:  # back to schema 4, a call kept
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:  # back to the schema before, a call
         conn.execute("DROP TABLE dialplan_service.call_controls")
-        conn.execute("DELETE FROM dialplan_service.schema_migrations WHERE version = 5")
+        conn.execute("DELETE FROM dialplan_service.schema_migrations WHERE version = %s", (number,))
         conn.execute(
             "INSERT INTO dialplan_service.calls (id, account, flow_id, flow_version, request,"
             " status, created_at) VALUES ('call_old', 'acme', 'flw_1', 1, '{}', 'queued', 1.0)"
@@ -149,4 +150,4 @@ def test_a_database_of_the_release_before_gets_the_call_controls_table(pg_dsn: s
             versions = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
     finally:
         upgraded.close()
-    assert versions == 5
+    assert versions == SCHEMA_VERSION
