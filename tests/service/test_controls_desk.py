@@ -151,3 +151,23 @@ def test_a_database_of_the_release_before_gets_the_call_controls_table(pg_dsn: s
     finally:
         upgraded.close()
     assert versions == SCHEMA_VERSION
+
+
+def test_an_owner_whose_listening_connection_drops_still_takes_its_commands(
+    db: PgDatabase, runner: SimulatedCallRunner, pg_dsn: str
+) -> None:
+    owner, other = _desk(db, "srv_a", runner, poll_s=0.3), _desk(db, "srv_b", runner)
+    owner.start()
+    other.start()
+    try:
+        with psycopg.connect(pg_dsn, autocommit=True) as admin:  # the LISTENing sessions die
+            killed = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+            ).fetchone()
+        outcome = other.forward("call_1", "srv_a", HangUp())
+    finally:
+        other.close()
+        owner.close()
+    assert killed is not None and killed[0] == 2
+    assert (outcome.status, outcome.kind) == (409, "not-controllable")
