@@ -124,6 +124,9 @@ def _is_loopback(host: str) -> bool:
 @click.option("--peer-timeout", default=30.0, show_default=True, type=click.FloatRange(0.5, 3600),
               help="PostgreSQL --db: seconds without a heartbeat after which another server counts"
                    " as gone (its unfinished calls are booked as interrupted).")  # fmt: skip
+@click.option("--control-wait", default=5.0, show_default=True, type=click.FloatRange(0.1, 60),
+              help="PostgreSQL --db: seconds a live-call control (EnableX play, hang up) waits for"
+                   " the server running the call to take it (503 after, and it never runs).")  # fmt: skip
 @click.option("--drain-timeout", default=30.0, show_default=True, type=click.FloatRange(0, 3600),
               help="Real clock: seconds the calls in flight of a stopped broadcast (stop, shutdown) may go on before they are hung up.")  # fmt: skip
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
@@ -143,6 +146,7 @@ def serve(
     smpp_config: Path | None,
     max_calls: int,
     peer_timeout: float,
+    control_wait: float,
     drain_timeout: float,
     access_log: bool,
 ) -> None:
@@ -170,6 +174,7 @@ def serve(
         sip=sip,
         smpp=_smpp_table(smpp_config) if smpp_config is not None else None,
         peer_timeout_s=peer_timeout,
+        control_wait_s=control_wait,
         drain_s=drain_timeout,
     )
     sock = _listen(host, port)

@@ -29,6 +29,7 @@ from . import (
 )
 from .broadcasts import Broadcasts, BroadcastSettings
 from .callstore import CallBook
+from .controls import ACK_WAIT_S, ControlDesk
 from .limits import BodyLimit
 from .outbox import Deliverer
 from .pgstorage import PgDatabase
@@ -67,6 +68,9 @@ class Settings:
     #: seconds without a heartbeat after which another server sharing a PostgreSQL database counts
     #: as gone (its unfinished calls are then booked as interrupted)
     peer_timeout_s: float = PEER_TIMEOUT_S
+    #: PostgreSQL: seconds a control for a call that another server runs waits for that server
+    #: to take it (then 503, and the control is cancelled)
+    control_wait_s: float = ACK_WAIT_S
 
     @property
     def local_path(self) -> Path:
@@ -125,12 +129,19 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
         presence.start()
         book.recover()
         app.state.calls = book
+        desk = None
+        if isinstance(db, PgDatabase):  # controls for calls that another server runs
+            desk = ControlDesk(db, db.dsn, server_id, book.runner, settings.control_wait_s)
+            desk.start()
+        app.state.controls = desk
         deliverer.start()
         broadcasts.recover()  # what was RUNNING when the server stopped (or was killed)
         try:
             yield
         finally:
             broadcasts.close()
+            if desk is not None:
+                desk.close()
             book.runner.close()
             deliverer.close()
             presence.close()

@@ -10,7 +10,8 @@ leg's ``voice_id``, the call's id), ``call_blacklisted`` (on the account's do-no
 
 ``PUT /voice/v1/call/{voice_id}/play`` and ``DELETE /voice/v1/call/{voice_id}`` act on a live
 call of the SIP runner; a simulated call (virtual time) answers 409, as does a call that is not
-answered yet or has ended.
+answered yet or has ended. On PostgreSQL any server takes them: the server that runs the call
+carries them out (:mod:`.controls`). Both accept an ``Idempotency-Key``, as every POST does.
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.responses import JSONResponse, Response
 
 from ..callr.compile import voice_for
-from . import calls, dnc, flowstore
+from . import calls, controls, dnc, flowstore, servers
 from .auth import WriteKey
 from .idempotency import run_once
 from .problems import ProblemError, problem_responses
-from .runner import Control, HangUp, NotControllable, PlayAudio
+from .runner import Control, HangUp, PlayAudio
 from .storage import iso, now
 
 router = APIRouter(tags=["compatibility: EnableX"])
@@ -289,25 +290,30 @@ async def broadcast(request: Request, who: WriteKey, body: BroadcastCreate) -> R
 
 
 def _control(request: Request, account: str, voice_id: str, command: Control) -> dict[str, Any]:
-    """Run ``command`` on one of the account's calls; 404/409/422 problems when it cannot."""
+    """Run ``command`` on one of the account's calls, here or on the server that runs it
+    (:mod:`.controls`); 404/409/422/503 problems when it cannot."""
     book = calls.book_of(request)
     call = book.get(account, voice_id)
     if call["final"]:
         raise ProblemError(409, "call-ended", f"call {voice_id} has ended ({call['status']})")
-    with request.app.state.db.connect() as conn:
+    db = request.app.state.db
+    with db.connect() as conn:
         row = conn.execute("SELECT request, owner FROM calls WHERE id = ?", (voice_id,)).fetchone()
-    if row["owner"] is not None and row["owner"] != book.owner:  # servers sharing PostgreSQL
-        raise ProblemError(
-            409, "not-controllable", f"call {voice_id} runs on another server of this service"
-        )
-    try:
-        calls.book_of(request).runner.control(voice_id, command)
-    except NotControllable as exc:
-        raise ProblemError(409, "not-controllable", f"call {voice_id}: {exc}") from None
-    except ValueError as exc:
-        raise ProblemError(422, "invalid-request", str(exc)) from None
-    except TimeoutError:
-        raise ProblemError(503, "control-timeout", "the control did not finish in time") from None
+    owner = row["owner"]
+    if owner is None or owner == book.owner:
+        outcome = controls.run_here(book.runner, voice_id, command)
+    else:  # servers sharing PostgreSQL: the call's own server runs the control
+        desk: controls.ControlDesk | None = getattr(request.app.state, "controls", None)
+        if desk is None or not servers.is_alive(db, owner, book.peer_timeout_s):
+            raise ProblemError(
+                409,
+                "not-controllable",
+                f"call {voice_id} ran on a server that has stopped; it is booked as interrupted",
+            )
+        outcome = desk.forward(voice_id, owner, command)
+    if outcome.status != 200:
+        retry = {"Retry-After": str(outcome.retry_after_s)} if outcome.retry_after_s else None
+        raise ProblemError(outcome.status, outcome.kind, outcome.detail, headers=retry)
     batch = json.loads(row["request"]).get("batch") or {}
     return {
         "broadcast_id": batch.get("broadcast_id"),
@@ -318,6 +324,11 @@ def _control(request: Request, account: str, voice_id: str, command: Control) ->
 
 
 _CONTROL_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 422, 429, 503)
+_CONTROL_NOTE = (
+    "Any server of a PostgreSQL service takes it: the server running the call carries it out."
+    " 503 with Retry-After when that server does not take it within `serve --control-wait`"
+    " (the control is then cancelled and never runs). Accepts an `Idempotency-Key`."
+)
 
 
 @router.put(
@@ -325,10 +336,15 @@ _CONTROL_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 422, 429, 503)
     response_model=ControlDone,
     responses=_CONTROL_ERRORS,
     summary="EnableX: play audio on a live call (409 on a simulated one)",
+    description=_CONTROL_NOTE,
 )
-def play(request: Request, who: WriteKey, voice_id: str, body: ControlPlay) -> dict[str, Any]:
-    done = _control(request, who.account, voice_id, control_of(body.play))
-    return {**done, "playstate": "initiated", "statusCode": 200}
+async def play(request: Request, who: WriteKey, voice_id: str, body: ControlPlay) -> Response:
+    async def produce() -> Response:
+        command = control_of(body.play)
+        done = await run_in_threadpool(_control, request, who.account, voice_id, command)
+        return JSONResponse({**done, "playstate": "initiated", "statusCode": 200})
+
+    return await run_once(request.app.state.db, who.account, request, produce)
 
 
 @router.delete(
@@ -336,8 +352,12 @@ def play(request: Request, who: WriteKey, voice_id: str, body: ControlPlay) -> d
     response_model=ControlDone,
     responses=_CONTROL_ERRORS,
     summary="EnableX: hang up a live call (409 on a simulated one)",
+    description=_CONTROL_NOTE,
 )
-def hang_up(request: Request, who: WriteKey, voice_id: str) -> dict[str, Any]:
-    done = _control(request, who.account, voice_id, HangUp())
-    done.pop("to")
-    return {**done, "state": "success"}
+async def hang_up(request: Request, who: WriteKey, voice_id: str) -> Response:
+    async def produce() -> Response:
+        done = await run_in_threadpool(_control, request, who.account, voice_id, HangUp())
+        done.pop("to")
+        return JSONResponse({**done, "state": "success"})
+
+    return await run_once(request.app.state.db, who.account, request, produce)

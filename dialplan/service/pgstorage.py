@@ -159,6 +159,21 @@ MIGRATIONS: tuple[str, ...] = (
         wait_s double precision NOT NULL DEFAULT 0
     );
     """,
+    # 6: live-call controls handed to the server that runs the call (:mod:`.controls`)
+    """
+    CREATE TABLE call_controls (
+        id text PRIMARY KEY,
+        call_id text NOT NULL,
+        owner text NOT NULL,
+        command text NOT NULL,
+        state text NOT NULL,
+        outcome text,
+        created_at double precision NOT NULL,
+        deadline double precision NOT NULL,
+        done_at double precision
+    );
+    CREATE INDEX call_controls_pending ON call_controls(owner, state);
+    """,
 )
 
 #: tables of the PostgreSQL schema only (the other tables and columns are those of SQLite)
@@ -253,6 +268,8 @@ class PgDatabase:
         from ..broadcast.pg.connect import describe, first_line
 
         self.label = describe(dsn)
+        #: the address, for connections of their own (a LISTEN needs one: :mod:`.controls`)
+        self.dsn = dsn
         try:
             psycopg.conninfo.conninfo_to_dict(dsn)
         except psycopg.ProgrammingError as exc:

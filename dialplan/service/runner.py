@@ -21,6 +21,8 @@ from ..model import Plan
 log = logging.getLogger("dialplan.service")
 
 SimResult = Literal["answered", "busy", "no-answer", "failed"]
+#: seconds a control (a prompt to synthesise or fetch) may take
+CONTROL_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,16 @@ def alive_since(db: ServiceDatabase, timeout_s: float) -> float:
     return now() - timeout_s if db.shared else float("inf")
 
 
+def is_alive(db: ServiceDatabase, server_id: str, timeout_s: float) -> bool:
+    """True while ``server_id`` keeps its heartbeat (never, on a database not shared)."""
+    with db.connect() as conn:
+        row = conn.execute(
+            "SELECT 1 FROM servers WHERE id = ? AND seen_at >= ?",
+            (server_id, alive_since(db, timeout_s)),
+        ).fetchone()
+    return row is not None
+
+
 def orphaned_calls(db: ServiceDatabase, me: str, timeout_s: float) -> list[tuple[str, str]]:
     """(call id, owner or "") of the unfinished calls whose server is gone."""
     with db.connect() as conn:

@@ -21,15 +21,21 @@ from ..drivers.sip.tts import PromptError
 from ..drivers.sip.ua import SipConfig
 from ..engine.context import CallContext
 from ..errors import UsageError
-from .runner import CallEvents, CallOrder, Control, HangUp, NotControllable, digits
+from .runner import (
+    CONTROL_TIMEOUT_S,
+    CallEvents,
+    CallOrder,
+    Control,
+    HangUp,
+    NotControllable,
+    digits,
+)
 
 log = logging.getLogger("dialplan.service")
 
 #: the driver's result codes of unanswered calls → the call's failure reason (its status)
 _FAILURES = {"BUSY": "busy", "NO_ANS": "no-answer"}
 _VERDICTS = {"live": "human", "machine": "machine"}
-#: seconds a control (a prompt to synthesise or fetch) may take
-CONTROL_TIMEOUT_S = 30.0
 
 
 def sip_block(outcome: CallOutcome) -> dict[str, Any]:

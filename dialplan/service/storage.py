@@ -136,6 +136,23 @@ _MIGRATIONS: tuple[str, ...] = (
     # 5: nothing: PostgreSQL's 5 adds the rate limits that its servers share; one server per
     # SQLite file keeps them in memory (the step keeps both engines' numbers in step)
     "",
+    # 6: live-call controls handed to the server that runs the call (:mod:`.controls`). Used on
+    # PostgreSQL only (a SQLite service is one process: it runs every call itself); created here
+    # too so that both engines keep one schema and one migration count
+    """
+    CREATE TABLE call_controls (
+        id TEXT PRIMARY KEY,
+        call_id TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        command TEXT NOT NULL,
+        state TEXT NOT NULL,
+        outcome TEXT,
+        created_at REAL NOT NULL,
+        deadline REAL NOT NULL,
+        done_at REAL
+    );
+    CREATE INDEX call_controls_pending ON call_controls(owner, state);
+    """,
 )
 
 SCHEMA_VERSION = len(_MIGRATIONS)

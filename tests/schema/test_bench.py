@@ -136,7 +136,7 @@ def _check_report_shape(data: dict, name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["lint", "engine", "broadcast", "sip", "flow", "webhooks", "api", "stats"]
+    "name", ["lint", "engine", "broadcast", "sip", "flow", "webhooks", "api", "stats", "controls"]
 )
 def test_every_sub_benchmark_exposes_run_with_quick_and_main(name: str) -> None:
     import inspect
