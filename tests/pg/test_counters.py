@@ -5,6 +5,8 @@ two booking transactions wait on."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -17,6 +19,8 @@ from dialplan.broadcast.pg.service import load
 from dialplan.broadcast.pg.store import PgStore
 from dialplan.broadcast.store.migrations import COUNTERS
 
+from ..broadcast.helpers import write_campaign
+from ..broadcast.test_counters import ANSWERS, ROOT
 from ..counters_check import assert_counters_agree
 from . import workload
 from .campaigns import scripted
@@ -143,3 +147,62 @@ def test_deleting_rows_takes_their_counts_back(pg_dsn: str, statement: str) -> N
         assert_counters_agree(store)
     finally:
         store.close()
+
+
+def test_a_cli_campaign_with_retries_dnc_duplicates_and_adds_keeps_its_counters(
+    pg_db: str, tmp_path: Path
+) -> None:
+    """The SQLite store's CLI test on PostgreSQL: loading (COPY) with DNC and duplicate
+    bucketing, workers with retries, answers and ``<dnc>`` during the run, ``broadcast add``
+    (dropping the known numbers), a second run and its ``finish_remaining``."""
+    rows = [
+        {"phone_number": f"(212) 555-{i:04d}", "first": f"n{i}", "sim_result": r, "sim_inputs": k}
+        for i, (r, k) in enumerate(
+            [("LA", "1"), ("BUSY", ""), ("NO_ANS", ""), ("AM", ""), ("LA", "9"), ("LA", "2")] * 8
+        )
+    ]
+    rows += [dict(rows[0]), {"phone_number": "not a number", "first": "x"}]  # a duplicate, INVALID
+    campaign = write_campaign(
+        tmp_path / "c",
+        rows,
+        dnc=["(212) 555-0003"],
+        scrub_duplicates=True,
+        tables={
+            "retry_config": {
+                "max_attempts": 3,
+                "minutes_between_attempts": 20,
+                "retry_results": ["BUSY", "NO_ANS"],
+            },
+        },
+    )
+    (tmp_path / "c" / "plan.xml").write_text(ANSWERS)
+    done = _cli("run", str(campaign), "--db", pg_db, "--no-progress")
+    assert done.returncode == 0, done.stderr
+    extra = tmp_path / "more.csv"
+    extra.write_text(
+        "phone_number,first,sim_result,sim_inputs\n(212) 555-0001,again,LA,\n"
+        "(212) 555-0900,new,BUSY,\n"
+    )
+    added = _cli("add", "test", str(extra), "--db", pg_db)
+    assert added.returncode == 0, added.stderr
+    again = _cli("run", str(campaign), "--db", pg_db, "--no-progress")  # calls the new one
+    assert again.returncode == 0, again.stderr
+    store = PgStore(pg_db, readonly=True)
+    try:
+        assert assert_counters_agree(store) == 1
+        kept = store.stat_counts(store.campaign("test").id)  # type: ignore[union-attr]
+        assert kept.placed > kept.attempted > 0  # retries happened
+        assert kept.finals.get("DNC", 0) >= 1 and kept.responded > 0
+        assert kept.buckets["duplicate"] == 1 and kept.finals["DUP"] == 1
+    finally:
+        store.close()
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dialplan", "broadcast", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )

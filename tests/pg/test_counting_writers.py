@@ -10,7 +10,7 @@ from collections.abc import Callable
 import psycopg
 import pytest
 
-from dialplan.broadcast.pg import Outcome, claim, finish, reap, register, start
+from dialplan.broadcast.pg import Outcome, claim, counters, finish, reap, register, start
 from dialplan.broadcast.pg.dialing import skip, unclaim
 from dialplan.broadcast.pg.store import PgStore
 from dialplan.broadcast.pg.workers import Booking, LostAttempt
@@ -182,3 +182,42 @@ def test_a_batch_moves_each_counter_once_not_once_per_row(pg_db: str, batch: int
         assert _counter_writes(conn) <= 9  # (one of them may count twice)
         conn.commit()
     _agree(pg_db, cid, "the batch")
+
+
+def test_an_attempt_in_flight_counts_for_nothing(pg_db: str) -> None:
+    """``dp_start`` counts only the recipients it changes, not the attempts it inserts: they are
+    in flight (result NULL), which no rule of ``RULES`` counts — whatever else the row holds."""
+    rules = [r for r in counters.RULES if r.table == "attempts"]
+    assert {r.kind for r in rules} == {"placed", "duration", "billed", "attempted"}
+    with psycopg.connect(pg_db) as conn:
+        for r in rules:
+            row = conn.execute(
+                f"SELECT ({r.n})::float8 FROM (VALUES (NULL::text, 61.5::float8, 3.0::float8))"
+                " t(result, duration, answered_at)".encode()
+            ).fetchone()
+            assert row == (0.0,), r.kind
+
+
+def test_a_rule_reads_the_columns_its_sql_names() -> None:
+    """What a writer that changes some columns only leaves out (``deltas(..., changed=…)``)."""
+    reads = {r.kind: set(r.reads) for r in counters.RULES}
+    assert reads["final"] == {"final_result"} and reads["bucket"] == {"bucket"}
+    assert reads["awaiting"] == {"final_result", "attempts"}
+    assert reads["billed"] == {"result", "duration", "answered_at"}
+    assert reads["responded"] == set()
+
+
+def test_recount_counts_a_campaign_again_from_its_rows(pg_db: str) -> None:
+    """Rows written by hand (a seed, a repair) are not counted until ``dp_recount``."""
+    cid = workload.setup_campaign(pg_db, 10, 1000, 1000)
+    with psycopg.connect(pg_db, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO attempts (recipient_id, attempt_no, voice_id, worker_id, started_at,"
+            " answered_at, ended_at, result, duration) SELECT id, 1, 'v', 'w', 0, 1, 9, 'LA', 8"
+            " FROM recipients WHERE campaign_id = %s",
+            (cid,),
+        )
+        with pytest.raises(AssertionError):
+            _agree(pg_db, cid, "writing by hand")
+        conn.execute("SELECT dp_recount(%s)", (cid,))
+    _agree(pg_db, cid, "dp_recount")

@@ -25,7 +25,8 @@ counts a campaign again from its rows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,13 @@ class Rule:
     n: str
     value: str = "''"
     per_recipient: bool = False
+
+    @property
+    def reads(self) -> frozenset[str]:
+        """The image columns its SQL reads (a change to no other column moves it)."""
+        return frozenset(
+            c for c in columns(self.table) if re.search(rf"\b{c}\b", f"{self.n} {self.value}")
+        )
 
 
 _COUNTED = "result IS NOT NULL"  # an attempt counts once booked
@@ -90,11 +98,14 @@ def columns(table: str) -> list[str]:
     return [c for c, _ in IMAGES[table]]
 
 
-def deltas(table: str, source: str) -> str:
+def deltas(table: str, source: str, changed: Collection[str] | None = None) -> str:
     """``SELECT campaign_id, kind, value, n`` of what the images of ``source`` move: a FROM
     item with the columns ``sign`` (+1 an image after the change, −1 before) and the table's
-    image columns. Run after the change (a per-recipient rule reads the rows as they are)."""
-    per_row = [r for r in RULES if r.table == table and not r.per_recipient]
+    image columns. Run after the change (a per-recipient rule reads the rows as they are).
+    ``changed``: the only columns the change can have changed (the rules reading none of
+    them are left out: they cannot move); None: any."""
+    rules = [r for r in RULES if r.table == table and (changed is None or r.reads & set(changed))]
+    per_row = [r for r in rules if not r.per_recipient]
     parts = []
     if per_row:
         values = ", ".join(f"('{r.kind}', {r.value}, ({r.n})::float8)" for r in per_row)
@@ -102,8 +113,8 @@ def deltas(table: str, source: str) -> str:
             "SELECT i.campaign_id, v.kind, v.value, i.sign * v.n AS n"
             f" FROM {source}, LATERAL (VALUES {values}) v(kind, value, n)"
         )
-    for r in RULES:
-        if r.table == table and r.per_recipient:
+    for r in rules:
+        if r.per_recipient:
             # recipients that gained their first or lost their last counted row:
             # before = now − what the change added
             parts.append(
@@ -113,7 +124,7 @@ def deltas(table: str, source: str) -> str:
                 f"  WHERE {table}.recipient_id = ch.rid AND ({r.n}) <> 0) AS rows_now"
                 f"  FROM (SELECT i.campaign_id, i.recipient_id AS rid,"
                 f"   sum(i.sign * ((({r.n}) <> 0)::int)) AS k FROM {source}"
-                "   GROUP BY 1, 2) ch WHERE ch.k <> 0) x"
+                "   GROUP BY 1, 2) ch WHERE ch.k <> 0 OFFSET 0) x"  # OFFSET 0: one count each
             )
     return " UNION ALL ".join(parts)
 
