@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 N = 3000
-BATCH = 10
+BATCH = int(os.environ.get("BATCH", "10"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 
 _CHILD = r"""
