@@ -20,7 +20,7 @@ finished attempts count (``result`` not NULL), as in the reporting queries.
 
 A write to ``recipients``, ``attempts`` or ``responses`` outside these paths (plain SQL by
 hand) is not counted, except inserting recipients and deleting rows; ``SELECT dp_recount(id)``
-counts a campaign again from its rows.
+counts a campaign again from its rows (while no worker is writing to it).
 """
 
 from __future__ import annotations
@@ -208,7 +208,8 @@ def _recount() -> str:
             source += " WHERE r.campaign_id = p_campaign) i"
         parts.append(deltas(table, source))
     return (
-        "-- a campaign counted again from its rows (after writes by hand; see the module doc)\n"
+        "-- a campaign counted again from its rows (after writes by hand; see the module doc),\n"
+        "-- while no worker writes to it (their uncommitted counts would be lost)\n"
         "CREATE FUNCTION dp_recount(p_campaign bigint) RETURNS void LANGUAGE plpgsql AS $$\n"
         "BEGIN\n"
         "    PERFORM 1 FROM campaigns WHERE id = p_campaign FOR UPDATE;\n"
