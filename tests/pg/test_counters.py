@@ -5,18 +5,24 @@ two booking transactions wait on."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from dialplan.broadcast.campaign import load_campaign
+from dialplan.broadcast.pg import claim, counters, register, start
 from dialplan.broadcast.pg.schema import MIGRATIONS, migrate
 from dialplan.broadcast.pg.service import load
 from dialplan.broadcast.pg.store import PgStore
 from dialplan.broadcast.store.migrations import COUNTERS
 
+from ..broadcast.helpers import write_campaign
+from ..broadcast.test_counters import ANSWERS, ROOT
 from ..counters_check import assert_counters_agree
+from . import workload
 from .campaigns import scripted
 from .test_campaign_workers import _finish, _kill_when_busy, _worker
 
@@ -87,40 +93,116 @@ def test_the_migration_counts_the_rows_already_there(pg_dsn: str) -> None:
 
 
 def test_two_transactions_booking_one_campaign_never_wait_on_a_counter(pg_db: str) -> None:
-    with psycopg.connect(pg_db, autocommit=True) as setup:
-        setup.execute(_ROWS.split("INSERT INTO attempts")[0].encode())
+    cid = workload.setup_campaign(pg_db, 40, 1000, 1000)
     with psycopg.connect(pg_db) as a, psycopg.connect(pg_db) as b:
+        claims = {}
         for conn in (a, b):
             conn.execute("SET lock_timeout = '2s'")
-        # both book a finished call and change a final result in the same campaign, uncommitted
-        for conn, rid in ((a, 8), (b, 16)):
+            w = register(conn, 60)
+            claims[conn] = (w, claim(conn, cid, w, 0.0, 5, horizon=3600.0))
+            conn.commit()
+        # both start calls, book answers and put numbers on the DNC list in the same campaign,
+        # uncommitted: every counter each moves is its own backend's row
+        for conn, (w, got) in claims.items():
+            start(conn, workload.BROADCAST, w, got)
             conn.execute(
-                "INSERT INTO attempts (recipient_id, attempt_no, voice_id, worker_id, started_at,"
-                " answered_at, ended_at, result, duration) VALUES (%s, 1, 'v', 'w', 0, 1, 9,"
-                " 'LA', 8)",
-                (rid,),
+                "INSERT INTO responses (recipient_id, attempt_no, question, response)"
+                " VALUES (%s, 1, 'q', 'y')",
+                (got[0].recipient_id,),
             )
-            conn.execute("UPDATE recipients SET final_result = 'LA' WHERE id = %s", (rid,))
+            counters.count_added(conn, "responses", [(cid, got[0].recipient_id)])
+            assert counters.update_recipients(
+                conn, "final_result = 'DNC'", "r.id = %(i)s", {"i": got[-1].recipient_id + 20}
+            )
         a.commit()
         b.commit()
     store = PgStore(pg_db, readonly=True)
     try:
         assert_counters_agree(store)
-        assert store.stat_counts(1).placed == 2
+        kept = store.stat_counts(cid)
+        assert kept.awaiting == 10 and kept.responded == 2 and kept.finals["DNC"] == 2
         slots = store.db.execute("SELECT count(DISTINCT slot) FROM campaign_counts")
         assert (slots.fetchone() or (0,))[0] >= 2  # each backend adds to its own rows
     finally:
         store.close()
 
 
-@pytest.mark.parametrize("statement", ["DELETE FROM responses", "DELETE FROM attempts"])
+@pytest.mark.parametrize(
+    "statement",
+    ["DELETE FROM responses", "DELETE FROM attempts", "DELETE FROM recipients"],
+)
 def test_deleting_rows_takes_their_counts_back(pg_dsn: str, statement: str) -> None:
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
-        migrate(conn)
+        migrate(conn, [m for m in MIGRATIONS if m.version < COUNTERS])
         conn.execute(_ROWS.encode())
-        conn.execute(f"{statement} WHERE recipient_id % 3 = 0".encode())
+        migrate(conn)  # counted by the backfill
+        if "recipients" in statement:  # recipients go with their attempts and answers
+            conn.execute("DELETE FROM attempts WHERE recipient_id % 3 = 0")
+            conn.execute("DELETE FROM responses WHERE recipient_id % 3 = 0")
+        conn.execute(
+            f"{statement} WHERE {'id' if 'recip' in statement else 'recipient_id'} % 3 = 0".encode()
+        )
     store = PgStore(pg_dsn, readonly=True)
     try:
         assert_counters_agree(store)
     finally:
         store.close()
+
+
+def test_a_cli_campaign_with_retries_dnc_duplicates_and_adds_keeps_its_counters(
+    pg_db: str, tmp_path: Path
+) -> None:
+    """The SQLite store's CLI test on PostgreSQL: loading (COPY) with DNC and duplicate
+    bucketing, workers with retries, answers and ``<dnc>`` during the run, ``broadcast add``
+    (dropping the known numbers), a second run and its ``finish_remaining``."""
+    rows = [
+        {"phone_number": f"(212) 555-{i:04d}", "first": f"n{i}", "sim_result": r, "sim_inputs": k}
+        for i, (r, k) in enumerate(
+            [("LA", "1"), ("BUSY", ""), ("NO_ANS", ""), ("AM", ""), ("LA", "9"), ("LA", "2")] * 8
+        )
+    ]
+    rows += [dict(rows[0]), {"phone_number": "not a number", "first": "x"}]  # a duplicate, INVALID
+    campaign = write_campaign(
+        tmp_path / "c",
+        rows,
+        dnc=["(212) 555-0003"],
+        scrub_duplicates=True,
+        tables={
+            "retry_config": {
+                "max_attempts": 3,
+                "minutes_between_attempts": 20,
+                "retry_results": ["BUSY", "NO_ANS"],
+            },
+        },
+    )
+    (tmp_path / "c" / "plan.xml").write_text(ANSWERS)
+    done = _cli("run", str(campaign), "--db", pg_db, "--no-progress")
+    assert done.returncode == 0, done.stderr
+    extra = tmp_path / "more.csv"
+    extra.write_text(
+        "phone_number,first,sim_result,sim_inputs\n(212) 555-0001,again,LA,\n"
+        "(212) 555-0900,new,BUSY,\n"
+    )
+    added = _cli("add", "test", str(extra), "--db", pg_db)
+    assert added.returncode == 0, added.stderr
+    again = _cli("run", str(campaign), "--db", pg_db, "--no-progress")  # calls the new one
+    assert again.returncode == 0, again.stderr
+    store = PgStore(pg_db, readonly=True)
+    try:
+        assert assert_counters_agree(store) == 1
+        kept = store.stat_counts(store.campaign("test").id)  # type: ignore[union-attr]
+        assert kept.placed > kept.attempted > 0  # retries happened
+        assert kept.finals.get("DNC", 0) >= 1 and kept.responded > 0
+        assert kept.buckets["duplicate"] == 1 and kept.finals["DUP"] == 1
+    finally:
+        store.close()
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dialplan", "broadcast", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )

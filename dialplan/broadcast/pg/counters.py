@@ -1,243 +1,289 @@
-"""The stats counters on PostgreSQL (:mod:`..store.counters` has what they count): statement
-triggers on ``recipients``, ``attempts`` and ``responses``.
+"""The stats counters on PostgreSQL (:mod:`..store.counters` has what they count): one table of
+rules, and every piece of SQL that moves the counters generated from it.
 
 Several workers book calls of one campaign at once, so a single counter row per campaign would
-be a lock every booking transaction queues for (and two transactions taking two counters in
-opposite orders would deadlock). Each backend therefore adds to its own rows, keyed by
+be a lock every booking transaction queues for. Each backend adds to its own rows, keyed by
 ``pg_backend_pid()`` as ``slot`` — two live backends never share a pid, so no two transactions
 ever wait on a counter — and ``stats`` sums a campaign's rows (a few per kind and connection
-that wrote: O(1) in the recipients). Loading (``COPY`` of a million recipients) and deletions
-have statement triggers with transition tables (one aggregate per statement); the changes the
-workers make one row at a time (finishing an attempt, a recipient's result, an answer) have row
-triggers, which cost far less per one-row statement. Only finished attempts count (``result``
-not NULL), as in the reporting queries: a worker's attempt counts when ``dp_finish`` or the
-reaper books it.
+that wrote: O(1) in the recipients).
+
+No row trigger keeps them (migration 9): a row trigger on ``recipients`` costs every update of
+the table, even when its ``WHEN`` is false, and simulated workers lost 30–40 % of their
+attempts/s to them (docs/performance.md). Instead every writer counts what it changed, with one
+upsert per statement or batch: it keeps the rows it changed *before* and *after* (their
+"images": the columns :data:`IMAGES` names) and adds ``counters(after) − counters(before)``.
+What one image counts is :data:`RULES`, from which this module generates the delta functions
+(``dp_count_recipients``, ``dp_count_attempts``, ``dp_count_responses``), the counting in the
+workers' functions (``dp_start``, ``dp_finish``, ``dp_skip``, ``dp_reap``: :mod:`.booking`),
+the statement triggers kept for loading (``COPY``) and deleting, and ``dp_recount``. Only
+finished attempts count (``result`` not NULL), as in the reporting queries.
+
+A write to ``recipients``, ``attempts`` or ``responses`` outside these paths (plain SQL by
+hand) is not counted, except inserting recipients and deleting rows; ``SELECT dp_recount(id)``
+counts a campaign again from its rows (while no worker is writing to it).
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 
 from ..store.counters import StatCounts
 
-_ADD = """INSERT INTO campaign_counts AS c (campaign_id, kind, value, slot, n)
-    SELECT d.campaign_id, d.kind, d.value, pg_backend_pid(), sum(d.n)
-      FROM ({parts}) d GROUP BY 1, 2, 3 HAVING sum(d.n) <> 0
-    ON CONFLICT (campaign_id, kind, value, slot) DO UPDATE SET n = c.n + excluded.n"""
 
-_BILLED = (
-    "CASE WHEN {t}.answered_at IS NOT NULL"
-    " THEN ((trunc({t}.duration)::bigint + 59) / 60) * 60 ELSE 0 END"
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One kind of counter: what one row of ``table`` adds to it. ``n`` and ``value`` are SQL
+    over the row's image columns (:data:`IMAGES`); a ``per_recipient`` rule counts the
+    recipients having at least one row whose ``n`` is not 0."""
+
+    kind: str
+    table: str
+    n: str
+    value: str = "''"
+    per_recipient: bool = False
+
+    @property
+    def reads(self) -> frozenset[str]:
+        """The image columns its SQL reads (a change to no other column moves it)."""
+        return frozenset(
+            c for c in columns(self.table) if re.search(rf"\b{c}\b", f"{self.n} {self.value}")
+        )
+
+
+_COUNTED = "result IS NOT NULL"  # an attempt counts once booked
+
+#: what is counted: one source for the delta functions, the triggers and ``dp_recount``
+RULES: tuple[Rule, ...] = (
+    Rule("final", "recipients", "1", "coalesce(final_result, '')"),
+    Rule("bucket", "recipients", "1", "bucket"),
+    Rule("awaiting", "recipients", "(final_result IS NULL AND attempts > 0)::int"),
+    Rule("placed", "attempts", f"({_COUNTED})::int"),
+    Rule("duration", "attempts", f"CASE WHEN {_COUNTED} THEN coalesce(duration, 0) ELSE 0 END"),
+    Rule(
+        "billed",
+        "attempts",
+        f"CASE WHEN {_COUNTED} AND answered_at IS NOT NULL"
+        " THEN ((trunc(duration)::bigint + 59) / 60) * 60 ELSE 0 END",
+    ),
+    Rule("attempted", "attempts", f"({_COUNTED})::int", per_recipient=True),
+    Rule("responded", "responses", "1", per_recipient=True),
 )
 
+#: the columns of a row the rules read, with their SQL types: a row's image (``campaign_id``
+#: is the recipient's campaign for attempts and responses)
+IMAGES: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "recipients": (
+        ("campaign_id", "bigint"),
+        ("final_result", "text"),
+        ("bucket", "text"),
+        ("attempts", "integer"),
+    ),
+    "attempts": (
+        ("campaign_id", "bigint"),
+        ("recipient_id", "bigint"),
+        ("result", "text"),
+        ("duration", "double precision"),
+        ("answered_at", "double precision"),
+    ),
+    "responses": (("campaign_id", "bigint"), ("recipient_id", "bigint")),
+}
 
-def _recipients(table: str, sign: str) -> str:
+
+def columns(table: str) -> list[str]:
+    return [c for c, _ in IMAGES[table]]
+
+
+def deltas(table: str, source: str, changed: Collection[str] | None = None) -> str:
+    """``SELECT campaign_id, kind, value, n`` of what the images of ``source`` move: a FROM
+    item with the columns ``sign`` (+1 an image after the change, −1 before) and the table's
+    image columns. Run after the change (a per-recipient rule reads the rows as they are).
+    ``changed``: the only columns the change can have changed (the rules reading none of
+    them are left out: they cannot move); None: any."""
+    rules = [r for r in RULES if r.table == table and (changed is None or r.reads & set(changed))]
+    per_row = [r for r in rules if not r.per_recipient]
+    parts = []
+    if per_row:
+        values = ", ".join(f"('{r.kind}', {r.value}, ({r.n})::float8)" for r in per_row)
+        parts.append(
+            "SELECT i.campaign_id, v.kind, v.value, i.sign * v.n AS n"
+            f" FROM {source}, LATERAL (VALUES {values}) v(kind, value, n)"
+        )
+    for r in rules:
+        if r.per_recipient:
+            # recipients that gained their first or lost their last counted row:
+            # before = now − what the change added
+            parts.append(
+                f"SELECT x.campaign_id, '{r.kind}' AS kind, {r.value} AS value,"
+                " ((x.rows_now > 0)::int - ((x.rows_now - x.k) > 0)::int)::float8 AS n"
+                f" FROM (SELECT ch.campaign_id, ch.k, (SELECT count(*) FROM {table}"
+                f"  WHERE {table}.recipient_id = ch.rid AND ({r.n}) <> 0) AS rows_now"
+                f"  FROM (SELECT i.campaign_id, i.recipient_id AS rid,"
+                f"   sum(i.sign * ((({r.n}) <> 0)::int)) AS k FROM {source}"
+                "   GROUP BY 1, 2) ch WHERE ch.k <> 0 OFFSET 0) x"  # OFFSET 0: one count each
+            )
+    return " UNION ALL ".join(parts)
+
+
+def upsert(parts: Sequence[str]) -> str:
+    """One statement adding the deltas of ``parts`` (see :func:`deltas`) to this backend's
+    counter rows."""
     return (
-        f"SELECT campaign_id, 'final' AS kind, coalesce(final_result, '') AS value,"
-        f" {sign}::float8 AS n FROM {table}"
-        f" UNION ALL SELECT campaign_id, 'bucket', bucket, {sign} FROM {table}"
-        f" UNION ALL SELECT campaign_id, 'awaiting', '', {sign} FROM {table}"
-        " WHERE final_result IS NULL AND attempts > 0"
+        "INSERT INTO campaign_counts AS counts (campaign_id, kind, value, slot, n)"
+        " SELECT d.campaign_id, d.kind, d.value, pg_backend_pid(), sum(d.n)"
+        f" FROM ({' UNION ALL '.join(parts)}) d GROUP BY 1, 2, 3 HAVING sum(d.n) <> 0"
+        " ON CONFLICT (campaign_id, kind, value, slot) DO UPDATE SET n = counts.n + excluded.n"
     )
 
 
-def _attempts(table: str, sign: str) -> str:
-    t = "t"
+def arrays(table: str, before: str | None, after: str | None) -> str:
+    """A :func:`deltas` source of images held in arrays, one per column, named
+    ``{before}{column}`` and ``{after}{column}`` (None: no such images)."""
+    cols = columns(table)
+    sides = [(p, s) for p, s in ((before, -1), (after, 1)) if p is not None]
     return (
-        f"SELECT r.campaign_id, k.kind, '' AS value, {sign} * CASE k.kind WHEN 'placed' THEN 1"
-        f" WHEN 'duration' THEN coalesce({t}.duration, 0) ELSE {_BILLED.format(t=t)} END"
-        f" AS n FROM {table} {t} JOIN recipients r ON r.id = {t}.recipient_id"
-        " CROSS JOIN (VALUES ('placed'), ('duration'), ('billed')) k(kind)"
-        f" WHERE {t}.result IS NOT NULL"
+        "("
+        + " UNION ALL ".join(
+            f"SELECT {sign} AS sign, u.* FROM unnest({', '.join(p + c for c in cols)})"
+            f" u({', '.join(cols)})"
+            for p, sign in sides
+        )
+        + ") i"
     )
 
 
-def _distinct(kind: str, table: str, counted: str, changes: str) -> str:
-    """Recipients that gained their first or lost their last counted row of ``table``:
-    after = counted rows now; before = now − rows the statement added + rows it removed."""
+def declare(table: str, prefix: str) -> str:
+    """PL/pgSQL declarations of the arrays holding images (see :func:`arrays`)."""
+    return "".join(f"\n    {prefix}{c} {t}[] := '{{}}';" for c, t in IMAGES[table])
+
+
+def append(table: str, prefix: str, image: Mapping[str, str]) -> str:
+    """PL/pgSQL statements adding one image (SQL per column) to the arrays of ``prefix``."""
+    return "".join(f"\n        {prefix}{c} := {prefix}{c} || {image[c]};" for c in columns(table))
+
+
+def _count_function(table: str) -> str:
+    params = ", ".join(f"{p}{c} {t}[]" for p in ("b_", "a_") for c, t in IMAGES[table])
+    body = upsert([deltas(table, arrays(table, "b_", "a_"))])
     return (
-        f"SELECT r.campaign_id, '{kind}' AS kind, '' AS value,"
-        f" ((x.after > 0)::int - ((x.after - x.k) > 0)::int)::float8 AS n FROM"
-        f" (SELECT ch.recipient_id, ch.k, (SELECT count(*) FROM {table} o"
-        f"   WHERE o.recipient_id = ch.recipient_id{counted}) AS after"
-        f"  FROM (SELECT recipient_id, sum(k) AS k FROM ({changes}) y GROUP BY 1"
-        "        HAVING sum(k) <> 0) ch) x"
-        " JOIN recipients r ON r.id = x.recipient_id"
+        f"CREATE FUNCTION dp_count_{table}({params}) RETURNS void\n"
+        # plpgsql: its plan is kept per session, SQL's is not
+        f"LANGUAGE plpgsql AS $$\nBEGIN\n    {body};\nEND $$;\n"
     )
 
 
-def _changed(tables: dict[str, str], counted: str) -> str:
-    where = f" WHERE {counted}" if counted else ""
-    return " UNION ALL ".join(
-        f"SELECT recipient_id, {sign} AS k FROM {t}{where}" for t, sign in tables.items()
+def _transition(table: str, rows: str, sign: int) -> str:
+    cols = ", ".join(f"o.{c}" for c in columns(table) if c != "campaign_id")
+    if table == "recipients":
+        return f"(SELECT {sign} AS sign, o.campaign_id, {cols} FROM {rows} o) i"
+    # the rows of recipients deleted with theirs are not counted back (as in migration 6)
+    return (
+        f"(SELECT {sign} AS sign, r.campaign_id, {cols} FROM {rows} o"
+        " JOIN recipients r ON r.id = o.recipient_id) i"
     )
 
 
-def _function(name: str, parts: list[str]) -> str:
-    body = _ADD.format(parts=" UNION ALL ".join(parts))
+def _trigger_function(name: str, table: str, rows: str, sign: int) -> str:
+    body = upsert([deltas(table, _transition(table, rows, sign))])
     return (
-        f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
         f"BEGIN\n    {body};\n    RETURN NULL;\nEND $$;\n"
     )
 
 
-def _trigger(table: str, event: str, function: str) -> str:
-    transition = {"INSERT": "NEW TABLE AS new_rows", "DELETE": "OLD TABLE AS old_rows"}.get(
-        event, "OLD TABLE AS old_rows NEW TABLE AS new_rows"
-    )
+def _recount() -> str:
+    parts = []
+    for table in IMAGES:
+        cols = ", ".join(f"o.{c}" for c in columns(table) if c != "campaign_id")
+        if table == "recipients":
+            source = f"(SELECT 1 AS sign, o.campaign_id, {cols} FROM recipients o"
+            source += " WHERE o.campaign_id = p_campaign) i"
+        else:
+            source = f"(SELECT 1 AS sign, r.campaign_id, {cols} FROM {table} o"
+            source += " JOIN recipients r ON r.id = o.recipient_id"
+            source += " WHERE r.campaign_id = p_campaign) i"
+        parts.append(deltas(table, source))
     return (
-        f"CREATE TRIGGER {function} AFTER {event} ON {table} REFERENCING {transition}"
-        f" FOR EACH STATEMENT EXECUTE FUNCTION {function}();\n"
+        "-- a campaign counted again from its rows (after writes by hand; see the module doc),\n"
+        "-- while no worker writes to it (their uncommitted counts would be lost)\n"
+        "CREATE FUNCTION dp_recount(p_campaign bigint) RETURNS void LANGUAGE plpgsql AS $$\n"
+        "BEGIN\n"
+        "    PERFORM 1 FROM campaigns WHERE id = p_campaign FOR UPDATE;\n"
+        "    DELETE FROM campaign_counts WHERE campaign_id = p_campaign;\n"
+        f"    {upsert(parts)};\n"
+        "END $$;\n"
     )
 
 
-_ROWS = r"""
--- one backend's change of one counter (its own row: see the module doc)
-CREATE FUNCTION dp_count(p_campaign bigint, p_kind text, p_value text, p_n double precision)
-RETURNS void LANGUAGE plpgsql AS $$  -- plpgsql: its plan is kept per session, SQL's is not
-BEGIN
-    INSERT INTO campaign_counts AS c (campaign_id, kind, value, slot, n)
-    VALUES (p_campaign, p_kind, p_value, pg_backend_pid(), p_n)
-    ON CONFLICT (campaign_id, kind, value, slot) DO UPDATE SET n = c.n + excluded.n;
-END $$;
-
--- Row triggers where the workers write one row per statement (a statement trigger's
--- transition tables cost ~0.6 ms a statement there). BEFORE, not AFTER: a row trigger
--- BEFORE sees the rows its statement changed before this one, so "the recipient's first
--- counted attempt / first answer" holds for a statement of several rows too.
-CREATE FUNCTION dp_count_recipient_row() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    -- one statement for every counter the change moves (not one per counter: each statement
-    -- is time the booking worker waits for)
-    INSERT INTO campaign_counts AS c (campaign_id, kind, value, slot, n)
-    SELECT NEW.campaign_id, v.kind, v.value, pg_backend_pid(), sum(v.n) FROM (VALUES
-        ('final', coalesce(OLD.final_result, ''), -1),
-        ('final', coalesce(NEW.final_result, ''), 1),
-        ('bucket', OLD.bucket, -1),
-        ('bucket', NEW.bucket, 1),
-        ('awaiting', '', (NEW.final_result IS NULL AND NEW.attempts > 0)::int
-                         - (OLD.final_result IS NULL AND OLD.attempts > 0)::int)
-    ) v(kind, value, n) GROUP BY v.kind, v.value HAVING sum(v.n) <> 0
-    ON CONFLICT (campaign_id, kind, value, slot) DO UPDATE SET n = c.n + excluded.n;
-    RETURN NEW;
-END $$;
-CREATE TRIGGER dp_count_recipients_update BEFORE UPDATE OF final_result, bucket, attempts
-    ON recipients FOR EACH ROW
-    WHEN (OLD.final_result IS DISTINCT FROM NEW.final_result OR OLD.bucket IS DISTINCT FROM NEW.bucket
-          OR (OLD.final_result IS NULL AND OLD.attempts > 0)
-             IS DISTINCT FROM (NEW.final_result IS NULL AND NEW.attempts > 0))
-    EXECUTE FUNCTION dp_count_recipient_row();
-
--- an attempt counts once booked (result not NULL): placed, seconds, billed seconds, and the
--- recipient as attempted when it is the first of its attempts to count
-CREATE FUNCTION dp_count_attempt_row() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    camp bigint;
-    was boolean := TG_OP = 'UPDATE' AND OLD.result IS NOT NULL;
-    now_counted boolean := NEW.result IS NOT NULL;
-BEGIN
-    SELECT r.campaign_id INTO camp FROM recipients r WHERE r.id = NEW.recipient_id;
-    IF camp IS NULL THEN
-        RETURN NEW;
-    END IF;
-    INSERT INTO campaign_counts AS c (campaign_id, kind, value, slot, n)
-    SELECT camp, v.kind, '', pg_backend_pid(), v.n FROM (VALUES
-        ('placed', now_counted::int - was::int),
-        ('duration', CASE WHEN now_counted THEN coalesce(NEW.duration, 0) ELSE 0 END
-                     - CASE WHEN was THEN coalesce(OLD.duration, 0) ELSE 0 END),
-        ('billed', CASE WHEN now_counted AND NEW.answered_at IS NOT NULL
-                        THEN ((trunc(NEW.duration)::bigint + 59) / 60) * 60 ELSE 0 END
-                   - CASE WHEN was AND OLD.answered_at IS NOT NULL
-                          THEN ((trunc(OLD.duration)::bigint + 59) / 60) * 60 ELSE 0 END),
-        ('attempted', CASE WHEN was IS DISTINCT FROM now_counted AND NOT EXISTS (
-            SELECT 1 FROM attempts a WHERE a.recipient_id = NEW.recipient_id
-               AND a.attempt_no <> NEW.attempt_no AND a.result IS NOT NULL)
-            THEN now_counted::int - was::int ELSE 0 END)
-    ) v(kind, n) WHERE v.n <> 0
-    ON CONFLICT (campaign_id, kind, value, slot) DO UPDATE SET n = c.n + excluded.n;
-    RETURN NEW;
-END $$;
-CREATE TRIGGER dp_count_attempts_insert BEFORE INSERT ON attempts FOR EACH ROW
-    WHEN (NEW.result IS NOT NULL) EXECUTE FUNCTION dp_count_attempt_row();
-CREATE TRIGGER dp_count_attempts_update BEFORE UPDATE OF result, duration, answered_at
-    ON attempts FOR EACH ROW
-    WHEN (OLD.result IS DISTINCT FROM NEW.result OR OLD.duration IS DISTINCT FROM NEW.duration
-          OR OLD.answered_at IS DISTINCT FROM NEW.answered_at)
-    EXECUTE FUNCTION dp_count_attempt_row();
-
-CREATE FUNCTION dp_count_response_row() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    camp bigint;
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM responses o WHERE o.recipient_id = NEW.recipient_id) THEN
-        SELECT r.campaign_id INTO camp FROM recipients r WHERE r.id = NEW.recipient_id;
-        IF camp IS NOT NULL THEN
-            PERFORM dp_count(camp, 'responded', '', 1);
-        END IF;
-    END IF;
-    RETURN NEW;
-END $$;
-CREATE TRIGGER dp_count_responses_insert BEFORE INSERT ON responses FOR EACH ROW
-    EXECUTE FUNCTION dp_count_response_row();
+_DROPPED = """
+DROP TRIGGER dp_count_recipients_update ON recipients;
+DROP TRIGGER dp_count_attempts_insert ON attempts;
+DROP TRIGGER dp_count_attempts_update ON attempts;
+DROP TRIGGER dp_count_responses_insert ON responses;
+DROP FUNCTION dp_count_recipient_row();
+DROP FUNCTION dp_count_attempt_row();
+DROP FUNCTION dp_count_response_row();
+DROP FUNCTION dp_count(bigint, text, text, double precision);
 """
 
 
-def _ddl() -> str:
-    out = [
-        "CREATE TABLE campaign_counts (\n"
-        "    campaign_id bigint NOT NULL REFERENCES campaigns ON DELETE CASCADE,\n"
-        "    kind text NOT NULL,\n"
-        "    value text NOT NULL,\n"
-        "    slot integer NOT NULL,               -- the backend that added it (see module)\n"
-        "    n double precision NOT NULL DEFAULT 0,\n"
-        "    PRIMARY KEY (campaign_id, kind, value, slot)\n"
-        ");\n",
-        _ROWS,
-    ]
-    # statement triggers for the set-based writes: loading (COPY) and deleting
-    out.append(_function("dp_count_recipients_insert", [_recipients("new_rows", "1")]))
-    out.append(_trigger("recipients", "INSERT", "dp_count_recipients_insert"))
-    signs = {"old_rows": "-1"}
-    out.append(_function("dp_count_recipients_delete", [_recipients("old_rows", "-1")]))
-    out.append(_trigger("recipients", "DELETE", "dp_count_recipients_delete"))
-    finished = "result IS NOT NULL"
-    parts = [_attempts("old_rows", "-1")]
-    parts.append(
-        _distinct("attempted", "attempts", f" AND o.{finished}", _changed(signs, finished))
-    )
-    out.append(_function("dp_count_attempts_delete", parts))
-    out.append(_trigger("attempts", "DELETE", "dp_count_attempts_delete"))
-    parts = [_distinct("responded", "responses", "", _changed(signs, ""))]
-    out.append(_function("dp_count_responses_delete", parts))
-    out.append(_trigger("responses", "DELETE", "dp_count_responses_delete"))
-    out.append(BACKFILL)
+def ddl(booking: str) -> str:
+    """Migration 9: the row triggers dropped, the delta functions, the statement triggers'
+    functions from the rules, and ``booking`` (the workers' functions counting their writes)."""
+    out = [_DROPPED]
+    out += [_count_function(t) for t in IMAGES]
+    out.append(_trigger_function("dp_count_recipients_insert", "recipients", "new_rows", 1))
+    out += [_trigger_function(f"dp_count_{t}_delete", t, "old_rows", -1) for t in IMAGES]
+    out.append(_recount())
+    out.append(booking)
     return "".join(out)
 
 
-BACKFILL = """
-INSERT INTO campaign_counts (campaign_id, kind, value, slot, n)
-SELECT campaign_id, 'final', coalesce(final_result, ''), 0, count(*) FROM recipients GROUP BY 1, 3
-UNION ALL
-SELECT campaign_id, 'bucket', bucket, 0, count(*) FROM recipients GROUP BY 1, 3
-UNION ALL
-SELECT campaign_id, 'awaiting', '', 0, count(*) FROM recipients
- WHERE final_result IS NULL AND attempts > 0 GROUP BY 1
-UNION ALL
-SELECT r.campaign_id, k.kind, '', 0, CASE k.kind WHEN 'placed' THEN count(*)
-       WHEN 'attempted' THEN count(DISTINCT a.recipient_id)
-       WHEN 'duration' THEN coalesce(sum(a.duration), 0)
-       ELSE coalesce(sum(CASE WHEN a.answered_at IS NOT NULL
-                          THEN ((trunc(a.duration)::bigint + 59) / 60) * 60 ELSE 0 END), 0) END
-  FROM attempts a JOIN recipients r ON r.id = a.recipient_id
- CROSS JOIN (VALUES ('placed'), ('attempted'), ('duration'), ('billed')) k(kind)
- WHERE a.result IS NOT NULL GROUP BY r.campaign_id, k.kind
-UNION ALL
-SELECT r.campaign_id, 'responded', '', 0, count(DISTINCT p.recipient_id)
-  FROM responses p JOIN recipients r ON r.id = p.recipient_id GROUP BY 1;
-"""
+# -- counting from Python ---------------------------------------------------------------------
+def update_recipients(
+    db: psycopg.Connection | psycopg.Cursor[Any],
+    assignments: str,
+    where: str,
+    params: Mapping[str, Any],
+    *,
+    using: str = "",
+    on: str = "",
+) -> int:
+    """``UPDATE recipients r SET {assignments} WHERE {where}`` counted in the same statement
+    (the rows are locked and read before, changed, and their images counted); ``using`` is a
+    FROM item joined ``on`` a condition, for the assignments to read. Returns the rows changed."""
+    cols = columns("recipients")
+    image = ", ".join(f"r.{c}" for c in cols)
+    extra = f" JOIN {using} ON {on}" if using else ""
+    also = f", {using}" if using else ""
+    cond = f" AND {on}" if using else ""
+    args = ", ".join(f"array_agg({s}.{c})" for s in ("b", "a") for c in cols)
+    sql = (
+        f"WITH b AS (SELECT r.id, {image} FROM recipients r{extra} WHERE {where}"
+        " FOR UPDATE OF r),"
+        f" a AS (UPDATE recipients r SET {assignments} FROM b{also} WHERE r.id = b.id{cond}"
+        f" RETURNING r.id, {image})"
+        f" SELECT count(*), dp_count_recipients({args}) FROM b JOIN a USING (id)"
+    )
+    row = db.execute(sql.encode(), params).fetchone()
+    return int(row[0]) if row else 0
 
-#: migration 6 (the SQLite store's number)
-DDL = _ddl()
+
+def count_added(
+    db: psycopg.Connection | psycopg.Cursor[Any], table: str, images: Sequence[Sequence[Any]]
+) -> None:
+    """Count rows just inserted into ``table`` (their images, in :data:`IMAGES` order)."""
+    if not images:
+        return
+    cols = [list(c) for c in zip(*images, strict=True)]
+    types = [t for _, t in IMAGES[table]]
+    nulls = ", ".join(f"NULL::{t}[]" for t in types)
+    given = ", ".join(f"%s::{t}[]" for t in types)
+    db.execute(f"SELECT dp_count_{table}({nulls}, {given})".encode(), cols)
 
 
 def read(db: psycopg.Connection, campaign_id: int) -> StatCounts:

@@ -31,6 +31,7 @@ from ..store.rows import OutboxRow, Pending, TextRow
 from ..store.sqlite import CampaignRow
 from ..telephony.port import AttemptOutcome, CallRequest
 from ..webhooks.events import EventBuilder
+from . import counters
 from .dialing import Claim, Outcome
 from .workers import Booking, LostAttempt, fenced
 
@@ -154,12 +155,14 @@ class CampaignJob:
             booked = finish(conn, worker, [self.outcome(d) for d in done])
             kept = [d for d in done if d.claim.recipient_id in booked]
             with conn.cursor() as cur:
-                if responses:
+                answered = [r for r in responses if r[0] in booked]
+                if answered:
                     cur.executemany(
                         "INSERT INTO responses (recipient_id, attempt_no, question, response)"
                         " VALUES (%s, %s, %s, %s)",
-                        [r for r in responses if r[0] in booked],
+                        answered,
                     )
+                    counters.count_added(cur, "responses", [(self.id, r[0]) for r in answered])
                 if dnc:
                     cur.executemany(
                         "INSERT INTO dnc (campaign_id, number, source) VALUES (%s, %s, %s)"
@@ -168,10 +171,12 @@ class CampaignJob:
                     )
                     # their recipients nobody holds end DNC now, as the scheduler books them
                     # when their turn comes: no slot of the dial gate is spent on them
-                    cur.execute(
-                        "UPDATE recipients SET final_result = 'DNC' WHERE campaign_id = %s"
-                        " AND e164 = ANY (%s) AND final_result IS NULL AND claimed_by IS NULL",
-                        (self.id, dnc),
+                    counters.update_recipients(
+                        cur,
+                        "final_result = 'DNC'",
+                        "r.campaign_id = %(c)s AND r.e164 = ANY (%(n)s)"
+                        " AND r.final_result IS NULL AND r.claimed_by IS NULL",
+                        {"c": self.id, "n": dnc},
                     )
                 texts = [text_row(d) for d in kept if d.out.text is not None]
                 if texts:

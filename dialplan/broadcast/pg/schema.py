@@ -21,7 +21,8 @@ import psycopg
 
 from ...errors import CampaignError
 from ..store.migrations import COUNTERS
-from .counters import DDL as _COUNTERS
+from . import booking, counters
+from .counters_v6 import DDL as _COUNTERS
 
 __all__ = ["MIGRATIONS", "Migration", "SchemaTooNew", "migrate", "schema_version"]
 
@@ -582,6 +583,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(COUNTERS, "campaign_counts: the stats counters, kept by triggers", _COUNTERS),
     Migration(7, "campaign_sources: campaign file and dialplan in the database", _SOURCES),
     Migration(8, "sounds.account: the service's per-account sound libraries", _ACCOUNT_SOUNDS),
+    Migration(
+        9,
+        "campaign_counts kept by the writers (one set of delta functions), no row triggers",
+        counters.ddl(booking.SQL),
+    ),
 )
 
 _BOOKKEEPING = """CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -22,6 +22,7 @@ from psycopg.types.json import Jsonb
 
 from ..store.rows import OutboxRow, RecipientRow
 from ..store.sqlite import CampaignRow, InputRow
+from . import counters
 from .connect import connect, describe
 from .reporting import PgReporting
 from .texts import PgTexts
@@ -210,16 +211,18 @@ class PgStore(PgTexts, PgReporting):
         }
 
     def bucket_dnc_and_duplicates(self, campaign_id: int, scrub_duplicates: bool) -> None:
-        self.db.execute(
-            "UPDATE recipients SET bucket = 'call_blacklisted', final_result = 'DNC'"
-            " WHERE campaign_id = %(c)s AND final_result IS NULL AND e164 IN"
+        counters.update_recipients(
+            self.db,
+            "bucket = 'call_blacklisted', final_result = 'DNC'",
+            "r.campaign_id = %(c)s AND r.final_result IS NULL AND r.e164 IN"
             " (SELECT number FROM dnc WHERE campaign_id = %(c)s)",
             {"c": campaign_id},
         )
         if scrub_duplicates:
-            self.db.execute(
-                "UPDATE recipients SET bucket = 'duplicate', final_result = 'DUP'"
-                " WHERE campaign_id = %(c)s AND e164 IS NOT NULL AND id NOT IN"
+            counters.update_recipients(
+                self.db,
+                "bucket = 'duplicate', final_result = 'DUP'",
+                "r.campaign_id = %(c)s AND r.e164 IS NOT NULL AND r.id NOT IN"
                 " (SELECT min(id) FROM recipients WHERE campaign_id = %(c)s"
                 "  AND e164 IS NOT NULL GROUP BY e164)",
                 {"c": campaign_id},
@@ -228,13 +231,13 @@ class PgStore(PgTexts, PgReporting):
     def finish_remaining(self, campaign_id: int) -> int:
         """Recipients the campaign can no longer call: the last attempt's result, or
         ``UNDIALED`` if they were never called."""
-        cur = self.db.execute(
-            "UPDATE recipients r SET final_result = coalesce((SELECT a.result FROM attempts a"
-            " WHERE a.recipient_id = r.id AND a.attempt_no = r.attempts), 'UNDIALED')"
-            " WHERE r.campaign_id = %s AND r.final_result IS NULL AND r.claimed_by IS NULL",
-            (campaign_id,),
+        return counters.update_recipients(
+            self.db,
+            "final_result = coalesce((SELECT t.result FROM attempts t"
+            " WHERE t.recipient_id = r.id AND t.attempt_no = r.attempts), 'UNDIALED')",
+            "r.campaign_id = %(c)s AND r.final_result IS NULL AND r.claimed_by IS NULL",
+            {"c": campaign_id},
         )
-        return cur.rowcount
 
     # -- ``broadcast add`` ---------------------------------------------------------------------
     @contextmanager

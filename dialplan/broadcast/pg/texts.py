@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 
 from ..store.rows import TextRow
+from . import counters
 
 __all__ = ["UPSERT_TEXTS", "PgTexts"]
 
@@ -85,11 +86,12 @@ class PgTexts:
 
     def bucket_opted_out(self, campaign_id: int, from_number: str) -> None:
         """Recipients on the sending number's do-not-text list are not texted (``DNT``)."""
-        self.db.execute(
-            "UPDATE recipients SET bucket = 'call_blacklisted', final_result = 'DNT'"
-            " WHERE campaign_id = %s AND final_result IS NULL AND e164 IN"
-            " (SELECT number FROM text_optouts WHERE from_number = %s)",
-            (campaign_id, from_number),
+        counters.update_recipients(
+            self.db,
+            "bucket = 'call_blacklisted', final_result = 'DNT'",
+            "r.campaign_id = %(c)s AND r.final_result IS NULL AND r.e164 IN"
+            " (SELECT number FROM text_optouts WHERE from_number = %(f)s)",
+            {"c": campaign_id, "f": from_number},
         )
 
     # -- reporting ------------------------------------------------------------------------

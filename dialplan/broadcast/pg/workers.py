@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import psycopg
 
 from ...errors import CampaignError
+from . import counters
 
 __all__ = [
     "Booking",
@@ -136,13 +137,16 @@ def _apply(
         return
     bookings = [decide(a) for a in lost]
     with conn.cursor() as cur:
-        cur.execute(
-            "UPDATE recipients r SET next_at = u.next_at, final_result = u.final"
-            " FROM unnest(%s::bigint[], %s::float8[], %s::text[]) AS u(id, next_at, final)"
-            " WHERE r.id = u.id",
-            (
-                [a.recipient_id for a in lost],
-                [b.next_at for b in bookings],
-                [b.final_result for b in bookings],
-            ),
+        counters.update_recipients(
+            cur,
+            "next_at = u.next_at, final_result = u.final",
+            "r.id = ANY (%(ids)s)",
+            {
+                "ids": [a.recipient_id for a in lost],
+                "next": [b.next_at for b in bookings],
+                "final": [b.final_result for b in bookings],
+            },
+            using="unnest(%(ids)s::bigint[], %(next)s::float8[], %(final)s::text[])"
+            " AS u(id, next_at, final)",
+            on="u.id = r.id",
         )
