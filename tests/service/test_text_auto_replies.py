@@ -9,13 +9,19 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from bravado.exception import HTTPError
 
-from dialplan.service.autoreply_texts import TEXT_IDS
+from dialplan.messaging.autoreply import AutoReply
+from dialplan.messaging.port import InboundText
+from dialplan.service import autoreplies
+from dialplan.service.autoreply_texts import TEXT_IDS, SentReplies
+from dialplan.service.broadcasts.callrows import CallFilter
+from dialplan.service.sql import ServiceDatabase, open_database
 from dialplan.service.storage import _MIGRATIONS, SCHEMA_VERSION, Database
 
 from .conftest import Server, start_server, stop_server
@@ -229,9 +235,11 @@ def test_an_smsc_gets_the_auto_reply_to_an_inbound_deliver_sm(tmp_path: Path) ->
             with server.client(key) as http, server.client(other) as them:
                 rule = {"number": "+12025550000", "keyword": "HOURS", "message": "Open 9-5"}
                 assert http.post("/v2/texts/auto-replys", json=rule).status_code == 200
+                rule = {"number": "67076", "keyword": "HOURS", "message": "Short code: 9-5"}
+                assert http.post("/v2/texts/auto-replys", json=rule).status_code == 200
                 theirs = {"number": "+12025550000", "message": "not yours"}
                 assert them.post("/v2/texts/auto-replys", json=theirs).status_code == 200
-                people = [{"phoneNumber": f"+1202555000{i}"} for i in (1, 2, 3)]
+                people = [{"phoneNumber": f"+1202555000{i}"} for i in (1, 2, 3, 4)]
                 body = {"name": "Slow", "fromNumber": "+12025550000", "message": "Hello",
                         "callsPerSecond": 2, "recipients": people}  # fmt: skip
                 r = http.post("/v2/texts/broadcasts?start=true", json=body)
@@ -243,6 +251,8 @@ def test_an_smsc_gets_the_auto_reply_to_an_inbound_deliver_sm(tmp_path: Path) ->
                     time.sleep(0.01)
                 smsc.mo("12025550001", "12025550000", "hours please")
                 smsc.mo("12025550002", "12025550000", "STOP")
+                smsc.mo("12025550002", "12025550000", "hours please")  # opted out: no reply
+                smsc.mo("12025550003", "67076", "Hours?")  # the account's other number
                 while http.get(f"/v2/texts/broadcasts/{bid}").json()["status"] != "FINISHED":
                     assert time.monotonic() < deadline, "the broadcast never finished"
                     time.sleep(0.1)
@@ -252,14 +262,23 @@ def test_an_smsc_gets_the_auto_reply_to_an_inbound_deliver_sm(tmp_path: Path) ->
             stop_server(server)
         to_ann = [s for s in smsc.segs if s.dest == "12025550001"]
         to_bob = [s for s in smsc.segs if s.dest == "12025550002"]
+        to_cy = [s for s in smsc.segs if s.dest == "12025550003"]
     assert [smsc.text_of([s]) for s in to_ann] == ["Hello", "Open 9-5"]
     assert all(s.source == "12025550000" for s in to_ann)
-    # Bob texted STOP before his turn: the confirmation only (no auto-reply, never texted after)
-    assert len(to_bob) == 1 and "unsubscribed" in smsc.text_of(to_bob)
+    # Bob's STOP got its confirmation once, and his "hours please" after it no auto-reply
+    bob = [smsc.text_of([s]) for s in to_bob]
+    assert sum("unsubscribed" in t for t in bob) == 1 and set(bob) <= {"Hello", bob[-1]}
     assert not [s for s in smsc.segs if b"yours" in s.payload]  # globex's rule never answered
+    assert sorted((s.source, smsc.text_of([s])) for s in to_cy) == [
+        ("12025550000", "Hello"),
+        ("67076", "Short code: 9-5"),
+    ]
     replies = [t for t in texts["items"] if t["id"] > TEXT_IDS]
-    assert [(t["toNumber"], t["message"], t["finalTextResult"]) for t in replies] == [
-        ("+12025550001", "Open 9-5", "SENT")
+    assert [
+        (t["fromNumber"], t["toNumber"], t["message"], t["finalTextResult"]) for t in replies
+    ] == [
+        ("+12025550000", "+12025550001", "Open 9-5", "SENT"),
+        ("67076", "+12025550003", "Short code: 9-5", "SENT"),
     ]
     assert their_texts["totalCount"] == 0
 
@@ -287,3 +306,46 @@ def test_auto_reply_routes_do_not_shadow_texts(server: Server) -> None:
         assert http.get("/v2/texts/auto-replys").status_code == 200
         assert http.get("/v2/texts/12345").status_code == 404
         assert http.get(f"/v2/texts/{TEXT_IDS + 1}").status_code == 404
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def service_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServiceDatabase]:
+    target = (
+        tmp_path / "s.sqlite" if request.param == "sqlite" else request.getfixturevalue("pg_db")
+    )
+    db = open_database(target)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def test_rules_and_the_replies_they_sent_on_both_engines(service_db: ServiceDatabase) -> None:
+    db = service_db
+    first = autoreplies.create(db, "acme", AutoReply(0, "Open 9-5", OURS, "HOURS"))
+    other = autoreplies.create(db, "globex", AutoReply(0, "globex", None, None, ".*"))
+    assert autoreplies.get(db, "acme", first) == AutoReply(first, "Open 9-5", OURS, "HOURS")
+    assert autoreplies.get(db, "acme", other) is None
+    assert autoreplies.find(db, "acme", OURS, 10, 0) == ([autoreplies.get(db, "acme", first)], 1)
+    assert autoreplies.find(db, "acme", "67076", 10, 0) == ([], 0)
+    hook = autoreplies.AccountAutoReplies(db, "acme", 7)
+    assert [r.id for r in hook.rules()] == [first]
+    said = InboundText("+12125557301", OURS, "hours?", 1_800_000_000.5)
+    hook.sent(hook.rules()[0], said, "Open 9-5", "SENT")
+    assert not autoreplies.delete(db, "globex", first)
+    assert autoreplies.delete(db, "acme", first)
+    assert autoreplies.find(db, "acme", None, 10, 0) == ([], 0)
+
+    texts = SentReplies()
+    items, n = texts.page(db, "acme", None, None, CallFilter(), 10, 0)
+    assert n == 1 and items[0]["toNumber"] == "+12125557301" and items[0]["fromNumber"] == OURS
+    assert items[0]["created"] == 1_800_000_000_500 and items[0]["campaignId"] == 7
+    assert texts.one(db, "acme", items[0]["id"]) == items[0]  # the rule's deletion keeps it
+    assert texts.one(db, "globex", items[0]["id"]) is None
+    assert texts.page(db, "globex", None, None, CallFilter(), 10, 0) == ([], 0)
+    assert texts.page(db, "acme", 8, None, CallFilter(), 10, 0) == ([], 0)
+    assert (
+        texts.page(db, "acme", None, None, CallFilter(states=frozenset({"READY"})), 10, 0)[1] == 0
+    )
+    assert texts.page(db, "acme", None, None, CallFilter(ids=frozenset({5})), 10, 0)[1] == 0
+    assert texts.page(db, "acme", None, None, CallFilter(), 0, 0) == ([], 1)
