@@ -99,7 +99,7 @@ def applies(rule: AutoReply, inbound: InboundText, own_number: str) -> bool:
     """Whether ``rule`` answers ``inbound`` received by a broadcast sending from ``own_number``."""
     if inbound.to != (rule.number or own_number):
         return False
-    if rule.keyword and first_word(inbound.text) != rule.keyword.upper():
+    if rule.keyword and first_word(inbound.text) != first_word(rule.keyword):
         return False
     if rule.match:
         try:

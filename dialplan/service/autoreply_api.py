@@ -16,7 +16,14 @@ from pydantic import Field
 from starlette.responses import JSONResponse, Response
 
 from ..broadcast.telephony.texts import sending_number
-from ..messaging.autoreply import MAX_KEYWORD, RESERVED, AutoReply, MatchError, compile_match
+from ..messaging.autoreply import (
+    MAX_KEYWORD,
+    RESERVED,
+    AutoReply,
+    MatchError,
+    compile_match,
+    first_word,
+)
 from . import autoreplies
 from .auth import ReadKey, WriteKey
 from .broadcast_routes import ERRORS, NO_CONTENT, Fields, Id, Limit, Offset, json_response, utf8
@@ -73,10 +80,11 @@ def rule_of(body: TextAutoReply) -> AutoReply:
     number = number_of(body.number, "number") if body.number and body.number.strip() else None
     keyword = (body.keyword or "").strip() or None
     if keyword is not None:
-        if len(keyword.split()) > 1:
+        word = first_word(keyword)
+        if len(keyword.split()) > 1 or not word:
             raise invalid("keyword", "one word (the first word of a text)")
-        if keyword.upper() in RESERVED:
-            raise invalid("keyword", f"{keyword.upper()} is answered by the opt-out/help rules")
+        if word in RESERVED:
+            raise invalid("keyword", f"{word} is answered by the opt-out/help rules")
     match = body.match or None
     if match is not None:
         try:

@@ -79,6 +79,12 @@ def test_match_is_a_case_insensitive_pattern_found_in_the_text(
     assert (choose([rule], inbound(text), OURS) is not None) is hit
 
 
+def test_a_keyword_written_with_punctuation_is_its_word() -> None:
+    rule = AutoReply(1, "m", keyword="Hours?")
+    assert choose([rule], inbound("HOURS please"), OURS) == rule
+    assert choose([rule], inbound("hours."), OURS) == rule
+
+
 def test_keyword_and_match_must_both_hold() -> None:
     rule = AutoReply(1, "m", keyword="order", match="[0-9]{5}")
     assert choose([rule], inbound("order 12345"), OURS) == rule

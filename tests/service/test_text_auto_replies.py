@@ -101,6 +101,8 @@ def test_another_accounts_auto_reply_is_missing(server: Server) -> None:
         ({"keyword": "stop", "message": "m"}, "keyword", "STOP is answered by the opt-out"),
         ({"keyword": "Help", "message": "m"}, "keyword", "HELP is answered by the opt-out"),
         ({"keyword": "two words", "message": "m"}, "keyword", "one word"),
+        ({"keyword": "?!", "message": "m"}, "keyword", "one word"),
+        ({"keyword": "Stop!", "message": "m"}, "keyword", "STOP is answered by the opt-out"),
         ({"match": r"(a)\1", "message": "m"}, "match", "not a pattern RE2 takes"),
         ({"match": "(?=a)", "message": "m"}, "match", "not a pattern RE2 takes"),
         ({"match": "a" * 201, "message": "m"}, "match", "at most 200 characters"),
