@@ -120,7 +120,6 @@ class TextCampaignDriver:
 
     async def close(self) -> None:
         try:
-            await self.drain(None)  # the replies received so far are answered while bound
             await self.port.close()  # waits (bounded) for the missing receipts
         finally:
             await self.drain(None)
