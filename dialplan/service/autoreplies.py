@@ -7,14 +7,20 @@ A reply sent is a row of ``text_auto_reply_texts`` (shown as a ``Text`` by :mod:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..messaging.autoreply import AutoReply
 from ..messaging.port import InboundText
 from .sql import ServiceDatabase as Database
 from .storage import now
 
+if TYPE_CHECKING:
+    from ..broadcast.campaign import Campaign
+
+#: the campaign of a service broadcast (:func:`.broadcasts.files.campaign_name`)
+_BROADCAST = re.compile(r"^broadcast-([0-9]+)$")
 _RULE = "SELECT id, number, keyword, pattern, message FROM text_auto_replies"
 
 
@@ -101,3 +107,41 @@ class AccountAutoReplies:
                     inbound.at,
                 ),
             )
+
+
+class WorkerAutoReplies:
+    """What ``broadcast worker`` answers replies with: the auto-replies of each service text
+    broadcast it sends (a campaign named ``broadcast-<id>``, its account as ``dnc_scope``), from
+    the service's tables in the same PostgreSQL database — none when the service keeps them
+    elsewhere (its schema is not there) or the campaign is no service broadcast."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self._db: Database | None = None
+        self._looked = False
+
+    def __call__(self, campaign: Campaign) -> AccountAutoReplies | None:
+        found = _BROADCAST.match(campaign.name)
+        if found is None or not campaign.dnc_scope:
+            return None
+        db = self._database()
+        return None if db is None else AccountAutoReplies(db, campaign.dnc_scope, int(found[1]))
+
+    def _database(self) -> Database | None:
+        if not self._looked:
+            self._looked = True
+            import psycopg
+
+            from .pgstorage import SCHEMA, PgDatabase
+
+            with psycopg.connect(self.dsn, autocommit=True) as conn:
+                there = conn.execute(
+                    "SELECT to_regclass(%s)", (f"{SCHEMA}.text_auto_replies",)
+                ).fetchone()
+            if there is not None and there[0] is not None:
+                self._db = PgDatabase(self.dsn)
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()

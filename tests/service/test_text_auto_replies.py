@@ -20,6 +20,7 @@ from dialplan.messaging.autoreply import AutoReply
 from dialplan.messaging.port import InboundText
 from dialplan.service import autoreplies
 from dialplan.service.autoreply_texts import TEXT_IDS, SentReplies
+from dialplan.service.broadcasts import BroadcastInput, Broadcasts, BroadcastSettings, Recipient
 from dialplan.service.broadcasts.callrows import CallFilter
 from dialplan.service.sql import ServiceDatabase, open_database
 from dialplan.service.storage import _MIGRATIONS, SCHEMA_VERSION, Database
@@ -27,6 +28,7 @@ from dialplan.service.storage import _MIGRATIONS, SCHEMA_VERSION, Database
 from .conftest import Server, start_server, stop_server
 from .test_callfire_texts import wait_text_status
 from .test_callfire_v2 import callfire, result
+from .test_pg_broadcasts import Workers, wait_for
 
 OURS = "+12125550188"
 
@@ -351,3 +353,42 @@ def test_rules_and_the_replies_they_sent_on_both_engines(service_db: ServiceData
     )
     assert texts.page(db, "acme", None, None, CallFilter(ids=frozenset({5})), 10, 0)[1] == 0
     assert texts.page(db, "acme", None, None, CallFilter(), 0, 0) == ([], 1)
+
+
+@pytest.fixture
+def workers(pg_db: str, tmp_path: Path) -> Iterator[Workers]:
+    running = Workers(pg_db, tmp_path / "dials.log")
+    yield running
+    assert running.stop() == []
+
+
+def test_a_postgres_worker_answers_with_the_services_auto_replies(
+    pg_db: str, tmp_path: Path, workers: Workers
+) -> None:
+    """``serve --db postgresql://…``: text broadcasts are sent by ``broadcast worker`` processes,
+    which read the account's rules from the service's tables in the same database."""
+    db = open_database(pg_db)
+    layer = Broadcasts(db, BroadcastSettings(home=tmp_path / "home", store_dsn=pg_db))
+    try:
+        autoreplies.create(db, "acme", AutoReply(0, "Open 9-5", None, "HOURS"))
+        autoreplies.create(db, "globex", AutoReply(0, "not yours", OURS))
+        people = [
+            Recipient("+12125557401", {"sim_result": "DELIVERED", "sim_reply": "hours?"}),
+            Recipient("+12125557402", {"sim_result": "DELIVERED", "sim_reply": "STOP"}),
+            Recipient("+12125557403", {"sim_result": "DELIVERED", "sim_reply": "thanks"}),
+        ]
+        settings = {"name": "t", "message": "Doors open at 7", "fromNumber": OURS}
+        view = layer.view("sms")
+        b = view.create(
+            "acme", BroadcastInput(settings, recipients=people, channel="sms"), start=True
+        )
+        workers.start(1)
+        wait_for(lambda: view.get("acme", b.id).status != "RUNNING")
+        sent, _ = SentReplies().page(db, "acme", b.id, None, CallFilter(), 10, 0)
+        assert [(t["fromNumber"], t["toNumber"], t["message"]) for t in sent] == [
+            (OURS, "+12125557401", "Open 9-5")
+        ]
+        assert SentReplies().page(db, "globex", None, None, CallFilter(), 10, 0) == ([], 0)
+    finally:
+        layer.close()
+        db.close()
