@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CampaignError, InvalidDialplan
 from ..model import Plan
@@ -36,6 +36,9 @@ from .store.sqlitefile import database_errors
 from .telephony.port import CallRunner, Clock, TelephonyPort, check_supported
 from .telephony.simulated import SimulatedDriver
 from .webhooks.events import EventBuilder
+
+if TYPE_CHECKING:
+    from ..messaging.autoreply import AutoReplies
 
 DEFAULT_DELIVERY_WAIT = 30.0
 
@@ -173,11 +176,13 @@ def run_campaign(
     messaging: Any = None,
     stop: StopRequest | None = None,
     drain_s: float | None = None,
+    auto_replies: AutoReplies | None = None,
 ) -> RunReport:
     """Run (or resume) ``campaign`` in the database ``db``, holding the campaign's lease
     (``wait``: until the runner that holds it is done, else refuse). ``stop``: ends the run
     early when requested; on the real clock the calls in flight then end first, hung up after
-    ``drain_s`` (default ``max_wait``) seconds."""
+    ``drain_s`` (default ``max_wait``) seconds. ``auto_replies``: a text campaign answers the
+    replies that are no keyword with them (the service's per account)."""
     t0 = time.monotonic()
     if campaign.webhook is not None:
         check_webhook_url(campaign)
@@ -205,7 +210,7 @@ def run_campaign(
         stopped = False
         if row.state == "running":
             if sms:
-                driver = text_driver(campaign, store, row, messaging, clock)
+                driver = text_driver(campaign, store, row, messaging, clock, auto_replies)
             elif driver is None:
                 assert runner is not None
                 runner_obj = runner
@@ -254,7 +259,12 @@ def run_campaign(
 
 
 def text_driver(
-    campaign: Campaign, store: Store, row: CampaignRow, messaging: Any, clock: str
+    campaign: Campaign,
+    store: Store,
+    row: CampaignRow,
+    messaging: Any,
+    clock: str,
+    auto_replies: AutoReplies | None = None,
 ) -> TelephonyPort:
     """The telephony port of a text campaign: its messages through ``messaging`` (by default
     the simulated messaging driver, seeded by ``[simulation]``)."""
@@ -268,7 +278,7 @@ def text_driver(
         raise CampaignError(
             f"{campaign.path}: the {messaging.name} driver cannot run on the {on} clock"
         )
-    return TextCampaignDriver(campaign, messaging, store, row.broadcast_id)
+    return TextCampaignDriver(campaign, messaging, store, row.broadcast_id, auto_replies)
 
 
 @contextmanager

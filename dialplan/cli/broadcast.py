@@ -527,9 +527,11 @@ def worker(
         raise UsageError(f"--db {db}: workers need a postgresql:// database")
     need_psycopg()
     from ..broadcast.runners.pg_worker import Worker, WorkerOptions
+    from ..service.autoreplies import WorkerAutoReplies
 
     if driver in ("sip", "smpp"):
         clock = "real"
+    replies = WorkerAutoReplies(db)  # a service text broadcast's auto-replies
     options = WorkerOptions(
         clock=clock,
         driver=driver,
@@ -538,10 +540,14 @@ def worker(
         tick=tick,
         max_wait=max_wait,
         dial_log=dial_log,
+        auto_replies=replies,
     )
     w = Worker(db, options)
     w.install_signals()
-    report = w.run()
+    try:
+        report = w.run()
+    finally:
+        replies.close()
     for name, needs in sorted(w.skipped.items()):
         click.echo(f"dialplan: campaign {name!r} left alone: it runs with {needs}", err=True)
     if fmt == "json":

@@ -97,8 +97,10 @@ class MessagingPort(Protocol):
 
     async def send(self, msg: OutboundText, at: float) -> Submitted: ...
 
-    async def reply(self, to: str, from_number: str, text: str, at: float) -> None:
-        """Send a one-segment service reply (keyword confirmations, HELP)."""
+    async def reply(self, to: str, from_number: str, text: str, at: float) -> str:
+        """Send a one-segment service reply (keyword confirmations, HELP, auto-replies); how
+        its submission went: ``SENT``, ``CARRIER_ERROR`` or ``INTERNAL_ERROR`` (no connection).
+        A failed reply is not retried."""
         ...
 
     def take_receipts(self) -> list[Receipt]: ...

@@ -80,8 +80,9 @@ class SimulatedMessaging:
             return Submitted(SENT, ids, UNDELIVERED, 0)
         return Submitted(SENT, ids)  # NO_RECEIPT: the SMSC never tells
 
-    async def reply(self, to: str, from_number: str, text: str, at: float) -> None:
+    async def reply(self, to: str, from_number: str, text: str, at: float) -> str:
         self.replies.append(SentReply(to, from_number, text, at))
+        return SENT
 
     def take_receipts(self) -> list[Receipt]:
         return []

@@ -359,15 +359,16 @@ class SmppMessaging:
             if self._session is not None:
                 return self._session
 
-    async def reply(self, to: str, from_number: str, text: str, at: float) -> None:
-        """A one-segment service reply (keyword confirmations, HELP); failures are not retried."""
+    async def reply(self, to: str, from_number: str, text: str, at: float) -> str:
+        """A one-segment service reply (keyword confirmations, HELP, auto-replies); failures are
+        not retried."""
         session = self._session
         if session is None:
-            return
+            return INTERNAL_ERROR
         one = segment(trim(text))
         src, src_ton, src_npi = address(from_number)
         dst, dst_ton, dst_npi = address(to)
-        with contextlib.suppress(smpp34.SmppError, OSError):
+        try:
             async with self._window:
                 await session.submit_sm(
                     dst,
@@ -379,6 +380,11 @@ class SmppMessaging:
                     dest_addr_npi=dst_npi,
                     data_coding=one.data_coding,
                 )
+        except smpp34.SmppError:
+            return CARRIER_ERROR
+        except OSError:
+            return INTERNAL_ERROR
+        return SENT
 
     async def close(self) -> None:
         """Wait up to ``receipt_wait_s`` for missing receipts, then unbind."""

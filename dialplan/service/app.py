@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from .. import __version__
 from . import (
     accountkeys,
+    autoreply_api,
     callfire,
     callr_api,
     calls,
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
     app.include_router(accountkeys.router)
     app.include_router(sounds_api.router)
     app.include_router(callfire.router)
+    app.include_router(autoreply_api.router)  # before /v2/texts/{id} would take its path
     app.include_router(texts_api.router)
     app.include_router(kaleyra.router)
     app.include_router(callr_api.router)

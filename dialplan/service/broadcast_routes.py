@@ -32,6 +32,7 @@ from .callfire_models import BatchPage, ResourceId, batch_json
 from .idempotency import run_once
 from .partial import select_fields
 from .problems import ProblemError, problem_responses
+from .sql import ServiceDatabase
 from .texts_models import MESSAGE_COLUMN
 
 Id = Annotated[int, Path(ge=1, le=2**53)]
@@ -54,6 +55,24 @@ class RecipientBody(Protocol):
     phoneNumber: str | None
     contactId: int | None
     attributes: dict[str, str] | None
+
+
+class MoreItems(Protocol):
+    """Items of a kind that belong to no broadcast's recipient (the texts auto-replies sent):
+    ``find{Items}`` lists them after the broadcasts' and ``get{Item}`` finds them by id."""
+
+    def page(
+        self,
+        db: ServiceDatabase,
+        account: str,
+        broadcast_id: int | None,
+        batch_id: int | None,
+        where: CallFilter,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[dict[str, Any]], int]: ...
+
+    def one(self, db: ServiceDatabase, account: str, item_id: int) -> dict[str, Any] | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +107,8 @@ class Kind:
     more: Callable[[Broadcasts, str, int], dict[str, Any]] | None = None
     #: result names of the API → results as stored (``DNT`` → ``DNC``)
     stored_results: Callable[[frozenset[str]], frozenset[str]] = lambda names: names
+    #: more items of ``find{Items}`` and ``get{Item}`` than the broadcasts' recipients
+    more_items: MoreItems | None = None
 
     @property
     def noun(self) -> str:
@@ -559,9 +580,26 @@ def _add_items(to: APIRouter, kind: Kind) -> None:
         )
         layer = kind.layer(request)
         page = items_page(kind, layer, who, campaignId, where, limit, offset, batchId)
+        if kind.more_items is not None:  # after the broadcasts' items, paged as one list
+            seen = page["totalCount"]
+            more, n = kind.more_items.page(
+                request.app.state.db,
+                who.account,
+                campaignId,
+                batchId,
+                where,
+                limit - len(page["items"]),
+                max(0, offset - seen),
+            )
+            page["items"].extend(more)
+            page["totalCount"] = seen + n
         return json_response(page, fields)
 
     def get(request: Request, who: ReadKey, id: Id, fields: Fields = None) -> Response:
+        if kind.more_items is not None:
+            found = kind.more_items.one(request.app.state.db, who.account, id)
+            if found is not None:
+                return json_response(found, fields)
         layer = kind.layer(request)
         return json_response(kind.items_json(layer, [layer.call(who.account, id)])[0], fields)
 

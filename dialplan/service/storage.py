@@ -153,6 +153,33 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX call_controls_pending ON call_controls(owner, state);
     """,
+    # 7: CallFire's text auto-replies (/v2/texts/auto-replys) of each account, and the replies
+    # they sent (texts of findTexts; kept when their rule is deleted)
+    """
+    CREATE TABLE text_auto_replies (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account TEXT NOT NULL,
+        number TEXT,
+        keyword TEXT,
+        pattern TEXT,
+        message TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX text_auto_replies_account ON text_auto_replies(account, id);
+    CREATE TABLE text_auto_reply_texts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account TEXT NOT NULL,
+        auto_reply_id INTEGER NOT NULL,
+        broadcast_id INTEGER NOT NULL,
+        from_number TEXT NOT NULL,
+        to_number TEXT NOT NULL,
+        inbound TEXT NOT NULL,
+        message TEXT NOT NULL,
+        result TEXT NOT NULL,
+        sent_at REAL NOT NULL
+    );
+    CREATE INDEX text_auto_reply_texts_account ON text_auto_reply_texts(account, id);
+    """,
 )
 
 SCHEMA_VERSION = len(_MIGRATIONS)

@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from . import texts_models as m
 from .auth import WriteKey
+from .autoreply_texts import SentReplies
 from .broadcast_routes import (
     ERRORS,
     Fields,
@@ -89,6 +90,7 @@ TEXTS = Kind(
     items_summary="one per recipient, each with its records",
     export_summary="its attempts and messages",
     stored_results=_stored_results,
+    more_items=SentReplies(),
 )
 add_broadcast_routes(router, TEXTS)
 

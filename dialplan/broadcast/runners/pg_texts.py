@@ -13,6 +13,7 @@ so a STOP received by one worker keeps every worker from texting that number.
 from __future__ import annotations
 
 from ...errors import CampaignError
+from ...messaging.autoreply import AutoReplies
 from ...messaging.port import MessagingPort
 from ..pg.jobs import CampaignJob
 from ..pg.store import PgStore
@@ -22,9 +23,16 @@ from ..telephony.texts import TextCampaignDriver
 __all__ = ["text_driver"]
 
 
-def text_driver(job: CampaignJob, store: PgStore, driver: str, clock: str) -> TelephonyPort:
+def text_driver(
+    job: CampaignJob,
+    store: PgStore,
+    driver: str,
+    clock: str,
+    auto_replies: AutoReplies | None = None,
+) -> TelephonyPort:
     """The telephony port of a text campaign for a worker running ``--driver driver`` (``sim``:
-    the seeded simulated messaging driver; ``smpp``: the campaign's ``[smpp]`` SMSC)."""
+    the seeded simulated messaging driver; ``smpp``: the campaign's ``[smpp]`` SMSC), answering
+    replies with ``auto_replies``."""
     campaign = job.campaign
     if driver == "smpp":
         from ...messaging.smpp import SmppMessaging
@@ -37,7 +45,7 @@ def text_driver(job: CampaignJob, store: PgStore, driver: str, clock: str) -> Te
         messaging = SimulatedMessaging(campaign.simulation.seed, campaign.simulation.weights)
     else:
         raise CampaignError(f"{campaign.path}: a text campaign is sent with --driver sim or smpp")
-    port = TextCampaignDriver(campaign, messaging, store, job.row.broadcast_id)
+    port = TextCampaignDriver(campaign, messaging, store, job.row.broadcast_id, auto_replies)
     if clock not in port.clocks:
         raise CampaignError(
             f"{campaign.path}: the {port.port.name} driver cannot run on the {clock} clock"

@@ -36,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
@@ -51,6 +51,10 @@ from ..pg.store import PgStore
 from ..pg.workers import LostAttempt, WorkerLost, heartbeat, reap, register, stop
 from ..scheduler.core import attempt_times
 from ..telephony.port import AttemptOutcome, Clock, TelephonyPort, check_supported, run_now
+
+if TYPE_CHECKING:
+    from ...messaging.autoreply import AutoReplies
+    from ..campaign import Campaign
 
 #: real clock: how far ahead a claim's start slot may be (s), and how often the loop looks
 REAL_HORIZON = 0.25
@@ -71,6 +75,8 @@ class WorkerOptions:
     deliver: bool = True
     campaign: str | None = None  # only this campaign (``broadcast run``)
     dial_log: str | None = None  # append "dial <recipient> <attempt> <start>" per call
+    #: a text campaign's auto-replies (the service's, given by ``broadcast worker``)
+    auto_replies: Callable[[Campaign], AutoReplies | None] | None = None
 
 
 @dataclass
@@ -243,7 +249,9 @@ class Worker:
         if campaign.channel == "sms":
             from .pg_texts import text_driver
 
-            return text_driver(job, PgStore.on(self.conn, self.dsn), self.o.driver, self.o.clock)
+            replies = self.o.auto_replies(campaign) if self.o.auto_replies else None
+            store = PgStore.on(self.conn, self.dsn)
+            return text_driver(job, store, self.o.driver, self.o.clock, replies)
         if self.o.driver == "sip":
             from ..telephony.sip import SipCampaignDriver
 

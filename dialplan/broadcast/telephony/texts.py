@@ -8,20 +8,23 @@ DNC, duplicates, the rate, retries — and the one booking of attempts. On every
 the run ends) it also drains what the messaging driver received: delivery receipts (booked on the
 text's row) and replies, whose keywords update the sending number's do-not-text list — a new
 opt-out is handed to the scheduler with the attempt (:attr:`AttemptOutcome.dnc`), so the number
-is never texted again in this campaign, and the stored list keeps it out of later ones.
+is never texted again in this campaign, and the stored list keeps it out of later ones. A reply
+that is no keyword gets the account's auto-reply, if one applies (:mod:`~dialplan.messaging.autoreply`),
+through the same port, booked by whoever gave the rules.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from ...errors import CampaignError
 from ...expr.template import Template, TemplateError, parse_template
+from ...messaging.autoreply import AutoReplies, AutoReply, choose, reply_text
 from ...messaging.encoding import Segmented, segment, trim
 from ...messaging.keywords import OptOuts, handle
-from ...messaging.port import SENT, MessagingPort, OutboundText
+from ...messaging.port import SENT, InboundText, MessagingPort, OutboundText
 from ..campaign import Campaign, TextSettings
 from ..phones import Normalizer
 from .port import AttemptOutcome, CallRequest, TextAttempt
@@ -91,7 +94,12 @@ class TextCampaignDriver:
     unsupported: frozenset[type] = frozenset()
 
     def __init__(
-        self, campaign: Campaign, port: MessagingPort, book: TextBook, broadcast_id: str = ""
+        self,
+        campaign: Campaign,
+        port: MessagingPort,
+        book: TextBook,
+        broadcast_id: str = "",
+        auto_replies: AutoReplies | None = None,
     ) -> None:
         assert campaign.text is not None
         self.settings: TextSettings = campaign.text
@@ -105,6 +113,7 @@ class TextCampaignDriver:
         self._overrides: dict[str, Template] = {}
         self.optouts = book.opted_out(self.from_number)
         self._new_optouts: list[str] = []
+        self.auto_replies = auto_replies
 
     async def open(self) -> None:
         await self.port.open()
@@ -189,6 +198,7 @@ class TextCampaignDriver:
         for r in self.port.take_receipts():
             self.book.receipt(r.recipient_id, r.attempt_no, r.state, r.delivered_segments, r.at)
         s = self.settings
+        rules: Sequence[AutoReply] | None = None  # read once per drain, when a text needs them
         for m in self.port.take_inbound():
             done = handle(
                 self.book,
@@ -210,3 +220,21 @@ class TextCampaignDriver:
                     self.optouts.discard(m.from_number)
             if done.reply is not None:
                 await self.port.reply(m.from_number, m.to, done.reply, m.at)
+            if done.keyword is None and self.auto_replies is not None:
+                if rules is None:
+                    rules = self.auto_replies.rules()
+                await self._auto_reply(m, rules)
+
+    async def _auto_reply(self, m: InboundText, rules: Sequence[AutoReply]) -> None:
+        """Answer ``m`` with the auto-reply that applies (once: ``m`` is drained once), unless
+        its sender is on the do-not-text list of the number it texted."""
+        assert self.auto_replies is not None
+        rule = choose(rules, m, self.from_number)
+        if rule is None:
+            return
+        blocked = self.optouts if m.to == self.from_number else self.book.opted_out(m.to)
+        text = trim(reply_text(rule, m))  # one segment, as every service reply
+        if m.from_number in blocked or not text.strip():
+            return
+        result = await self.port.reply(m.from_number, m.to, text, m.at)
+        self.auto_replies.sent(rule, m, text, result)

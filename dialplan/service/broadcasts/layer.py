@@ -59,6 +59,7 @@ from ...broadcast.progress import Progress
 from ...broadcast.store.backend import is_postgres
 from ...broadcast.store.sqlite import Store
 from ...errors import CampaignError
+from ..autoreplies import AccountAutoReplies
 from ..problems import ProblemError
 from ..sql import ServiceDatabase as Database
 from ..storage import now
@@ -123,6 +124,7 @@ class Broadcasts:
                 max_wait=settings.max_wait,
                 smpp=settings.smpp,
                 drain_s=settings.drain_s,
+                auto_replies=self._auto_replies,
             )
         self._changed = threading.Condition()
         self._versions: dict[int, int] = {}
@@ -633,6 +635,14 @@ class Broadcasts:
         return self.progress(account, broadcast_id)
 
     # -- internals --------------------------------------------------------------------------
+    def _auto_replies(self, broadcast_id: int) -> AccountAutoReplies | None:
+        """The auto-replies a text broadcast's run answers with: its account's."""
+        with self.db.connect() as conn:
+            row = conn.execute(
+                "SELECT account FROM broadcasts WHERE id = ?", (broadcast_id,)
+            ).fetchone()
+        return None if row is None else AccountAutoReplies(self.db, row["account"], broadcast_id)
+
     def _lock(self, broadcast_id: int) -> threading.RLock:
         with self._locks_lock:
             return self._locks.setdefault(broadcast_id, threading.RLock())

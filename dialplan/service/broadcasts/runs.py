@@ -25,6 +25,7 @@ from ...broadcast.campaign import Campaign, load_campaign
 from ...broadcast.progress import Progress
 from ...broadcast.stopping import StopRequest
 from ...errors import DialplanError
+from ...messaging.autoreply import AutoReplies
 
 log = logging.getLogger("dialplan.service")
 
@@ -53,6 +54,8 @@ class Run:
 
 #: what a finished run reports: (broadcast id, "FINISHED" | "STOPPED" | None, error text)
 OnEnd = Callable[[int, str | None, str | None], None]
+#: a text broadcast's auto-replies: broadcast id → its account's (None: it has no account)
+AutoRepliesOf = Callable[[int], AutoReplies | None]
 
 
 class Runs:
@@ -69,8 +72,10 @@ class Runs:
         max_wait: float = 30.0,
         smpp: Mapping[str, Any] | None = None,
         drain_s: float = 30.0,
+        auto_replies: AutoRepliesOf | None = None,
     ) -> None:
         self.store_path = store_path
+        self.auto_replies = auto_replies
         self.smpp = smpp
         self.clock: Clock = "real" if driver == "sip" else clock
         self.driver: Driver = driver
@@ -165,6 +170,11 @@ class Runs:
 
         return SmppMessaging(smpp_config(self.smpp, "smpp"))
 
+    def _auto_replies(self, broadcast_id: int, campaign: Campaign) -> AutoReplies | None:
+        if campaign.channel != "sms" or self.auto_replies is None:
+            return None
+        return self.auto_replies(broadcast_id)
+
     def _run(self, run: Run, campaign_file: Path) -> None:
         from ...broadcast.service import run_campaign
 
@@ -192,6 +202,7 @@ class Runs:
                 wait=True,
                 stop=run.stop,
                 drain_s=self.drain_s,
+                auto_replies=self._auto_replies(run.broadcast_id, campaign),
             )
             outcome = "STOPPED" if report.stopped else "FINISHED"
         except Stopped:
