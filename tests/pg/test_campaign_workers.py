@@ -146,7 +146,9 @@ def test_three_workers_one_killed_end_where_the_sqlite_run_ends(pg_db: str, tmp_
             if who == victim
         }
         assert len(lost) >= 2
-        booked: dict[int, int] = dict(conn.execute("SELECT recipient_id, max(attempt_no) FROM attempts GROUP BY 1"))
+        booked: dict[int, int] = dict(
+            conn.execute("SELECT recipient_id, max(attempt_no) FROM attempts GROUP BY 1")
+        )
         attempts = set(conn.execute("SELECT recipient_id, attempt_no FROM attempts").fetchall())
         assert set(dials) <= attempts  # every dial was booked first
         # the log line follows the attempt's commit: only the victim, killed between the two,
