@@ -10,7 +10,10 @@ PostgreSQL database per test.
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -24,7 +27,7 @@ from dialplan.broadcast.telephony.simulated import SimulatedDriver
 from dialplan.service.broadcasts.pgruns import PgRuns
 
 from .campaigns import scripted
-from .test_campaign_workers import _dials, _worker
+from .test_campaign_workers import _dials, _finish, _sqlite_finals, _worker
 
 #: a call that talks 32 s once answered (it rings 4–20 s first): far longer than any drain here
 LONG = (
@@ -72,6 +75,10 @@ def _wait(what: object, timeout: float = 60) -> float:
 
 def _in_flight(db: str) -> int:
     return _count(db, "SELECT count(*) FROM attempts WHERE result IS NULL")
+
+
+def _booked(db: str) -> int:
+    return _count(db, "SELECT count(*) FROM attempts WHERE result IS NOT NULL")
 
 
 def _answered_in_flight(db: str, rings: dict[int, float]) -> bool:
@@ -212,3 +219,63 @@ def test_a_second_sigterm_ends_the_worker_at_once_and_its_calls_are_reaped(
     dials = _dials(log)
     assert len(dials) == len(set(dials))
     assert _in_flight(pg_db) == 0
+
+
+def test_virtual_time_a_sigterm_books_the_computed_calls_and_the_rest_ends_as_on_sqlite(
+    pg_db: str, tmp_path: Path
+) -> None:
+    """Virtual clock: calls are computed, so a drain is the shared clock passing the calls in
+    flight (``--drain-timeout`` has nothing to hang up). A SIGTERMed worker books them all and
+    exits 0 with nothing left in flight; the next worker finishes the campaign where the
+    one-process SQLite run ends; nobody is dialled twice."""
+    path = scripted(tmp_path / "c", 3000, cps=50, max_active=40)
+    load(load_campaign(path), pg_db, "virtual")
+    log = tmp_path / "dials.log"
+    first = _worker(pg_db, log, "--drain-timeout", "0")
+    try:
+        _wait(lambda: _booked(pg_db) >= 200)
+        first.send_signal(signal.SIGTERM)
+        (report,) = _finish([first], timeout=60)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.communicate()
+    assert (report["calls_hung_up"], report["calls_left_in_flight"]) == (0, 0)
+    assert _in_flight(pg_db) == 0
+    assert _count(pg_db, "SELECT count(*) FROM recipients WHERE final_result IS NULL") > 0
+    assert (
+        _rows(pg_db, "SELECT DISTINCT result FROM attempts WHERE result = 'INTERNAL_ERROR'") == []
+    )
+    (rest,) = _finish([_worker(pg_db, log)], timeout=120)
+    assert rest["campaigns_finished"] == 1
+    finals = {str(p): str(r) for p, r in _rows(pg_db, "SELECT phone, final_result FROM recipients")}
+    assert finals == _sqlite_finals(path, tmp_path)
+    dials = _dials(log)
+    assert len(dials) == len(set(dials))
+
+
+def test_broadcast_run_on_postgres_bounds_its_drain_by_max_wait(pg_db: str, tmp_path: Path) -> None:
+    """``broadcast run --db postgresql://… --clock real`` is one worker: SIGTERM drains for
+    ``--max-wait`` seconds, as the SQLite run's drain, then hangs up; it exits 0."""
+    path = _long_campaign(tmp_path / "c", 6, max_active=3)
+    root = Path(__file__).resolve().parents[2]
+    argv = [sys.executable, "-m", "dialplan", "broadcast", "run", str(path), "--db", pg_db]
+    argv += ["--clock", "real", "--max-wait", "1", "--no-progress", "--format", "json"]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    pipe = subprocess.PIPE
+    proc = subprocess.Popen(argv, cwd=root, env=env, stdout=pipe, stderr=pipe, text=True)
+    try:
+        _wait(lambda: _in_flight(pg_db) == 3)
+        began = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        took = time.monotonic() - began
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert took < 5.0, took  # 1 s of drain, not the 36 s or more of the calls
+    assert _in_flight(pg_db) == 0
+    results = _rows(pg_db, "SELECT result, q850_cause FROM attempts")
+    assert len(results) == 3 and set(results) <= {("LA", 16), ("NO_ANS", 19)}
