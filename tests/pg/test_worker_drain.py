@@ -9,20 +9,24 @@ PostgreSQL database per test.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import psycopg
 
 from dialplan.broadcast.campaign import load_campaign
+from dialplan.broadcast.pg.jobs import CampaignJob
 from dialplan.broadcast.pg.service import load
+from dialplan.broadcast.runners.pg_worker import Worker, WorkerOptions
 from dialplan.broadcast.service import default_runner
-from dialplan.broadcast.telephony.port import CallRequest
+from dialplan.broadcast.telephony.port import AttemptOutcome, CallRequest
 from dialplan.broadcast.telephony.simulated import SimulatedDriver
 from dialplan.service.broadcasts.pgruns import PgRuns
 
@@ -279,3 +283,48 @@ def test_broadcast_run_on_postgres_bounds_its_drain_by_max_wait(pg_db: str, tmp_
     assert _in_flight(pg_db) == 0
     results = _rows(pg_db, "SELECT result, q850_cause FROM attempts")
     assert len(results) == 3 and set(results) <= {("LA", 16), ("NO_ANS", 19)}
+
+
+class _SlowHangUp(SimulatedDriver):
+    """Lived simulated calls whose hang-up takes a second to complete (a BYE's transaction)."""
+
+    async def dial(self, call: CallRequest, at: float) -> AttemptOutcome:
+        out = await super().dial(call, at)
+        if self._hang_up is not None and self._hang_up.is_set():
+            await asyncio.sleep(1.0)
+        return out
+
+
+def test_a_campaign_started_again_while_its_hung_up_calls_end_calls_on_a_fresh_driver(
+    pg_db: str, tmp_path: Path
+) -> None:
+    """Stopped, hung up at the drain timeout, and started again before the hung-up calls have
+    ended: the new calls go through a fresh driver and live (the hung-up one would end them at
+    once, ``NO_ANS``)."""
+    path = _long_campaign(tmp_path / "c", 12, max_active=3)
+    load(load_campaign(path), pg_db, "real")
+
+    def make_driver(job: CampaignJob) -> SimulatedDriver:
+        return _SlowHangUp(job.campaign, default_runner(job.campaign), lived=True)
+
+    options = WorkerOptions(clock="real", forever=True, lease=3.0, drain_s=0.5)
+    worker = Worker(pg_db, options, make_driver=make_driver)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        _wait(lambda: _in_flight(pg_db) == 3)
+        _rows(pg_db, "UPDATE campaigns SET state = 'paused' RETURNING id")
+        _wait(lambda: worker.report.hung_up == 3)
+        resumed = time.time()
+        _rows(pg_db, "UPDATE campaigns SET state = 'running' RETURNING id")
+        assert _in_flight(pg_db) == 3  # the hung-up calls take a second to end
+        _wait(lambda: _count(pg_db, "SELECT count(*) FROM attempts WHERE started_at > %s", resumed))
+        time.sleep(2.0)
+        rows = _rows(pg_db, "SELECT result FROM attempts WHERE started_at > %s", resumed)
+        assert rows and {r for (r,) in rows} == {None}  # still up: ringing (4 s+) or talking
+    finally:
+        worker.stop.request()
+        thread.join(30)
+    assert not thread.is_alive()
+    assert _in_flight(pg_db) == 0
+    assert {r for (r,) in _rows(pg_db, "SELECT result FROM attempts")} <= {"LA", "NO_ANS"}
