@@ -10,12 +10,21 @@ flight are booked ``INTERNAL_ERROR`` when the campaign resumes.
 
 Requests may come from any thread or from a signal handler; the runner hears them through
 :meth:`on_request` callbacks (the real-clock runner wakes its event loop with one).
+
+:class:`DrainDeadline` is the drain's bound, shared by the SQLite real-clock runner and the
+PostgreSQL worker: ``drain_s`` seconds after the drain began, :func:`hang_up` ends the calls still
+up through the driver, which reports each as a call we hung up (answered: its result with the
+talk so far, the dialplan hearing the line drop; ringing: cancelled, ``NO_ANS`` cause 19) — the
+runner books that outcome, never ``INTERNAL_ERROR``.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
+
+from .telephony.port import HangsUp, TelephonyPort
 
 
 class StopRequest:
@@ -53,3 +62,46 @@ class StopRequest:
                     self._callbacks.remove(callback)
 
         return remove
+
+
+class DrainDeadline:
+    """When a drain hangs up: ``drain_s`` seconds after it began (monotonic clock), once."""
+
+    def __init__(self, drain_s: float) -> None:
+        self.drain_s = drain_s
+        self.at: float | None = None  # monotonic; None: not draining
+        self.hung_up = False
+
+    def begin(self) -> bool:
+        """Start the drain (again after :meth:`cancel`); True if it just began."""
+        if self.at is not None:
+            return False
+        self.at = time.monotonic() + self.drain_s
+        self.hung_up = False
+        return True
+
+    def cancel(self) -> None:
+        """No longer draining (the campaign runs again)."""
+        self.at = None
+
+    def due(self) -> bool:
+        """True once, when the deadline has passed: hang up the calls still up now."""
+        if self.at is None or self.hung_up or time.monotonic() < self.at:
+            return False
+        self.hung_up = True
+        return True
+
+    def left(self, longest: float) -> float:
+        """How long a wait may last before the deadline needs attention."""
+        if self.at is None or self.hung_up:
+            return longest
+        return max(0.0, min(longest, self.at - time.monotonic()))
+
+
+def hang_up(driver: TelephonyPort) -> bool:
+    """End the driver's calls in flight now (see :class:`~.telephony.port.HangsUp`); False
+    when it cannot (its calls then run to their end)."""
+    if isinstance(driver, HangsUp):
+        driver.hang_up_all()
+        return True
+    return False

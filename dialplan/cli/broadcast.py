@@ -502,6 +502,14 @@ def list_campaigns(db: str, fmt: str) -> None:
     help="Append one line per call placed (dial RECIPIENT ATTEMPT START) to this file: an"
     " audit trail, written after the attempt is committed and before the call is placed.",
 )
+@click.option(
+    "--drain-timeout",
+    type=click.FloatRange(0, 3600),
+    default=30.0,
+    show_default=True,
+    help="Real clock: seconds the calls in flight may go on after SIGTERM, or after their"
+    " campaign was stopped, before they are hung up (booked as hung up, never INTERNAL_ERROR).",
+)
 @_format_option
 @on_database("db")
 def worker(
@@ -513,6 +521,7 @@ def worker(
     tick: float,
     max_wait: float,
     dial_log: str | None,
+    drain_timeout: float,
     fmt: str,
 ) -> None:
     """Dial the running campaigns of a PostgreSQL database, beside any number of other workers.
@@ -520,7 +529,7 @@ def worker(
     Campaigns are loaded with `broadcast run --db postgresql://…` (which dials too). Workers
     share each campaign's calls_per_second and max_active; a worker that dies has its calls in
     flight booked INTERNAL_ERROR once its lease runs out. SIGTERM: stop claiming, finish the
-    calls in flight, exit 0."""
+    calls in flight (hung up after --drain-timeout), exit 0; a second SIGTERM exits at once."""
     from ..broadcast.store.backend import need_psycopg
 
     if not is_postgres(db):
@@ -541,6 +550,7 @@ def worker(
         max_wait=max_wait,
         dial_log=dial_log,
         auto_replies=replies,
+        drain_s=drain_timeout,
     )
     w = Worker(db, options)
     w.install_signals()
@@ -559,6 +569,8 @@ def worker(
                     "campaigns_finished": report.campaigns_finished,
                     "lost_attempts_booked": report.lost_booked,
                     "events_pending": report.events_pending,
+                    "calls_hung_up": report.hung_up,
+                    "calls_left_in_flight": report.abandoned,
                 },
                 indent=2,
             )
@@ -569,3 +581,8 @@ def worker(
         f" lost attempts booked: {report.lost_booked}; webhook events pending:"
         f" {report.events_pending}"
     )
+    if report.hung_up or report.abandoned:
+        click.echo(
+            f"drain: {report.hung_up} calls hung up at --drain-timeout;"
+            f" {report.abandoned} left in flight (booked INTERNAL_ERROR when the lease runs out)"
+        )

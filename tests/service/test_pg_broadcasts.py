@@ -257,10 +257,12 @@ def _booked(dsn: str) -> list[tuple[int, int, str]]:
 def test_stop_lets_calls_in_flight_end_and_start_resumes_after_a_server_restart(
     pg_db: str, tmp_path: Path, workers: Workers
 ) -> None:
-    """Real clock, lived simulated calls: stop while calls are in flight → they end with their
-    own results (no INTERNAL_ERROR), nothing new is dialled; a new server process (the old one
-    closed) starts it again; people added and a new dialplan given while it runs are taken up by
-    the worker; nobody is dialled twice."""
+    """Real clock, lived simulated calls: stop while calls are in flight → the broadcast reads
+    RUNNING (phase ``stopping``) until they have ended with their own results (no
+    INTERNAL_ERROR), then STOPPED, as a drain on SQLite; nothing new is dialled; a new server
+    process (the old one closed while it drained) does not resume it, and starts it again when
+    asked; people added and a new dialplan given while it runs are taken up by the worker;
+    nobody is dialled twice."""
     kw: dict[str, Any] = {"clock": "real"}
     layer = layer_on(tmp_path, pg_db, **kw)
     spec = BroadcastInput(
@@ -275,8 +277,23 @@ def test_stop_lets_calls_in_flight_end_and_start_resumes_after_a_server_restart(
         ringing = CallFilter(states=frozenset({"SELECTED"}))
         assert layer.calls("acme", b.id, ringing, 10, 0)[1] >= 1  # an attempt in flight
         assert layer.calls("acme", b.id, CallFilter(states=frozenset({"READY"})), 10, 0)[1] > 0
-        assert layer.stop("acme", b.id).status == "STOPPED"
-        wait_for(lambda: _in_flight(pg_db) == 0)
+        # the calls ring 4 s or more: the stop comes while they are up
+        assert layer.stop("acme", b.id).status == "RUNNING"
+        draining = layer.progress("acme", b.id)
+        assert (draining.status, draining.phase) == ("RUNNING", "stopping")
+        assert _in_flight(pg_db) > 0
+        layer.close()
+        layer = layer_on(tmp_path, pg_db, **kw)  # a server restarted while it drains …
+        assert layer.recover() == []  # … does not resume a stopped broadcast
+        assert status(layer, "acme", b.id) == "RUNNING"
+        # the dashboard's and SSE's progress: RUNNING until the last call is booked, then STOPPED
+        snap, seen = draining, []
+        while snap.status == "RUNNING":
+            seen.append((snap.phase, _in_flight(pg_db) > 0))
+            snap = layer.wait_progress("acme", b.id, snap.version, timeout=30)
+        assert snap.status == "STOPPED" and snap.phase == "stopped"
+        assert _in_flight(pg_db) == 0
+        assert seen and {phase for phase, _ in seen} == {"stopping"}
         booked = _booked(pg_db)
         assert booked and {r for _, _, r in booked} == {"LA"}  # no INTERNAL_ERROR
         time.sleep(2.5)  # a stopped broadcast gets no new calls
@@ -313,6 +330,61 @@ def test_stop_lets_calls_in_flight_end_and_start_resumes_after_a_server_restart(
     assert {asked for at, asked in started if at < changed} == {False}  # the old dialplan
     assert {asked for at, asked in started if at > changed + 1.0} == {True}  # the new one
     assert {r for _, _, r in _booked(pg_db)} == {"LA"}
+
+
+#: a call that talks 32 s once answered (after 4–20 s of ringing)
+LONG = (
+    '<dialplan name="Long"><play type="tts">'
+    + "Thank you for giving to the food bank this winter. " * 8
+    + "</play></dialplan>"
+)
+
+
+def test_a_stop_drains_for_the_workers_drain_timeout_then_reads_stopped(
+    pg_db: str, tmp_path: Path, workers: Workers
+) -> None:
+    """Long calls, workers with ``--drain-timeout 1``: a stop reads RUNNING while the calls
+    are up, the workers hang them up a second later and book them as a hang-up (``LA`` with
+    the talk so far, or ``NO_ANS`` while ringing — never ``INTERNAL_ERROR``), then it reads
+    STOPPED; ``start`` resumes with the others. A second stop while it drains reads STOPPED at
+    once. Nobody is dialled twice."""
+    layer = layer_on(tmp_path, pg_db, clock="real")
+    spec = BroadcastInput(
+        settings(maxActive=3, callsPerSecond=5, retryConfig={"maxAttempts": 1}),
+        dialplan_xml=LONG,
+        recipients=people(8, script=("LA",)),
+    )
+    try:
+        b = layer.create("acme", spec, start=True)
+        workers.start(1, "--clock", "real", "--drain-timeout", "1")
+        wait_for(lambda: _in_flight(pg_db) == 3, step=0.02)
+        assert layer.stop("acme", b.id).status == "RUNNING"
+        took = wait_for_seconds(lambda: status(layer, "acme", b.id) == "STOPPED")
+        assert took < 4.0, took  # 1 s of drain, not the 36 s or more of the calls
+        assert _in_flight(pg_db) == 0
+        first = _booked(pg_db)
+        assert len(first) == 3 and {r for _, _, r in first} <= {"LA", "NO_ANS"}
+
+        assert layer.start("acme", b.id).status == "RUNNING"
+        wait_for(lambda: _in_flight(pg_db) == 3, step=0.02)
+        assert layer.stop("acme", b.id).status == "RUNNING"
+        assert layer.stop("acme", b.id).status == "STOPPED"  # the second stop: at once
+        assert _in_flight(pg_db) > 0  # the workers still end and book them
+        wait_for(lambda: _in_flight(pg_db) == 0, timeout=10)
+        booked = _booked(pg_db)
+        assert len(booked) == 6 and {r for _, _, r in booked} <= {"LA", "NO_ANS"}
+        assert status(layer, "acme", b.id) == "STOPPED"
+    finally:
+        layer.close()
+    dials = workers.dials()
+    assert len(dials) == len({rid for rid, _ in dials}) == 6
+
+
+def wait_for_seconds(what: Any, timeout: float = 60) -> float:
+    """Seconds until ``what()`` is true."""
+    began = time.monotonic()
+    wait_for(what, timeout, step=0.05)
+    return time.monotonic() - began
 
 
 class _Uvicorn(threading.Thread):

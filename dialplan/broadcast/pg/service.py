@@ -122,6 +122,7 @@ def run_on_postgres(
             tick=tick,
             max_wait=max_wait,
             campaign=campaign.name,
+            drain_s=max_wait,  # as the SQLite run's drain: ``--max-wait`` bounds it
         ),
     )
     worker.install_signals()

@@ -17,13 +17,18 @@ Two clocks, like the SQLite runners:
 - ``real`` — calls are lived on one asyncio loop (the SIP driver's sockets included), up to the
   campaign's ``max_active`` across all workers.
 
-SIGTERM (or SIGINT): stop claiming, finish the calls in flight, give back what was claimed and
-not started, exit 0. A campaign whose state is no longer ``running`` (the service's *stop*
-sets ``paused``) is left the same way: no new claims, the calls in flight end and are booked
-normally; a worker running ``forever`` takes it up again once it is ``running`` again. A
-campaign whose settings or dialplan changed (a new fingerprint in ``campaign_inputs``) is
-loaded again: at once on the real clock (calls in flight end on the old job), by leaving and
-taking it up again in virtual time.
+SIGTERM (or SIGINT) drains (:mod:`..stopping`, as a stopped SQLite run): stop claiming, let
+the calls in flight end with their real results, give back what was claimed and not started,
+exit 0. A campaign whose state is no longer ``running`` (the service's *stop* sets ``paused``)
+is drained the same way, alone; a worker running ``forever`` takes it up again once it is
+``running`` again. On the real clock a drain lasts at most ``drain_s`` seconds (``--drain-
+timeout``): then the driver hangs up the calls still up and they are booked as it reports them
+(answered: their result with the talk so far; ringing: ``NO_ANS``), never ``INTERNAL_ERROR``.
+A second signal ends the worker at once: its calls still in flight are booked
+``INTERNAL_ERROR`` by whichever worker reaps its lease, as a crashed worker's. A campaign whose
+settings or dialplan changed (a new fingerprint in ``campaign_inputs``) is loaded again: at
+once on the real clock (calls in flight end on the old job), by leaving and taking it up again
+in virtual time.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from ..pg.outbox import PgOutbox
 from ..pg.store import PgStore
 from ..pg.workers import LostAttempt, WorkerLost, heartbeat, reap, register, stop
 from ..scheduler.core import attempt_times
+from ..stopping import DrainDeadline, StopRequest, hang_up
 from ..telephony.port import AttemptOutcome, Clock, TelephonyPort, check_supported, run_now
 
 if TYPE_CHECKING:
@@ -77,6 +83,7 @@ class WorkerOptions:
     dial_log: str | None = None  # append "dial <recipient> <attempt> <start>" per call
     #: a text campaign's auto-replies (the service's, given by ``broadcast worker``)
     auto_replies: Callable[[Campaign], AutoReplies | None] | None = None
+    drain_s: float = 30.0  # real clock: seconds a drain lets calls go on before hanging up
 
 
 @dataclass
@@ -86,6 +93,9 @@ class WorkerReport:
     campaigns_finished: int = 0
     lost_booked: int = 0
     events_pending: int = 0
+    #: calls the drain timeout hung up, and calls left in flight by a stop at once
+    hung_up: int = 0
+    abandoned: int = 0
 
 
 class _Heartbeat(threading.Thread):
@@ -167,7 +177,8 @@ class Worker:
         self.dsn = dsn
         self.o = options
         self.conn = connect(dsn)
-        self.stopping = False
+        #: SIGTERM/SIGINT: the first drains, a second ends at once (:meth:`install_signals`)
+        self.stop = StopRequest()
         self.report = WorkerReport([])
         self._make_driver = make_driver or self._default_driver
         self._log_fd: int | None = None
@@ -178,9 +189,21 @@ class Worker:
         self.skipped: dict[str, str] = {}
 
     # -- the process --------------------------------------------------------------------
+    @property
+    def stopping(self) -> bool:
+        """Asked to stop: claim nothing more, drain."""
+        return self.stop.draining
+
     def install_signals(self) -> None:
         def on_signal(signum: int, frame: Any) -> None:
-            self.stopping = True
+            self.stop.request()
+            note = (
+                b"dialplan: worker stopping at once\n"
+                if self.stop.at_once
+                else b"dialplan: worker stopping: no new calls; the calls in flight end"
+                b" (again: stop at once)\n"
+            )
+            os.write(2, note)  # async-signal-safe, unlike print
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
@@ -324,6 +347,9 @@ class Worker:
                 if ended:
                     job.book(conn, worker, ended)
                     calls = [(end, d) for end, d in calls if end > ms(now)]
+                if self.stop.at_once:  # computed calls left unbooked: reaped as lost
+                    self.report.abandoned += len(calls)
+                    break
                 if not halted and time.monotonic() - looked > STATE_POLL:
                     running, changed = self._look(job)
                     halted, looked = not running or changed, time.monotonic()
@@ -404,9 +430,15 @@ class Worker:
         last_reap = last_dnc = last_state = 0.0
         last_look = time.monotonic()
         paused: set[int] = set()  # campaigns no longer running: their calls end, no new ones
-        retired: list[TelephonyPort] = []  # drivers of reloaded jobs: their calls may be up
+        #: drivers of reloaded jobs, or hung up by a drain (campaign id, driver): calls may be up
+        retired: list[tuple[int, TelephonyPort]] = []
+        drains: dict[int, DrainDeadline] = {}  # campaigns draining (paused, or all: stopping)
+        hung_up: set[int] = set()  # campaigns whose driver a drain hung up (it ends every call)
         try:
             while True:
+                if self.stop.at_once:  # asked twice: the calls in flight are reaped as lost
+                    self.report.abandoned += len(tasks)
+                    break
                 now = time.time()
                 if not self.stopping and time.monotonic() - last_look > 2.0:
                     last_look = time.monotonic()  # campaigns loaded (or resumed) meanwhile join
@@ -419,6 +451,7 @@ class Worker:
                             await drivers[job.id].open()
                             active[job.id] = every[job.id] = job
                             paused.discard(job.id)
+                            drains.pop(job.id, None)
                 if time.monotonic() - last_state > STATE_POLL:
                     last_state = time.monotonic()
                     paused = set()
@@ -428,9 +461,12 @@ class Worker:
                             paused.add(j)
                         elif changed and not self.stopping:  # new settings: a new job
                             active[j] = every[j] = self._reload(job)
-                            retired.append(drivers[j])
+                            retired.append((j, drivers[j]))
                             drivers[j] = self._make_driver(active[j])
                             await drivers[j].open()
+                for j in list(active):
+                    if self._drain(j, j in paused, drains, drivers, retired, tasks):
+                        hung_up.add(j)
                 if now - last_reap > self.o.lease / 4:
                     self._reap(every, now)
                     last_reap = now
@@ -443,6 +479,11 @@ class Worker:
                     for job in list(active.values()):
                         if job.id in paused:
                             continue
+                        if job.id in hung_up:  # resumed after its drain hung up: a fresh driver
+                            hung_up.discard(job.id)
+                            retired.append((job.id, drivers[job.id]))
+                            drivers[job.id] = self._make_driver(job)
+                            await drivers[job.id].open()
                         mine = sum(1 for j, _ in tasks.values() if j.id == job.id)
                         room = min(self.o.batch, job.rules.max_active - mine)
                         for c in self._claim(job, worker, time.time(), room, REAL_HORIZON):
@@ -455,6 +496,7 @@ class Worker:
                         continue
                     if self.stopping or job.id in paused or self._finished(job, time.time()):
                         del active[job.id]
+                        drains.pop(job.id, None)
                 if not active and not tasks:
                     break
                 if tasks:
@@ -470,8 +512,34 @@ class Worker:
                 task.cancel()
             with contextlib.suppress(psycopg.Error):
                 stop(conn, worker)
-            for d in [*drivers.values(), *retired]:
+            for d in [*drivers.values(), *(d for _, d in retired)]:
                 await d.close()
+
+    def _drain(
+        self,
+        campaign_id: int,
+        paused: bool,
+        drains: dict[int, DrainDeadline],
+        drivers: dict[int, TelephonyPort],
+        retired: list[tuple[int, TelephonyPort]],
+        tasks: dict[asyncio.Task[AttemptOutcome], tuple[CampaignJob, Claim]],
+    ) -> bool:
+        """Keep a campaign's drain (stopping, or paused): once it has lasted ``drain_s``, its
+        drivers hang up the calls still up (each is then booked as the driver reports it).
+        True: its current driver was just hung up (a resumed campaign needs a fresh one)."""
+        drain = drains.setdefault(campaign_id, DrainDeadline(self.o.drain_s))
+        if not (self.stopping or paused):
+            drain.cancel()  # running again: its calls end in their own time
+            return False
+        drain.begin()
+        if not drain.due():
+            return False
+        self.report.hung_up += sum(1 for job, _ in tasks.values() if job.id == campaign_id)
+        for j, d in retired:
+            if j == campaign_id:
+                hang_up(d)
+        hang_up(drivers[campaign_id])
+        return True
 
     async def _call(self, driver: TelephonyPort, job: CampaignJob, c: Claim) -> AttemptOutcome:
         delay = c.start_at - time.time()

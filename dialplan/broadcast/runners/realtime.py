@@ -9,7 +9,7 @@ that hangs never delays a call.
 
 A stop (:mod:`..stopping`) drains: the scheduler is told (:meth:`~..scheduler.core.Scheduler.stop`)
 and places nothing new, the calls in flight are booked as they end, and after ``drain_s`` the
-driver hangs up those still up (:class:`~..telephony.port.HangsUp`). A second stop ends the run
+driver hangs up those still up (:class:`~..stopping.DrainDeadline`). A second stop ends the run
 at once; the calls then in flight are booked ``INTERNAL_ERROR`` when the campaign resumes.
 """
 
@@ -22,8 +22,8 @@ from collections.abc import Callable, Coroutine
 from typing import Any, assert_never
 
 from ..scheduler.core import Done, Fetch, Place, Scheduler, Wait
-from ..stopping import StopRequest
-from ..telephony.port import AttemptOutcome, HangsUp, TelephonyPort
+from ..stopping import DrainDeadline, StopRequest, hang_up
+from ..telephony.port import AttemptOutcome, TelephonyPort
 from .common import Booking
 
 #: real-clock waits shorter than this (ms) are not announced (the rate limit, short retries)
@@ -122,10 +122,8 @@ class _Drain:
 
     def __init__(self, stop: StopRequest | None, drain_s: float, driver: TelephonyPort) -> None:
         self.stop = stop
-        self.drain_s = drain_s
         self.driver = driver
-        self.deadline: float | None = None  # monotonic; hang up what is still up then
-        self.hung_up = False
+        self.deadline = DrainDeadline(drain_s)  # hang up what is still up then
         self.heard = False  # the stop was just fed to the scheduler (report it)
         self.event = asyncio.Event()
         self._waiter: asyncio.Task[Any] | None = None
@@ -150,18 +148,14 @@ class _Drain:
         if not sched.stopping:
             sched.stop()
             self.heard = True
-            self.deadline = time.monotonic() + self.drain_s
-        if not self.hung_up and self.deadline is not None and time.monotonic() >= self.deadline:
-            self.hung_up = True
-            if isinstance(self.driver, HangsUp):
-                self.driver.hang_up_all()
+            self.deadline.begin()
+        if self.deadline.due():
+            hang_up(self.driver)
         return False
 
     def timeout(self, longest: float) -> float:
         """How long a wait may last before the drain needs attention."""
-        if self.deadline is None or self.hung_up:
-            return longest
-        return max(0.0, min(longest, self.deadline - time.monotonic()))
+        return self.deadline.left(longest)
 
     def waiter(self) -> asyncio.Task[Any]:
         """A task that ends with the next stop request (reused until then)."""

@@ -145,15 +145,28 @@ class Broadcasts:
     def recover(self) -> list[int]:
         """Start every broadcast whose status is RUNNING (a server that was stopped or killed
         resumes them; on PostgreSQL their campaigns are armed again, which workers calling
-        them never notice); returns their ids."""
+        them never notice, except one stopped that still drains); returns their ids."""
         with self.db.connect() as conn:
             ids = [
                 int(r["id"])
                 for r in conn.execute("SELECT id FROM broadcasts WHERE status = 'RUNNING'")
             ]
+        if self.pg is not None:  # a stopped one still draining: it ends STOPPED, not resumed
+            ids = [bid for bid in ids if not self._stopped_in_store(bid)]
         for bid in ids:
             self.runs.start(bid, self._file(bid))
         return ids
+
+    def _stopped_in_store(self, broadcast_id: int) -> bool:
+        """On PostgreSQL: a broadcast whose campaign is ``paused`` (stopped) there."""
+        if self.pg is None:
+            return False
+        with self.db.connect() as conn:
+            row = conn.execute(
+                "SELECT campaign_id FROM broadcasts WHERE id = ?", (broadcast_id,)
+            ).fetchone()
+        cid = None if row is None else row["campaign_id"]
+        return cid is not None and self.pg.state(int(cid)) == "paused"
 
     def close(self) -> None:
         """Stop the runs of this process; their status stays RUNNING for :meth:`recover` (on
@@ -362,15 +375,19 @@ class Broadcasts:
         return self.get(account, broadcast_id)
 
     def stop(self, account: str, broadcast_id: int) -> Broadcast:
-        """Stop calling: no new call, the calls in flight end (hung up after ``drain_s``);
-        the status stays RUNNING until they have, then STOPPED (the run's end sets it). A
-        second stop while it drains ends the run at once. On the virtual clock the run stops
-        at its next commit and this waits for it. ``start`` resumes."""
+        """Stop calling: no new call, the calls in flight end (hung up after ``drain_s``; on
+        PostgreSQL after the workers' ``--drain-timeout``); the status stays RUNNING until
+        they have, then STOPPED (the run's end sets it; on PostgreSQL the store's calls). A
+        second stop while it drains ends the run at once (on PostgreSQL: reads STOPPED at
+        once, the workers still book their calls). On the virtual clock the run stops at its
+        next commit and this waits for it. ``start`` resumes."""
         with self._lock(broadcast_id):
             b = self.get(account, broadcast_id)
             running = self.runs.stop(broadcast_id, wait=self.runs.clock == "virtual")
             if b.status == "RUNNING" and not running:
                 self._set_status(broadcast_id, "STOPPED")
+            else:
+                self._bump(broadcast_id)  # the phase is "stopping" while the calls end
         return self.get(account, broadcast_id)
 
     def archive(self, account: str, broadcast_id: int) -> Broadcast:
@@ -607,6 +624,8 @@ class Broadcasts:
                     if result is not None:
                         results[result] = n
         phase = {"RUNNING": "calling", "FINISHED": "finished"}.get(b.status, b.status.lower())
+        if b.status == "RUNNING" and self._stopped_in_store(b.id):
+            phase = "stopping"  # stopped on PostgreSQL: the workers' calls in flight end
         done = sum(results.values())
         if self.pg is not None:  # the store changes without this process: its count moves on
             version += done
@@ -659,7 +678,11 @@ class Broadcasts:
                 self.runs.stop(
                     broadcast_id, wait=True
                 )  # SQLite: drains, the calls in flight end first
-            rearm = was_running or (self.pg is not None and b.status == "RUNNING")
+            rearm = was_running or (
+                self.pg is not None
+                and b.status == "RUNNING"
+                and not self._stopped_in_store(broadcast_id)  # stopped, still draining
+            )
             try:
                 yield b
             finally:
@@ -913,10 +936,11 @@ class Broadcasts:
         return SqliteCalls(store.db)
 
     def _store_status(self, broadcast_id: int, campaign_id: int) -> str:
-        """A RUNNING broadcast's status as its campaign's state in the PostgreSQL store says
-        (FINISHED once a worker finished it, STOPPED when paused there), written back."""
+        """A RUNNING broadcast's status as its campaign's state in the PostgreSQL store says,
+        written back: FINISHED once a worker finished it; stopped (``paused`` there) it stays
+        RUNNING while workers drain its calls in flight, then STOPPED (as on SQLite)."""
         assert self.pg is not None
-        if self.pg.state(campaign_id) not in ("finished", "paused"):
+        if not self._settled(campaign_id):
             return "RUNNING"
         with self._lock(broadcast_id):  # not between a start's RUNNING and its arming
             with self.db.connect() as conn:
@@ -926,11 +950,19 @@ class Broadcasts:
             status = None if row is None else str(row["status"])
             if status != "RUNNING":
                 return status or "RUNNING"
-            state = self.pg.state(campaign_id)
-            if state in ("finished", "paused"):
-                status = "FINISHED" if state == "finished" else "STOPPED"
+            if self._settled(campaign_id):
+                finished = self.pg.state(campaign_id) == "finished"
+                status = "FINISHED" if finished else "STOPPED"
                 self._set_status(broadcast_id, status)
             return status
+
+    def _settled(self, campaign_id: int) -> bool:
+        """The campaign is finished, or paused with no call in flight on a live worker."""
+        assert self.pg is not None
+        state = self.pg.state(campaign_id)
+        if state == "paused":
+            return not self.pg.draining(campaign_id)
+        return state == "finished"
 
     def _batch_owner(self, batch_id: int) -> int:
         with self.db.connect() as conn:

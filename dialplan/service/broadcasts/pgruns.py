@@ -6,9 +6,11 @@ with ``start=False``), *start* arms it (its dial gate, state ``running``, the se
 driver in its ``dispatch``, so only workers run with the same ``--clock``/``--driver`` claim
 it), and ``dialplan broadcast worker --db … --forever`` processes, on this machine or any other
 that has the broadcasts' folder at the same path, do the calling. *Stop* sets the state
-``paused``: workers stop claiming its calls and book the calls they have in flight normally;
-*start* again resumes. The campaign's state is the store's: a broadcast RUNNING here is
-FINISHED once a worker has finished its campaign (:meth:`PgRuns.state`).
+``paused``: workers stop claiming its calls and book the calls they have in flight with their
+real results (hung up after their ``--drain-timeout``); *start* again resumes. The campaign's
+state is the store's: a broadcast RUNNING here is FINISHED once a worker has finished its
+campaign, and a stopped one stays RUNNING while live workers still have its calls in flight
+(:meth:`PgRuns.draining`), then reads STOPPED — as a drain on SQLite.
 
 :class:`PgRuns` has the surface of :class:`~.runs.Runs` the broadcast layer uses, so the layer
 starts and stops either the same way; it also opens the store for reading (a small pool).
@@ -31,6 +33,14 @@ from ...broadcast.store.sqlite import CampaignRow
 from .runs import Clock, Driver
 
 __all__ = ["PgRuns"]
+
+#: a campaign's calls in flight on live workers (``attempts_in_flight`` is by worker)
+_DRAINING = (
+    "SELECT EXISTS (SELECT 1 FROM workers w"
+    " JOIN attempts a ON a.worker_id = w.id AND a.result IS NULL"
+    " JOIN recipients r ON r.id = a.recipient_id"
+    " WHERE r.campaign_id = %s AND w.state = 'live' AND w.expires_at > dp_server_now())"
+)
 
 
 class PgRuns:
@@ -74,8 +84,9 @@ class PgRuns:
             arm(store, campaign, row, self.clock, self.driver)
 
     def stop(self, broadcast_id: int, wait: bool = False) -> bool:
-        """Workers stop claiming the campaign's calls (those in flight end normally, booked by
-        the workers; ``wait`` changes nothing: this server has no call to wait for)."""
+        """Workers stop claiming the campaign's calls (those in flight end with their real
+        results, booked by the workers, hung up after their ``--drain-timeout``; ``wait``
+        changes nothing: this server has no call to wait for). False: it was not running."""
         from .files import campaign_name
 
         with self.pool.connection() as conn:
@@ -108,6 +119,14 @@ class PgRuns:
             row = conn.execute("SELECT state FROM campaigns WHERE id = %s", (campaign_id,))
             found = row.fetchone()
         return None if found is None else str(found[0])
+
+    def draining(self, campaign_id: int) -> bool:
+        """Whether live workers still have calls of the campaign in flight (attempts not yet
+        booked). Those of a worker whose lease ran out do not count: the reaper books them
+        ``INTERNAL_ERROR``, as a crashed run's on SQLite."""
+        with self.pool.connection() as conn:
+            found = conn.execute(_DRAINING, (campaign_id,)).fetchone()
+        return bool(found and found[0])
 
     @contextmanager
     def reader(self) -> Iterator[PgStore]:
