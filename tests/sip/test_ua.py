@@ -46,9 +46,9 @@ class Peer(asyncio.DatagramProtocol):
 async def recv_past(
     far: Peer, request: SipMessage, timeout: float = 3.0
 ) -> tuple[SipMessage, float, tuple[str, int]]:
-    """The next message that is not a copy of ``request``: Timer A's retransmissions that were
-    sent before our answer reached the caller (on a loaded machine the answer can take longer
-    than T1) are correct, and come before the ACK."""
+    """The next message that is not a copy of ``request``: retransmissions sent before our
+    answer or ACK arrived (on a loaded machine it can take longer than T1) are correct, and
+    come first."""
     while True:
         got = await far.recv(timeout)
         if got[0].to_bytes() != request.to_bytes():
