@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 import threading
 import time
 from typing import Any
 
 import httpx
+
+from dialplan.service.sql import open_database
 
 from .conftest import Server, charity_xml
 
@@ -65,12 +65,16 @@ def test_refusals_are_replayed_too(server: Server, acme: str) -> None:
 
 
 def _key_state(server: Server, account: str, key: str) -> str | None:
-    """The state of an Idempotency-Key's row in the server's SQLite database (None: no row)."""
-    with contextlib.closing(sqlite3.connect(server.db_path, timeout=5)) as con:
-        row = con.execute(
-            "SELECT state FROM idempotency WHERE account = ? AND key = ?", (account, key)
-        ).fetchone()
-    return None if row is None else str(row[0])
+    """The state of an Idempotency-Key's row in the server's database (None: no row)."""
+    db = open_database(server.db_path)  # SQLite here, PostgreSQL in test_postgres_shared
+    try:
+        with db.connect() as conn:
+            row = conn.execute(
+                "SELECT state FROM idempotency WHERE account = ? AND key = ?", (account, key)
+            ).fetchone()
+    finally:
+        db.close()
+    return None if row is None else str(row["state"])
 
 
 def test_still_running_is_409(server: Server, acme: str, flow_id: str) -> None:
