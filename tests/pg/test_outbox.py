@@ -46,7 +46,11 @@ def test_concurrent_deliverers_post_every_event_at_least_once_with_stable_ids(
     ctx = multiprocessing.get_context("spawn")
     stuck = ctx.Process(target=_deliver, args=(pg_db, "stuck", out, 1.0, True))
     stuck.start()
-    while not os.path.exists(out):  # the stuck deliverer has posted one event and hangs
+    deadline = time.monotonic() + 60
+    # the stuck deliverer has posted one event and hangs (it creates the file before it
+    # claims anything: its existence alone would let the others start first)
+    while not (os.path.exists(out) and os.path.getsize(out) > 0):
+        assert stuck.is_alive() and time.monotonic() < deadline, "the stuck one never posted"
         time.sleep(0.01)
     workers = [
         ctx.Process(target=_deliver, args=(pg_db, f"w{i}", out, 5.0, False)) for i in range(3)

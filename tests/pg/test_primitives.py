@@ -37,6 +37,19 @@ def _outcome(rid: int, n: int, t: float) -> Outcome:
     return Outcome(rid, n, "LA", 16, t, t, "human", 0.0, t, "LA")
 
 
+def _let_the_lease_run_out(conn: psycopg.Connection, worker: str) -> None:
+    """Renew ``worker`` for 50 ms, then wait until the server's clock has passed its expiry.
+
+    The worker is set up under a long lease: a short one taken at ``register`` could run out
+    before the setup's claim and start on a loaded machine."""
+    heartbeat(conn, worker, 0.05)
+    deadline = time.monotonic() + 10
+    expired = "SELECT expires_at <= dp_server_now() FROM workers WHERE id = %s"
+    while conn.execute(expired, (worker,)).fetchone() != (True,):
+        assert time.monotonic() < deadline, "the lease never ran out"
+        time.sleep(0.01)
+
+
 def test_the_gate_spaces_starts_and_caps_lines(conn: psycopg.Connection) -> None:
     cid = workload.setup_campaign(conn.info.dsn, 10, 2, 3, now=0.0)  # 2 calls/s, 3 lines
     w = register(conn, 60)
@@ -70,10 +83,10 @@ def test_a_lost_worker_can_neither_start_nor_renew_and_its_late_outcome_is_ignor
     conn: psycopg.Connection,
 ) -> None:
     cid = workload.setup_campaign(conn.info.dsn, 2, 10, 2)
-    lost = register(conn, 0.3)
+    lost = register(conn, 60)
     c1, c2 = claim(conn, cid, lost, 0.0, 2, horizon=1.0)
     start(conn, workload.BROADCAST, lost, [c1])
-    time.sleep(0.4)
+    _let_the_lease_run_out(conn, lost)
     with pytest.raises(WorkerLost):
         start(conn, workload.BROADCAST, lost, [c2])
     with pytest.raises(WorkerLost):
@@ -166,10 +179,10 @@ def test_a_reaper_passes_by_a_lost_worker_that_is_finishing_a_call(
     conn: psycopg.Connection,
 ) -> None:
     cid = workload.setup_campaign(conn.info.dsn, 2, 10, 2)
-    late = register(conn, 0.3)
+    late = register(conn, 60)
     c1, c2 = claim(conn, cid, late, 0.0, 2, horizon=1.0)
     start(conn, workload.BROADCAST, late, [c1, c2])
-    time.sleep(0.4)  # its lease expired, but it is still alive and books c1's outcome
+    _let_the_lease_run_out(conn, late)  # it is still alive and books c1's outcome
     finishing = psycopg.connect(conn.info.dsn)  # one open transaction, not yet committed
     assert finish(finishing, late, [_outcome(c1.recipient_id, 1, 1.0)]) == {c1.recipient_id}
     reaper = psycopg.connect(conn.info.dsn, autocommit=True)

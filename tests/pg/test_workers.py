@@ -34,32 +34,38 @@ def _spawn(target: object, *args: object) -> multiprocessing.process.BaseProcess
 def _run_with_a_kill(
     target: object, dsn: str, cid: int, folder: Path, scale: float, min_done: int
 ) -> str:
-    """Three workers, the first SIGKILLed once it has finished ``min_done`` calls and has some
-    in flight, then a fourth started (a restart is a new worker); returns the victim's id."""
+    """Three workers, one SIGKILLed once it has finished ``min_done`` calls and has some in
+    flight, then a fourth started (a restart is a new worker); returns the victim's id.
+
+    The victim is whichever worker gets there first: on a loaded machine the first one started
+    may be the last to run, and the other two may finish the campaign before it books any."""
     procs = [_spawn(target, dsn, cid, str(folder), TTL, scale) for _ in range(3)]
     try:
-        victim = procs[0]
+        by_pid = {p.pid: p for p in procs}
         deadline = time.monotonic() + 60
         with psycopg.connect(dsn, autocommit=True) as conn:
             while True:
                 row = conn.execute(
-                    "SELECT w.id, count(*) FILTER (WHERE a.result IS NULL),"
-                    " count(*) FILTER (WHERE a.result IS NOT NULL) FROM workers w"
-                    " JOIN attempts a ON a.worker_id = w.id WHERE w.pid = %s GROUP BY w.id",
-                    (victim.pid,),
+                    "SELECT w.pid, w.id FROM workers w JOIN attempts a ON a.worker_id = w.id"
+                    " WHERE w.pid = ANY(%s) GROUP BY w.pid, w.id"
+                    " HAVING count(*) FILTER (WHERE a.result IS NULL) >= 2"
+                    " AND count(*) FILTER (WHERE a.result IS NOT NULL) >= %s LIMIT 1",
+                    (list(by_pid), min_done),
                 ).fetchone()
-                if row and row[1] >= 2 and row[2] >= min_done:
+                if row:
                     break
-                assert time.monotonic() < deadline, "the victim never had calls in flight"
+                assert time.monotonic() < deadline, "no worker ever had calls in flight"
                 time.sleep(0.01)
-        assert victim.pid is not None
-        os.kill(victim.pid, signal.SIGKILL)
+        pid, victim_id = row
+        victim = by_pid[pid]
+        os.kill(pid, signal.SIGKILL)
         victim.join()
         procs.append(_spawn(target, dsn, cid, str(folder), TTL, scale))
-        for p in procs[1:]:
-            p.join(180)
-            assert p.exitcode == 0, f"worker exited with {p.exitcode}"
-        return str(row[0])
+        for p in procs:
+            if p is not victim:
+                p.join(180)
+                assert p.exitcode == 0, f"worker exited with {p.exitcode}"
+        return str(victim_id)
     finally:
         for p in procs:
             if p.is_alive():

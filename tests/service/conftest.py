@@ -72,7 +72,10 @@ def start_server(tmp: Path, *options: str, db: str | None = None) -> Server:
             env=env,
             cwd=tmp,
         )
-    deadline = time.monotonic() + 30
+    # a bound against a server that never comes up, not a speed check: at a load of 7 on 2
+    # cores a server on PostgreSQL answered after 5-8 s (3-5 s of it importing), and with two
+    # more servers busy on the same database one took over 30 s
+    deadline = time.monotonic() + 120
     url = None
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from dialplan.service.sql import open_database
+
 from .conftest import Server, charity_xml
 
 
@@ -62,6 +64,19 @@ def test_refusals_are_replayed_too(server: Server, acme: str) -> None:
     assert again.headers["content-type"] == "application/problem+json"
 
 
+def _key_state(server: Server, account: str, key: str) -> str | None:
+    """The state of an Idempotency-Key's row in the server's database (None: no row)."""
+    db = open_database(server.db_path)  # SQLite here, PostgreSQL in test_postgres_shared
+    try:
+        with db.connect() as conn:
+            row = conn.execute(
+                "SELECT state FROM idempotency WHERE account = ? AND key = ?", (account, key)
+            ).fetchone()
+    finally:
+        db.close()
+    return None if row is None else str(row["state"])
+
+
 def test_still_running_is_409(server: Server, acme: str, flow_id: str) -> None:
     # a sync call holds its request (1 s limit here); the same key meanwhile is a conflict
     body = {
@@ -79,7 +94,12 @@ def test_still_running_is_409(server: Server, acme: str, flow_id: str) -> None:
 
     thread = threading.Thread(target=first)
     thread.start()
-    time.sleep(0.2)
+    # the first request holds the key once its row says so (a fixed 0.2 s was not always
+    # enough on a loaded machine: the second request then came first)
+    deadline = time.monotonic() + 30
+    while _key_state(server, "acme", "running") != "running":
+        assert time.monotonic() < deadline and thread.is_alive(), "the first request never ran"
+        time.sleep(0.01)
     with server.client(acme) as c:
         second = c.post("/v1/calls", json=body, headers={"Idempotency-Key": "running"})
         thread.join()

@@ -328,7 +328,12 @@ def test_stop_lets_calls_in_flight_end_and_start_resumes_after_a_server_restart(
     assert len(dials) == len({rid for rid, _ in dials}) == 10  # nobody dialled twice
     started = _started(pg_db)
     assert {asked for at, asked in started if at < changed} == {False}  # the old dialplan
-    assert {asked for at, asked in started if at > changed + 1.0} == {True}  # the new one
+    # the new one from some call on, for every call after it: the worker takes the change up
+    # at its next look at the campaign (every 0.25 s), and calls it had claimed before that
+    # keep the old one (a fixed "1 s after the change" failed on a loaded machine)
+    asked = [a for _, a in started]
+    switch = asked.index(True)
+    assert not any(asked[:switch]) and all(asked[switch:]) and started[switch][0] > changed
     assert {r for _, _, r in _booked(pg_db)} == {"LA"}
 
 

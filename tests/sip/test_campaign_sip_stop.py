@@ -5,6 +5,7 @@ INTERNAL_ERROR; the next run calls the rest, nobody twice."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import sqlite3
 import threading
@@ -68,6 +69,20 @@ def _run(camp: Campaign, db: Path, stop: StopRequest | None, drain_s: float) -> 
     return run_campaign(camp, db, driver=driver, clock="real", stop=stop, drain_s=drain_s)
 
 
+def _in_flight(db: Path) -> set[tuple[int, int]]:
+    """The calls in flight; none while the run has not created the file or its tables yet
+    (the file exists before the schema does: polling it then met "no such table")."""
+    if not db.exists():
+        return set()
+    try:
+        with contextlib.closing(sqlite3.connect(db, timeout=5)) as con:
+            return set(con.execute("SELECT recipient_id, attempt_no FROM in_flight"))
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return set()
+        raise
+
+
 def _stop_when_calls_are_up(
     camp: Campaign, db: Path, drain_s: float
 ) -> tuple[RunReport, set[tuple[int, int]], float]:
@@ -80,9 +95,7 @@ def _stop_when_calls_are_up(
     while len(up) < 2:
         assert time.monotonic() < deadline, "the calls never started"
         time.sleep(0.05)
-        if db.exists():
-            with sqlite3.connect(db, timeout=5) as con:
-                up = set(con.execute("SELECT recipient_id, attempt_no FROM in_flight"))
+        up = _in_flight(db)
     time.sleep(0.5)  # answered: the dialplan is waiting on the line
     began = time.monotonic()
     stop.request()

@@ -337,6 +337,10 @@ def load_job(conn: psycopg.Connection, row: CampaignRow) -> CampaignJob:
 
     from .sources import stored_campaign
 
+    # the stamp first: a change committed while the job is read then leaves the job older
+    # than the stamp, so the next look loads it again (read last, a job built from the old
+    # source could carry the new stamp and keep the old dialplan for good)
+    stamp = changed_at(conn, row.id)
     campaign = stored_campaign(conn, row)
     if campaign is None:
         path = Path(str(row.config.get("path", "")))
@@ -355,7 +359,7 @@ def load_job(conn: psycopg.Connection, row: CampaignRow) -> CampaignJob:
         )
     ]
     job = CampaignJob(row, campaign, zones)
-    job.changed_at = changed_at(conn, row.id)
+    job.changed_at = stamp
     return job
 
 

@@ -390,10 +390,12 @@ class Worker:
         return True, changed_at(self.conn, job.id) != job.changed_at
 
     def _reload(self, job: CampaignJob) -> CampaignJob:
+        stamp = changed_at(self.conn, job.id)  # read before the row and source (see load_job)
         row = PgStore.on(self.conn, self.dsn).campaign_by_id(job.id)
         if row is None:
             return job
         fresh = load_job(self.conn, row)
+        fresh.changed_at = stamp
         fresh.refresh_dnc(self.conn)
         return fresh
 
