@@ -75,7 +75,7 @@ class CallBook(CallEvents):
         their webhook events, and free those servers' webhook claims; return how many calls."""
         booked = 0
         for call_id, owner in orphaned_calls(self.db, self.owner, self.peer_timeout_s):
-            if take_over(self.db, self.owner, call_id, owner):
+            if take_over(self.db, self.owner, call_id, owner, self.peer_timeout_s):
                 self.failed(call_id, "interrupted")
                 self.ended(call_id, None)
                 booked += 1

@@ -58,13 +58,18 @@ def orphaned_calls(db: ServiceDatabase, me: str, timeout_s: float) -> list[tuple
     return [(r["id"], r["owner"]) for r in rows]
 
 
-def take_over(db: ServiceDatabase, me: str, call_id: str, owner: str) -> bool:
-    """Make ``me`` the owner of a gone server's unfinished call; False when another server did."""
+def take_over(
+    db: ServiceDatabase, me: str, call_id: str, owner: str, timeout_s: float = PEER_TIMEOUT_S
+) -> bool:
+    """Make ``me`` the owner of a gone server's unfinished call; False when another server did,
+    or when its owner has beaten again since it was found gone (checked inside the write, where
+    no heartbeat can come in between)."""
     with db.write() as conn:
         changed: int = conn.execute(
             "UPDATE calls SET owner = ? WHERE id = ? AND ended_at IS NULL"
-            " AND COALESCE(owner, '') = ?",
-            (me, call_id, owner),
+            " AND COALESCE(owner, '') = ?"
+            " AND COALESCE(owner, '') NOT IN (SELECT id FROM servers WHERE seen_at >= ?)",
+            (me, call_id, owner, alive_since(db, timeout_s)),
         ).rowcount
     return changed == 1
 
@@ -103,8 +108,8 @@ class Presence:
         self._thread = threading.Thread(target=self._loop, name="server-heartbeat", daemon=True)
 
     def beat(self) -> None:
-        t = now()
         with self.db.write() as conn:
+            t = now()  # once the write is ours: a wait for it must not age the beat
             conn.execute(
                 "INSERT INTO servers (id, started_at, seen_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at",
