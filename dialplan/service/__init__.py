@@ -10,6 +10,20 @@ Modules: ``app`` (factory), ``auth``/``keys`` (API keys, scopes, rate limits), `
 
 from __future__ import annotations
 
-from .app import Settings, create_app
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .app import Settings, create_app
 
 __all__ = ["Settings", "create_app"]
+
+
+def __getattr__(name: str) -> Any:
+    """``Settings`` and ``create_app`` are imported when first asked for: a command that needs
+    only a module of this package (``dialplan keys``, a worker's auto-replies) does not import
+    the web framework and every route with it."""
+    if name in __all__:
+        from . import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
