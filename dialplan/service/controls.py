@@ -276,7 +276,7 @@ class ControlDesk:
             outcome = run_here(self.runner, call_id, decode(command))
         except Exception as exc:  # a bug must still answer the waiting server
             log.exception("call control %s crashed", control_id)
-            outcome = Outcome(500, "internal-error", f"the control failed: {type(exc).__name__}")
+            outcome = Outcome(500, "server-error", f"the control failed: {type(exc).__name__}")
         try:
             with self.db.connect() as conn:
                 conn.execute(
