@@ -1,5 +1,7 @@
 """Child process of the crash and lease tests: runs a campaign with the fake runner, committing
-often, and (with ``--log FILE``) appends ``recipient attempt`` to FILE for every call it places.
+often, and (with ``--log FILE``) appends ``recipient attempt`` to FILE for every call it places;
+``--hold-after-batches N`` parks it for good once N load batches are committed (a kill then
+always lands during loading, however slowly the test that kills it runs).
 
 Exit codes and error lines are the CLI's: 0, or a deliberate error's code (2) and one line.
 """
@@ -12,6 +14,7 @@ import sys
 import time
 from typing import Any
 
+from dialplan.broadcast import loader
 from dialplan.broadcast.campaign import Campaign, load_campaign
 from dialplan.broadcast.service import run_campaign
 from dialplan.broadcast.telephony.port import AttemptOutcome, CallRequest
@@ -35,6 +38,22 @@ class LoggingDriver(SimulatedDriver):
         return super().place(call, now)
 
 
+def hold_after(batches: int) -> None:
+    """Park the process for good once ``batches`` load batches are committed."""
+    flush = loader._flush
+    done = 0
+
+    def flush_then_hold(*args: Any) -> None:
+        nonlocal done
+        flush(*args)
+        done += 1
+        if done >= batches:
+            while True:
+                time.sleep(3600)
+
+    loader._flush = flush_then_hold  # type: ignore[assignment]
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("campaign")
@@ -43,7 +62,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--log")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds per call")
     parser.add_argument("--clock", default="virtual", choices=["virtual", "real"])
+    parser.add_argument("--hold-after-batches", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.hold_after_batches:
+        hold_after(args.hold_after_batches)
     campaign = load_campaign(args.campaign)
     driver: Any = None
     if args.log:

@@ -71,8 +71,18 @@ def test_an_edited_recipients_file_after_a_kill_during_loading_is_refused(
     path = write_campaign(tmp_path, rows(9000) + rows(30000, 10000))  # several load batches
     db = tmp_path / "x.sqlite"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # the child stops after its first committed batch: the kill lands during loading even when
+    # this process is descheduled for longer than the whole load takes
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.broadcast.crash_child", str(path), str(db)],
+        [
+            sys.executable,
+            "-m",
+            "tests.broadcast.crash_child",
+            str(path),
+            str(db),
+            "--hold-after-batches",
+            "1",
+        ],
         cwd=ROOT,
         env=env,
     )

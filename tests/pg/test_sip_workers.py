@@ -4,9 +4,11 @@ that hangs does not slow dialling (on the real clock and in virtual time)."""
 from __future__ import annotations
 
 import csv
+import signal
+import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -14,8 +16,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from dialplan.broadcast.campaign import load_campaign
-from dialplan.broadcast.pg.service import load
+from dialplan.broadcast.campaign import Campaign, load_campaign
+from dialplan.broadcast.pg.service import arm, load
+from dialplan.broadcast.pg.store import PgStore
 from tests.sip.conftest import require, sipp, uas  # noqa: F401 (sipp: the fixture)
 
 from .campaigns import scripted
@@ -55,6 +58,45 @@ def hanging() -> Iterator[tuple[str, type[_Hanging]]]:
         handler.release.set()
         server.shutdown()
         server.server_close()
+
+
+def _sessions(dsn: str) -> set[int]:
+    """The other client sessions on the database."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return {
+            pid
+            for (pid,) in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            )
+        }
+
+
+def _state(dsn: str) -> str:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        (state,) = conn.execute("SELECT state FROM campaigns").fetchone() or ("",)
+        return str(state)
+
+
+def _arm(dsn: str, campaign: Campaign) -> None:
+    """Start the paused campaign (as the service's start does)."""
+    with psycopg.connect(dsn) as conn, conn.transaction():
+        store = PgStore.on(conn, dsn)
+        row = store.campaign(campaign.name)
+        assert row is not None and row.state == "paused"
+        arm(store, campaign, row, "real", "sip")
+
+
+def _wait_for(
+    done: Callable[[], bool], procs: list[subprocess.Popen[str]], what: str, timeout: float = 120
+) -> None:
+    """Poll ``done`` while every worker runs; ``timeout`` bounds a worker that never gets there."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        for p in procs:
+            assert p.poll() is None, p.communicate()
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.05)
 
 
 def _sip_campaign(tmp: Path, hostport: str, count: int, webhook: str) -> Path:
@@ -103,10 +145,20 @@ def test_two_sip_workers_share_the_limits_while_the_receiver_hangs(
     url, handler = hanging
     peer = sipp(uas(digits="1", first_digit_ms=300), calls=50, timeout_s=120)
     path = _sip_campaign(tmp_path, peer.hostport, 50, url)
-    load(load_campaign(path), pg_db, "real", driver="sip")
+    campaign = load_campaign(path)
+    # paused until both workers wait for it: on a loaded machine one may start later than the
+    # other takes to dial all 50
+    load(campaign, pg_db, "real", driver="sip", start=False)
     log = tmp_path / "dials.log"
-    procs = [_worker(pg_db, log, "--driver", "sip", "--max-wait", "1") for _ in range(2)]
+    before = _sessions(pg_db)
+    argv = ("--driver", "sip", "--max-wait", "1", "--forever")
+    procs = [_worker(pg_db, log, *argv) for _ in range(2)]
     try:
+        _wait_for(lambda: len(_sessions(pg_db) - before) >= 2, procs, "both workers connected")
+        _arm(pg_db, campaign)
+        _wait_for(lambda: _state(pg_db) == "finished", procs, "the campaign finished")
+        for p in procs:
+            p.send_signal(signal.SIGTERM)  # --forever: drained, then the report
         reports = _finish(procs, timeout=120)
     finally:
         for p in procs:
