@@ -173,9 +173,10 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_campaign_with_retries_dnc_duplicates_and_adds_keeps_its_counters(
-    tmp_path: Path,
-) -> None:
+def run_cli_campaign_with_adds(tmp_path: Path, db: str) -> None:
+    """A CLI campaign on ``db`` (SQLite path or PostgreSQL DSN) that moves every counter:
+    loading with DNC and duplicate bucketing, retries, answers and ``<dnc>`` during the run,
+    ``broadcast add`` (dropping the known numbers), a second run and its ``finish_remaining``."""
     rows = [
         {"phone_number": f"(212) 555-{i:04d}", "first": f"n{i}", "sim_result": r, "sim_inputs": k}
         for i, (r, k) in enumerate(
@@ -197,18 +198,24 @@ def test_a_campaign_with_retries_dnc_duplicates_and_adds_keeps_its_counters(
         },
     )
     (tmp_path / "c" / "plan.xml").write_text(ANSWERS)
-    db = tmp_path / "c.sqlite"
-    done = _run("run", str(campaign), "--db", str(db), "--no-progress")
+    done = _run("run", str(campaign), "--db", db, "--no-progress")
     assert done.returncode == 0, done.stderr
     extra = tmp_path / "more.csv"
     extra.write_text(
         "phone_number,first,sim_result,sim_inputs\n(212) 555-0001,again,LA,\n"
         "(212) 555-0900,new,BUSY,\n"
     )
-    added = _run("add", "test", str(extra), "--db", str(db))
+    added = _run("add", "test", str(extra), "--db", db)
     assert added.returncode == 0, added.stderr
-    again = _run("run", str(campaign), "--db", str(db), "--no-progress")  # calls the new one
+    again = _run("run", str(campaign), "--db", db, "--no-progress")  # calls the new one
     assert again.returncode == 0, again.stderr
+
+
+def test_a_campaign_with_retries_dnc_duplicates_and_adds_keeps_its_counters(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "c.sqlite"
+    run_cli_campaign_with_adds(tmp_path, str(db))
     store = Store(db, readonly=True)
     try:
         assert assert_counters_agree(store) == 1

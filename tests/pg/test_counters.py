@@ -5,8 +5,6 @@ two booking transactions wait on."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
@@ -19,8 +17,7 @@ from dialplan.broadcast.pg.service import load
 from dialplan.broadcast.pg.store import PgStore
 from dialplan.broadcast.store.migrations import COUNTERS
 
-from ..broadcast.helpers import write_campaign
-from ..broadcast.test_counters import ANSWERS, ROOT
+from ..broadcast.test_counters import run_cli_campaign_with_adds
 from ..counters_check import assert_counters_agree
 from . import workload
 from .campaigns import scripted
@@ -155,38 +152,7 @@ def test_a_cli_campaign_with_retries_dnc_duplicates_and_adds_keeps_its_counters(
     """The SQLite store's CLI test on PostgreSQL: loading (COPY) with DNC and duplicate
     bucketing, workers with retries, answers and ``<dnc>`` during the run, ``broadcast add``
     (dropping the known numbers), a second run and its ``finish_remaining``."""
-    rows = [
-        {"phone_number": f"(212) 555-{i:04d}", "first": f"n{i}", "sim_result": r, "sim_inputs": k}
-        for i, (r, k) in enumerate(
-            [("LA", "1"), ("BUSY", ""), ("NO_ANS", ""), ("AM", ""), ("LA", "9"), ("LA", "2")] * 8
-        )
-    ]
-    rows += [dict(rows[0]), {"phone_number": "not a number", "first": "x"}]  # a duplicate, INVALID
-    campaign = write_campaign(
-        tmp_path / "c",
-        rows,
-        dnc=["(212) 555-0003"],
-        scrub_duplicates=True,
-        tables={
-            "retry_config": {
-                "max_attempts": 3,
-                "minutes_between_attempts": 20,
-                "retry_results": ["BUSY", "NO_ANS"],
-            },
-        },
-    )
-    (tmp_path / "c" / "plan.xml").write_text(ANSWERS)
-    done = _cli("run", str(campaign), "--db", pg_db, "--no-progress")
-    assert done.returncode == 0, done.stderr
-    extra = tmp_path / "more.csv"
-    extra.write_text(
-        "phone_number,first,sim_result,sim_inputs\n(212) 555-0001,again,LA,\n"
-        "(212) 555-0900,new,BUSY,\n"
-    )
-    added = _cli("add", "test", str(extra), "--db", pg_db)
-    assert added.returncode == 0, added.stderr
-    again = _cli("run", str(campaign), "--db", pg_db, "--no-progress")  # calls the new one
-    assert again.returncode == 0, again.stderr
+    run_cli_campaign_with_adds(tmp_path, pg_db)
     store = PgStore(pg_db, readonly=True)
     try:
         assert assert_counters_agree(store) == 1
@@ -196,13 +162,3 @@ def test_a_cli_campaign_with_retries_dnc_duplicates_and_adds_keeps_its_counters(
         assert kept.buckets["duplicate"] == 1 and kept.finals["DUP"] == 1
     finally:
         store.close()
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dialplan", "broadcast", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
