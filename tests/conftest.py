@@ -45,4 +45,4 @@ def corpus() -> Path:
 
 
 # the throwaway PostgreSQL server and its databases, for any test folder
-from tests.pgfixtures import pg_db, pg_dsn, pg_server  # noqa: E402, F401
+from tests.pgfixtures import pg_db, pg_dsn, pg_server, shared_dsn  # noqa: E402, F401

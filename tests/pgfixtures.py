@@ -56,6 +56,13 @@ def pg_dsn(pg_server: ThrowawayServer) -> Iterator[str]:
         yield dsn
 
 
+@pytest.fixture(scope="module")
+def shared_dsn(pg_server: ThrowawayServer) -> Iterator[str]:
+    """One new, empty database for a whole test module (its servers share it), dropped after."""
+    with fresh_database(pg_server) as dsn:
+        yield dsn
+
+
 @pytest.fixture
 def pg_db(pg_dsn: str) -> str:
     """A migrated database's DSN."""

@@ -16,7 +16,6 @@ import psycopg
 import pytest
 
 from dialplan.drivers.sip.tts import PromptCache
-from tests.pgfixtures import fresh_database
 from tests.sip import conftest as sip_peers
 from tests.sip.audio import speech_span_s, ulaw_speech_span_s, wav_pcm
 from tests.sip.conftest import require, run, uas
@@ -36,12 +35,6 @@ OPTIONS = (
     "--peer-timeout", str(PEER_TIMEOUT_S), "--control-wait", str(CONTROL_WAIT_S),
 )  # fmt: skip
 SPOKEN = "One more thing: your order ships tomorrow."
-
-
-@pytest.fixture(scope="module")
-def shared_dsn(pg_server: Any) -> Iterator[str]:
-    with fresh_database(pg_server) as dsn:
-        yield dsn
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from tests.sounds.test_sounds_sip import RtpCapture
 
 from .conftest import Server, start_server, stop_server
 from .test_pg_broadcasts import layer_on, people, results_of, settings
-from .test_postgres import servers, shared_dsn  # noqa: F401 (the fixtures)
+from .test_postgres import servers  # noqa: F401 (the fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -23,7 +23,6 @@ from dialplan.service.outbox import Deliverer, add_event
 from dialplan.service.servers import release_claims
 from dialplan.service.sql import open_database
 from dialplan.service.storage import SCHEMA_VERSION, Database
-from tests.pgfixtures import fresh_database
 
 from .conftest import Receiver, Server, charity_xml, start_server, stop_server
 
@@ -40,13 +39,6 @@ def _dialplan(*argv: str) -> subprocess.CompletedProcess[str]:
         env=env,
         timeout=60,
     )
-
-
-@pytest.fixture(scope="module")
-def shared_dsn(pg_server: Any) -> Iterator[str]:
-    """One database for the module's two servers."""
-    with fresh_database(pg_server) as dsn:
-        yield dsn
 
 
 @pytest.fixture(scope="module")
