@@ -51,7 +51,7 @@ def _upload(c: httpx.Client, name: str, audio: bytes) -> int:
 
 def test_a_sound_uploaded_through_one_server_is_read_through_the_other_by_its_account_only(
     servers: tuple[Server, Server],  # noqa: F811
-    shared_dsn: str,  # noqa: F811
+    shared_dsn: str,
     wav: bytes,
 ) -> None:
     a, b = servers
@@ -129,7 +129,7 @@ def _outcome(c: httpx.Client, bid: int) -> tuple[dict[str, Any], dict[str, Any]]
 
 def test_a_sound_broadcast_created_on_one_server_plays_the_accounts_sound_in_a_worker(
     servers: tuple[Server, Server],  # noqa: F811
-    shared_dsn: str,  # noqa: F811
+    shared_dsn: str,
     wav: bytes,
     tmp_path: Path,
 ) -> None:
